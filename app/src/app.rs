@@ -1,0 +1,51 @@
+//! The HTML shell and the route table.
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::pages::not_found::NotFound;
+use crate::pages::profile::{OverviewPage, SecurityInfoPage};
+use crate::pages::sign_in::SignInPage;
+use crate::setup::SetupPage;
+
+/// The document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <meta name="description" content="Manage how you sign in to your work or school account."/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/latchkey.css"/>
+        <Title formatter=|page: String| format!("{page} - Latchkey")/>
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=OverviewPage/>
+                <Route path=path!("/security-info") view=SecurityInfoPage/>
+                <Route path=path!("/signin") view=SignInPage/>
+                // Async: the 404 status for a bad token must be known before the headers go out.
+                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+            </Routes>
+        </Router>
+    }
+}

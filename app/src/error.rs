@@ -1,0 +1,51 @@
+//! The one error type of server functions, shared by server and browser. Its `Display` text is
+//! what the user reads; internal details are logged on the server and never sent.
+
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// Bad input in a form field; `field` names the input so the form can mark it.
+    #[error("{message}")]
+    Invalid { field: String, message: String },
+    #[error("This link is not valid. It may have expired or been used already.")]
+    NotFound,
+    #[error("Latchkey is already set up. Sign in instead.")]
+    AlreadySetUp,
+    #[error("The service is temporarily unavailable. Try again in a moment.")]
+    Unavailable,
+    #[error(
+        "Something went wrong on our side. Try again; if it keeps happening, tell your administrator."
+    )]
+    Internal,
+    /// The request did not reach the server or its answer could not be read.
+    #[error("Couldn't reach Latchkey. Check your connection and try again.")]
+    Transport(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    /// The message for `field`, if this error is about that field.
+    pub fn message_for(&self, field: &str) -> Option<String> {
+        match self {
+            Self::Invalid { field: f, message } if f == field => Some(message.clone()),
+            _ => None,
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        Self::Transport(value.to_string())
+    }
+}

@@ -1,0 +1,119 @@
+//! Command line and environment configuration (clap): every setting is a flag with a
+//! `LATCHKEY_*` environment variable, listed by `latchkey --help`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "Latchkey: self-hosted account security portal"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default when no command is given).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Database to use: sqlite://PATH (created when missing) or postgres://USER@HOST/DB.
+    #[arg(
+        long,
+        env = "LATCHKEY_DATABASE_URL",
+        default_value = "sqlite://data/latchkey.db",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "LATCHKEY_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
+    pub addr: SocketAddr,
+
+    /// The URL people use to reach Latchkey (for links in the log and, when https, secure cookies).
+    /// Defaults to http://ADDR.
+    #[arg(long, env = "LATCHKEY_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// File holding the server's secret key; generated (mode 0600) on first start.
+    /// Keep it with your backups, but never in the database.
+    #[arg(
+        long,
+        env = "LATCHKEY_SECRET_KEY_FILE",
+        default_value = "data/secret.key",
+        global = true
+    )]
+    pub secret_key_file: PathBuf,
+
+    /// Log filter, e.g. "info", "debug" or "latchkey=debug,tower_http=info".
+    #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log line format.
+    #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl Config {
+    /// The public base URL without a trailing slash.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}", self.addr),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_a_ready_to_use_sqlite_setup() -> Result<(), clap::Error> {
+        let cli = Cli::try_parse_from(["latchkey"])?;
+        assert_eq!(cli.config.database_url, "sqlite://data/latchkey.db");
+        assert_eq!(cli.config.public_url(), "http://127.0.0.1:3000");
+        assert!(cli.command.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn flags_override_and_bad_values_are_refused() -> Result<(), clap::Error> {
+        let cli = Cli::try_parse_from([
+            "latchkey",
+            "--addr",
+            "0.0.0.0:8080",
+            "--public-url",
+            "https://id.example.org/",
+            "serve",
+        ])?;
+        assert_eq!(cli.config.addr.port(), 8080);
+        assert_eq!(cli.config.public_url(), "https://id.example.org");
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert!(Cli::try_parse_from(["latchkey", "--addr", "not-an-address"]).is_err());
+        Ok(())
+    }
+}

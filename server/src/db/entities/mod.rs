@@ -1,0 +1,8 @@
+//! sea-orm entities: one module per table. Rows here are server-only and never `Serialize`,
+//! so a password hash cannot reach a response by accident.
+
+pub mod app_password;
+pub mod audit_event;
+pub mod organization;
+pub mod session;
+pub mod user;

@@ -1,0 +1,20 @@
+use sea_orm::entity::prelude::*;
+
+/// The one organization this Latchkey instance serves, with its sign-in policy.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub name: String,
+    /// Whether people may create and use app passwords (off by default).
+    pub allow_app_passwords: bool,
+    /// Whether app passwords are managed on Security info (on) or the legacy page (off).
+    pub security_info_experience: bool,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,15 @@
+//! Versioned, append-only schema migrations, applied at start-up. Never edit a migration
+//! that has shipped; add a new one.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_initial_schema;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261125_000001_initial_schema::Migration)]
+    }
+}

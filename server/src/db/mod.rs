@@ -1,0 +1,163 @@
+//! Storage: connecting to SQLite or PostgreSQL, migrations, entities, and the queries the
+//! rest of the server uses. Nothing outside this module writes SQL or builds sea-orm queries.
+
+pub mod entities;
+pub mod migrations;
+pub mod store;
+
+use std::path::Path;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm_migration::MigratorTrait;
+
+pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
+
+/// How long an SQLite writer waits for another writer before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error(
+        "unsupported database URL {0:?}: use sqlite://PATH (e.g. sqlite://data/latchkey.db) or postgres://USER@HOST/DB"
+    )]
+    UnsupportedUrl(String),
+    #[error("cannot create the database directory {path}: {source}")]
+    CreateDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {url}: {source}")]
+    Open { url: String, source: DbErr },
+    #[error("cannot apply database migrations on {url}: {source}")]
+    Migrate { url: String, source: DbErr },
+}
+
+/// Which database a URL points to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Option<Self> {
+        if url.starts_with("sqlite:") {
+            Some(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Self::Postgres)
+        } else {
+            None
+        }
+    }
+}
+
+/// The file path inside an `sqlite:` URL, without the query string.
+fn sqlite_path(url: &str) -> &str {
+    let rest = url.trim_start_matches("sqlite:");
+    let rest = rest.strip_prefix("//").unwrap_or(rest);
+    rest.split('?').next().unwrap_or(rest)
+}
+
+/// Opens the database, creating the SQLite file (and its directory) when missing, and
+/// applies pending migrations. Safe to call on an up-to-date database.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, ConnectError> {
+    let db = connect(url).await?;
+    migrations::Migrator::up(&db, None)
+        .await
+        .map_err(|source| ConnectError::Migrate {
+            url: redact(url),
+            source,
+        })?;
+    Ok(db)
+}
+
+/// Opens the database without migrating it.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, ConnectError> {
+    let backend = Backend::of_url(url).ok_or_else(|| ConnectError::UnsupportedUrl(redact(url)))?;
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .sqlx_logging(false)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5));
+    if backend == Backend::Sqlite {
+        let path = sqlite_path(url);
+        if let Some(dir) = Path::new(path)
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(dir).map_err(|source| ConnectError::CreateDir {
+                path: dir.display().to_string(),
+                source,
+            })?;
+        }
+        // WAL + synchronous=FULL: a committed delete (of an app password, say) survives a
+        // power cut; the busy timeout lets concurrent writers queue instead of failing.
+        options.map_sqlx_sqlite_opts(|opts| {
+            opts.create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .foreign_keys(true)
+        });
+    }
+    let db = Database::connect(options)
+        .await
+        .map_err(|source| ConnectError::Open {
+            url: redact(url),
+            source,
+        })?;
+    // An SQLite file that is not a database only fails on first use: find out now.
+    db.ping().await.map_err(|source| ConnectError::Open {
+        url: redact(url),
+        source,
+    })?;
+    Ok(db)
+}
+
+/// The URL with any password replaced, fit for logs and error messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            match credentials.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_the_sqlite_file_path() {
+        assert_eq!(
+            sqlite_path("sqlite://data/latchkey.db?mode=rwc"),
+            "data/latchkey.db"
+        );
+        assert_eq!(sqlite_path("sqlite:///var/lib/l.db"), "/var/lib/l.db");
+        assert_eq!(sqlite_path("sqlite:x.db"), "x.db");
+    }
+
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn recognises_backends() {
+        assert_eq!(Backend::of_url("sqlite://x"), Some(Backend::Sqlite));
+        assert_eq!(
+            Backend::of_url("postgresql://h/db"),
+            Some(Backend::Postgres)
+        );
+        assert_eq!(Backend::of_url("mysql://h/db"), None);
+    }
+}

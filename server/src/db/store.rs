@@ -1,0 +1,136 @@
+//! Queries and transactions over the entities. Every method is one unit of work; callers
+//! never see a sea-orm type other than the entity models.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
+    SqlErr, TransactionTrait,
+};
+
+use super::entities::{audit_event, organization, user};
+
+/// The id of the single organization row; inserting it twice fails on the primary key,
+/// which is what makes concurrent first-time setups safe on both databases.
+const ORGANIZATION_ID: i32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("Latchkey is already set up")]
+    AlreadySetUp,
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+}
+
+/// The organization created by first-time setup.
+#[derive(Debug, Clone)]
+pub struct NewOrganization {
+    pub name: String,
+    pub allow_app_passwords: bool,
+}
+
+/// The first administrator. `password_hash` is already an argon2id PHC string.
+#[derive(Debug, Clone)]
+pub struct NewAdmin {
+    pub username: String,
+    pub username_key: String,
+    pub display_name: String,
+    pub password_hash: String,
+}
+
+/// Who did something, for audit events.
+#[derive(Debug, Clone, Default)]
+pub struct Actor {
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        Ok(self.db.ping().await?)
+    }
+
+    /// Whether anyone can sign in yet; false until first-time setup has run.
+    pub async fn has_accounts(&self) -> Result<bool, StoreError> {
+        Ok(user::Entity::find().count(&self.db).await? > 0)
+    }
+
+    pub async fn organization(&self) -> Result<Option<organization::Model>, StoreError> {
+        Ok(organization::Entity::find_by_id(ORGANIZATION_ID)
+            .one(&self.db)
+            .await?)
+    }
+
+    /// Creates the organization and its first administrator in one transaction.
+    /// Fails with [`StoreError::AlreadySetUp`] if any instance did it first.
+    pub async fn complete_setup(
+        &self,
+        org: NewOrganization,
+        admin: NewAdmin,
+        actor: Actor,
+        now: DateTime<Utc>,
+    ) -> Result<user::Model, StoreError> {
+        let txn = self.db.begin().await?;
+        if user::Entity::find().count(&txn).await? > 0 {
+            return Err(StoreError::AlreadySetUp);
+        }
+        let inserted = organization::ActiveModel {
+            id: Set(ORGANIZATION_ID),
+            name: Set(org.name),
+            allow_app_passwords: Set(org.allow_app_passwords),
+            security_info_experience: Set(true),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await;
+        match inserted {
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(StoreError::AlreadySetUp);
+            }
+            other => other?,
+        };
+        let admin = user::ActiveModel {
+            organization_id: Set(ORGANIZATION_ID),
+            username: Set(admin.username),
+            username_key: Set(admin.username_key),
+            display_name: Set(admin.display_name),
+            password_hash: Set(admin.password_hash),
+            password_changed_at: Set(now),
+            is_enabled: Set(true),
+            role: Set("admin".to_owned()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit_event::ActiveModel {
+            user_id: Set(Some(admin.id)),
+            kind: Set("setup.completed".to_owned()),
+            detail: Set(format!(
+                "organization created; first administrator {}",
+                admin.username
+            )),
+            ip: Set(actor.ip),
+            user_agent: Set(actor.user_agent),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(admin)
+    }
+}

@@ -1,0 +1,24 @@
+//! Latchkey's rules, as plain Rust: no HTTP, no database, no clock or randomness of their
+//! own (both are passed in), so every rule is tested directly.
+
+pub mod account;
+pub mod password;
+pub mod random;
+pub mod setup_token;
+
+/// Bad input, with the form field it concerns and a message fit to show the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct ValidationError {
+    pub field: &'static str,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field,
+            message: message.into(),
+        }
+    }
+}

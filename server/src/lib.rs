@@ -1,0 +1,139 @@
+//! The Latchkey server: configuration, domain rules, storage, the HTTP router, and start-up.
+//! `main.rs` only parses the command line and reports errors; everything else is here so
+//! integration tests can start the real thing.
+
+#![recursion_limit = "256"]
+
+pub mod backend;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod http;
+pub mod secret_key;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use leptos::prelude::LeptosOptions;
+use tokio::net::TcpListener;
+
+use crate::backend::ServerBackend;
+use crate::config::Config;
+use crate::db::Store;
+use crate::domain::random::OsRandom;
+use crate::secret_key::{SecretKey, SecretKeyError};
+
+/// Why the server could not start; each says what to do in one line.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Database(#[from] db::ConnectError),
+    #[error(transparent)]
+    SecretKey(#[from] SecretKeyError),
+    #[error(
+        "cannot listen on {addr}: {source} (is another program using that port? choose another with --addr or LATCHKEY_ADDR)"
+    )]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("cannot read the Leptos site configuration: {0}")]
+    Leptos(String),
+    #[error("the database is unreachable: {0}")]
+    Store(#[from] db::StoreError),
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Leptos' settings (site root, output name) with our listening address.
+fn leptos_options(config: &Config) -> Result<LeptosOptions, StartupError> {
+    let mut options = leptos::config::get_configuration(None)
+        .map_err(|e| StartupError::Leptos(e.to_string()))?
+        .leptos_options;
+    options.site_addr = config.addr;
+    Ok(options)
+}
+
+/// Applies migrations and exits (`latchkey migrate`).
+pub async fn migrate(config: &Config) -> Result<(), StartupError> {
+    db::connect_and_migrate(&config.database_url)
+        .await?
+        .close()
+        .await
+        .map_err(db::StoreError::from)?;
+    tracing::info!(database = %db::redact(&config.database_url), "migrations applied");
+    Ok(())
+}
+
+/// Starts the web server and runs until SIGINT or SIGTERM.
+pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let secret_key = SecretKey::load_or_create(&config.secret_key_file, &mut OsRandom)?;
+    let connection = db::connect_and_migrate(&config.database_url).await?;
+    tracing::info!(database = %db::redact(&config.database_url), "database ready");
+    let backend = ServerBackend::new(Store::new(connection), secret_key);
+    let public_url = config.public_url();
+
+    if !backend.store.has_accounts().await? {
+        let token = backend.setup_gate.issue(&mut OsRandom, Utc::now());
+        tracing::warn!(
+            setup_url = %format!("{public_url}/setup?token={token}"),
+            "no accounts yet: open the setup link within one hour to create the organization and its first administrator"
+        );
+    }
+
+    let state = http::AppState {
+        leptos_options: leptos_options(&config)?,
+        backend: Arc::clone(&backend),
+    };
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| StartupError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    tracing::info!(url = %public_url, "Latchkey is listening");
+    axum::serve(
+        listener,
+        http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(StartupError::Serve)?;
+
+    tracing::info!("shutting down: closing the database");
+    backend
+        .store
+        .connection()
+        .clone()
+        .close()
+        .await
+        .map_err(db::StoreError::from)?;
+    Ok(())
+}
+
+/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

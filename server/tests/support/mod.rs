@@ -1,0 +1,140 @@
+//! Test helpers shared by the integration tests: a throw-away database on each backend
+//! (a temporary SQLite file; a uniquely named PostgreSQL database, dropped afterwards) and
+//! a ready router over it.
+#![allow(dead_code, reason = "each test binary uses a different subset")]
+
+use std::sync::Arc;
+
+use sea_orm::{ConnectionTrait, Database};
+use server::backend::ServerBackend;
+use server::db::{self, Store};
+use server::domain::random::OsRandom;
+use server::http::AppState;
+use server::secret_key::SecretKey;
+
+pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+/// The PostgreSQL server the tests use (trust auth on this machine and in CI).
+fn postgres_admin_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A database that exists for one test.
+pub struct TestDatabase {
+    pub name: &'static str,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres_name: Option<String>,
+}
+
+impl TestDatabase {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = format!("sqlite://{}", dir.path().join("latchkey.db").display());
+        Self {
+            name: "sqlite",
+            url,
+            _dir: Some(dir),
+            postgres_name: None,
+        }
+    }
+
+    /// A fresh PostgreSQL database, or `None` (with a note) when the server is unreachable
+    /// outside CI. In CI a missing PostgreSQL fails the test.
+    pub async fn postgres() -> Option<Self> {
+        let admin_url = postgres_admin_url();
+        let admin = match Database::connect(&admin_url).await {
+            Ok(admin) => admin,
+            Err(e) if !in_ci() => {
+                eprintln!(
+                    "note: skipping PostgreSQL ({admin_url} unreachable: {e}); CI=true makes this a failure"
+                );
+                return None;
+            }
+            Err(e) => panic!("PostgreSQL at {admin_url} is required in CI: {e}"),
+        };
+        let mut suffix = [0u8; 8];
+        server::domain::random::RandomSource::fill(&mut OsRandom, &mut suffix);
+        let name = format!("latchkey_test_{}", hex::encode(suffix));
+        admin
+            .execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        let _ = admin.close().await;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url.as_str(), |(base, _)| base);
+        Some(Self {
+            name: "postgres",
+            url: format!("{base}/{name}"),
+            _dir: None,
+            postgres_name: Some(name),
+        })
+    }
+
+    /// SQLite always; PostgreSQL when reachable (always in CI).
+    pub async fn all() -> Vec<Self> {
+        let mut all = vec![Self::sqlite().await];
+        all.extend(Self::postgres().await);
+        all
+    }
+
+    pub async fn store(&self) -> Store {
+        Store::new(
+            db::connect_and_migrate(&self.url)
+                .await
+                .expect("connect and migrate"),
+        )
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let Some(name) = self.postgres_name.take() else {
+            return;
+        };
+        // Drop runs outside any async context we can rely on: use a small runtime of its own.
+        let admin_url = postgres_admin_url();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .map_err(std::io::Error::other)?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .map_err(std::io::Error::other)?;
+                admin.close().await.map_err(std::io::Error::other)
+            })
+        })
+        .join();
+    }
+}
+
+/// A backend over the database with a fresh secret key.
+pub async fn backend(db: &TestDatabase) -> Arc<ServerBackend> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let key = SecretKey::load_or_create(&dir.path().join("secret.key"), &mut OsRandom)
+        .expect("secret key");
+    ServerBackend::new(db.store().await, key)
+}
+
+/// Router state as `serve` builds it, with Leptos options that need no build output.
+pub fn state(backend: Arc<ServerBackend>) -> AppState {
+    let leptos_options = leptos::prelude::LeptosOptions::builder()
+        .output_name("latchkey")
+        .site_root("target/site")
+        .build();
+    AppState {
+        leptos_options,
+        backend,
+    }
+}
