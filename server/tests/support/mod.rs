@@ -2,6 +2,7 @@
 //! (a temporary SQLite file; a uniquely named PostgreSQL database, dropped afterwards) and
 //! a ready router over it.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
+#![allow(clippy::expect_used, reason = "a fixture that cannot be built should stop the test")]
 
 use std::sync::Arc;
 

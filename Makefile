@@ -1,0 +1,14 @@
+# The two commands a newcomer needs, plus a development loop.
+.PHONY: run test dev
+
+# Build the release and serve Latchkey at http://127.0.0.1:3000 (data in ./data/).
+run:
+	@bash scripts/run.sh
+
+# Install what the tests need and run every test (lints, Rust, browser).
+test:
+	@bash scripts/test.sh
+
+# Rebuild and reload on change (cargo leptos watch).
+dev:
+	@bash -c '. scripts/setup-tools.sh && cargo leptos watch'

@@ -1,0 +1,123 @@
+// Starts the real release server (target/release/latchkey) on a free loopback port with a
+// temporary SQLite database, one per test, and reads the one-time setup link from its log.
+import { test as base, expect, type Page } from '@playwright/test';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+const root = path.resolve(__dirname, '..', '..');
+
+export interface LatchkeyServer {
+  baseURL: string;
+  setupUrl: string;
+  log: () => string;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Promise<void> }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
+  const port = await freePort();
+  const baseURL = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(path.join(root, 'target', 'release', 'latchkey'), [], {
+    cwd: root,
+    env: {
+      ...process.env,
+      LATCHKEY_DATABASE_URL: `sqlite://${path.join(dir, 'latchkey.db')}`,
+      LATCHKEY_ADDR: `127.0.0.1:${port}`,
+      LATCHKEY_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
+      LATCHKEY_LOG: 'info',
+      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
+      NO_COLOR: '1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk) => (output += chunk.toString()));
+
+  const deadline = Date.now() + 20_000;
+  let setupUrl = '';
+  while (Date.now() < deadline) {
+    const match = output.match(/setup_url=(\S+)/);
+    if (match && output.includes('Latchkey is listening')) {
+      setupUrl = match[1];
+      break;
+    }
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  if (!setupUrl) {
+    child.kill('SIGKILL');
+    throw new Error(`latchkey did not start:\n${output}`);
+  }
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { server: { baseURL, setupUrl, log: () => output }, stop };
+}
+
+/** Fails the test on any console error or page error. */
+function watchConsole(page: Page, problems: string[]) {
+  page.on('console', (message) => {
+    if (message.type() === 'error') problems.push(`console: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+}
+
+export const test = base.extend<{ server: LatchkeyServer; consoleProblems: string[] }>({
+  server: async ({}, use) => {
+    const { server, stop } = await startServer();
+    await use(server);
+    await stop();
+  },
+  consoleProblems: [
+    async ({ page }, use) => {
+      const problems: string[] = [];
+      watchConsole(page, problems);
+      await use(problems);
+      expect(problems, 'no console errors').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+
+/**
+ * Repeats an interaction until the page reacts to it: events sent before the WebAssembly
+ * has hydrated the page are lost, so the first tries may do nothing.
+ */
+export async function untilItResponds(interaction: () => Promise<void>) {
+  await expect(interaction).toPass({ intervals: [100, 250, 500], timeout: 20_000 });
+}
+
+/** Completes first-time setup through the page, as an administrator would. */
+export async function completeSetup(page: Page, server: LatchkeyServer, options: { allowAppPasswords?: boolean } = {}) {
+  await page.goto(server.setupUrl);
+  await page.getByLabel('Organization name').fill('Contoso');
+  if (options.allowAppPasswords) await page.getByLabel('Allow app passwords').check();
+  await page.getByLabel('Your name').fill('Ada Lovelace');
+  await page.getByLabel('Sign-in name').fill('ada@contoso.example');
+  await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
+  await page.getByLabel('Confirm password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page).toHaveURL(/\/signin\?setup=done$/);
+}
+
+export { expect };

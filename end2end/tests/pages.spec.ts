@@ -1,0 +1,58 @@
+import { test, expect, untilItResponds } from './fixtures';
+
+test('My Profile links to Security info, which shows the preview notice', async ({ page, server }) => {
+  await page.goto(server.baseURL + '/');
+  await expect(page).toHaveTitle('My Profile - Latchkey');
+  await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Security info' }).click();
+  await expect(page).toHaveURL(/\/security-info$/);
+  await expect(page).toHaveTitle('Security info - Latchkey');
+  await expect(page.getByRole('heading', { name: 'Security info', level: 1 })).toBeVisible();
+  const notice = page.getByRole('region', { name: 'Preview notice' });
+  await expect(notice).toBeVisible();
+  await untilItResponds(async () => {
+    if (await notice.isVisible()) await page.getByRole('button', { name: 'Dismiss notice' }).click({ timeout: 500 });
+    await expect(notice).toBeHidden({ timeout: 500 });
+  });
+
+  await page.goto(server.baseURL + '/');
+  await page.getByRole('link', { name: /Update info/ }).click();
+  await expect(page).toHaveURL(/\/security-info$/);
+});
+
+test('sign-in asks for the name, then the password', async ({ page, server }) => {
+  await page.goto(server.baseURL + '/signin');
+  await expect(page).toHaveTitle('Sign in - Latchkey');
+  await untilItResponds(async () => {
+    await page.getByLabel('Sign-in name').fill('ada@contoso.example');
+    await page.getByRole('button', { name: 'Next' }).click({ timeout: 500 });
+    await expect(page.getByRole('heading', { name: 'Enter password' })).toBeVisible({ timeout: 500 });
+  });
+  await expect(page.getByRole('button', { name: /ada@contoso\.example/ })).toBeVisible();
+});
+
+test('unknown pages are a 404 with a way back', async ({ page, server }) => {
+  const response = await page.goto(server.baseURL + '/no-such-page');
+  expect(response?.status()).toBe(404);
+  await expect(page).toHaveTitle('Page not found - Latchkey');
+  await page.getByRole('link', { name: 'Go to My Profile' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/');
+});
+
+test('pages fit a 320 px phone without sideways scrolling', async ({ page, server }) => {
+  await page.setViewportSize({ width: 320, height: 640 });
+  for (const url of ['/', '/security-info', '/signin', '/no-such-page']) {
+    await page.goto(server.baseURL + url);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    expect(overflow, url).toBeLessThanOrEqual(0);
+  }
+});
+
+test('keyboard focus is visible', async ({ page, server }) => {
+  await page.goto(server.baseURL + '/signin');
+  await page.keyboard.press('Tab');
+  const outline = await page.evaluate(() => {
+    const active = document.activeElement as HTMLElement | null;
+    return active ? getComputedStyle(active).outlineStyle : 'none';
+  });
+  expect(outline).not.toBe('none');
+});

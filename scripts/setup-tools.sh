@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Installs the pinned tools Latchkey needs. Idempotent: with everything present it only checks.
+#   scripts/setup-tools.sh            build tools (run command)
+#   scripts/setup-tools.sh --test     build tools plus what the tests need (Chromium, PostgreSQL check)
+# Source it (". scripts/setup-tools.sh") to get the tools on PATH in the calling shell.
+set -euo pipefail
+
+CARGO_LEPTOS_VERSION=0.3.7
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
+
+want_test_tools=false
+for arg in "$@"; do
+  [ "$arg" = "--test" ] && want_test_tools=true
+done
+
+say() { printf '==> %s\n' "$*"; }
+fail() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+
+command -v cargo >/dev/null || fail "cargo not found: install Rust 1.95 with rustup first"
+command -v npm >/dev/null || fail "npm not found: install Node.js 20 and npm (Debian: apt-get install nodejs npm)"
+
+# 1. The WebAssembly target.
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# 2. cargo-leptos, pinned; no_downloads because it cannot fetch tools here.
+if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once per machine)"
+  cargo install cargo-leptos@"$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+fi
+
+# 3. wasm-bindgen-cli at exactly the version in Cargo.lock (the two must match).
+bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
+[ -n "$bindgen_version" ] || fail "cannot find wasm-bindgen in Cargo.lock"
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
+  say "installing wasm-bindgen-cli $bindgen_version"
+  # Without --locked: its own lock file names a crate version the registry no longer has.
+  cargo install wasm-bindgen-cli@"$bindgen_version"
+fi
+
+# 4. npm packages of end2end/ (Playwright, and binaryen for wasm-opt), from the committed lock.
+stamp="$ROOT/end2end/node_modules/.latchkey-lock-hash"
+lock_hash="$(sha256sum "$ROOT/end2end/package-lock.json" | cut -d' ' -f1)"
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
+  say "installing end2end npm packages (npm ci)"
+  (cd "$ROOT/end2end" && npm ci --no-audit --no-fund)
+  echo "$lock_hash" > "$stamp"
+fi
+wasm-opt --version >/dev/null || fail "wasm-opt (npm binaryen) did not install"
+
+if $want_test_tools; then
+  # 5. Debian's Chromium for the browser tests (test tools cannot download browsers here).
+  if [ ! -x /usr/bin/chromium ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      say "installing Debian's chromium"
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+      fail "Chromium is missing: run 'sudo apt-get install chromium' (the tests use /usr/bin/chromium)"
+    fi
+  fi
+fi

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Latchkey's whole test run: installs what it needs, then formatting, lints (server and
+# WebAssembly feature sets), Rust tests on SQLite and PostgreSQL, the release build, and the
+# browser tests in Debian's Chromium. Prints a summary; exits non-zero if anything failed.
+# With CI=true a missing PostgreSQL or Chromium fails the run instead of being skipped.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+. scripts/setup-tools.sh --test || exit 1
+set +e
+
+LOG_DIR="$(mktemp -d)"
+declare -a STEP_NAMES=() STEP_RESULTS=()
+rust_passed=0 rust_failed=0 e2e_passed=0 e2e_failed=0
+
+step() {
+  local name="$1"; shift
+  echo
+  echo "==> $name"
+  local log="$LOG_DIR/$(echo "$name" | tr -c 'a-zA-Z0-9' '_').log"
+  "$@" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]}
+  STEP_NAMES+=("$name")
+  STEP_RESULTS+=("$([ "$status" = 0 ] && echo ok || echo "FAILED (exit $status)")")
+  LAST_LOG="$log"
+  return "$status"
+}
+
+postgres_check() {
+  if pg_isready -h 127.0.0.1 -p 5432 >/dev/null 2>&1; then
+    echo "PostgreSQL is up at 127.0.0.1:5432"
+  elif [ "${CI:-}" = true ]; then
+    echo "PostgreSQL at 127.0.0.1:5432 is required in CI but not reachable"; return 1
+  else
+    echo "note: PostgreSQL at 127.0.0.1:5432 is not reachable; its tests will be skipped"
+  fi
+}
+
+step "PostgreSQL available" postgres_check
+step "cargo fmt --check" cargo fmt --all -- --check
+step "clippy (server, ssr)" cargo clippy --workspace --all-targets -- -D warnings
+step "clippy (app, hydrate, wasm32)" cargo clippy -p app --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+if step "cargo test" cargo test --workspace; then :; fi
+rust_passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$LAST_LOG" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
+rust_failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$LAST_LOG" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+if step "release build (cargo leptos build --release)" cargo leptos build --release; then
+  step "browser tests (Playwright, Chromium)" bash -c 'cd end2end && npx playwright test'
+  e2e_log="$(ls -t "$LOG_DIR"/browser_tests* 2>/dev/null | head -1)"
+  if [ -n "$e2e_log" ]; then
+    e2e_passed=$(grep -Eo '^\s*[0-9]+ passed' "$e2e_log" | grep -Eo '[0-9]+' | tail -1); e2e_passed=${e2e_passed:-0}
+    e2e_failed=$(grep -Eo '^\s*[0-9]+ failed' "$e2e_log" | grep -Eo '[0-9]+' | tail -1); e2e_failed=${e2e_failed:-0}
+  fi
+fi
+
+echo
+echo "==================== summary ===================="
+failed_steps=0
+for i in "${!STEP_NAMES[@]}"; do
+  printf '  %-48s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}"
+  [ "${STEP_RESULTS[$i]}" = ok ] || failed_steps=$((failed_steps + 1))
+done
+echo "  Rust tests: $rust_passed passed, $rust_failed failed"
+echo "  Browser tests: $e2e_passed passed, $e2e_failed failed"
+total_passed=$((rust_passed + e2e_passed))
+total_failed=$((rust_failed + e2e_failed))
+echo "tests: $total_passed passed, $total_failed failed"
+[ "$failed_steps" = 0 ] && [ "$total_failed" = 0 ]
