@@ -119,6 +119,12 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Vali
             format!("Use at most {MAX_PASSWORD_CHARS} characters."),
         ));
     }
+    if super::common_passwords::is_common(password) {
+        return Err(ValidationError::new(
+            "password",
+            "That password is too common and easy to guess. Try a few unrelated words.",
+        ));
+    }
     if password != confirmation {
         return Err(ValidationError::new(
             "confirm_password",
@@ -183,10 +189,12 @@ mod tests {
     fn passwords_need_twelve_characters_and_a_match() {
         assert!(check_new_password("correct horse", "correct horse").is_ok());
         // Twelve characters, not twelve bytes.
-        assert!(check_new_password("ééééééééééé", "ééééééééééé").is_err());
-        assert!(check_new_password("éééééééééééé", "éééééééééééé").is_ok());
+        assert!(check_new_password("éléphantrosé", "éléphantrosé").is_ok());
+        assert!(check_new_password("éléphantros", "éléphantros").is_err());
         let short = check_new_password("short", "short").err();
         assert_eq!(short.map(|e| e.field), Some("password"));
+        let common = check_new_password("password1234", "password1234").err();
+        assert_eq!(common.map(|e| e.field), Some("password"));
         let mismatch = check_new_password("long enough pass", "long enough pasS").err();
         assert_eq!(mismatch.map(|e| e.field), Some("confirm_password"));
         assert!(check_new_password(&"p".repeat(257), &"p".repeat(257)).is_err());

@@ -2,9 +2,14 @@
 //! own (both are passed in), so every rule is tested directly.
 
 pub mod account;
+pub mod common_passwords;
 pub mod password;
 pub mod random;
+pub mod session;
 pub mod setup_token;
+pub mod throttle;
+pub mod timefmt;
+pub mod totp;
 
 /// Bad input, with the form field it concerns and a message fit to show the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
