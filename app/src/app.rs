@@ -6,7 +6,8 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::pages::not_found::NotFound;
-use crate::pages::profile::{OverviewPage, SecurityInfoPage};
+use crate::pages::profile::OverviewPage;
+use crate::pages::security_info::SecurityInfoPage;
 use crate::pages::sign_in::SignInPage;
 use crate::setup::SetupPage;
 

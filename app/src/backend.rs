@@ -7,23 +7,79 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use leptos::prelude::use_context;
 
+use crate::account::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
 use crate::error::AppError;
 use crate::setup::SetupForm;
 
-/// Where a request came from, put into request extensions by the server's middleware.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
+/// What the server's middleware records about each request.
+#[derive(Clone, Default)]
+pub struct RequestContext {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The session cookie's value, if the browser sent one.
+    pub session_token: Option<String>,
 }
+
+impl std::fmt::Debug for RequestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestContext")
+            .field("ip", &self.ip)
+            .field("user_agent", &self.user_agent)
+            .field("has_session", &self.session_token.is_some())
+            .finish()
+    }
+}
+
+/// A `Set-Cookie` header value.
+pub type SetCookie = String;
 
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {
     /// Whether `token` opens the first-time setup page now.
     async fn setup_link_valid(&self, token: &str) -> bool;
-
     /// Creates the organization and first administrator, then closes the setup link.
-    async fn complete_setup(&self, form: SetupForm, client: ClientInfo) -> Result<(), AppError>;
+    async fn complete_setup(
+        &self,
+        form: SetupForm,
+        context: RequestContext,
+    ) -> Result<(), AppError>;
+
+    /// A safe place to go after sign-in: `next` if it is a path on this site, else "/".
+    fn return_path(&self, next: &str) -> String;
+    async fn current_user(&self, context: &RequestContext)
+    -> Result<Option<CurrentUser>, AppError>;
+    async fn sign_in(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        password: &str,
+    ) -> Result<(SignInStep, SetCookie), AppError>;
+    async fn verify_sign_in_code(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<SetCookie, AppError>;
+    async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
+    async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
+
+    async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError>;
+    async fn begin_authenticator(
+        &self,
+        context: &RequestContext,
+    ) -> Result<AuthenticatorEnrollment, AppError>;
+    async fn confirm_authenticator(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<(), AppError>;
+    async fn delete_authenticator(&self, context: &RequestContext) -> Result<(), AppError>;
+    async fn change_password(
+        &self,
+        context: &RequestContext,
+        current: &str,
+        new: &str,
+        confirmation: &str,
+    ) -> Result<(), AppError>;
 }
 
 /// The backend provided by the server for this request.
@@ -31,10 +87,43 @@ pub fn backend() -> Result<Arc<dyn Backend>, AppError> {
     use_context::<Arc<dyn Backend>>().ok_or(AppError::Internal)
 }
 
-/// Where the current request came from (empty when the server did not record it).
-pub async fn client_info() -> ClientInfo {
-    leptos_axum::extract::<axum::Extension<ClientInfo>>()
+/// What the middleware recorded about the current request (empty when it did not run).
+pub async fn request_context() -> RequestContext {
+    leptos_axum::extract::<axum::Extension<RequestContext>>()
         .await
         .map(|e| e.0)
         .unwrap_or_default()
+}
+
+/// Gives a failed server function the HTTP status of its error (and `Retry-After` when
+/// throttled), so clients, proxies and logs see what happened. Plain form posts (no
+/// WebAssembly yet) keep Leptos' redirect back to the form instead.
+pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+    use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+    if let Err(error) = &result {
+        let form_post = use_context::<Parts>()
+            .and_then(|parts| {
+                parts
+                    .headers
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .map(|v| v.contains("text/html"))
+            })
+            .unwrap_or(false);
+        if let (false, Some(response)) = (form_post, use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.set_status(
+                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            );
+            if let AppError::Throttled {
+                retry_after_seconds,
+                ..
+            } = error
+            {
+                response
+                    .insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+            }
+        }
+    }
+    result
 }

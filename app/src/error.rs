@@ -14,6 +14,23 @@ pub enum AppError {
     NotFound,
     #[error("Latchkey is already set up. Sign in instead.")]
     AlreadySetUp,
+    /// Unknown username or wrong password: one message for both, so it reveals nothing.
+    #[error(
+        "Your account or password is incorrect. Try again, or ask your administrator to reset your password."
+    )]
+    SignInFailed,
+    /// Too many failed attempts; `message` says when to try again.
+    #[error("{message}")]
+    Throttled {
+        retry_after_seconds: u64,
+        message: String,
+    },
+    /// No valid session (never signed in, signed out, or expired).
+    #[error("Your session has ended. Sign in again to continue.")]
+    Unauthorized,
+    /// Signed in, but this action is not allowed (by policy or role); `0` says why.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("The service is temporarily unavailable. Try again in a moment.")]
     Unavailable,
     #[error(
@@ -30,6 +47,20 @@ impl AppError {
         Self::Invalid {
             field: field.into(),
             message: message.into(),
+        }
+    }
+
+    /// The HTTP status a server function answers with when it fails this way.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::Invalid { .. } => 422,
+            Self::SignInFailed | Self::Unauthorized => 401,
+            Self::Forbidden(_) => 403,
+            Self::NotFound => 404,
+            Self::AlreadySetUp => 409,
+            Self::Throttled { .. } => 429,
+            Self::Unavailable => 503,
+            Self::Internal | Self::Transport(_) => 500,
         }
     }
 

@@ -6,9 +6,11 @@
 
 #![recursion_limit = "256"]
 
+pub mod account;
 pub mod app;
 #[cfg(feature = "ssr")]
 pub mod backend;
+pub mod components;
 pub mod error;
 pub mod pages;
 pub mod setup;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 
+use crate::components::field::Field;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
 
@@ -34,18 +35,25 @@ impl std::fmt::Debug for SetupForm {
 /// Whether the setup link with this token is valid now.
 #[server(endpoint = "setup_link_status")]
 pub async fn setup_link_status(token: String) -> Result<bool, AppError> {
-    Ok(crate::backend::backend()?.setup_link_valid(&token).await)
+    crate::backend::respond(
+        async move { Ok(crate::backend::backend()?.setup_link_valid(&token).await) }.await,
+    )
 }
 
 /// Creates the organization and the first administrator, then sends the browser to sign-in.
 #[server(endpoint = "complete_setup")]
 pub async fn complete_setup(form: SetupForm) -> Result<(), AppError> {
-    let backend = crate::backend::backend()?;
-    backend
-        .complete_setup(form, crate::backend::client_info().await)
-        .await?;
-    leptos_axum::redirect("/signin?setup=done");
-    Ok(())
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .complete_setup(form, crate::backend::request_context().await)
+                .await?;
+            leptos_axum::redirect("/signin?setup=done");
+            Ok(())
+        }
+        .await,
+    )
 }
 
 /// `/setup?token=...`: the setup form, or a 404 page without a valid token.
@@ -162,34 +170,5 @@ fn SetupFormView(token: String) -> impl IntoView {
                 </ActionForm>
             </section>
         </main>
-    }
-}
-
-/// A labelled text input with its error message.
-#[component]
-fn Field(
-    label: &'static str,
-    name: &'static str,
-    id: &'static str,
-    autocomplete: &'static str,
-    #[prop(default = "text")] input_type: &'static str,
-    #[prop(optional)] placeholder: &'static str,
-    error: Signal<Option<String>>,
-) -> impl IntoView {
-    let error_id = format!("{id}-error");
-    view! {
-        <div class="field">
-            <label for=id>{label}</label>
-            <input
-                type=input_type
-                id=id
-                name=name
-                autocomplete=autocomplete
-                placeholder=placeholder
-                aria-describedby=error_id.clone()
-                aria-invalid=move || error.get().is_some().to_string()
-            />
-            <p id=error_id class="field-error" role="alert">{move || error.get()}</p>
-        </div>
     }
 }

@@ -1,35 +1,73 @@
 //! The server side of `app::backend::Backend`: what server functions call. Each method
-//! checks the rules in `domain`, calls the `db::Store`, and maps errors to `AppError` once.
+//! authenticates, checks the rules in `domain`, calls the `db::Store`, and maps errors to
+//! `AppError` (once, in the `From` impls below).
 
+use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use app::backend::{Backend, ClientInfo};
+use app::account::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
+use app::backend::{Backend, RequestContext, SetCookie};
 use app::error::AppError;
 use app::setup::SetupForm;
 use async_trait::async_trait;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use crate::db::store::Actor;
-use crate::db::{NewAdmin, NewOrganization, Store, StoreError};
-use crate::domain::{ValidationError, account, password, setup_token::SetupGate};
+use crate::db::entities::{session, user};
+use crate::db::{Actor, NewAdmin, NewOrganization, Store, StoreError};
+use crate::domain::random::OsRandom;
+use crate::domain::session::{self as session_rules, SessionPolicy};
+use crate::domain::throttle::{self, AccountThrottle};
+use crate::domain::{ValidationError, account, password, setup_token::SetupGate, timefmt, totp};
 use crate::secret_key::SecretKey;
 
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "latchkey_session";
+/// Purpose string for sealing TOTP secrets with the server key.
+const TOTP_SEAL_PURPOSE: &str = "latchkey totp secret v1";
+/// Sign-in attempts allowed per client IP per minute, across all accounts.
+const SIGN_INS_PER_IP_PER_MINUTE: u32 = 30;
+
+/// Settings of the backend that come from configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct BackendSettings {
+    pub session_policy: SessionPolicy,
+    /// Mark cookies `Secure` (when the public URL is https).
+    pub secure_cookies: bool,
+}
+
+impl Default for BackendSettings {
+    fn default() -> Self {
+        Self {
+            session_policy: SessionPolicy::default(),
+            secure_cookies: false,
+        }
+    }
+}
+
 /// Shared by every request of one server process.
-#[derive(Debug)]
 pub struct ServerBackend {
     pub store: Store,
     pub setup_gate: SetupGate,
     pub secret_key: SecretKey,
+    pub settings: BackendSettings,
+    sign_ins_per_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
-impl ServerBackend {
-    pub fn new(store: Store, secret_key: SecretKey) -> Arc<Self> {
-        Arc::new(Self {
-            store,
-            setup_gate: SetupGate::default(),
-            secret_key,
-        })
+impl std::fmt::Debug for ServerBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBackend")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
+}
+
+/// A signed-in session and its user.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: session::Model,
+    pub user: user::Model,
 }
 
 // The one place where server errors become what the user reads. Internal details are
@@ -44,6 +82,12 @@ impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::AlreadySetUp => AppError::AlreadySetUp,
+            StoreError::NotSetUp => AppError::Forbidden("Latchkey is not set up yet.".to_owned()),
+            StoreError::UsernameTaken => {
+                AppError::invalid("username", "That sign-in name is already taken.")
+            }
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::AlreadyExists => AppError::Forbidden("That already exists.".to_owned()),
             StoreError::Database(db) => {
                 tracing::error!(error = %db, "database error");
                 AppError::Unavailable
@@ -59,10 +103,242 @@ impl From<password::HashError> for AppError {
     }
 }
 
-fn actor(client: ClientInfo) -> Actor {
+impl From<totp::TotpError> for AppError {
+    fn from(e: totp::TotpError) -> Self {
+        tracing::error!(error = %e, "authenticator app setup failed");
+        AppError::Internal
+    }
+}
+
+fn actor(context: &RequestContext) -> Actor {
     Actor {
-        ip: client.ip,
-        user_agent: client.user_agent,
+        ip: context.ip.clone(),
+        user_agent: context.user_agent.clone(),
+    }
+}
+
+/// "Try again in 3 minutes." for a wait of `seconds`.
+fn retry_message(seconds: u64) -> String {
+    let wait = if seconds <= 60 {
+        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+    } else {
+        let minutes = seconds.div_ceil(60);
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    };
+    format!("Too many sign-in attempts. Wait {wait}, then try again.")
+}
+
+fn throttled_until(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    let seconds = u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
+    AppError::Throttled {
+        retry_after_seconds: seconds,
+        message: retry_message(seconds),
+    }
+}
+
+fn blocked() -> AppError {
+    AppError::Throttled {
+        retry_after_seconds: 3600,
+        message: "This account is blocked after too many failed sign-ins. Ask your administrator to reset your password."
+            .to_owned(),
+    }
+}
+
+fn wrong_code() -> AppError {
+    AppError::invalid(
+        "code",
+        "That code didn't work. Check your authenticator app and enter the newest code.",
+    )
+}
+
+fn unix_seconds(now: DateTime<Utc>) -> u64 {
+    u64::try_from(now.timestamp()).unwrap_or(0)
+}
+
+impl ServerBackend {
+    pub fn new(store: Store, secret_key: SecretKey, settings: BackendSettings) -> Arc<Self> {
+        let per_minute = NonZeroU32::new(SIGN_INS_PER_IP_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
+        Arc::new(Self {
+            store,
+            setup_gate: SetupGate::default(),
+            secret_key,
+            settings,
+            sign_ins_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
+        })
+    }
+
+    /// A `Set-Cookie` value carrying `token`.
+    fn session_cookie(&self, token: String) -> SetCookie {
+        cookie::Cookie::build((SESSION_COOKIE, token))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.settings.secure_cookies)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(
+                self.settings.session_policy.absolute.num_seconds(),
+            ))
+            .build()
+            .to_string()
+    }
+
+    /// A `Set-Cookie` value that removes the session cookie.
+    fn clear_cookie(&self) -> SetCookie {
+        cookie::Cookie::build((SESSION_COOKIE, ""))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.settings.secure_cookies)
+            .path("/")
+            .max_age(cookie::time::Duration::ZERO)
+            .build()
+            .to_string()
+    }
+
+    /// Starts a session for `user`; returns its cookie.
+    async fn start_session(
+        &self,
+        user: &user::Model,
+        pending: bool,
+        context: &RequestContext,
+    ) -> Result<SetCookie, AppError> {
+        let token = session_rules::new_token(&mut OsRandom);
+        self.store
+            .create_session(
+                user.id,
+                session_rules::token_hash(&token),
+                pending,
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(self.session_cookie(token))
+    }
+
+    /// The session behind the request's cookie, whether complete or waiting for the second step.
+    async fn any_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+        let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let Some((session, user)) = self
+            .store
+            .session_by_hash(&session_rules::token_hash(token))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        let live = if session.pending_second_step {
+            now < session.created_at + session_rules::PENDING_SECOND_STEP_LIFETIME
+        } else {
+            self.settings
+                .session_policy
+                .is_live(session.created_at, session.last_seen_at, now)
+        };
+        if !live || !user.is_enabled {
+            self.store.delete_session(session.id).await?;
+            return Ok(None);
+        }
+        if !session.pending_second_step && session_rules::should_touch(session.last_seen_at, now) {
+            self.store.touch_session(session.id, now).await?;
+        }
+        Ok(Some(SignedIn { session, user }))
+    }
+
+    /// The signed-in session of the request, if complete.
+    pub async fn signed_in(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+        Ok(self
+            .any_session(context)
+            .await?
+            .filter(|s| !s.session.pending_second_step))
+    }
+
+    async fn require_signed_in(&self, context: &RequestContext) -> Result<SignedIn, AppError> {
+        self.signed_in(context).await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// Refuses the attempt if this client IP has made too many recently.
+    fn check_ip_rate(&self, context: &RequestContext) -> Result<(), AppError> {
+        let Some(ip) = context
+            .ip
+            .as_deref()
+            .and_then(|ip| ip.parse::<IpAddr>().ok())
+        else {
+            return Ok(());
+        };
+        if self.sign_ins_per_ip.len() > 100_000 {
+            self.sign_ins_per_ip.retain_recent();
+        }
+        self.sign_ins_per_ip.check_key(&ip).map_err(|not_until| {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(
+                &governor::clock::DefaultClock::default(),
+            ));
+            let seconds = wait.as_secs().max(1);
+            AppError::Throttled {
+                retry_after_seconds: seconds,
+                message: retry_message(seconds),
+            }
+        })
+    }
+
+    /// Counts a failed sign-in for `user` and audits it.
+    async fn sign_in_failed(
+        &self,
+        user: &user::Model,
+        context: &RequestContext,
+        what: &str,
+    ) -> Result<(), AppError> {
+        let now = Utc::now();
+        let failures = self
+            .store
+            .record_failed_sign_in(user.id, |n| throttle::throttled_until_after(n, now))
+            .await?;
+        self.store
+            .audit(
+                Some(user.id),
+                "sign_in.failed",
+                format!("{what}; {failures} consecutive failures"),
+                &actor(context),
+                now,
+            )
+            .await?;
+        if failures == throttle::MAX_CONSECUTIVE_FAILURES {
+            tracing::warn!(user = %user.username, "account blocked after too many failed sign-ins");
+        }
+        Ok(())
+    }
+
+    fn check_account_throttle(user: &user::Model) -> Result<(), AppError> {
+        let now = Utc::now();
+        match throttle::check(user.failed_sign_ins, user.throttled_until, now) {
+            AccountThrottle::Open => Ok(()),
+            AccountThrottle::WaitUntil(until) => Err(throttled_until(until, now)),
+            AccountThrottle::Blocked => Err(blocked()),
+        }
+    }
+
+    /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
+    async fn use_code(&self, user_id: i32, code: &str, confirmed: bool) -> Result<bool, AppError> {
+        let Some(app) = self.store.authenticator(user_id).await? else {
+            return Ok(false);
+        };
+        if app.confirmed_at.is_some() != confirmed {
+            return Ok(false);
+        }
+        let Some(secret) = self.secret_key.open(TOTP_SEAL_PURPOSE, &app.secret_sealed) else {
+            tracing::error!(
+                user_id,
+                "cannot open an authenticator secret: was the secret key file replaced?"
+            );
+            return Err(AppError::Internal);
+        };
+        let now = Utc::now();
+        let last = app.last_used_step.and_then(|s| u64::try_from(s).ok());
+        let Some(step) = totp::verify(&secret, code, unix_seconds(now), last) else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .use_authenticator_step(app.id, i64::try_from(step).unwrap_or(i64::MAX), now)
+            .await?)
     }
 }
 
@@ -72,7 +348,11 @@ impl Backend for ServerBackend {
         self.setup_gate.accepts(token, Utc::now())
     }
 
-    async fn complete_setup(&self, form: SetupForm, client: ClientInfo) -> Result<(), AppError> {
+    async fn complete_setup(
+        &self,
+        form: SetupForm,
+        context: RequestContext,
+    ) -> Result<(), AppError> {
         if !self.setup_gate.accepts(&form.token, Utc::now()) {
             return Err(AppError::NotFound);
         }
@@ -92,7 +372,7 @@ impl Backend for ServerBackend {
                         display_name,
                         password_hash,
                     },
-                    actor(client),
+                    actor(&context),
                     Utc::now(),
                 )
                 .await?;
@@ -100,16 +380,332 @@ impl Backend for ServerBackend {
             Ok(())
         }
         .await;
-        match result {
-            Ok(()) => {
-                self.setup_gate.close();
-                Ok(())
-            }
-            Err(AppError::AlreadySetUp) => {
-                self.setup_gate.close();
-                Err(AppError::AlreadySetUp)
-            }
-            Err(e) => Err(e),
+        if matches!(result, Ok(()) | Err(AppError::AlreadySetUp)) {
+            self.setup_gate.close();
         }
+        result
+    }
+
+    fn return_path(&self, next: &str) -> String {
+        session_rules::safe_return_path(next)
+    }
+
+    async fn current_user(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        let Some(signed_in) = self.signed_in(context).await? else {
+            return Ok(None);
+        };
+        let organization = self
+            .store
+            .organization()
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        Ok(Some(CurrentUser {
+            display_name: signed_in.user.display_name,
+            username: signed_in.user.username,
+            organization,
+            is_admin: signed_in.user.role == "admin",
+        }))
+    }
+
+    async fn sign_in(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        password: &str,
+    ) -> Result<(SignInStep, SetCookie), AppError> {
+        self.check_ip_rate(context)?;
+        let key = account::Username::parse(username)
+            .map(|u| u.key().to_owned())
+            .unwrap_or_default();
+        let user = if key.is_empty() {
+            None
+        } else {
+            self.store.user_by_key(&key).await?
+        };
+        let Some(user) = user else {
+            // Same work as for a real account, so the answer time reveals nothing.
+            password::verify_unknown_user_blocking(password.to_owned()).await?;
+            self.store
+                .audit(
+                    None,
+                    "sign_in.unknown_user",
+                    format!("username {key:?}"),
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+            return Err(AppError::SignInFailed);
+        };
+        Self::check_account_throttle(&user)?;
+        let password_ok =
+            password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
+                .await?;
+        if !password_ok {
+            self.sign_in_failed(&user, context, "wrong password")
+                .await?;
+            return Err(AppError::SignInFailed);
+        }
+        if !user.is_enabled {
+            return Err(AppError::Forbidden(
+                "Your account is disabled. Ask your administrator to enable it.".to_owned(),
+            ));
+        }
+        let upgraded = if password::needs_rehash(&user.password_hash) {
+            Some(password::hash_password_blocking(password.to_owned()).await?)
+        } else {
+            None
+        };
+        self.store
+            .record_successful_sign_in(user.id, upgraded)
+            .await?;
+        let has_authenticator = self
+            .store
+            .authenticator(user.id)
+            .await?
+            .is_some_and(|a| a.confirmed_at.is_some());
+        // A new session id on every sign-in; an old cookie's session ends.
+        if let Some(old) = self.any_session(context).await? {
+            self.store.delete_session(old.session.id).await?;
+        }
+        let cookie = self
+            .start_session(&user, has_authenticator, context)
+            .await?;
+        if has_authenticator {
+            Ok((SignInStep::CodeRequired, cookie))
+        } else {
+            self.store
+                .audit(
+                    Some(user.id),
+                    "sign_in.succeeded",
+                    "password",
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+            Ok((SignInStep::SignedIn, cookie))
+        }
+    }
+
+    async fn verify_sign_in_code(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<SetCookie, AppError> {
+        self.check_ip_rate(context)?;
+        let pending = self
+            .any_session(context)
+            .await?
+            .filter(|s| s.session.pending_second_step)
+            .ok_or_else(|| {
+                AppError::Forbidden(
+                    "Your sign-in took too long. Start again with your sign-in name.".to_owned(),
+                )
+            })?;
+        Self::check_account_throttle(&pending.user)?;
+        if !self.use_code(pending.user.id, code, true).await? {
+            self.sign_in_failed(&pending.user, context, "wrong authenticator code")
+                .await?;
+            return Err(wrong_code());
+        }
+        self.store.delete_session(pending.session.id).await?;
+        let cookie = self.start_session(&pending.user, false, context).await?;
+        self.store
+            .audit(
+                Some(pending.user.id),
+                "sign_in.succeeded",
+                "password and authenticator app",
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(cookie)
+    }
+
+    async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError> {
+        if let Some(signed_in) = self.any_session(context).await? {
+            self.store.delete_session(signed_in.session.id).await?;
+            self.store
+                .audit(
+                    Some(signed_in.user.id),
+                    "sign_out",
+                    "this session",
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+        }
+        Ok(self.clear_cookie())
+    }
+
+    async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let ended = self
+            .store
+            .delete_sessions_of_user(signed_in.user.id, None)
+            .await?;
+        self.store
+            .audit(
+                Some(signed_in.user.id),
+                "sign_out.everywhere",
+                format!("{ended} sessions ended"),
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(self.clear_cookie())
+    }
+
+    async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let now = Utc::now();
+        let authenticator = self
+            .store
+            .authenticator(signed_in.user.id)
+            .await?
+            .and_then(|a| a.confirmed_at);
+        Ok(SecurityInfo {
+            password_changed: timefmt::relative(signed_in.user.password_changed_at, now),
+            authenticator_added: authenticator.map(timefmt::date),
+            default_method: if authenticator.is_some() {
+                "Authenticator app - time-based one-time password (TOTP)".to_owned()
+            } else {
+                "Password".to_owned()
+            },
+        })
+    }
+
+    async fn begin_authenticator(
+        &self,
+        context: &RequestContext,
+    ) -> Result<AuthenticatorEnrollment, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let secret = totp::generate_secret(&mut OsRandom);
+        let sealed = self
+            .secret_key
+            .seal(TOTP_SEAL_PURPOSE, &secret, &mut OsRandom);
+        match self
+            .store
+            .save_pending_authenticator(signed_in.user.id, sealed, Utc::now())
+            .await
+        {
+            Err(StoreError::AlreadyExists) => {
+                return Err(AppError::Forbidden(
+                    "You already have an authenticator app. Delete it first to set up a new one."
+                        .to_owned(),
+                ));
+            }
+            other => other?,
+        }
+        let issuer = self
+            .store
+            .organization()
+            .await?
+            .map_or_else(|| "Latchkey".to_owned(), |o| o.name);
+        let url = totp::provisioning_url(&secret, &issuer, &signed_in.user.username)?;
+        Ok(AuthenticatorEnrollment {
+            qr_svg: totp::qr_svg(&url)?,
+            secret: totp::secret_for_display(&secret),
+            account: signed_in.user.username,
+        })
+    }
+
+    async fn confirm_authenticator(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        if !self.use_code(signed_in.user.id, code, false).await? {
+            return Err(wrong_code());
+        }
+        self.store
+            .audit(
+                Some(signed_in.user.id),
+                "authenticator.added",
+                "",
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn delete_authenticator(&self, context: &RequestContext) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        if self.store.delete_authenticator(signed_in.user.id).await? {
+            self.store
+                .audit(
+                    Some(signed_in.user.id),
+                    "authenticator.deleted",
+                    "",
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        context: &RequestContext,
+        current: &str,
+        new: &str,
+        confirmation: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        Self::check_account_throttle(&signed_in.user)?;
+        let current_ok = password::verify_password_blocking(
+            current.to_owned(),
+            signed_in.user.password_hash.clone(),
+        )
+        .await?;
+        if !current_ok {
+            self.sign_in_failed(
+                &signed_in.user,
+                context,
+                "wrong current password when changing it",
+            )
+            .await?;
+            return Err(AppError::invalid(
+                "current_password",
+                "Your current password is incorrect.",
+            ));
+        }
+        account::check_new_password(new, confirmation).map_err(|mut e| {
+            if e.field == "password" {
+                e.field = "new_password";
+            }
+            e
+        })?;
+        if new == current {
+            return Err(AppError::invalid(
+                "new_password",
+                "Choose a password different from your current one.",
+            ));
+        }
+        let hash = password::hash_password_blocking(new.to_owned()).await?;
+        let now = Utc::now();
+        self.store
+            .set_password(signed_in.user.id, hash, now)
+            .await?;
+        let ended = self
+            .store
+            .delete_sessions_of_user(signed_in.user.id, Some(signed_in.session.id))
+            .await?;
+        self.store
+            .audit(
+                Some(signed_in.user.id),
+                "password.changed",
+                format!("{ended} other sessions ended"),
+                &actor(context),
+                now,
+            )
+            .await?;
+        Ok(())
     }
 }

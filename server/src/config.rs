@@ -25,6 +25,9 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Administer users and the organization's policy.
+    #[command(subcommand)]
+    Admin(crate::admin::AdminCommand),
 }
 
 #[derive(Debug, Clone, clap::Args)]
@@ -62,6 +65,14 @@ pub struct Config {
     )]
     pub secret_key_file: PathBuf,
 
+    /// Sign people out after this many minutes without activity.
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_idle_minutes: u32,
+
+    /// Sign people out this many hours after they signed in, however active.
+    #[arg(long, env = "LATCHKEY_SESSION_LIFETIME_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..))]
+    pub session_lifetime_hours: u32,
+
     /// Log filter, e.g. "info", "debug" or "latchkey=debug,tower_http=info".
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -78,6 +89,17 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// Session lifetimes and cookie flags for the backend.
+    pub fn backend_settings(&self) -> crate::backend::BackendSettings {
+        crate::backend::BackendSettings {
+            session_policy: crate::domain::session::SessionPolicy {
+                idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
+                absolute: chrono::Duration::hours(i64::from(self.session_lifetime_hours)),
+            },
+            secure_cookies: self.public_url().starts_with("https://"),
+        }
+    }
+
     /// The public base URL without a trailing slash.
     pub fn public_url(&self) -> String {
         match &self.public_url {

@@ -1,20 +1,21 @@
-//! The axum router: health checks, the Leptos pages and server functions, static files.
+//! The axum router: health checks, the Leptos pages and server functions, static files, and
+//! the middleware every request passes (request context, cross-site protection, sign-in gate).
 //! `router` is a pure function of its state, so tests drive it without sockets.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use app::backend::{Backend, ClientInfo};
+use app::backend::{Backend, RequestContext};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRef, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
-use crate::backend::ServerBackend;
+use crate::backend::{SESSION_COOKIE, ServerBackend};
 
 /// Everything a request handler may need.
 #[derive(Clone)]
@@ -32,6 +33,9 @@ impl FromRef<AppState> for LeptosOptions {
 /// Longest User-Agent kept for audit events; longer ones are cut.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
+/// Pages that need a signed-in user; others (sign-in, setup, 404) do not.
+const SIGNED_IN_PAGES: &[&str] = &["/", "/security-info"];
+
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let backend: Arc<dyn Backend> = state.backend.clone();
@@ -40,15 +44,19 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .leptos_routes_with_context(&state, routes, provide_backend.clone(), {
-            let options = options.clone();
-            move || app::shell(options.clone())
+        .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
+            app::shell(options.clone())
         })
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(provide_backend, app::shell))
-        .layer(middleware::from_fn(record_client))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            require_sign_in,
+        ))
+        .layer(middleware::from_fn(reject_cross_site))
+        .layer(middleware::from_fn(record_request_context))
         .with_state(state)
 }
 
@@ -68,19 +76,92 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Records the client's address and User-Agent for server functions and audit events.
-async fn record_client(mut request: Request, next: Next) -> Response {
+/// The session cookie's value, if the request carries one.
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE)
+        .map(|c| c.value().to_owned())
+}
+
+/// Records the client's address, User-Agent and session cookie for server functions.
+async fn record_request_context(mut request: Request, next: Next) -> Response {
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip().to_string());
-    let user_agent = request
-        .headers()
+    let headers = request.headers();
+    let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
-    request
-        .extensions_mut()
-        .insert(ClientInfo { ip, user_agent });
+    let context = RequestContext {
+        ip,
+        user_agent,
+        session_token: session_token(headers),
+    };
+    request.extensions_mut().insert(context);
     next.run(request).await
+}
+
+/// Refuses state-changing requests sent by another site (CSRF). Browsers mark every request
+/// with `Sec-Fetch-Site` and cross-origin ones with `Origin`; requests without either come
+/// from non-browser clients, which cannot carry a victim's cookies.
+async fn reject_cross_site(request: Request, next: Next) -> Response {
+    if matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    ) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+    let cross_site_fetch = fetch_site.is_some_and(|site| site != "same-origin" && site != "none");
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let foreign_origin = headers
+        .get(header::ORIGIN)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|origin| {
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest);
+            origin == "null" || host.is_none() || origin_host != host
+        });
+    if cross_site_fetch || foreign_origin {
+        tracing::warn!(path = %request.uri().path(), ?fetch_site, "refused a cross-site request");
+        return (
+            StatusCode::FORBIDDEN,
+            "Refused: this request came from another website. If you clicked a link or button on Latchkey itself, reload the page and try again.\n",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Sends people who are not signed in from a protected page to sign-in, remembering where
+/// they were going.
+async fn require_sign_in(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if request.method() != Method::GET || !SIGNED_IN_PAGES.contains(&path) {
+        return next.run(request).await;
+    }
+    let context = request
+        .extensions()
+        .get::<RequestContext>()
+        .cloned()
+        .unwrap_or_default();
+    match state.backend.signed_in(&context).await {
+        Ok(Some(_)) => next.run(request).await,
+        Ok(None) => {
+            let target = request
+                .uri()
+                .path_and_query()
+                .map_or(path, |pq| pq.as_str());
+            Redirect::to(&format!("/signin?next={}", app::account::urlencode(target)))
+                .into_response()
+        }
+        Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
 }

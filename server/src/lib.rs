@@ -4,6 +4,7 @@
 
 #![recursion_limit = "256"]
 
+pub mod admin;
 pub mod backend;
 pub mod config;
 pub mod db;
@@ -71,7 +72,11 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let secret_key = SecretKey::load_or_create(&config.secret_key_file, &mut OsRandom)?;
     let connection = db::connect_and_migrate(&config.database_url).await?;
     tracing::info!(database = %db::redact(&config.database_url), "database ready");
-    let backend = ServerBackend::new(Store::new(connection), secret_key);
+    let backend = ServerBackend::new(
+        Store::new(connection),
+        secret_key,
+        config.backend_settings(),
+    );
     let public_url = config.public_url();
 
     if !backend.store.has_accounts().await? {

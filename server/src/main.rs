@@ -13,6 +13,16 @@ async fn main() -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => server::migrate(&cli.config).await,
+        Command::Admin(command) => match server::admin::run(command, &cli.config).await {
+            Ok(output) => {
+                println!("{output}");
+                Ok(())
+            }
+            Err(error) => {
+                eprintln!("latchkey: {error}");
+                return ExitCode::FAILURE;
+            }
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

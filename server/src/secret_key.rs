@@ -58,8 +58,9 @@ impl SecretKey {
         use hmac::{Hmac, Mac};
         // HMAC accepts keys of any length, so this cannot fail; fall back to a fresh instance
         // of the same construction rather than panicking.
-        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0)
-            .unwrap_or_else(|_| <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&Default::default()));
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| {
+            <Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&Default::default())
+        });
         mac.update(purpose.as_bytes());
         mac.update(&[0]);
         mac.update(data);
@@ -70,7 +71,8 @@ impl SecretKey {
     /// Output: hex of nonce followed by ciphertext and tag.
     pub fn seal(&self, purpose: &str, plaintext: &[u8], rng: &mut impl RandomSource) -> String {
         use chacha20poly1305::aead::{Aead, KeyInit};
-        let cipher = chacha20poly1305::ChaCha20Poly1305::new(&self.mac(purpose, b"encryption key").into());
+        let cipher =
+            chacha20poly1305::ChaCha20Poly1305::new(&self.mac(purpose, b"encryption key").into());
         let mut nonce = [0u8; 12];
         rng.fill(&mut nonce);
         // Encryption in memory only fails for inputs larger than the cipher's limit (256 GiB).
@@ -87,8 +89,11 @@ impl SecretKey {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(12);
-        let cipher = chacha20poly1305::ChaCha20Poly1305::new(&self.mac(purpose, b"encryption key").into());
-        cipher.decrypt(chacha20poly1305::Nonce::from_slice(nonce), ciphertext).ok()
+        let cipher =
+            chacha20poly1305::ChaCha20Poly1305::new(&self.mac(purpose, b"encryption key").into());
+        cipher
+            .decrypt(chacha20poly1305::Nonce::from_slice(nonce), ciphertext)
+            .ok()
     }
 
     /// Reads the key from `path`, or generates one there (mode 0600) when the file is missing.
@@ -171,19 +176,32 @@ mod tests {
     }
 
     #[test]
-    fn seals_and_opens_only_with_the_same_key_and_purpose() -> Result<(), Box<dyn std::error::Error>> {
+    fn seals_and_opens_only_with_the_same_key_and_purpose() -> Result<(), Box<dyn std::error::Error>>
+    {
         let dir = tempfile::tempdir()?;
         let key = SecretKey::load_or_create(&dir.path().join("a"), &mut OsRandom)?;
         let other = SecretKey::load_or_create(&dir.path().join("b"), &mut OsRandom)?;
         let sealed = key.seal("totp", b"secret bytes", &mut OsRandom);
         assert!(!sealed.contains(&hex::encode(b"secret bytes")));
-        assert_eq!(key.open("totp", &sealed).as_deref(), Some(&b"secret bytes"[..]));
+        assert_eq!(
+            key.open("totp", &sealed).as_deref(),
+            Some(&b"secret bytes"[..])
+        );
         assert_eq!(key.open("other purpose", &sealed), None);
         assert_eq!(other.open("totp", &sealed), None);
         assert_eq!(key.open("totp", "00"), None);
-        assert_eq!(key.keyed_hash("lookup", b"x"), key.keyed_hash("lookup", b"x"));
-        assert_ne!(key.keyed_hash("lookup", b"x"), other.keyed_hash("lookup", b"x"));
-        assert_ne!(key.keyed_hash("lookup", b"x"), key.keyed_hash("other", b"x"));
+        assert_eq!(
+            key.keyed_hash("lookup", b"x"),
+            key.keyed_hash("lookup", b"x")
+        );
+        assert_ne!(
+            key.keyed_hash("lookup", b"x"),
+            other.keyed_hash("lookup", b"x")
+        );
+        assert_ne!(
+            key.keyed_hash("lookup", b"x"),
+            key.keyed_hash("other", b"x")
+        );
         Ok(())
     }
 

@@ -1,16 +1,51 @@
-//! My Profile: the overview and Security info pages, sharing a left navigation.
+//! My Profile: the frame shared by its pages (top bar with the signed-in person, left
+//! navigation) and the Overview page.
 
 use leptos::prelude::*;
-use leptos_router::components::A;
+use leptos_router::components::{A, Redirect};
+use leptos_router::hooks::use_location;
 
-/// The frame of every My Profile page: header, left navigation, content.
+use crate::account::{SignOut, get_current_user};
+
+/// The frame of every My Profile page: top bar, left navigation, content.
 #[component]
-fn ProfileLayout(children: Children) -> impl IntoView {
+pub fn ProfileLayout(children: Children) -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_current_user());
+    let sign_out = ServerAction::<SignOut>::new();
+    let location = use_location();
+    // The server sends signed-out visitors to sign-in; this covers navigation inside the app
+    // and sessions that end while a page is open.
+    let to_sign_in = move || {
+        let here = format!(
+            "{}{}",
+            location.pathname.get_untracked(),
+            location.search.get_untracked()
+        );
+        format!("/signin?next={}", crate::account::urlencode(&here))
+    };
     view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                matches!(user.await, Ok(None) | Err(crate::error::AppError::Unauthorized))
+                    .then(|| view! { <Redirect path=to_sign_in()/> })
+            })}
+        </Suspense>
+        <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="portal">
             <header class="topbar">
                 <a class="brand" href="/">"Latchkey"</a>
                 <span class="topbar-title">"My Profile"</span>
+                <span class="topbar-spacer"></span>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        user.await.ok().flatten().map(|user| view! {
+                            <span class="topbar-user" title=user.username.clone()>{user.display_name}</span>
+                        })
+                    })}
+                </Suspense>
+                <ActionForm action=sign_out>
+                    <button type="submit" class="link">"Sign out"</button>
+                </ActionForm>
             </header>
             <div class="portal-body">
                 <nav class="sidenav" aria-label="My Profile">
@@ -27,10 +62,22 @@ fn ProfileLayout(children: Children) -> impl IntoView {
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
+    let user = Resource::new(|| (), |_| get_current_user());
     view! {
         <leptos_meta::Title text="My Profile"/>
         <ProfileLayout>
             <h1>"Overview"</h1>
+            <Suspense fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    user.await.ok().flatten().map(|user| view! {
+                        <section class="profile-card" aria-label="Your account">
+                            <p class="profile-name">{user.display_name}</p>
+                            <p class="muted">{user.username}</p>
+                            <p class="muted">{user.organization}</p>
+                        </section>
+                    })
+                })}
+            </Suspense>
             <div class="tiles">
                 <section class="tile" aria-labelledby="tile-security">
                     <h2 id="tile-security">"Security info"</h2>
@@ -38,29 +85,6 @@ pub fn OverviewPage() -> impl IntoView {
                     <A href="/security-info" attr:class="tile-link">"Update info"<span aria-hidden="true">" ›"</span></A>
                 </section>
             </div>
-        </ProfileLayout>
-    }
-}
-
-#[component]
-pub fn SecurityInfoPage() -> impl IntoView {
-    let banner_open = RwSignal::new(true);
-    view! {
-        <leptos_meta::Title text="Security info"/>
-        <ProfileLayout>
-            <Show when=move || banner_open.get()>
-                <div class="banner" role="region" aria-label="Preview notice">
-                    <p>
-                        <strong>"This is a preview of the new Security info experience."</strong>
-                        " Methods you add here work everywhere you sign in."
-                    </p>
-                    <button type="button" class="icon-button" aria-label="Dismiss notice" on:click=move |_| banner_open.set(false)>
-                        "×"
-                    </button>
-                </div>
-            </Show>
-            <h1>"Security info"</h1>
-            <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
         </ProfileLayout>
     }
 }

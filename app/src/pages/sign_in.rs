@@ -1,71 +1,141 @@
+//! Sign-in in the familiar steps: the sign-in name, then the password, then (when the person
+//! has an authenticator app) its code. Each step is a plain form that works before the
+//! WebAssembly loads; once hydrated, the same forms run without page reloads.
+
 use leptos::prelude::*;
+use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
-/// Sign-in in the familiar two steps: the sign-in name first, then the password.
+use crate::account::{SignIn, VerifySignInCode, urlencode};
+use crate::components::field::Field;
+use crate::error::AppError;
+
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let query = use_query_map();
-    let just_set_up = move || query.read().get("setup").as_deref() == Some("done");
-    let username = RwSignal::new(String::new());
-    let step_password = RwSignal::new(false);
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let next = Signal::derive(move || param("next"));
+    let username = Signal::derive(move || param("username"));
+    let step = move || {
+        if param("step") == "code" {
+            "code"
+        } else if username.get().trim().is_empty() {
+            "username"
+        } else {
+            "password"
+        }
+    };
+    let notice = move || match (param("setup").as_str(), param("signed_out").as_str()) {
+        ("done", _) => {
+            Some("Latchkey is set up. Sign in with the administrator account you just created.")
+        }
+        (_, "everywhere") => {
+            Some("You signed out everywhere. Every device will need to sign in again.")
+        }
+        (_, "1") => Some("You signed out."),
+        _ => None,
+    };
 
     view! {
         <leptos_meta::Title text="Sign in"/>
         <main class="centered-page">
             <section class="card" aria-labelledby="signin-heading">
                 <p class="brand">"Latchkey"</p>
-                <Show when=just_set_up>
-                    <p class="notice success" role="status">
-                        "Latchkey is set up. Sign in with the administrator account you just created."
-                    </p>
-                </Show>
-                <Show
-                    when=move || step_password.get()
-                    fallback=move || {
-                        view! {
-                            <h1 id="signin-heading">"Sign in"</h1>
-                            <form
-                                class="stack"
-                                on:submit=move |ev| {
-                                    ev.prevent_default();
-                                    if !username.get_untracked().trim().is_empty() {
-                                        step_password.set(true);
-                                    }
-                                }
-                            >
-                                <div class="field">
-                                    <label for="username">"Sign-in name"</label>
-                                    <input
-                                        id="username"
-                                        name="username"
-                                        type="email"
-                                        autocomplete="username"
-                                        placeholder="someone@example.org"
-                                        required
-                                        prop:value=move || username.get()
-                                        on:input=move |ev| username.set(event_target_value(&ev))
-                                    />
-                                </div>
-                                <button type="submit" class="button primary">"Next"</button>
-                            </form>
-                        }
-                    }
-                >
-                    <button type="button" class="link back" on:click=move |_| step_password.set(false)>
-                        <span aria-hidden="true">"← "</span>
-                        {move || username.get()}
-                    </button>
-                    <h1 id="signin-heading">"Enter password"</h1>
-                    <form class="stack" method="post" action="/signin">
-                        <input type="hidden" name="username" prop:value=move || username.get()/>
-                        <div class="field">
-                            <label for="password">"Password"</label>
-                            <input id="password" name="password" type="password" autocomplete="current-password" required/>
-                        </div>
-                        <button type="submit" class="button primary">"Sign in"</button>
-                    </form>
-                </Show>
+                {move || notice().map(|text| view! { <p class="notice success" role="status">{text}</p> })}
+                {move || match step() {
+                    "username" => view! { <UsernameStep next=next/> }.into_any(),
+                    "password" => view! { <PasswordStep username=username next=next/> }.into_any(),
+                    _ => view! { <CodeStep next=next/> }.into_any(),
+                }}
             </section>
         </main>
+    }
+}
+
+#[component]
+fn UsernameStep(next: Signal<String>) -> impl IntoView {
+    view! {
+        <h1 id="signin-heading">"Sign in"</h1>
+        <Form method="GET" action="/signin" attr:class="stack">
+            <input type="hidden" name="next" value=next.get_untracked()/>
+            <div class="field">
+                <label for="username">"Sign-in name"</label>
+                <input
+                    id="username"
+                    name="username"
+                    type="email"
+                    autocomplete="username"
+                    placeholder="someone@example.org"
+                    required
+                    autofocus
+                />
+            </div>
+            <button type="submit" class="button primary">"Next"</button>
+        </Form>
+    }
+}
+
+#[component]
+fn PasswordStep(username: Signal<String>, next: Signal<String>) -> impl IntoView {
+    let action = ServerAction::<SignIn>::new();
+    let error = move || {
+        action
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    let back = move || format!("/signin?next={}", urlencode(&next.get()));
+    view! {
+        <A href=back attr:class="back">
+            <span aria-hidden="true">"← "</span>
+            <span class="visually-hidden">"Use another account: "</span>
+            {move || username.get()}
+        </A>
+        <h1 id="signin-heading">"Enter password"</h1>
+        <ActionForm action=action attr:class="stack">
+            <input type="hidden" name="username" value=username.get_untracked()/>
+            <input type="hidden" name="next" value=next.get_untracked()/>
+            <Field
+                label="Password"
+                name="password"
+                id="password"
+                input_type="password"
+                autocomplete="current-password"
+                autofocus=true
+                error=Signal::derive(error)
+            />
+            <button type="submit" class="button primary" disabled=move || action.pending().get()>
+                {move || if action.pending().get() { "Signing in..." } else { "Sign in" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn CodeStep(next: Signal<String>) -> impl IntoView {
+    let action = ServerAction::<VerifySignInCode>::new();
+    let error = move || action.value().get().and_then(Result::err);
+    let code_error = move || error().map(|e| e.to_string());
+    let expired = move || matches!(error(), Some(AppError::Forbidden(_)));
+    view! {
+        <h1 id="signin-heading">"Enter code"</h1>
+        <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
+        <ActionForm action=action attr:class="stack">
+            <input type="hidden" name="next" value=next.get_untracked()/>
+            <Field
+                label="Code"
+                name="code"
+                id="code"
+                autocomplete="one-time-code"
+                inputmode="numeric"
+                autofocus=true
+                error=Signal::derive(code_error)
+            />
+            <Show when=expired>
+                <A href="/signin">"Start again"</A>
+            </Show>
+            <button type="submit" class="button primary" disabled=move || action.pending().get()>"Verify"</button>
+        </ActionForm>
     }
 }

@@ -1,9 +1,13 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, entities, and the queries the
 //! rest of the server uses. Nothing outside this module writes SQL or builds sea-orm queries.
 
+mod audit;
+mod authenticators;
 pub mod entities;
 pub mod migrations;
+mod sessions;
 pub mod store;
+mod users;
 
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +17,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
+pub use users::NewUser;
 
 /// How long an SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -11,12 +11,20 @@ use super::entities::{audit_event, organization, user};
 
 /// The id of the single organization row; inserting it twice fails on the primary key,
 /// which is what makes concurrent first-time setups safe on both databases.
-const ORGANIZATION_ID: i32 = 1;
+pub(crate) const ORGANIZATION_ID: i32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("Latchkey is already set up")]
     AlreadySetUp,
+    #[error("Latchkey is not set up yet: open the setup link from the server log first")]
+    NotSetUp,
+    #[error("that username is already taken")]
+    UsernameTaken,
+    #[error("not found")]
+    NotFound,
+    #[error("it already exists")]
+    AlreadyExists,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }
@@ -66,6 +74,23 @@ impl Store {
     /// Whether anyone can sign in yet; false until first-time setup has run.
     pub async fn has_accounts(&self) -> Result<bool, StoreError> {
         Ok(user::Entity::find().count(&self.db).await? > 0)
+    }
+
+    /// Changes the organization's policy switches (only those given).
+    pub async fn set_policy(
+        &self,
+        allow_app_passwords: Option<bool>,
+        security_info_experience: Option<bool>,
+    ) -> Result<organization::Model, StoreError> {
+        let org = self.organization().await?.ok_or(StoreError::NotSetUp)?;
+        let mut active: organization::ActiveModel = org.into();
+        if let Some(value) = allow_app_passwords {
+            active.allow_app_passwords = Set(value);
+        }
+        if let Some(value) = security_info_experience {
+            active.security_info_experience = Set(value);
+        }
+        Ok(active.update(&self.db).await?)
     }
 
     pub async fn organization(&self) -> Result<Option<organization::Model>, StoreError> {

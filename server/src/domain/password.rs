@@ -45,19 +45,26 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 /// Whether `hash` was made with other parameters (or another algorithm) than [`hasher`]'s,
 /// so it should be replaced at the next successful sign-in.
 pub fn needs_rehash(hash: &str) -> bool {
-    let Ok(parsed) = PasswordHash::new(hash) else { return true };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return true;
+    };
     let current = hasher();
     let current = current.params();
     parsed.algorithm != argon2::ARGON2ID_IDENT
         || Params::try_from(&parsed).map_or(true, |p| {
-            (p.m_cost(), p.t_cost(), p.p_cost()) != (current.m_cost(), current.t_cost(), current.p_cost())
+            (p.m_cost(), p.t_cost(), p.p_cost())
+                != (current.m_cost(), current.t_cost(), current.p_cost())
         })
 }
 
 /// A hash of a random password, verified against when a username is unknown so that the
 /// answer takes as long as for a known one.
 static DUMMY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    hash_password("no such user; this never matches", &mut super::random::OsRandom).unwrap_or_default()
+    hash_password(
+        "no such user; this never matches",
+        &mut super::random::OsRandom,
+    )
+    .unwrap_or_default()
 });
 
 /// [`verify_password`] on the blocking pool.
@@ -102,11 +109,23 @@ mod tests {
     fn weaker_or_foreign_hashes_need_rehash() {
         let current = hash_password("a password here", &mut OsRandom).unwrap_or_default();
         assert!(!needs_rehash(&current));
-        let weaker = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(4096, 1, 1, None).unwrap_or_default());
+        let weaker = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 1, 1, None).unwrap_or_default(),
+        );
         let salt = SaltString::encode_b64(b"0123456789abcdef").map_err(|e| e.to_string());
-        let old = salt.and_then(|s| weaker.hash_password(b"a password here", &s).map(|h| h.to_string()).map_err(|e| e.to_string()));
+        let old = salt.and_then(|s| {
+            weaker
+                .hash_password(b"a password here", &s)
+                .map(|h| h.to_string())
+                .map_err(|e| e.to_string())
+        });
         let old = old.unwrap_or_default();
-        assert!(verify_password("a password here", &old), "old hashes still verify");
+        assert!(
+            verify_password("a password here", &old),
+            "old hashes still verify"
+        );
         assert!(needs_rehash(&old));
         assert!(needs_rehash("garbage"));
     }

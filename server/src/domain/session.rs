@@ -21,12 +21,20 @@ pub struct SessionPolicy {
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        Self { idle: Duration::hours(8), absolute: Duration::days(7) }
+        Self {
+            idle: Duration::hours(8),
+            absolute: Duration::days(7),
+        }
     }
 }
 
 impl SessionPolicy {
-    pub fn is_live(&self, created_at: DateTime<Utc>, last_seen_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    pub fn is_live(
+        &self,
+        created_at: DateTime<Utc>,
+        last_seen_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> bool {
         now < created_at + self.absolute && now < last_seen_at + self.idle
     }
 }
@@ -63,7 +71,8 @@ mod tests {
     use crate::domain::random::OsRandom;
 
     fn t(hours: i64) -> DateTime<Utc> {
-        DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default() + Duration::hours(hours)
+        DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default()
+            + Duration::hours(hours)
     }
 
     #[test]
@@ -90,7 +99,16 @@ mod tests {
     fn only_same_site_paths_are_return_targets() {
         assert_eq!(safe_return_path("/security-info"), "/security-info");
         assert_eq!(safe_return_path("/security-info?x=1"), "/security-info?x=1");
-        for bad in ["", "https://evil.example/", "//evil.example", "/\\evil.example", "evil", "/signin", "/a\nb", "javascript:alert(1)"] {
+        for bad in [
+            "",
+            "https://evil.example/",
+            "//evil.example",
+            "/\\evil.example",
+            "evil",
+            "/signin",
+            "/a\nb",
+            "javascript:alert(1)",
+        ] {
             assert_eq!(safe_return_path(bad), "/", "{bad:?}");
         }
     }

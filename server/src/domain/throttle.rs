@@ -22,7 +22,11 @@ pub enum AccountThrottle {
 }
 
 /// The state of an account with `failures` consecutive failures and a stored wait-until time.
-pub fn check(failures: i32, throttled_until: Option<DateTime<Utc>>, now: DateTime<Utc>) -> AccountThrottle {
+pub fn check(
+    failures: i32,
+    throttled_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AccountThrottle {
     if failures >= MAX_CONSECUTIVE_FAILURES {
         return AccountThrottle::Blocked;
     }
@@ -69,9 +73,18 @@ mod tests {
     #[test]
     fn waits_then_opens_and_blocks_at_one_hundred() {
         let until = throttled_until_after(6, now());
-        assert_eq!(check(6, until, now()), AccountThrottle::WaitUntil(now() + Duration::seconds(2)));
-        assert_eq!(check(6, until, now() + Duration::seconds(2)), AccountThrottle::Open);
+        assert_eq!(
+            check(6, until, now()),
+            AccountThrottle::WaitUntil(now() + Duration::seconds(2))
+        );
+        assert_eq!(
+            check(6, until, now() + Duration::seconds(2)),
+            AccountThrottle::Open
+        );
         assert_eq!(check(3, None, now()), AccountThrottle::Open);
-        assert_eq!(check(MAX_CONSECUTIVE_FAILURES, None, now()), AccountThrottle::Blocked);
+        assert_eq!(
+            check(MAX_CONSECUTIVE_FAILURES, None, now()),
+            AccountThrottle::Blocked
+        );
     }
 }

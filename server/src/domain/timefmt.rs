@@ -33,8 +33,15 @@ mod tests {
         assert_eq!(relative(now - Duration::minutes(5), now), "5 minutes ago");
         assert_eq!(relative(now - Duration::hours(3), now), "3 hours ago");
         assert_eq!(relative(now - Duration::days(2), now), "2 days ago");
-        assert_eq!(relative(now - Duration::days(40), now), date(now - Duration::days(40)));
+        assert_eq!(
+            relative(now - Duration::days(40), now),
+            date(now - Duration::days(40))
+        );
         assert_eq!(date(now), "Nov 25, 2026");
-        assert_eq!(relative(now + Duration::seconds(5), now), "just now", "clock skew is not the future");
+        assert_eq!(
+            relative(now + Duration::seconds(5), now),
+            "just now",
+            "clock skew is not the future"
+        );
     }
 }

@@ -28,8 +28,16 @@ fn totp(secret: &[u8], issuer: &str, account: &str) -> Result<TOTP, TotpError> {
     // ':' separates issuer and account in otpauth labels; neither may contain it.
     let issuer = issuer.replace(':', " ");
     let account = account.replace(':', " ");
-    TOTP::new(Algorithm::SHA1, DIGITS, 1, STEP_SECONDS, secret.to_vec(), Some(issuer), account)
-        .map_err(|e| TotpError::Parameters(e.to_string()))
+    TOTP::new(
+        Algorithm::SHA1,
+        DIGITS,
+        1,
+        STEP_SECONDS,
+        secret.to_vec(),
+        Some(issuer),
+        account,
+    )
+    .map_err(|e| TotpError::Parameters(e.to_string()))
 }
 
 /// The `otpauth://` URL an authenticator app scans.
@@ -40,7 +48,12 @@ pub fn provisioning_url(secret: &[u8], issuer: &str, account: &str) -> Result<St
 /// The secret as base32 without padding, for typing it in by hand, in groups of four.
 pub fn secret_for_display(secret: &[u8]) -> String {
     let encoded = base32_encode(secret);
-    encoded.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect::<Vec<_>>().join(" ")
+    encoded
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn base32_encode(bytes: &[u8]) -> String {
@@ -69,7 +82,12 @@ pub fn step_at(unix_seconds: u64) -> u64 {
 
 /// Checks `code` at `unix_seconds` (±1 step). Returns the matching step when it is later than
 /// `last_used_step`; the caller stores it so the same code cannot be used again.
-pub fn verify(secret: &[u8], code: &str, unix_seconds: u64, last_used_step: Option<u64>) -> Option<u64> {
+pub fn verify(
+    secret: &[u8],
+    code: &str,
+    unix_seconds: u64,
+    last_used_step: Option<u64>,
+) -> Option<u64> {
     let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
     if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -80,7 +98,9 @@ pub fn verify(secret: &[u8], code: &str, unix_seconds: u64, last_used_step: Opti
     // Check every candidate step without stopping early, so timing does not tell which matched.
     for step in [current.saturating_sub(1), current, current + 1] {
         let expected = totp.generate(step * STEP_SECONDS);
-        if constant_time_eq(expected.as_bytes(), code.as_bytes()) && last_used_step.is_none_or(|last| step > last) {
+        if constant_time_eq(expected.as_bytes(), code.as_bytes())
+            && last_used_step.is_none_or(|last| step > last)
+        {
             matched = Some(step);
         }
     }
@@ -93,7 +113,8 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 
 /// The QR code for `url` as an SVG image (rendered on the server; the browser gets markup only).
 pub fn qr_svg(url: &str) -> Result<String, TotpError> {
-    let code = qrcode::QrCode::new(url.as_bytes()).map_err(|e| TotpError::Parameters(e.to_string()))?;
+    let code =
+        qrcode::QrCode::new(url.as_bytes()).map_err(|e| TotpError::Parameters(e.to_string()))?;
     Ok(code
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(200, 200)
@@ -121,11 +142,23 @@ mod tests {
 
     #[test]
     fn matches_rfc_6238_test_vectors() -> Result<(), TotpError> {
-        let eight = TOTP::new(Algorithm::SHA1, 8, 0, 30, RFC_SECRET.to_vec(), None, "rfc".to_owned())
-            .map_err(|e| TotpError::Parameters(e.to_string()))?;
+        let eight = TOTP::new(
+            Algorithm::SHA1,
+            8,
+            0,
+            30,
+            RFC_SECRET.to_vec(),
+            None,
+            "rfc".to_owned(),
+        )
+        .map_err(|e| TotpError::Parameters(e.to_string()))?;
         for (time, expected) in RFC_VECTORS {
             assert_eq!(eight.generate(time), expected, "t = {time}");
-            assert_eq!(verify(RFC_SECRET, &expected[2..], time, None), Some(step_at(time)), "t = {time}");
+            assert_eq!(
+                verify(RFC_SECRET, &expected[2..], time, None),
+                Some(step_at(time)),
+                "t = {time}"
+            );
         }
         Ok(())
     }
@@ -163,10 +196,16 @@ mod tests {
 
     #[test]
     fn provisioning_data_is_well_formed() -> Result<(), TotpError> {
-        assert_eq!(base32_encode(b"12345678901234567890"), "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ");
+        assert_eq!(
+            base32_encode(b"12345678901234567890"),
+            "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"
+        );
         assert_eq!(secret_for_display(b"12345"), "GEZD GNBV");
         let url = provisioning_url(RFC_SECRET, "Contoso: HQ", "ada@contoso.example")?;
-        assert!(url.starts_with("otpauth://totp/Contoso%20%20HQ:ada%40contoso.example?secret=GEZDGNBV"), "{url}");
+        assert!(
+            url.starts_with("otpauth://totp/Contoso%20%20HQ:ada%40contoso.example?secret=GEZDGNBV"),
+            "{url}"
+        );
         let svg = qr_svg(&url)?;
         assert!(svg.contains("<svg") && svg.contains("</svg>"));
         Ok(())

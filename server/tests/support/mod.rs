@@ -2,7 +2,10 @@
 //! (a temporary SQLite file; a uniquely named PostgreSQL database, dropped afterwards) and
 //! a ready router over it.
 #![allow(dead_code, reason = "each test binary uses a different subset")]
-#![allow(clippy::expect_used, reason = "a fixture that cannot be built should stop the test")]
+#![allow(
+    clippy::expect_used,
+    reason = "a fixture that cannot be built should stop the test"
+)]
 
 use std::sync::Arc;
 
@@ -125,7 +128,11 @@ pub async fn backend(db: &TestDatabase) -> Arc<ServerBackend> {
     let dir = tempfile::tempdir().expect("temporary directory");
     let key = SecretKey::load_or_create(&dir.path().join("secret.key"), &mut OsRandom)
         .expect("secret key");
-    ServerBackend::new(db.store().await, key)
+    ServerBackend::new(
+        db.store().await,
+        key,
+        server::backend::BackendSettings::default(),
+    )
 }
 
 /// Router state as `serve` builds it, with Leptos options that need no build output.
@@ -137,5 +144,66 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
     AppState {
         leptos_options,
         backend,
+    }
+}
+
+/// The password every test user gets.
+pub const PASSWORD: &str = "plum tractor sideways";
+
+/// Adds a user with [`PASSWORD`].
+pub async fn add_user(
+    backend: &ServerBackend,
+    username: &str,
+) -> server::db::entities::user::Model {
+    let hash = server::domain::password::hash_password(PASSWORD, &mut OsRandom).expect("hash");
+    backend
+        .store
+        .add_user(
+            server::db::NewUser {
+                username: username.to_owned(),
+                username_key: username.to_lowercase(),
+                display_name: "Test User".to_owned(),
+                password_hash: hash,
+                is_admin: false,
+            },
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("add user")
+}
+
+/// Completes setup so users can be added.
+pub async fn set_up_organization(backend: &ServerBackend) {
+    let hash = server::domain::password::hash_password(PASSWORD, &mut OsRandom).expect("hash");
+    backend
+        .store
+        .complete_setup(
+            server::db::NewOrganization {
+                name: "Contoso".to_owned(),
+                allow_app_passwords: true,
+            },
+            server::db::NewAdmin {
+                username: "admin@contoso.example".to_owned(),
+                username_key: "admin@contoso.example".to_owned(),
+                display_name: "Admin".to_owned(),
+                password_hash: hash,
+            },
+            server::db::Actor::default(),
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("setup");
+}
+
+/// A request context from `ip` carrying `cookie` (a `Set-Cookie` value or a bare token).
+pub fn context(ip: &str, cookie: Option<&str>) -> app::backend::RequestContext {
+    let session_token = cookie.map(|c| {
+        let first = c.split(';').next().unwrap_or_default();
+        first.split_once('=').map_or(first, |(_, v)| v).to_owned()
+    });
+    app::backend::RequestContext {
+        ip: Some(ip.to_owned()),
+        user_agent: Some("test".to_owned()),
+        session_token,
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod app_password;
 pub mod audit_event;
+pub mod authenticator_app;
 pub mod organization;
 pub mod session;
 pub mod user;

@@ -16,6 +16,8 @@ pub struct Model {
     pub verified_at: DateTimeUtc,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The password was right but the authenticator code is still missing: not signed in yet.
+    pub pending_second_step: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

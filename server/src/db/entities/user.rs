@@ -19,6 +19,10 @@ pub struct Model {
     /// "user" or "admin".
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// Consecutive failed sign-ins; reset by a successful one.
+    pub failed_sign_ins: i32,
+    /// No sign-in attempt is checked before this time.
+    pub throttled_until: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,249 @@
+//! Signing in and out, the signed-in user, and the account methods on Security info
+//! (password, authenticator app): shared types and thin server functions.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// The signed-in person, as pages show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub display_name: String,
+    pub username: String,
+    pub organization: String,
+    pub is_admin: bool,
+}
+
+/// Everything the Security info list shows. Times are already worded by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityInfo {
+    pub password_changed: String,
+    /// When the authenticator app was added, if there is one.
+    pub authenticator_added: Option<String>,
+    pub default_method: String,
+}
+
+/// What the "Authenticator app" step of Add method shows.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorEnrollment {
+    /// The QR code, an SVG document rendered by the server.
+    pub qr_svg: String,
+    /// The secret in base32, in groups of four, for manual entry.
+    pub secret: String,
+    pub account: String,
+}
+
+impl std::fmt::Debug for AuthenticatorEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticatorEnrollment")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the sign-in flow continues after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInStep {
+    SignedIn,
+    CodeRequired,
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use axum::http::{HeaderValue, header};
+    use leptos::prelude::use_context;
+
+    use crate::error::AppError;
+
+    /// Sends a `Set-Cookie` header with the response.
+    pub fn set_cookie(value: &str) -> Result<(), AppError> {
+        let value = HeaderValue::from_str(value).map_err(|_| AppError::Internal)?;
+        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+            response.append_header(header::SET_COOKIE, value);
+        }
+        Ok(())
+    }
+}
+
+/// The signed-in user, or `None`.
+#[server(endpoint = "current_user")]
+pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .current_user(&crate::backend::request_context().await)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Checks username and password. Signs in, or asks for the authenticator code next.
+#[server(endpoint = "sign_in")]
+pub async fn sign_in(
+    username: String,
+    password: String,
+    next: Option<String>,
+) -> Result<SignInStep, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let context = crate::backend::request_context().await;
+            let (step, cookie) = backend.sign_in(&context, &username, &password).await?;
+            ssr::set_cookie(&cookie)?;
+            let next = next.unwrap_or_default();
+            match step {
+                SignInStep::SignedIn => leptos_axum::redirect(&backend.return_path(&next)),
+                SignInStep::CodeRequired => {
+                    leptos_axum::redirect(&format!("/signin?step=code&next={}", urlencode(&next)))
+                }
+            }
+            Ok(step)
+        }
+        .await,
+    )
+}
+
+/// Completes a sign-in with the authenticator app's code.
+#[server(endpoint = "verify_sign_in_code")]
+pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let context = crate::backend::request_context().await;
+            let cookie = backend.verify_sign_in_code(&context, &code).await?;
+            ssr::set_cookie(&cookie)?;
+            leptos_axum::redirect(&backend.return_path(&next.unwrap_or_default()));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Ends this session.
+#[server(endpoint = "sign_out")]
+pub async fn sign_out() -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let cookie = backend
+                .sign_out(&crate::backend::request_context().await)
+                .await?;
+            ssr::set_cookie(&cookie)?;
+            leptos_axum::redirect("/signin?signed_out=1");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// Ends every session of the signed-in user, this one included.
+#[server(endpoint = "sign_out_everywhere")]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let cookie = backend
+                .sign_out_everywhere(&crate::backend::request_context().await)
+                .await?;
+            ssr::set_cookie(&cookie)?;
+            leptos_axum::redirect("/signin?signed_out=everywhere");
+            Ok(())
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "security_info")]
+pub async fn get_security_info() -> Result<SecurityInfo, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .security_info(&crate::backend::request_context().await)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Starts adding an authenticator app: a new secret, shown once as QR code and text.
+#[server(endpoint = "begin_authenticator")]
+pub async fn begin_authenticator() -> Result<AuthenticatorEnrollment, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .begin_authenticator(&crate::backend::request_context().await)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Finishes adding the authenticator app with a first code from it.
+#[server(endpoint = "confirm_authenticator")]
+pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .confirm_authenticator(&crate::backend::request_context().await, &code)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "delete_authenticator")]
+pub async fn delete_authenticator() -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .delete_authenticator(&crate::backend::request_context().await)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Changes the account password; other sessions are signed out.
+#[server(endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let context = crate::backend::request_context().await;
+            backend
+                .change_password(
+                    &context,
+                    &current_password,
+                    &new_password,
+                    &confirm_password,
+                )
+                .await
+        }
+        .await,
+    )
+}
+
+/// Percent-encodes a query value (only what a return path may contain needs care).
+pub fn urlencode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
+                out.push(char::from(byte))
+            }
+            _ => out.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    out
+}

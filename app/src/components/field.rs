@@ -1,0 +1,36 @@
+use leptos::prelude::*;
+
+/// A labelled input with a hint and its error message, wired for screen readers.
+#[component]
+pub fn Field(
+    label: &'static str,
+    name: &'static str,
+    id: &'static str,
+    #[prop(default = "off")] autocomplete: &'static str,
+    #[prop(default = "text")] input_type: &'static str,
+    #[prop(optional)] placeholder: &'static str,
+    #[prop(optional)] inputmode: &'static str,
+    #[prop(optional)] autofocus: bool,
+    #[prop(optional, into)] value: Option<String>,
+    #[prop(into)] error: Signal<Option<String>>,
+) -> impl IntoView {
+    let error_id = format!("{id}-error");
+    view! {
+        <div class="field">
+            <label for=id>{label}</label>
+            <input
+                type=input_type
+                id=id
+                name=name
+                autocomplete=autocomplete
+                placeholder=(!placeholder.is_empty()).then_some(placeholder)
+                inputmode=(!inputmode.is_empty()).then_some(inputmode)
+                autofocus=autofocus
+                value=value
+                aria-describedby=error_id.clone()
+                aria-invalid=move || error.get().is_some().to_string()
+            />
+            <p id=error_id class="field-error" role="alert">{move || error.get()}</p>
+        </div>
+    }
+}

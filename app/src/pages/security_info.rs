@@ -1,0 +1,297 @@
+//! Security info: the sign-in methods of the signed-in person, with Add method, Change
+//! password, Delete, and Sign out everywhere.
+
+use leptos::prelude::*;
+
+use crate::account::{
+    AuthenticatorEnrollment, BeginAuthenticator, ChangePassword, ConfirmAuthenticator,
+    DeleteAuthenticator, SecurityInfo, SignOutEverywhere, get_security_info,
+};
+use crate::components::field::Field;
+use crate::components::modal::Modal;
+use crate::error::AppError;
+use crate::pages::profile::ProfileLayout;
+
+#[component]
+pub fn SecurityInfoPage() -> impl IntoView {
+    let banner_open = RwSignal::new(true);
+    let confirm = ServerAction::<ConfirmAuthenticator>::new();
+    let delete = ServerAction::<DeleteAuthenticator>::new();
+    let change = ServerAction::<ChangePassword>::new();
+    // The list reloads whenever one of the actions that change it completes.
+    let info = Resource::new(
+        move || {
+            (
+                confirm.version().get(),
+                delete.version().get(),
+                change.version().get(),
+            )
+        },
+        |_| get_security_info(),
+    );
+    let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
+    // Dialog switches live here, above the list, so reloading the list keeps dialogs open.
+    let add_open = RwSignal::new(false);
+    let change_open = RwSignal::new(false);
+    let delete_open = RwSignal::new(false);
+    let has_authenticator = Signal::derive(move || {
+        info.get()
+            .and_then(Result::ok)
+            .is_some_and(|i| i.authenticator_added.is_some())
+    });
+
+    view! {
+        <leptos_meta::Title text="Security info"/>
+        <ProfileLayout>
+            <Show when=move || banner_open.get()>
+                <div class="banner" role="region" aria-label="Preview notice">
+                    <p>
+                        <strong>"This is a preview of the new Security info experience."</strong>
+                        " Methods you add here work everywhere you sign in."
+                    </p>
+                    <button type="button" class="icon-button" aria-label="Dismiss notice" on:click=move |_| banner_open.set(false)>
+                        "×"
+                    </button>
+                </div>
+            </Show>
+            <h1>"Security info"</h1>
+            <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    match info.await {
+                        Ok(info) => view! {
+                            <MethodList info=info add_open=add_open change_open=change_open delete_open=delete_open/>
+                        }.into_any(),
+                        Err(AppError::Unauthorized) => view! {
+                            <p class="form-error" role="alert">
+                                "Your session has ended. " <a href="/signin?next=/security-info">"Sign in again"</a>
+                            </p>
+                        }.into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+            <AddMethodDialog open=add_open has_authenticator=has_authenticator confirm=confirm/>
+            <ChangePasswordDialog open=change_open change=change/>
+            <Modal open=delete_open id="delete-authenticator" title="Delete authenticator app?".to_owned()>
+                <p>"You will sign in with your password only until you add a method again."</p>
+                <div class="modal-actions">
+                    <button type="button" class="button" on:click=move |_| delete_open.set(false)>"No"</button>
+                    <button
+                        type="button"
+                        class="button primary"
+                        on:click=move |_| {
+                            delete.dispatch(DeleteAuthenticator {});
+                            delete_open.set(false);
+                        }
+                    >
+                        "Yes"
+                    </button>
+                </div>
+            </Modal>
+            <section class="section" aria-labelledby="devices-heading">
+                <h2 id="devices-heading">"Lost device?"</h2>
+                <p class="muted">"Sign out of Latchkey on every browser and device, this one included."</p>
+                <ActionForm action=sign_out_everywhere>
+                    <button type="submit" class="button">"Sign out everywhere"</button>
+                </ActionForm>
+            </section>
+        </ProfileLayout>
+    }
+}
+
+#[component]
+fn MethodList(
+    info: SecurityInfo,
+    add_open: RwSignal<bool>,
+    change_open: RwSignal<bool>,
+    delete_open: RwSignal<bool>,
+) -> impl IntoView {
+    view! {
+        <p class="default-method">
+            "Default sign-in method: " <strong>{info.default_method.clone()}</strong>
+        </p>
+        <button type="button" class="button add-method" on:click=move |_| add_open.set(true)>
+            <span aria-hidden="true">"+ "</span>
+            "Add sign-in method"
+        </button>
+        <ul class="methods" aria-label="Your sign-in methods">
+            <li class="method">
+                <span class="method-name">"Password"</span>
+                <span class="method-detail">"Last updated: " {info.password_changed.clone()}</span>
+                <button type="button" class="link" on:click=move |_| change_open.set(true)>"Change"</button>
+            </li>
+            {info.authenticator_added.clone().map(|added| view! {
+                <li class="method">
+                    <span class="method-name">"Authenticator app"</span>
+                    <span class="method-detail">"Time-based one-time password (TOTP), added " {added}</span>
+                    <button type="button" class="link" on:click=move |_| delete_open.set(true)>"Delete"</button>
+                </li>
+            })}
+        </ul>
+    }
+}
+
+/// "Add a method": choose a method, then follow its steps.
+#[component]
+fn AddMethodDialog(
+    open: RwSignal<bool>,
+    has_authenticator: Signal<bool>,
+    confirm: ServerAction<ConfirmAuthenticator>,
+) -> impl IntoView {
+    let begin = ServerAction::<BeginAuthenticator>::new();
+    let choice = RwSignal::new(String::new());
+    let enrollment = move || begin.value().get().and_then(Result::ok);
+    let begin_error = move || {
+        begin
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    // Closing the dialog starts it over next time.
+    Effect::new(move |_| {
+        if !open.get() {
+            begin.value().set(None);
+            confirm.value().set(None);
+            choice.set(String::new());
+        }
+    });
+    // A confirmed code closes the dialog; the list reloads on its own.
+    Effect::new(move |_| {
+        if matches!(confirm.value().get(), Some(Ok(()))) {
+            open.set(false);
+        }
+    });
+    let title = Signal::derive(move || {
+        if enrollment().is_some() {
+            "Authenticator app".to_owned()
+        } else {
+            "Add a method".to_owned()
+        }
+    });
+    view! {
+        <Modal open=open id="add-method" title=title>
+            {move || match enrollment() {
+                Some(enrollment) => view! { <AuthenticatorStep enrollment=enrollment confirm=confirm/> }.into_any(),
+                None => view! {
+                    <form
+                        class="stack"
+                        on:submit=move |ev| {
+                            ev.prevent_default();
+                            if choice.get_untracked() == "authenticator" {
+                                begin.dispatch(BeginAuthenticator {});
+                            }
+                        }
+                    >
+                        <div class="field">
+                            <label for="method-choice">"Which method would you like to add?"</label>
+                            <select id="method-choice" on:change=move |ev| choice.set(event_target_value(&ev)) prop:value=move || choice.get()>
+                                <option value="">"Choose a method"</option>
+                                {move || (!has_authenticator.get()).then(|| view! { <option value="authenticator">"Authenticator app"</option> })}
+                            </select>
+                        </div>
+                        {move || has_authenticator.get().then(|| view! {
+                            <p class="hint">"You already have an authenticator app. Delete it first to set up a new one."</p>
+                        })}
+                        <p class="form-error" role="alert">{begin_error}</p>
+                        <div class="modal-actions">
+                            <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                            <button type="submit" class="button primary" disabled=move || choice.get().is_empty() || begin.pending().get()>
+                                "Add"
+                            </button>
+                        </div>
+                    </form>
+                }.into_any(),
+            }}
+        </Modal>
+    }
+}
+
+#[component]
+fn AuthenticatorStep(
+    enrollment: AuthenticatorEnrollment,
+    confirm: ServerAction<ConfirmAuthenticator>,
+) -> impl IntoView {
+    let error = move || {
+        confirm
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| e.to_string())
+    };
+    view! {
+        <ol class="steps">
+            <li>"Install an authenticator app on your phone, if you don't have one yet."</li>
+            <li>
+                "Scan this QR code with the app."
+                <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=enrollment.qr_svg></div>
+                <p class="hint">"Can't scan it? Enter this secret key in the app, for the account " {enrollment.account} ":"</p>
+                <p class="secret" id="totp-secret">{enrollment.secret}</p>
+            </li>
+            <li>"Enter the 6-digit code the app shows."</li>
+        </ol>
+        <ActionForm action=confirm attr:class="stack">
+            <Field
+                label="Code"
+                name="code"
+                id="enroll-code"
+                autocomplete="one-time-code"
+                inputmode="numeric"
+                error=Signal::derive(error)
+            />
+            <div class="modal-actions">
+                <button type="submit" class="button primary" disabled=move || confirm.pending().get()>"Next"</button>
+            </div>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn ChangePasswordDialog(
+    open: RwSignal<bool>,
+    change: ServerAction<ChangePassword>,
+) -> impl IntoView {
+    let error = move || change.value().get().and_then(Result::err);
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || error().and_then(|e| e.message_for(field)))
+    };
+    let other_error = move || {
+        error()
+            .filter(|e| !matches!(e, AppError::Invalid { .. }))
+            .map(|e| e.to_string())
+    };
+    let done = move || matches!(change.value().get(), Some(Ok(())));
+    Effect::new(move |_| {
+        if open.get() {
+            change.value().set(None);
+        }
+    });
+    view! {
+        <Modal open=open id="change-password" title="Change password".to_owned()>
+            <Show
+                when=done
+                fallback=move || view! {
+                    <ActionForm action=change attr:class="stack">
+                        <Field label="Current password" name="current_password" id="current_password" input_type="password"
+                            autocomplete="current-password" error=field_error("current_password")/>
+                        <Field label="New password" name="new_password" id="new_password" input_type="password"
+                            autocomplete="new-password" error=field_error("new_password")/>
+                        <Field label="Confirm new password" name="confirm_password" id="confirm_new_password" input_type="password"
+                            autocomplete="new-password" error=field_error("confirm_password")/>
+                        <p class="form-error" role="alert">{other_error}</p>
+                        <div class="modal-actions">
+                            <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                            <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change password"</button>
+                        </div>
+                    </ActionForm>
+                }
+            >
+                <p role="status">"Your password was changed. Other browsers and devices were signed out."</p>
+                <div class="modal-actions">
+                    <button type="button" class="button primary" on:click=move |_| open.set(false)>"Done"</button>
+                </div>
+            </Show>
+        </Modal>
+    }
+}

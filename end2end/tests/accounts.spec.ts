@@ -1,0 +1,114 @@
+import { test, expect, completeSetup, signIn, totp, ADMIN } from './fixtures';
+
+test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
+  await completeSetup(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  await expect(page).toHaveURL(/\/signin\?next=\/security-info$/);
+  await page.getByLabel('Sign-in name').fill(ADMIN.username);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Password', { exact: true }).fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByText('Your account or password is incorrect.')).toBeVisible();
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(/\/security-info$/);
+  await expect(page.getByText('Default sign-in method:')).toContainText('Password');
+});
+
+test('enroll an authenticator app, sign out, sign in with the second step', async ({ page, server }) => {
+  await completeSetup(page, server);
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await expect(page).toHaveURL(/\/security-info$/);
+
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add a method' });
+  await expect(dialog).toBeVisible();
+  await dialog.getByLabel('Which method would you like to add?').selectOption('authenticator');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
+  await expect(enroll.getByRole('img', { name: /QR code/ })).toBeVisible();
+  const secret = (await enroll.locator('#totp-secret').textContent()) ?? '';
+  expect(secret.replace(/\s/g, '')).toMatch(/^[A-Z2-7]{32}$/);
+
+  await enroll.getByLabel('Code', { exact: true }).fill('000000');
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await expect(enroll.getByText("That code didn't work.")).toBeVisible();
+  await enroll.getByLabel('Code', { exact: true }).fill(totp(secret));
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await expect(enroll).toBeHidden();
+  const methods = page.getByRole('list', { name: 'Your sign-in methods' });
+  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await expect(page.getByText('Default sign-in method:')).toContainText('Authenticator app');
+
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/signin\?signed_out=1$/);
+  await expect(page.getByRole('status')).toHaveText('You signed out.');
+
+  // Second step: a wrong code is refused, the right one signs in.
+  await page.getByLabel('Sign-in name').fill(ADMIN.username);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('heading', { name: 'Enter code' })).toBeVisible();
+  await page.getByLabel('Code', { exact: true }).fill('123456' === totp(secret) ? '654321' : '123456');
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page.getByText("That code didn't work.")).toBeVisible();
+  await page.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 + 30));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/');
+
+  // Delete the method after confirming.
+  await page.goto(server.baseURL + '/security-info');
+  await methods.getByRole('button', { name: 'Delete' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete authenticator app?' });
+  await confirm.getByRole('button', { name: 'No' }).click();
+  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await methods.getByRole('button', { name: 'Delete' }).click();
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(methods.getByText('Authenticator app')).toBeHidden();
+});
+
+test('change password from the Password row', async ({ page, server }) => {
+  await completeSetup(page, server);
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await page.getByRole('list', { name: 'Your sign-in methods' }).getByRole('button', { name: 'Change' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Change password' });
+  await dialog.getByLabel('Current password').fill(ADMIN.password);
+  await dialog.getByLabel('New password', { exact: true }).fill('password1234');
+  await dialog.getByLabel('Confirm new password').fill('password1234');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByText('too common')).toBeVisible();
+  await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+  await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByRole('status')).toContainText('Your password was changed.');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByText('Last updated: just now')).toBeVisible();
+});
+
+test('a cross-origin server-function call is rejected', async ({ page, server }) => {
+  await completeSetup(page, server);
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  // localhost and 127.0.0.1 are different origins: a page on one calling the other is cross-site.
+  const otherOrigin = server.baseURL.replace('127.0.0.1', 'localhost');
+  await page.goto(otherOrigin + '/signin');
+  const refused = page.waitForResponse((r) => r.url().startsWith(server.baseURL + '/api/sign_out'));
+  await page.evaluate(
+    (url) => fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', body: new URLSearchParams() }).catch(() => null),
+    server.baseURL + '/api/sign_out',
+  );
+  expect((await refused).status()).toBe(403);
+  // And the session survived.
+  await page.goto(server.baseURL + '/');
+  await expect(page).toHaveURL(server.baseURL + '/');
+});
+
+test('sign out everywhere ends the session', async ({ page, server }) => {
+  await completeSetup(page, server);
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await expect(page).toHaveURL(/signed_out=everywhere/);
+  await page.goto(server.baseURL + '/security-info');
+  await expect(page).toHaveURL(/\/signin\?next=/);
+});

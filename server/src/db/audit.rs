@@ -1,0 +1,45 @@
+//! Audit events: who did what, when, from where.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+};
+
+use super::entities::audit_event;
+use super::store::{Actor, Store, StoreError};
+
+impl Store {
+    pub async fn audit(
+        &self,
+        user_id: Option<i32>,
+        kind: &str,
+        detail: impl Into<String>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        audit_event::ActiveModel {
+            user_id: Set(user_id),
+            kind: Set(kind.to_owned()),
+            detail: Set(detail.into()),
+            ip: Set(actor.ip.clone()),
+            user_agent: Set(actor.user_agent.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(self.connection())
+        .await?;
+        Ok(())
+    }
+
+    /// A user's events, newest first.
+    pub async fn audit_events_of(
+        &self,
+        user_id: i32,
+    ) -> Result<Vec<audit_event::Model>, StoreError> {
+        Ok(audit_event::Entity::find()
+            .filter(audit_event::Column::UserId.eq(user_id))
+            .order_by_desc(audit_event::Column::Id)
+            .all(self.connection())
+            .await?)
+    }
+}

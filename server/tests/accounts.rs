@@ -1,0 +1,482 @@
+//! Accounts end to end below the browser: sign-in, sessions (also across two server instances
+//! on one database), two-step verification, throttling, password change, cross-site refusal,
+//! on SQLite and PostgreSQL.
+
+mod support;
+
+use app::account::SignInStep;
+use app::backend::Backend;
+use app::error::AppError;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use server::http::router;
+use support::{PASSWORD, TestDatabase, TestResult, context};
+use tower::ServiceExt;
+
+/// The current code of the authenticator app whose secret is shown as `display` (base32 in groups).
+fn code_for(display: &str, at: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let base32: String = display.split_whitespace().collect();
+    let secret = totp_rs::Secret::Encoded(base32)
+        .to_bytes()
+        .map_err(|e| format!("{e:?}"))?;
+    let totp = totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        None,
+        "t".to_owned(),
+    )?;
+    Ok(totp.generate(at))
+}
+
+fn now_unix() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
+
+#[tokio::test]
+async fn sign_in_gives_one_message_for_unknown_users_and_wrong_passwords() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "Ada@Contoso.example").await;
+        let ctx = context("192.0.2.1", None);
+        let unknown = backend
+            .sign_in(&ctx, "nobody@contoso.example", PASSWORD)
+            .await;
+        let wrong = backend
+            .sign_in(&ctx, "ada@contoso.example", "wrong password!")
+            .await;
+        assert_eq!(
+            unknown.as_ref().err(),
+            Some(&AppError::SignInFailed),
+            "{}",
+            database.name
+        );
+        assert_eq!(wrong.as_ref().err(), Some(&AppError::SignInFailed));
+        // Usernames are case-insensitive.
+        let (step, cookie) = backend
+            .sign_in(&ctx, "ADA@contoso.EXAMPLE", PASSWORD)
+            .await?;
+        assert_eq!(step, SignInStep::SignedIn);
+        assert!(cookie.starts_with("latchkey_session="), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+            "{cookie}"
+        );
+        assert!(!cookie.contains("Secure"), "plain http public URL");
+        let me = backend
+            .current_user(&context("192.0.2.1", Some(&cookie)))
+            .await?;
+        assert_eq!(
+            me.map(|u| u.username),
+            Some("Ada@Contoso.example".to_owned())
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_sign_in_gets_a_new_session_and_sign_out_ends_it() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (_, first) = backend
+            .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
+            .await?;
+        let (_, second) = backend
+            .sign_in(
+                &context("192.0.2.1", Some(&first)),
+                "ada@contoso.example",
+                PASSWORD,
+            )
+            .await?;
+        assert_ne!(first, second);
+        assert!(
+            backend
+                .current_user(&context("192.0.2.1", Some(&first)))
+                .await?
+                .is_none(),
+            "old session replaced"
+        );
+        let clear = backend
+            .sign_out(&context("192.0.2.1", Some(&second)))
+            .await?;
+        assert!(clear.contains("Max-Age=0"), "{clear}");
+        assert!(
+            backend
+                .current_user(&context("192.0.2.1", Some(&second)))
+                .await?
+                .is_none()
+        );
+        assert_eq!(
+            backend
+                .security_info(&context("192.0.2.1", Some(&second)))
+                .await
+                .err(),
+            Some(AppError::Unauthorized)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn sessions_are_shared_by_two_instances_on_one_postgres_database() -> TestResult {
+    let Some(database) = TestDatabase::postgres().await else {
+        return Ok(());
+    };
+    let first = support::backend(&database).await;
+    let second = support::backend(&database).await;
+    support::set_up_organization(&first).await;
+    support::add_user(&first, "ada@contoso.example").await;
+    let (_, cookie) = first
+        .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
+        .await?;
+    let on_second = context("192.0.2.1", Some(&cookie));
+    assert!(
+        second.current_user(&on_second).await?.is_some(),
+        "the other instance accepts the session"
+    );
+    first.sign_out(&context("192.0.2.1", Some(&cookie))).await?;
+    assert!(
+        second.current_user(&on_second).await?.is_none(),
+        "deleted on one, rejected by the other"
+    );
+
+    let (_, a) = first
+        .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
+        .await?;
+    let (_, b) = second
+        .sign_in(&context("192.0.2.2", None), "ada@contoso.example", PASSWORD)
+        .await?;
+    second
+        .sign_out_everywhere(&context("192.0.2.2", Some(&b)))
+        .await?;
+    assert!(
+        first
+            .current_user(&context("192.0.2.1", Some(&a)))
+            .await?
+            .is_none(),
+        "sign out everywhere reaches both"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let ip = "192.0.2.1";
+        let (_, cookie) = backend
+            .sign_in(&context(ip, None), "ada@contoso.example", PASSWORD)
+            .await?;
+        let signed_in = context(ip, Some(&cookie));
+
+        let enrollment = backend.begin_authenticator(&signed_in).await?;
+        assert!(enrollment.qr_svg.contains("<svg"));
+        let info = backend.security_info(&signed_in).await?;
+        assert_eq!(
+            info.authenticator_added, None,
+            "not a method until confirmed"
+        );
+        assert!(matches!(
+            backend.confirm_authenticator(&signed_in, "000000").await,
+            Err(AppError::Invalid { .. })
+        ));
+        let code = code_for(&enrollment.secret, now_unix())?;
+        backend.confirm_authenticator(&signed_in, &code).await?;
+        let info = backend.security_info(&signed_in).await?;
+        assert!(info.authenticator_added.is_some());
+        assert!(info.default_method.starts_with("Authenticator app"));
+        assert!(
+            matches!(
+                backend.begin_authenticator(&signed_in).await,
+                Err(AppError::Forbidden(_))
+            ),
+            "one per user"
+        );
+
+        // Password alone is no longer enough.
+        let (step, pending) = backend
+            .sign_in(&context(ip, None), "ada@contoso.example", PASSWORD)
+            .await?;
+        assert_eq!(step, SignInStep::CodeRequired);
+        let pending_ctx = context(ip, Some(&pending));
+        assert!(
+            backend.current_user(&pending_ctx).await?.is_none(),
+            "not signed in before the code"
+        );
+        assert!(matches!(
+            backend.verify_sign_in_code(&pending_ctx, "123").await,
+            Err(AppError::Invalid { .. })
+        ));
+        // The code used to confirm was for this step: it cannot be replayed.
+        let replay = backend.verify_sign_in_code(&pending_ctx, &code).await;
+        assert!(
+            matches!(replay, Err(AppError::Invalid { .. })),
+            "{replay:?}"
+        );
+        let next = code_for(&enrollment.secret, now_unix() + 30)?;
+        let full = backend.verify_sign_in_code(&pending_ctx, &next).await?;
+        assert_ne!(full, pending, "a new session id once fully signed in");
+        assert!(
+            backend
+                .current_user(&context(ip, Some(&full)))
+                .await?
+                .is_some()
+        );
+        assert!(
+            backend.current_user(&pending_ctx).await?.is_none(),
+            "the pending session is gone"
+        );
+
+        backend
+            .delete_authenticator(&context(ip, Some(&full)))
+            .await?;
+        let (step, _) = backend
+            .sign_in(&context(ip, None), "ada@contoso.example", PASSWORD)
+            .await?;
+        assert_eq!(step, SignInStep::SignedIn);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_throttled_per_account_without_slowing_others() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
+        for attempt in 1..=5 {
+            let ctx = context(&format!("198.51.100.{attempt}"), None);
+            let result = backend
+                .sign_in(&ctx, "ada@contoso.example", "not the password")
+                .await;
+            assert_eq!(
+                result.err(),
+                Some(AppError::SignInFailed),
+                "attempt {attempt}"
+            );
+        }
+        let throttled = backend
+            .sign_in(
+                &context("198.51.100.9", None),
+                "ada@contoso.example",
+                PASSWORD,
+            )
+            .await;
+        match throttled {
+            Err(AppError::Throttled {
+                retry_after_seconds,
+                message,
+            }) => {
+                assert!(retry_after_seconds >= 1);
+                assert!(message.contains("try again"), "{message}");
+            }
+            other => panic!("{}: expected throttling, got {other:?}", database.name),
+        }
+        let bob = backend
+            .sign_in(
+                &context("198.51.100.9", None),
+                "bob@contoso.example",
+                PASSWORD,
+            )
+            .await;
+        assert!(bob.is_ok(), "another account is not slowed down: {bob:?}");
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn one_ip_is_throttled_across_accounts() -> TestResult {
+    let database = TestDatabase::sqlite().await;
+    let backend = support::backend(&database).await;
+    let ctx = context("203.0.113.5", None);
+    let mut throttled = false;
+    for i in 0..40 {
+        if let Err(AppError::Throttled { .. }) = backend
+            .sign_in(&ctx, &format!("user{i}@contoso.example"), "x")
+            .await
+        {
+            throttled = true;
+            break;
+        }
+    }
+    assert!(throttled, "a flood from one address is slowed down");
+    let other_ip = backend
+        .sign_in(&context("203.0.113.6", None), "user0@contoso.example", "x")
+        .await;
+    assert_eq!(
+        other_ip.err(),
+        Some(AppError::SignInFailed),
+        "other addresses are not"
+    );
+    Ok(())
+}
+
+#[tokio::test]
+async fn changing_the_password_signs_out_other_sessions() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (_, phone) = backend
+            .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
+            .await?;
+        let (_, laptop) = backend
+            .sign_in(&context("192.0.2.2", None), "ada@contoso.example", PASSWORD)
+            .await?;
+        let laptop_ctx = context("192.0.2.2", Some(&laptop));
+        let wrong = backend
+            .change_password(
+                &laptop_ctx,
+                "not it at all",
+                "brand new passphrase",
+                "brand new passphrase",
+            )
+            .await;
+        assert_eq!(
+            wrong.err().and_then(|e| e.message_for("current_password")),
+            Some("Your current password is incorrect.".to_owned())
+        );
+        let common = backend
+            .change_password(&laptop_ctx, PASSWORD, "password1234", "password1234")
+            .await;
+        assert!(
+            common
+                .err()
+                .and_then(|e| e.message_for("new_password"))
+                .is_some_and(|m| m.contains("too common"))
+        );
+        backend
+            .change_password(
+                &laptop_ctx,
+                PASSWORD,
+                "brand new passphrase",
+                "brand new passphrase",
+            )
+            .await?;
+        assert!(
+            backend.current_user(&laptop_ctx).await?.is_some(),
+            "this session stays"
+        );
+        assert!(
+            backend
+                .current_user(&context("192.0.2.1", Some(&phone)))
+                .await?
+                .is_none(),
+            "others end"
+        );
+        assert!(
+            backend
+                .sign_in(&context("192.0.2.3", None), "ada@contoso.example", PASSWORD)
+                .await
+                .is_err()
+        );
+        assert!(
+            backend
+                .sign_in(
+                    &context("192.0.2.3", None),
+                    "ada@contoso.example",
+                    "brand new passphrase"
+                )
+                .await
+                .is_ok()
+        );
+    }
+    Ok(())
+}
+
+fn form(fields: &[(&str, &str)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| format!("{k}={}", app::account::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+#[tokio::test]
+async fn pages_need_a_session_and_cross_site_posts_are_refused() -> TestResult {
+    let database = TestDatabase::sqlite().await;
+    let backend = support::backend(&database).await;
+    support::set_up_organization(&backend).await;
+    support::add_user(&backend, "ada@contoso.example").await;
+    let app = router(support::state(backend.clone()));
+
+    let response = app
+        .clone()
+        .oneshot(Request::get("/security-info").body(Body::empty())?)
+        .await?;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        response
+            .headers()
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok()),
+        Some("/signin?next=/security-info")
+    );
+
+    let sign_in = |origin: Option<&'static str>, fetch_site: Option<&'static str>| {
+        let mut request = Request::post("/api/sign_in")
+            .header(header::HOST, "latchkey.test")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(origin) = origin {
+            request = request.header(header::ORIGIN, origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("sec-fetch-site", site);
+        }
+        request.body(Body::from(form(&[
+            ("username", "ada@contoso.example"),
+            ("password", PASSWORD),
+            ("next", "/security-info"),
+        ])))
+    };
+    for (origin, site) in [
+        (Some("http://evil.example"), None),
+        (None, Some("cross-site")),
+        (Some("null"), None),
+    ] {
+        let response = app.clone().oneshot(sign_in(origin, site)?).await?;
+        assert_eq!(
+            response.status(),
+            StatusCode::FORBIDDEN,
+            "{origin:?} {site:?}"
+        );
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16).await?;
+        assert!(String::from_utf8_lossy(&body).contains("came from another website"));
+    }
+
+    let response = app
+        .clone()
+        .oneshot(sign_in(Some("http://latchkey.test"), Some("same-origin"))?)
+        .await?;
+    assert!(
+        response.status().is_redirection() || response.status().is_success(),
+        "{}",
+        response.status()
+    );
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .ok_or("no session cookie")?
+        .to_owned();
+    let response = app
+        .clone()
+        .oneshot(
+            Request::get("/security-info")
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())?,
+        )
+        .await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    Ok(())
+}
