@@ -40,7 +40,7 @@ test('enroll an authenticator app, sign out, sign in with the second step', asyn
   await expect(methods.getByText('Authenticator app')).toBeVisible();
   await expect(page.getByText('Default sign-in method:')).toContainText('Authenticator app');
 
-  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
   await expect(page).toHaveURL(/\/signin\?signed_out=1$/);
   await expect(page.getByRole('status')).toHaveText('You signed out.');
 

@@ -1,0 +1,257 @@
+//! The `latchkey admin` command line, run as the real binary on SQLite and PostgreSQL.
+
+mod support;
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use support::{TestDatabase, TestResult};
+
+struct Output {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn latchkey(
+    database_url: &str,
+    args: &[&str],
+    stdin: &str,
+) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args)
+        .env("LATCHKEY_DATABASE_URL", database_url)
+        .env("LATCHKEY_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or("no stdin")?
+        .write_all(stdin.as_bytes())?;
+    let output = child.wait_with_output()?;
+    Ok(Output {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    })
+}
+
+#[tokio::test]
+async fn administer_users_and_policy_from_the_command_line() -> TestResult {
+    for database in TestDatabase::all().await {
+        let url = database.url.as_str();
+        let before_setup = latchkey(url, &["admin", "org", "show"], "")?;
+        assert_eq!(before_setup.code, 1, "{}", database.name);
+        assert!(
+            before_setup.stderr.contains("not set up"),
+            "{}",
+            before_setup.stderr
+        );
+
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+
+        let added = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "add",
+                "Bob@Contoso.example",
+                "--name",
+                "Bob Builder",
+            ],
+            "a long enough password\n",
+        )?;
+        assert_eq!(added.code, 0, "{}", added.stderr);
+        assert!(
+            added
+                .stdout
+                .contains("added Bob@Contoso.example (Bob Builder)"),
+            "{}",
+            added.stdout
+        );
+        let duplicate = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "add",
+                "bob@contoso.example",
+                "--name",
+                "Bob",
+            ],
+            "a long enough password\n",
+        )?;
+        assert_eq!(duplicate.code, 1);
+        assert!(
+            duplicate.stderr.contains("already taken"),
+            "{}",
+            duplicate.stderr
+        );
+        let short = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "add",
+                "eve@contoso.example",
+                "--name",
+                "Eve",
+            ],
+            "short\n",
+        )?;
+        assert_eq!(short.code, 1);
+        assert!(
+            short.stderr.contains("at least 12 characters"),
+            "{}",
+            short.stderr
+        );
+
+        let list = latchkey(url, &["admin", "user", "list"], "")?;
+        assert!(
+            list.stdout.contains("Bob@Contoso.example") && list.stdout.contains("2 users"),
+            "{}",
+            list.stdout
+        );
+
+        assert_eq!(
+            latchkey(
+                url,
+                &["admin", "user", "disable", "bob@contoso.example"],
+                ""
+            )?
+            .code,
+            0
+        );
+        let list = latchkey(url, &["admin", "user", "list"], "")?;
+        assert!(
+            list.stdout
+                .lines()
+                .any(|l| l.starts_with("Bob@Contoso.example") && l.ends_with("disabled")),
+            "{}",
+            list.stdout
+        );
+        assert_eq!(
+            latchkey(url, &["admin", "user", "enable", "bob@contoso.example"], "")?.code,
+            0
+        );
+        let reset = latchkey(
+            url,
+            &["admin", "user", "reset-password", "bob@contoso.example"],
+            "another fine password\n",
+        )?;
+        assert_eq!(reset.code, 0, "{}", reset.stderr);
+        let bob = backend
+            .store
+            .user_by_key("bob@contoso.example")
+            .await?
+            .ok_or("bob missing")?;
+        assert!(server::domain::password::verify_password(
+            "another fine password",
+            &bob.password_hash
+        ));
+        assert_eq!(
+            latchkey(
+                url,
+                &["admin", "user", "make-admin", "bob@contoso.example"],
+                ""
+            )?
+            .code,
+            0
+        );
+        assert_eq!(
+            backend.store.user(bob.id).await?.map(|u| u.role),
+            Some("admin".to_owned())
+        );
+
+        let missing = latchkey(
+            url,
+            &["admin", "user", "disable", "nobody@contoso.example"],
+            "",
+        )?;
+        assert_eq!(missing.code, 1);
+        assert!(
+            missing.stderr.contains("no user with the sign-in name"),
+            "{}",
+            missing.stderr
+        );
+
+        let set = latchkey(
+            url,
+            &["admin", "org", "set", "allow-app-passwords", "off"],
+            "",
+        )?;
+        assert_eq!(set.code, 0, "{}", set.stderr);
+        assert!(
+            set.stdout.contains("allow-app-passwords:      off"),
+            "{}",
+            set.stdout
+        );
+        let set = latchkey(
+            url,
+            &["admin", "org", "set", "security-info-experience", "off"],
+            "",
+        )?;
+        assert!(
+            set.stdout.contains("security-info-experience: off"),
+            "{}",
+            set.stdout
+        );
+        let org = backend.store.organization().await?.ok_or("org missing")?;
+        assert!(!org.allow_app_passwords && !org.security_info_experience);
+
+        let bad = latchkey(url, &["admin", "org", "set", "colour", "blue"], "")?;
+        assert_eq!(bad.code, 2, "usage errors exit with 2");
+    }
+    Ok(())
+}
+
+#[test]
+fn bad_configuration_ends_with_one_clear_line()
+-> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let dir = tempfile::tempdir()?;
+    let not_a_db = dir.path().join("not.db");
+    std::fs::write(
+        &not_a_db,
+        "definitely not sqlite, just text of a decent length to look like a file",
+    )?;
+    let output = latchkey(
+        &format!("sqlite://{}", not_a_db.display()),
+        &["migrate"],
+        "",
+    )?;
+    assert_eq!(output.code, 1);
+    let lines: Vec<&str> = output
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("latchkey:"))
+        .collect();
+    assert_eq!(lines.len(), 1, "{}", output.stderr);
+    assert!(!output.stderr.contains("panicked"), "{}", output.stderr);
+
+    let taken = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = taken.local_addr()?.to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .args(["--addr", &addr])
+        .env(
+            "LATCHKEY_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("ok.db").display()),
+        )
+        .env("LATCHKEY_SECRET_KEY_FILE", dir.path().join("secret.key"))
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()?;
+    let status = child.wait()?;
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().ok_or("no stderr")?, &mut stderr)?;
+    assert_eq!(status.code(), Some(1));
+    assert!(
+        stderr.contains("is another program using that port?"),
+        "{stderr}"
+    );
+    Ok(())
+}
