@@ -30,20 +30,11 @@ const TOTP_SEAL_PURPOSE: &str = "latchkey totp secret v1";
 const SIGN_INS_PER_IP_PER_MINUTE: u32 = 30;
 
 /// Settings of the backend that come from configuration.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub struct BackendSettings {
     pub session_policy: SessionPolicy,
     /// Mark cookies `Secure` (when the public URL is https).
     pub secure_cookies: bool,
-}
-
-impl Default for BackendSettings {
-    fn default() -> Self {
-        Self {
-            session_policy: SessionPolicy::default(),
-            secure_cookies: false,
-        }
-    }
 }
 
 /// Shared by every request of one server process.

@@ -72,7 +72,7 @@ pub fn is_common(password: &str) -> bool {
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_lowercase)
         .collect();
-    COMMON.contains(&folded.as_str()) || folded.chars().all(|c| Some(c) == folded.chars().next())
+    COMMON.contains(&folded.as_str()) || folded.chars().all(|c| folded.starts_with(c))
 }
 
 #[cfg(test)]
