@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use leptos::prelude::use_context;
 
 use crate::account::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
+use crate::app_passwords::{AppPasswordOverview, CreatedAppPassword};
 use crate::error::AppError;
 use crate::setup::SetupForm;
 
@@ -79,6 +80,24 @@ pub trait Backend: Send + Sync + 'static {
         current: &str,
         new: &str,
         confirmation: &str,
+    ) -> Result<(), AppError>;
+
+    async fn app_passwords(
+        &self,
+        context: &RequestContext,
+    ) -> Result<AppPasswordOverview, AppError>;
+    async fn create_app_password(
+        &self,
+        context: &RequestContext,
+        name: &str,
+    ) -> Result<CreatedAppPassword, AppError>;
+    async fn delete_app_password(&self, context: &RequestContext, id: i32) -> Result<(), AppError>;
+    /// Re-checks password (and code when enrolled) for the current session.
+    async fn reverify(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
     ) -> Result<(), AppError>;
 }
 

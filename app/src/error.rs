@@ -31,6 +31,14 @@ pub enum AppError {
     /// Signed in, but this action is not allowed (by policy or role); `0` says why.
     #[error("{0}")]
     Forbidden(String),
+    /// The per-user limit of app passwords is reached.
+    #[error(
+        "You have {limit} app passwords, the most you can have. Delete one you no longer use, then create the new one."
+    )]
+    LimitReached { limit: u32 },
+    /// The action needs a recent sign-in; the person must confirm it's them first.
+    #[error("For your security, confirm it's you before you continue.")]
+    ReverifyRequired,
     #[error("The service is temporarily unavailable. Try again in a moment.")]
     Unavailable,
     #[error(
@@ -57,7 +65,8 @@ impl AppError {
             Self::SignInFailed | Self::Unauthorized => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound => 404,
-            Self::AlreadySetUp => 409,
+            Self::AlreadySetUp | Self::LimitReached { .. } => 409,
+            Self::ReverifyRequired => 403,
             Self::Throttled { .. } => 429,
             Self::Unavailable => 503,
             Self::Internal | Self::Transport(_) => 500,

@@ -8,6 +8,7 @@
 
 pub mod account;
 pub mod app;
+pub mod app_passwords;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;

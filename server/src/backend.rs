@@ -7,6 +7,7 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use app::account::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
+use app::app_passwords::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
 use app::backend::{Backend, RequestContext, SetCookie};
 use app::error::AppError;
 use app::setup::SetupForm;
@@ -15,7 +16,8 @@ use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::db::entities::{session, user};
-use crate::db::{Actor, NewAdmin, NewOrganization, Store, StoreError};
+use crate::db::{Actor, NewAdmin, NewAppPassword, NewOrganization, Store, StoreError};
+use crate::domain::app_password::{self, AppName, AppPasswordSecret};
 use crate::domain::random::OsRandom;
 use crate::domain::session::{self as session_rules, SessionPolicy};
 use crate::domain::throttle::{self, AccountThrottle};
@@ -79,6 +81,9 @@ impl From<StoreError> for AppError {
             }
             StoreError::NotFound => AppError::NotFound,
             StoreError::AlreadyExists => AppError::Forbidden("That already exists.".to_owned()),
+            StoreError::LimitReached => AppError::LimitReached {
+                limit: app_password::MAX_PER_USER as u32,
+            },
             StoreError::Database(db) => {
                 tracing::error!(error = %db, "database error");
                 AppError::Unavailable
@@ -304,6 +309,21 @@ impl ServerBackend {
             AccountThrottle::WaitUntil(until) => Err(throttled_until(until, now)),
             AccountThrottle::Blocked => Err(blocked()),
         }
+    }
+
+    async fn has_two_step(&self, user_id: i32) -> Result<bool, AppError> {
+        Ok(self
+            .store
+            .authenticator(user_id)
+            .await?
+            .is_some_and(|a| a.confirmed_at.is_some()))
+    }
+
+    /// The organization's policy switches: (allow app passwords, security info experience).
+    async fn policy(&self) -> Result<(bool, bool), AppError> {
+        Ok(self.store.organization().await?.map_or((false, true), |o| {
+            (o.allow_app_passwords, o.security_info_experience)
+        }))
     }
 
     /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
@@ -696,6 +716,172 @@ impl Backend for ServerBackend {
                 &actor(context),
                 now,
             )
+            .await?;
+        Ok(())
+    }
+
+    async fn app_passwords(
+        &self,
+        context: &RequestContext,
+    ) -> Result<AppPasswordOverview, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let (allowed, security_info_experience) = self.policy().await?;
+        let now = Utc::now();
+        let items = self
+            .store
+            .app_passwords_of(signed_in.user.id)
+            .await?
+            .into_iter()
+            .map(|row| AppPasswordItem {
+                id: row.id,
+                name: row.name,
+                created: timefmt::date(row.created_at),
+                last_used: match (row.last_used_at, row.last_used_ip) {
+                    (None, _) => "Never used".to_owned(),
+                    (Some(at), Some(ip)) => {
+                        format!("Last used {} from {ip}", timefmt::relative(at, now))
+                    }
+                    (Some(at), None) => format!("Last used {}", timefmt::relative(at, now)),
+                },
+            })
+            .collect();
+        Ok(AppPasswordOverview {
+            items,
+            limit: app_password::MAX_PER_USER as u32,
+            allowed,
+            has_two_step: self.has_two_step(signed_in.user.id).await?,
+            security_info_experience,
+        })
+    }
+
+    async fn create_app_password(
+        &self,
+        context: &RequestContext,
+        name: &str,
+    ) -> Result<CreatedAppPassword, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let (allowed, _) = self.policy().await?;
+        if !allowed {
+            return Err(AppError::Forbidden(
+                "Your organization doesn't allow app passwords.".to_owned(),
+            ));
+        }
+        if !self.has_two_step(signed_in.user.id).await? {
+            return Err(AppError::Forbidden(
+                "Set up two-step verification first: add an authenticator app on Security info."
+                    .to_owned(),
+            ));
+        }
+        let now = Utc::now();
+        if !app_password::recently_verified(signed_in.session.verified_at, now) {
+            return Err(AppError::ReverifyRequired);
+        }
+        let name = AppName::parse(name)?;
+        // Cheap early answer; the store enforces the limit atomically.
+        if self.store.app_passwords_of(signed_in.user.id).await?.len() as u64
+            >= app_password::MAX_PER_USER
+        {
+            return Err(StoreError::LimitReached.into());
+        }
+        let secret = AppPasswordSecret::generate(&mut OsRandom);
+        let lookup_hash = self
+            .secret_key
+            .keyed_hash(app_password::LOOKUP_PURPOSE, secret.as_str().as_bytes());
+        let password_hash = password::hash_password_blocking(secret.as_str().to_owned()).await?;
+        let new = NewAppPassword {
+            user_id: signed_in.user.id,
+            name: name.as_str().to_owned(),
+            name_key: name.key().to_owned(),
+            lookup_hash,
+            password_hash,
+        };
+        let created = match self
+            .store
+            .create_app_password(new, app_password::MAX_PER_USER, now)
+            .await
+        {
+            Err(StoreError::AlreadyExists) => {
+                return Err(AppError::invalid(
+                    "name",
+                    format!(
+                        "You already have an app password named '{}'. Choose another name.",
+                        name.as_str()
+                    ),
+                ));
+            }
+            other => other?,
+        };
+        self.store
+            .audit(
+                Some(signed_in.user.id),
+                "app_password.created",
+                format!("'{}' (id {})", created.name, created.id),
+                &actor(context),
+                now,
+            )
+            .await?;
+        Ok(CreatedAppPassword {
+            id: created.id,
+            name: created.name,
+            password: secret.for_display(),
+        })
+    }
+
+    async fn delete_app_password(&self, context: &RequestContext, id: i32) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let deleted = self
+            .store
+            .delete_app_password(signed_in.user.id, id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        self.store
+            .audit(
+                Some(signed_in.user.id),
+                "app_password.deleted",
+                format!("'{}' (id {})", deleted.name, deleted.id),
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn reverify(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.check_ip_rate(context)?;
+        Self::check_account_throttle(&signed_in.user)?;
+        let password_ok = password::verify_password_blocking(
+            password.to_owned(),
+            signed_in.user.password_hash.clone(),
+        )
+        .await?;
+        if !password_ok {
+            self.sign_in_failed(
+                &signed_in.user,
+                context,
+                "wrong password when confirming it's them",
+            )
+            .await?;
+            return Err(AppError::invalid("password", "Your password is incorrect."));
+        }
+        if self.has_two_step(signed_in.user.id).await?
+            && !self.use_code(signed_in.user.id, code, true).await?
+        {
+            self.sign_in_failed(
+                &signed_in.user,
+                context,
+                "wrong authenticator code when confirming it's them",
+            )
+            .await?;
+            return Err(wrong_code());
+        }
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
             .await?;
         Ok(())
     }

@@ -1,6 +1,7 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, entities, and the queries the
 //! rest of the server uses. Nothing outside this module writes SQL or builds sea-orm queries.
 
+mod app_passwords;
 mod audit;
 mod authenticators;
 pub mod entities;
@@ -16,6 +17,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
+pub use app_passwords::NewAppPassword;
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use users::NewUser;
 

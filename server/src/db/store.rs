@@ -25,6 +25,8 @@ pub enum StoreError {
     NotFound,
     #[error("it already exists")]
     AlreadyExists,
+    #[error("the limit is reached")]
+    LimitReached,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }

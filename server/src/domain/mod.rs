@@ -2,6 +2,7 @@
 //! own (both are passed in), so every rule is tested directly.
 
 pub mod account;
+pub mod app_password;
 pub mod common_passwords;
 pub mod password;
 pub mod random;

@@ -1,0 +1,118 @@
+//! App passwords: the shared types and thin server functions behind the Security info page
+//! and the legacy "Manage app passwords" page.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// One app password as the list shows it. Times are worded by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPasswordItem {
+    pub id: i32,
+    pub name: String,
+    pub created: String,
+    /// "Never used", or when and from where it was last used.
+    pub last_used: String,
+}
+
+/// The person's app passwords and what they may do with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPasswordOverview {
+    pub items: Vec<AppPasswordItem>,
+    pub limit: u32,
+    /// The organization allows app passwords.
+    pub allowed: bool,
+    /// The person has two-step verification (an authenticator app).
+    pub has_two_step: bool,
+    /// App passwords are managed on Security info (true) or on the legacy page (false).
+    pub security_info_experience: bool,
+}
+
+impl AppPasswordOverview {
+    /// Whether "App password" is offered in Add method / Create.
+    pub fn can_create(&self) -> bool {
+        self.allowed && self.has_two_step
+    }
+
+    pub fn at_limit(&self) -> bool {
+        self.items.len() >= self.limit as usize
+    }
+}
+
+/// A just-created app password: the only time its secret leaves the server. `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedAppPassword {
+    pub id: i32,
+    pub name: String,
+    /// "abcd efgh ijkl mnop".
+    pub password: String,
+}
+
+impl std::fmt::Debug for CreatedAppPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedAppPassword")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+#[server(endpoint = "get_app_passwords")]
+pub async fn get_app_passwords() -> Result<AppPasswordOverview, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .app_passwords(&crate::backend::request_context().await)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Creates an app password for the app `name`; answers with its secret, once.
+#[server(endpoint = "create_app_password")]
+pub async fn create_app_password(name: String) -> Result<CreatedAppPassword, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .create_app_password(&crate::backend::request_context().await, &name)
+                .await
+        }
+        .await,
+    )
+}
+
+#[server(endpoint = "delete_app_password")]
+pub async fn delete_app_password(id: i32) -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .delete_app_password(&crate::backend::request_context().await, id)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Confirms it's the signed-in person (password, and code when they have an authenticator
+/// app), so that actions needing a fresh sign-in can go ahead.
+#[server(endpoint = "reverify")]
+pub async fn reverify(password: String, code: Option<String>) -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .reverify(
+                    &crate::backend::request_context().await,
+                    &password,
+                    code.as_deref().unwrap_or_default(),
+                )
+                .await
+        }
+        .await,
+    )
+}
