@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
+use crate::pages::legacy_app_passwords::LegacyAppPasswordsPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::profile::OverviewPage;
 use crate::pages::security_info::SecurityInfoPage;
@@ -43,6 +44,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=OverviewPage/>
                 <Route path=path!("/security-info") view=SecurityInfoPage/>
+                <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage/>
                 <Route path=path!("/signin") view=SignInPage/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>

@@ -1,7 +1,7 @@
 // Starts the real release server (target/release/latchkey) on a free loopback port with a
 // temporary SQLite database, one per test, and reads the one-time setup link from its log.
 import { test as base, expect, type Page } from '@playwright/test';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
@@ -12,6 +12,7 @@ const root = path.resolve(__dirname, '..', '..');
 
 export interface LatchkeyServer {
   baseURL: string;
+  databaseUrl: string;
   setupUrl: string;
   log: () => string;
 }
@@ -32,11 +33,12 @@ async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Prom
   const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
+  const databaseUrl = `sqlite://${path.join(dir, 'latchkey.db')}`;
   const child: ChildProcess = spawn(path.join(root, 'target', 'release', 'latchkey'), [], {
     cwd: root,
     env: {
       ...process.env,
-      LATCHKEY_DATABASE_URL: `sqlite://${path.join(dir, 'latchkey.db')}`,
+      LATCHKEY_DATABASE_URL: databaseUrl,
       LATCHKEY_ADDR: `127.0.0.1:${port}`,
       LATCHKEY_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
       LATCHKEY_LOG: 'info',
@@ -72,7 +74,7 @@ async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Prom
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { server: { baseURL, setupUrl, log: () => output }, stop };
+  return { server: { baseURL, databaseUrl, setupUrl, log: () => output }, stop };
 }
 
 /**
@@ -162,6 +164,30 @@ export function totp(base32Secret: string, unixSeconds = Date.now() / 1000): str
   const offset = mac[mac.length - 1] & 0xf;
   const binary = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3];
   return String(binary % 1_000_000).padStart(6, '0');
+}
+
+/** Runs `latchkey admin ...` on the test server's database, as an administrator would. */
+export function latchkeyAdmin(server: LatchkeyServer, ...args: string[]): string {
+  return execFileSync(path.join(root, 'target', 'release', 'latchkey'), ['admin', ...args], {
+    env: { ...process.env, LATCHKEY_DATABASE_URL: server.databaseUrl, LATCHKEY_LOG: 'warn' },
+    encoding: 'utf8',
+  });
+}
+
+/** Adds an authenticator app through Security info; returns its secret. */
+export async function addAuthenticator(page: Page, server: LatchkeyServer): Promise<string> {
+  await page.goto(server.baseURL + '/security-info');
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add a method' });
+  await dialog.getByLabel('Which method would you like to add?').selectOption('authenticator');
+  await dialog.getByRole('button', { name: 'Add' }).click();
+  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
+  const secret = ((await enroll.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  await enroll.getByLabel('Code', { exact: true }).fill(totp(secret));
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await expect(enroll).toBeHidden();
+  await expect(page.getByRole('list', { name: 'Your sign-in methods' }).getByText('Authenticator app')).toBeVisible();
+  return secret;
 }
 
 export { expect };

@@ -34,7 +34,9 @@ impl FromRef<AppState> for LeptosOptions {
 const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// Pages that need a signed-in user; others (sign-in, setup, 404) do not.
-const SIGNED_IN_PAGES: &[&str] = &["/", "/security-info"];
+const SIGNED_IN_PAGES: &[&str] = &["/", "/security-info", "/app-passwords"];
+/// The legacy app-password page, used only when the Security info experience is off.
+const LEGACY_APP_PASSWORDS_PAGE: &str = "/app-passwords";
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
@@ -153,6 +155,12 @@ async fn require_sign_in(State(state): State<AppState>, request: Request, next: 
         .cloned()
         .unwrap_or_default();
     match state.backend.signed_in(&context).await {
+        Ok(Some(_)) if path == LEGACY_APP_PASSWORDS_PAGE => {
+            match state.backend.store.organization().await {
+                Ok(Some(org)) if !org.security_info_experience => next.run(request).await,
+                _ => Redirect::to("/security-info").into_response(),
+            }
+        }
         Ok(Some(_)) => next.run(request).await,
         Ok(None) => {
             let target = request

@@ -1,4 +1,5 @@
 //! Building blocks shared by pages.
 
+pub mod copy;
 pub mod field;
 pub mod modal;

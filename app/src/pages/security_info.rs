@@ -7,9 +7,13 @@ use crate::account::{
     AuthenticatorEnrollment, BeginAuthenticator, ChangePassword, ConfirmAuthenticator,
     DeleteAuthenticator, SecurityInfo, SignOutEverywhere, get_security_info,
 };
+use crate::app_passwords::{
+    AppPasswordItem, AppPasswordOverview, DeleteAppPassword, get_app_passwords,
+};
 use crate::components::field::Field;
 use crate::components::modal::Modal;
 use crate::error::AppError;
+use crate::pages::app_password_flow::AppPasswordSteps;
 use crate::pages::profile::ProfileLayout;
 
 #[component]
@@ -39,6 +43,34 @@ pub fn SecurityInfoPage() -> impl IntoView {
             .and_then(Result::ok)
             .is_some_and(|i| i.authenticator_added.is_some())
     });
+    // App passwords: reloaded after each change, and whenever a dialog closes.
+    let app_refresh = RwSignal::new(0u32);
+    let delete_app = ServerAction::<DeleteAppPassword>::new();
+    let apps = Resource::new(
+        move || {
+            (
+                app_refresh.get(),
+                delete_app.version().get(),
+                confirm.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| get_app_passwords(),
+    );
+    let overview = Signal::derive(move || apps.get().and_then(Result::ok));
+    let delete_target = RwSignal::new(None::<AppPasswordItem>);
+    let delete_app_open = RwSignal::new(false);
+    let request_delete = Callback::new(move |item: AppPasswordItem| {
+        delete_target.set(Some(item));
+        delete_app_open.set(true);
+    });
+    Effect::new(move |previous: Option<bool>| {
+        let open = add_open.get();
+        if previous == Some(true) && !open {
+            app_refresh.update(|n| *n += 1);
+        }
+        open
+    });
 
     view! {
         <leptos_meta::Title text="Security info"/>
@@ -58,9 +90,12 @@ pub fn SecurityInfoPage() -> impl IntoView {
             <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || Suspend::new(async move {
-                    match info.await {
+                    // Both are awaited here so the server renders exactly what hydration expects.
+                    let (info, apps) = (info.await, apps.await);
+                    match info {
                         Ok(info) => view! {
                             <MethodList info=info add_open=add_open change_open=change_open delete_open=delete_open/>
+                            <AppPasswordRows overview=apps.ok() request_delete=request_delete/>
                         }.into_any(),
                         Err(AppError::Unauthorized) => view! {
                             <p class="form-error" role="alert">
@@ -71,7 +106,36 @@ pub fn SecurityInfoPage() -> impl IntoView {
                     }
                 })}
             </Transition>
-            <AddMethodDialog open=add_open has_authenticator=has_authenticator confirm=confirm/>
+            <AddMethodDialog
+                open=add_open
+                has_authenticator=has_authenticator
+                confirm=confirm
+                overview=overview
+                request_delete=request_delete
+            />
+            <Modal open=delete_app_open id="delete-app-password" title="Delete app password?".to_owned()>
+                <p>
+                    {move || delete_target.get().map(|item| format!(
+                        "Delete the app password for '{}'? Apps using it will stop signing in. This can't be undone.",
+                        item.name
+                    ))}
+                </p>
+                <div class="modal-actions">
+                    <button type="button" class="button" on:click=move |_| delete_app_open.set(false)>"No"</button>
+                    <button
+                        type="button"
+                        class="button primary"
+                        on:click=move |_| {
+                            if let Some(item) = delete_target.get_untracked() {
+                                delete_app.dispatch(DeleteAppPassword { id: item.id });
+                            }
+                            delete_app_open.set(false);
+                        }
+                    >
+                        "Yes"
+                    </button>
+                </div>
+            </Modal>
             <ChangePasswordDialog open=change_open change=change/>
             <Modal open=delete_open id="delete-authenticator" title="Delete authenticator app?".to_owned()>
                 <p>"You will sign in with your password only until you add a method again."</p>
@@ -138,9 +202,18 @@ fn AddMethodDialog(
     open: RwSignal<bool>,
     has_authenticator: Signal<bool>,
     confirm: ServerAction<ConfirmAuthenticator>,
+    overview: Signal<Option<AppPasswordOverview>>,
+    request_delete: Callback<AppPasswordItem>,
 ) -> impl IntoView {
     let begin = ServerAction::<BeginAuthenticator>::new();
     let choice = RwSignal::new(String::new());
+    // Set when "App password" was chosen and Add selected: the dialog then runs its steps.
+    let app_password_mode = RwSignal::new(false);
+    let offer_app_password = move || {
+        overview
+            .get()
+            .is_some_and(|o| o.can_create() && o.security_info_experience)
+    };
     let enrollment = move || begin.value().get().and_then(Result::ok);
     let begin_error = move || {
         begin
@@ -155,6 +228,7 @@ fn AddMethodDialog(
             begin.value().set(None);
             confirm.value().set(None);
             choice.set(String::new());
+            app_password_mode.set(false);
         }
     });
     // A confirmed code closes the dialog; the list reloads on its own.
@@ -166,21 +240,31 @@ fn AddMethodDialog(
     let title = Signal::derive(move || {
         if enrollment().is_some() {
             "Authenticator app".to_owned()
+        } else if app_password_mode.get() {
+            "App password".to_owned()
         } else {
             "Add a method".to_owned()
         }
     });
+    let finish = Callback::new(move |()| open.set(false));
     view! {
         <Modal open=open id="add-method" title=title>
             {move || match enrollment() {
                 Some(enrollment) => view! { <AuthenticatorStep enrollment=enrollment confirm=confirm/> }.into_any(),
+                None if app_password_mode.get() => view! {
+                    <AppPasswordSteps overview=overview done=finish request_delete=request_delete/>
+                }.into_any(),
                 None => view! {
                     <form
                         class="stack"
                         on:submit=move |ev| {
                             ev.prevent_default();
-                            if choice.get_untracked() == "authenticator" {
-                                begin.dispatch(BeginAuthenticator {});
+                            match choice.get_untracked().as_str() {
+                                "authenticator" => {
+                                    begin.dispatch(BeginAuthenticator {});
+                                }
+                                "app_password" => app_password_mode.set(true),
+                                _ => {}
                             }
                         }
                     >
@@ -189,6 +273,7 @@ fn AddMethodDialog(
                             <select id="method-choice" on:change=move |ev| choice.set(event_target_value(&ev)) prop:value=move || choice.get()>
                                 <option value="">"Choose a method"</option>
                                 {move || (!has_authenticator.get()).then(|| view! { <option value="authenticator">"Authenticator app"</option> })}
+                                {move || offer_app_password().then(|| view! { <option value="app_password">"App password"</option> })}
                             </select>
                         </div>
                         {move || has_authenticator.get().then(|| view! {
@@ -293,5 +378,67 @@ fn ChangePasswordDialog(
                 </div>
             </Show>
         </Modal>
+    }
+}
+
+/// The app-password part of the Security info list: count, rows with Delete, and why app
+/// passwords are not offered when they are not.
+#[component]
+fn AppPasswordRows(
+    overview: Option<AppPasswordOverview>,
+    request_delete: Callback<AppPasswordItem>,
+) -> impl IntoView {
+    {
+        overview.map(|o| {
+            let note = if !o.security_info_experience {
+                Some(view! {
+                    <p class="hint">
+                        "Your organization manages app passwords on the "
+                        <a href="/app-passwords">"Manage app passwords"</a> " page."
+                    </p>
+                }.into_any())
+            } else if o.allowed && !o.has_two_step {
+                Some(view! {
+                    <p class="notice info">
+                        "App passwords need two-step verification. Select " <strong>"Add sign-in method"</strong>
+                        " and add an " <strong>"Authenticator app"</strong> " first."
+                    </p>
+                }.into_any())
+            } else {
+                None
+            };
+            let show_list = o.security_info_experience && (o.allowed || !o.items.is_empty());
+            view! {
+                {note}
+                {show_list.then(|| view! {
+                    <section class="app-passwords" aria-labelledby="app-passwords-heading">
+                        <h2 id="app-passwords-heading">"App passwords"</h2>
+                        <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
+                        {(!o.allowed).then(|| view! {
+                            <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
+                        })}
+                        <ul class="methods" aria-label="Your app passwords">
+                            {o.items.into_iter().map(|item| {
+                                let target = item.clone();
+                                view! {
+                                    <li class="method">
+                                        <span class="method-name">{item.name.clone()}</span>
+                                        <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
+                                        <button
+                                            type="button"
+                                            class="link"
+                                            aria-label=format!("Delete app password {}", item.name)
+                                            on:click=move |_| request_delete.run(target.clone())
+                                        >
+                                            "Delete"
+                                        </button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    </section>
+                })}
+            }
+        })
     }
 }

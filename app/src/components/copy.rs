@@ -1,0 +1,60 @@
+use leptos::prelude::*;
+
+/// Copies `text` with the Clipboard API. Where the clipboard is unavailable (a page served
+/// over plain http, an old browser, a denied permission), it selects the text in the input
+/// with id `input_id` so the person can copy it by hand, and says so.
+#[component]
+pub fn CopyButton(#[prop(into)] text: String, input_id: &'static str) -> impl IntoView {
+    let status = RwSignal::new(String::new());
+    let copy = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let text = text.clone();
+            leptos::task::spawn_local(async move {
+                let copied = write_clipboard(&text).await;
+                if !copied {
+                    select_input(input_id);
+                }
+                status.set(if copied {
+                    "Copied to the clipboard.".to_owned()
+                } else {
+                    "Copying isn't available here. The password is selected: copy it with Ctrl+C (or ⌘C), or long-press and choose Copy.".to_owned()
+                });
+            });
+        }
+        #[cfg(not(feature = "hydrate"))]
+        {
+            let _ = (&text, input_id);
+        }
+    };
+    view! {
+        <button type="button" class="button" on:click=copy>"Copy"</button>
+        <p class="hint copy-status" role="status" aria-live="polite">{move || status.get()}</p>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+async fn write_clipboard(text: &str) -> bool {
+    let Some(window) = web_sys::window() else {
+        return false;
+    };
+    // navigator.clipboard exists only in secure contexts (https, localhost).
+    if !window.is_secure_context() {
+        return false;
+    }
+    let promise = window.navigator().clipboard().write_text(text);
+    wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
+}
+
+#[cfg(feature = "hydrate")]
+fn select_input(id: &str) {
+    use wasm_bindgen::JsCast;
+    if let Some(input) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+    {
+        let _ = input.focus();
+        input.select();
+    }
+}

@@ -1,0 +1,193 @@
+import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, type LatchkeyServer } from './fixtures';
+import type { Page } from '@playwright/test';
+
+test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
+
+const APP_PASSWORD = /^[a-z]{4} [a-z]{4} [a-z]{4} [a-z]{4}$/;
+
+async function readyUser(page: Page, server: LatchkeyServer) {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  return addAuthenticator(page, server);
+}
+
+async function openAppPasswordDialog(page: Page) {
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  return page.getByRole('dialog', { name: 'App password' });
+}
+
+test('create, copy once, list and delete an app password', async ({ page, server }) => {
+  await readyUser(page, server);
+  // Step 1: from My Profile to Security info through the left navigation.
+  await page.goto(server.baseURL + '/');
+  await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Security info' }).click();
+  await expect(page.getByText('0 of 40 in use')).toBeVisible();
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByText('Enter a name for the app')).toBeVisible();
+  await dialog.getByLabel('Name').fill('x'.repeat(65));
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByText('Use at most 64 characters (this name has 65).')).toBeVisible();
+  await dialog.getByLabel('Name').fill('Outlook 2010');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+
+  const box = dialog.getByLabel('Password', { exact: true });
+  await expect(box).toHaveValue(APP_PASSWORD);
+  await expect(box).toHaveAttribute('readonly', '');
+  const secret = await box.inputValue();
+  await dialog.getByRole('button', { name: 'Copy' }).click();
+  await expect(dialog.getByRole('status').filter({ hasText: 'Copied' })).toBeVisible();
+  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+  await expect(dialog.getByText("This is the only time you'll see this password.")).toBeVisible();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
+
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  await expect(list.getByText('Outlook 2010')).toBeVisible();
+  await expect(list.getByText(/Created .* · Never used/)).toBeVisible();
+  await expect(page.getByText('1 of 40 in use')).toBeVisible();
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42); // no reload
+  // The secret is not on the page any more.
+  expect(await page.content()).not.toContain(secret);
+
+  // Names are unique per person, whatever the case.
+  const again = await openAppPasswordDialog(page);
+  await again.getByLabel('Name').fill('OUTLOOK 2010');
+  await again.getByRole('button', { name: 'Next' }).click();
+  await expect(again.getByText("You already have an app password named 'OUTLOOK 2010'.")).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(again).toBeHidden();
+
+  // Delete: No keeps it, Yes removes it.
+  await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete app password?' });
+  await expect(confirm).toContainText("Delete the app password for 'Outlook 2010'? Apps using it will stop signing in. This can't be undone.");
+  await confirm.getByRole('button', { name: 'No' }).click();
+  await expect(list.getByText('Outlook 2010')).toBeVisible();
+  await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(list.getByText('Outlook 2010')).toBeHidden();
+  await expect(page.getByText('0 of 40 in use')).toBeVisible();
+});
+
+test('closing the dialog with Esc after the password is shown behaves like Done', async ({ page, server }) => {
+  await readyUser(page, server);
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Thunderbird');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText('Thunderbird')).toBeVisible();
+});
+
+test('at 40 app passwords, Add asks to delete one first', async ({ page, server }) => {
+  await readyUser(page, server);
+  const created = await page.evaluate(async () => {
+    let ok = 0;
+    for (let i = 1; i <= 40; i++) {
+      const response = await fetch('/api/create_app_password', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        body: new URLSearchParams({ name: `Device ${i}` }),
+      });
+      if (response.ok) ok++;
+    }
+    const over = await fetch('/api/create_app_password', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ name: 'One too many' }),
+    });
+    return { ok, over: over.status, message: await over.text() };
+  });
+  expect(created.ok).toBe(40);
+  expect(created.over).toBe(409);
+  expect(JSON.parse(created.message)).toEqual({ LimitReached: { limit: 40 } });
+
+  await page.reload();
+  await expect(page.getByText('40 of 40 in use')).toBeVisible();
+  const dialog = await openAppPasswordDialog(page);
+  await expect(dialog.getByText('You have 40 of 40 app passwords. Delete one you no longer use')).toBeVisible();
+  await expect(dialog.getByLabel('Name')).toHaveCount(0);
+  await expect(dialog.getByRole('button', { name: 'Next' })).toBeDisabled();
+  await dialog.getByRole('button', { name: 'Delete' }).first().click();
+  await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(dialog.getByRole('button', { name: 'Next' })).toBeEnabled();
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByLabel('Name').fill('New phone');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByText('40 of 40 in use')).toBeVisible();
+});
+
+test('with app passwords turned off they are not offered, creation is refused, existing ones can be deleted', async ({ page, server }) => {
+  await readyUser(page, server);
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Old mail');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByRole('button', { name: 'Done' }).click();
+
+  latchkeyAdmin(server, 'org', 'set', 'allow-app-passwords', 'off');
+  await page.reload();
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await expect(chooser.getByRole('option', { name: 'App password' })).toHaveCount(0);
+  await page.keyboard.press('Escape');
+
+  const direct = await page.evaluate(async () => {
+    const response = await fetch('/api/create_app_password', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ name: 'Sneaky' }),
+    });
+    return { status: response.status, text: await response.text() };
+  });
+  expect(direct.status).toBe(403);
+  expect(JSON.parse(direct.text)).toEqual({ Forbidden: "Your organization doesn't allow app passwords." });
+
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  await expect(list.getByText('Old mail')).toBeVisible();
+  await list.getByRole('button', { name: 'Delete app password Old mail' }).click();
+  await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(list.getByText('Old mail')).toBeHidden();
+});
+
+test('without two-step verification the page says why app passwords are missing', async ({ page, server }) => {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await expect(page.getByText('App passwords need two-step verification.')).toBeVisible();
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await expect(page.getByRole('dialog', { name: 'Add a method' }).getByRole('option', { name: 'App password' })).toHaveCount(0);
+});
+
+test('the legacy Manage app passwords page, when the Security info experience is off', async ({ page, server }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/app-passwords');
+  await expect(page).toHaveURL(/\/security-info$/);
+
+  latchkeyAdmin(server, 'org', 'set', 'security-info-experience', 'off');
+  await page.goto(server.baseURL + '/security-info');
+  await page.getByRole('link', { name: 'Manage app passwords' }).click();
+  await expect(page).toHaveURL(/\/app-passwords$/);
+  await expect(page).toHaveTitle('Manage app passwords - Latchkey');
+  await expect(page.getByText('Additional security verification')).toBeVisible();
+  await page.getByRole('button', { name: 'Create' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Create app password' });
+  await dialog.getByLabel('Name').fill('Outlook 2010');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  const table = page.getByRole('table', { name: 'Your app passwords' });
+  await expect(table.getByRole('cell', { name: 'Outlook 2010', exact: true })).toBeVisible();
+  await expect(table.getByRole('cell', { name: 'Never used' })).toBeVisible();
+  await table.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(table.getByRole('cell', { name: 'Outlook 2010', exact: true })).toBeHidden();
+});
