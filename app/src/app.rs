@@ -42,9 +42,11 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} - Latchkey")/>
         <Router>
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=OverviewPage/>
-                <Route path=path!("/security-info") view=SecurityInfoPage/>
-                <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage/>
+                // In order: the page arrives complete, so links and forms work before (or
+                // without) the WebAssembly; the data behind these pages is a few indexed queries.
+                <Route path=path!("/") view=OverviewPage ssr=SsrMode::InOrder/>
+                <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
+                <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/signin") view=SignInPage/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>

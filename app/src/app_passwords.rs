@@ -116,3 +116,44 @@ pub async fn reverify(password: String, code: Option<String>) -> Result<(), AppE
         .await,
     )
 }
+
+/// What a plain form post (sent before the WebAssembly loaded) did. The server puts it in
+/// the request's extensions and renders the page; the page opens the dialog at the right step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FormOutcome {
+    Created(CreatedAppPassword),
+    CreateFailed { name: String, error: AppError },
+    ReverifyFailed { name: String, error: AppError },
+    DeleteFailed { error: AppError },
+}
+
+/// The outcome of the form post being answered, if any: read from the request on the server
+/// and carried to the browser with the page, so hydration sees the same state.
+pub fn form_outcome() -> Option<FormOutcome> {
+    leptos::prelude::SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            use_context::<axum::http::request::Parts>()
+                .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned())
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None
+        }
+    })
+    .into_inner()
+}
+
+/// Form field values of the app-password forms when posted without the WebAssembly.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PageForm {
+    pub intent: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub id: Option<i32>,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub code: String,
+}

@@ -191,3 +191,38 @@ test('the legacy Manage app passwords page, when the Security info experience is
   await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
   await expect(table.getByRole('cell', { name: 'Outlook 2010', exact: true })).toBeHidden();
 });
+
+test('create and delete work before the WebAssembly loads (plain links and forms)', async ({ page, server, browser }) => {
+  await readyUser(page, server);
+  const context = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+  const plain = await context.newPage();
+  await plain.goto(server.baseURL + '/security-info');
+  await plain.getByRole('button', { name: 'Add sign-in method' }).click();
+  await expect(plain).toHaveURL(/\?add=method$/);
+  const chooser = plain.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  const dialog = plain.getByRole('dialog', { name: 'App password' });
+  await dialog.getByLabel('Name').fill('   ');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByText('Enter a name for the app')).toBeVisible();
+  await dialog.getByLabel('Name').fill('Outlook 2010');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  const list = plain.getByRole('list', { name: 'Your app passwords' });
+  await expect(list.getByText('Outlook 2010')).toBeVisible();
+
+  await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  const confirm = plain.getByRole('dialog', { name: 'Delete app password?' });
+  await expect(confirm).toContainText("Delete the app password for 'Outlook 2010'?");
+  await confirm.getByRole('button', { name: 'No' }).click();
+  await expect(list.getByText('Outlook 2010')).toBeVisible();
+  await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  await expect(list.getByText('Outlook 2010')).toBeHidden();
+  await expect(plain.getByText('0 of 40 in use')).toBeVisible();
+  await context.close();
+});

@@ -43,7 +43,30 @@ pub fn router(state: AppState) -> Router {
     let backend: Arc<dyn Backend> = state.backend.clone();
     let provide_backend = move || provide_context(backend.clone());
     let options = state.leptos_options.clone();
-    Router::new()
+    // Plain form posts of the app-password pages are answered by rendering the page itself.
+    let render_page =
+        leptos_axum::render_app_to_stream_in_order_with_context(provide_backend.clone(), {
+            let options = options.clone();
+            move || app::shell(options.clone())
+        });
+    let form_handler = {
+        let state = state.clone();
+        move |request: Request| {
+            let state = state.clone();
+            let render_page = render_page.clone();
+            async move {
+                match handle_page_form(&state, request).await {
+                    Ok(request) => render_page(request).await,
+                    Err(response) => response,
+                }
+            }
+        }
+    };
+    let mut router = Router::new();
+    for page in FORM_PAGES {
+        router = router.route(page, axum::routing::post(form_handler.clone()));
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
@@ -140,6 +163,92 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
             .into_response();
     }
     next.run(request).await
+}
+
+/// Pages whose app-password forms post to the page itself when the WebAssembly has not loaded
+/// yet (a slow phone never has a dead button).
+const FORM_PAGES: &[&str] = &["/security-info", "/app-passwords"];
+/// Largest form body accepted by those pages.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// Answers the plain form posts of the app-password pages: runs the same backend call as the
+/// server functions, then gives back the request to render as the page (as a GET) with the
+/// outcome in its extensions, or a response (a redirect after a delete: post/redirect/get).
+async fn handle_page_form(state: &AppState, request: Request) -> Result<Request, Response> {
+    use app::app_passwords::{FormOutcome, PageForm};
+    use app::error::AppError;
+
+    let path = request.uri().path().to_owned();
+    let context = request
+        .extensions()
+        .get::<RequestContext>()
+        .cloned()
+        .unwrap_or_default();
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
+        return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.\n").into_response());
+    };
+    let Ok(form) = serde_urlencoded::from_bytes::<PageForm>(&bytes) else {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "The form could not be read. Go back, reload the page and try again.\n",
+        )
+            .into_response());
+    };
+    let backend = &state.backend;
+    let outcome = match form.intent.as_str() {
+        "create_app_password" => match backend.create_app_password(&context, &form.name).await {
+            Ok(created) => FormOutcome::Created(created),
+            Err(error) => FormOutcome::CreateFailed {
+                name: form.name,
+                error,
+            },
+        },
+        "reverify_and_create" => match backend.reverify(&context, &form.password, &form.code).await
+        {
+            Ok(()) => match backend.create_app_password(&context, &form.name).await {
+                Ok(created) => FormOutcome::Created(created),
+                Err(error) => FormOutcome::CreateFailed {
+                    name: form.name,
+                    error,
+                },
+            },
+            Err(error) => FormOutcome::ReverifyFailed {
+                name: form.name,
+                error,
+            },
+        },
+        "delete_app_password" => match backend
+            .delete_app_password(&context, form.id.unwrap_or_default())
+            .await
+        {
+            Ok(()) => return Err(Redirect::to(&path).into_response()),
+            Err(error) => FormOutcome::DeleteFailed { error },
+        },
+        _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
+    };
+    if matches!(
+        &outcome,
+        FormOutcome::CreateFailed {
+            error: AppError::Unauthorized,
+            ..
+        } | FormOutcome::ReverifyFailed {
+            error: AppError::Unauthorized,
+            ..
+        } | FormOutcome::DeleteFailed {
+            error: AppError::Unauthorized
+        }
+    ) {
+        return Err(
+            Redirect::to(&format!("/signin?next={}", app::account::urlencode(&path)))
+                .into_response(),
+        );
+    }
+    parts.method = Method::GET;
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.extensions.insert(outcome);
+    Ok(Request::from_parts(parts, axum::body::Body::empty()))
 }
 
 /// Sends people who are not signed in from a protected page to sign-in, remembering where

@@ -13,6 +13,9 @@ pub fn Field(
     #[prop(optional)] autofocus: bool,
     #[prop(optional, into)] value: Option<String>,
     #[prop(into)] error: Signal<Option<String>>,
+    /// Called with the new value on every keystroke, for forms read from signals.
+    #[prop(optional)]
+    on_input: Option<Callback<String>>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
@@ -29,6 +32,11 @@ pub fn Field(
                 value=value
                 aria-describedby=error_id.clone()
                 aria-invalid=move || error.get().is_some().to_string()
+                on:input=move |ev| {
+                    if let Some(on_input) = on_input {
+                        on_input.run(event_target_value(&ev));
+                    }
+                }
             />
             <p id=error_id class="field-error" role="alert">{move || error.get()}</p>
         </div>

@@ -17,6 +17,11 @@ pub fn Modal(
     Effect::new(move |_| {
         let Some(element) = dialog.get() else { return };
         if open.get() {
+            // Rendered open by the server (before the WebAssembly loaded) it is a plain open
+            // dialog; make it modal. Removing the attribute hides it without a close event.
+            if element.open() && !element.matches(":modal").unwrap_or(false) {
+                let _ = element.remove_attribute("open");
+            }
             if !element.open() {
                 // Fails only if the element is detached; then there is nothing to show.
                 let _ = element.show_modal();
@@ -28,12 +33,23 @@ pub fn Modal(
     let heading_id = format!("{id}-title");
     let labelled_by = heading_id.clone();
     view! {
-        <dialog node_ref=dialog class="modal" id=id aria-labelledby=labelled_by on:close=move |_| open.set(false)>
+        // Starts with the `open` attribute when it should be visible without the WebAssembly.
+        <dialog
+            node_ref=dialog
+            class="modal"
+            id=id
+            aria-labelledby=labelled_by
+            open=open.get_untracked()
+            on:close=move |_| open.set(false)
+        >
             <div class="modal-header">
                 <h2 id=heading_id>{move || title.get()}</h2>
-                <button type="button" class="icon-button" aria-label="Close" on:click=move |_| open.set(false)>
+                <a href="?" role="button" class="icon-button" aria-label="Close" on:click=move |ev| {
+                    ev.prevent_default();
+                    open.set(false);
+                }>
                     "×"
-                </button>
+                </a>
             </div>
             <Show when=move || open.get()>{children()}</Show>
         </dialog>

@@ -1,27 +1,32 @@
 //! The legacy "Manage app passwords" page (Additional security verification > app passwords),
 //! used when the organization turns the Security info experience off. Same server functions,
-//! same rules and the same create steps as Security info.
+//! same rules and the same create steps as Security info, and the same pre-WebAssembly forms.
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 
-use crate::app_passwords::{AppPasswordItem, DeleteAppPassword, get_app_passwords};
+use crate::app_passwords::{AppPasswordItem, DeleteAppPassword, FormOutcome, get_app_passwords};
 use crate::components::modal::Modal;
-use crate::pages::app_password_flow::AppPasswordSteps;
+use crate::pages::app_password_flow::{
+    ActionLink, AppPasswordSteps, DeleteAppPasswordDialog, InitialDialogs, delete_link,
+};
 use crate::pages::profile::ProfileLayout;
+
+const PAGE: &str = "/app-passwords";
 
 #[component]
 pub fn LegacyAppPasswordsPage() -> impl IntoView {
+    let initial = InitialDialogs::read();
     let refresh = RwSignal::new(0u32);
     let delete = ServerAction::<DeleteAppPassword>::new();
     let apps = Resource::new(
         move || (refresh.get(), delete.version().get()),
         |_| get_app_passwords(),
     );
-    let overview = Signal::derive(move || apps.get().and_then(Result::ok));
-    let create_open = RwSignal::new(false);
-    let delete_open = RwSignal::new(false);
-    let delete_target = RwSignal::new(None::<AppPasswordItem>);
+    let create_open = RwSignal::new(initial.create);
+    let delete_open = RwSignal::new(initial.delete.is_some());
+    let delete_target = RwSignal::new(initial.delete.clone());
+    let outcome = StoredValue::new(initial.outcome.clone());
     let request_delete = Callback::new(move |item: AppPasswordItem| {
         delete_target.set(Some(item));
         delete_open.set(true);
@@ -45,6 +50,10 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                 "Some apps, like Outlook 2010, can't do two-step verification. Create an app password for each such app and "
                 "enter it in the app instead of your account password."
             </p>
+            {match &initial.outcome {
+                Some(FormOutcome::DeleteFailed { error }) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
+                _ => None,
+            }}
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     match apps.await {
@@ -59,8 +68,13 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                             };
                             view! {
                                 <div class="toolbar">
-                                    <button type="button" class="button primary" disabled=blocked_reason.is_some()
-                                        on:click=move |_| create_open.set(true)>"Create"</button>
+                                    {match blocked_reason {
+                                        None => view! {
+                                            <ActionLink href=format!("{PAGE}?add=app_password") class="button primary"
+                                                action=Callback::new(move |()| create_open.set(true))>"Create"</ActionLink>
+                                        }.into_any(),
+                                        Some(_) => view! { <button type="button" class="button primary" disabled=true>"Create"</button> }.into_any(),
+                                    }}
                                     <span class="muted">{format!("{} of {} in use", o.items.len(), o.limit)}</span>
                                 </div>
                                 {blocked_reason.map(|reason| view! { <p class="hint">{reason}</p> })}
@@ -76,8 +90,12 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                                                     <td>{item.created.clone()}</td>
                                                     <td>{item.last_used.clone()}</td>
                                                     <td>
-                                                        <button type="button" class="link" aria-label=format!("Delete app password {}", item.name)
-                                                            on:click=move |_| request_delete.run(target.clone())>"Delete"</button>
+                                                        <a href=delete_link(PAGE, &item) role="button" class="link"
+                                                            aria-label=format!("Delete app password {}", item.name)
+                                                            on:click=move |ev| {
+                                                                ev.prevent_default();
+                                                                request_delete.run(target.clone());
+                                                            }>"Delete"</a>
                                                     </td>
                                                 </tr>
                                             }
@@ -91,25 +109,22 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                 })}
             </Transition>
             <Modal open=create_open id="create-app-password" title="Create app password".to_owned()>
-                <AppPasswordSteps overview=overview done=finish request_delete=request_delete/>
-            </Modal>
-            <Modal open=delete_open id="legacy-delete-app-password" title="Delete app password?".to_owned()>
-                <p>
-                    {move || delete_target.get().map(|item| format!(
-                        "Delete the app password for '{}'? Apps using it will stop signing in. This can't be undone.",
-                        item.name
-                    ))}
-                </p>
-                <div class="modal-actions">
-                    <button type="button" class="button" on:click=move |_| delete_open.set(false)>"No"</button>
-                    <button type="button" class="button primary" on:click=move |_| {
-                        if let Some(item) = delete_target.get_untracked() {
-                            delete.dispatch(DeleteAppPassword { id: item.id });
+                <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                    {move || Suspend::new(async move {
+                        let overview = apps.await.ok();
+                        view! {
+                            <AppPasswordSteps
+                                overview=overview
+                                initial=outcome.try_update_value(Option::take).flatten()
+                                page=PAGE
+                                done=finish
+                                request_delete=request_delete
+                            />
                         }
-                        delete_open.set(false);
-                    }>"Yes"</button>
-                </div>
+                    })}
+                </Transition>
             </Modal>
+            <DeleteAppPasswordDialog open=delete_open target=delete_target delete=delete page=PAGE id="legacy-delete-app-password"/>
         </ProfileLayout>
     }
 }

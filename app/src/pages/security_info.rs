@@ -8,12 +8,14 @@ use crate::account::{
     DeleteAuthenticator, SecurityInfo, SignOutEverywhere, get_security_info,
 };
 use crate::app_passwords::{
-    AppPasswordItem, AppPasswordOverview, DeleteAppPassword, get_app_passwords,
+    AppPasswordItem, AppPasswordOverview, DeleteAppPassword, FormOutcome, get_app_passwords,
 };
 use crate::components::field::Field;
 use crate::components::modal::Modal;
 use crate::error::AppError;
-use crate::pages::app_password_flow::AppPasswordSteps;
+use crate::pages::app_password_flow::{
+    ActionLink, AppPasswordSteps, DeleteAppPasswordDialog, InitialDialogs, delete_link,
+};
 use crate::pages::profile::ProfileLayout;
 
 #[component]
@@ -35,14 +37,11 @@ pub fn SecurityInfoPage() -> impl IntoView {
     );
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
     // Dialog switches live here, above the list, so reloading the list keeps dialogs open.
-    let add_open = RwSignal::new(false);
+    // They start from the URL (links followed before the WebAssembly loaded) and form posts.
+    let initial = InitialDialogs::read();
+    let add_open = RwSignal::new(initial.create || initial.choose);
     let change_open = RwSignal::new(false);
     let delete_open = RwSignal::new(false);
-    let has_authenticator = Signal::derive(move || {
-        info.get()
-            .and_then(Result::ok)
-            .is_some_and(|i| i.authenticator_added.is_some())
-    });
     // App passwords: reloaded after each change, and whenever a dialog closes.
     let app_refresh = RwSignal::new(0u32);
     let delete_app = ServerAction::<DeleteAppPassword>::new();
@@ -57,9 +56,8 @@ pub fn SecurityInfoPage() -> impl IntoView {
         },
         |_| get_app_passwords(),
     );
-    let overview = Signal::derive(move || apps.get().and_then(Result::ok));
-    let delete_target = RwSignal::new(None::<AppPasswordItem>);
-    let delete_app_open = RwSignal::new(false);
+    let delete_app_open = RwSignal::new(initial.delete.is_some());
+    let delete_target = RwSignal::new(initial.delete.clone());
     let request_delete = Callback::new(move |item: AppPasswordItem| {
         delete_target.set(Some(item));
         delete_app_open.set(true);
@@ -106,36 +104,24 @@ pub fn SecurityInfoPage() -> impl IntoView {
                     }
                 })}
             </Transition>
+            {move || match delete_app.value().get() {
+                Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
+                _ => None,
+            }}
+            {match &initial.outcome {
+                Some(FormOutcome::DeleteFailed { error }) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
+                _ => None,
+            }}
             <AddMethodDialog
                 open=add_open
-                has_authenticator=has_authenticator
+                start_with_app_password=initial.create
+                outcome=StoredValue::new(initial.outcome.clone())
                 confirm=confirm
-                overview=overview
+                info=info
+                apps=apps
                 request_delete=request_delete
             />
-            <Modal open=delete_app_open id="delete-app-password" title="Delete app password?".to_owned()>
-                <p>
-                    {move || delete_target.get().map(|item| format!(
-                        "Delete the app password for '{}'? Apps using it will stop signing in. This can't be undone.",
-                        item.name
-                    ))}
-                </p>
-                <div class="modal-actions">
-                    <button type="button" class="button" on:click=move |_| delete_app_open.set(false)>"No"</button>
-                    <button
-                        type="button"
-                        class="button primary"
-                        on:click=move |_| {
-                            if let Some(item) = delete_target.get_untracked() {
-                                delete_app.dispatch(DeleteAppPassword { id: item.id });
-                            }
-                            delete_app_open.set(false);
-                        }
-                    >
-                        "Yes"
-                    </button>
-                </div>
-            </Modal>
+            <DeleteAppPasswordDialog open=delete_app_open target=delete_target delete=delete_app page="/security-info" id="delete-app-password"/>
             <ChangePasswordDialog open=change_open change=change/>
             <Modal open=delete_open id="delete-authenticator" title="Delete authenticator app?".to_owned()>
                 <p>"You will sign in with your password only until you add a method again."</p>
@@ -175,10 +161,10 @@ fn MethodList(
         <p class="default-method">
             "Default sign-in method: " <strong>{info.default_method.clone()}</strong>
         </p>
-        <button type="button" class="button add-method" on:click=move |_| add_open.set(true)>
+        <ActionLink href="/security-info?add=method".to_owned() class="button add-method" action=Callback::new(move |()| add_open.set(true))>
             <span aria-hidden="true">"+ "</span>
             "Add sign-in method"
-        </button>
+        </ActionLink>
         <ul class="methods" aria-label="Your sign-in methods">
             <li class="method">
                 <span class="method-name">"Password"</span>
@@ -200,20 +186,19 @@ fn MethodList(
 #[component]
 fn AddMethodDialog(
     open: RwSignal<bool>,
-    has_authenticator: Signal<bool>,
+    /// Start at the app-password steps (a link or form post asked for them).
+    start_with_app_password: bool,
+    /// A form post's outcome, used once.
+    outcome: StoredValue<Option<FormOutcome>>,
     confirm: ServerAction<ConfirmAuthenticator>,
-    overview: Signal<Option<AppPasswordOverview>>,
+    info: Resource<Result<SecurityInfo, AppError>>,
+    apps: Resource<Result<AppPasswordOverview, AppError>>,
     request_delete: Callback<AppPasswordItem>,
 ) -> impl IntoView {
     let begin = ServerAction::<BeginAuthenticator>::new();
     let choice = RwSignal::new(String::new());
     // Set when "App password" was chosen and Add selected: the dialog then runs its steps.
-    let app_password_mode = RwSignal::new(false);
-    let offer_app_password = move || {
-        overview
-            .get()
-            .is_some_and(|o| o.can_create() && o.security_info_experience)
-    };
+    let app_password_mode = RwSignal::new(start_with_app_password);
     let enrollment = move || begin.value().get().and_then(Result::ok);
     let begin_error = move || {
         begin
@@ -249,46 +234,64 @@ fn AddMethodDialog(
     let finish = Callback::new(move |()| open.set(false));
     view! {
         <Modal open=open id="add-method" title=title>
-            {move || match enrollment() {
-                Some(enrollment) => view! { <AuthenticatorStep enrollment=enrollment confirm=confirm/> }.into_any(),
-                None if app_password_mode.get() => view! {
-                    <AppPasswordSteps overview=overview done=finish request_delete=request_delete/>
-                }.into_any(),
-                None => view! {
-                    <form
-                        class="stack"
-                        on:submit=move |ev| {
-                            ev.prevent_default();
-                            match choice.get_untracked().as_str() {
-                                "authenticator" => {
-                                    begin.dispatch(BeginAuthenticator {});
-                                }
-                                "app_password" => app_password_mode.set(true),
-                                _ => {}
-                            }
-                        }
-                    >
-                        <div class="field">
-                            <label for="method-choice">"Which method would you like to add?"</label>
-                            <select id="method-choice" on:change=move |ev| choice.set(event_target_value(&ev)) prop:value=move || choice.get()>
-                                <option value="">"Choose a method"</option>
-                                {move || (!has_authenticator.get()).then(|| view! { <option value="authenticator">"Authenticator app"</option> })}
-                                {move || offer_app_password().then(|| view! { <option value="app_password">"App password"</option> })}
-                            </select>
-                        </div>
-                        {move || has_authenticator.get().then(|| view! {
-                            <p class="hint">"You already have an authenticator app. Delete it first to set up a new one."</p>
-                        })}
-                        <p class="form-error" role="alert">{begin_error}</p>
-                        <div class="modal-actions">
-                            <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
-                            <button type="submit" class="button primary" disabled=move || choice.get().is_empty() || begin.pending().get()>
-                                "Add"
-                            </button>
-                        </div>
-                    </form>
-                }.into_any(),
-            }}
+            // Awaited so the server renders what hydration expects when the dialog starts open.
+            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                {move || Suspend::new(async move {
+                    let has_authenticator = info.await.is_ok_and(|i| i.authenticator_added.is_some());
+                    let overview = apps.await.ok();
+                    let offer_app_password = overview.as_ref().is_some_and(|o| o.can_create() && o.security_info_experience);
+                    view! {
+                        {move || match enrollment() {
+                            Some(enrollment) => view! { <AuthenticatorStep enrollment=enrollment confirm=confirm/> }.into_any(),
+                            None if app_password_mode.get() => view! {
+                                <AppPasswordSteps
+                                    overview=overview.clone()
+                                    initial=outcome.try_update_value(Option::take).flatten()
+                                    page="/security-info"
+                                    done=finish
+                                    request_delete=request_delete
+                                />
+                            }.into_any(),
+                            None => view! {
+                                <form
+                                    class="stack"
+                                    method="get"
+                                    action="/security-info"
+                                    on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        match choice.get_untracked().as_str() {
+                                            "authenticator" => {
+                                                begin.dispatch(BeginAuthenticator {});
+                                            }
+                                            "app_password" => app_password_mode.set(true),
+                                            _ => {}
+                                        }
+                                    }
+                                >
+                                    <div class="field">
+                                        <label for="method-choice">"Which method would you like to add?"</label>
+                                        <select id="method-choice" name="add" on:change=move |ev| choice.set(event_target_value(&ev))>
+                                            <option value="">"Choose a method"</option>
+                                            {(!has_authenticator).then(|| view! { <option value="authenticator">"Authenticator app"</option> })}
+                                            {offer_app_password.then(|| view! { <option value="app_password">"App password"</option> })}
+                                        </select>
+                                    </div>
+                                    {has_authenticator.then(|| view! {
+                                        <p class="hint">"You already have an authenticator app. Delete it first to set up a new one."</p>
+                                    })}
+                                    <p class="form-error" role="alert">{begin_error}</p>
+                                    <div class="modal-actions">
+                                        <ActionLink href="/security-info".to_owned() class="button" action=finish>"Cancel"</ActionLink>
+                                        <button type="submit" class="button primary" disabled=move || begin.pending().get()>
+                                            "Add"
+                                        </button>
+                                    </div>
+                                </form>
+                            }.into_any(),
+                        }}
+                    }
+                })}
+            </Transition>
         </Modal>
     }
 }
@@ -424,14 +427,18 @@ fn AppPasswordRows(
                                     <li class="method">
                                         <span class="method-name">{item.name.clone()}</span>
                                         <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
-                                        <button
-                                            type="button"
+                                        <a
+                                            href=delete_link("/security-info", &item)
+                                            role="button"
                                             class="link"
                                             aria-label=format!("Delete app password {}", item.name)
-                                            on:click=move |_| request_delete.run(target.clone())
+                                            on:click=move |ev| {
+                                                ev.prevent_default();
+                                                request_delete.run(target.clone());
+                                            }
                                         >
                                             "Delete"
-                                        </button>
+                                        </a>
                                     </li>
                                 }
                             }).collect_view()}
