@@ -1,4 +1,5 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, type LatchkeyServer } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, totp, ADMIN, type LatchkeyServer } from './fixtures';
+import { execFileSync } from 'node:child_process';
 import type { Page } from '@playwright/test';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
@@ -225,4 +226,25 @@ test('create and delete work before the WebAssembly loads (plain links and forms
   await expect(list.getByText('Outlook 2010')).toBeHidden();
   await expect(plain.getByText('0 of 40 in use')).toBeVisible();
   await context.close();
+});
+
+test('creating needs a sign-in within the last 10 minutes, and then continues', async ({ page, server }) => {
+  const secret = await readyUser(page, server);
+  // Age every session's last verification by years (Python's sqlite3 on the server's file).
+  const file = server.databaseUrl.replace('sqlite://', '');
+  execFileSync('python3', ['-c', `import sqlite3; c = sqlite3.connect(${JSON.stringify(file)}); c.execute("UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)"); c.commit()`]);
+
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Outlook 2010');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByText("For your security, confirm it's you")).toBeVisible();
+  await dialog.getByLabel('Password', { exact: true }).fill('not my password');
+  await dialog.getByLabel('Code from your authenticator app').fill(totp(secret, Date.now() / 1000 + 30));
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog.getByText('Your password is incorrect.')).toBeVisible();
+  await dialog.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await dialog.getByRole('button', { name: 'Confirm' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText('Outlook 2010')).toBeVisible();
 });
