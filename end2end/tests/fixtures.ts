@@ -2,7 +2,7 @@
 // temporary SQLite database, one per test, and reads the one-time setup link from its log.
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -41,7 +41,7 @@ async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Prom
       LATCHKEY_DATABASE_URL: databaseUrl,
       LATCHKEY_ADDR: `127.0.0.1:${port}`,
       LATCHKEY_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
-      LATCHKEY_LOG: 'info',
+      LATCHKEY_LOG: process.env.LATCHKEY_TEST_LOG ?? "info",
       LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
       NO_COLOR: '1',
     },
@@ -91,10 +91,12 @@ function watchConsole(page: Page, problems: string[]) {
 }
 
 export const test = base.extend<{ server: LatchkeyServer; consoleProblems: string[] }>({
-  server: async ({}, use) => {
+  server: async ({}, use, testInfo) => {
     const { server, stop } = await startServer();
     await use(server);
     await stop();
+    // The server's log helps explain a failure.
+    if (testInfo.status !== testInfo.expectedStatus) writeFileSync(testInfo.outputPath('server.log'), server.log());
   },
   consoleProblems: [
     async ({ page }, use) => {

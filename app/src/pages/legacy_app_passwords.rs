@@ -37,6 +37,8 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
         let open = create_open.get();
         if previous == Some(true) && !open {
             refresh.update(|n| *n += 1);
+            // A form post's outcome belongs to the first opening only.
+            outcome.set_value(None);
         }
         open
     });
@@ -115,7 +117,7 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                         view! {
                             <AppPasswordSteps
                                 overview=overview
-                                initial=outcome.try_update_value(Option::take).flatten()
+                                initial=outcome.get_value()
                                 page=PAGE
                                 done=finish
                                 request_delete=request_delete

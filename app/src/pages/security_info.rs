@@ -214,6 +214,8 @@ fn AddMethodDialog(
             confirm.value().set(None);
             choice.set(String::new());
             app_password_mode.set(false);
+            // A form post's outcome belongs to the first opening only.
+            outcome.set_value(None);
         }
     });
     // A confirmed code closes the dialog; the list reloads on its own.
@@ -246,7 +248,7 @@ fn AddMethodDialog(
                             None if app_password_mode.get() => view! {
                                 <AppPasswordSteps
                                     overview=overview.clone()
-                                    initial=outcome.try_update_value(Option::take).flatten()
+                                    initial=outcome.get_value()
                                     page="/security-info"
                                     done=finish
                                     request_delete=request_delete
