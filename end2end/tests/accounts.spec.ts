@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, totp, ADMIN } from './fixtures';
+import { test, expect, completeSetup, signIn, startOtherSite, totp, ADMIN } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -90,15 +90,19 @@ test('a cross-origin server-function call is rejected', async ({ page, server })
   await completeSetup(page, server);
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
-  // localhost and 127.0.0.1 are different origins: a page on one calling the other is cross-site.
-  const otherOrigin = server.baseURL.replace('127.0.0.1', 'localhost');
-  await page.goto(otherOrigin + '/signin');
-  const refused = page.waitForResponse((r) => r.url().startsWith(server.baseURL + '/api/sign_out'));
-  await page.evaluate(
-    (url) => fetch(url, { method: 'POST', mode: 'no-cors', credentials: 'include', body: new URLSearchParams() }).catch(() => null),
-    server.baseURL + '/api/sign_out',
+  // Another website posts a form to one of our server functions (classic cross-site request forgery).
+  const other = await startOtherSite(
+    `<!doctype html><title>elsewhere</title><form method="post" action="${server.baseURL}/api/sign_out"><button>Win a prize</button></form>`,
   );
-  expect((await refused).status()).toBe(403);
+  try {
+    await page.goto(other.origin + '/');
+    const refused = page.waitForResponse((r) => r.url().startsWith(server.baseURL + '/api/sign_out'));
+    await page.getByRole('button', { name: 'Win a prize' }).click();
+    expect((await refused).status()).toBe(403);
+    await expect(page.getByText('Refused: this request came from another website.')).toBeVisible();
+  } finally {
+    other.close();
+  }
   // And the session survived.
   await page.goto(server.baseURL + '/');
   await expect(page).toHaveURL(server.baseURL + '/');

@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, totp, ADMIN, type LatchkeyServer } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import type { Page } from '@playwright/test';
 
@@ -44,7 +44,17 @@ test('create, copy once, list and delete an app password', async ({ page, server
   const secret = await box.inputValue();
   await dialog.getByRole('button', { name: 'Copy' }).click();
   await expect(dialog.getByRole('status').filter({ hasText: 'Copied' })).toBeVisible();
-  expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+  // Read the system clipboard from another site's page: Latchkey's own Permissions-Policy
+  // denies clipboard-read, which it never needs.
+  const other = await startOtherSite('<!doctype html><title>reader</title>');
+  try {
+    const reader = await page.context().newPage();
+    await reader.goto(other.origin + '/');
+    expect(await reader.evaluate(() => navigator.clipboard.readText())).toBe(secret);
+    await reader.close();
+  } finally {
+    other.close();
+  }
   await expect(dialog.getByText("This is the only time you'll see this password.")).toBeVisible();
   await dialog.getByRole('button', { name: 'Done' }).click();
   await expect(dialog).toBeHidden();

@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -166,6 +167,18 @@ export function totp(base32Secret: string, unixSeconds = Date.now() / 1000): str
   const offset = mac[mac.length - 1] & 0xf;
   const binary = ((mac[offset] & 0x7f) << 24) | (mac[offset + 1] << 16) | (mac[offset + 2] << 8) | mac[offset + 3];
   return String(binary % 1_000_000).padStart(6, '0');
+}
+
+/** Another website (another port is another origin) serving one HTML page. */
+export async function startOtherSite(html: string): Promise<{ origin: string; close: () => void }> {
+  const site = createHttpServer((_, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    response.end(html);
+  });
+  await new Promise<void>((resolve) => site.listen(0, '127.0.0.1', resolve));
+  const address = site.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { origin: `http://127.0.0.1:${port}`, close: () => site.close() };
 }
 
 /** Runs `latchkey admin ...` on the test server's database, as an administrator would. */

@@ -48,23 +48,40 @@ pub fn content_security_policy(nonce: &str) -> String {
 }
 
 /// Adds the security headers to every response and decides how it may be cached.
-pub async fn security_headers(settings: DeliverySettings, mut request: Request, next: Next) -> Response {
+pub async fn security_headers(
+    settings: DeliverySettings,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let nonce = new_nonce();
     let path = request.uri().path().to_owned();
     request.extensions_mut().insert(CspNonce(nonce.clone()));
     let mut response = next.run(request).await;
+    let success = response.status().is_success();
     let headers = response.headers_mut();
     let set = |headers: &mut axum::http::HeaderMap, name: HeaderName, value: &str| {
         if let Ok(value) = HeaderValue::from_str(value) {
             headers.insert(name, value);
         }
     };
-    set(headers, header::CONTENT_SECURITY_POLICY, &content_security_policy(&nonce));
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        &content_security_policy(&nonce),
+    );
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(headers, header::REFERRER_POLICY, "no-referrer");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, HeaderName::from_static("cross-origin-opener-policy"), "same-origin");
-    set(headers, HeaderName::from_static("cross-origin-resource-policy"), "same-origin");
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        "same-origin",
+    );
+    set(
+        headers,
+        HeaderName::from_static("cross-origin-resource-policy"),
+        "same-origin",
+    );
     set(
         headers,
         HeaderName::from_static("permissions-policy"),
@@ -73,12 +90,16 @@ pub async fn security_headers(settings: DeliverySettings, mut request: Request, 
          clipboard-read=(), clipboard-write=(self)",
     );
     if settings.hsts {
-        set(headers, header::STRICT_TRANSPORT_SECURITY, "max-age=31536000; includeSubDomains");
+        set(
+            headers,
+            header::STRICT_TRANSPORT_SECURITY,
+            "max-age=31536000; includeSubDomains",
+        );
     }
-    let cache = if path.starts_with("/pkg/") && response.status().is_success() {
+    let cache = if path.starts_with("/pkg/") && success {
         // File names carry a hash of their content (cargo-leptos hash-files).
         "public, max-age=31536000, immutable"
-    } else if path == "/favicon.svg" && response.status().is_success() {
+    } else if path == "/favicon.svg" && success {
         "public, max-age=86400"
     } else {
         // Pages and server functions carry personal data and, once, an app password.
@@ -91,7 +112,11 @@ pub async fn security_headers(settings: DeliverySettings, mut request: Request, 
 /// Refuses requests whose headers are larger than [`MAX_HEADER_BYTES`] (431), and turns the
 /// body limit's and timeout's bare answers into sentences.
 pub async fn limits(request: Request, next: Next) -> Response {
-    let header_bytes: usize = request.headers().iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum();
+    let header_bytes: usize = request
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 4)
+        .sum();
     if header_bytes > MAX_HEADER_BYTES {
         return (
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
@@ -99,21 +124,36 @@ pub async fn limits(request: Request, next: Next) -> Response {
         )
             .into_response();
     }
-    let response = next.run(request).await;
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let response = if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
+        StatusCode::PAYLOAD_TOO_LARGE.into_response()
+    } else {
+        // Bodies without a length are cut off at the limit while being read.
+        let (parts, body) = request.into_parts();
+        let limited = Request::from_parts(
+            parts,
+            Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)),
+        );
+        next.run(limited).await
+    };
     match response.status() {
         StatusCode::PAYLOAD_TOO_LARGE => (
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("Refused: the request is larger than {} KiB.\n", MAX_BODY_BYTES / 1024),
+            format!(
+                "Refused: the request is larger than {} KiB.\n",
+                MAX_BODY_BYTES / 1024
+            ),
         )
             .into_response(),
-        StatusCode::REQUEST_TIMEOUT => {
-            (StatusCode::REQUEST_TIMEOUT, "The request took too long. Try again.\n").into_response()
-        }
+        StatusCode::REQUEST_TIMEOUT => (
+            StatusCode::REQUEST_TIMEOUT,
+            "The request took too long. Try again.\n",
+        )
+            .into_response(),
         _ => response,
     }
-}
-
-/// An empty body of the given status, for tests.
-pub fn empty(status: StatusCode) -> Response {
-    (status, Body::empty()).into_response()
 }

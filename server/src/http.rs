@@ -22,6 +22,7 @@ use crate::backend::{SESSION_COOKIE, ServerBackend};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub backend: Arc<ServerBackend>,
+    pub delivery: crate::delivery::DeliverySettings,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -41,7 +42,15 @@ const LEGACY_APP_PASSWORDS_PAGE: &str = "/app-passwords";
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let backend: Arc<dyn Backend> = state.backend.clone();
-    let provide_backend = move || provide_context(backend.clone());
+    let provide_backend = move || {
+        provide_context(backend.clone());
+        // Leptos puts this nonce on its scripts; the Content-Security-Policy names it.
+        let nonce = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::delivery::CspNonce>().cloned());
+        if let Some(nonce) = nonce {
+            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+        }
+    };
     let options = state.leptos_options.clone();
     // Plain form posts of the app-password pages are answered by rendering the page itself.
     let render_page =
@@ -82,6 +91,19 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(middleware::from_fn(reject_cross_site))
         .layer(middleware::from_fn(record_request_context))
+        .layer(
+            tower_http::compression::CompressionLayer::new()
+                .quality(tower_http::compression::CompressionLevel::Precise(5)),
+        )
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            crate::delivery::REQUEST_TIMEOUT,
+        ))
+        .layer(middleware::from_fn(crate::delivery::limits))
+        .layer(middleware::from_fn({
+            let settings = state.delivery;
+            move |request, next| crate::delivery::security_headers(settings, request, next)
+        }))
         .with_state(state)
 }
 
@@ -145,16 +167,19 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
     }
     let headers = request.headers();
     let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
-    let cross_site_fetch = fetch_site.is_some_and(|site| site != "same-origin" && site != "none");
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let foreign_origin = headers
-        .get(header::ORIGIN)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|origin| {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    // Sec-Fetch-Site cannot be set by pages, so when present it decides alone (our
+    // Referrer-Policy makes browsers send `Origin: null` on same-site form posts). Otherwise the
+    // Origin, when sent, must be this host.
+    let refused = match fetch_site {
+        Some(site) => site != "same-origin" && site != "none",
+        None => origin.is_some_and(|origin| {
             let origin_host = origin.split_once("://").map(|(_, rest)| rest);
             origin == "null" || host.is_none() || origin_host != host
-        });
-    if cross_site_fetch || foreign_origin {
+        }),
+    };
+    if refused {
         tracing::warn!(path = %request.uri().path(), ?fetch_site, "refused a cross-site request");
         return (
             StatusCode::FORBIDDEN,

@@ -8,6 +8,7 @@ pub mod admin;
 pub mod backend;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod secret_key;
@@ -53,6 +54,11 @@ fn leptos_options(config: &Config) -> Result<LeptosOptions, StartupError> {
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
     options.site_addr = config.addr;
+    // cargo-leptos writes the asset hashes next to the binary; use hashed names when it did.
+    options.hash_files = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+        .is_some_and(|file| file.exists());
     Ok(options)
 }
 
@@ -87,9 +93,13 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         );
     }
 
+    let delivery = delivery::DeliverySettings {
+        hsts: public_url.starts_with("https://"),
+    };
     let state = http::AppState {
         leptos_options: leptos_options(&config)?,
         backend: Arc::clone(&backend),
+        delivery,
     };
     let listener = TcpListener::bind(config.addr)
         .await

@@ -24,17 +24,20 @@ pub fn SecurityInfoPage() -> impl IntoView {
     let confirm = ServerAction::<ConfirmAuthenticator>::new();
     let delete = ServerAction::<DeleteAuthenticator>::new();
     let change = ServerAction::<ChangePassword>::new();
-    // The list reloads whenever one of the actions that change it completes.
-    let info = Resource::new(
-        move || {
-            (
-                confirm.version().get(),
-                delete.version().get(),
-                change.version().get(),
-            )
-        },
-        |_| get_security_info(),
-    );
+    // The lists reload when an action that changes them succeeds (not on a refused try, which
+    // would redraw an open dialog under the person's hands).
+    let methods_changed = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let succeeded = [
+            matches!(confirm.value().get(), Some(Ok(()))),
+            matches!(delete.value().get(), Some(Ok(()))),
+            matches!(change.value().get(), Some(Ok(()))),
+        ];
+        if succeeded.contains(&true) {
+            methods_changed.update(|n| *n += 1);
+        }
+    });
+    let info = Resource::new(move || methods_changed.get(), |_| get_security_info());
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
     // Dialog switches live here, above the list, so reloading the list keeps dialogs open.
     // They start from the URL (links followed before the WebAssembly loaded) and form posts.
@@ -50,8 +53,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
             (
                 app_refresh.get(),
                 delete_app.version().get(),
-                confirm.version().get(),
-                delete.version().get(),
+                methods_changed.get(),
             )
         },
         |_| get_app_passwords(),

@@ -144,6 +144,7 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
     AppState {
         leptos_options,
         backend,
+        delivery: server::delivery::DeliverySettings::default(),
     }
 }
 
