@@ -50,14 +50,7 @@ test('first-time setup hydrates, explains bad input, creates the organization on
 test('setup works before the WebAssembly loads', async ({ browser, server }) => {
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await page.goto(server.setupUrl);
-  await page.getByLabel('Organization name').fill('Contoso');
-  await page.getByLabel('Your name').fill('Ada Lovelace');
-  await page.getByLabel('Sign-in name').fill('ada@contoso.example');
-  await page.getByLabel('Password', { exact: true }).fill('correct horse battery');
-  await page.getByLabel('Confirm password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create organization' }).click();
-  await expect(page).toHaveURL(/\/signin\?setup=done$/);
+  await completeSetup(page, server);
   await context.close();
 });
 

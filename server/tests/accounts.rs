@@ -10,30 +10,8 @@ use app::error::AppError;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use server::http::router;
-use support::{PASSWORD, TestDatabase, TestResult, context};
+use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
 use tower::ServiceExt;
-
-/// The current code of the authenticator app whose secret is shown as `display` (base32 in groups).
-fn code_for(display: &str, at: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let base32: String = display.split_whitespace().collect();
-    let secret = totp_rs::Secret::Encoded(base32)
-        .to_bytes()
-        .map_err(|e| format!("{e:?}"))?;
-    let totp = totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        secret,
-        None,
-        "t".to_owned(),
-    )?;
-    Ok(totp.generate(at))
-}
-
-fn now_unix() -> u64 {
-    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
-}
 
 #[tokio::test]
 async fn sign_in_gives_one_message_for_unknown_users_and_wrong_passwords() -> TestResult {

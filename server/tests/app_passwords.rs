@@ -9,28 +9,7 @@ use chrono::{Duration, Utc};
 use server::backend::ServerBackend;
 use server::db::NewAppPassword;
 use server::domain::app_password::{AppPasswordSecret, LOOKUP_PURPOSE};
-use support::{PASSWORD, TestDatabase, TestResult, context};
-
-fn code_for(display: &str, at: u64) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let base32: String = display.split_whitespace().collect();
-    let secret = totp_rs::Secret::Encoded(base32)
-        .to_bytes()
-        .map_err(|e| format!("{e:?}"))?;
-    Ok(totp_rs::TOTP::new(
-        totp_rs::Algorithm::SHA1,
-        6,
-        1,
-        30,
-        secret,
-        None,
-        "t".to_owned(),
-    )?
-    .generate(at))
-}
-
-fn now_unix() -> u64 {
-    u64::try_from(Utc::now().timestamp()).unwrap_or(0)
-}
+use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
 
 /// A signed-in user with an authenticator app; returns their request context and TOTP secret.
 async fn enrolled_user(

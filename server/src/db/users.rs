@@ -1,6 +1,7 @@
 //! Users: lookup, sign-in counters, password changes, administration.
 
 use chrono::{DateTime, Utc};
+use sea_orm::UpdateMany;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr,
@@ -19,7 +20,34 @@ pub struct NewUser {
     pub is_admin: bool,
 }
 
+/// Adds "no failures, no wait" to an update of users.
+fn clear_throttling(update: UpdateMany<user::Entity>) -> UpdateMany<user::Entity> {
+    update
+        .col_expr(user::Column::FailedSignIns, Expr::value(0))
+        .col_expr(
+            user::Column::ThrottledUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+}
+
 impl Store {
+    /// Runs `update` on the user `user_id`; `NotFound` if there is no such user.
+    async fn update_user(
+        &self,
+        user_id: i32,
+        update: UpdateMany<user::Entity>,
+    ) -> Result<(), StoreError> {
+        let result = update
+            .filter(user::Column::Id.eq(user_id))
+            .exec(self.connection())
+            .await?;
+        if result.rows_affected == 0 {
+            Err(StoreError::NotFound)
+        } else {
+            Ok(())
+        }
+    }
+
     pub async fn user_by_key(&self, username_key: &str) -> Result<Option<user::Model>, StoreError> {
         Ok(user::Entity::find()
             .filter(user::Column::UsernameKey.eq(username_key))
@@ -103,20 +131,11 @@ impl Store {
         user_id: i32,
         upgraded_hash: Option<String>,
     ) -> Result<(), StoreError> {
-        let mut update = user::Entity::update_many()
-            .col_expr(user::Column::FailedSignIns, Expr::value(0))
-            .col_expr(
-                user::Column::ThrottledUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            );
+        let mut update = clear_throttling(user::Entity::update_many());
         if let Some(hash) = upgraded_hash {
             update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
         }
-        update
-            .filter(user::Column::Id.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        Ok(())
+        self.update_user(user_id, update).await
     }
 
     /// Sets a new password and clears any throttling.
@@ -126,22 +145,10 @@ impl Store {
         hash: String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let result = user::Entity::update_many()
+        let update = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
-            .col_expr(user::Column::FailedSignIns, Expr::value(0))
-            .col_expr(
-                user::Column::ThrottledUntil,
-                Expr::value(Option::<DateTime<Utc>>::None),
-            )
-            .filter(user::Column::Id.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        if result.rows_affected == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+            .col_expr(user::Column::PasswordChangedAt, Expr::value(now));
+        self.update_user(user_id, clear_throttling(update)).await
     }
 
     pub async fn set_enabled(&self, user_id: i32, enabled: bool) -> Result<(), StoreError> {
@@ -149,37 +156,17 @@ impl Store {
             user::Entity::update_many().col_expr(user::Column::IsEnabled, Expr::value(enabled));
         if enabled {
             // Re-enabling also lifts a block from too many failed sign-ins.
-            update = update
-                .col_expr(user::Column::FailedSignIns, Expr::value(0))
-                .col_expr(
-                    user::Column::ThrottledUntil,
-                    Expr::value(Option::<DateTime<Utc>>::None),
-                );
+            update = clear_throttling(update);
         }
-        let result = update
-            .filter(user::Column::Id.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        if result.rows_affected == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        self.update_user(user_id, update).await
     }
 
     pub async fn set_admin(&self, user_id: i32, admin: bool) -> Result<(), StoreError> {
-        let result = user::Entity::update_many()
-            .col_expr(
-                user::Column::Role,
-                Expr::value(if admin { "admin" } else { "user" }),
-            )
-            .filter(user::Column::Id.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        if result.rows_affected == 0 {
-            Err(StoreError::NotFound)
-        } else {
-            Ok(())
-        }
+        let role = if admin { "admin" } else { "user" };
+        self.update_user(
+            user_id,
+            user::Entity::update_many().col_expr(user::Column::Role, Expr::value(role)),
+        )
+        .await
     }
 }

@@ -208,3 +208,28 @@ pub fn context(ip: &str, cookie: Option<&str>) -> app::backend::RequestContext {
         session_token,
     }
 }
+
+/// The code an authenticator app shows at `at` for the secret displayed as `display` (base32 in groups).
+pub fn code_for(
+    display: &str,
+    at: u64,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let base32: String = display.split_whitespace().collect();
+    let secret = totp_rs::Secret::Encoded(base32)
+        .to_bytes()
+        .map_err(|e| format!("{e:?}"))?;
+    Ok(totp_rs::TOTP::new(
+        totp_rs::Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        None,
+        "t".to_owned(),
+    )?
+    .generate(at))
+}
+
+pub fn now_unix() -> u64 {
+    u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
+}
