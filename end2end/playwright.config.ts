@@ -1,7 +1,7 @@
 import { defineConfig, devices } from '@playwright/test';
 
 // Debian's Chromium: test tools cannot download browsers on our machines.
-const chromiumArgs = [
+export const chromiumArgs = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -1,5 +1,7 @@
 import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer } from './fixtures';
 import { execFileSync } from 'node:child_process';
+import { chromium } from '@playwright/test';
+import { chromiumArgs } from '../playwright.config';
 import type { Page } from '@playwright/test';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
@@ -266,4 +268,35 @@ test('creating needs a sign-in within the last 10 minutes, and then continues', 
   await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
   await dialog.getByRole('button', { name: 'Done' }).click();
   await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText('Outlook 2010')).toBeVisible();
+});
+
+test('where the clipboard is unavailable (plain http), Copy selects the password and says so', async ({ server }) => {
+  // A name other than localhost makes plain http an insecure context, where browsers have no
+  // Clipboard API, as for a Latchkey served without TLS.
+  const port = new URL(server.baseURL).port;
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    args: [...chromiumArgs, '--host-resolver-rules=MAP latchkey.test 127.0.0.1'],
+  });
+  try {
+    const page = await browser.newPage();
+    const insecure = { ...server, baseURL: `http://latchkey.test:${port}`, setupUrl: server.setupUrl.replace('127.0.0.1', 'latchkey.test') };
+    await completeSetup(page, insecure, { allowAppPasswords: true });
+    await signIn(page, insecure);
+    await expect(page).toHaveURL(insecure.baseURL + '/');
+    expect(await page.evaluate(() => window.isSecureContext)).toBe(false);
+    await addAuthenticator(page, insecure);
+    const dialog = await openAppPasswordDialog(page);
+    await dialog.getByLabel('Name').fill('Old mail client');
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    const box = dialog.getByLabel('Password', { exact: true });
+    await expect(box).toHaveValue(APP_PASSWORD);
+    await dialog.getByRole('button', { name: 'Copy' }).click();
+    await expect(dialog.getByRole('status').filter({ hasText: "Copying isn't available here" })).toBeVisible();
+    await expect(box).toBeFocused();
+    const selected = await box.evaluate((input: HTMLInputElement) => input.value.slice(input.selectionStart ?? 0, input.selectionEnd ?? 0));
+    expect(selected).toBe(await box.inputValue());
+  } finally {
+    await browser.close();
+  }
 });
