@@ -56,6 +56,16 @@ impl std::fmt::Debug for ServerBackend {
     }
 }
 
+/// A username and app password that checked out.
+#[derive(Debug, Clone)]
+pub struct CheckedAppPassword {
+    pub username: String,
+    pub app_password_id: i32,
+}
+
+/// How often the last use of an app password is written.
+const LAST_USE_INTERVAL: chrono::Duration = chrono::Duration::minutes(1);
+
 /// A signed-in session and its user.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -323,6 +333,55 @@ impl ServerBackend {
     async fn policy(&self) -> Result<(bool, bool), AppError> {
         Ok(self.store.organization().await?.map_or((false, true), |o| {
             (o.allow_app_passwords, o.security_info_experience)
+        }))
+    }
+
+    /// The check behind `GET /auth/basic`: is `password` one of `username`'s app passwords,
+    /// usable now? Only app passwords are accepted, never the account password. Finds the one
+    /// candidate by its keyed lookup hash (a malformed secret or a miss costs no argon2), then
+    /// verifies one argon2id hash.
+    pub async fn check_app_password(
+        &self,
+        username: &str,
+        password: &str,
+        ip: Option<String>,
+        client: Option<String>,
+    ) -> Result<Option<CheckedAppPassword>, StoreError> {
+        let Some(secret) = AppPasswordSecret::normalize(password) else {
+            return Ok(None);
+        };
+        let lookup = self
+            .secret_key
+            .keyed_hash(app_password::LOOKUP_PURPOSE, secret.as_str().as_bytes());
+        let Some((row, owner)) = self.store.app_password_by_lookup(&lookup).await? else {
+            return Ok(None);
+        };
+        let username_matches =
+            account::Username::parse(username).is_ok_and(|u| u.key() == owner.username_key);
+        let allowed = self
+            .store
+            .organization()
+            .await?
+            .is_some_and(|o| o.allow_app_passwords);
+        if !username_matches || !owner.is_enabled || !allowed {
+            return Ok(None);
+        }
+        let verified = password::verify_password_blocking(
+            secret.as_str().to_owned(),
+            row.password_hash.clone(),
+        )
+        .await
+        .unwrap_or(false);
+        if !verified {
+            return Ok(None);
+        }
+        let now = Utc::now();
+        self.store
+            .record_app_password_use(row.id, now, now - LAST_USE_INTERVAL, ip, client)
+            .await?;
+        Ok(Some(CheckedAppPassword {
+            username: owner.username,
+            app_password_id: row.id,
         }))
     }
 

@@ -78,6 +78,7 @@ pub fn router(state: AppState) -> Router {
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/auth/basic", get(basic_check))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())
         })
@@ -119,6 +120,60 @@ async fn readyz(State(state): State<AppState>) -> Response {
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
+        }
+    }
+}
+
+/// `GET /auth/basic`: the password check for non-browser apps, for nginx `auth_request`,
+/// Traefik ForwardAuth or Caddy `forward_auth`. 204 with the user's name and the app password's
+/// id when the Basic credentials are the username plus one of their app passwords, else 401.
+async fn basic_check(State(state): State<AppState>, request: Request) -> Response {
+    let context = request
+        .extensions()
+        .get::<RequestContext>()
+        .cloned()
+        .unwrap_or_default();
+    let credentials = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::domain::basic_auth::parse);
+    let unauthorized = || {
+        (
+            StatusCode::UNAUTHORIZED,
+            [(
+                header::WWW_AUTHENTICATE,
+                "Basic realm=\"Latchkey\", charset=\"UTF-8\"",
+            )],
+        )
+            .into_response()
+    };
+    let Some((username, password)) = credentials else {
+        return unauthorized();
+    };
+    match state
+        .backend
+        .check_app_password(&username, &password, context.ip, context.user_agent)
+        .await
+    {
+        Ok(Some(checked)) => {
+            let mut response = StatusCode::NO_CONTENT.into_response();
+            if let Ok(user) = axum::http::HeaderValue::from_str(&checked.username) {
+                response.headers_mut().insert("x-latchkey-user", user);
+            }
+            response
+                .headers_mut()
+                .insert("x-latchkey-app-password", checked.app_password_id.into());
+            response
+        }
+        Ok(None) => unauthorized(),
+        Err(error) => {
+            tracing::warn!(%error, "app password check failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The password check is unavailable: the database cannot be reached.\n",
+            )
+                .into_response()
         }
     }
 }

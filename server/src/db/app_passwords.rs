@@ -108,3 +108,46 @@ impl Store {
         Ok((result.rows_affected == 1).then_some(found))
     }
 }
+
+impl Store {
+    /// The app password with this lookup hash and its owner: one indexed query.
+    pub async fn app_password_by_lookup(
+        &self,
+        lookup_hash: &str,
+    ) -> Result<Option<(app_password::Model, user::Model)>, StoreError> {
+        let Some(found) = app_password::Entity::find()
+            .filter(app_password::Column::LookupHash.eq(lookup_hash))
+            .one(self.connection())
+            .await?
+        else {
+            return Ok(None);
+        };
+        Ok(self.user(found.user_id).await?.map(|owner| (found, owner)))
+    }
+
+    /// Records a use, unless one was recorded since `not_before`: at most one write per app
+    /// password per interval, whichever server instance answers.
+    pub async fn record_app_password_use(
+        &self,
+        id: i32,
+        now: DateTime<Utc>,
+        not_before: DateTime<Utc>,
+        ip: Option<String>,
+        client: Option<String>,
+    ) -> Result<(), StoreError> {
+        use sea_orm::sea_query::{Condition, Expr};
+        app_password::Entity::update_many()
+            .col_expr(app_password::Column::LastUsedAt, Expr::value(now))
+            .col_expr(app_password::Column::LastUsedIp, Expr::value(ip))
+            .col_expr(app_password::Column::LastUsedClient, Expr::value(client))
+            .filter(app_password::Column::Id.eq(id))
+            .filter(
+                Condition::any()
+                    .add(app_password::Column::LastUsedAt.is_null())
+                    .add(app_password::Column::LastUsedAt.lt(not_before)),
+            )
+            .exec(self.connection())
+            .await?;
+        Ok(())
+    }
+}

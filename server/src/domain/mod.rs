@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod app_password;
+pub mod basic_auth;
 pub mod common_passwords;
 pub mod password;
 pub mod random;

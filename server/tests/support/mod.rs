@@ -233,3 +233,13 @@ pub fn code_for(
 pub fn now_unix() -> u64 {
     u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0)
 }
+
+/// A second server instance on the same database, sharing `first`'s secret key (as several
+/// app servers behind a load balancer share one key file).
+pub async fn backend_with_key_of(db: &TestDatabase, first: &ServerBackend) -> Arc<ServerBackend> {
+    ServerBackend::new(
+        db.store().await,
+        first.secret_key.clone(),
+        server::backend::BackendSettings::default(),
+    )
+}
