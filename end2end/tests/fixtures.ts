@@ -100,7 +100,10 @@ export const test = base.extend<{ server: LatchkeyServer; consoleProblems: strin
     if (testInfo.status !== testInfo.expectedStatus) writeFileSync(testInfo.outputPath('server.log'), server.log());
   },
   consoleProblems: [
-    async ({ page }, use) => {
+    // Depends on the server so that it is checked before the server stops: requests still in
+    // flight at the end of a test would otherwise fail with "connection refused".
+    async ({ page, server }, use) => {
+      void server;
       const problems: string[] = [];
       watchConsole(page, problems);
       await use(problems);
