@@ -28,13 +28,34 @@ enum Step {
     Show(CreatedAppPassword),
 }
 
-/// The link that asks to delete `item` on `page` (a confirmation comes first).
-pub fn delete_link(page: &str, item: &AppPasswordItem) -> String {
-    format!(
+/// "Delete" for one app password: before the WebAssembly loads, a link to `page` that opens the
+/// confirmation there; once hydrated, it asks the page to confirm through `request_delete`.
+#[component]
+pub fn DeleteAppPasswordLink(
+    page: &'static str,
+    item: AppPasswordItem,
+    request_delete: Callback<AppPasswordItem>,
+) -> impl IntoView {
+    let href = format!(
         "{page}?delete={}&name={}",
         item.id,
         crate::account::urlencode(&item.name)
-    )
+    );
+    let label = format!("Delete app password {}", item.name);
+    view! {
+        <a
+            href=href
+            class="link"
+            role="button"
+            aria-label=label
+            on:click=move |ev| {
+                ev.prevent_default();
+                request_delete.run(item.clone());
+            }
+        >
+            "Delete"
+        </a>
+    }
 }
 
 /// A link styled as a button that runs `action` once hydrated, and follows `href` before.
@@ -169,20 +190,10 @@ pub fn AppPasswordSteps(
                     {format!("You have {} of {limit} app passwords. Delete one you no longer use to create a new one.", items.len())}
                 </p>
                 <ul class="plain-list">
-                    {items.iter().cloned().map(|item| view! {
+                    {items.iter().map(|item| view! {
                         <li class="limit-item">
                             <span>{item.name.clone()}</span>
-                            <a
-                                href=delete_link(page, &item)
-                                class="link"
-                                role="button"
-                                on:click=move |ev| {
-                                    ev.prevent_default();
-                                    request_delete.run(item.clone());
-                                }
-                            >
-                                "Delete"
-                            </a>
+                            <DeleteAppPasswordLink page=page item=item.clone() request_delete=request_delete/>
                         </li>
                     }).collect_view()}
                 </ul>

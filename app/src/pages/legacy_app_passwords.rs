@@ -8,7 +8,7 @@ use leptos_router::components::Redirect;
 use crate::app_passwords::{AppPasswordItem, DeleteAppPassword, FormOutcome, get_app_passwords};
 use crate::components::modal::Modal;
 use crate::pages::app_password_flow::{
-    ActionLink, AppPasswordSteps, DeleteAppPasswordDialog, InitialDialogs, delete_link,
+    ActionLink, AppPasswordSteps, DeleteAppPasswordDialog, DeleteAppPasswordLink, InitialDialogs,
 };
 use crate::pages::profile::ProfileLayout;
 
@@ -85,19 +85,13 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                                     <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
                                     <tbody>
                                         {o.items.into_iter().map(|item| {
-                                            let target = item.clone();
                                             view! {
                                                 <tr>
                                                     <td>{item.name.clone()}</td>
                                                     <td>{item.created.clone()}</td>
                                                     <td>{item.last_used.clone()}</td>
                                                     <td>
-                                                        <a href=delete_link(PAGE, &item) role="button" class="link"
-                                                            aria-label=format!("Delete app password {}", item.name)
-                                                            on:click=move |ev| {
-                                                                ev.prevent_default();
-                                                                request_delete.run(target.clone());
-                                                            }>"Delete"</a>
+                                                        <DeleteAppPasswordLink page=PAGE item=item.clone() request_delete=request_delete/>
                                                     </td>
                                                 </tr>
                                             }

@@ -14,7 +14,7 @@ use crate::components::field::Field;
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::pages::app_password_flow::{
-    ActionLink, AppPasswordSteps, DeleteAppPasswordDialog, InitialDialogs, delete_link,
+    ActionLink, AppPasswordSteps, DeleteAppPasswordDialog, DeleteAppPasswordLink, InitialDialogs,
 };
 use crate::pages::profile::ProfileLayout;
 
@@ -426,23 +426,11 @@ fn AppPasswordRows(
                         })}
                         <ul class="methods" aria-label="Your app passwords">
                             {o.items.into_iter().map(|item| {
-                                let target = item.clone();
                                 view! {
                                     <li class="method">
                                         <span class="method-name">{item.name.clone()}</span>
                                         <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
-                                        <a
-                                            href=delete_link("/security-info", &item)
-                                            role="button"
-                                            class="link"
-                                            aria-label=format!("Delete app password {}", item.name)
-                                            on:click=move |ev| {
-                                                ev.prevent_default();
-                                                request_delete.run(target.clone());
-                                            }
-                                        >
-                                            "Delete"
-                                        </a>
+                                        <DeleteAppPasswordLink page="/security-info" item=item.clone() request_delete=request_delete/>
                                     </li>
                                 }
                             }).collect_view()}
