@@ -6,6 +6,7 @@
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.7
+CARGO_FUZZ_VERSION=0.13.2
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
 
@@ -52,14 +53,31 @@ fi
 wasm-opt --version >/dev/null || fail "wasm-opt (npm binaryen) did not install"
 
 if $want_test_tools; then
-  # 5. Debian's Chromium for the browser tests (test tools cannot download browsers here).
-  if [ ! -x /usr/bin/chromium ]; then
+  # 5. Debian packages the tests use as real peers: Chromium (test tools cannot download
+  #    browsers here), nginx (auth_request in front of /auth/basic), Dovecot (IMAP through
+  #    `latchkey checkpassword`), curl (the IMAP and HTTP client), wrk (the benchmark's load).
+  missing=()
+  [ -x /usr/bin/chromium ] || missing+=(chromium)
+  [ -x /usr/sbin/nginx ] || missing+=(nginx)
+  [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
+  command -v curl >/dev/null || missing+=(curl)
+  command -v wrk >/dev/null || missing+=(wrk)
+  if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-      say "installing Debian's chromium"
+      say "installing Debian packages: ${missing[*]}"
       apt-get update -qq
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+      # Services must not start on install: the tests run their own instances on free ports.
+      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+      rm -f /usr/sbin/policy-rc.d
     else
-      fail "Chromium is missing: run 'sudo apt-get install chromium' (the tests use /usr/bin/chromium)"
+      fail "missing Debian packages: run 'sudo apt-get install ${missing[*]}'"
     fi
+  fi
+
+  # 6. cargo-fuzz, pinned, for the short fuzzing run of the Basic header parser.
+  if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION\$"; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+    cargo install cargo-fuzz@"$CARGO_FUZZ_VERSION" --locked
   fi
 fi

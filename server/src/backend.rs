@@ -15,6 +15,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::app_password_check::{AppPasswordChecker, CheckOutcome, CheckerSettings, Client};
 use crate::db::entities::{session, user};
 use crate::db::{Actor, NewAdmin, NewAppPassword, NewOrganization, Store, StoreError};
 use crate::domain::app_password::{self, AppName, AppPasswordSecret};
@@ -37,6 +38,8 @@ pub struct BackendSettings {
     pub session_policy: SessionPolicy,
     /// Mark cookies `Secure` (when the public URL is https).
     pub secure_cookies: bool,
+    /// Cache size and throttling of the app-password check for non-browser apps.
+    pub app_password_checks: CheckerSettings,
 }
 
 /// Shared by every request of one server process.
@@ -46,6 +49,8 @@ pub struct ServerBackend {
     pub secret_key: SecretKey,
     pub settings: BackendSettings,
     sign_ins_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// The check behind `GET /auth/basic`, with its cache and throttling.
+    pub app_password_checker: AppPasswordChecker,
 }
 
 impl std::fmt::Debug for ServerBackend {
@@ -55,16 +60,6 @@ impl std::fmt::Debug for ServerBackend {
             .finish_non_exhaustive()
     }
 }
-
-/// A username and app password that checked out.
-#[derive(Debug, Clone)]
-pub struct CheckedAppPassword {
-    pub username: String,
-    pub app_password_id: i32,
-}
-
-/// How often the last use of an app password is written.
-const LAST_USE_INTERVAL: chrono::Duration = chrono::Duration::minutes(1);
 
 /// A signed-in session and its user.
 #[derive(Debug, Clone)]
@@ -170,6 +165,7 @@ impl ServerBackend {
             secret_key,
             settings,
             sign_ins_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            app_password_checker: AppPasswordChecker::new(settings.app_password_checks),
         })
     }
 
@@ -336,53 +332,16 @@ impl ServerBackend {
         }))
     }
 
-    /// The check behind `GET /auth/basic`: is `password` one of `username`'s app passwords,
-    /// usable now? Only app passwords are accepted, never the account password. Finds the one
-    /// candidate by its keyed lookup hash (a malformed secret or a miss costs no argon2), then
-    /// verifies one argon2id hash.
+    /// The check behind `GET /auth/basic`: see [`AppPasswordChecker::check`].
     pub async fn check_app_password(
         &self,
         username: &str,
         password: &str,
-        ip: Option<String>,
-        client: Option<String>,
-    ) -> Result<Option<CheckedAppPassword>, StoreError> {
-        let Some(secret) = AppPasswordSecret::normalize(password) else {
-            return Ok(None);
-        };
-        let lookup = self
-            .secret_key
-            .keyed_hash(app_password::LOOKUP_PURPOSE, secret.as_str().as_bytes());
-        let Some((row, owner)) = self.store.app_password_by_lookup(&lookup).await? else {
-            return Ok(None);
-        };
-        let username_matches =
-            account::Username::parse(username).is_ok_and(|u| u.key() == owner.username_key);
-        let allowed = self
-            .store
-            .organization()
-            .await?
-            .is_some_and(|o| o.allow_app_passwords);
-        if !username_matches || !owner.is_enabled || !allowed {
-            return Ok(None);
-        }
-        let verified = password::verify_password_blocking(
-            secret.as_str().to_owned(),
-            row.password_hash.clone(),
-        )
-        .await
-        .unwrap_or(false);
-        if !verified {
-            return Ok(None);
-        }
-        let now = Utc::now();
-        self.store
-            .record_app_password_use(row.id, now, now - LAST_USE_INTERVAL, ip, client)
-            .await?;
-        Ok(Some(CheckedAppPassword {
-            username: owner.username,
-            app_password_id: row.id,
-        }))
+        client: &Client,
+    ) -> Result<CheckOutcome, StoreError> {
+        self.app_password_checker
+            .check(&self.store, &self.secret_key, username, password, client)
+            .await
     }
 
     /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.

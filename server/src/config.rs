@@ -1,7 +1,7 @@
 //! Command line and environment configuration (clap): every setting is a flag with a
 //! `LATCHKEY_*` environment variable, listed by `latchkey --help`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -73,6 +73,22 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_SESSION_LIFETIME_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_lifetime_hours: u32,
 
+    /// Verified app passwords kept in memory so that repeat sign-ins of mail clients cost no
+    /// argon2 (a few hundred bytes each; 0 turns the cache off).
+    #[arg(long, env = "LATCHKEY_APP_PASSWORD_CACHE_SIZE", default_value_t = crate::app_password_check::DEFAULT_CACHE_CAPACITY)]
+    pub app_password_cache_size: u64,
+
+    /// Addresses of reverse proxies (nginx, Dovecot via `latchkey checkpassword`) whose
+    /// `X-Forwarded-For` header names the real client, comma-separated.
+    #[arg(
+        long,
+        env = "LATCHKEY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        default_value = "127.0.0.1,::1",
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpAddr>,
+
     /// Log filter, e.g. "info", "debug" or "latchkey=debug,tower_http=info".
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
     pub log: String,
@@ -97,6 +113,10 @@ impl Config {
                 absolute: chrono::Duration::hours(i64::from(self.session_lifetime_hours)),
             },
             secure_cookies: self.public_url().starts_with("https://"),
+            app_password_checks: crate::app_password_check::CheckerSettings {
+                cache_capacity: self.app_password_cache_size,
+                ..Default::default()
+            },
         }
     }
 

@@ -2,7 +2,7 @@
 //! the middleware every request passes (request context, cross-site protection, sign-in gate).
 //! `router` is a pure function of its state, so tests drive it without sockets.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use app::backend::{Backend, RequestContext};
@@ -23,6 +23,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub backend: Arc<ServerBackend>,
     pub delivery: crate::delivery::DeliverySettings,
+    /// Proxies whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Arc<[IpAddr]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -91,7 +93,10 @@ pub fn router(state: AppState) -> Router {
             require_sign_in,
         ))
         .layer(middleware::from_fn(reject_cross_site))
-        .layer(middleware::from_fn(record_request_context))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            record_request_context,
+        ))
         .layer(
             tower_http::compression::CompressionLayer::new()
                 .quality(tower_http::compression::CompressionLevel::Precise(5)),
@@ -126,8 +131,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// `GET /auth/basic`: the password check for non-browser apps, for nginx `auth_request`,
 /// Traefik ForwardAuth or Caddy `forward_auth`. 204 with the user's name and the app password's
-/// id when the Basic credentials are the username plus one of their app passwords, else 401.
+/// id when the Basic credentials are the username plus one of their app passwords; 401 when
+/// not; 429 with `Retry-After` when throttled; 503 when the database cannot be reached.
 async fn basic_check(State(state): State<AppState>, request: Request) -> Response {
+    use crate::app_password_check::{CheckOutcome, Client};
+
     let context = request
         .extensions()
         .get::<RequestContext>()
@@ -151,12 +159,16 @@ async fn basic_check(State(state): State<AppState>, request: Request) -> Respons
     let Some((username, password)) = credentials else {
         return unauthorized();
     };
+    let client = Client {
+        ip: context.ip,
+        name: context.user_agent,
+    };
     match state
         .backend
-        .check_app_password(&username, &password, context.ip, context.user_agent)
+        .check_app_password(&username, &password, &client)
         .await
     {
-        Ok(Some(checked)) => {
+        Ok(CheckOutcome::Accepted(checked)) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
             if let Ok(user) = axum::http::HeaderValue::from_str(&checked.username) {
                 response.headers_mut().insert("x-latchkey-user", user);
@@ -166,7 +178,15 @@ async fn basic_check(State(state): State<AppState>, request: Request) -> Respons
                 .insert("x-latchkey-app-password", checked.app_password_id.into());
             response
         }
-        Ok(None) => unauthorized(),
+        Ok(CheckOutcome::Refused) => unauthorized(),
+        Ok(CheckOutcome::Throttled {
+            retry_after_seconds,
+        }) => (
+            StatusCode::TOO_MANY_REQUESTS,
+            [(header::RETRY_AFTER, retry_after_seconds.to_string())],
+            "Too many failed sign-ins with this name or from this address. Try again later.\n",
+        )
+            .into_response(),
         Err(error) => {
             tracing::warn!(%error, "app password check failed");
             (
@@ -190,13 +210,41 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// The client's address: the peer's, or when the peer is a trusted proxy, the nearest
+/// address in `X-Forwarded-For` that is not one of the trusted proxies (entries further left
+/// were written by the client itself and prove nothing).
+pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let Some(forwarded_for) = forwarded_for else {
+        return peer;
+    };
+    let mut nearest = peer;
+    for entry in forwarded_for.rsplit(',') {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => nearest = ip,
+            Ok(ip) => return ip,
+            Err(_) => return nearest,
+        }
+    }
+    nearest
+}
+
 /// Records the client's address, User-Agent and session cookie for server functions.
-async fn record_request_context(mut request: Request, next: Next) -> Response {
+async fn record_request_context(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string());
-    let headers = request.headers();
+        .map(|c| {
+            let forwarded_for = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+            client_ip(c.0.ip(), forwarded_for, &state.trusted_proxies).to_string()
+        });
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -360,5 +408,41 @@ async fn require_sign_in(State(state): State<AppState>, request: Request, next: 
                 .into_response()
         }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_ip;
+    use std::net::IpAddr;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    #[test]
+    fn forwarded_for_counts_only_behind_a_trusted_proxy() {
+        let trusted = [ip("127.0.0.1"), ip("10.0.0.2")];
+        // Direct client: its own header is ignored.
+        assert_eq!(
+            client_ip(ip("192.0.2.7"), Some("198.51.100.1"), &trusted),
+            ip("192.0.2.7")
+        );
+        // Behind the proxy: the entry the proxy appended.
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), Some("198.51.100.1, 192.0.2.7"), &trusted),
+            ip("192.0.2.7")
+        );
+        // Two trusted hops: skip the inner proxy's address.
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), Some("192.0.2.7, 10.0.0.2"), &trusted),
+            ip("192.0.2.7")
+        );
+        // Garbage or nothing: the nearest known address.
+        assert_eq!(
+            client_ip(ip("127.0.0.1"), Some("not an address"), &trusted),
+            ip("127.0.0.1")
+        );
+        assert_eq!(client_ip(ip("127.0.0.1"), None, &trusted), ip("127.0.0.1"));
     }
 }

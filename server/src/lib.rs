@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod app_password_check;
 pub mod backend;
 pub mod config;
 pub mod db;
@@ -100,6 +101,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         leptos_options: leptos_options(&config)?,
         backend: Arc::clone(&backend),
         delivery,
+        trusted_proxies: config.trusted_proxies.clone().into(),
     };
     let listener = TcpListener::bind(config.addr)
         .await

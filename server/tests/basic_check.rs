@@ -23,6 +23,48 @@ async fn check(
     Ok(app.clone().oneshot(request.body(Body::empty())?).await?)
 }
 
+/// A check as it arrives from `peer`, optionally through a proxy that names the client.
+async fn check_from(
+    app: &axum::Router,
+    authorization: &str,
+    peer: &str,
+    forwarded_for: Option<&str>,
+) -> Result<axum::response::Response, Box<dyn std::error::Error + Send + Sync>> {
+    let peer: std::net::SocketAddr = format!("{peer}:50000").parse()?;
+    let mut request = Request::get("/auth/basic")
+        .header(header::AUTHORIZATION, authorization)
+        .header(header::USER_AGENT, "Thunderbird/115")
+        .extension(axum::extract::ConnectInfo(peer));
+    if let Some(value) = forwarded_for {
+        request = request.header("x-forwarded-for", value);
+    }
+    Ok(app.clone().oneshot(request.body(Body::empty())?).await?)
+}
+
+/// Signs `username` in with an authenticator app and creates one app password named `name`.
+async fn app_password_for(
+    backend: &server::backend::ServerBackend,
+    username: &str,
+    name: &str,
+) -> Result<
+    (
+        app::backend::RequestContext,
+        app::app_passwords::CreatedAppPassword,
+    ),
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    let (_, cookie) = backend
+        .sign_in(&context("192.0.2.1", None), username, PASSWORD)
+        .await?;
+    let ctx = context("192.0.2.1", Some(&cookie));
+    let enrollment = backend.begin_authenticator(&ctx).await?;
+    backend
+        .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
+        .await?;
+    let created = backend.create_app_password(&ctx, name).await?;
+    Ok((ctx, created))
+}
+
 fn basic(user: &str, password: &str) -> String {
     format!(
         "Basic {}",
@@ -36,15 +78,8 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
-        let (_, cookie) = backend
-            .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
-            .await?;
-        let ctx = context("192.0.2.1", Some(&cookie));
-        let enrollment = backend.begin_authenticator(&ctx).await?;
-        backend
-            .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
-            .await?;
-        let created = backend.create_app_password(&ctx, "Outlook 2010").await?;
+        let (ctx, created) =
+            app_password_for(&backend, "ada@contoso.example", "Outlook 2010").await?;
         let app = router(support::state(backend.clone()));
 
         let response = check(&app, Some(&basic("ada@contoso.example", &created.password))).await?;
@@ -161,6 +196,243 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
             StatusCode::UNAUTHORIZED,
             "deleted"
         );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn repeat_and_concurrent_checks_run_argon2_once_and_misses_never() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (_, created) = app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        let app = router(support::state(backend.clone()));
+        let good = basic("ada@contoso.example", &created.password);
+        let runs_before = backend.app_password_checker.argon2_runs();
+
+        // Eight connections of one mail client at once: one argon2 between them.
+        let mut first = tokio::task::JoinSet::new();
+        for _ in 0..8 {
+            let (app, good) = (app.clone(), good.clone());
+            first.spawn(async move { check_from(&app, &good, "192.0.2.7", None).await });
+        }
+        while let Some(done) = first.join_next().await {
+            assert_eq!(done??.status(), StatusCode::NO_CONTENT, "{}", database.name);
+        }
+        assert_eq!(
+            backend.app_password_checker.argon2_runs() - runs_before,
+            1,
+            "{}",
+            database.name
+        );
+
+        // Repeat sign-ins and misses cost no argon2.
+        for _ in 0..5 {
+            assert_eq!(
+                check_from(&app, &good, "192.0.2.7", None).await?.status(),
+                StatusCode::NO_CONTENT
+            );
+        }
+        let miss = basic("ada@contoso.example", "abcd efgh ijkl mnop");
+        assert_eq!(
+            check_from(&app, &miss, "192.0.2.7", None).await?.status(),
+            StatusCode::UNAUTHORIZED
+        );
+        assert_eq!(
+            backend.app_password_checker.argon2_runs() - runs_before,
+            1,
+            "{}",
+            database.name
+        );
+
+        // The cache never outlives the row: deleted means refused on the next check.
+        let user = backend
+            .store
+            .user_by_key("ada@contoso.example")
+            .await?
+            .ok_or("user")?;
+        backend
+            .store
+            .delete_app_password(user.id, created.id)
+            .await?;
+        assert_eq!(
+            check_from(&app, &good, "192.0.2.7", None).await?.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn failures_are_throttled_per_username_and_address_apart_from_web_sign_in() -> TestResult {
+    use server::domain::throttle::FailureLimit;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
+        let (ada_ctx, phone) = app_password_for(&backend, "ada@contoso.example", "Phone").await?;
+        let desk = backend.create_app_password(&ada_ctx, "Laptop").await?;
+        let (bob_ctx, bobs) = app_password_for(&backend, "bob@contoso.example", "Mail").await?;
+        let app = router(support::state(backend.clone()));
+        let phone = basic("ada@contoso.example", &phone.password);
+        // The phone's app password works before the trouble starts (and is now known good).
+        assert_eq!(
+            check_from(&app, &phone, "192.0.2.7", None).await?.status(),
+            StatusCode::NO_CONTENT
+        );
+
+        // An old client keeps trying a stale password for Ada.
+        let stale = basic("ada@contoso.example", "abcd efgh ijkl mnop");
+        for _ in 0..FailureLimit::PER_USERNAME.max_failures {
+            assert_eq!(
+                check_from(&app, &stale, "192.0.2.50", None).await?.status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        let throttled = check_from(&app, &stale, "192.0.2.50", None).await?;
+        assert_eq!(
+            throttled.status(),
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            database.name
+        );
+        let retry_after: u64 = throttled
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or("Retry-After")?;
+        assert!((1..=300).contains(&retry_after), "{retry_after}");
+        // Throttled too: a right password not verified recently, even from elsewhere...
+        let desk = basic("ada@contoso.example", &desk.password);
+        assert_eq!(
+            check_from(&app, &desk, "192.0.2.8", None).await?.status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        // ...but not the phone, whose credential was verified recently,
+        assert_eq!(
+            check_from(&app, &phone, "192.0.2.7", None).await?.status(),
+            StatusCode::NO_CONTENT
+        );
+        // nor other people, nor Ada's web sign-in.
+        let bob = basic("bob@contoso.example", &bobs.password);
+        assert_eq!(
+            check_from(&app, &bob, "192.0.2.9", None).await?.status(),
+            StatusCode::NO_CONTENT
+        );
+        backend
+            .sign_in(
+                &context("192.0.2.50", None),
+                "ada@contoso.example",
+                PASSWORD,
+            )
+            .await?;
+
+        // One address guessing many names is held back too, by its real address behind nginx.
+        for n in 0..FailureLimit::PER_CLIENT_IP.max_failures {
+            let guess = basic(&format!("user{n}@contoso.example"), "abcd efgh ijkl mnop");
+            assert_eq!(
+                check_from(&app, &guess, "127.0.0.1", Some("198.51.100.4"))
+                    .await?
+                    .status(),
+                StatusCode::UNAUTHORIZED
+            );
+        }
+        assert_eq!(
+            check_from(&app, &bob, "127.0.0.1", Some("198.51.100.4"))
+                .await?
+                .status(),
+            StatusCode::NO_CONTENT,
+            "known good"
+        );
+        let bob_new = backend.create_app_password(&bob_ctx, "Tablet").await?;
+        let bob_new = basic("bob@contoso.example", &bob_new.password);
+        assert_eq!(
+            check_from(&app, &bob_new, "127.0.0.1", Some("198.51.100.4"))
+                .await?
+                .status(),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            check_from(&app, &bob_new, "127.0.0.1", Some("198.51.100.5"))
+                .await?
+                .status(),
+            StatusCode::NO_CONTENT
+        );
+
+        // Both throttlings are in the audit log, once each.
+        let ada = backend
+            .store
+            .user_by_key("ada@contoso.example")
+            .await?
+            .ok_or("user")?;
+        let ada_events = backend.store.audit_events_of(ada.id).await?;
+        assert_eq!(
+            ada_events
+                .iter()
+                .filter(|e| e.kind == "app_password.throttled")
+                .count(),
+            1,
+            "{}",
+            database.name
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a_minute()
+-> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (ctx, created) = app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        let app = router(support::state(backend.clone()));
+        let good = basic("ada@contoso.example", &created.password);
+
+        for (peer, forwarded_for) in [
+            ("127.0.0.1", Some("192.0.2.7")),
+            ("192.0.2.7", None),
+            ("127.0.0.1", Some("192.0.2.8")),
+            ("192.0.2.8", None),
+        ] {
+            assert_eq!(
+                check_from(&app, &good, peer, forwarded_for).await?.status(),
+                StatusCode::NO_CONTENT
+            );
+        }
+        let user = backend
+            .store
+            .user_by_key("ada@contoso.example")
+            .await?
+            .ok_or("user")?;
+        let new_ip_events: Vec<_> = backend
+            .store
+            .audit_events_of(user.id)
+            .await?
+            .into_iter()
+            .filter(|e| e.kind == "app_password.new_ip")
+            .filter_map(|e| e.ip)
+            .collect();
+        assert_eq!(
+            new_ip_events,
+            ["192.0.2.8", "192.0.2.7"],
+            "{}",
+            database.name
+        );
+
+        // Written by the first check only (the others came within the minute).
+        let overview = backend.app_passwords(&ctx).await?;
+        assert!(
+            overview.items[0].last_used.contains("192.0.2.7"),
+            "{}",
+            overview.items[0].last_used
+        );
+        let rows = backend.store.app_passwords_of(user.id).await?;
+        assert_eq!(rows[0].last_used_client.as_deref(), Some("Thunderbird/115"));
     }
     Ok(())
 }

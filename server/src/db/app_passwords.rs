@@ -3,12 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, SqlErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
-use super::entities::{app_password, user};
+use super::entities::{app_password, app_password_ip, organization, user};
 use super::store::{Store, StoreError};
 
 /// A new app password, already hashed.
@@ -110,21 +110,6 @@ impl Store {
 }
 
 impl Store {
-    /// The app password with this lookup hash and its owner: one indexed query.
-    pub async fn app_password_by_lookup(
-        &self,
-        lookup_hash: &str,
-    ) -> Result<Option<(app_password::Model, user::Model)>, StoreError> {
-        let Some(found) = app_password::Entity::find()
-            .filter(app_password::Column::LookupHash.eq(lookup_hash))
-            .one(self.connection())
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(self.user(found.user_id).await?.map(|owner| (found, owner)))
-    }
-
     /// Records a use, unless one was recorded since `not_before`: at most one write per app
     /// password per interval, whichever server instance answers.
     pub async fn record_app_password_use(
@@ -149,5 +134,87 @@ impl Store {
             .exec(self.connection())
             .await?;
         Ok(())
+    }
+}
+
+/// What checking an app password needs, read in one indexed query: the row found by its
+/// lookup hash, its owner, and the organization's policy.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct AppPasswordCandidate {
+    pub id: i32,
+    pub user_id: i32,
+    pub password_hash: String,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub username: String,
+    pub username_key: String,
+    pub user_enabled: bool,
+    pub allow_app_passwords: bool,
+}
+
+impl Store {
+    /// The app password with this lookup hash, with its owner and the policy: one query on
+    /// the unique index, so the cost does not grow with the number of app passwords.
+    pub async fn app_password_candidate(
+        &self,
+        lookup_hash: &str,
+    ) -> Result<Option<AppPasswordCandidate>, StoreError> {
+        Ok(app_password::Entity::find()
+            .select_only()
+            .column_as(app_password::Column::Id, "id")
+            .column_as(app_password::Column::UserId, "user_id")
+            .column_as(app_password::Column::PasswordHash, "password_hash")
+            .column_as(app_password::Column::LastUsedAt, "last_used_at")
+            .column_as(user::Column::Username, "username")
+            .column_as(user::Column::UsernameKey, "username_key")
+            .column_as(user::Column::IsEnabled, "user_enabled")
+            .column_as(
+                organization::Column::AllowAppPasswords,
+                "allow_app_passwords",
+            )
+            .join(
+                JoinType::InnerJoin,
+                app_password::Entity::belongs_to(user::Entity)
+                    .from(app_password::Column::UserId)
+                    .to(user::Column::Id)
+                    .into(),
+            )
+            .join(
+                JoinType::InnerJoin,
+                user::Entity::belongs_to(organization::Entity)
+                    .from(user::Column::OrganizationId)
+                    .to(organization::Column::Id)
+                    .into(),
+            )
+            .filter(app_password::Column::LookupHash.eq(lookup_hash))
+            .into_model::<AppPasswordCandidate>()
+            .one(self.connection())
+            .await?)
+    }
+
+    /// Notes that app password `id` was used from `ip`; true the first time for that address.
+    pub async fn remember_app_password_ip(
+        &self,
+        id: i32,
+        ip: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        use sea_orm::sea_query::OnConflict;
+        let inserted = app_password_ip::Entity::insert(app_password_ip::ActiveModel {
+            app_password_id: Set(id),
+            ip: Set(ip.to_owned()),
+            first_seen_at: Set(now),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::columns([
+                app_password_ip::Column::AppPasswordId,
+                app_password_ip::Column::Ip,
+            ])
+            .do_nothing()
+            .to_owned(),
+        )
+        .exec_without_returning(self.connection())
+        .await?;
+        Ok(inserted == 1)
     }
 }

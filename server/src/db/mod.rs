@@ -17,7 +17,7 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
-pub use app_passwords::NewAppPassword;
+pub use app_passwords::{AppPasswordCandidate, NewAppPassword};
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use users::NewUser;
 

@@ -145,6 +145,11 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
         leptos_options,
         backend,
         delivery: server::delivery::DeliverySettings::default(),
+        trusted_proxies: vec![
+            "127.0.0.1".parse().expect("address"),
+            "::1".parse().expect("address"),
+        ]
+        .into(),
     }
 }
 

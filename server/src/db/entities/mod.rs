@@ -2,6 +2,7 @@
 //! so a password hash cannot reach a response by accident.
 
 pub mod app_password;
+pub mod app_password_ip;
 pub mod audit_event;
 pub mod authenticator_app;
 pub mod organization;

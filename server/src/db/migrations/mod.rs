@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_initial_schema;
 mod m20261125_000002_accounts;
+mod m20261125_000003_app_password_ips;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_initial_schema::Migration),
             Box::new(m20261125_000002_accounts::Migration),
+            Box::new(m20261125_000003_app_password_ips::Migration),
         ]
     }
 }

@@ -1,0 +1,365 @@
+//! The password check for non-browser apps, behind `GET /auth/basic` (and so behind nginx
+//! `auth_request` and `latchkey checkpassword`).
+//!
+//! Cost does not grow with the number of app passwords: the secret's keyed lookup hash finds
+//! the one candidate row (one indexed query, which also reads the owner and the policy), then
+//! one argon2id verification. A miss costs no argon2. Credentials verified recently are kept
+//! in a bounded in-memory cache keyed by that lookup hash, so a mail client signing in every
+//! few minutes costs no argon2 either; the indexed query still runs on every check, so a
+//! deleted app password, a disabled user or a policy change is refused at once on every
+//! instance. Concurrent first checks of one credential share one argon2 computation.
+//!
+//! Failures are throttled per username and per client IP ([`FailureLimit`]), apart from the
+//! web sign-in's throttling.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Utc};
+use moka::future::Cache;
+
+use crate::db::{Actor, AppPasswordCandidate, Store, StoreError};
+use crate::domain::app_password::{self, AppPasswordSecret};
+use crate::domain::throttle::{FailureLimit, FailureWindow};
+use crate::domain::{account, password};
+use crate::secret_key::SecretKey;
+
+/// How often the last use of an app password is written (not on every check).
+pub const LAST_USE_INTERVAL: chrono::Duration = chrono::Duration::minutes(1);
+/// Default number of verified credentials kept in memory (a few hundred bytes each).
+pub const DEFAULT_CACHE_CAPACITY: u64 = 50_000;
+/// How long a verified credential is trusted without argon2 (its row is still read each time).
+const VERIFIED_FOR: StdDuration = StdDuration::from_secs(60 * 60);
+/// Keys (usernames, addresses) whose failures are tracked at once; the oldest go first.
+const MAX_TRACKED_KEYS: u64 = 100_000;
+
+/// Where a check comes from: the client's address and what it is ("IMAP", a User-Agent).
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub ip: Option<String>,
+    pub name: Option<String>,
+}
+
+/// A username and app password that checked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedAppPassword {
+    pub username: String,
+    pub app_password_id: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckOutcome {
+    Accepted(CheckedAppPassword),
+    Refused,
+    /// Too many failures for this username or address; try again after this many seconds.
+    Throttled {
+        retry_after_seconds: u64,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct CheckerSettings {
+    /// Verified credentials kept in memory; 0 turns the cache off (every check runs argon2).
+    pub cache_capacity: u64,
+    pub per_username: FailureLimit,
+    pub per_client_ip: FailureLimit,
+}
+
+impl Default for CheckerSettings {
+    fn default() -> Self {
+        Self {
+            cache_capacity: DEFAULT_CACHE_CAPACITY,
+            per_username: FailureLimit::PER_USERNAME,
+            per_client_ip: FailureLimit::PER_CLIENT_IP,
+        }
+    }
+}
+
+/// The argon2 verification did not match (shared with the callers waiting on it).
+#[derive(Debug)]
+struct NotVerified;
+
+pub struct AppPasswordChecker {
+    settings: CheckerSettings,
+    /// Lookup hash -> the argon2id hash it was verified against.
+    verified: Option<Cache<String, Arc<str>>>,
+    failures_by_username: moka::sync::Cache<String, FailureWindow>,
+    failures_by_ip: moka::sync::Cache<String, FailureWindow>,
+    /// (app password id, address) pairs this instance has already stored.
+    known_ips: moka::sync::Cache<(i32, String), ()>,
+    argon2_runs: AtomicU64,
+}
+
+impl std::fmt::Debug for AppPasswordChecker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPasswordChecker")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppPasswordChecker {
+    pub fn new(settings: CheckerSettings) -> Self {
+        let verified = (settings.cache_capacity > 0).then(|| {
+            Cache::builder()
+                .max_capacity(settings.cache_capacity)
+                .time_to_live(VERIFIED_FOR)
+                .build()
+        });
+        let failures = |limit: FailureLimit| {
+            moka::sync::Cache::builder()
+                .max_capacity(MAX_TRACKED_KEYS)
+                .time_to_live(limit.window.to_std().unwrap_or(StdDuration::from_secs(300)))
+                .build()
+        };
+        Self {
+            settings,
+            verified,
+            failures_by_username: failures(settings.per_username),
+            failures_by_ip: failures(settings.per_client_ip),
+            known_ips: moka::sync::Cache::builder()
+                .max_capacity(MAX_TRACKED_KEYS)
+                .time_to_live(StdDuration::from_secs(24 * 60 * 60))
+                .build(),
+            argon2_runs: AtomicU64::new(0),
+        }
+    }
+
+    /// How many argon2 verifications this checker has run (for tests and benchmarks).
+    pub fn argon2_runs(&self) -> u64 {
+        self.argon2_runs.load(Ordering::Relaxed)
+    }
+
+    /// Is `password` one of `username`'s app passwords, usable now? Only app passwords are
+    /// accepted, never the account password. `Err` only when the database cannot be read.
+    pub async fn check(
+        &self,
+        store: &Store,
+        key: &SecretKey,
+        username: &str,
+        password: &str,
+        client: &Client,
+    ) -> Result<CheckOutcome, StoreError> {
+        let now = Utc::now();
+        let username_key = account::Username::parse(username)
+            .map(|u| u.key().to_owned())
+            .unwrap_or_else(|_| username.trim().to_lowercase());
+        let secret = AppPasswordSecret::normalize(password);
+        let lookup = secret
+            .as_ref()
+            .map(|s| key.keyed_hash(app_password::LOOKUP_PURPOSE, s.as_str().as_bytes()));
+
+        // A credential verified recently is known to its holder: throttling (which guards
+        // against guessing) does not apply, so the person's working apps keep working while
+        // an old client with a stale password is held back.
+        let known_good = match (&lookup, &self.verified) {
+            (Some(lookup), Some(cache)) => cache.contains_key(lookup),
+            _ => false,
+        };
+        if !known_good && let Some(wait) = self.wait(&username_key, client.ip.as_deref(), now) {
+            let retry_after_seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
+            return Ok(CheckOutcome::Throttled {
+                retry_after_seconds,
+            });
+        }
+
+        let (Some(secret), Some(lookup)) = (secret, lookup) else {
+            return self.refuse(store, &username_key, client, now).await;
+        };
+        let Some(candidate) = store.app_password_candidate(&lookup).await? else {
+            return self.refuse(store, &username_key, client, now).await;
+        };
+        let usable = candidate.username_key == username_key
+            && candidate.user_enabled
+            && candidate.allow_app_passwords;
+        if !usable
+            || !self
+                .verify(&lookup, &secret, &candidate.password_hash)
+                .await
+        {
+            return self.refuse(store, &username_key, client, now).await;
+        }
+        self.record_use(store, &candidate, client, now).await;
+        Ok(CheckOutcome::Accepted(CheckedAppPassword {
+            username: candidate.username,
+            app_password_id: candidate.id,
+        }))
+    }
+
+    /// Verifies the secret against `hash`, from the cache when it was verified recently;
+    /// concurrent verifications of one credential share one argon2 run.
+    async fn verify(&self, lookup: &str, secret: &AppPasswordSecret, hash: &str) -> bool {
+        let Some(cache) = &self.verified else {
+            return self.run_argon2(secret, hash).await;
+        };
+        if let Some(verified) = cache.get(lookup).await {
+            if &*verified == hash {
+                return true;
+            }
+            // Verified against another hash: the row was replaced. Verify afresh.
+            cache.invalidate(lookup).await;
+        }
+        let result = cache
+            .try_get_with(lookup.to_owned(), async {
+                if self.run_argon2(secret, hash).await {
+                    Ok(Arc::<str>::from(hash))
+                } else {
+                    Err(NotVerified)
+                }
+            })
+            .await;
+        matches!(result, Ok(verified) if &*verified == hash)
+    }
+
+    async fn run_argon2(&self, secret: &AppPasswordSecret, hash: &str) -> bool {
+        self.argon2_runs.fetch_add(1, Ordering::Relaxed);
+        password::verify_password_blocking(secret.as_str().to_owned(), hash.to_owned())
+            .await
+            .unwrap_or(false)
+    }
+
+    /// How long checks for this username or address must wait, if either is throttled.
+    fn wait(
+        &self,
+        username_key: &str,
+        ip: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Option<chrono::Duration> {
+        let by_name = self
+            .settings
+            .per_username
+            .wait(self.failures_by_username.get(username_key), now);
+        let by_ip = ip.and_then(|ip| {
+            self.settings
+                .per_client_ip
+                .wait(self.failures_by_ip.get(ip), now)
+        });
+        by_name.max(by_ip)
+    }
+
+    /// Counts a failure for the username and the address; records in the audit log the
+    /// failure that starts throttling either of them.
+    async fn refuse(
+        &self,
+        store: &Store,
+        username_key: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<CheckOutcome, StoreError> {
+        let limit = self.settings.per_username;
+        let by_name = self
+            .failures_by_username
+            .entry(username_key.to_owned())
+            .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
+            .into_value();
+        let actor = Actor {
+            ip: client.ip.clone(),
+            user_agent: client.name.clone(),
+        };
+        if limit.just_reached(by_name) {
+            tracing::warn!(username = %username_key, "app-password checks throttled for a username");
+            let user_id = store.user_by_key(username_key).await?.map(|u| u.id);
+            let detail = format!(
+                "app-password checks for {username_key:?} paused after {} failures",
+                limit.max_failures
+            );
+            self.audit(
+                store,
+                user_id,
+                "app_password.throttled",
+                detail,
+                &actor,
+                now,
+            )
+            .await;
+        }
+        if let Some(ip) = &client.ip {
+            let limit = self.settings.per_client_ip;
+            let by_ip = self
+                .failures_by_ip
+                .entry(ip.clone())
+                .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
+                .into_value();
+            if limit.just_reached(by_ip) {
+                tracing::warn!(%ip, "app-password checks throttled for a client address");
+                let detail = format!(
+                    "app-password checks from {ip} paused after {} failures",
+                    limit.max_failures
+                );
+                self.audit(store, None, "app_password.throttled", detail, &actor, now)
+                    .await;
+            }
+        }
+        Ok(CheckOutcome::Refused)
+    }
+
+    /// Writes the last use at most once per [`LAST_USE_INTERVAL`], and the first use from
+    /// each address once. A failed write is logged: the check itself has succeeded.
+    async fn record_use(
+        &self,
+        store: &Store,
+        candidate: &AppPasswordCandidate,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) {
+        let not_before = now - LAST_USE_INTERVAL;
+        if candidate.last_used_at.is_none_or(|at| at < not_before)
+            && let Err(error) = store
+                .record_app_password_use(
+                    candidate.id,
+                    now,
+                    not_before,
+                    client.ip.clone(),
+                    client.name.clone(),
+                )
+                .await
+        {
+            tracing::warn!(%error, "could not record the last use of an app password");
+        }
+        let Some(ip) = &client.ip else { return };
+        let pair = (candidate.id, ip.clone());
+        if self.known_ips.contains_key(&pair) {
+            return;
+        }
+        match store.remember_app_password_ip(candidate.id, ip, now).await {
+            Ok(first_time) => {
+                if first_time {
+                    let actor = Actor {
+                        ip: client.ip.clone(),
+                        user_agent: client.name.clone(),
+                    };
+                    let detail = format!(
+                        "app password {} used from {ip} for the first time",
+                        candidate.id
+                    );
+                    self.audit(
+                        store,
+                        Some(candidate.user_id),
+                        "app_password.new_ip",
+                        detail,
+                        &actor,
+                        now,
+                    )
+                    .await;
+                }
+                self.known_ips.insert(pair, ());
+            }
+            Err(error) => tracing::warn!(%error, "could not record an app password's address"),
+        }
+    }
+
+    async fn audit(
+        &self,
+        store: &Store,
+        user_id: Option<i32>,
+        kind: &str,
+        detail: String,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) {
+        if let Err(error) = store.audit(user_id, kind, detail, actor, now).await {
+            tracing::warn!(%error, kind, "could not write an audit event");
+        }
+    }
+}
