@@ -28,6 +28,9 @@ pub enum Command {
     /// Administer users and the organization's policy.
     #[command(subcommand)]
     Admin(crate::admin::AdminCommand),
+    /// Check a mail login for Dovecot or qmail (checkpassword interface) by asking the
+    /// running server; credentials are read from file descriptor 3.
+    Checkpassword(crate::checkpassword::CheckpasswordArgs),
 }
 
 #[derive(Debug, Clone, clap::Args)]

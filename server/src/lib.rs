@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app_password_check;
 pub mod backend;
+pub mod checkpassword;
 pub mod config;
 pub mod db;
 pub mod delivery;

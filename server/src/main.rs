@@ -9,10 +9,15 @@ use server::config::{Cli, Command};
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(Command::Checkpassword(args)) = &cli.command {
+        // A process per mail login: no logging set-up, no database; the exit code speaks.
+        return server::checkpassword::run(args);
+    }
     server::telemetry::init(&cli.config);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => server::migrate(&cli.config).await,
+        Command::Checkpassword(args) => return server::checkpassword::run(&args),
         Command::Admin(command) => match server::admin::run(command, &cli.config).await {
             Ok(output) => {
                 println!("{output}");
