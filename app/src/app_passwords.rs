@@ -98,6 +98,20 @@ pub async fn delete_app_password(id: i32) -> Result<(), AppError> {
     )
 }
 
+/// Whether the new app password `id` has been used yet, worded for the create dialog.
+#[server(endpoint = "app_password_first_sign_in")]
+pub async fn app_password_first_sign_in(id: i32) -> Result<Option<String>, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .app_password_first_sign_in(&crate::backend::request_context().await, id)
+                .await
+        }
+        .await,
+    )
+}
+
 /// Confirms it's the signed-in person (password, and code when they have an authenticator
 /// app), so that actions needing a fresh sign-in can go ahead.
 #[server(endpoint = "reverify")]

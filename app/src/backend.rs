@@ -92,6 +92,12 @@ pub trait Backend: Send + Sync + 'static {
         name: &str,
     ) -> Result<CreatedAppPassword, AppError>;
     async fn delete_app_password(&self, context: &RequestContext, id: i32) -> Result<(), AppError>;
+    /// "Signed in from IMAP just now" once the app password `id` has been used, else `None`.
+    async fn app_password_first_sign_in(
+        &self,
+        context: &RequestContext,
+        id: i32,
+    ) -> Result<Option<String>, AppError>;
     /// Re-checks password (and code when enrolled) for the current session.
     async fn reverify(
         &self,

@@ -772,6 +772,33 @@ impl Backend for ServerBackend {
         })
     }
 
+    async fn app_password_first_sign_in(
+        &self,
+        context: &RequestContext,
+        id: i32,
+    ) -> Result<Option<String>, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let Some(row) = self
+            .store
+            .app_passwords_of(signed_in.user.id)
+            .await?
+            .into_iter()
+            .find(|row| row.id == id)
+        else {
+            return Err(AppError::NotFound);
+        };
+        Ok(row.last_used_at.map(|at| {
+            let client = row
+                .last_used_client
+                .or(row.last_used_ip)
+                .unwrap_or_else(|| "an app".to_owned());
+            format!(
+                "Signed in from {client} {}",
+                timefmt::relative(at, Utc::now())
+            )
+        }))
+    }
+
     async fn create_app_password(
         &self,
         context: &RequestContext,

@@ -167,7 +167,7 @@ mod tests {
         );
         // qmail adds a timestamp field; it is ignored.
         assert_eq!(
-            parse_input(b"ada\0secret\01700000000\0"),
+            parse_input(b"ada\0secret\x001700000000\0"),
             Some(("ada".to_owned(), "secret".to_owned()))
         );
     }

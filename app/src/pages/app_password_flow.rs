@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use crate::app_passwords::{
     AppPasswordItem, AppPasswordOverview, CreateAppPassword, CreatedAppPassword, FormOutcome,
-    Reverify,
+    Reverify, app_password_first_sign_in,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::Field;
@@ -290,12 +290,45 @@ pub fn AppPasswordSteps(
                 <p class="notice warning" role="status">
                     "This is the only time you'll see this password. If you lose it, delete it and create a new one."
                 </p>
+                <FirstSignIn id=created.id/>
                 <div class="modal-actions">
                     <ActionLink href=page.to_owned() class="button primary" action=done>"Done"</ActionLink>
                 </div>
             </div>
         }.into_any(),
     }
+    }
+}
+
+/// How often the open dialog asks whether the new app password has been used.
+const FIRST_SIGN_IN_POLL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// "Waiting for the first sign-in..." until the app signs in with the new password, then
+/// "Signed in from IMAP just now": people know the app works before they close the dialog.
+#[component]
+fn FirstSignIn(id: i32) -> impl IntoView {
+    let signed_in = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let poll = move || {
+            if signed_in.get_untracked().is_none() {
+                leptos::task::spawn_local(async move {
+                    if let Ok(Some(text)) = app_password_first_sign_in(id).await {
+                        signed_in.set(Some(text));
+                    }
+                });
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(poll, FIRST_SIGN_IN_POLL) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    view! {
+        <p class="first-sign-in" role="status" aria-live="polite">
+            {move || match signed_in.get() {
+                Some(text) => view! { <span class="signed-in">{text}</span> }.into_any(),
+                None => view! { <span class="waiting">"Waiting for the first sign-in..."</span> }.into_any(),
+            }}
+        </p>
     }
 }
 
