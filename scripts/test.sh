@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Latchkey's whole test run: installs what it needs, then formatting, lints (server and
-# WebAssembly feature sets), Rust tests on SQLite and PostgreSQL, the release build, and the
-# browser tests in Debian's Chromium. Prints a summary; exits non-zero if anything failed.
+# WebAssembly feature sets), Rust tests on SQLite and PostgreSQL, a short fuzzing run, the
+# release build, and the browser tests in Debian's Chromium (with Dovecot and nginx). Prints a summary; exits non-zero if anything failed.
 # With CI=true a missing PostgreSQL or Chromium fails the run instead of being skipped.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -46,6 +46,7 @@ step "clippy (app, hydrate, wasm32)" cargo clippy -p app --lib --features hydrat
 if step "cargo test" cargo test --workspace; then :; fi
 rust_passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$LAST_LOG" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 rust_failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$LAST_LOG" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
+step "fuzz the Basic header parser (cargo fuzz, 30 s)" bash scripts/fuzz.sh 30
 if step "release build (cargo leptos build --release --precompress)" cargo leptos build --release --precompress; then
   step "browser tests (Playwright, Chromium)" bash -c 'cd end2end && npx playwright test'
   e2e_log="$(ls -t "$LOG_DIR"/browser_tests* 2>/dev/null | head -1)"

@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Benchmark of GET /auth/basic (the app-password check), all figures from one run: the release
+# server on loopback against a seeded SQLite database, load from wrk in a second process.
+# Prints requests per second and p50/p99 latency for a user with 1 app password and a user with
+# 40, with the verified-credential cache (repeat sign-ins) and without it (every check runs
+# argon2id: a first sign-in), next to a trivial endpoint (/healthz) of the same server.
+#   scripts/bench-basic-check.sh          10 s per case, 16 connections
+#   BENCH_SECONDS=5 BENCH_CONNECTIONS=8 scripts/bench-basic-check.sh
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+. scripts/setup-tools.sh --test >/dev/null
+seconds="${BENCH_SECONDS:-10}"
+connections="${BENCH_CONNECTIONS:-16}"
+
+echo "==> building the release server and the seeding program"
+cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+cargo build --release -q -p server --example seed_bench
+
+work="$(mktemp -d)"
+server_pid=""
+cleanup() {
+  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+target/release/examples/seed_bench "sqlite://$work/bench.db" "$work/secret.key" > "$work/credentials"
+basic_for() { # the Authorization value for the seeded user $1
+  awk -F'\t' -v user="$1" '$1 == user { printf "%s:%s", $1, $2 }' "$work/credentials" | base64 -w0
+}
+one="Basic $(basic_for one@bench.example)"
+forty="Basic $(basic_for forty@bench.example)"
+
+start_server() { # $1: verified-credential cache size (0: off)
+  port="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  LATCHKEY_DATABASE_URL="sqlite://$work/bench.db" LATCHKEY_SECRET_KEY_FILE="$work/secret.key" \
+    LATCHKEY_ADDR="127.0.0.1:$port" LATCHKEY_LOG=warn LEPTOS_SITE_ROOT="$ROOT/target/site" \
+    LATCHKEY_APP_PASSWORD_CACHE_SIZE="$1" target/release/latchkey serve > "$work/server.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$work/server.log"; exit 1
+}
+stop_server() { kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""; }
+
+# wrk's figures as "rps p50_ms p99_ms non2xx".
+measure() { # $1: path, $2: Authorization value or empty
+  local args=(-t1 -c"$connections" -d"${seconds}s" --latency --timeout 10s)
+  [ -n "$2" ] && args+=(-H "Authorization: $2")
+  # A first request warms the cache (and checks that the credentials work).
+  if [ -n "$2" ]; then
+    local status
+    status="$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: $2" "http://127.0.0.1:$port$1")"
+    [ "$status" = 204 ] || { echo "check answered $status, expected 204" >&2; exit 1; }
+  fi
+  wrk "${args[@]}" "http://127.0.0.1:$port$1" | awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) }
+    $1 == "Requests/sec:" { rps = $2 } /Non-2xx/ { bad = $NF }
+    END { printf "%s %s %s %s\n", rps, p50, p99, bad + 0 }'
+}
+
+declare -A result
+row() { # label, key
+  read -r rps p50 p99 bad <<< "${result[$2]}"
+  printf '| %-44s | %10.0f | %9.2f | %9.2f |\n' "$1" "$rps" "$p50" "$p99"
+  [ "$bad" = 0 ] || echo "  (warning: $bad responses were not 2xx)"
+}
+
+echo "==> measuring (${seconds} s per case, $connections connections)"
+start_server 50000
+result[trivial]="$(measure /healthz "")"
+result[cached1]="$(measure /auth/basic "$one")"
+result[cached40]="$(measure /auth/basic "$forty")"
+stop_server
+start_server 0
+result[cold1]="$(measure /auth/basic "$one")"
+result[cold40]="$(measure /auth/basic "$forty")"
+stop_server
+
+ratio() { # rps of $1 / rps of $2
+  awk -v a="${result[$1]%% *}" -v b="${result[$2]%% *}" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }'
+}
+echo
+echo "Machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+echo "wrk: 1 thread, $connections connections, ${seconds} s per case; server and wrk share the machine"
+echo
+echo "| case                                         |   requests/s |  p50 (ms) |  p99 (ms) |"
+echo "|----------------------------------------------|-----------:|----------:|----------:|"
+row "trivial endpoint (/healthz)" trivial
+row "check, cached, user with 1 app password" cached1
+row "check, cached, user with 40 app passwords" cached40
+row "check, cold (argon2id), user with 1" cold1
+row "check, cold (argon2id), user with 40" cold40
+echo
+echo "ratio 1 / 40 app passwords, cached (target <= 1.1): $(ratio cached1 cached40)"
+echo "ratio 1 / 40 app passwords, cold   (target <= 1.1): $(ratio cold1 cold40)"
+echo "cached / cold throughput: $(ratio cached1 cold1)"
+echo "trivial / cached throughput: $(ratio trivial cached1)"

@@ -1,0 +1,72 @@
+//! Seeds a database for `scripts/bench-basic-check.sh`: an organization with app passwords
+//! allowed, `one@bench.example` with 1 app password and `forty@bench.example` with 40.
+//! Prints one line per user: "username<TAB>app password" (the 40-user's last one).
+//!
+//! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE
+
+use chrono::Utc;
+use server::db::{self, Actor, NewAdmin, NewAppPassword, NewOrganization, NewUser, Store};
+use server::domain::app_password::{self, AppPasswordSecret};
+use server::domain::password;
+use server::domain::random::OsRandom;
+use server::secret_key::SecretKey;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let (Some(database_url), Some(key_file)) = (args.next(), args.next()) else {
+        return Err("usage: seed_bench DATABASE_URL SECRET_KEY_FILE".into());
+    };
+    let key = SecretKey::load_or_create(std::path::Path::new(&key_file), &mut OsRandom)?;
+    let store = Store::new(db::connect_and_migrate(&database_url).await?);
+    let now = Utc::now();
+    let account_hash = password::hash_password("bench account password", &mut OsRandom)?;
+    let one = store
+        .complete_setup(
+            NewOrganization {
+                name: "Bench".to_owned(),
+                allow_app_passwords: true,
+            },
+            NewAdmin {
+                username: "one@bench.example".to_owned(),
+                username_key: "one@bench.example".to_owned(),
+                display_name: "One".to_owned(),
+                password_hash: account_hash.clone(),
+            },
+            Actor::default(),
+            now,
+        )
+        .await?;
+    let forty = store
+        .add_user(
+            NewUser {
+                username: "forty@bench.example".to_owned(),
+                username_key: "forty@bench.example".to_owned(),
+                display_name: "Forty".to_owned(),
+                password_hash: account_hash,
+                is_admin: false,
+            },
+            now,
+        )
+        .await?;
+    for (user, count) in [(one, 1), (forty, app_password::MAX_PER_USER)] {
+        let mut last = String::new();
+        for n in 1..=count {
+            let secret = AppPasswordSecret::generate(&mut OsRandom);
+            let new = NewAppPassword {
+                user_id: user.id,
+                name: format!("App {n}"),
+                name_key: format!("app {n}"),
+                lookup_hash: key
+                    .keyed_hash(app_password::LOOKUP_PURPOSE, secret.as_str().as_bytes()),
+                password_hash: password::hash_password(secret.as_str(), &mut OsRandom)?,
+            };
+            store
+                .create_app_password(new, app_password::MAX_PER_USER, now)
+                .await?;
+            last = secret.for_display();
+        }
+        println!("{}\t{last}", user.username);
+    }
+    Ok(())
+}
