@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Prints what a browser downloads for Latchkey's pages: the brotli size of the WebAssembly,
 # JavaScript and CSS (as served, precompressed at build time), and of the sign-in page's HTML,
-# fetched from a release server on loopback. Figures, not a pass/fail test.
+# fetched from a release server on loopback; then Lighthouse mobile scores (npm lighthouse,
+# pinned in end2end/, in Debian's Chromium) for the sign-in and Security info pages.
+# Figures, not a pass/fail test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -31,3 +33,47 @@ wasm=$(basename target/site/pkg/*.wasm)
 served=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: br' "http://127.0.0.1:$port/pkg/$wasm" | tr -d '\r' | grep -iE '^(content-encoding|content-length|cache-control):' | tr '\n' ' ')
 printf '%-44s %10s %10s %10d\n' "sign-in page HTML" "" "" "$html_br"
 echo "served /pkg/$wasm with: $served"
+
+# Lighthouse: set up the organization and sign in with plain HTTP (as a browser without
+# WebAssembly would), then audit both pages as a phone on a throttled mobile link.
+setup_url=""
+for _ in $(seq 50); do
+  setup_url=$(grep -o 'setup_url=[^ ]*' "$dir/log" | head -1 | cut -d= -f2- || true)
+  [ -n "$setup_url" ] && break; sleep 0.1
+done
+token="${setup_url##*token=}"
+base="http://127.0.0.1:$port"
+curl -s -o /dev/null -H 'Accept: application/json' --data-urlencode "form[token]=$token" \
+  --data-urlencode "form[organization]=Contoso" --data-urlencode "form[allow_app_passwords]=on" \
+  --data-urlencode "form[display_name]=Ada Lovelace" --data-urlencode "form[username]=ada@contoso.example" \
+  --data-urlencode "form[password]=correct horse battery" --data-urlencode "form[confirm_password]=correct horse battery" \
+  "$base/api/complete_setup"
+curl -s -o /dev/null -c "$dir/cookies" -H 'Accept: application/json' --data-urlencode "username=ada@contoso.example" \
+  --data-urlencode "password=correct horse battery" "$base/api/sign_in"
+session=$(awk '$6 == "latchkey_session" { print $7 }' "$dir/cookies")
+[ -n "$session" ] || { echo "could not sign in for the Lighthouse run"; exit 1; }
+
+export CHROME_PATH=/usr/bin/chromium
+flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"
+echo
+printf '%-34s %12s %14s %15s\n' "Lighthouse (mobile)" "performance" "accessibility" "best practices"
+for page in /signin /security-info; do
+  headers='{}'
+  [ "$page" = /security-info ] && headers="{\"Cookie\": \"latchkey_session=$session\"}"
+  lighthouse "$base$page" --quiet --form-factor=mobile --only-categories=performance,accessibility,best-practices \
+    --extra-headers="$headers" --chrome-flags="$flags" --output=json --output-path="$dir/report.json" >/dev/null 2>&1 || true
+  if [ -s "$dir/report.json" ]; then
+    node -e '
+      const r = require(process.argv[1]);
+      const c = r.categories, a = r.audits;
+      const s = (k) => (c[k] && c[k].score !== null ? c[k].score.toFixed(2) : "n/a");
+      console.log(process.argv[2].padEnd(34), s("performance").padStart(12), s("accessibility").padStart(14), s("best-practices").padStart(15),
+        "  LCP", a["largest-contentful-paint"].displayValue, " TBT", a["total-blocking-time"].displayValue);
+      for (const k of ["accessibility", "best-practices"]) for (const ref of c[k].auditRefs)
+        if (ref.weight > 0 && a[ref.id].score !== null && a[ref.id].score < 1) console.log("    " + k + ": " + a[ref.id].title);
+    ' "$dir/report.json" "$page"
+    rm -f "$dir/report.json"
+  else
+    echo "$page: Lighthouse produced no report"
+  fi
+done
