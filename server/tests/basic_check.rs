@@ -436,3 +436,25 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn an_unreachable_database_answers_503_not_401() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let app = router(support::state(backend.clone()));
+        backend.store.connection().clone().close().await?;
+        let response = check(
+            &app,
+            Some(&basic("ada@contoso.example", "abcd efgh ijkl mnop")),
+        )
+        .await?;
+        assert_eq!(
+            response.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{}",
+            database.name
+        );
+    }
+    Ok(())
+}
