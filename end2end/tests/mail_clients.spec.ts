@@ -1,10 +1,10 @@
 // Non-browser apps signing in with app passwords made through the web flow, through real
 // peers: Debian's Dovecot (IMAP, `latchkey checkpassword`) with curl as the IMAP client, and
 // Debian's nginx (`auth_request` to /auth/basic) with curl as the HTTP client.
-import { test, expect, completeSetup, signIn, addAuthenticator, ADMIN, type LatchkeyServer } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, freePort, ADMIN, type LatchkeyServer } from './fixtures';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -19,18 +19,6 @@ function needs(program: string) {
   if (process.env.CI !== 'true') {
     test.skip(!existsSync(program), `${program} is missing: scripts/setup-tools.sh --test installs it`);
   }
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const address = probe.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPort(port: number, daemon: ChildProcess, log: () => string) {

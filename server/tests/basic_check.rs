@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
 use server::http::router;
-use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
+use support::{PASSWORD, TestDatabase, TestResult, context};
 use tower::ServiceExt;
 
 async fn check(
@@ -41,30 +41,6 @@ async fn check_from(
     Ok(app.clone().oneshot(request.body(Body::empty())?).await?)
 }
 
-/// Signs `username` in with an authenticator app and creates one app password named `name`.
-async fn app_password_for(
-    backend: &server::backend::ServerBackend,
-    username: &str,
-    name: &str,
-) -> Result<
-    (
-        app::backend::RequestContext,
-        app::app_passwords::CreatedAppPassword,
-    ),
-    Box<dyn std::error::Error + Send + Sync>,
-> {
-    let (_, cookie) = backend
-        .sign_in(&context("192.0.2.1", None), username, PASSWORD)
-        .await?;
-    let ctx = context("192.0.2.1", Some(&cookie));
-    let enrollment = backend.begin_authenticator(&ctx).await?;
-    backend
-        .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
-        .await?;
-    let created = backend.create_app_password(&ctx, name).await?;
-    Ok((ctx, created))
-}
-
 fn basic(user: &str, password: &str) -> String {
     format!(
         "Basic {}",
@@ -79,7 +55,7 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
         let (ctx, created) =
-            app_password_for(&backend, "ada@contoso.example", "Outlook 2010").await?;
+            support::app_password_for(&backend, "ada@contoso.example", "Outlook 2010").await?;
         let app = router(support::state(backend.clone()));
 
         let response = check(&app, Some(&basic("ada@contoso.example", &created.password))).await?;
@@ -206,7 +182,8 @@ async fn repeat_and_concurrent_checks_run_argon2_once_and_misses_never() -> Test
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
-        let (_, created) = app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        let (_, created) =
+            support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
         let good = basic("ada@contoso.example", &created.password);
         let runs_before = backend.app_password_checker.argon2_runs();
@@ -272,9 +249,11 @@ async fn failures_are_throttled_per_username_and_address_apart_from_web_sign_in(
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
         support::add_user(&backend, "bob@contoso.example").await;
-        let (ada_ctx, phone) = app_password_for(&backend, "ada@contoso.example", "Phone").await?;
+        let (ada_ctx, phone) =
+            support::app_password_for(&backend, "ada@contoso.example", "Phone").await?;
         let desk = backend.create_app_password(&ada_ctx, "Laptop").await?;
-        let (bob_ctx, bobs) = app_password_for(&backend, "bob@contoso.example", "Mail").await?;
+        let (bob_ctx, bobs) =
+            support::app_password_for(&backend, "bob@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
         let phone = basic("ada@contoso.example", &phone.password);
         // The phone's app password works before the trouble starts (and is now known good).
@@ -389,7 +368,8 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
-        let (ctx, created) = app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        let (ctx, created) =
+            support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
         let good = basic("ada@contoso.example", &created.password);
 

@@ -6,8 +6,7 @@ mod support;
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use app::backend::Backend;
-use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
+use support::{PASSWORD, TestDatabase, TestResult};
 
 /// Runs `latchkey checkpassword --server URL /usr/bin/env` with `input` on descriptor 3 (bash
 /// moves its standard input there), as the mail server would, from client 192.0.2.44.
@@ -37,15 +36,8 @@ async fn mail_logins_are_checked_through_the_running_server() -> TestResult {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "Ada@contoso.example").await;
-        let (_, cookie) = backend
-            .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
-            .await?;
-        let ctx = context("192.0.2.1", Some(&cookie));
-        let enrollment = backend.begin_authenticator(&ctx).await?;
-        backend
-            .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
-            .await?;
-        let created = backend.create_app_password(&ctx, "Thunderbird").await?;
+        let (_, created) =
+            support::app_password_for(&backend, "ada@contoso.example", "Thunderbird").await?;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let url = format!("http://{}", listener.local_addr()?);

@@ -248,3 +248,28 @@ pub async fn backend_with_key_of(db: &TestDatabase, first: &ServerBackend) -> Ar
         server::backend::BackendSettings::default(),
     )
 }
+
+/// Signs `username` in with an authenticator app and creates one app password named `name`.
+pub async fn app_password_for(
+    backend: &ServerBackend,
+    username: &str,
+    name: &str,
+) -> Result<
+    (
+        app::backend::RequestContext,
+        app::app_passwords::CreatedAppPassword,
+    ),
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    use app::backend::Backend;
+    let (_, cookie) = backend
+        .sign_in(&context("192.0.2.1", None), username, PASSWORD)
+        .await?;
+    let ctx = context("192.0.2.1", Some(&cookie));
+    let enrollment = backend.begin_authenticator(&ctx).await?;
+    backend
+        .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
+        .await?;
+    let created = backend.create_app_password(&ctx, name).await?;
+    Ok((ctx, created))
+}
