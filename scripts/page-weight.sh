@@ -24,7 +24,7 @@ printf '%-44s %10s %10s %10d  (target: 153600)\n' "WASM + JS + CSS" "" "" "$tota
 dir="$(mktemp -d)"
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 LATCHKEY_DATABASE_URL="sqlite://$dir/l.db" LATCHKEY_SECRET_KEY_FILE="$dir/secret.key" LATCHKEY_ADDR="127.0.0.1:$port" \
-  LEPTOS_SITE_ROOT="$ROOT/target/site" LATCHKEY_LOG=warn target/release/latchkey >"$dir/log" 2>&1 &
+  LEPTOS_SITE_ROOT="$ROOT/target/site" LATCHKEY_LOG=warn NO_COLOR=1 target/release/latchkey >"$dir/log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
