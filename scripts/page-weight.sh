@@ -26,7 +26,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); p
 LATCHKEY_DATABASE_URL="sqlite://$dir/l.db" LATCHKEY_SECRET_KEY_FILE="$dir/secret.key" LATCHKEY_ADDR="127.0.0.1:$port" \
   LEPTOS_SITE_ROOT="$ROOT/target/site" LATCHKEY_LOG=warn NO_COLOR=1 target/release/latchkey >"$dir/log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null; rm -rf "$dir"' EXIT
+server2=""
+trap 'kill $server $server2 2>/dev/null; rm -rf "$dir"' EXIT
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 html_br=$(curl -s -H 'Accept-Encoding: br' "http://127.0.0.1:$port/signin" | wc -c)
 wasm=$(basename target/site/pkg/*.wasm)
@@ -76,4 +77,26 @@ for page in /signin /security-info; do
   else
     echo "$page: Lighthouse produced no report"
   fi
+done
+
+# Precompressed at build time versus compressed per request: a second server on a copy of the
+# site without the .br/.gz files, where tower-http's CompressionLayer (brotli, quality 5)
+# compresses the WebAssembly on every request. wrk, 1 thread, 4 connections, 5 s each.
+mkdir -p "$dir/plain"
+cp -r target/site "$dir/plain/site"
+find "$dir/plain/site" \( -name '*.br' -o -name '*.gz' \) -delete
+port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
+LATCHKEY_DATABASE_URL="sqlite://$dir/plain/l.db" LATCHKEY_SECRET_KEY_FILE="$dir/plain/secret.key" LATCHKEY_ADDR="127.0.0.1:$port2" \
+  LEPTOS_SITE_ROOT="$dir/plain/site" LATCHKEY_LOG=warn NO_COLOR=1 target/release/latchkey >"$dir/plain/log" 2>&1 &
+server2=$!
+for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port2/healthz" >/dev/null && break; sleep 0.1; done
+echo
+printf '%-34s %12s %10s %10s %12s\n' "WASM, Accept-Encoding: br" "requests/s" "p50 (ms)" "p99 (ms)" "bytes sent"
+for variant in precompressed:$port on-the-fly:$port2; do
+  label=${variant%%:*}; p=${variant##*:}
+  bytes=$(curl -s -H 'Accept-Encoding: br' "http://127.0.0.1:$p/pkg/$wasm" | wc -c)
+  wrk -t1 -c4 -d5s --latency -H 'Accept-Encoding: br' "http://127.0.0.1:$p/pkg/$wasm" | awk -v label="$label" -v bytes="$bytes" '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    $1 == "50%" { p50 = ms($2) } $1 == "99%" { p99 = ms($2) } $1 == "Requests/sec:" { rps = $2 }
+    END { printf "%-34s %12.0f %10.2f %10.2f %12d\n", label, rps, p50, p99, bytes }'
 done
