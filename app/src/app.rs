@@ -25,7 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content="Manage how you sign in to your work or school account."/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
-                <HydrationScripts options/>
+                <HydrationAfterLoad options/>
                 <MetaTags/>
             </head>
             <body>
@@ -33,6 +33,53 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// File names (without extension) of the JavaScript glue and the WebAssembly: with content
+/// hashes when cargo-leptos wrote them next to the binary (`hash.txt`), as Leptos names them.
+#[cfg(feature = "ssr")]
+fn asset_names(options: &LeptosOptions) -> (String, String) {
+    let mut js = options.output_name.to_string();
+    let mut wasm = options.output_name.to_string();
+    if options.hash_files {
+        let hashes = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+            .and_then(|file| std::fs::read_to_string(file).ok())
+            .unwrap_or_default();
+        for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
+            match kind.trim() {
+                "js" => js = format!("{js}.{}", hash.trim()),
+                "wasm" => wasm = format!("{wasm}.{}", hash.trim()),
+                _ => {}
+            }
+        }
+    }
+    (js, wasm)
+}
+
+/// Loads the WebAssembly once the page has loaded and the browser is idle, with no preload
+/// hints. Every control works before it arrives (links and forms), so the page's own content
+/// comes first on a slow link: the WebAssembly never competes with the HTML and CSS that the
+/// first paint needs. (Leptos' `HydrationScripts` preloads it from the `<head>`, which makes
+/// the largest contentful paint wait for it on slow mobile links.)
+#[component]
+fn HydrationAfterLoad(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let (js, wasm) = asset_names(&options);
+    #[cfg(not(feature = "ssr"))]
+    let (js, wasm) = (String::new(), String::new());
+    let pkg = options.site_pkg_dir.to_string();
+    let script = format!(
+        "(function (js, wasm) {{\
+         const hydrate = () => import(js).then((glue) => glue.default({{ module_or_path: wasm }}).then(() => glue.hydrate()));\
+         const whenIdle = () => ('requestIdleCallback' in window ? requestIdleCallback(hydrate, {{ timeout: 1000 }}) : setTimeout(hydrate, 0));\
+         if (document.readyState === 'complete') whenIdle(); else addEventListener('load', whenIdle, {{ once: true }});\
+         }})({:?}, {:?});",
+        format!("/{pkg}/{js}.js"),
+        format!("/{pkg}/{wasm}.wasm"),
+    );
+    view! { <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script> }
 }
 
 #[component]
