@@ -168,6 +168,10 @@ impl AppPasswordChecker {
             return self.refuse(store, &username_key, client, now).await;
         };
         let Some(candidate) = store.app_password_candidate(&lookup).await? else {
+            // Deleted: its holder is no longer known good.
+            if let Some(cache) = &self.verified {
+                cache.invalidate(&lookup).await;
+            }
             return self.refuse(store, &username_key, client, now).await;
         };
         let usable = candidate.username_key == username_key

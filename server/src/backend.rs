@@ -118,6 +118,33 @@ fn actor(context: &RequestContext) -> Actor {
     }
 }
 
+/// Longest client name shown in the list (User-Agents can be long).
+const MAX_CLIENT_CHARS: usize = 40;
+
+/// "Never used", or "Last used 5 minutes ago from 192.0.2.7 (IMAP)".
+fn last_used_text(
+    at: Option<DateTime<Utc>>,
+    ip: Option<String>,
+    client: Option<String>,
+    now: DateTime<Utc>,
+) -> String {
+    let Some(at) = at else {
+        return "Never used".to_owned();
+    };
+    let mut text = format!("Last used {}", timefmt::relative(at, now));
+    if let Some(ip) = ip {
+        text.push_str(&format!(" from {ip}"));
+    }
+    if let Some(client) = client.filter(|c| !c.trim().is_empty()) {
+        let mut short: String = client.chars().take(MAX_CLIENT_CHARS).collect();
+        if short.len() < client.len() {
+            short.push('…');
+        }
+        text.push_str(&format!(" ({short})"));
+    }
+    text
+}
+
 /// "Try again in 3 minutes." for a wait of `seconds`.
 fn retry_message(seconds: u64) -> String {
     let wait = if seconds <= 60 {
@@ -754,13 +781,12 @@ impl Backend for ServerBackend {
                 id: row.id,
                 name: row.name,
                 created: timefmt::date(row.created_at),
-                last_used: match (row.last_used_at, row.last_used_ip) {
-                    (None, _) => "Never used".to_owned(),
-                    (Some(at), Some(ip)) => {
-                        format!("Last used {} from {ip}", timefmt::relative(at, now))
-                    }
-                    (Some(at), None) => format!("Last used {}", timefmt::relative(at, now)),
-                },
+                last_used: last_used_text(
+                    row.last_used_at,
+                    row.last_used_ip,
+                    row.last_used_client,
+                    now,
+                ),
             })
             .collect();
         Ok(AppPasswordOverview {
@@ -929,5 +955,30 @@ impl Backend for ServerBackend {
             .mark_session_verified(signed_in.session.id, Utc::now())
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_use_names_when_where_and_which_client() {
+        let now = DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let at = Some(now - chrono::Duration::minutes(5));
+        assert_eq!(last_used_text(None, None, None, now), "Never used");
+        assert_eq!(
+            last_used_text(at, Some("192.0.2.7".into()), Some("IMAP".into()), now),
+            "Last used 5 minutes ago from 192.0.2.7 (IMAP)"
+        );
+        assert_eq!(
+            last_used_text(at, None, Some(" ".into()), now),
+            "Last used 5 minutes ago"
+        );
+        let long = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)";
+        assert_eq!(
+            last_used_text(at, Some("192.0.2.7".into()), Some(long.into()), now),
+            "Last used 5 minutes ago from 192.0.2.7 (Mozilla/5.0 (X11; Linux x86_64) AppleWeb…)"
+        );
     }
 }

@@ -406,10 +406,9 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
 
         // Written by the first check only (the others came within the minute).
         let overview = backend.app_passwords(&ctx).await?;
-        assert!(
-            overview.items[0].last_used.contains("192.0.2.7"),
-            "{}",
-            overview.items[0].last_used
+        assert_eq!(
+            overview.items[0].last_used,
+            "Last used just now from 192.0.2.7 (Thunderbird/115)"
         );
         let rows = backend.store.app_passwords_of(user.id).await?;
         assert_eq!(rows[0].last_used_client.as_deref(), Some("Thunderbird/115"));
