@@ -256,13 +256,9 @@ pub fn AppPasswordSteps(
                 <input type="hidden" name="intent" value="reverify_and_create"/>
                 <input type="hidden" name="name" value=name/>
                 <p>"For your security, confirm it's you before creating an app password."</p>
-                <div class="field">
-                    <label for="reverify-password">"Password"</label>
-                    <input id="reverify-password" name="password" type="password" autocomplete="current-password"
-                        aria-describedby="reverify-password-error"
-                        on:input=move |ev| password.set(event_target_value(&ev))/>
-                    <p id="reverify-password-error" class="field-error" role="alert">{move || reverify_field("password").get()}</p>
-                </div>
+                <Field label="Password" name="password" id="reverify-password" input_type="password"
+                    autocomplete="current-password" error=reverify_field("password")
+                    on_input=Callback::new(move |value: String| password.set(value))/>
                 {has_two_step.then(|| view! {
                     <Field label="Code from your authenticator app" name="code" id="reverify-code"
                         autocomplete="one-time-code" inputmode="numeric" error=reverify_field("code")
