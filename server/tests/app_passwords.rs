@@ -17,15 +17,7 @@ async fn enrolled_user(
     username: &str,
 ) -> Result<(RequestContext, String), Box<dyn std::error::Error + Send + Sync>> {
     support::add_user(backend, username).await;
-    let (_, cookie) = backend
-        .sign_in(&context("192.0.2.10", None), username, PASSWORD)
-        .await?;
-    let ctx = context("192.0.2.10", Some(&cookie));
-    let enrollment = backend.begin_authenticator(&ctx).await?;
-    backend
-        .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
-        .await?;
-    Ok((ctx, enrollment.secret))
+    support::signed_in_with_authenticator(backend, username, "192.0.2.10").await
 }
 
 /// Adds `n` app passwords directly in storage (with placeholder hashes: fast).

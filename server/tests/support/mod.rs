@@ -262,14 +262,26 @@ pub async fn app_password_for(
     Box<dyn std::error::Error + Send + Sync>,
 > {
     use app::backend::Backend;
+    let (ctx, _) = signed_in_with_authenticator(backend, username, "192.0.2.1").await?;
+    let created = backend.create_app_password(&ctx, name).await?;
+    Ok((ctx, created))
+}
+
+/// Signs `username` in from `ip` and adds an authenticator app; returns the session's request
+/// context and the authenticator secret (as displayed).
+pub async fn signed_in_with_authenticator(
+    backend: &ServerBackend,
+    username: &str,
+    ip: &str,
+) -> Result<(app::backend::RequestContext, String), Box<dyn std::error::Error + Send + Sync>> {
+    use app::backend::Backend;
     let (_, cookie) = backend
-        .sign_in(&context("192.0.2.1", None), username, PASSWORD)
+        .sign_in(&context(ip, None), username, PASSWORD)
         .await?;
-    let ctx = context("192.0.2.1", Some(&cookie));
+    let ctx = context(ip, Some(&cookie));
     let enrollment = backend.begin_authenticator(&ctx).await?;
     backend
         .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
         .await?;
-    let created = backend.create_app_password(&ctx, name).await?;
-    Ok((ctx, created))
+    Ok((ctx, enrollment.secret))
 }
