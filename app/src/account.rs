@@ -87,39 +87,53 @@ pub async fn sign_in(
     password: String,
     next: Option<String>,
 ) -> Result<SignInStep, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let context = crate::backend::request_context().await;
-            let (step, cookie) = backend.sign_in(&context, &username, &password).await?;
-            ssr::set_cookie(&cookie)?;
-            let next = next.unwrap_or_default();
-            match step {
-                SignInStep::SignedIn => leptos_axum::redirect(&backend.return_path(&next)),
-                SignInStep::CodeRequired => {
-                    leptos_axum::redirect(&format!("/signin?step=code&next={}", urlencode(&next)))
-                }
+    let next = next.unwrap_or_default();
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let context = crate::backend::request_context().await;
+        let (step, cookie) = backend.sign_in(&context, &username, &password).await?;
+        ssr::set_cookie(&cookie)?;
+        match step {
+            SignInStep::SignedIn => leptos_axum::redirect(&backend.return_path(&next)),
+            SignInStep::CodeRequired => {
+                leptos_axum::redirect(&format!("/signin?step=code&next={}", urlencode(&next)))
             }
-            Ok(step)
         }
-        .await,
-    )
+        Ok(step)
+    }
+    .await;
+    crate::backend::on_form_post_error(&result, |error| {
+        format!(
+            "/signin?username={}&next={}&error={}",
+            urlencode(&username),
+            urlencode(&next),
+            error.sign_in_code()
+        )
+    });
+    crate::backend::respond(result)
 }
 
 /// Completes a sign-in with the authenticator app's code.
 #[server(endpoint = "verify_sign_in_code")]
 pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let context = crate::backend::request_context().await;
-            let cookie = backend.verify_sign_in_code(&context, &code).await?;
-            ssr::set_cookie(&cookie)?;
-            leptos_axum::redirect(&backend.return_path(&next.unwrap_or_default()));
-            Ok(())
-        }
-        .await,
-    )
+    let next = next.unwrap_or_default();
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let context = crate::backend::request_context().await;
+        let cookie = backend.verify_sign_in_code(&context, &code).await?;
+        ssr::set_cookie(&cookie)?;
+        leptos_axum::redirect(&backend.return_path(&next));
+        Ok(())
+    }
+    .await;
+    crate::backend::on_form_post_error(&result, |error| {
+        format!(
+            "/signin?step=code&next={}&error={}",
+            urlencode(&next),
+            error.sign_in_code()
+        )
+    });
+    crate::backend::respond(result)
 }
 
 /// Ends this session.

@@ -124,31 +124,46 @@ pub async fn request_context() -> RequestContext {
 /// throttled), so clients, proxies and logs see what happened. Plain form posts (no
 /// WebAssembly yet) keep Leptos' redirect back to the form instead.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    use axum::http::{HeaderValue, StatusCode, header, request::Parts};
-    if let Err(error) = &result {
-        let form_post = use_context::<Parts>()
-            .and_then(|parts| {
-                parts
-                    .headers
-                    .get(header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .map(|v| v.contains("text/html"))
-            })
-            .unwrap_or(false);
-        if let (false, Some(response)) = (form_post, use_context::<leptos_axum::ResponseOptions>())
+    use axum::http::{HeaderValue, StatusCode, header};
+    if let Err(error) = &result
+        && !is_form_post()
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        );
+        if let AppError::Throttled {
+            retry_after_seconds,
+            ..
+        } = error
         {
-            response.set_status(
-                StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            );
-            if let AppError::Throttled {
-                retry_after_seconds,
-                ..
-            } = error
-            {
-                response
-                    .insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
-            }
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
         }
     }
     result
+}
+
+/// Whether this server-function call is a plain HTML form post, sent before the WebAssembly
+/// loaded (browsers ask for HTML then; the hydrated app asks for JSON).
+pub fn is_form_post() -> bool {
+    use axum::http::{header, request::Parts};
+    use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.contains("text/html"))
+        })
+        .unwrap_or(false)
+}
+
+/// After a failed plain form post, sends the browser to `page`, which shows the error named in
+/// its URL. (Leptos would send it back to the Referer, which our Referrer-Policy withholds.)
+pub fn on_form_post_error<T>(result: &Result<T, AppError>, page: impl FnOnce(&AppError) -> String) {
+    if let Err(error) = result
+        && is_form_post()
+    {
+        leptos_axum::redirect(&page(error));
+    }
 }

@@ -50,7 +50,47 @@ pub enum AppError {
     Transport(String),
 }
 
+/// Throttling text when a sign-in form was posted without the WebAssembly (the exact wait is not
+/// carried in the URL).
+const THROTTLED_WITHOUT_WAIT: &str =
+    "Too many sign-in attempts. Wait a few minutes, then try again.";
+
 impl AppError {
+    /// A fixed name for a sign-in error, carried in the sign-in page's URL when its form was
+    /// posted before the WebAssembly loaded. Names, not texts: a URL must not be able to make
+    /// the page say anything an attacker likes.
+    pub fn sign_in_code(&self) -> &'static str {
+        match self {
+            Self::SignInFailed => "failed",
+            Self::Throttled { .. } => "throttled",
+            Self::Unavailable | Self::Transport(_) => "unavailable",
+            Self::Forbidden(_) => "expired",
+            Self::Invalid { field, .. } if field == "code" => "code",
+            _ => "other",
+        }
+    }
+
+    /// The error a sign-in page URL names (see [`AppError::sign_in_code`]).
+    pub fn from_sign_in_code(code: &str) -> Option<Self> {
+        Some(match code {
+            "failed" => Self::SignInFailed,
+            "throttled" => Self::Throttled {
+                retry_after_seconds: 0,
+                message: THROTTLED_WITHOUT_WAIT.to_owned(),
+            },
+            "unavailable" => Self::Unavailable,
+            "expired" => Self::Forbidden(
+                "Your sign-in took too long. Start again with your sign-in name.".to_owned(),
+            ),
+            "code" => Self::invalid(
+                "code",
+                "That code didn't work. Check your authenticator app and enter the newest code.",
+            ),
+            "other" => Self::Internal,
+            _ => return None,
+        })
+    }
+
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Invalid {
             field: field.into(),

@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, startOtherSite, totp, ADMIN } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -115,4 +115,38 @@ test('sign out everywhere ends the session', async ({ page, server }) => {
   await expect(page).toHaveURL(/signed_out=everywhere/);
   await page.goto(server.baseURL + '/security-info');
   await expect(page).toHaveURL(/\/signin\?next=/);
+});
+
+test('sign-in works before the WebAssembly loads, and its errors say what went wrong', async ({ page, server, browser }) => {
+  await completeSetup(page, server);
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  const secret = await addAuthenticator(page, server);
+  // A browser that has not run the WebAssembly yet: every step is a plain form.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const plain = await context.newPage();
+  await plain.goto(server.baseURL + '/signin?next=/security-info');
+  await plain.getByLabel('Sign-in name').fill(ADMIN.username);
+  await plain.getByRole('button', { name: 'Next' }).click();
+  await plain.getByLabel('Password', { exact: true }).fill('not the password');
+  await plain.getByRole('button', { name: 'Sign in' }).click();
+  // Back on the password step, for the same person, with the reason.
+  await expect(plain.getByRole('heading', { name: 'Enter password' })).toBeVisible();
+  await expect(plain.getByText(ADMIN.username)).toBeVisible();
+  await expect(plain.getByText('Your account or password is incorrect.')).toBeVisible();
+  // Only fixed messages come from the URL.
+  await plain.goto(server.baseURL + '/signin?username=x&error=Call+555-0100');
+  await expect(plain.getByRole('alert').filter({ hasText: /\S/ })).toHaveCount(0);
+
+  await plain.goto(server.baseURL + '/signin?username=' + encodeURIComponent(ADMIN.username) + '&next=/security-info');
+  await plain.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await plain.getByRole('button', { name: 'Sign in' }).click();
+  await expect(plain.getByRole('heading', { name: 'Enter code' })).toBeVisible();
+  await plain.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 - 3600));
+  await plain.getByRole('button', { name: 'Verify' }).click();
+  await expect(plain.getByText("That code didn't work.")).toBeVisible();
+  await plain.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 + 30));
+  await plain.getByRole('button', { name: 'Verify' }).click();
+  await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  await context.close();
 });

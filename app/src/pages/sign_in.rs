@@ -16,6 +16,8 @@ pub fn SignInPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let next = Signal::derive(move || param("next"));
     let username = Signal::derive(move || param("username"));
+    // An error of a form posted before the WebAssembly loaded, named in the URL.
+    let carried = Signal::derive(move || AppError::from_sign_in_code(&param("error")));
     let step = move || {
         if param("step") == "code" {
             "code"
@@ -44,8 +46,8 @@ pub fn SignInPage() -> impl IntoView {
                 {move || notice().map(|text| view! { <p class="notice success" role="status">{text}</p> })}
                 {move || match step() {
                     "username" => view! { <UsernameStep next=next/> }.into_any(),
-                    "password" => view! { <PasswordStep username=username next=next/> }.into_any(),
-                    _ => view! { <CodeStep next=next/> }.into_any(),
+                    "password" => view! { <PasswordStep username=username next=next carried=carried/> }.into_any(),
+                    _ => view! { <CodeStep next=next carried=carried/> }.into_any(),
                 }}
             </section>
         </main>
@@ -76,14 +78,15 @@ fn UsernameStep(next: Signal<String>) -> impl IntoView {
 }
 
 #[component]
-fn PasswordStep(username: Signal<String>, next: Signal<String>) -> impl IntoView {
+fn PasswordStep(
+    username: Signal<String>,
+    next: Signal<String>,
+    carried: Signal<Option<AppError>>,
+) -> impl IntoView {
     let action = ServerAction::<SignIn>::new();
-    let error = move || {
-        action
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.to_string())
+    let error = move || match action.value().get() {
+        Some(result) => result.err().map(|e| e.to_string()),
+        None => carried.get().map(|e| e.to_string()),
     };
     let back = move || format!("/signin?next={}", urlencode(&next.get()));
     view! {
@@ -113,9 +116,12 @@ fn PasswordStep(username: Signal<String>, next: Signal<String>) -> impl IntoView
 }
 
 #[component]
-fn CodeStep(next: Signal<String>) -> impl IntoView {
+fn CodeStep(next: Signal<String>, carried: Signal<Option<AppError>>) -> impl IntoView {
     let action = ServerAction::<VerifySignInCode>::new();
-    let error = move || action.value().get().and_then(Result::err);
+    let error = move || match action.value().get() {
+        Some(result) => result.err(),
+        None => carried.get(),
+    };
     let code_error = move || error().map(|e| e.to_string());
     let expired = move || matches!(error(), Some(AppError::Forbidden(_)));
     view! {
