@@ -136,9 +136,22 @@ pub async fn reverify(password: String, code: Option<String>) -> Result<(), AppE
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FormOutcome {
     Created(CreatedAppPassword),
-    CreateFailed { name: String, error: AppError },
-    ReverifyFailed { name: String, error: AppError },
-    DeleteFailed { error: AppError },
+    CreateFailed {
+        name: String,
+        error: AppError,
+    },
+    ReverifyFailed {
+        name: String,
+        error: AppError,
+    },
+    DeleteFailed {
+        error: AppError,
+    },
+    /// The account password was changed (Security info's Change password).
+    PasswordChanged,
+    PasswordChangeFailed {
+        error: AppError,
+    },
 }
 
 /// The outcome of the form post being answered, if any: read from the request on the server
@@ -170,4 +183,10 @@ pub struct PageForm {
     pub password: String,
     #[serde(default)]
     pub code: String,
+    #[serde(default)]
+    pub current_password: String,
+    #[serde(default)]
+    pub new_password: String,
+    #[serde(default)]
+    pub confirm_password: String,
 }

@@ -86,6 +86,31 @@ test('change password from the Password row', async ({ page, server }) => {
   await expect(page.getByText('Last updated: just now')).toBeVisible();
 });
 
+test('change password works before the WebAssembly loads', async ({ page, server, browser }) => {
+  await completeSetup(page, server);
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  const context = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+  const plain = await context.newPage();
+  await plain.goto(server.baseURL + '/security-info');
+  await plain.getByRole('list', { name: 'Your sign-in methods' }).getByRole('button', { name: 'Change' }).click();
+  const dialog = plain.getByRole('dialog', { name: 'Change password' });
+  await dialog.getByLabel('Current password').fill(ADMIN.password);
+  await dialog.getByLabel('New password', { exact: true }).fill('password1234');
+  await dialog.getByLabel('Confirm new password').fill('password1234');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByText('too common')).toBeVisible();
+  await dialog.getByLabel('Current password').fill(ADMIN.password);
+  await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+  await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
+  await dialog.getByRole('button', { name: 'Change password' }).click();
+  await expect(dialog.getByRole('status')).toContainText('Your password was changed.');
+  await dialog.getByRole('button', { name: 'Done' }).click();
+  await expect(plain.getByText('Last updated: just now')).toBeVisible();
+  await expect(plain.getByRole('dialog', { name: 'Change password' })).toBeHidden();
+  await context.close();
+});
+
 test('a cross-origin server-function call is rejected', async ({ page, server }) => {
   await completeSetup(page, server);
   await signIn(page, server);

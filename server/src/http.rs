@@ -353,6 +353,18 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             Ok(()) => return Err(Redirect::to(&path).into_response()),
             Err(error) => FormOutcome::DeleteFailed { error },
         },
+        "change_password" => match backend
+            .change_password(
+                &context,
+                &form.current_password,
+                &form.new_password,
+                &form.confirm_password,
+            )
+            .await
+        {
+            Ok(()) => FormOutcome::PasswordChanged,
+            Err(error) => FormOutcome::PasswordChangeFailed { error },
+        },
         _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
     };
     if matches!(
@@ -364,6 +376,8 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             error: AppError::Unauthorized,
             ..
         } | FormOutcome::DeleteFailed {
+            error: AppError::Unauthorized
+        } | FormOutcome::PasswordChangeFailed {
             error: AppError::Unauthorized
         }
     ) {

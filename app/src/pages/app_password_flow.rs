@@ -338,6 +338,8 @@ pub struct InitialDialogs {
     pub choose: bool,
     /// Ask to confirm deleting this one (`?delete=ID&name=NAME`).
     pub delete: Option<AppPasswordItem>,
+    /// Open Change password (`?change=password`, or a change form was posted).
+    pub change_password: bool,
     pub outcome: Option<FormOutcome>,
 }
 
@@ -363,10 +365,15 @@ impl InitialDialogs {
                 created: String::new(),
                 last_used: String::new(),
             });
+        let change_outcome = matches!(
+            outcome,
+            Some(FormOutcome::PasswordChanged | FormOutcome::PasswordChangeFailed { .. })
+        );
         Self {
             create: add == "app_password" || create_outcome,
             choose: add == "method",
             delete,
+            change_password: query.get("change").is_some_and(|c| c == "password") || change_outcome,
             outcome,
         }
     }

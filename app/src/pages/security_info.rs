@@ -43,7 +43,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
     // They start from the URL (links followed before the WebAssembly loaded) and form posts.
     let initial = InitialDialogs::read();
     let add_open = RwSignal::new(initial.create || initial.choose);
-    let change_open = RwSignal::new(false);
+    let change_open = RwSignal::new(initial.change_password);
     let delete_open = RwSignal::new(false);
     // App passwords: reloaded after each change, and whenever a dialog closes.
     let app_refresh = RwSignal::new(0u32);
@@ -124,7 +124,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
                 request_delete=request_delete
             />
             <DeleteAppPasswordDialog open=delete_app_open target=delete_target delete=delete_app page="/security-info" id="delete-app-password"/>
-            <ChangePasswordDialog open=change_open change=change/>
+            <ChangePasswordDialog open=change_open change=change outcome=initial.outcome.clone()/>
             <Modal open=delete_open id="delete-authenticator" title="Delete authenticator app?".to_owned()>
                 <p>"You will sign in with your password only until you add a method again."</p>
                 <div class="modal-actions">
@@ -171,7 +171,9 @@ fn MethodList(
             <li class="method">
                 <span class="method-name">"Password"</span>
                 <span class="method-detail">"Last updated: " {info.password_changed.clone()}</span>
-                <button type="button" class="link" on:click=move |_| change_open.set(true)>"Change"</button>
+                <ActionLink href="/security-info?change=password".to_owned() class="link" action=Callback::new(move |()| change_open.set(true))>
+                    "Change"
+                </ActionLink>
             </li>
             {info.authenticator_added.clone().map(|added| view! {
                 <li class="method">
@@ -339,12 +341,22 @@ fn AuthenticatorStep(
     }
 }
 
+/// Change password. Works before the WebAssembly loads too: the form posts to the page, which
+/// the server answers with the dialog open at its outcome (`outcome`).
 #[component]
 fn ChangePasswordDialog(
     open: RwSignal<bool>,
     change: ServerAction<ChangePassword>,
+    outcome: Option<FormOutcome>,
 ) -> impl IntoView {
-    let error = move || change.value().get().and_then(Result::err);
+    // The outcome of a plain form post, shown until the person tries again.
+    let carried = RwSignal::new(match outcome {
+        Some(FormOutcome::PasswordChanged) => Some(Ok(())),
+        Some(FormOutcome::PasswordChangeFailed { error }) => Some(Err(error)),
+        _ => None,
+    });
+    let result = move || change.value().get().or_else(|| carried.get());
+    let error = move || result().and_then(Result::err);
     let field_error = move |field: &'static str| {
         Signal::derive(move || error().and_then(|e| e.message_for(field)))
     };
@@ -353,35 +365,60 @@ fn ChangePasswordDialog(
             .filter(|e| !matches!(e, AppError::Invalid { .. }))
             .map(|e| e.to_string())
     };
-    let done = move || matches!(change.value().get(), Some(Ok(())));
-    Effect::new(move |_| {
-        if open.get() {
+    let done = move || matches!(result(), Some(Ok(())));
+    // Opening the dialog again starts afresh.
+    Effect::new(move |was_open: Option<bool>| {
+        let is_open = open.get();
+        if is_open && was_open == Some(false) {
             change.value().set(None);
+            carried.set(None);
         }
+        is_open
     });
+    let current = RwSignal::new(String::new());
+    let new = RwSignal::new(String::new());
+    let confirmation = RwSignal::new(String::new());
+    let close = Callback::new(move |()| open.set(false));
     view! {
         <Modal open=open id="change-password" title="Change password".to_owned()>
             <Show
                 when=done
                 fallback=move || view! {
-                    <ActionForm action=change attr:class="stack">
+                    <form
+                        class="stack"
+                        method="post"
+                        action="/security-info"
+                        on:submit=move |ev| {
+                            ev.prevent_default();
+                            carried.set(None);
+                            change.dispatch(ChangePassword {
+                                current_password: current.get_untracked(),
+                                new_password: new.get_untracked(),
+                                confirm_password: confirmation.get_untracked(),
+                            });
+                        }
+                    >
+                        <input type="hidden" name="intent" value="change_password"/>
                         <Field label="Current password" name="current_password" id="current_password" input_type="password"
-                            autocomplete="current-password" error=field_error("current_password")/>
+                            autocomplete="current-password" error=field_error("current_password")
+                            on_input=Callback::new(move |value: String| current.set(value))/>
                         <Field label="New password" name="new_password" id="new_password" input_type="password"
-                            autocomplete="new-password" error=field_error("new_password")/>
+                            autocomplete="new-password" error=field_error("new_password")
+                            on_input=Callback::new(move |value: String| new.set(value))/>
                         <Field label="Confirm new password" name="confirm_password" id="confirm_new_password" input_type="password"
-                            autocomplete="new-password" error=field_error("confirm_password")/>
+                            autocomplete="new-password" error=field_error("confirm_password")
+                            on_input=Callback::new(move |value: String| confirmation.set(value))/>
                         <p class="form-error" role="alert">{other_error}</p>
                         <div class="modal-actions">
-                            <button type="button" class="button" on:click=move |_| open.set(false)>"Cancel"</button>
+                            <ActionLink href="/security-info".to_owned() class="button" action=close>"Cancel"</ActionLink>
                             <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change password"</button>
                         </div>
-                    </ActionForm>
+                    </form>
                 }
             >
                 <p role="status">"Your password was changed. Other browsers and devices were signed out."</p>
                 <div class="modal-actions">
-                    <button type="button" class="button primary" on:click=move |_| open.set(false)>"Done"</button>
+                    <ActionLink href="/security-info".to_owned() class="button primary" action=close>"Done"</ActionLink>
                 </div>
             </Show>
         </Modal>
