@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::account::AuthenticatorEnrollment;
 use crate::error::AppError;
 
 /// One app password as the list shows it. Times are worded by the server.
@@ -150,6 +151,16 @@ pub enum FormOutcome {
     /// The account password was changed (Security info's Change password).
     PasswordChanged,
     PasswordChangeFailed {
+        error: AppError,
+    },
+    /// Adding an authenticator app started: show its QR code and ask for a code.
+    AuthenticatorStarted(AuthenticatorEnrollment),
+    AuthenticatorStartFailed {
+        error: AppError,
+    },
+    /// The code did not confirm the pending authenticator app; ask again for the same one.
+    AuthenticatorConfirmFailed {
+        enrollment: AuthenticatorEnrollment,
         error: AppError,
     },
 }

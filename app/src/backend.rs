@@ -73,6 +73,11 @@ pub trait Backend: Send + Sync + 'static {
         context: &RequestContext,
         code: &str,
     ) -> Result<(), AppError>;
+    /// The authenticator app being added (not confirmed yet), shown again after a wrong code.
+    async fn pending_authenticator(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<AuthenticatorEnrollment>, AppError>;
     async fn delete_authenticator(&self, context: &RequestContext) -> Result<(), AppError>;
     async fn change_password(
         &self,

@@ -111,6 +111,34 @@ test('change password works before the WebAssembly loads', async ({ page, server
   await context.close();
 });
 
+test('adding an authenticator app works before the WebAssembly loads', async ({ page, server, browser }) => {
+  await completeSetup(page, server);
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  const context = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
+  const plain = await context.newPage();
+  await plain.goto(server.baseURL + '/security-info');
+  await plain.getByRole('button', { name: 'Add sign-in method' }).click();
+  const chooser = plain.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  const dialog = plain.getByRole('dialog', { name: 'Authenticator app' });
+  await dialog.getByRole('button', { name: 'Continue' }).click();
+  const secretShown = async () => ((await dialog.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  const secret = await secretShown();
+  expect(secret).toMatch(/^[A-Z2-7]{16,}$/);
+  await dialog.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 - 3600));
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByText("That code didn't work.")).toBeVisible();
+  // The same secret again: the app the person just set up keeps working.
+  expect(await secretShown()).toBe(secret);
+  await dialog.getByLabel('Code', { exact: true }).fill(totp(secret));
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  await expect(plain.getByRole('list', { name: 'Your sign-in methods' }).getByText('Authenticator app')).toBeVisible();
+  await context.close();
+});
+
 test('a cross-origin server-function call is rejected', async ({ page, server }) => {
   await completeSetup(page, server);
   await signIn(page, server);

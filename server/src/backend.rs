@@ -371,6 +371,25 @@ impl ServerBackend {
             .await
     }
 
+    /// What the person sees to add the authenticator app with `secret`: QR code and key.
+    async fn enrollment(
+        &self,
+        secret: &[u8],
+        username: String,
+    ) -> Result<AuthenticatorEnrollment, AppError> {
+        let issuer = self
+            .store
+            .organization()
+            .await?
+            .map_or_else(|| "Latchkey".to_owned(), |o| o.name);
+        let url = totp::provisioning_url(secret, &issuer, &username)?;
+        Ok(AuthenticatorEnrollment {
+            qr_svg: totp::qr_svg(&url)?,
+            secret: totp::secret_for_display(secret),
+            account: username,
+        })
+    }
+
     /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
     async fn use_code(&self, user_id: i32, code: &str, confirmed: bool) -> Result<bool, AppError> {
         let Some(app) = self.store.authenticator(user_id).await? else {
@@ -656,17 +675,32 @@ impl Backend for ServerBackend {
             }
             other => other?,
         }
-        let issuer = self
+        self.enrollment(&secret, signed_in.user.username).await
+    }
+
+    async fn pending_authenticator(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<AuthenticatorEnrollment>, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let Some(app) = self
             .store
-            .organization()
+            .authenticator(signed_in.user.id)
             .await?
-            .map_or_else(|| "Latchkey".to_owned(), |o| o.name);
-        let url = totp::provisioning_url(&secret, &issuer, &signed_in.user.username)?;
-        Ok(AuthenticatorEnrollment {
-            qr_svg: totp::qr_svg(&url)?,
-            secret: totp::secret_for_display(&secret),
-            account: signed_in.user.username,
-        })
+            .filter(|a| a.confirmed_at.is_none())
+        else {
+            return Ok(None);
+        };
+        let Some(secret) = self.secret_key.open(TOTP_SEAL_PURPOSE, &app.secret_sealed) else {
+            tracing::error!(
+                user_id = signed_in.user.id,
+                "cannot open a pending authenticator secret"
+            );
+            return Err(AppError::Internal);
+        };
+        Ok(Some(
+            self.enrollment(&secret, signed_in.user.username).await?,
+        ))
     }
 
     async fn confirm_authenticator(

@@ -365,6 +365,22 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             Ok(()) => FormOutcome::PasswordChanged,
             Err(error) => FormOutcome::PasswordChangeFailed { error },
         },
+        "begin_authenticator" => match backend.begin_authenticator(&context).await {
+            Ok(enrollment) => FormOutcome::AuthenticatorStarted(enrollment),
+            Err(error) => FormOutcome::AuthenticatorStartFailed { error },
+        },
+        "confirm_authenticator" => {
+            match backend.confirm_authenticator(&context, &form.code).await {
+                Ok(()) => return Err(Redirect::to(&path).into_response()),
+                Err(error) => match backend.pending_authenticator(&context).await {
+                    Ok(Some(enrollment)) => {
+                        FormOutcome::AuthenticatorConfirmFailed { enrollment, error }
+                    }
+                    Ok(None) => FormOutcome::AuthenticatorStartFailed { error },
+                    Err(error) => FormOutcome::AuthenticatorStartFailed { error },
+                },
+            }
+        }
         _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
     };
     if matches!(
@@ -378,6 +394,8 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
         } | FormOutcome::DeleteFailed {
             error: AppError::Unauthorized
         } | FormOutcome::PasswordChangeFailed {
+            error: AppError::Unauthorized
+        } | FormOutcome::AuthenticatorStartFailed {
             error: AppError::Unauthorized
         }
     ) {

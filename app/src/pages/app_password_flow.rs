@@ -340,6 +340,8 @@ pub struct InitialDialogs {
     pub delete: Option<AppPasswordItem>,
     /// Open Change password (`?change=password`, or a change form was posted).
     pub change_password: bool,
+    /// Open Add method at the authenticator app (`?add=authenticator`, or its forms were posted).
+    pub authenticator: bool,
     pub outcome: Option<FormOutcome>,
 }
 
@@ -374,6 +376,15 @@ impl InitialDialogs {
             choose: add == "method",
             delete,
             change_password: query.get("change").is_some_and(|c| c == "password") || change_outcome,
+            authenticator: add == "authenticator"
+                || matches!(
+                    outcome,
+                    Some(
+                        FormOutcome::AuthenticatorStarted(_)
+                            | FormOutcome::AuthenticatorStartFailed { .. }
+                            | FormOutcome::AuthenticatorConfirmFailed { .. }
+                    )
+                ),
             outcome,
         }
     }

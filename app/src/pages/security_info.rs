@@ -42,7 +42,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
     // Dialog switches live here, above the list, so reloading the list keeps dialogs open.
     // They start from the URL (links followed before the WebAssembly loaded) and form posts.
     let initial = InitialDialogs::read();
-    let add_open = RwSignal::new(initial.create || initial.choose);
+    let add_open = RwSignal::new(initial.create || initial.choose || initial.authenticator);
     let change_open = RwSignal::new(initial.change_password);
     let delete_open = RwSignal::new(false);
     // App passwords: reloaded after each change, and whenever a dialog closes.
@@ -117,6 +117,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
             <AddMethodDialog
                 open=add_open
                 start_with_app_password=initial.create
+                start_with_authenticator=initial.authenticator
                 outcome=StoredValue::new(initial.outcome.clone())
                 confirm=confirm
                 info=info
@@ -192,6 +193,8 @@ fn AddMethodDialog(
     open: RwSignal<bool>,
     /// Start at the app-password steps (a link or form post asked for them).
     start_with_app_password: bool,
+    /// Start at the authenticator app (a link or form post asked for it).
+    start_with_authenticator: bool,
     /// A form post's outcome, used once.
     outcome: StoredValue<Option<FormOutcome>>,
     confirm: ServerAction<ConfirmAuthenticator>,
@@ -203,12 +206,38 @@ fn AddMethodDialog(
     let choice = RwSignal::new(String::new());
     // Set when "App password" was chosen and Add selected: the dialog then runs its steps.
     let app_password_mode = RwSignal::new(start_with_app_password);
-    let enrollment = move || begin.value().get().and_then(Result::ok);
+    // What the authenticator forms posted before the WebAssembly loaded left to show.
+    let carried = outcome.get_value();
+    let carried_enrollment = RwSignal::new(match &carried {
+        Some(
+            FormOutcome::AuthenticatorStarted(enrollment)
+            | FormOutcome::AuthenticatorConfirmFailed { enrollment, .. },
+        ) => Some(enrollment.clone()),
+        _ => None,
+    });
+    let carried_confirm_error = RwSignal::new(match &carried {
+        Some(FormOutcome::AuthenticatorConfirmFailed { error, .. }) => Some(error.clone()),
+        _ => None,
+    });
+    let carried_begin_error = RwSignal::new(match carried {
+        Some(FormOutcome::AuthenticatorStartFailed { error }) => Some(error),
+        _ => None,
+    });
+    // Set by `?add=authenticator` (the chooser submitted without the WebAssembly).
+    let authenticator_mode = RwSignal::new(start_with_authenticator);
+    let enrollment = move || {
+        begin
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .or_else(|| carried_enrollment.get())
+    };
     let begin_error = move || {
         begin
             .value()
             .get()
             .and_then(Result::err)
+            .or_else(|| carried_begin_error.get())
             .map(|e| e.to_string())
     };
     // Closing the dialog starts it over next time.
@@ -218,6 +247,10 @@ fn AddMethodDialog(
             confirm.value().set(None);
             choice.set(String::new());
             app_password_mode.set(false);
+            authenticator_mode.set(false);
+            carried_enrollment.set(None);
+            carried_confirm_error.set(None);
+            carried_begin_error.set(None);
             // A form post's outcome belongs to the first opening only.
             outcome.set_value(None);
         }
@@ -229,7 +262,7 @@ fn AddMethodDialog(
         }
     });
     let title = Signal::derive(move || {
-        if enrollment().is_some() {
+        if enrollment().is_some() || authenticator_mode.get() {
             "Authenticator app".to_owned()
         } else if app_password_mode.get() {
             "App password".to_owned()
@@ -248,7 +281,32 @@ fn AddMethodDialog(
                     let offer_app_password = overview.as_ref().is_some_and(|o| o.can_create() && o.security_info_experience);
                     view! {
                         {move || match enrollment() {
-                            Some(enrollment) => view! { <AuthenticatorStep enrollment=enrollment confirm=confirm/> }.into_any(),
+                            Some(enrollment) => view! {
+                                <AuthenticatorStep enrollment=enrollment confirm=confirm carried_error=carried_confirm_error/>
+                            }.into_any(),
+                            None if authenticator_mode.get() => view! {
+                                <form
+                                    class="stack"
+                                    method="post"
+                                    action="/security-info"
+                                    on:submit=move |ev| {
+                                        ev.prevent_default();
+                                        carried_begin_error.set(None);
+                                        begin.dispatch(BeginAuthenticator {});
+                                    }
+                                >
+                                    <input type="hidden" name="intent" value="begin_authenticator"/>
+                                    <p>
+                                        "An authenticator app on your phone shows a new 6-digit code every 30 seconds. "
+                                        "Next you'll scan a QR code with it, then enter one of its codes."
+                                    </p>
+                                    <p class="form-error" role="alert">{begin_error}</p>
+                                    <div class="modal-actions">
+                                        <ActionLink href="/security-info".to_owned() class="button" action=finish>"Cancel"</ActionLink>
+                                        <button type="submit" class="button primary" disabled=move || begin.pending().get()>"Continue"</button>
+                                    </div>
+                                </form>
+                            }.into_any(),
                             None if app_password_mode.get() => view! {
                                 <AppPasswordSteps
                                     overview=overview.clone()
@@ -306,14 +364,18 @@ fn AddMethodDialog(
 fn AuthenticatorStep(
     enrollment: AuthenticatorEnrollment,
     confirm: ServerAction<ConfirmAuthenticator>,
+    /// A wrong code posted before the WebAssembly loaded.
+    carried_error: RwSignal<Option<AppError>>,
 ) -> impl IntoView {
     let error = move || {
         confirm
             .value()
             .get()
             .and_then(Result::err)
+            .or_else(|| carried_error.get())
             .map(|e| e.to_string())
     };
+    let code = RwSignal::new(String::new());
     view! {
         <ol class="steps">
             <li>"Install an authenticator app on your phone, if you don't have one yet."</li>
@@ -325,7 +387,17 @@ fn AuthenticatorStep(
             </li>
             <li>"Enter the 6-digit code the app shows."</li>
         </ol>
-        <ActionForm action=confirm attr:class="stack">
+        <form
+            class="stack"
+            method="post"
+            action="/security-info"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                carried_error.set(None);
+                confirm.dispatch(ConfirmAuthenticator { code: code.get_untracked() });
+            }
+        >
+            <input type="hidden" name="intent" value="confirm_authenticator"/>
             <Field
                 label="Code"
                 name="code"
@@ -333,11 +405,12 @@ fn AuthenticatorStep(
                 autocomplete="one-time-code"
                 inputmode="numeric"
                 error=Signal::derive(error)
+                on_input=Callback::new(move |value: String| code.set(value))
             />
             <div class="modal-actions">
                 <button type="submit" class="button primary" disabled=move || confirm.pending().get()>"Next"</button>
             </div>
-        </ActionForm>
+        </form>
     }
 }
 
