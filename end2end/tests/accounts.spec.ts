@@ -111,7 +111,7 @@ test('change password works before the WebAssembly loads', async ({ page, server
   await context.close();
 });
 
-test('adding an authenticator app works before the WebAssembly loads', async ({ page, server, browser }) => {
+test('adding and deleting an authenticator app work before the WebAssembly loads', async ({ page, server, browser }) => {
   await completeSetup(page, server);
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
@@ -135,7 +135,21 @@ test('adding an authenticator app works before the WebAssembly loads', async ({ 
   await dialog.getByLabel('Code', { exact: true }).fill(totp(secret));
   await dialog.getByRole('button', { name: 'Next' }).click();
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
-  await expect(plain.getByRole('list', { name: 'Your sign-in methods' }).getByText('Authenticator app')).toBeVisible();
+  const methods = plain.getByRole('list', { name: 'Your sign-in methods' });
+  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  // Deleting asks first, also without the WebAssembly.
+  await methods.getByRole('button', { name: 'Delete' }).click();
+  const confirm = plain.getByRole('dialog', { name: 'Delete authenticator app?' });
+  await confirm.getByRole('button', { name: 'No' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await methods.getByRole('button', { name: 'Delete' }).click();
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  await expect(methods.getByText('Authenticator app')).toBeHidden();
+  // And the preview notice can be dismissed.
+  await plain.getByRole('button', { name: 'Dismiss notice' }).click();
+  await expect(plain.getByRole('region', { name: 'Preview notice' })).toBeHidden();
   await context.close();
 });
 

@@ -381,6 +381,10 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
                 },
             }
         }
+        "delete_authenticator" => match backend.delete_authenticator(&context).await {
+            Ok(()) => return Err(Redirect::to(&path).into_response()),
+            Err(error) => FormOutcome::DeleteFailed { error },
+        },
         _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
     };
     if matches!(

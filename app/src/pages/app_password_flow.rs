@@ -342,6 +342,8 @@ pub struct InitialDialogs {
     pub change_password: bool,
     /// Open Add method at the authenticator app (`?add=authenticator`, or its forms were posted).
     pub authenticator: bool,
+    /// Ask to confirm deleting the authenticator app (`?remove=authenticator`).
+    pub remove_authenticator: bool,
     pub outcome: Option<FormOutcome>,
 }
 
@@ -376,6 +378,7 @@ impl InitialDialogs {
             choose: add == "method",
             delete,
             change_password: query.get("change").is_some_and(|c| c == "password") || change_outcome,
+            remove_authenticator: query.get("remove").is_some_and(|r| r == "authenticator"),
             authenticator: add == "authenticator"
                 || matches!(
                     outcome,

@@ -20,7 +20,13 @@ use crate::pages::profile::ProfileLayout;
 
 #[component]
 pub fn SecurityInfoPage() -> impl IntoView {
-    let banner_open = RwSignal::new(true);
+    // Dismissed for this visit (`?notice=hidden` before the WebAssembly loads).
+    let banner_open = RwSignal::new(
+        leptos_router::hooks::use_query_map()
+            .get_untracked()
+            .get("notice")
+            .is_none_or(|n| n != "hidden"),
+    );
     let confirm = ServerAction::<ConfirmAuthenticator>::new();
     let delete = ServerAction::<DeleteAuthenticator>::new();
     let change = ServerAction::<ChangePassword>::new();
@@ -44,7 +50,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
     let initial = InitialDialogs::read();
     let add_open = RwSignal::new(initial.create || initial.choose || initial.authenticator);
     let change_open = RwSignal::new(initial.change_password);
-    let delete_open = RwSignal::new(false);
+    let delete_open = RwSignal::new(initial.remove_authenticator);
     // App passwords: reloaded after each change, and whenever a dialog closes.
     let app_refresh = RwSignal::new(0u32);
     let delete_app = ServerAction::<DeleteAppPassword>::new();
@@ -81,9 +87,14 @@ pub fn SecurityInfoPage() -> impl IntoView {
                         <strong>"This is a preview of the new Security info experience."</strong>
                         " Methods you add here work everywhere you sign in."
                     </p>
-                    <button type="button" class="icon-button" aria-label="Dismiss notice" on:click=move |_| banner_open.set(false)>
+                    <a href="/security-info?notice=hidden" role="button" class="icon-button" aria-label="Dismiss notice"
+                        on:click=move |ev| {
+                            ev.prevent_default();
+                            banner_open.set(false);
+                        }
+                    >
                         "×"
-                    </button>
+                    </a>
                 </div>
             </Show>
             <h1>"Security info"</h1>
@@ -128,19 +139,20 @@ pub fn SecurityInfoPage() -> impl IntoView {
             <ChangePasswordDialog open=change_open change=change outcome=initial.outcome.clone()/>
             <Modal open=delete_open id="delete-authenticator" title="Delete authenticator app?".to_owned()>
                 <p>"You will sign in with your password only until you add a method again."</p>
-                <div class="modal-actions">
-                    <button type="button" class="button" on:click=move |_| delete_open.set(false)>"No"</button>
-                    <button
-                        type="button"
-                        class="button primary"
-                        on:click=move |_| {
-                            delete.dispatch(DeleteAuthenticator {});
-                            delete_open.set(false);
-                        }
-                    >
-                        "Yes"
-                    </button>
-                </div>
+                <form
+                    class="modal-actions"
+                    method="post"
+                    action="/security-info"
+                    on:submit=move |ev| {
+                        ev.prevent_default();
+                        delete.dispatch(DeleteAuthenticator {});
+                        delete_open.set(false);
+                    }
+                >
+                    <input type="hidden" name="intent" value="delete_authenticator"/>
+                    <ActionLink href="/security-info".to_owned() class="button" action=Callback::new(move |()| delete_open.set(false))>"No"</ActionLink>
+                    <button type="submit" class="button primary">"Yes"</button>
+                </form>
             </Modal>
             <section class="section" aria-labelledby="devices-heading">
                 <h2 id="devices-heading">"Lost device?"</h2>
@@ -180,7 +192,9 @@ fn MethodList(
                 <li class="method">
                     <span class="method-name">"Authenticator app"</span>
                     <span class="method-detail">"Time-based one-time password (TOTP), added " {added}</span>
-                    <button type="button" class="link" on:click=move |_| delete_open.set(true)>"Delete"</button>
+                    <ActionLink href="/security-info?remove=authenticator".to_owned() class="link" action=Callback::new(move |()| delete_open.set(true))>
+                        "Delete"
+                    </ActionLink>
                 </li>
             })}
         </ul>
