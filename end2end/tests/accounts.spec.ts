@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN, pageWithoutScripts } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -90,9 +90,7 @@ test('change password works before the WebAssembly loads', async ({ page, server
   await completeSetup(page, server);
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
-  const context = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
-  const plain = await context.newPage();
-  await plain.goto(server.baseURL + '/security-info');
+  const plain = await pageWithoutScripts(browser, server, '/security-info', page);
   await plain.getByRole('list', { name: 'Your sign-in methods' }).getByRole('button', { name: 'Change' }).click();
   const dialog = plain.getByRole('dialog', { name: 'Change password' });
   await dialog.getByLabel('Current password').fill(ADMIN.password);
@@ -108,16 +106,14 @@ test('change password works before the WebAssembly loads', async ({ page, server
   await dialog.getByRole('button', { name: 'Done' }).click();
   await expect(plain.getByText('Last updated: just now')).toBeVisible();
   await expect(plain.getByRole('dialog', { name: 'Change password' })).toBeHidden();
-  await context.close();
+  await plain.context().close();
 });
 
 test('adding and deleting an authenticator app work before the WebAssembly loads', async ({ page, server, browser }) => {
   await completeSetup(page, server);
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
-  const context = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
-  const plain = await context.newPage();
-  await plain.goto(server.baseURL + '/security-info');
+  const plain = await pageWithoutScripts(browser, server, '/security-info', page);
   await plain.getByRole('button', { name: 'Add sign-in method' }).click();
   const chooser = plain.getByRole('dialog', { name: 'Add a method' });
   await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
@@ -150,7 +146,7 @@ test('adding and deleting an authenticator app work before the WebAssembly loads
   // And the preview notice can be dismissed.
   await plain.getByRole('button', { name: 'Dismiss notice' }).click();
   await expect(plain.getByRole('region', { name: 'Preview notice' })).toBeHidden();
-  await context.close();
+  await plain.context().close();
 });
 
 test('a cross-origin server-function call is rejected', async ({ page, server }) => {
@@ -190,9 +186,7 @@ test('sign-in works before the WebAssembly loads, and its errors say what went w
   await expect(page).toHaveURL(server.baseURL + '/');
   const secret = await addAuthenticator(page, server);
   // A browser that has not run the WebAssembly yet: every step is a plain form.
-  const context = await browser.newContext({ javaScriptEnabled: false });
-  const plain = await context.newPage();
-  await plain.goto(server.baseURL + '/signin?next=/security-info');
+  const plain = await pageWithoutScripts(browser, server, '/signin?next=/security-info');
   await plain.getByLabel('Sign-in name').fill(ADMIN.username);
   await plain.getByRole('button', { name: 'Next' }).click();
   await plain.getByLabel('Password', { exact: true }).fill('not the password');
@@ -215,5 +209,5 @@ test('sign-in works before the WebAssembly loads, and its errors say what went w
   await plain.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 + 30));
   await plain.getByRole('button', { name: 'Verify' }).click();
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
-  await context.close();
+  await plain.context().close();
 });

@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer, pageWithoutScripts } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { chromium } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
@@ -207,9 +207,7 @@ test('the legacy Manage app passwords page, when the Security info experience is
 
 test('create and delete work before the WebAssembly loads (plain links and forms)', async ({ page, server, browser }) => {
   await readyUser(page, server);
-  const context = await browser.newContext({ javaScriptEnabled: false, storageState: await page.context().storageState() });
-  const plain = await context.newPage();
-  await plain.goto(server.baseURL + '/security-info');
+  const plain = await pageWithoutScripts(browser, server, '/security-info', page);
   await plain.getByRole('button', { name: 'Add sign-in method' }).click();
   await plain.waitForLoadState('load');
   await expect(plain).toHaveURL(/\?add=method$/);
@@ -246,7 +244,7 @@ test('create and delete work before the WebAssembly loads (plain links and forms
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
   await expect(list.getByText('Outlook 2010')).toBeHidden();
   await expect(plain.getByText('0 of 40 in use')).toBeVisible();
-  await context.close();
+  await plain.context().close();
 });
 
 test('creating needs a sign-in within the last 10 minutes, and then continues', async ({ page, server }) => {

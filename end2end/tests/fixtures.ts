@@ -208,4 +208,21 @@ export async function addAuthenticator(page: Page, server: LatchkeyServer): Prom
   return secret;
 }
 
+/**
+ * A page of a browser that runs no JavaScript, as a page is before its WebAssembly has loaded,
+ * signed in as `signedInAs` is (its cookies), and at `path`.
+ */
+export async function pageWithoutScripts(
+  browser: import('@playwright/test').Browser,
+  server: LatchkeyServer,
+  path: string,
+  signedInAs?: Page,
+): Promise<Page> {
+  const storageState = signedInAs ? await signedInAs.context().storageState() : undefined;
+  const context = await browser.newContext({ javaScriptEnabled: false, storageState });
+  const plain = await context.newPage();
+  await plain.goto(server.baseURL + path);
+  return plain;
+}
+
 export { expect };

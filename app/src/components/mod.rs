@@ -2,4 +2,5 @@
 
 pub mod copy;
 pub mod field;
+pub mod intent_form;
 pub mod modal;

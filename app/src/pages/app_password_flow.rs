@@ -14,6 +14,7 @@ use crate::app_passwords::{
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::Field;
+use crate::components::intent_form::IntentForm;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,17 +207,10 @@ pub fn AppPasswordSteps(
             </div>
         }.into_any(),
         Step::Name => view! {
-            <form
-                class="stack"
-                method="post"
-                action=page
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    carried_error.set(None);
-                    create.dispatch(CreateAppPassword { name: pending_name.get_untracked() });
-                }
-            >
-                <input type="hidden" name="intent" value="create_app_password"/>
+            <IntentForm page=page intent="create_app_password" class="stack" submit=Callback::new(move |()| {
+                carried_error.set(None);
+                create.dispatch(CreateAppPassword { name: pending_name.get_untracked() });
+            })>
                 <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
                 <div class="field">
                     <label for="app-name">"Name"</label>
@@ -240,20 +234,13 @@ pub fn AppPasswordSteps(
                         {move || if create.pending().get() { "Creating..." } else { "Next" }}
                     </button>
                 </div>
-            </form>
+            </IntentForm>
         }.into_any(),
         Step::Reverify { name } => view! {
-            <form
-                class="stack"
-                method="post"
-                action=page
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    carried_error.set(None);
-                    reverify.dispatch(Reverify { password: password.get_untracked(), code: Some(code.get_untracked()) });
-                }
-            >
-                <input type="hidden" name="intent" value="reverify_and_create"/>
+            <IntentForm page=page intent="reverify_and_create" class="stack" submit=Callback::new(move |()| {
+                carried_error.set(None);
+                reverify.dispatch(Reverify { password: password.get_untracked(), code: Some(code.get_untracked()) });
+            })>
                 <input type="hidden" name="name" value=name/>
                 <p>"For your security, confirm it's you before creating an app password."</p>
                 <Field label="Password" name="password" id="reverify-password" input_type="password"
@@ -268,7 +255,7 @@ pub fn AppPasswordSteps(
                     {cancel()}
                     <button type="submit" class="button primary" disabled=move || reverify.pending().get()>"Confirm"</button>
                 </div>
-            </form>
+            </IntentForm>
         }.into_any(),
         Step::Show(created) => view! {
             <div class="stack">
@@ -406,18 +393,12 @@ pub fn DeleteAppPasswordDialog(
     let close = Callback::new(move |()| open.set(false));
     view! {
         <crate::components::modal::Modal open=open id=id title="Delete app password?".to_owned()>
-            <form
-                method="post"
-                action=page
-                on:submit=move |ev| {
-                    ev.prevent_default();
-                    if let Some(item) = target.get_untracked() {
-                        delete.dispatch(crate::app_passwords::DeleteAppPassword { id: item.id });
-                    }
-                    open.set(false);
+            <IntentForm page=page intent="delete_app_password" submit=Callback::new(move |()| {
+                if let Some(item) = target.get_untracked() {
+                    delete.dispatch(crate::app_passwords::DeleteAppPassword { id: item.id });
                 }
-            >
-                <input type="hidden" name="intent" value="delete_app_password"/>
+                open.set(false);
+            })>
                 <input type="hidden" name="id" value=move || target.get().map(|t| t.id.to_string())/>
                 <p>
                     {move || target.get().map(|item| format!(
@@ -429,7 +410,7 @@ pub fn DeleteAppPasswordDialog(
                     <ActionLink href=page.to_owned() class="button" action=close>"No"</ActionLink>
                     <button type="submit" class="button primary">"Yes"</button>
                 </div>
-            </form>
+            </IntentForm>
         </crate::components::modal::Modal>
     }
 }

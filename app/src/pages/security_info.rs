@@ -11,6 +11,7 @@ use crate::app_passwords::{
     AppPasswordItem, AppPasswordOverview, DeleteAppPassword, FormOutcome, get_app_passwords,
 };
 use crate::components::field::Field;
+use crate::components::intent_form::IntentForm;
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::pages::app_password_flow::{
@@ -139,20 +140,13 @@ pub fn SecurityInfoPage() -> impl IntoView {
             <ChangePasswordDialog open=change_open change=change outcome=initial.outcome.clone()/>
             <Modal open=delete_open id="delete-authenticator" title="Delete authenticator app?".to_owned()>
                 <p>"You will sign in with your password only until you add a method again."</p>
-                <form
-                    class="modal-actions"
-                    method="post"
-                    action="/security-info"
-                    on:submit=move |ev| {
-                        ev.prevent_default();
-                        delete.dispatch(DeleteAuthenticator {});
-                        delete_open.set(false);
-                    }
-                >
-                    <input type="hidden" name="intent" value="delete_authenticator"/>
+                <IntentForm page="/security-info" intent="delete_authenticator" class="modal-actions" submit=Callback::new(move |()| {
+                    delete.dispatch(DeleteAuthenticator {});
+                    delete_open.set(false);
+                })>
                     <ActionLink href="/security-info".to_owned() class="button" action=Callback::new(move |()| delete_open.set(false))>"No"</ActionLink>
                     <button type="submit" class="button primary">"Yes"</button>
-                </form>
+                </IntentForm>
             </Modal>
             <section class="section" aria-labelledby="devices-heading">
                 <h2 id="devices-heading">"Lost device?"</h2>
@@ -299,17 +293,10 @@ fn AddMethodDialog(
                                 <AuthenticatorStep enrollment=enrollment confirm=confirm carried_error=carried_confirm_error/>
                             }.into_any(),
                             None if authenticator_mode.get() => view! {
-                                <form
-                                    class="stack"
-                                    method="post"
-                                    action="/security-info"
-                                    on:submit=move |ev| {
-                                        ev.prevent_default();
-                                        carried_begin_error.set(None);
-                                        begin.dispatch(BeginAuthenticator {});
-                                    }
-                                >
-                                    <input type="hidden" name="intent" value="begin_authenticator"/>
+                                <IntentForm page="/security-info" intent="begin_authenticator" class="stack" submit=Callback::new(move |()| {
+                                    carried_begin_error.set(None);
+                                    begin.dispatch(BeginAuthenticator {});
+                                })>
                                     <p>
                                         "An authenticator app on your phone shows a new 6-digit code every 30 seconds. "
                                         "Next you'll scan a QR code with it, then enter one of its codes."
@@ -319,7 +306,7 @@ fn AddMethodDialog(
                                         <ActionLink href="/security-info".to_owned() class="button" action=finish>"Cancel"</ActionLink>
                                         <button type="submit" class="button primary" disabled=move || begin.pending().get()>"Continue"</button>
                                     </div>
-                                </form>
+                                </IntentForm>
                             }.into_any(),
                             None if app_password_mode.get() => view! {
                                 <AppPasswordSteps
@@ -401,17 +388,10 @@ fn AuthenticatorStep(
             </li>
             <li>"Enter the 6-digit code the app shows."</li>
         </ol>
-        <form
-            class="stack"
-            method="post"
-            action="/security-info"
-            on:submit=move |ev| {
-                ev.prevent_default();
-                carried_error.set(None);
-                confirm.dispatch(ConfirmAuthenticator { code: code.get_untracked() });
-            }
-        >
-            <input type="hidden" name="intent" value="confirm_authenticator"/>
+        <IntentForm page="/security-info" intent="confirm_authenticator" class="stack" submit=Callback::new(move |()| {
+            carried_error.set(None);
+            confirm.dispatch(ConfirmAuthenticator { code: code.get_untracked() });
+        })>
             <Field
                 label="Code"
                 name="code"
@@ -424,7 +404,7 @@ fn AuthenticatorStep(
             <div class="modal-actions">
                 <button type="submit" class="button primary" disabled=move || confirm.pending().get()>"Next"</button>
             </div>
-        </form>
+        </IntentForm>
     }
 }
 
@@ -471,21 +451,14 @@ fn ChangePasswordDialog(
             <Show
                 when=done
                 fallback=move || view! {
-                    <form
-                        class="stack"
-                        method="post"
-                        action="/security-info"
-                        on:submit=move |ev| {
-                            ev.prevent_default();
-                            carried.set(None);
-                            change.dispatch(ChangePassword {
-                                current_password: current.get_untracked(),
-                                new_password: new.get_untracked(),
-                                confirm_password: confirmation.get_untracked(),
-                            });
-                        }
-                    >
-                        <input type="hidden" name="intent" value="change_password"/>
+                    <IntentForm page="/security-info" intent="change_password" class="stack" submit=Callback::new(move |()| {
+                        carried.set(None);
+                        change.dispatch(ChangePassword {
+                            current_password: current.get_untracked(),
+                            new_password: new.get_untracked(),
+                            confirm_password: confirmation.get_untracked(),
+                        });
+                    })>
                         <Field label="Current password" name="current_password" id="current_password" input_type="password"
                             autocomplete="current-password" error=field_error("current_password")
                             on_input=Callback::new(move |value: String| current.set(value))/>
@@ -500,7 +473,7 @@ fn ChangePasswordDialog(
                             <ActionLink href="/security-info".to_owned() class="button" action=close>"Cancel"</ActionLink>
                             <button type="submit" class="button primary" disabled=move || change.pending().get()>"Change password"</button>
                         </div>
-                    </form>
+                    </IntentForm>
                 }
             >
                 <p role="status">"Your password was changed. Other browsers and devices were signed out."</p>
