@@ -79,16 +79,26 @@ impl AppError {
                 message: THROTTLED_WITHOUT_WAIT.to_owned(),
             },
             "unavailable" => Self::Unavailable,
-            "expired" => Self::Forbidden(
-                "Your sign-in took too long. Start again with your sign-in name.".to_owned(),
-            ),
-            "code" => Self::invalid(
-                "code",
-                "That code didn't work. Check your authenticator app and enter the newest code.",
-            ),
+            "expired" => Self::sign_in_expired(),
+            "code" => Self::wrong_code(),
             "other" => Self::Internal,
             _ => return None,
         })
+    }
+
+    /// The authenticator code did not match.
+    pub fn wrong_code() -> Self {
+        Self::invalid(
+            "code",
+            "That code didn't work. Check your authenticator app and enter the newest code.",
+        )
+    }
+
+    /// The half-done sign-in waiting for its code is gone (expired or never started).
+    pub fn sign_in_expired() -> Self {
+        Self::Forbidden(
+            "Your sign-in took too long. Start again with your sign-in name.".to_owned(),
+        )
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {

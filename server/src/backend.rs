@@ -172,13 +172,6 @@ fn blocked() -> AppError {
     }
 }
 
-fn wrong_code() -> AppError {
-    AppError::invalid(
-        "code",
-        "That code didn't work. Check your authenticator app and enter the newest code.",
-    )
-}
-
 fn unix_seconds(now: DateTime<Utc>) -> u64 {
     u64::try_from(now.timestamp()).unwrap_or(0)
 }
@@ -575,16 +568,12 @@ impl Backend for ServerBackend {
             .any_session(context)
             .await?
             .filter(|s| s.session.pending_second_step)
-            .ok_or_else(|| {
-                AppError::Forbidden(
-                    "Your sign-in took too long. Start again with your sign-in name.".to_owned(),
-                )
-            })?;
+            .ok_or_else(AppError::sign_in_expired)?;
         Self::check_account_throttle(&pending.user)?;
         if !self.use_code(pending.user.id, code, true).await? {
             self.sign_in_failed(&pending.user, context, "wrong authenticator code")
                 .await?;
-            return Err(wrong_code());
+            return Err(AppError::wrong_code());
         }
         self.store.delete_session(pending.session.id).await?;
         let cookie = self.start_session(&pending.user, false, context).await?;
@@ -710,7 +699,7 @@ impl Backend for ServerBackend {
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
         if !self.use_code(signed_in.user.id, code, false).await? {
-            return Err(wrong_code());
+            return Err(AppError::wrong_code());
         }
         self.store
             .audit(
@@ -983,7 +972,7 @@ impl Backend for ServerBackend {
                 "wrong authenticator code when confirming it's them",
             )
             .await?;
-            return Err(wrong_code());
+            return Err(AppError::wrong_code());
         }
         self.store
             .mark_session_verified(signed_in.session.id, Utc::now())
