@@ -165,6 +165,21 @@ pub enum FormOutcome {
     },
 }
 
+impl FormOutcome {
+    /// The error the form post ended with, if it failed.
+    pub fn error(&self) -> Option<&AppError> {
+        match self {
+            Self::CreateFailed { error, .. }
+            | Self::ReverifyFailed { error, .. }
+            | Self::DeleteFailed { error }
+            | Self::PasswordChangeFailed { error }
+            | Self::AuthenticatorStartFailed { error }
+            | Self::AuthenticatorConfirmFailed { error, .. } => Some(error),
+            Self::Created(_) | Self::PasswordChanged | Self::AuthenticatorStarted(_) => None,
+        }
+    }
+}
+
 /// The outcome of the form post being answered, if any: read from the request on the server
 /// and carried to the browser with the page, so hydration sees the same state.
 pub fn form_outcome() -> Option<FormOutcome> {

@@ -387,22 +387,8 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
         },
         _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
     };
-    if matches!(
-        &outcome,
-        FormOutcome::CreateFailed {
-            error: AppError::Unauthorized,
-            ..
-        } | FormOutcome::ReverifyFailed {
-            error: AppError::Unauthorized,
-            ..
-        } | FormOutcome::DeleteFailed {
-            error: AppError::Unauthorized
-        } | FormOutcome::PasswordChangeFailed {
-            error: AppError::Unauthorized
-        } | FormOutcome::AuthenticatorStartFailed {
-            error: AppError::Unauthorized
-        }
-    ) {
+    // A session that ended meanwhile: sign in again, then come back.
+    if matches!(outcome.error(), Some(AppError::Unauthorized)) {
         return Err(
             Redirect::to(&format!("/signin?next={}", app::account::urlencode(&path)))
                 .into_response(),
