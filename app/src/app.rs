@@ -35,27 +35,37 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// File names (without extension) of the JavaScript glue and the WebAssembly: with content
-/// hashes when cargo-leptos wrote them next to the binary (`hash.txt`), as Leptos names them.
+/// Where cargo-leptos writes the asset hashes: next to the server binary.
 #[cfg(feature = "ssr")]
-fn asset_names(options: &LeptosOptions) -> (String, String) {
-    let mut js = options.output_name.to_string();
-    let mut wasm = options.output_name.to_string();
-    if options.hash_files {
-        let hashes = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
-            .and_then(|file| std::fs::read_to_string(file).ok())
-            .unwrap_or_default();
-        for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
-            match kind.trim() {
-                "js" => js = format!("{js}.{}", hash.trim()),
-                "wasm" => wasm = format!("{wasm}.{}", hash.trim()),
-                _ => {}
+pub fn hash_file_path(options: &LeptosOptions) -> Option<std::path::PathBuf> {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
+}
+
+/// File names (without extension) of the JavaScript glue and the WebAssembly: with content
+/// hashes when cargo-leptos wrote them, as Leptos names them. Read once: the file only changes
+/// with the binary.
+#[cfg(feature = "ssr")]
+fn asset_names(options: &LeptosOptions) -> &'static (String, String) {
+    static NAMES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+    NAMES.get_or_init(|| {
+        let mut js = options.output_name.to_string();
+        let mut wasm = options.output_name.to_string();
+        if options.hash_files {
+            let hashes = hash_file_path(options)
+                .and_then(|file| std::fs::read_to_string(file).ok())
+                .unwrap_or_default();
+            for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
+                match kind.trim() {
+                    "js" => js = format!("{js}.{}", hash.trim()),
+                    "wasm" => wasm = format!("{wasm}.{}", hash.trim()),
+                    _ => {}
+                }
             }
         }
-    }
-    (js, wasm)
+        (js, wasm)
+    })
 }
 
 /// Loads the WebAssembly once the page has loaded and the browser is idle, with no preload
@@ -68,7 +78,7 @@ fn HydrationAfterLoad(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     let (js, wasm) = asset_names(&options);
     #[cfg(not(feature = "ssr"))]
-    let (js, wasm) = (String::new(), String::new());
+    let (js, wasm) = &(String::new(), String::new());
     let pkg = options.site_pkg_dir.to_string();
     let script = format!(
         "(function (js, wasm) {{\

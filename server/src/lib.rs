@@ -57,10 +57,7 @@ fn leptos_options(config: &Config) -> Result<LeptosOptions, StartupError> {
         .leptos_options;
     options.site_addr = config.addr;
     // cargo-leptos writes the asset hashes next to the binary; use hashed names when it did.
-    options.hash_files = std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
-        .is_some_and(|file| file.exists());
+    options.hash_files = app::app::hash_file_path(&options).is_some_and(|file| file.exists());
     Ok(options)
 }
 
