@@ -2,7 +2,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::process::{Command, Stdio};
 
 use support::{TestDatabase, TestResult};
@@ -18,20 +17,13 @@ fn latchkey(
     args: &[&str],
     stdin: &str,
 ) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_latchkey"))
-        .args(args)
-        .env("LATCHKEY_DATABASE_URL", database_url)
-        .env("LATCHKEY_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .ok_or("no stdin")?
-        .write_all(stdin.as_bytes())?;
-    let output = child.wait_with_output()?;
+    let output = support::run_with_input(
+        Command::new(env!("CARGO_BIN_EXE_latchkey"))
+            .args(args)
+            .env("LATCHKEY_DATABASE_URL", database_url)
+            .env("LATCHKEY_LOG", "warn"),
+        stdin.as_bytes(),
+    )?;
     Ok(Output {
         code: output.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),

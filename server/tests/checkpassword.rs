@@ -3,31 +3,23 @@
 
 mod support;
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use support::{PASSWORD, TestDatabase, TestResult};
 
 /// Runs `latchkey checkpassword --server URL /usr/bin/env` with `input` on descriptor 3 (bash
 /// moves its standard input there), as the mail server would, from client 192.0.2.44.
 fn checkpassword(server: &str, input: &[u8]) -> std::io::Result<Output> {
-    let mut child = Command::new("bash")
-        .arg("-c")
-        .arg(r#"exec "$0" checkpassword --server "$1" /usr/bin/env 3<&0 </dev/null"#)
-        .arg(env!("CARGO_BIN_EXE_latchkey"))
-        .arg(server)
-        .env("TCPREMOTEIP", "192.0.2.44")
-        .env("SERVICE", "imap")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()?;
-    child
-        .stdin
-        .take()
-        .ok_or(std::io::ErrorKind::BrokenPipe)?
-        .write_all(input)?;
-    child.wait_with_output()
+    support::run_with_input(
+        Command::new("bash")
+            .arg("-c")
+            .arg(r#"exec "$0" checkpassword --server "$1" /usr/bin/env 3<&0 </dev/null"#)
+            .arg(env!("CARGO_BIN_EXE_latchkey"))
+            .arg(server)
+            .env("TCPREMOTEIP", "192.0.2.44")
+            .env("SERVICE", "imap"),
+        input,
+    )
 }
 
 #[tokio::test]

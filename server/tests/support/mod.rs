@@ -285,3 +285,23 @@ pub async fn signed_in_with_authenticator(
         .await?;
     Ok((ctx, enrollment.secret))
 }
+
+/// Runs `command` with `input` on its standard input and collects what it prints.
+pub fn run_with_input(
+    command: &mut std::process::Command,
+    input: &[u8],
+) -> std::io::Result<std::process::Output> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .ok_or(std::io::ErrorKind::BrokenPipe)?
+        .write_all(input)?;
+    child.wait_with_output()
+}
