@@ -827,13 +827,7 @@ impl Backend for ServerBackend {
         id: i32,
     ) -> Result<Option<String>, AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        let Some(row) = self
-            .store
-            .app_passwords_of(signed_in.user.id)
-            .await?
-            .into_iter()
-            .find(|row| row.id == id)
-        else {
+        let Some(row) = self.store.app_password_of(signed_in.user.id, id).await? else {
             return Err(AppError::NotFound);
         };
         Ok(row.last_used_at.map(|at| {

@@ -87,17 +87,25 @@ impl Store {
         Ok(model)
     }
 
+    /// The user's app password `id`, if the user has one with that id.
+    pub async fn app_password_of(
+        &self,
+        user_id: i32,
+        id: i32,
+    ) -> Result<Option<app_password::Model>, StoreError> {
+        Ok(app_password::Entity::find_by_id(id)
+            .filter(app_password::Column::UserId.eq(user_id))
+            .one(self.connection())
+            .await?)
+    }
+
     /// Deletes the user's app password `id`; `None` if the user has no such app password.
     pub async fn delete_app_password(
         &self,
         user_id: i32,
         id: i32,
     ) -> Result<Option<app_password::Model>, StoreError> {
-        let Some(found) = app_password::Entity::find_by_id(id)
-            .filter(app_password::Column::UserId.eq(user_id))
-            .one(self.connection())
-            .await?
-        else {
+        let Some(found) = self.app_password_of(user_id, id).await? else {
             return Ok(None);
         };
         let result = app_password::Entity::delete_many()
