@@ -25,7 +25,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="description" content="Manage how you sign in to your work or school account."/>
                 <HashedStylesheet options=options.clone() id="leptos"/>
                 <AutoReload options=options.clone()/>
-                <HydrationAfterLoad options/>
+                <PageScript options/>
                 <MetaTags/>
             </head>
             <body>
@@ -68,24 +68,25 @@ fn asset_names(options: &LeptosOptions) -> &'static (String, String) {
     })
 }
 
-/// Loads the WebAssembly once the page has loaded and the browser is idle, with no preload
-/// hints. Every control works before it arrives (links and forms), so the page's own content
-/// comes first on a slow link: the WebAssembly never competes with the HTML and CSS that the
-/// first paint needs. (Leptos' `HydrationScripts` preloads it from the `<head>`, which makes
-/// the largest contentful paint wait for it on slow mobile links.)
+/// The page script (`loader.js`): navigation without reloads, and the islands' WebAssembly,
+/// loaded after `load` when the browser is idle, with no preload hints. Every control works
+/// before it arrives (links and forms), so the page's own content comes first on a slow link.
+/// (Leptos' `HydrationScripts` preloads the WebAssembly from the `<head>`, which makes the
+/// largest contentful paint wait for it on slow mobile links.)
 #[component]
-fn HydrationAfterLoad(options: LeptosOptions) -> impl IntoView {
+fn PageScript(options: LeptosOptions) -> impl IntoView {
+    // Islands mode: the server renders no hydration markers outside the islands.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     #[cfg(feature = "ssr")]
     let (js, wasm) = asset_names(&options);
     #[cfg(not(feature = "ssr"))]
     let (js, wasm) = &(String::new(), String::new());
     let pkg = options.site_pkg_dir.to_string();
     let script = format!(
-        "(function (js, wasm) {{\
-         const hydrate = () => import(js).then((glue) => glue.default({{ module_or_path: wasm }}).then(() => glue.hydrate()));\
-         const whenIdle = () => ('requestIdleCallback' in window ? requestIdleCallback(hydrate, {{ timeout: 1000 }}) : setTimeout(hydrate, 0));\
-         if (document.readyState === 'complete') whenIdle(); else addEventListener('load', whenIdle, {{ once: true }});\
-         }})({:?}, {:?});",
+        "{}({:?}, {:?});",
+        include_str!("loader.js").trim_end(),
         format!("/{pkg}/{js}.js"),
         format!("/{pkg}/{wasm}.wasm"),
     );

@@ -163,6 +163,11 @@ pub enum FormOutcome {
         enrollment: AuthenticatorEnrollment,
         error: AppError,
     },
+    /// First-time setup was refused: the form again, as typed, with the reason.
+    SetupFailed {
+        form: crate::setup::SetupForm,
+        error: AppError,
+    },
 }
 
 impl FormOutcome {
@@ -174,7 +179,8 @@ impl FormOutcome {
             | Self::DeleteFailed { error }
             | Self::PasswordChangeFailed { error }
             | Self::AuthenticatorStartFailed { error }
-            | Self::AuthenticatorConfirmFailed { error, .. } => Some(error),
+            | Self::AuthenticatorConfirmFailed { error, .. }
+            | Self::SetupFailed { error, .. } => Some(error),
             Self::Created(_) | Self::PasswordChanged | Self::AuthenticatorStarted(_) => None,
         }
     }
@@ -197,7 +203,8 @@ pub fn form_outcome() -> Option<FormOutcome> {
     .into_inner()
 }
 
-/// Form field values of the app-password forms when posted without the WebAssembly.
+/// Form field values of the forms that post to their own page (Security info, the legacy
+/// app-password page, first-time setup), each naming its `intent`.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct PageForm {
     pub intent: String,
@@ -215,4 +222,21 @@ pub struct PageForm {
     pub new_password: String,
     #[serde(default)]
     pub confirm_password: String,
+    /// Add method's choice: `authenticator` or `app_password`.
+    #[serde(default)]
+    pub method: String,
+    /// `create` when a deletion was asked from the create steps' limit prompt.
+    #[serde(default)]
+    pub then: String,
+    /// First-time setup (`/setup`).
+    #[serde(default)]
+    pub token: String,
+    #[serde(default)]
+    pub organization: String,
+    #[serde(default)]
+    pub allow_app_passwords: Option<String>,
+    #[serde(default)]
+    pub display_name: String,
+    #[serde(default)]
+    pub username: String,
 }

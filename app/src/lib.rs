@@ -18,10 +18,11 @@ pub mod setup;
 
 pub use app::{App, shell};
 
-/// Entry point of the WebAssembly build: attaches to the server-rendered page.
+/// Entry point of the WebAssembly build: sets up the reactive runtime for the islands, which
+/// the loader (`loader.js`) then hydrates one by one through their exported functions.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    leptos::mount::hydrate_islands();
 }

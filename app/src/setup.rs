@@ -74,17 +74,32 @@ pub fn SetupPage() -> impl IntoView {
     }
 }
 
+/// The setup form. It posts to its own page (`server::http::handle_page_form`): a refused form
+/// comes back as typed, with the reasons; a completed one goes on to sign-in.
 #[component]
 fn SetupFormView(token: String) -> impl IntoView {
-    let action = ServerAction::<CompleteSetup>::new();
-    let error = move || action.value().get().and_then(Result::err);
-    let field_error = move |field: &'static str| move || error().and_then(|e| e.message_for(field));
-    let general_error = move || {
-        error()
-            .filter(|e| !matches!(e, AppError::Invalid { .. }))
-            .map(|e| e.to_string())
+    let (typed, error) = match crate::app_passwords::form_outcome() {
+        Some(crate::app_passwords::FormOutcome::SetupFailed { form, error }) => {
+            (Some(form), Some(error))
+        }
+        _ => (None, None),
     };
-    let password_chars = RwSignal::new(0usize);
+    let typed_value = |field: fn(&SetupForm) -> &String| {
+        typed
+            .as_ref()
+            .map(|form| field(form).clone())
+            .unwrap_or_default()
+    };
+    let field_error = |field: &'static str| error.as_ref().and_then(|e| e.message_for(field));
+    let general_error = error
+        .as_ref()
+        .filter(|e| !matches!(e, AppError::Invalid { .. }))
+        .map(|e| e.to_string());
+    let password_error = error.as_ref().and_then(|e| e.message_for("password"));
+    let action = format!("/setup?token={}", crate::account::urlencode(&token));
+    let allow_app_passwords = typed
+        .as_ref()
+        .is_some_and(|form| form.allow_app_passwords.is_some());
 
     view! {
         <leptos_meta::Title text="Set up Latchkey"/>
@@ -95,19 +110,21 @@ fn SetupFormView(token: String) -> impl IntoView {
                 <p class="muted">
                     "Create your organization and the first administrator account. This link works once."
                 </p>
-                <ActionForm action=action attr:class="stack" attr:novalidate=true>
-                    <input type="hidden" name="form[token]" value=token/>
+                <form method="post" action=action class="stack" novalidate>
+                    <input type="hidden" name="intent" value="complete_setup"/>
+                    <input type="hidden" name="token" value=token/>
                     <fieldset>
                         <legend>"Organization"</legend>
                         <Field
                             label="Organization name"
-                            name="form[organization]"
+                            name="organization"
                             id="organization"
                             autocomplete="organization"
-                            error=Signal::derive(field_error("organization"))
+                            value=typed_value(|f| &f.organization)
+                            error=field_error("organization")
                         />
                         <div class="checkbox-row">
-                            <input type="checkbox" id="allow_app_passwords" name="form[allow_app_passwords]"/>
+                            <input type="checkbox" id="allow_app_passwords" name="allow_app_passwords" checked=allow_app_passwords/>
                             <label for="allow_app_passwords">
                                 "Allow app passwords"
                                 <span class="hint">
@@ -120,55 +137,87 @@ fn SetupFormView(token: String) -> impl IntoView {
                         <legend>"First administrator"</legend>
                         <Field
                             label="Your name"
-                            name="form[display_name]"
+                            name="display_name"
                             id="display_name"
                             autocomplete="name"
-                            error=Signal::derive(field_error("display_name"))
+                            value=typed_value(|f| &f.display_name)
+                            error=field_error("display_name")
                         />
                         <Field
                             label="Sign-in name"
-                            name="form[username]"
+                            name="username"
                             id="username"
                             autocomplete="username"
                             input_type="email"
                             placeholder="someone@example.org"
-                            error=Signal::derive(field_error("username"))
+                            value=typed_value(|f| &f.username)
+                            error=field_error("username")
                         />
                         <div class="field">
                             <label for="password">"Password"</label>
                             <input
                                 type="password"
                                 id="password"
-                                name="form[password]"
+                                name="password"
                                 autocomplete="new-password"
                                 aria-describedby="password-hint password-error"
-                                aria-invalid=move || field_error("password")().is_some().to_string()
-                                on:input=move |ev| password_chars.set(event_target_value(&ev).chars().count())
+                                aria-invalid=password_error.is_some().to_string()
+                                value=typed_value(|f| &f.password)
                             />
-                            <p id="password-hint" class="hint" aria-live="polite">
-                                {move || match password_chars.get() {
-                                    0 => "Use at least 12 characters. A few unrelated words work well.".to_owned(),
-                                    n if n < 12 => format!("{n} of at least 12 characters"),
-                                    n => format!("{n} characters: long enough"),
-                                }}
-                            </p>
-                            <p id="password-error" class="field-error" role="alert">{field_error("password")}</p>
+                            <PasswordLengthHint input_id="password".to_owned()/>
+                            <p id="password-error" class="field-error" role="alert">{password_error}</p>
                         </div>
                         <Field
                             label="Confirm password"
-                            name="form[confirm_password]"
+                            name="confirm_password"
                             id="confirm_password"
                             autocomplete="new-password"
                             input_type="password"
-                            error=Signal::derive(field_error("confirm_password"))
+                            value=typed_value(|f| &f.confirm_password)
+                            error=field_error("confirm_password")
                         />
                     </fieldset>
                     <p class="form-error" role="alert">{general_error}</p>
-                    <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Creating..." } else { "Create organization" }}
-                    </button>
-                </ActionForm>
+                    <button type="submit" class="button primary">"Create organization"</button>
+                </form>
             </section>
         </main>
+    }
+}
+
+/// "5 of at least 12 characters" as the person types the new password into the input with id
+/// `input_id` (the rule is checked again on the server).
+#[island]
+fn PasswordLengthHint(input_id: String) -> impl IntoView {
+    let chars = RwSignal::new(0usize);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
+        use wasm_bindgen::JsCast;
+        let Some(input) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(&input_id))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
+            return;
+        };
+        let count =
+            move |input: &web_sys::HtmlInputElement| chars.set(input.value().chars().count());
+        count(&input);
+        let typed = input.clone();
+        let on_input = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || count(&typed));
+        let _ = input.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
+        // Lives as long as the page: the input goes with it.
+        on_input.forget();
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = &input_id;
+    view! {
+        <p id="password-hint" class="hint" aria-live="polite">
+            {move || match chars.get() {
+                0 => "Use at least 12 characters. A few unrelated words work well.".to_owned(),
+                n if n < 12 => format!("{n} of at least 12 characters"),
+                n => format!("{n} characters: long enough"),
+            }}
+        </p>
     }
 }

@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, untilItResponds } from './fixtures';
+import { test, expect, completeSetup, signIn } from './fixtures';
 
 test('My Profile links to Security info, which shows the preview notice', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -12,10 +12,8 @@ test('My Profile links to Security info, which shows the preview notice', async 
   await expect(page.getByRole('heading', { name: 'Security info', level: 1 })).toBeVisible();
   const notice = page.getByRole('region', { name: 'Preview notice' });
   await expect(notice).toBeVisible();
-  await untilItResponds(async () => {
-    if (await notice.isVisible()) await page.getByRole('button', { name: 'Dismiss notice' }).click({ timeout: 500 });
-    await expect(notice).toBeHidden({ timeout: 500 });
-  });
+  await page.getByRole('button', { name: 'Dismiss notice' }).click();
+  await expect(notice).toBeHidden();
 
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.getByRole('link', { name: /Update info/ }).click();

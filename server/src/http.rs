@@ -295,7 +295,7 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
 
 /// Pages whose app-password forms post to the page itself when the WebAssembly has not loaded
 /// yet (a slow phone never has a dead button).
-const FORM_PAGES: &[&str] = &["/security-info", "/app-passwords"];
+const FORM_PAGES: &[&str] = &["/security-info", "/app-passwords", "/setup"];
 /// Largest form body accepted by those pages.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
@@ -350,6 +350,10 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             .delete_app_password(&context, form.id.unwrap_or_default())
             .await
         {
+            // From the limit prompt: back to the create steps, with a slot free now.
+            Ok(()) if form.then == "create" => {
+                return Err(Redirect::to(&format!("{path}?add=app_password")).into_response());
+            }
             Ok(()) => return Err(Redirect::to(&path).into_response()),
             Err(error) => FormOutcome::DeleteFailed { error },
         },
@@ -365,9 +369,20 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             Ok(()) => FormOutcome::PasswordChanged,
             Err(error) => FormOutcome::PasswordChangeFailed { error },
         },
-        "begin_authenticator" => match backend.begin_authenticator(&context).await {
-            Ok(enrollment) => FormOutcome::AuthenticatorStarted(enrollment),
-            Err(error) => FormOutcome::AuthenticatorStartFailed { error },
+        "add_method" => match form.method.as_str() {
+            "authenticator" => match backend.begin_authenticator(&context).await {
+                Ok(enrollment) => FormOutcome::AuthenticatorStarted(enrollment),
+                Err(error) => FormOutcome::AuthenticatorStartFailed { error },
+            },
+            // The app-password steps, or (nothing chosen) the chooser again.
+            choice => {
+                let dialog = if choice == "app_password" {
+                    "app_password"
+                } else {
+                    "method"
+                };
+                return Err(Redirect::to(&format!("{path}?add={dialog}")).into_response());
+            }
         },
         "confirm_authenticator" => {
             match backend.confirm_authenticator(&context, &form.code).await {
@@ -385,6 +400,21 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             Ok(()) => return Err(Redirect::to(&path).into_response()),
             Err(error) => FormOutcome::DeleteFailed { error },
         },
+        "complete_setup" => {
+            let setup = app::setup::SetupForm {
+                token: form.token,
+                organization: form.organization,
+                allow_app_passwords: form.allow_app_passwords,
+                display_name: form.display_name,
+                username: form.username,
+                password: form.password,
+                confirm_password: form.confirm_password,
+            };
+            match backend.complete_setup(setup.clone(), context.clone()).await {
+                Ok(()) => return Err(Redirect::to("/signin?setup=done").into_response()),
+                Err(error) => FormOutcome::SetupFailed { form: setup, error },
+            }
+        }
         _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
     };
     // A session that ended meanwhile: sign in again, then come back.

@@ -161,3 +161,55 @@ async fn setup_link_works_once_and_only_with_its_token() -> TestResult {
     }
     Ok(())
 }
+
+/// The setup page's own form (what browsers post): a refused form comes back as the page, as
+/// typed, with the reason; a completed one goes on to sign-in.
+#[tokio::test]
+async fn setup_page_form_keeps_what_was_typed_and_explains() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        let app = router(support::state(backend.clone()));
+        let token = backend.setup_gate.issue(&mut OsRandom, Utc::now());
+        let page = format!("/setup?token={token}");
+        let mut fields = vec![
+            ("intent", "complete_setup"),
+            ("token", token.as_str()),
+            ("organization", "Contoso & Co"),
+            ("allow_app_passwords", "on"),
+            ("display_name", "Ada Lovelace"),
+            ("username", "ada@example.org"),
+            ("password", "short"),
+            ("confirm_password", "short"),
+        ];
+        let body =
+            |fields: &[(&str, &str)]| serde_urlencoded::to_string(fields).unwrap_or_default();
+        let response = post_form(&app, &page, body(&fields)).await?;
+        assert_eq!(response.status(), StatusCode::OK, "{}", database.name);
+        let html = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        let html = String::from_utf8(html.to_vec())?;
+        assert!(
+            html.contains("Use at least 12 characters (this one has 5)."),
+            "{html}"
+        );
+        assert!(html.contains(r#"value="Contoso &amp; Co""#), "{html}");
+        assert!(
+            html.contains(r#"name="allow_app_passwords" checked"#),
+            "the checkbox stays ticked"
+        );
+        assert!(!backend.store.has_accounts().await?);
+
+        fields[6].1 = "correct horse battery";
+        fields[7].1 = "correct horse battery";
+        let response = post_form(&app, &page, body(&fields)).await?;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(
+            response
+                .headers()
+                .get(header::LOCATION)
+                .map(|v| v.as_bytes()),
+            Some(&b"/signin?setup=done"[..])
+        );
+        assert!(backend.store.has_accounts().await?);
+    }
+    Ok(())
+}

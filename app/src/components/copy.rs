@@ -1,19 +1,24 @@
 use leptos::prelude::*;
 
-/// Copies `text` with the Clipboard API. Where the clipboard is unavailable (a page served
-/// over plain http, an old browser, a denied permission), it selects the text in the input
-/// with id `input_id` so the person can copy it by hand, and says so.
-#[component]
-pub fn CopyButton(#[prop(into)] text: String, input_id: &'static str) -> impl IntoView {
+/// Copies the value of the input with id `input_id` with the Clipboard API. Where the
+/// clipboard is unavailable (a page served over plain http, an old browser, a denied
+/// permission), it selects the text in the input so the person can copy it by hand, and says
+/// so. It reads the input rather than taking the text, so the secret is on the page once.
+#[island]
+pub fn CopyButton(input_id: String) -> impl IntoView {
     let status = RwSignal::new(String::new());
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         {
-            let text = text.clone();
+            let input_id = input_id.clone();
             leptos::task::spawn_local(async move {
-                let copied = write_clipboard(&text).await;
+                let Some(input) = find_input(&input_id) else {
+                    return;
+                };
+                let copied = write_clipboard(&input.value()).await;
                 if !copied {
-                    select_input(input_id);
+                    let _ = input.focus();
+                    input.select();
                 }
                 status.set(if copied {
                     "Copied to the clipboard.".to_owned()
@@ -23,9 +28,7 @@ pub fn CopyButton(#[prop(into)] text: String, input_id: &'static str) -> impl In
             });
         }
         #[cfg(not(feature = "hydrate"))]
-        {
-            let _ = (&text, input_id);
-        }
+        let _ = &input_id;
     };
     view! {
         <button type="button" class="button" on:click=copy>"Copy"</button>
@@ -47,14 +50,10 @@ async fn write_clipboard(text: &str) -> bool {
 }
 
 #[cfg(feature = "hydrate")]
-fn select_input(id: &str) {
+fn find_input(id: &str) -> Option<web_sys::HtmlInputElement> {
     use wasm_bindgen::JsCast;
-    if let Some(input) = web_sys::window()
+    web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.get_element_by_id(id))
         .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-    {
-        let _ = input.focus();
-        input.select();
-    }
 }

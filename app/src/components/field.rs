@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-/// A labelled input with a hint and its error message, wired for screen readers.
+/// A labelled input with its error message, wired for screen readers.
 #[component]
 pub fn Field(
     label: &'static str,
@@ -12,10 +12,9 @@ pub fn Field(
     #[prop(optional)] inputmode: &'static str,
     #[prop(optional)] autofocus: bool,
     #[prop(optional, into)] value: Option<String>,
-    #[prop(into)] error: Signal<Option<String>>,
-    /// Called with the new value on every keystroke, for forms read from signals.
-    #[prop(optional)]
-    on_input: Option<Callback<String>>,
+    /// What is wrong with the value, from the server's answer to the form.
+    #[prop(default = None)]
+    error: Option<String>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
@@ -31,14 +30,9 @@ pub fn Field(
                 autofocus=autofocus
                 value=value
                 aria-describedby=error_id.clone()
-                aria-invalid=move || error.get().is_some().to_string()
-                on:input=move |ev| {
-                    if let Some(on_input) = on_input {
-                        on_input.run(event_target_value(&ev));
-                    }
-                }
+                aria-invalid=error.is_some().to_string()
             />
-            <p id=error_id class="field-error" role="alert">{move || error.get()}</p>
+            <p id=error_id class="field-error" role="alert">{error}</p>
         </div>
     }
 }

@@ -1,28 +1,29 @@
 use leptos::prelude::*;
 
-/// A form that works both ways: before the WebAssembly loads it posts `intent` (and its fields)
-/// to `page`, whose server answers with the page at the outcome; once hydrated, `submit` runs
-/// instead (a server action) and the page stays.
+/// A form that posts `intent` (and its fields) to `page`, whose server answers with the page at
+/// the outcome (`server::http::handle_page_form`).
 #[component]
 pub fn IntentForm(
     page: &'static str,
     intent: &'static str,
     #[prop(optional)] class: Option<&'static str>,
-    submit: Callback<()>,
     children: Children,
 ) -> impl IntoView {
     view! {
-        <form
-            class=class
-            method="post"
-            action=page
-            on:submit=move |ev| {
-                ev.prevent_default();
-                submit.run(());
-            }
-        >
+        <form class=class method="post" action=page>
             <input type="hidden" name="intent" value=intent/>
             {children()}
         </form>
     }
+}
+
+/// A link that looks and acts like a button (Cancel, Done, Close): it leads to the page in the
+/// state the button stands for.
+#[component]
+pub fn ButtonLink(
+    #[prop(into)] href: String,
+    class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! { <a href=href class=class role="button">{children()}</a> }
 }

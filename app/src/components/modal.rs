@@ -1,57 +1,67 @@
 use leptos::prelude::*;
 
-/// A modal dialog on the native `<dialog>` element: opened with `showModal()`, it moves focus
-/// inside, keeps it there, closes on Esc and hides the page from screen readers. `open` is both
-/// the switch and what closing by any means (Esc, the × button) sets back to false.
+/// A modal dialog on the native `<dialog>` element, rendered open by the server when the page's
+/// URL or a form post asks for it. Its [`ModalBehaviour`] island makes it modal once the
+/// WebAssembly is there (`showModal()`: focus moves inside and stays there, Esc closes, the page
+/// behind is hidden from screen readers). Closing it in any way follows its close link (×).
 #[component]
 pub fn Modal(
-    open: RwSignal<bool>,
     /// Heading text; also the dialog's accessible name.
     #[prop(into)]
-    title: Signal<String>,
+    title: String,
     /// A stable id prefix for the dialog's heading.
     id: &'static str,
-    children: ChildrenFn,
+    /// Where closing the dialog leads: the page without it.
+    #[prop(into)]
+    close_href: String,
+    children: Children,
 ) -> impl IntoView {
-    let dialog = NodeRef::<leptos::html::Dialog>::new();
-    Effect::new(move |_| {
-        let Some(element) = dialog.get() else { return };
-        if open.get() {
-            // Rendered open by the server (before the WebAssembly loaded) it is a plain open
-            // dialog; make it modal. Removing the attribute hides it without a close event.
-            if element.open() && !element.matches(":modal").unwrap_or(false) {
-                let _ = element.remove_attribute("open");
-            }
-            if !element.open() {
-                // Fails only if the element is detached; then there is nothing to show.
-                let _ = element.show_modal();
-            }
-        } else if element.open() {
-            element.close();
-        }
-    });
     let heading_id = format!("{id}-title");
     let labelled_by = heading_id.clone();
     view! {
-        // Starts with the `open` attribute when it should be visible without the WebAssembly.
-        <dialog
-            node_ref=dialog
-            class="modal"
-            id=id
-            aria-labelledby=labelled_by
-            open=open.get_untracked()
-            on:close=move |_| open.set(false)
-        >
+        <dialog class="modal" id=id aria-labelledby=labelled_by open=true>
             <div class="modal-header">
-                <h2 id=heading_id>{move || title.get()}</h2>
-                <a href="?" role="button" class="icon-button" aria-label="Close" on:click=move |ev| {
-                    ev.prevent_default();
-                    open.set(false);
-                }>
-                    "×"
-                </a>
+                <h2 id=heading_id>{title}</h2>
+                <a href=close_href role="button" class="icon-button" aria-label="Close" data-close="">"×"</a>
             </div>
-            <Show when=move || open.get()>{children()}</Show>
+            {children()}
+            <ModalBehaviour/>
         </dialog>
     }
+}
+
+/// Makes the server-rendered open `<dialog>` around it modal, and turns closing it by Esc into
+/// following its close link, so the page underneath is the one without the dialog.
+#[island]
+pub fn ModalBehaviour() -> impl IntoView {
+    let marker = NodeRef::<leptos::html::Span>::new();
+    #[cfg(feature = "hydrate")]
+    Effect::new(move || {
+        use wasm_bindgen::JsCast;
+        let Some(dialog) = marker
+            .get()
+            .and_then(|marker| marker.closest("dialog").ok().flatten())
+            .and_then(|dialog| dialog.dyn_into::<web_sys::HtmlDialogElement>().ok())
+        else {
+            return;
+        };
+        if dialog.open() && !dialog.matches(":modal").unwrap_or(false) {
+            // Removing the attribute hides it without a close event; then show it as modal.
+            let _ = dialog.remove_attribute("open");
+            // Fails only if the element is detached; then there is nothing to show.
+            let _ = dialog.show_modal();
+        }
+        let closed = dialog.clone();
+        let follow_close_link = wasm_bindgen::closure::Closure::once_into_js(move || {
+            // A dialog removed by a navigation is no longer connected: nothing to follow.
+            if closed.is_connected()
+                && let Ok(Some(link)) = closed.query_selector("[data-close]")
+                && let Ok(link) = link.dyn_into::<web_sys::HtmlElement>()
+            {
+                link.click();
+            }
+        });
+        let _ = dialog.add_event_listener_with_callback("close", follow_close_link.unchecked_ref());
+    });
+    view! { <span node_ref=marker hidden></span> }
 }

@@ -2,96 +2,93 @@
 //! password") and the legacy "Manage app passwords" page: name -> (confirm it's you) ->
 //! password shown once with Copy -> Done. At the limit, a prompt to delete one first.
 //!
-//! Every control is a real link or form that works before the WebAssembly loads (forms post to
-//! the page itself, see `server::http::handle_page_forms`); once hydrated, the same controls run
-//! through server functions without reloading the page.
+//! Rendered on the server: every step is a link or a form that posts to the page itself
+//! (`server::http::handle_page_form`), which answers with the page at the next step. The page
+//! script swaps pages in place, so nothing reloads; Copy and the first sign-in status are
+//! islands.
 
 use leptos::prelude::*;
 
 use crate::app_passwords::{
-    AppPasswordItem, AppPasswordOverview, CreateAppPassword, CreatedAppPassword, FormOutcome,
-    Reverify, app_password_first_sign_in,
+    AppPasswordItem, AppPasswordOverview, CreatedAppPassword, FormOutcome,
+    app_password_first_sign_in,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::Field;
-use crate::components::intent_form::IntentForm;
+use crate::components::intent_form::{ButtonLink, IntentForm};
+use crate::components::modal::Modal;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
     /// At the limit: delete one first.
     Limit,
-    Name,
+    Name {
+        name: String,
+        error: Option<AppError>,
+    },
     /// The session is too old: password (and code) again, then create `name`.
     Reverify {
         name: String,
+        error: Option<AppError>,
     },
     Show(CreatedAppPassword),
 }
 
-/// "Delete" for one app password: before the WebAssembly loads, a link to `page` that opens the
-/// confirmation there; once hydrated, it asks the page to confirm through `request_delete`.
+impl Step {
+    /// Where the create steps start: from a form post's outcome, else the name (or the limit).
+    fn first(outcome: Option<FormOutcome>, at_limit: bool) -> Self {
+        match outcome {
+            Some(FormOutcome::Created(created)) => Self::Show(created),
+            Some(FormOutcome::CreateFailed {
+                name,
+                error: AppError::ReverifyRequired,
+            }) => Self::Reverify { name, error: None },
+            Some(FormOutcome::CreateFailed {
+                error: AppError::LimitReached { .. },
+                ..
+            }) => Self::Limit,
+            Some(FormOutcome::CreateFailed { name, error }) => Self::Name {
+                name,
+                error: Some(error),
+            },
+            Some(FormOutcome::ReverifyFailed { name, error }) => Self::Reverify {
+                name,
+                error: Some(error),
+            },
+            _ if at_limit => Self::Limit,
+            _ => Self::Name {
+                name: String::new(),
+                error: None,
+            },
+        }
+    }
+}
+
+/// "Delete" for one app password: a link to `page` that asks there to confirm. From the limit
+/// prompt (`from_create`), confirming or not leads back to the create steps.
 #[component]
 pub fn DeleteAppPasswordLink(
     page: &'static str,
     item: AppPasswordItem,
-    request_delete: Callback<AppPasswordItem>,
+    #[prop(optional)] from_create: bool,
 ) -> impl IntoView {
     let href = format!(
-        "{page}?delete={}&name={}",
+        "{page}?delete={}&name={}{}",
         item.id,
-        crate::account::urlencode(&item.name)
+        crate::account::urlencode(&item.name),
+        if from_create { "&then=create" } else { "" }
     );
     let label = format!("Delete app password {}", item.name);
-    view! {
-        <a
-            href=href
-            class="link"
-            role="button"
-            aria-label=label
-            on:click=move |ev| {
-                ev.prevent_default();
-                request_delete.run(item.clone());
-            }
-        >
-            "Delete"
-        </a>
-    }
+    view! { <a href=href class="link" role="button" aria-label=label>"Delete"</a> }
 }
 
-/// A link styled as a button that runs `action` once hydrated, and follows `href` before.
-#[component]
-pub fn ActionLink(
-    href: String,
-    class: &'static str,
-    action: Callback<()>,
-    children: Children,
-) -> impl IntoView {
-    view! {
-        <a
-            href=href
-            class=class
-            role="button"
-            on:click=move |ev| {
-                ev.prevent_default();
-                action.run(());
-            }
-        >
-            {children()}
-        </a>
-    }
-}
-
-/// The create steps. `done` runs when the person finishes (Done, Cancel); `request_delete` asks
-/// the page to confirm deleting one (from the limit prompt). `initial` is what a form post sent
-/// before the WebAssembly loaded produced, if anything.
+/// The create steps, inside the page's dialog. `outcome` is what the last form post produced.
 #[component]
 pub fn AppPasswordSteps(
     overview: Option<AppPasswordOverview>,
-    initial: Option<FormOutcome>,
+    outcome: Option<FormOutcome>,
     page: &'static str,
-    done: Callback<()>,
-    request_delete: Callback<AppPasswordItem>,
 ) -> impl IntoView {
     let at_limit = overview.as_ref().is_some_and(AppPasswordOverview::at_limit);
     let has_two_step = overview.as_ref().is_some_and(|o| o.has_two_step);
@@ -100,163 +97,68 @@ pub fn AppPasswordSteps(
         .map(|o| o.items.clone())
         .unwrap_or_default();
     let limit = overview.as_ref().map_or(40, |o| o.limit);
+    let cancel = move || view! { <ButtonLink href=page class="button">"Cancel"</ButtonLink> };
 
-    let pending_name = RwSignal::new(String::new());
-    // An error carried by a form post, shown until the next try.
-    let carried_error = RwSignal::new(None::<AppError>);
-    let first_step = match initial {
-        Some(FormOutcome::Created(created)) => Step::Show(created),
-        Some(FormOutcome::CreateFailed {
-            name,
-            error: AppError::ReverifyRequired,
-        }) => Step::Reverify { name },
-        Some(FormOutcome::CreateFailed {
-            error: AppError::LimitReached { .. },
-            ..
-        }) => Step::Limit,
-        Some(FormOutcome::CreateFailed { name, error }) => {
-            pending_name.set(name);
-            carried_error.set(Some(error));
-            Step::Name
-        }
-        Some(FormOutcome::ReverifyFailed { name, error }) => {
-            carried_error.set(Some(error));
-            Step::Reverify { name }
-        }
-        _ if at_limit => Step::Limit,
-        _ => Step::Name,
-    };
-    let step = RwSignal::new(first_step);
-    let create = ServerAction::<CreateAppPassword>::new();
-    let reverify = ServerAction::<Reverify>::new();
-    let password = RwSignal::new(String::new());
-    let code = RwSignal::new(String::new());
-
-    Effect::new(move |_| match create.value().get() {
-        Some(Ok(created)) => step.set(Step::Show(created)),
-        Some(Err(AppError::ReverifyRequired)) => step.set(Step::Reverify {
-            name: pending_name.get_untracked(),
-        }),
-        Some(Err(AppError::LimitReached { .. })) => step.set(Step::Limit),
-        _ => {}
-    });
-    Effect::new(move |_| {
-        if let (Some(Ok(())), Step::Reverify { name }) =
-            (reverify.value().get(), step.get_untracked())
-        {
-            reverify.value().set(None);
-            create.value().set(None);
-            create.dispatch(CreateAppPassword { name });
-        }
-    });
-    let create_error = move || {
-        create
-            .value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| carried_error.get())
-            .filter(|e| {
-                !matches!(
-                    e,
-                    AppError::ReverifyRequired | AppError::LimitReached { .. }
-                )
-            })
-    };
-    let name_error = Signal::derive(move || create_error().map(|e| e.to_string()));
-    let reverify_error = move || {
-        reverify
-            .value()
-            .get()
-            .and_then(Result::err)
-            .or_else(|| carried_error.get())
-    };
-    let reverify_field = move |field: &'static str| {
-        Signal::derive(move || {
-            reverify_error().and_then(|e| match &e {
-                AppError::Invalid { .. } => e.message_for(field),
-                _ if field == "password" => Some(e.to_string()),
-                _ => None,
-            })
-        })
-    };
-    let cancel = move || {
-        view! { <ActionLink href=page.to_owned() class="button" action=done>"Cancel"</ActionLink> }
-    };
-
-    move || {
-        match step.get() {
+    match Step::first(outcome, at_limit) {
         Step::Limit => view! {
             <div class="stack">
                 <p role="alert">
                     {format!("You have {} of {limit} app passwords. Delete one you no longer use to create a new one.", items.len())}
                 </p>
                 <ul class="plain-list">
-                    {items.iter().map(|item| view! {
+                    {items.into_iter().map(|item| view! {
                         <li class="limit-item">
                             <span>{item.name.clone()}</span>
-                            <DeleteAppPasswordLink page=page item=item.clone() request_delete=request_delete/>
+                            <DeleteAppPasswordLink page=page item=item from_create=true/>
                         </li>
                     }).collect_view()}
                 </ul>
                 <div class="modal-actions">
                     {cancel()}
-                    <button type="button" class="button primary" disabled=at_limit on:click=move |_| step.set(Step::Name)>
-                        "Next"
-                    </button>
+                    <button type="button" class="button primary" disabled=true>"Next"</button>
                 </div>
             </div>
         }.into_any(),
-        Step::Name => view! {
-            <IntentForm page=page intent="create_app_password" class="stack" submit=Callback::new(move |()| {
-                carried_error.set(None);
-                create.dispatch(CreateAppPassword { name: pending_name.get_untracked() });
-            })>
-                <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
-                <div class="field">
-                    <label for="app-name">"Name"</label>
-                    <input
-                        id="app-name"
-                        name="name"
-                        type="text"
-                        maxlength="200"
-                        autocomplete="off"
-                        placeholder="For example: Outlook 2010"
-                        aria-describedby="app-name-error"
-                        aria-invalid=move || name_error.get().is_some().to_string()
-                        prop:value=move || pending_name.get()
-                        on:input=move |ev| pending_name.set(event_target_value(&ev))
-                    />
-                    <p id="app-name-error" class="field-error" role="alert">{move || name_error.get()}</p>
-                </div>
-                <div class="modal-actions">
-                    {cancel()}
-                    <button type="submit" class="button primary" disabled=move || create.pending().get()>
-                        {move || if create.pending().get() { "Creating..." } else { "Next" }}
-                    </button>
-                </div>
-            </IntentForm>
-        }.into_any(),
-        Step::Reverify { name } => view! {
-            <IntentForm page=page intent="reverify_and_create" class="stack" submit=Callback::new(move |()| {
-                carried_error.set(None);
-                reverify.dispatch(Reverify { password: password.get_untracked(), code: Some(code.get_untracked()) });
-            })>
-                <input type="hidden" name="name" value=name/>
-                <p>"For your security, confirm it's you before creating an app password."</p>
-                <Field label="Password" name="password" id="reverify-password" input_type="password"
-                    autocomplete="current-password" error=reverify_field("password")
-                    on_input=Callback::new(move |value: String| password.set(value))/>
-                {has_two_step.then(|| view! {
-                    <Field label="Code from your authenticator app" name="code" id="reverify-code"
-                        autocomplete="one-time-code" inputmode="numeric" error=reverify_field("code")
-                        on_input=Callback::new(move |value: String| code.set(value))/>
-                })}
-                <div class="modal-actions">
-                    {cancel()}
-                    <button type="submit" class="button primary" disabled=move || reverify.pending().get()>"Confirm"</button>
-                </div>
-            </IntentForm>
-        }.into_any(),
+        Step::Name { name, error } => {
+            let error = error.map(|e| e.to_string());
+            view! {
+                <IntentForm page=page intent="create_app_password" class="stack">
+                    <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
+                    <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
+                        value=name autofocus=true error=error/>
+                    <div class="modal-actions">
+                        {cancel()}
+                        <button type="submit" class="button primary">"Next"</button>
+                    </div>
+                </IntentForm>
+            }.into_any()
+        }
+        Step::Reverify { name, error } => {
+            let field_error = |field: &'static str| {
+                error.as_ref().and_then(|e| match e {
+                    AppError::Invalid { .. } => e.message_for(field),
+                    _ if field == "password" => Some(e.to_string()),
+                    _ => None,
+                })
+            };
+            let (password_error, code_error) = (field_error("password"), field_error("code"));
+            view! {
+                <IntentForm page=page intent="reverify_and_create" class="stack">
+                    <input type="hidden" name="name" value=name/>
+                    <p>"For your security, confirm it's you before creating an app password."</p>
+                    <Field label="Password" name="password" id="reverify-password" input_type="password"
+                        autocomplete="current-password" autofocus=true error=password_error/>
+                    {has_two_step.then(|| view! {
+                        <Field label="Code from your authenticator app" name="code" id="reverify-code"
+                            autocomplete="one-time-code" inputmode="numeric" error=code_error/>
+                    })}
+                    <div class="modal-actions">
+                        {cancel()}
+                        <button type="submit" class="button primary">"Confirm"</button>
+                    </div>
+                </IntentForm>
+            }.into_any()
+        }
         Step::Show(created) => view! {
             <div class="stack">
                 <p>
@@ -267,7 +169,7 @@ pub fn AppPasswordSteps(
                     <label for="new-app-password">"Password"</label>
                     <div class="copy-row">
                         <input id="new-app-password" class="secret-input" type="text" readonly value=created.password.clone()/>
-                        <CopyButton text=created.password.clone() input_id="new-app-password"/>
+                        <CopyButton input_id="new-app-password".to_owned()/>
                     </div>
                 </div>
                 <p class="notice warning" role="status">
@@ -275,11 +177,10 @@ pub fn AppPasswordSteps(
                 </p>
                 <FirstSignIn id=created.id/>
                 <div class="modal-actions">
-                    <ActionLink href=page.to_owned() class="button primary" action=done>"Done"</ActionLink>
+                    <ButtonLink href=page class="button primary">"Done"</ButtonLink>
                 </div>
             </div>
         }.into_any(),
-    }
     }
 }
 
@@ -288,25 +189,31 @@ const FIRST_SIGN_IN_POLL: std::time::Duration = std::time::Duration::from_secs(2
 
 /// "Waiting for the first sign-in..." until the app signs in with the new password, then
 /// "Signed in from IMAP just now": people know the app works before they close the dialog.
-#[component]
+#[island]
 fn FirstSignIn(id: i32) -> impl IntoView {
     let signed_in = RwSignal::new(None::<String>);
-    Effect::new(move |_| {
-        let poll = move || {
-            if signed_in.get_untracked().is_none() {
+    let status = NodeRef::<leptos::html::P>::new();
+    // Asks every few seconds until the answer comes or the dialog is gone from the page.
+    fn ask_later(id: i32, signed_in: RwSignal<Option<String>>, status: NodeRef<leptos::html::P>) {
+        set_timeout(
+            move || {
+                let on_page = status.get_untracked().is_some_and(|p| p.is_connected());
+                if !on_page || signed_in.get_untracked().is_some() {
+                    return;
+                }
                 leptos::task::spawn_local(async move {
-                    if let Ok(Some(text)) = app_password_first_sign_in(id).await {
-                        signed_in.set(Some(text));
+                    match app_password_first_sign_in(id).await {
+                        Ok(Some(text)) => signed_in.set(Some(text)),
+                        _ => ask_later(id, signed_in, status),
                     }
                 });
-            }
-        };
-        if let Ok(handle) = set_interval_with_handle(poll, FIRST_SIGN_IN_POLL) {
-            on_cleanup(move || handle.clear());
-        }
-    });
+            },
+            FIRST_SIGN_IN_POLL,
+        );
+    }
+    Effect::new(move |_| ask_later(id, signed_in, status));
     view! {
-        <p class="first-sign-in" role="status" aria-live="polite">
+        <p class="first-sign-in" role="status" aria-live="polite" node_ref=status>
             {move || match signed_in.get() {
                 Some(text) => view! { <span class="signed-in">{text}</span> }.into_any(),
                 None => view! { <span class="waiting">"Waiting for the first sign-in..."</span> }.into_any(),
@@ -315,26 +222,27 @@ fn FirstSignIn(id: i32) -> impl IntoView {
     }
 }
 
-/// What the page's URL and a form post say about which app-password dialog to open at first,
-/// so that links and forms followed before the WebAssembly loaded land in the right place.
+/// Which dialog the page shows, from its URL (links) and the outcome of a form post.
 #[derive(Debug, Clone, Default)]
-pub struct InitialDialogs {
+pub struct OpenDialogs {
     /// Open the create steps (`?add=app_password`, or a create form was posted).
     pub create: bool,
     /// Open the "Add a method" chooser (`?add=method`).
     pub choose: bool,
     /// Ask to confirm deleting this one (`?delete=ID&name=NAME`).
     pub delete: Option<AppPasswordItem>,
+    /// The deletion was asked from the limit prompt (`&then=create`): go back there after.
+    pub delete_then_create: bool,
     /// Open Change password (`?change=password`, or a change form was posted).
     pub change_password: bool,
-    /// Open Add method at the authenticator app (`?add=authenticator`, or its forms were posted).
+    /// Open Add method at the authenticator app's QR code (its forms were posted).
     pub authenticator: bool,
     /// Ask to confirm deleting the authenticator app (`?remove=authenticator`).
     pub remove_authenticator: bool,
     pub outcome: Option<FormOutcome>,
 }
 
-impl InitialDialogs {
+impl OpenDialogs {
     pub fn read() -> Self {
         let query = leptos_router::hooks::use_query_map().get_untracked();
         let outcome = crate::app_passwords::form_outcome();
@@ -362,55 +270,55 @@ impl InitialDialogs {
         );
         Self {
             create: add == "app_password" || create_outcome,
-            choose: add == "method",
+            // A refused start goes back to the chooser, with the reason.
+            choose: add == "method"
+                || matches!(outcome, Some(FormOutcome::AuthenticatorStartFailed { .. })),
             delete,
+            delete_then_create: query.get("then").is_some_and(|t| t == "create"),
             change_password: query.get("change").is_some_and(|c| c == "password") || change_outcome,
             remove_authenticator: query.get("remove").is_some_and(|r| r == "authenticator"),
-            authenticator: add == "authenticator"
-                || matches!(
-                    outcome,
-                    Some(
-                        FormOutcome::AuthenticatorStarted(_)
-                            | FormOutcome::AuthenticatorStartFailed { .. }
-                            | FormOutcome::AuthenticatorConfirmFailed { .. }
-                    )
-                ),
+            authenticator: matches!(
+                outcome,
+                Some(
+                    FormOutcome::AuthenticatorStarted(_)
+                        | FormOutcome::AuthenticatorConfirmFailed { .. }
+                )
+            ),
             outcome,
         }
     }
 }
 
-/// "Delete the app password for 'X'?" with Yes (a form that posts to the page before the
-/// WebAssembly loads) and No.
+/// "Delete the app password for 'X'?" with Yes (a form posted to the page) and No. Asked from
+/// the limit prompt (`then_create`), both answers lead back to the create steps.
 #[component]
 pub fn DeleteAppPasswordDialog(
-    open: RwSignal<bool>,
-    target: RwSignal<Option<AppPasswordItem>>,
-    delete: ServerAction<crate::app_passwords::DeleteAppPassword>,
+    target: AppPasswordItem,
     page: &'static str,
     id: &'static str,
+    then_create: bool,
 ) -> impl IntoView {
-    let close = Callback::new(move |()| open.set(false));
+    let back = if then_create {
+        format!("{page}?add=app_password")
+    } else {
+        page.to_owned()
+    };
     view! {
-        <crate::components::modal::Modal open=open id=id title="Delete app password?".to_owned()>
-            <IntentForm page=page intent="delete_app_password" submit=Callback::new(move |()| {
-                if let Some(item) = target.get_untracked() {
-                    delete.dispatch(crate::app_passwords::DeleteAppPassword { id: item.id });
-                }
-                open.set(false);
-            })>
-                <input type="hidden" name="id" value=move || target.get().map(|t| t.id.to_string())/>
+        <Modal id=id title="Delete app password?" close_href=back.clone()>
+            <IntentForm page=page intent="delete_app_password">
+                <input type="hidden" name="id" value=target.id.to_string()/>
+                {then_create.then(|| view! { <input type="hidden" name="then" value="create"/> })}
                 <p>
-                    {move || target.get().map(|item| format!(
+                    {format!(
                         "Delete the app password for '{}'? Apps using it will stop signing in. This can't be undone.",
-                        item.name
-                    ))}
+                        target.name
+                    )}
                 </p>
                 <div class="modal-actions">
-                    <ActionLink href=page.to_owned() class="button" action=close>"No"</ActionLink>
+                    <ButtonLink href=back class="button">"No"</ButtonLink>
                     <button type="submit" class="button primary">"Yes"</button>
                 </div>
             </IntentForm>
-        </crate::components::modal::Modal>
+        </Modal>
     }
 }

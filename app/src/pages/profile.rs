@@ -5,16 +5,15 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::account::{SignOut, get_current_user};
+use crate::account::get_current_user;
 
 /// The frame of every My Profile page: top bar, left navigation, content.
 #[component]
 pub fn ProfileLayout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| get_current_user());
-    let sign_out = ServerAction::<SignOut>::new();
     let location = use_location();
-    // The server sends signed-out visitors to sign-in; this covers navigation inside the app
-    // and sessions that end while a page is open.
+    // The server sends signed-out visitors to sign-in before rendering; this covers a session
+    // that ends between that check and the page.
     let to_sign_in = move || {
         let here = format!(
             "{}{}",
@@ -43,9 +42,9 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
                         })
                     })}
                 </Suspense>
-                <ActionForm action=sign_out>
+                <form method="post" action="/api/sign_out">
                     <button type="submit" class="link">"Sign out"</button>
-                </ActionForm>
+                </form>
             </header>
             <div class="portal-body">
                 <nav class="sidenav" aria-label="My Profile">

@@ -1,33 +1,23 @@
 //! Sign-in in the familiar steps: the sign-in name, then the password, then (when the person
-//! has an authenticator app) its code. Each step is a plain form that works before the
-//! WebAssembly loads; once hydrated, the same forms run without page reloads.
+//! has an authenticator app) its code. Each step is a plain form; a refused one comes back to
+//! the same step with the error named in the URL (`AppError::sign_in_code`).
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Form};
 use leptos_router::hooks::use_query_map;
 
-use crate::account::{SignIn, VerifySignInCode, urlencode};
+use crate::account::urlencode;
 use crate::components::field::Field;
 use crate::error::AppError;
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |name: &str| query.read().get(name).unwrap_or_default();
-    let next = Signal::derive(move || param("next"));
-    let username = Signal::derive(move || param("username"));
-    // An error of a form posted before the WebAssembly loaded, named in the URL.
-    let carried = Signal::derive(move || AppError::from_sign_in_code(&param("error")));
-    let step = move || {
-        if param("step") == "code" {
-            "code"
-        } else if username.get().trim().is_empty() {
-            "username"
-        } else {
-            "password"
-        }
-    };
-    let notice = move || match (param("setup").as_str(), param("signed_out").as_str()) {
+    let query = use_query_map().get_untracked();
+    let param = |name: &str| query.get(name).unwrap_or_default();
+    let next = param("next");
+    let username = param("username");
+    // The error of the form just posted, named in the URL.
+    let error = AppError::from_sign_in_code(&param("error"));
+    let notice = match (param("setup").as_str(), param("signed_out").as_str()) {
         ("done", _) => {
             Some("Latchkey is set up. Sign in with the administrator account you just created.")
         }
@@ -43,11 +33,13 @@ pub fn SignInPage() -> impl IntoView {
         <main class="centered-page">
             <section class="card" aria-labelledby="signin-heading">
                 <p class="brand">"Latchkey"</p>
-                {move || notice().map(|text| view! { <p class="notice success" role="status">{text}</p> })}
-                {move || match step() {
-                    "username" => view! { <UsernameStep next=next/> }.into_any(),
-                    "password" => view! { <PasswordStep username=username next=next carried=carried/> }.into_any(),
-                    _ => view! { <CodeStep next=next carried=carried/> }.into_any(),
+                {notice.map(|text| view! { <p class="notice success" role="status">{text}</p> })}
+                {if param("step") == "code" {
+                    view! { <CodeStep next=next error=error/> }.into_any()
+                } else if username.trim().is_empty() {
+                    view! { <UsernameStep next=next/> }.into_any()
+                } else {
+                    view! { <PasswordStep username=username next=next error=error/> }.into_any()
                 }}
             </section>
         </main>
@@ -55,11 +47,11 @@ pub fn SignInPage() -> impl IntoView {
 }
 
 #[component]
-fn UsernameStep(next: Signal<String>) -> impl IntoView {
+fn UsernameStep(next: String) -> impl IntoView {
     view! {
         <h1 id="signin-heading">"Sign in"</h1>
-        <Form method="GET" action="/signin" attr:class="stack">
-            <input type="hidden" name="next" value=next.get_untracked()/>
+        <form method="get" action="/signin" class="stack">
+            <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="username">"Sign-in name"</label>
                 <input
@@ -73,32 +65,23 @@ fn UsernameStep(next: Signal<String>) -> impl IntoView {
                 />
             </div>
             <button type="submit" class="button primary">"Next"</button>
-        </Form>
+        </form>
     }
 }
 
 #[component]
-fn PasswordStep(
-    username: Signal<String>,
-    next: Signal<String>,
-    carried: Signal<Option<AppError>>,
-) -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    let error = move || match action.value().get() {
-        Some(result) => result.err().map(|e| e.to_string()),
-        None => carried.get().map(|e| e.to_string()),
-    };
-    let back = move || format!("/signin?next={}", urlencode(&next.get()));
+fn PasswordStep(username: String, next: String, error: Option<AppError>) -> impl IntoView {
+    let back = format!("/signin?next={}", urlencode(&next));
     view! {
-        <A href=back attr:class="back">
+        <a href=back class="back">
             <span aria-hidden="true">"← "</span>
             <span class="visually-hidden">"Use another account: "</span>
-            {move || username.get()}
-        </A>
+            {username.clone()}
+        </a>
         <h1 id="signin-heading">"Enter password"</h1>
-        <ActionForm action=action attr:class="stack">
-            <input type="hidden" name="username" value=username.get_untracked()/>
-            <input type="hidden" name="next" value=next.get_untracked()/>
+        <form method="post" action="/api/sign_in" class="stack">
+            <input type="hidden" name="username" value=username/>
+            <input type="hidden" name="next" value=next/>
             <Field
                 label="Password"
                 name="password"
@@ -106,29 +89,22 @@ fn PasswordStep(
                 input_type="password"
                 autocomplete="current-password"
                 autofocus=true
-                error=Signal::derive(error)
+                error=error.map(|e| e.to_string())
             />
-            <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                {move || if action.pending().get() { "Signing in..." } else { "Sign in" }}
-            </button>
-        </ActionForm>
+            <button type="submit" class="button primary">"Sign in"</button>
+        </form>
     }
 }
 
 #[component]
-fn CodeStep(next: Signal<String>, carried: Signal<Option<AppError>>) -> impl IntoView {
-    let action = ServerAction::<VerifySignInCode>::new();
-    let error = move || match action.value().get() {
-        Some(result) => result.err(),
-        None => carried.get(),
-    };
-    let code_error = move || error().map(|e| e.to_string());
-    let expired = move || matches!(error(), Some(AppError::Forbidden(_)));
+fn CodeStep(next: String, error: Option<AppError>) -> impl IntoView {
+    // The pending sign-in expired or was used up: only starting again helps.
+    let expired = matches!(error, Some(AppError::Forbidden(_)));
     view! {
         <h1 id="signin-heading">"Enter code"</h1>
         <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
-        <ActionForm action=action attr:class="stack">
-            <input type="hidden" name="next" value=next.get_untracked()/>
+        <form method="post" action="/api/verify_sign_in_code" class="stack">
+            <input type="hidden" name="next" value=next/>
             <Field
                 label="Code"
                 name="code"
@@ -136,12 +112,10 @@ fn CodeStep(next: Signal<String>, carried: Signal<Option<AppError>>) -> impl Int
                 autocomplete="one-time-code"
                 inputmode="numeric"
                 autofocus=true
-                error=Signal::derive(code_error)
+                error=error.map(|e| e.to_string())
             />
-            <Show when=expired>
-                <A href="/signin">"Start again"</A>
-            </Show>
-            <button type="submit" class="button primary" disabled=move || action.pending().get()>"Verify"</button>
-        </ActionForm>
+            {expired.then(|| view! { <a href="/signin">"Start again"</a> })}
+            <button type="submit" class="button primary">"Verify"</button>
+        </form>
     }
 }
