@@ -100,8 +100,8 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} - Latchkey")/>
         <Router>
             <Routes fallback=NotFound>
-                // In order: the page arrives complete, so links and forms work before (or
-                // without) the WebAssembly; the data behind these pages is a few indexed queries.
+                // In order: the page arrives complete (no streamed fragments for a script to
+                // place); the data behind these pages is a few indexed queries.
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>

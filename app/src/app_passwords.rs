@@ -132,8 +132,8 @@ pub async fn reverify(password: String, code: Option<String>) -> Result<(), AppE
     )
 }
 
-/// What a plain form post (sent before the WebAssembly loaded) did. The server puts it in
-/// the request's extensions and renders the page; the page opens the dialog at the right step.
+/// What a form posted to its page did. The server puts it in the request's extensions and
+/// renders the page; the page opens the dialog at the right step.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FormOutcome {
     Created(CreatedAppPassword),
@@ -186,21 +186,17 @@ impl FormOutcome {
     }
 }
 
-/// The outcome of the form post being answered, if any: read from the request on the server
-/// and carried to the browser with the page, so hydration sees the same state.
+/// The outcome of the form post being answered, if any (pages render on the server only).
 pub fn form_outcome() -> Option<FormOutcome> {
-    leptos::prelude::SharedValue::new(|| {
-        #[cfg(feature = "ssr")]
-        {
-            use_context::<axum::http::request::Parts>()
-                .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned())
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            None
-        }
-    })
-    .into_inner()
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
 }
 
 /// Form field values of the forms that post to their own page (Security info, the legacy

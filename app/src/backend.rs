@@ -126,8 +126,8 @@ pub async fn request_context() -> RequestContext {
 }
 
 /// Gives a failed server function the HTTP status of its error (and `Retry-After` when
-/// throttled), so clients, proxies and logs see what happened. Plain form posts (no
-/// WebAssembly yet) keep Leptos' redirect back to the form instead.
+/// throttled), so clients, proxies and logs see what happened. HTML form posts (the sign-in
+/// page's) keep Leptos' redirect back to the form instead.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     use axum::http::{HeaderValue, StatusCode, header};
     if let Err(error) = &result
@@ -148,8 +148,8 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// Whether this server-function call is a plain HTML form post, sent before the WebAssembly
-/// loaded (browsers ask for HTML then; the hydrated app asks for JSON).
+/// Whether this server-function call is an HTML form post from a page (browsers ask for HTML;
+/// API clients and islands ask for JSON).
 pub fn is_form_post() -> bool {
     use axum::http::{header, request::Parts};
     use_context::<Parts>()

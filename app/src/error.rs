@@ -50,15 +50,14 @@ pub enum AppError {
     Transport(String),
 }
 
-/// Throttling text when a sign-in form was posted without the WebAssembly (the exact wait is not
-/// carried in the URL).
+/// Throttling text for the sign-in page (the exact wait is not carried in the URL).
 const THROTTLED_WITHOUT_WAIT: &str =
     "Too many sign-in attempts. Wait a few minutes, then try again.";
 
 impl AppError {
-    /// A fixed name for a sign-in error, carried in the sign-in page's URL when its form was
-    /// posted before the WebAssembly loaded. Names, not texts: a URL must not be able to make
-    /// the page say anything an attacker likes.
+    /// A fixed name for a sign-in error, carried in the sign-in page's URL after its form was
+    /// refused. Names, not texts: a URL must not be able to make the page say anything an
+    /// attacker likes.
     pub fn sign_in_code(&self) -> &'static str {
         match self {
             Self::SignInFailed => "failed",

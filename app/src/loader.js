@@ -42,7 +42,20 @@
   };
   let returnFocusTo = null;
 
-  const swap = (html, url, history_) => {
+  // After a form comes back refused, the same form on the new page gets what was typed into the
+  // fields the server left empty (it never writes passwords into a page), as if nothing had
+  // reloaded.
+  const restoreTyped = (typed) => {
+    for (const form of document.forms) {
+      const action = new URL(form.getAttribute('action') || location.href, location.href);
+      if (action.pathname !== typed.path || (form.elements.namedItem('intent')?.value ?? null) !== typed.intent) continue;
+      for (const field of form.querySelectorAll('input:not([type=hidden]):not([type=checkbox]):not([type=radio]):not([readonly]), textarea')) {
+        if (!field.value && typed.data.has(field.name)) field.value = typed.data.get(field.name);
+      }
+    }
+  };
+
+  const swap = (html, url, history_, typed) => {
     const next = new DOMParser().parseFromString(html, 'text/html');
     const samePage = new URL(url).pathname === location.pathname;
     if (!document.querySelector('dialog[open]')) returnFocusTo = focusKey(document.activeElement);
@@ -50,19 +63,20 @@
     document.body.replaceWith(document.adoptNode(next.body));
     if (history_ === 'push') history.pushState(null, '', url);
     if (!samePage) scrollTo(0, 0);
+    if (typed) restoreTyped(typed);
     hydrateIslands();
-    // A dialog takes focus itself (showModal); otherwise focus goes back where it was.
+    // Focus as after a page load: into an open dialog (its island then makes it modal), else
+    // the field marked autofocus, else back to what opened the dialog that just closed.
     const dialog = document.querySelector('dialog[open]');
-    if (dialog) {
-      if (!dialog.contains(document.activeElement)) dialog.querySelector('input:not([type=hidden]), select, button, a[href]')?.focus();
-    } else if (samePage && returnFocusTo) {
-      document.querySelector(returnFocusTo)?.focus();
-    }
+    const target = dialog
+      ? dialog.querySelector('[autofocus]') || dialog.querySelector('input:not([type=hidden]), select, button, a[href]')
+      : document.querySelector('[autofocus]') || (samePage && returnFocusTo ? document.querySelector(returnFocusTo) : null);
+    if (target && !(dialog && dialog.contains(document.activeElement))) target.focus();
   };
 
   // Fetches `request` and shows the answer; `fallback` does it the browser's way when fetching
   // fails before any answer (offline, a proxy in the way).
-  const visit = async (request, history_, fallback) => {
+  const visit = async (request, history_, fallback, typed) => {
     const ticket = ++navigation;
     document.documentElement.setAttribute('aria-busy', 'true');
     try {
@@ -71,7 +85,7 @@
       const text = await response.text();
       if (ticket !== navigation) return;
       if (type.startsWith('text/html')) {
-        swap(text, response.url, history_);
+        swap(text, response.url, history_, typed);
       } else {
         // A refusal in plain words (too large, too many tries): show it as the browser would.
         const body = document.createElement('body');
@@ -105,8 +119,9 @@
     if (event.defaultPrevented) return;
     const form = event.target;
     const submitter = event.submitter;
-    const method = (submitter?.getAttribute('formmethod') || form.method || 'get').toUpperCase();
-    const url = new URL(submitter?.getAttribute('formaction') || form.action, location.href);
+    // Attributes, not properties: a field named "method" or "action" would shadow those.
+    const method = (submitter?.getAttribute('formmethod') || form.getAttribute('method') || 'get').toUpperCase();
+    const url = new URL(submitter?.getAttribute('formaction') || form.getAttribute('action') || location.href, location.href);
     if (url.origin !== location.origin || (method !== 'GET' && method !== 'POST')) return;
     event.preventDefault();
     // One submission at a time: a second click must not create a second app password.
@@ -116,10 +131,11 @@
     const init = { method, headers: { Accept: 'text/html' } };
     if (method === 'GET') url.search = data.toString();
     else init.body = data;
+    const typed = { path: url.pathname, intent: data.get('intent'), data };
     visit(new Request(url, init), 'push', () => {
       delete form.dataset.pending;
       form.submit();
-    });
+    }, typed);
   });
 
   addEventListener('popstate', () => {

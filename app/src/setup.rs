@@ -75,7 +75,8 @@ pub fn SetupPage() -> impl IntoView {
 }
 
 /// The setup form. It posts to its own page (`server::http::handle_page_form`): a refused form
-/// comes back as typed, with the reasons; a completed one goes on to sign-in.
+/// comes back as typed (but for the passwords: the page script restores those), with the
+/// reasons; a completed one goes on to sign-in.
 #[component]
 fn SetupFormView(token: String) -> impl IntoView {
     let (typed, error) = match crate::app_passwords::form_outcome() {
@@ -162,7 +163,6 @@ fn SetupFormView(token: String) -> impl IntoView {
                                 autocomplete="new-password"
                                 aria-describedby="password-hint password-error"
                                 aria-invalid=password_error.is_some().to_string()
-                                value=typed_value(|f| &f.password)
                             />
                             <PasswordLengthHint input_id="password".to_owned()/>
                             <p id="password-error" class="field-error" role="alert">{password_error}</p>
@@ -173,7 +173,6 @@ fn SetupFormView(token: String) -> impl IntoView {
                             id="confirm_password"
                             autocomplete="new-password"
                             input_type="password"
-                            value=typed_value(|f| &f.confirm_password)
                             error=field_error("confirm_password")
                         />
                     </fieldset>

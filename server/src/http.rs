@@ -54,7 +54,7 @@ pub fn router(state: AppState) -> Router {
         }
     };
     let options = state.leptos_options.clone();
-    // Plain form posts of the app-password pages are answered by rendering the page itself.
+    // Form posts to the pages in FORM_PAGES are answered by rendering the page itself.
     let render_page =
         leptos_axum::render_app_to_stream_in_order_with_context(provide_backend.clone(), {
             let options = options.clone();
@@ -293,15 +293,15 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Pages whose app-password forms post to the page itself when the WebAssembly has not loaded
-/// yet (a slow phone never has a dead button).
+/// Pages whose forms post to the page itself, which answers with the page at the outcome.
 const FORM_PAGES: &[&str] = &["/security-info", "/app-passwords", "/setup"];
 /// Largest form body accepted by those pages.
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
-/// Answers the plain form posts of the app-password pages: runs the same backend call as the
+/// Answers the form posts of the pages in `FORM_PAGES`: runs the same backend call as the
 /// server functions, then gives back the request to render as the page (as a GET) with the
-/// outcome in its extensions, or a response (a redirect after a delete: post/redirect/get).
+/// outcome in its extensions, or a response (a redirect after a success with nothing to show:
+/// post/redirect/get).
 async fn handle_page_form(state: &AppState, request: Request) -> Result<Request, Response> {
     use app::app_passwords::{FormOutcome, PageForm};
     use app::error::AppError;

@@ -1,6 +1,6 @@
 //! The legacy "Manage app passwords" page (Additional security verification > app passwords),
 //! used when the organization turns the Security info experience off. Same server functions,
-//! same rules and the same create steps as Security info, and the same pre-WebAssembly forms.
+//! same rules and the same create steps as Security info, as forms posted to this page.
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
