@@ -58,7 +58,8 @@
   const swap = (html, url, history_, typed) => {
     const next = new DOMParser().parseFromString(html, 'text/html');
     const samePage = new URL(url).pathname === location.pathname;
-    if (!document.querySelector('dialog[open]')) returnFocusTo = focusKey(document.activeElement);
+    // Pages have a <dialog> only while one is shown (open, or just closed by Esc).
+    if (!document.querySelector('dialog')) returnFocusTo = focusKey(document.activeElement);
     document.title = next.title;
     document.body.replaceWith(document.adoptNode(next.body));
     if (history_ === 'push') history.pushState(null, '', url);

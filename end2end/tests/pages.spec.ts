@@ -49,3 +49,29 @@ test('keyboard focus is visible', async ({ page, server }) => {
   });
   expect(outline).not.toBe('none');
 });
+
+test('links and forms swap the page in place; Back and Forward work through dialogs', async ({ page, server }) => {
+  await completeSetup(page, server);
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await expect(page).toHaveURL(server.baseURL + '/security-info');
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+  const marker = () => page.evaluate(() => (window as unknown as { marker?: number }).marker);
+
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await expect(chooser).toBeVisible();
+  await expect(page).toHaveURL(/\?add=method$/);
+  await page.goBack();
+  await expect(page).toHaveURL(server.baseURL + '/security-info');
+  await expect(chooser).toBeHidden();
+  await page.goForward();
+  await expect(chooser).toBeVisible();
+  // Esc closes it and leads to the page without it; focus returns to what opened it.
+  await page.keyboard.press('Escape');
+  await expect(chooser).toBeHidden();
+  await expect(page).toHaveURL(server.baseURL + '/security-info');
+  await expect(page.getByRole('button', { name: 'Add sign-in method' })).toBeFocused();
+  await page.getByRole('link', { name: 'Overview' }).click();
+  await expect(page).toHaveTitle('My Profile - Latchkey');
+  expect(await marker()).toBe(7); // never reloaded
+});

@@ -53,8 +53,15 @@ pub fn ModalBehaviour() -> impl IntoView {
         }
         let closed = dialog.clone();
         let follow_close_link = wasm_bindgen::closure::Closure::once_into_js(move || {
-            // A dialog removed by a navigation is no longer connected: nothing to follow.
+            // A dialog removed by a navigation is no longer connected: nothing to follow. And
+            // when a link was followed meanwhile (the page script marks the document busy while
+            // it fetches), that one wins: the close event may come after a quick click.
+            let navigating = closed
+                .owner_document()
+                .and_then(|document| document.document_element())
+                .is_some_and(|root| root.has_attribute("aria-busy"));
             if closed.is_connected()
+                && !navigating
                 && let Ok(Some(link)) = closed.query_selector("[data-close]")
                 && let Ok(link) = link.dyn_into::<web_sys::HtmlElement>()
             {
