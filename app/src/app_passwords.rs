@@ -39,6 +39,11 @@ impl AppPasswordOverview {
     pub fn at_limit(&self) -> bool {
         self.items.len() >= self.limit as usize
     }
+
+    /// The listed app password with this id, if it is one of the person's.
+    pub fn item(&self, id: i32) -> Option<AppPasswordItem> {
+        self.items.iter().find(|item| item.id == id).cloned()
+    }
 }
 
 /// A just-created app password: the only time its secret leaves the server. `Debug` hides it.

@@ -74,9 +74,8 @@ pub fn DeleteAppPasswordLink(
     #[prop(optional)] from_create: bool,
 ) -> impl IntoView {
     let href = format!(
-        "{page}?delete={}&name={}{}",
+        "{page}?delete={}{}",
         item.id,
-        crate::account::urlencode(&item.name),
         if from_create { "&then=create" } else { "" }
     );
     let label = format!("Delete app password {}", item.name);
@@ -222,21 +221,21 @@ fn FirstSignIn(id: i32) -> impl IntoView {
     }
 }
 
-/// Which dialog the page shows, from its URL (links) and the outcome of a form post.
+/// Which dialog the page shows, from its URL (links) and the outcome of a form post. (The
+/// authenticator app's steps follow from the outcome alone.)
 #[derive(Debug, Clone, Default)]
 pub struct OpenDialogs {
     /// Open the create steps (`?add=app_password`, or a create form was posted).
     pub create: bool,
     /// Open the "Add a method" chooser (`?add=method`).
     pub choose: bool,
-    /// Ask to confirm deleting this one (`?delete=ID&name=NAME`).
-    pub delete: Option<AppPasswordItem>,
+    /// Ask to confirm deleting the app password with this id (`?delete=ID`); the page names it
+    /// from its own list, never from the URL.
+    pub delete: Option<i32>,
     /// The deletion was asked from the limit prompt (`&then=create`): go back there after.
     pub delete_then_create: bool,
     /// Open Change password (`?change=password`, or a change form was posted).
     pub change_password: bool,
-    /// Open Add method at the authenticator app's QR code (its forms were posted).
-    pub authenticator: bool,
     /// Ask to confirm deleting the authenticator app (`?remove=authenticator`).
     pub remove_authenticator: bool,
     pub outcome: Option<FormOutcome>,
@@ -255,15 +254,6 @@ impl OpenDialogs {
                     | FormOutcome::ReverifyFailed { .. }
             )
         );
-        let delete = query
-            .get("delete")
-            .and_then(|id| id.parse().ok())
-            .map(|id| AppPasswordItem {
-                id,
-                name: query.get("name").unwrap_or_default(),
-                created: String::new(),
-                last_used: String::new(),
-            });
         let change_outcome = matches!(
             outcome,
             Some(FormOutcome::PasswordChanged | FormOutcome::PasswordChangeFailed { .. })
@@ -273,17 +263,10 @@ impl OpenDialogs {
             // A refused start goes back to the chooser, with the reason.
             choose: add == "method"
                 || matches!(outcome, Some(FormOutcome::AuthenticatorStartFailed { .. })),
-            delete,
+            delete: query.get("delete").and_then(|id| id.parse().ok()),
             delete_then_create: query.get("then").is_some_and(|t| t == "create"),
             change_password: query.get("change").is_some_and(|c| c == "password") || change_outcome,
             remove_authenticator: query.get("remove").is_some_and(|r| r == "authenticator"),
-            authenticator: matches!(
-                outcome,
-                Some(
-                    FormOutcome::AuthenticatorStarted(_)
-                        | FormOutcome::AuthenticatorConfirmFailed { .. }
-                )
-            ),
             outcome,
         }
     }

@@ -56,7 +56,7 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
                                         </Modal>
                                     }
                                 });
-                                let delete_dialog = dialogs.delete.clone().map(|target| view! {
+                                let delete_dialog = dialogs.delete.and_then(|id| o.item(id)).map(|target| view! {
                                     <DeleteAppPasswordDialog target=target page=PAGE id="legacy-delete-app-password"
                                         then_create=dialogs.delete_then_create/>
                                 });

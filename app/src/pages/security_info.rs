@@ -114,72 +114,59 @@ fn Dialogs(
     info: SecurityInfo,
     apps: Option<AppPasswordOverview>,
 ) -> impl IntoView {
-    let outcome = dialogs.outcome.clone();
-    if let Some(enrollment) = match &outcome {
-        Some(
-            FormOutcome::AuthenticatorStarted(enrollment)
-            | FormOutcome::AuthenticatorConfirmFailed { enrollment, .. },
-        ) => Some(enrollment.clone()),
-        _ => None,
-    } {
-        let error = match outcome {
-            Some(FormOutcome::AuthenticatorConfirmFailed { error, .. }) => Some(error.to_string()),
-            _ => None,
-        };
-        return view! {
-            <Modal id="add-method" title="Authenticator app" close_href=PAGE>
-                <AuthenticatorStep enrollment=enrollment error=error/>
-            </Modal>
-        }
-        .into_any();
-    }
-    if dialogs.create {
-        return view! {
-            <Modal id="add-method" title="App password" close_href=PAGE>
-                <AppPasswordSteps overview=apps outcome=outcome page=PAGE/>
-            </Modal>
-        }
-        .into_any();
-    }
-    if dialogs.choose {
-        let error = match outcome {
-            Some(FormOutcome::AuthenticatorStartFailed { error }) => Some(error.to_string()),
-            _ => None,
-        };
-        return view! {
-            <Modal id="add-method" title="Add a method" close_href=PAGE>
-                <MethodChooser info=info apps=apps error=error/>
-            </Modal>
-        }
-        .into_any();
-    }
-    if dialogs.change_password {
-        return view! {
-            <Modal id="change-password" title="Change password" close_href=PAGE>
-                <ChangePasswordSteps outcome=outcome/>
-            </Modal>
-        }
-        .into_any();
-    }
-    if let Some(target) = dialogs.delete {
+    if let Some(target) = dialogs
+        .delete
+        .and_then(|id| apps.as_ref().and_then(|o| o.item(id)))
+    {
         return view! {
             <DeleteAppPasswordDialog target=target page=PAGE id="delete-app-password" then_create=dialogs.delete_then_create/>
         }
         .into_any();
     }
-    if dialogs.remove_authenticator {
-        return view! {
-            <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
+    let error = dialogs
+        .outcome
+        .as_ref()
+        .and_then(FormOutcome::error)
+        .map(ToString::to_string);
+    let (id, title, content) = match dialogs.outcome {
+        Some(
+            FormOutcome::AuthenticatorStarted(enrollment)
+            | FormOutcome::AuthenticatorConfirmFailed { enrollment, .. },
+        ) => (
+            "add-method",
+            "Authenticator app",
+            view! { <AuthenticatorStep enrollment=enrollment error=error/> }.into_any(),
+        ),
+        outcome if dialogs.create => (
+            "add-method",
+            "App password",
+            view! { <AppPasswordSteps overview=apps outcome=outcome page=PAGE/> }.into_any(),
+        ),
+        _ if dialogs.choose => (
+            "add-method",
+            "Add a method",
+            view! { <MethodChooser info=info apps=apps error=error/> }.into_any(),
+        ),
+        outcome if dialogs.change_password => (
+            "change-password",
+            "Change password",
+            view! { <ChangePasswordSteps outcome=outcome/> }.into_any(),
+        ),
+        _ if dialogs.remove_authenticator => (
+            "delete-authenticator",
+            "Delete authenticator app?",
+            view! {
                 <p>"You will sign in with your password only until you add a method again."</p>
                 <IntentForm page=PAGE intent="delete_authenticator" class="modal-actions">
                     <ButtonLink href=PAGE class="button">"No"</ButtonLink>
                     <button type="submit" class="button primary">"Yes"</button>
                 </IntentForm>
-            </Modal>
-        }
-        .into_any();
-    }
-    ().into_any()
+            }
+            .into_any(),
+        ),
+        _ => return ().into_any(),
+    };
+    view! { <Modal id=id title=title close_href=PAGE>{content}</Modal> }.into_any()
 }
 
 /// "Which method would you like to add?": the authenticator app starts at once (its QR code);
