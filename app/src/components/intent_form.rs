@@ -27,3 +27,18 @@ pub fn ButtonLink(
 ) -> impl IntoView {
     view! { <a href=href class=class role="button">{children()}</a> }
 }
+
+/// A dialog form's buttons: the way back (a link: Cancel, No) and the submit button.
+#[component]
+pub fn DialogActions(
+    #[prop(into)] back: String,
+    back_label: &'static str,
+    submit: &'static str,
+) -> impl IntoView {
+    view! {
+        <div class="modal-actions">
+            <ButtonLink href=back class="button">{back_label}</ButtonLink>
+            <button type="submit" class="button primary">{submit}</button>
+        </div>
+    }
+}

@@ -15,7 +15,7 @@ use crate::app_passwords::{
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::Field;
-use crate::components::intent_form::{ButtonLink, IntentForm};
+use crate::components::intent_form::{ButtonLink, DialogActions, IntentForm};
 use crate::components::modal::Modal;
 use crate::error::AppError;
 
@@ -125,10 +125,7 @@ pub fn AppPasswordSteps(
                     <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
                     <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
                         value=name autofocus=true error=error/>
-                    <div class="modal-actions">
-                        {cancel()}
-                        <button type="submit" class="button primary">"Next"</button>
-                    </div>
+                    <DialogActions back=page back_label="Cancel" submit="Next"/>
                 </IntentForm>
             }.into_any()
         }
@@ -151,10 +148,7 @@ pub fn AppPasswordSteps(
                         <Field label="Code from your authenticator app" name="code" id="reverify-code"
                             autocomplete="one-time-code" inputmode="numeric" error=code_error/>
                     })}
-                    <div class="modal-actions">
-                        {cancel()}
-                        <button type="submit" class="button primary">"Confirm"</button>
-                    </div>
+                    <DialogActions back=page back_label="Cancel" submit="Confirm"/>
                 </IntentForm>
             }.into_any()
         }
@@ -297,10 +291,7 @@ pub fn DeleteAppPasswordDialog(
                         target.name
                     )}
                 </p>
-                <div class="modal-actions">
-                    <ButtonLink href=back class="button">"No"</ButtonLink>
-                    <button type="submit" class="button primary">"Yes"</button>
-                </div>
+                <DialogActions back=back back_label="No" submit="Yes"/>
             </IntentForm>
         </Modal>
     }

@@ -9,7 +9,7 @@ use leptos::prelude::*;
 use crate::account::{AuthenticatorEnrollment, SecurityInfo, get_security_info};
 use crate::app_passwords::{AppPasswordOverview, FormOutcome, get_app_passwords};
 use crate::components::field::Field;
-use crate::components::intent_form::{ButtonLink, IntentForm};
+use crate::components::intent_form::{ButtonLink, DialogActions, IntentForm};
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::pages::app_password_flow::{
@@ -157,9 +157,8 @@ fn Dialogs(
             "Delete authenticator app?",
             view! {
                 <p>"You will sign in with your password only until you add a method again."</p>
-                <IntentForm page=PAGE intent="delete_authenticator" class="modal-actions">
-                    <ButtonLink href=PAGE class="button">"No"</ButtonLink>
-                    <button type="submit" class="button primary">"Yes"</button>
+                <IntentForm page=PAGE intent="delete_authenticator">
+                    <DialogActions back=PAGE back_label="No" submit="Yes"/>
                 </IntentForm>
             }
             .into_any(),
@@ -195,10 +194,7 @@ fn MethodChooser(
                 <p class="hint">"You already have an authenticator app. Delete it first to set up a new one."</p>
             })}
             <p class="form-error" role="alert">{error}</p>
-            <div class="modal-actions">
-                <ButtonLink href=PAGE class="button">"Cancel"</ButtonLink>
-                <button type="submit" class="button primary">"Add"</button>
-            </div>
+            <DialogActions back=PAGE back_label="Cancel" submit="Add"/>
         </IntentForm>
     }
 }
@@ -267,10 +263,7 @@ fn ChangePasswordSteps(outcome: Option<FormOutcome>) -> impl IntoView {
             <Field label="Confirm new password" name="confirm_password" id="confirm_new_password" input_type="password"
                 autocomplete="new-password" error=confirm_error/>
             <p class="form-error" role="alert">{other_error}</p>
-            <div class="modal-actions">
-                <ButtonLink href=PAGE class="button">"Cancel"</ButtonLink>
-                <button type="submit" class="button primary">"Change password"</button>
-            </div>
+            <DialogActions back=PAGE back_label="Cancel" submit="Change password"/>
         </IntentForm>
     }
     .into_any()
