@@ -213,3 +213,110 @@ async fn setup_page_form_keeps_what_was_typed_and_explains() -> TestResult {
     }
     Ok(())
 }
+
+/// Posts a page form as a signed-in browser would (the session cookie, same-origin).
+async fn post_page_form(
+    app: &axum::Router,
+    uri: &str,
+    session_token: &str,
+    fields: &[(&str, &str)],
+) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
+    let request = Request::post(uri)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header("Sec-Fetch-Site", "same-origin")
+        .header(
+            header::COOKIE,
+            format!("{}={session_token}", server::backend::SESSION_COOKIE),
+        )
+        .body(Body::from(serde_urlencoded::to_string(fields)?))?;
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    Ok((status, location, String::from_utf8(body.to_vec())?))
+}
+
+/// Security info's forms by intent: where Add method leads, deleting from the limit prompt goes
+/// back to the create steps, and a delete link for someone else's app password shows nothing.
+#[tokio::test]
+async fn security_info_forms_lead_to_the_next_step() -> TestResult {
+    use app::backend::Backend;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
+        let (ada, created) =
+            support::app_password_for(&backend, "ada@contoso.example", "Outlook").await?;
+        let (_, bobs) = support::app_password_for(&backend, "bob@contoso.example", "Bob's").await?;
+        let token = ada.session_token.clone().ok_or("no session")?;
+        let app = router(support::state(backend.clone()));
+        let page = "/security-info";
+
+        let choose = |method: &'static str| [("intent", "add_method"), ("method", method)];
+        for (method, next) in [
+            ("app_password", "/security-info?add=app_password"),
+            ("", "/security-info?add=method"),
+        ] {
+            let (status, location, _) = post_page_form(&app, page, &token, &choose(method)).await?;
+            assert_eq!(status, StatusCode::SEE_OTHER, "{}", database.name);
+            assert_eq!(location.as_deref(), Some(next));
+        }
+        // Ada has an authenticator app already: the chooser again, with the reason.
+        let (status, _, html) =
+            post_page_form(&app, page, &token, &choose("authenticator")).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("Add a method"), "{html}");
+
+        // Someone else's id names nothing and opens nothing.
+        let (status, html) =
+            get_with_cookie(&app, &format!("{page}?delete={}", bobs.id), &token).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(!html.contains("Delete app password?"), "{html}");
+        let (_, html) =
+            get_with_cookie(&app, &format!("{page}?delete={}", created.id), &token).await?;
+        assert!(
+            html.contains("Delete the app password for 'Outlook'?"),
+            "{html}"
+        );
+
+        let id = created.id.to_string();
+        let (status, location, _) = post_page_form(
+            &app,
+            page,
+            &token,
+            &[
+                ("intent", "delete_app_password"),
+                ("id", &id),
+                ("then", "create"),
+            ],
+        )
+        .await?;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some("/security-info?add=app_password"));
+        assert!(backend.app_passwords(&ada).await?.items.is_empty());
+    }
+    Ok(())
+}
+
+async fn get_with_cookie(
+    app: &axum::Router,
+    uri: &str,
+    session_token: &str,
+) -> Result<(StatusCode, String), Box<dyn std::error::Error + Send + Sync>> {
+    let request = Request::get(uri)
+        .header(
+            header::COOKIE,
+            format!("{}={session_token}", server::backend::SESSION_COOKIE),
+        )
+        .body(Body::empty())?;
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    Ok((status, String::from_utf8(body.to_vec())?))
+}
