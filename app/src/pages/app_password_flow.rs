@@ -296,3 +296,63 @@ pub fn DeleteAppPasswordDialog(
         </Modal>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(error: AppError) -> Option<FormOutcome> {
+        Some(FormOutcome::CreateFailed {
+            name: "Outlook".to_owned(),
+            error,
+        })
+    }
+
+    #[test]
+    fn the_create_steps_start_where_the_last_form_post_left_them() {
+        let created = CreatedAppPassword {
+            id: 1,
+            name: "Outlook".to_owned(),
+            password: "abcd efgh ijkl mnop".to_owned(),
+        };
+        assert_eq!(
+            Step::first(Some(FormOutcome::Created(created.clone())), false),
+            Step::Show(created)
+        );
+        assert_eq!(
+            Step::first(failed(AppError::ReverifyRequired), false),
+            Step::Reverify {
+                name: "Outlook".to_owned(),
+                error: None
+            }
+        );
+        assert_eq!(
+            Step::first(failed(AppError::LimitReached { limit: 40 }), false),
+            Step::Limit
+        );
+        let duplicate = AppError::Invalid {
+            field: "name".to_owned(),
+            message: "You already have an app password named 'Outlook'.".to_owned(),
+        };
+        assert_eq!(
+            Step::first(failed(duplicate.clone()), false),
+            Step::Name {
+                name: "Outlook".to_owned(),
+                error: Some(duplicate)
+            },
+            "the name comes back with the reason"
+        );
+    }
+
+    #[test]
+    fn without_a_form_post_they_start_at_the_name_or_the_limit() {
+        assert_eq!(Step::first(None, true), Step::Limit);
+        assert_eq!(
+            Step::first(None, false),
+            Step::Name {
+                name: String::new(),
+                error: None
+            }
+        );
+    }
+}
