@@ -1,5 +1,5 @@
 //! How every response leaves the server: security headers (a Content-Security-Policy with a
-//! fresh nonce per request, which Leptos puts on its hydration scripts), cache rules (hashed
+//! fresh nonce per request, which the page script carries via Leptos' `Nonce`), cache rules (hashed
 //! assets forever, everything personal `no-store`), and request limits with clear answers.
 
 use std::time::Duration;
