@@ -214,6 +214,26 @@ async fn setup_page_form_keeps_what_was_typed_and_explains() -> TestResult {
     Ok(())
 }
 
+/// What the router answers to `request`: status, `Location` and body.
+async fn answer(
+    app: &axum::Router,
+    request: Request<Body>,
+) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    Ok((status, location, String::from_utf8(body.to_vec())?))
+}
+
+fn session_cookie(session_token: &str) -> String {
+    format!("{}={session_token}", server::backend::SESSION_COOKIE)
+}
+
 /// Posts a page form as a signed-in browser would (the session cookie, same-origin).
 async fn post_page_form(
     app: &axum::Router,
@@ -225,20 +245,21 @@ async fn post_page_form(
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "text/html")
         .header("Sec-Fetch-Site", "same-origin")
-        .header(
-            header::COOKIE,
-            format!("{}={session_token}", server::backend::SESSION_COOKIE),
-        )
+        .header(header::COOKIE, session_cookie(session_token))
         .body(Body::from(serde_urlencoded::to_string(fields)?))?;
-    let response = app.clone().oneshot(request).await?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
-    Ok((status, location, String::from_utf8(body.to_vec())?))
+    answer(app, request).await
+}
+
+/// Gets a page as a signed-in browser would.
+async fn get_with_cookie(
+    app: &axum::Router,
+    uri: &str,
+    session_token: &str,
+) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
+    let request = Request::get(uri)
+        .header(header::COOKIE, session_cookie(session_token))
+        .body(Body::empty())?;
+    answer(app, request).await
 }
 
 /// Security info's forms by intent: where Add method leads, deleting from the limit prompt goes
@@ -274,11 +295,11 @@ async fn security_info_forms_lead_to_the_next_step() -> TestResult {
         assert!(html.contains("Add a method"), "{html}");
 
         // Someone else's id names nothing and opens nothing.
-        let (status, html) =
+        let (status, _, html) =
             get_with_cookie(&app, &format!("{page}?delete={}", bobs.id), &token).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(!html.contains("Delete app password?"), "{html}");
-        let (_, html) =
+        let (_, _, html) =
             get_with_cookie(&app, &format!("{page}?delete={}", created.id), &token).await?;
         assert!(
             html.contains("Delete the app password for 'Outlook'?"),
@@ -302,21 +323,4 @@ async fn security_info_forms_lead_to_the_next_step() -> TestResult {
         assert!(backend.app_passwords(&ada).await?.items.is_empty());
     }
     Ok(())
-}
-
-async fn get_with_cookie(
-    app: &axum::Router,
-    uri: &str,
-    session_token: &str,
-) -> Result<(StatusCode, String), Box<dyn std::error::Error + Send + Sync>> {
-    let request = Request::get(uri)
-        .header(
-            header::COOKIE,
-            format!("{}={session_token}", server::backend::SESSION_COOKIE),
-        )
-        .body(Body::empty())?;
-    let response = app.clone().oneshot(request).await?;
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
-    Ok((status, String::from_utf8(body.to_vec())?))
 }
