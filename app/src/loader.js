@@ -41,6 +41,8 @@
     return href ? `a[href="${CSS.escape(href)}"]` : null;
   };
   let returnFocusTo = null;
+  // The path of the page on screen (on Back and Forward, `location` has already moved on).
+  let shownPath = location.pathname;
 
   // After a form comes back refused, the same form on the new page gets what was typed into the
   // fields the server left empty (it never writes passwords into a page), as if nothing had
@@ -57,7 +59,8 @@
 
   const swap = (html, url, history_, typed) => {
     const next = new DOMParser().parseFromString(html, 'text/html');
-    const samePage = new URL(url).pathname === location.pathname;
+    const samePage = new URL(url).pathname === shownPath;
+    shownPath = new URL(url).pathname;
     // Pages have a <dialog> only while one is shown (open, or just closed by Esc).
     if (!document.querySelector('dialog')) returnFocusTo = focusKey(document.activeElement);
     document.title = next.title;
