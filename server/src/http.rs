@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         }
     };
     let options = state.leptos_options.clone();
+    let options_for_404 = state.leptos_options.clone();
     // Form posts to the pages in FORM_PAGES are answered by rendering the page itself.
     let render_page =
         leptos_axum::render_app_to_stream_in_order_with_context(provide_backend.clone(), {
@@ -84,10 +85,8 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide_backend, app::shell))
+        .merge(static_files(&state.leptos_options))
+        .fallback(not_found_page(provide_backend, options_for_404))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_sign_in,
@@ -111,6 +110,68 @@ pub fn router(state: AppState) -> Router {
             move |request, next| crate::delivery::security_headers(settings, request, next)
         }))
         .with_state(state)
+}
+
+/// Static files, each route served by a service built here once: the hashed assets under
+/// `/pkg/` (with the `.br`/`.gz` copies made at build time) and every file at the top of the
+/// site root (copied there from `public/`). A site root that does not exist (tests without a
+/// build) gives no routes.
+fn static_files(options: &LeptosOptions) -> Router<AppState> {
+    use tower_http::services::{ServeDir, ServeFile};
+
+    let site_root = std::path::Path::new(&*options.site_root);
+    let pkg_dir = options.site_pkg_dir.trim_matches('/');
+    let assets = ServeDir::new(site_root.join(pkg_dir))
+        .precompressed_br()
+        .precompressed_gzip()
+        .append_index_html_on_directories(false);
+    let mut router = Router::new().nest_service(&format!("/{pkg_dir}"), assets);
+    let Ok(entries) = std::fs::read_dir(site_root) else {
+        return router;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let plain_name = name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        let precompressed_copy = name.ends_with(".br") || name.ends_with(".gz");
+        if !path.is_file() || !plain_name || precompressed_copy {
+            continue;
+        }
+        router = router.route_service(
+            &format!("/{name}"),
+            ServeFile::new(&path)
+                .precompressed_br()
+                .precompressed_gzip(),
+        );
+    }
+    router
+}
+
+/// Any other path: the app's 404 page, rendered by Leptos (its `NotFound` route).
+fn not_found_page(
+    provide_backend: impl Fn() + Clone + Send + Sync + 'static,
+    options: LeptosOptions,
+) -> impl Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + 'static
+{
+    let render =
+        leptos_axum::render_app_to_stream_in_order_with_context(provide_backend, move || {
+            app::shell(options.clone())
+        });
+    move |request: Request| {
+        let render = render.clone();
+        Box::pin(async move {
+            let mut response = render(request).await;
+            // A status the page chose (a redirect) stays; a plain page is a 404.
+            if response.status() == StatusCode::OK {
+                *response.status_mut() = StatusCode::NOT_FOUND;
+            }
+            response
+        })
+    }
 }
 
 /// Process is up.

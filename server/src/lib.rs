@@ -9,6 +9,7 @@ pub mod app_password_check;
 pub mod backend;
 pub mod checkpassword;
 pub mod config;
+pub mod connections;
 pub mod db;
 pub mod delivery;
 pub mod domain;
@@ -46,8 +47,6 @@ pub enum StartupError {
     Leptos(String),
     #[error("the database is unreachable: {0}")]
     Store(#[from] db::StoreError),
-    #[error("server error: {0}")]
-    Serve(std::io::Error),
 }
 
 /// Leptos' settings (site root, output name) with our listening address.
@@ -108,13 +107,13 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     tracing::info!(url = %public_url, "Latchkey is listening");
-    axum::serve(
+    connections::serve(
         listener,
-        http::router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        http::router(state),
+        connections::ServeSettings::default(),
+        shutdown_signal(),
     )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(StartupError::Serve)?;
+    .await;
 
     tracing::info!("shutting down: closing the database");
     backend
