@@ -93,6 +93,11 @@ impl AppError {
         )
     }
 
+    /// The account is disabled: said plainly, at whatever step the person is.
+    pub fn account_disabled() -> Self {
+        Self::Forbidden("Your account is disabled. Ask your administrator to enable it.".to_owned())
+    }
+
     /// The half-done sign-in waiting for its code is gone (expired or never started).
     pub fn sign_in_expired() -> Self {
         Self::Forbidden(

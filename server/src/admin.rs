@@ -184,13 +184,10 @@ async fn user_command(store: &Store, command: UserCommand) -> Result<String, Adm
                 "SIGN-IN NAME", "NAME", "ROLE", "STATUS"
             );
             for user in &users {
-                let status = if !user.is_enabled {
-                    "disabled"
-                } else if user.failed_sign_ins >= crate::domain::throttle::MAX_CONSECUTIVE_FAILURES
-                {
-                    "blocked"
-                } else {
+                let status = if user.is_enabled {
                     "enabled"
+                } else {
+                    "disabled"
                 };
                 out.push_str(&format!(
                     "{:<40} {:<30} {:<6} {}\n",

@@ -21,9 +21,9 @@ use crate::db::{Actor, NewAdmin, NewAppPassword, NewOrganization, Store, StoreEr
 use crate::domain::app_password::{self, AppName, AppPasswordSecret};
 use crate::domain::random::OsRandom;
 use crate::domain::session::{self as session_rules, SessionPolicy};
-use crate::domain::throttle::{self, AccountThrottle};
 use crate::domain::{ValidationError, account, password, setup_token::SetupGate, timefmt, totp};
 use crate::secret_key::SecretKey;
+use crate::sign_in_limits;
 
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "latchkey_session";
@@ -48,7 +48,8 @@ pub struct ServerBackend {
     pub setup_gate: SetupGate,
     pub secret_key: SecretKey,
     pub settings: BackendSettings,
-    sign_ins_per_ip: DefaultKeyedRateLimiter<IpAddr>,
+    /// Keyed by `throttle::address_prefix` (IPv6 by /64).
+    sign_ins_per_ip: DefaultKeyedRateLimiter<String>,
     /// The check behind `GET /auth/basic`, with its cache and throttling.
     pub app_password_checker: AppPasswordChecker,
 }
@@ -111,6 +112,11 @@ impl From<totp::TotpError> for AppError {
     }
 }
 
+/// The client's address, when the request has one.
+fn client_ip(context: &RequestContext) -> Option<IpAddr> {
+    context.ip.as_deref().and_then(|ip| ip.parse().ok())
+}
+
 fn actor(context: &RequestContext) -> Actor {
     Actor {
         ip: context.ip.clone(),
@@ -161,14 +167,6 @@ fn throttled_until(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
     AppError::Throttled {
         retry_after_seconds: seconds,
         message: retry_message(seconds),
-    }
-}
-
-fn blocked() -> AppError {
-    AppError::Throttled {
-        retry_after_seconds: 3600,
-        message: "This account is blocked after too many failed sign-ins. Ask your administrator to reset your password."
-            .to_owned(),
     }
 }
 
@@ -279,13 +277,10 @@ impl ServerBackend {
 
     /// Refuses the attempt if this client IP has made too many recently.
     fn check_ip_rate(&self, context: &RequestContext) -> Result<(), AppError> {
-        let Some(ip) = context
-            .ip
-            .as_deref()
-            .and_then(|ip| ip.parse::<IpAddr>().ok())
-        else {
+        let Some(ip) = client_ip(context) else {
             return Ok(());
         };
+        let ip = crate::domain::throttle::address_prefix(ip);
         if self.sign_ins_per_ip.len() > 100_000 {
             self.sign_ins_per_ip.retain_recent();
         }
@@ -301,40 +296,107 @@ impl ServerBackend {
         })
     }
 
-    /// Counts a failed sign-in for `user` and audits it.
+    /// Audits a failed sign-in step of `user` (the attempt was counted when it began).
     async fn sign_in_failed(
         &self,
         user: &user::Model,
         context: &RequestContext,
         what: &str,
     ) -> Result<(), AppError> {
-        let now = Utc::now();
-        let failures = self
-            .store
-            .record_failed_sign_in(user.id, |n| throttle::throttled_until_after(n, now))
-            .await?;
         self.store
             .audit(
                 Some(user.id),
                 "sign_in.failed",
-                format!("{what}; {failures} consecutive failures"),
+                what.to_owned(),
                 &actor(context),
-                now,
+                Utc::now(),
             )
             .await?;
-        if failures == throttle::MAX_CONSECUTIVE_FAILURES {
-            tracing::warn!(user = %user.username, "account blocked after too many failed sign-ins");
-        }
         Ok(())
     }
 
-    fn check_account_throttle(user: &user::Model) -> Result<(), AppError> {
+    /// Counts a password attempt for `name_key` from the request's address, or refuses it
+    /// with the time to wait.
+    async fn begin_password_attempt(
+        &self,
+        context: &RequestContext,
+        name_key: &str,
+    ) -> Result<sign_in_limits::PasswordAttempt, AppError> {
         let now = Utc::now();
-        match throttle::check(user.failed_sign_ins, user.throttled_until, now) {
-            AccountThrottle::Open => Ok(()),
-            AccountThrottle::WaitUntil(until) => Err(throttled_until(until, now)),
-            AccountThrottle::Blocked => Err(blocked()),
+        sign_in_limits::begin_password_attempt(&self.store, name_key, client_ip(context), now)
+            .await?
+            .map_err(|until| throttled_until(until, now))
+    }
+
+    /// Counts an authenticator-code attempt for `name_key`, or refuses it.
+    async fn begin_code_attempt(
+        &self,
+        name_key: &str,
+    ) -> Result<sign_in_limits::CodeAttempt, AppError> {
+        let now = Utc::now();
+        sign_in_limits::begin_code_attempt(&self.store, name_key, now)
+            .await?
+            .map_err(|until| throttled_until(until, now))
+    }
+
+    /// The session waiting for its code step. A disabled account is told so, not that the
+    /// sign-in took too long.
+    async fn pending_sign_in(&self, context: &RequestContext) -> Result<SignedIn, AppError> {
+        let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
+            return Err(AppError::sign_in_expired());
+        };
+        if let Some((session, user)) = self
+            .store
+            .session_by_hash(&session_rules::token_hash(token))
+            .await?
+            && session.pending_second_step
+            && !user.is_enabled
+        {
+            self.store.delete_session(session.id).await?;
+            return Err(AppError::account_disabled());
         }
+        self.any_session(context)
+            .await?
+            .filter(|s| s.session.pending_second_step)
+            .ok_or_else(AppError::sign_in_expired)
+    }
+
+    /// Checks the person's password and, when they have a second factor, its code: the one
+    /// "confirm it's you" prompt before sensitive changes. Counted like sign-in attempts.
+    async fn confirm_identity(
+        &self,
+        signed_in: &SignedIn,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let user = &signed_in.user;
+        let attempt = self
+            .begin_password_attempt(context, &user.username_key)
+            .await?;
+        let password_ok =
+            password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
+                .await?;
+        if !password_ok {
+            self.sign_in_failed(user, context, "wrong password when confirming it's them")
+                .await?;
+            return Err(AppError::invalid("password", "Your password is incorrect."));
+        }
+        attempt.succeeded(&self.store, Utc::now()).await?;
+        if self.has_two_step(user.id).await? {
+            let attempt = self.begin_code_attempt(&user.username_key).await?;
+            if !self.use_code(user.id, code, true).await? {
+                self.sign_in_failed(
+                    user,
+                    context,
+                    "wrong authenticator code when confirming it's them",
+                )
+                .await?;
+                return Err(AppError::wrong_code());
+            }
+            attempt.succeeded(&self.store, Utc::now()).await?;
+        }
+        Ok(())
     }
 
     async fn has_two_step(&self, user_id: i32) -> Result<bool, AppError> {
@@ -486,13 +548,15 @@ impl Backend for ServerBackend {
         password: &str,
     ) -> Result<(SignInStep, SetCookie), AppError> {
         self.check_ip_rate(context)?;
-        let key = account::Username::parse(username)
-            .map(|u| u.key().to_owned())
-            .unwrap_or_default();
-        let user = if key.is_empty() {
-            None
-        } else {
-            self.store.user_by_key(&key).await?
+        let parsed = account::Username::parse(username);
+        // Names that cannot exist are counted too: answers must not tell names apart.
+        let name_key = parsed
+            .as_ref()
+            .map_or_else(|_| account::lookup_key(username), |u| u.key().to_owned());
+        let attempt = self.begin_password_attempt(context, &name_key).await?;
+        let user = match parsed {
+            Ok(_) => self.store.user_by_key(&name_key).await?,
+            Err(_) => None,
         };
         let Some(user) = user else {
             // Same work as for a real account, so the answer time reveals nothing.
@@ -501,14 +565,13 @@ impl Backend for ServerBackend {
                 .audit(
                     None,
                     "sign_in.unknown_user",
-                    format!("username {key:?}"),
+                    format!("username {name_key:?}"),
                     &actor(context),
                     Utc::now(),
                 )
                 .await?;
             return Err(AppError::SignInFailed);
         };
-        Self::check_account_throttle(&user)?;
         let password_ok =
             password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
                 .await?;
@@ -517,24 +580,16 @@ impl Backend for ServerBackend {
                 .await?;
             return Err(AppError::SignInFailed);
         }
+        attempt.succeeded(&self.store, Utc::now()).await?;
         if !user.is_enabled {
-            return Err(AppError::Forbidden(
-                "Your account is disabled. Ask your administrator to enable it.".to_owned(),
-            ));
+            return Err(AppError::account_disabled());
         }
-        let upgraded = if password::needs_rehash(&user.password_hash) {
-            Some(password::hash_password_blocking(password.to_owned()).await?)
-        } else {
-            None
-        };
-        self.store
-            .record_successful_sign_in(user.id, upgraded)
-            .await?;
-        let has_authenticator = self
-            .store
-            .authenticator(user.id)
-            .await?
-            .is_some_and(|a| a.confirmed_at.is_some());
+        // Only the password counters start over: code failures count until a code succeeds.
+        if password::needs_rehash(&user.password_hash) {
+            let upgraded = password::hash_password_blocking(password.to_owned()).await?;
+            self.store.replace_password_hash(user.id, upgraded).await?;
+        }
+        let has_authenticator = self.has_two_step(user.id).await?;
         // A new session id on every sign-in; an old cookie's session ends.
         if let Some(old) = self.any_session(context).await? {
             self.store.delete_session(old.session.id).await?;
@@ -543,19 +598,21 @@ impl Backend for ServerBackend {
             .start_session(&user, has_authenticator, context)
             .await?;
         if has_authenticator {
-            Ok((SignInStep::CodeRequired, cookie))
-        } else {
-            self.store
-                .audit(
-                    Some(user.id),
-                    "sign_in.succeeded",
-                    "password",
-                    &actor(context),
-                    Utc::now(),
-                )
-                .await?;
-            Ok((SignInStep::SignedIn, cookie))
+            return Ok((SignInStep::CodeRequired, cookie));
         }
+        let now = Utc::now();
+        sign_in_limits::remember_address(&self.store, &user.username_key, client_ip(context), now)
+            .await?;
+        self.store
+            .audit(
+                Some(user.id),
+                "sign_in.succeeded",
+                "password",
+                &actor(context),
+                now,
+            )
+            .await?;
+        Ok((SignInStep::SignedIn, cookie))
     }
 
     async fn verify_sign_in_code(
@@ -564,17 +621,22 @@ impl Backend for ServerBackend {
         code: &str,
     ) -> Result<SetCookie, AppError> {
         self.check_ip_rate(context)?;
-        let pending = self
-            .any_session(context)
-            .await?
-            .filter(|s| s.session.pending_second_step)
-            .ok_or_else(AppError::sign_in_expired)?;
-        Self::check_account_throttle(&pending.user)?;
+        let pending = self.pending_sign_in(context).await?;
+        let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
         if !self.use_code(pending.user.id, code, true).await? {
             self.sign_in_failed(&pending.user, context, "wrong authenticator code")
                 .await?;
             return Err(AppError::wrong_code());
         }
+        let now = Utc::now();
+        attempt.succeeded(&self.store, now).await?;
+        sign_in_limits::remember_address(
+            &self.store,
+            &pending.user.username_key,
+            client_ip(context),
+            now,
+        )
+        .await?;
         self.store.delete_session(pending.session.id).await?;
         let cookie = self.start_session(&pending.user, false, context).await?;
         self.store
@@ -583,7 +645,7 @@ impl Backend for ServerBackend {
                 "sign_in.succeeded",
                 "password and authenticator app",
                 &actor(context),
-                Utc::now(),
+                now,
             )
             .await?;
         Ok(cookie)
@@ -737,7 +799,9 @@ impl Backend for ServerBackend {
         confirmation: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        Self::check_account_throttle(&signed_in.user)?;
+        let attempt = self
+            .begin_password_attempt(context, &signed_in.user.username_key)
+            .await?;
         let current_ok = password::verify_password_blocking(
             current.to_owned(),
             signed_in.user.password_hash.clone(),
@@ -755,6 +819,7 @@ impl Backend for ServerBackend {
                 "Your current password is incorrect.",
             ));
         }
+        attempt.succeeded(&self.store, Utc::now()).await?;
         account::check_new_password(new, confirmation).map_err(|mut e| {
             if e.field == "password" {
                 e.field = "new_password";
@@ -942,32 +1007,8 @@ impl Backend for ServerBackend {
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
         self.check_ip_rate(context)?;
-        Self::check_account_throttle(&signed_in.user)?;
-        let password_ok = password::verify_password_blocking(
-            password.to_owned(),
-            signed_in.user.password_hash.clone(),
-        )
-        .await?;
-        if !password_ok {
-            self.sign_in_failed(
-                &signed_in.user,
-                context,
-                "wrong password when confirming it's them",
-            )
+        self.confirm_identity(&signed_in, context, password, code)
             .await?;
-            return Err(AppError::invalid("password", "Your password is incorrect."));
-        }
-        if self.has_two_step(signed_in.user.id).await?
-            && !self.use_code(signed_in.user.id, code, true).await?
-        {
-            self.sign_in_failed(
-                &signed_in.user,
-                context,
-                "wrong authenticator code when confirming it's them",
-            )
-            .await?;
-            return Err(AppError::wrong_code());
-        }
         self.store
             .mark_session_verified(signed_in.session.id, Utc::now())
             .await?;

@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod domain;
 pub mod http;
 pub mod secret_key;
+pub mod sign_in_limits;
 pub mod telemetry;
 
 use std::sync::Arc;

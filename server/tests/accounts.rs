@@ -1,6 +1,6 @@
 //! Accounts end to end below the browser: sign-in, sessions (also across two server instances
 //! on one database), two-step verification, throttling, password change, cross-site refusal,
-//! on SQLite and PostgreSQL.
+//! on SQLite and PostgreSQL. Throttling of attempts has its own file, `sign_in_throttling.rs`.
 
 mod support;
 
@@ -219,53 +219,6 @@ async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
             .sign_in(&context(ip, None), "ada@contoso.example", PASSWORD)
             .await?;
         assert_eq!(step, SignInStep::SignedIn);
-    }
-    Ok(())
-}
-
-#[tokio::test]
-async fn failed_sign_ins_are_throttled_per_account_without_slowing_others() -> TestResult {
-    for database in TestDatabase::all().await {
-        let backend = support::backend(&database).await;
-        support::set_up_organization(&backend).await;
-        support::add_user(&backend, "ada@contoso.example").await;
-        support::add_user(&backend, "bob@contoso.example").await;
-        for attempt in 1..=5 {
-            let ctx = context(&format!("198.51.100.{attempt}"), None);
-            let result = backend
-                .sign_in(&ctx, "ada@contoso.example", "not the password")
-                .await;
-            assert_eq!(
-                result.err(),
-                Some(AppError::SignInFailed),
-                "attempt {attempt}"
-            );
-        }
-        let throttled = backend
-            .sign_in(
-                &context("198.51.100.9", None),
-                "ada@contoso.example",
-                PASSWORD,
-            )
-            .await;
-        match throttled {
-            Err(AppError::Throttled {
-                retry_after_seconds,
-                message,
-            }) => {
-                assert!(retry_after_seconds >= 1);
-                assert!(message.contains("try again"), "{message}");
-            }
-            other => panic!("{}: expected throttling, got {other:?}", database.name),
-        }
-        let bob = backend
-            .sign_in(
-                &context("198.51.100.9", None),
-                "bob@contoso.example",
-                PASSWORD,
-            )
-            .await;
-        assert!(bob.is_ok(), "another account is not slowed down: {bob:?}");
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ pub mod entities;
 pub mod migrations;
 mod sessions;
 pub mod store;
+mod throttles;
 mod users;
 
 use std::path::Path;
@@ -19,6 +20,7 @@ use sea_orm_migration::MigratorTrait;
 
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword};
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
+pub use throttles::Claim;
 pub use users::NewUser;
 
 /// How long an SQLite writer waits for another writer before giving up.

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::UpdateMany;
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr,
 };
@@ -18,16 +18,6 @@ pub struct NewUser {
     pub display_name: String,
     pub password_hash: String,
     pub is_admin: bool,
-}
-
-/// Adds "no failures, no wait" to an update of users.
-fn clear_throttling(update: UpdateMany<user::Entity>) -> UpdateMany<user::Entity> {
-    update
-        .col_expr(user::Column::FailedSignIns, Expr::value(0))
-        .col_expr(
-            user::Column::ThrottledUntil,
-            Expr::value(Option::<DateTime<Utc>>::None),
-        )
 }
 
 impl Store {
@@ -98,47 +88,20 @@ impl Store {
         }
     }
 
-    /// Counts a failed sign-in atomically and stores the wait-until time the rule gives.
-    /// Returns the new count of consecutive failures.
-    pub async fn record_failed_sign_in(
+    /// Replaces the password hash with an upgraded one (same password, newer parameters).
+    pub async fn replace_password_hash(
         &self,
         user_id: i32,
-        throttled_until: impl Fn(i32) -> Option<DateTime<Utc>>,
-    ) -> Result<i32, StoreError> {
-        user::Entity::update_many()
-            .col_expr(
-                user::Column::FailedSignIns,
-                Expr::col(user::Column::FailedSignIns).add(1),
-            )
-            .filter(user::Column::Id.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        let failures = self.user(user_id).await?.map_or(0, |u| u.failed_sign_ins);
-        user::Entity::update_many()
-            .col_expr(
-                user::Column::ThrottledUntil,
-                Expr::value(throttled_until(failures)),
-            )
-            .filter(user::Column::Id.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        Ok(failures)
-    }
-
-    /// Resets the failure counter; replaces the password hash when it was upgraded.
-    pub async fn record_successful_sign_in(
-        &self,
-        user_id: i32,
-        upgraded_hash: Option<String>,
+        hash: String,
     ) -> Result<(), StoreError> {
-        let mut update = clear_throttling(user::Entity::update_many());
-        if let Some(hash) = upgraded_hash {
-            update = update.col_expr(user::Column::PasswordHash, Expr::value(hash));
-        }
-        self.update_user(user_id, update).await
+        self.update_user(
+            user_id,
+            user::Entity::update_many().col_expr(user::Column::PasswordHash, Expr::value(hash)),
+        )
+        .await
     }
 
-    /// Sets a new password and clears any throttling.
+    /// Sets a new password.
     pub async fn set_password(
         &self,
         user_id: i32,
@@ -148,16 +111,12 @@ impl Store {
         let update = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::PasswordChangedAt, Expr::value(now));
-        self.update_user(user_id, clear_throttling(update)).await
+        self.update_user(user_id, update).await
     }
 
     pub async fn set_enabled(&self, user_id: i32, enabled: bool) -> Result<(), StoreError> {
-        let mut update =
+        let update =
             user::Entity::update_many().col_expr(user::Column::IsEnabled, Expr::value(enabled));
-        if enabled {
-            // Re-enabling also lifts a block from too many failed sign-ins.
-            update = clear_throttling(update);
-        }
         self.update_user(user_id, update).await
     }
 

@@ -1,59 +1,183 @@
-//! Throttling of failed sign-ins for one account: a few free tries, then a delay that doubles
-//! with each failure (capped), and after 100 consecutive failures a block that only an
-//! administrator lifts (NIST SP 800-63B allows at most 100). Per-IP throttling uses `governor`
-//! in the backend; this module is the per-account rule.
+//! Throttling of failed sign-ins, as rules with no I/O (storage keeps the counters, see
+//! `db::throttles`; `sign_in_limits` applies them).
+//!
+//! Web sign-in counts attempts under keys an outsider cannot use to lock anyone out
+//! (NIST SP 800-63B 5.2.2): per account and client address pair a few free tries, then a delay
+//! that doubles up to 15 minutes ([`Rule::PAIR`]); per account a ceiling across all addresses
+//! that ends with its 15-minute window ([`Rule::ACCOUNT`]) and does not apply from addresses the
+//! person has signed in from before; per account for the second step (the authenticator code)
+//! a delay that grows until a code succeeds, whatever the password steps or addresses in
+//! between ([`Rule::CODE`]). Nothing needs an administrator, and every wait ends by itself.
+//! Keys hash the sign-in name, so they are the same size and behave the same whether the
+//! account exists or not.
 //!
 //! App-password checks (non-browser apps) are throttled separately, by [`FailureLimit`]: a
 //! mail client retrying an old password only slows down further app-password checks for that
-//! name or address, never the person's web sign-in, and nothing needs an administrator.
+//! name or address, never the person's web sign-in.
+
+use std::net::IpAddr;
 
 use chrono::{DateTime, Duration, Utc};
+use sha2::{Digest, Sha256};
 
-/// Failures allowed before any delay.
-pub const FREE_FAILURES: i32 = 5;
-/// Consecutive failures after which the account is blocked until an administrator acts.
-pub const MAX_CONSECUTIVE_FAILURES: i32 = 100;
-/// The longest delay between tries before the block.
+/// How long any wait may last.
 pub const MAX_DELAY: Duration = Duration::minutes(15);
 
+/// The stored state of one throttle key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AccountThrottle {
-    Open,
-    /// Try again at this time.
-    WaitUntil(DateTime<Utc>),
-    /// Too many failures; an administrator must reset the password or re-enable the account.
-    Blocked,
+pub struct Counter {
+    /// Attempts counted (an attempt is counted when it starts; a success gives it back).
+    pub failures: i32,
+    /// No attempt before this time.
+    pub throttled_until: Option<DateTime<Utc>>,
+    /// After this the counter is forgotten (and may be deleted).
+    pub expires_at: DateTime<Utc>,
 }
 
-/// The state of an account with `failures` consecutive failures and a stored wait-until time.
-pub fn check(
-    failures: i32,
-    throttled_until: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> AccountThrottle {
-    if failures >= MAX_CONSECUTIVE_FAILURES {
-        return AccountThrottle::Blocked;
+/// How attempts under one key are limited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rule {
+    /// `free` attempts, then a delay after each that doubles from one second up to
+    /// `max_delay`; forgotten `forget_after` after the last attempt.
+    Backoff {
+        free: i32,
+        max_delay: Duration,
+        forget_after: Duration,
+    },
+    /// At most `max` attempts per `window` (which starts with the first); then none until
+    /// the window ends.
+    Ceiling { max: i32, window: Duration },
+}
+
+impl Rule {
+    /// One account from one address (IPv6 by /64).
+    pub const PAIR: Self = Self::Backoff {
+        free: 5,
+        max_delay: MAX_DELAY,
+        forget_after: Duration::hours(24),
+    };
+    /// One account from every address at once: high enough that only a spread-out attack
+    /// reaches it, and it ends with its window.
+    pub const ACCOUNT: Self = Self::Ceiling {
+        max: 100,
+        window: MAX_DELAY,
+    };
+    /// The authenticator code of one account, from anywhere: a known password gives no
+    /// fresh tries.
+    pub const CODE: Self = Self::Backoff {
+        free: 5,
+        max_delay: MAX_DELAY,
+        forget_after: Duration::hours(24),
+    };
+
+    /// Before an attempt: `Ok` with the counter that counts it, or `Err` with the time the
+    /// next attempt may start.
+    pub fn claim(
+        &self,
+        current: Option<Counter>,
+        now: DateTime<Utc>,
+    ) -> Result<Counter, DateTime<Utc>> {
+        let live = current.filter(|c| c.expires_at > now);
+        if let Some(until) = live.and_then(|c| c.throttled_until).filter(|u| *u > now) {
+            return Err(until);
+        }
+        let failures = live.map_or(0, |c| c.failures).saturating_add(1);
+        Ok(match *self {
+            Self::Backoff {
+                free,
+                max_delay,
+                forget_after,
+            } => {
+                let delay = backoff_delay(failures, free, max_delay);
+                Counter {
+                    failures,
+                    throttled_until: (delay > Duration::zero()).then(|| now + delay),
+                    expires_at: now + forget_after.max(delay),
+                }
+            }
+            Self::Ceiling { max, window } => {
+                let expires_at = live.map_or(now + window, |c| c.expires_at);
+                Counter {
+                    failures,
+                    throttled_until: (failures >= max).then_some(expires_at),
+                    expires_at,
+                }
+            }
+        })
     }
-    match throttled_until {
-        Some(until) if until > now => AccountThrottle::WaitUntil(until),
-        _ => AccountThrottle::Open,
+
+    /// After a successful attempt: the counter to keep, if any. A backoff starts over; a
+    /// ceiling gives back the one attempt that succeeded.
+    pub fn release(&self, current: Option<Counter>, now: DateTime<Utc>) -> Option<Counter> {
+        match *self {
+            Self::Backoff { .. } => None,
+            Self::Ceiling { max, .. } => {
+                let live = current.filter(|c| c.expires_at > now)?;
+                let failures = (live.failures - 1).max(0);
+                Some(Counter {
+                    failures,
+                    throttled_until: (failures >= max).then_some(live.expires_at),
+                    expires_at: live.expires_at,
+                })
+            }
+        }
     }
 }
 
-/// How long to wait after the `failures`-th consecutive failure.
-pub fn delay_after(failures: i32) -> Duration {
-    if failures < FREE_FAILURES {
+/// The delay after the `failures`-th attempt.
+fn backoff_delay(failures: i32, free: i32, max_delay: Duration) -> Duration {
+    if failures < free {
         return Duration::zero();
     }
-    let doublings = u32::try_from(failures - FREE_FAILURES).unwrap_or(0).min(16);
-    Duration::seconds(1_i64 << doublings).min(MAX_DELAY)
+    let doublings = u32::try_from(failures - free).unwrap_or(0).min(20);
+    Duration::seconds(1_i64 << doublings).min(max_delay)
 }
 
-/// The wait-until time to store after a failure, if any.
-pub fn throttled_until_after(failures: i32, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let delay = delay_after(failures);
-    (delay > Duration::zero()).then(|| now + delay)
+/// Which counter a key names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    /// Password attempts for one sign-in name from one address.
+    Pair,
+    /// Password attempts for one sign-in name from anywhere.
+    Account,
+    /// Code attempts for one sign-in name from anywhere.
+    Code,
+    /// An address the person has signed in from (exempt from the account ceiling).
+    KnownAddress,
 }
+
+/// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
+/// counting single IPv6 addresses would give it billions of fresh tries); an IPv4 address
+/// mapped into IPv6 counts as the IPv4 address.
+pub fn address_prefix(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
+
+/// The storage key of a counter: a hash, so an attacker's long or odd names cost the same
+/// fixed 64 characters, and names are not stored beside their counters.
+pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
+    let tag = match kind {
+        KeyKind::Pair => "pair",
+        KeyKind::Account => "account",
+        KeyKind::Code => "code",
+        KeyKind::KnownAddress => "known",
+    };
+    let mut hasher = Sha256::new();
+    for part in [tag, name_key, address.unwrap_or("")] {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// How long an address stays known after a successful sign-in from it.
+pub const KNOWN_ADDRESS_FOR: Duration = Duration::days(30);
 
 /// Failed checks counted for one key (a username or a client IP) in a fixed window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,32 +275,113 @@ mod tests {
         DateTime::<Utc>::from_timestamp(1_800_000_000, 0).unwrap_or_default()
     }
 
-    #[test]
-    fn delay_starts_after_free_tries_doubles_and_is_capped() {
-        assert_eq!(delay_after(1), Duration::zero());
-        assert_eq!(delay_after(4), Duration::zero());
-        assert_eq!(delay_after(5), Duration::seconds(1));
-        assert_eq!(delay_after(6), Duration::seconds(2));
-        assert_eq!(delay_after(10), Duration::seconds(32));
-        assert_eq!(delay_after(20), MAX_DELAY);
-        assert_eq!(delay_after(99), MAX_DELAY);
+    fn counter(failures: i32, until: Option<DateTime<Utc>>, expires: DateTime<Utc>) -> Counter {
+        Counter {
+            failures,
+            throttled_until: until,
+            expires_at: expires,
+        }
     }
 
     #[test]
-    fn waits_then_opens_and_blocks_at_one_hundred() {
-        let until = throttled_until_after(6, now());
+    fn backoff_gives_free_tries_then_doubles_up_to_fifteen_minutes() {
+        let rule = Rule::PAIR;
+        let mut current = None;
+        for _ in 0..4 {
+            let next = rule.claim(current, now()).expect("free try");
+            assert_eq!(next.throttled_until, None);
+            current = Some(next);
+        }
+        let fifth = rule.claim(current, now()).expect("fifth try");
+        assert_eq!(fifth.throttled_until, Some(now() + Duration::seconds(1)));
+        // A parallel attempt at the same moment waits: the claim is the check.
         assert_eq!(
-            check(6, until, now()),
-            AccountThrottle::WaitUntil(now() + Duration::seconds(2))
+            rule.claim(Some(fifth), now()),
+            Err(now() + Duration::seconds(1))
         );
+        let sixth = rule
+            .claim(Some(fifth), now() + Duration::seconds(1))
+            .expect("after the wait");
         assert_eq!(
-            check(6, until, now() + Duration::seconds(2)),
-            AccountThrottle::Open
+            sixth.throttled_until,
+            Some(now() + Duration::seconds(3)),
+            "2 s after the sixth"
         );
-        assert_eq!(check(3, None, now()), AccountThrottle::Open);
-        assert_eq!(
-            check(MAX_CONSECUTIVE_FAILURES, None, now()),
-            AccountThrottle::Blocked
+        assert_eq!(backoff_delay(30, 5, MAX_DELAY), MAX_DELAY);
+        assert_eq!(backoff_delay(i32::MAX, 5, MAX_DELAY), MAX_DELAY);
+        // Success starts over; a day without attempts forgets.
+        assert_eq!(rule.release(Some(sixth), now()), None);
+        let forgotten = rule
+            .claim(Some(sixth), now() + Duration::hours(25))
+            .expect("forgotten");
+        assert_eq!(forgotten.failures, 1);
+    }
+
+    #[test]
+    fn ceiling_waits_until_its_window_ends_and_gives_back_successes() {
+        let rule = Rule::Ceiling {
+            max: 3,
+            window: Duration::minutes(15),
+        };
+        let end = now() + Duration::minutes(15);
+        let mut current = None;
+        for n in 0..3 {
+            let next = rule
+                .claim(current, now() + Duration::minutes(n))
+                .expect("under the ceiling");
+            assert_eq!(next.expires_at, end, "the window starts with the first");
+            current = Some(next);
+        }
+        assert_eq!(current.and_then(|c| c.throttled_until), Some(end));
+        assert_eq!(rule.claim(current, now() + Duration::minutes(5)), Err(end));
+        // The attempt that succeeded is given back, which reopens the window.
+        let released = rule.release(current, now() + Duration::minutes(5));
+        assert_eq!(released, Some(counter(2, None, end)));
+        // The window ends by itself.
+        let next = rule.claim(current, end).expect("new window");
+        assert_eq!(next.failures, 1);
+        assert_eq!(next.expires_at, end + Duration::minutes(15));
+    }
+
+    #[test]
+    fn no_wait_is_longer_than_fifteen_minutes() {
+        for rule in [Rule::PAIR, Rule::ACCOUNT, Rule::CODE] {
+            let mut current: Option<Counter> = None;
+            let mut at = now();
+            for _ in 0..500 {
+                match rule.claim(current, at) {
+                    Ok(next) => current = Some(next),
+                    Err(until) => {
+                        assert!(until - at <= MAX_DELAY, "{rule:?}");
+                        at = until;
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn ipv6_counts_by_its_64_and_mapped_ipv4_as_ipv4() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_prefix(a), address_prefix(b));
+        assert_ne!(address_prefix(a), address_prefix(c));
+        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
+        assert_eq!(address_prefix(mapped), "192.0.2.7");
+    }
+
+    #[test]
+    fn keys_have_a_fixed_size_whatever_the_name() {
+        let long = "x".repeat(100_000);
+        assert_eq!(key(KeyKind::Pair, &long, Some("192.0.2.7")).len(), 64);
+        assert_ne!(
+            key(KeyKind::Pair, "ada", Some("192.0.2.7")),
+            key(KeyKind::Account, "ada", Some("192.0.2.7"))
+        );
+        assert_ne!(
+            key(KeyKind::Pair, "ada", Some("192.0.2.7")),
+            key(KeyKind::Pair, "ada", Some("192.0.2.8"))
         );
     }
 }

@@ -7,4 +7,5 @@ pub mod audit_event;
 pub mod authenticator_app;
 pub mod organization;
 pub mod session;
+pub mod throttle_counter;
 pub mod user;

@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_000001_initial_schema;
 mod m20261125_000002_accounts;
 mod m20261125_000003_app_password_ips;
+mod m20261128_000004_throttle_counters;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_initial_schema::Migration),
             Box::new(m20261125_000002_accounts::Migration),
             Box::new(m20261125_000003_app_password_ips::Migration),
+            Box::new(m20261128_000004_throttle_counters::Migration),
         ]
     }
 }

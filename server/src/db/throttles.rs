@@ -1,0 +1,182 @@
+//! Throttle counters: read, claim, release, purge. A claim is a compare-and-swap on the row's
+//! `version`, so parallel attempts (on one instance or several) each count, and none slips past
+//! a wait another has just started.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+
+use super::entities::throttle_counter;
+use super::store::{Store, StoreError};
+use crate::domain::throttle::{Counter, Rule};
+
+/// Tries at a compare-and-swap before a claim under heavy contention counts as throttled.
+const MAX_CLAIM_TRIES: usize = 8;
+
+/// The outcome of claiming an attempt under a key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Counted; go ahead.
+    Granted,
+    /// Not before this time.
+    WaitUntil(DateTime<Utc>),
+}
+
+fn counter_of(row: &throttle_counter::Model) -> Counter {
+    Counter {
+        failures: row.failures,
+        throttled_until: row.throttled_until,
+        expires_at: row.expires_at,
+    }
+}
+
+impl Store {
+    /// The counter under `key`, if there is one.
+    pub async fn throttle_counter(&self, key: &str) -> Result<Option<Counter>, StoreError> {
+        Ok(throttle_counter::Entity::find_by_id(key.to_owned())
+            .one(self.connection())
+            .await?
+            .as_ref()
+            .map(counter_of))
+    }
+
+    /// Counts an attempt under `key` if `rule` allows one now.
+    pub async fn claim_attempt(
+        &self,
+        key: &str,
+        rule: Rule,
+        now: DateTime<Utc>,
+    ) -> Result<Claim, StoreError> {
+        for _ in 0..MAX_CLAIM_TRIES {
+            let row = throttle_counter::Entity::find_by_id(key.to_owned())
+                .one(self.connection())
+                .await?;
+            let next = match rule.claim(row.as_ref().map(counter_of), now) {
+                Ok(next) => next,
+                Err(until) => return Ok(Claim::WaitUntil(until)),
+            };
+            if self.swap_counter(key, row.map(|r| r.version), next).await? {
+                return Ok(Claim::Granted);
+            }
+        }
+        // Many attempts on one key at the same instant: an attack; let them wait a moment.
+        Ok(Claim::WaitUntil(now + chrono::Duration::seconds(1)))
+    }
+
+    /// Gives back a successful attempt under `key` (a backoff starts over).
+    pub async fn release_attempt(
+        &self,
+        key: &str,
+        rule: Rule,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        for _ in 0..MAX_CLAIM_TRIES {
+            let Some(row) = throttle_counter::Entity::find_by_id(key.to_owned())
+                .one(self.connection())
+                .await?
+            else {
+                return Ok(());
+            };
+            let swapped = match rule.release(Some(counter_of(&row)), now) {
+                Some(next) => self.swap_counter(key, Some(row.version), next).await?,
+                None => {
+                    throttle_counter::Entity::delete_many()
+                        .filter(throttle_counter::Column::Key.eq(key))
+                        .filter(throttle_counter::Column::Version.eq(row.version))
+                        .exec(self.connection())
+                        .await?
+                        .rows_affected
+                        == 1
+                }
+            };
+            if swapped {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes a marker under `key` (no attempts, nothing to wait for) that lasts until
+    /// `expires_at`: a known address.
+    pub async fn set_throttle_marker(
+        &self,
+        key: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let marker = throttle_counter::ActiveModel {
+            key: Set(key.to_owned()),
+            failures: Set(0),
+            throttled_until: Set(None),
+            expires_at: Set(expires_at),
+            version: Set(0),
+        };
+        throttle_counter::Entity::insert(marker)
+            .on_conflict(
+                OnConflict::column(throttle_counter::Column::Key)
+                    .update_column(throttle_counter::Column::ExpiresAt)
+                    .to_owned(),
+            )
+            .exec_without_returning(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes counters that have expired; returns how many.
+    pub async fn purge_expired_throttles(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(throttle_counter::Entity::delete_many()
+            .filter(throttle_counter::Column::ExpiresAt.lte(now))
+            .exec(self.connection())
+            .await?
+            .rows_affected)
+    }
+
+    /// Replaces the row at `version` (or inserts it when `version` is `None`) with `next`;
+    /// false when another writer got there first.
+    async fn swap_counter(
+        &self,
+        key: &str,
+        version: Option<i64>,
+        next: Counter,
+    ) -> Result<bool, StoreError> {
+        let written = match version {
+            None => {
+                throttle_counter::Entity::insert(throttle_counter::ActiveModel {
+                    key: Set(key.to_owned()),
+                    failures: Set(next.failures),
+                    throttled_until: Set(next.throttled_until),
+                    expires_at: Set(next.expires_at),
+                    version: Set(1),
+                })
+                .on_conflict(
+                    OnConflict::column(throttle_counter::Column::Key)
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(self.connection())
+                .await?
+            }
+            Some(version) => {
+                throttle_counter::Entity::update_many()
+                    .col_expr(
+                        throttle_counter::Column::Failures,
+                        Expr::value(next.failures),
+                    )
+                    .col_expr(
+                        throttle_counter::Column::ThrottledUntil,
+                        Expr::value(next.throttled_until),
+                    )
+                    .col_expr(
+                        throttle_counter::Column::ExpiresAt,
+                        Expr::value(next.expires_at),
+                    )
+                    .col_expr(throttle_counter::Column::Version, Expr::value(version + 1))
+                    .filter(throttle_counter::Column::Key.eq(key))
+                    .filter(throttle_counter::Column::Version.eq(version))
+                    .exec(self.connection())
+                    .await?
+                    .rows_affected
+            }
+        };
+        Ok(written == 1)
+    }
+}
