@@ -1,6 +1,8 @@
 //! Rules for the names and passwords people type: organization name, display name,
 //! username (an email-like sign-in name) and a new account password.
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::ValidationError;
 
 /// NIST SP 800-63B asks for at least 8; we ask for 12, as the product promises.
@@ -18,7 +20,8 @@ fn parse_name(
     label: &str,
     input: &str,
 ) -> Result<String, ValidationError> {
-    let name = input.trim();
+    let normalized: String = input.trim().nfc().collect();
+    let name = normalized.as_str();
     if name.is_empty() {
         return Err(ValidationError::new(field, format!("Enter {what}.")));
     }
@@ -28,13 +31,13 @@ fn parse_name(
             format!("{label} can be at most {MAX_NAME_CHARS} characters."),
         ));
     }
-    if name.chars().any(char::is_control) {
+    if name.chars().any(|c| c.is_control() || is_deceptive(c)) {
         return Err(ValidationError::new(
             field,
-            "Use letters, digits, spaces and punctuation only.",
+            "Use letters, digits, spaces and punctuation only (no invisible characters).",
         ));
     }
-    Ok(name.to_owned())
+    Ok(normalized)
 }
 
 pub fn parse_organization_name(input: &str) -> Result<String, ValidationError> {
@@ -50,7 +53,28 @@ pub fn parse_display_name(input: &str) -> Result<String, ValidationError> {
     parse_name("display_name", "your name", "A name", input)
 }
 
-/// A sign-in name such as `ada@example.org`, as typed (trimmed), plus its case-folded key.
+/// Invisible characters that make text display differently from what it is: bidirectional
+/// overrides and isolates (which can reverse how a name reads) and zero-width characters
+/// (which make two names look the same).
+pub fn is_deceptive(c: char) -> bool {
+    matches!(
+        c,
+        '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{061C}'
+            | '\u{FEFF}'
+    )
+}
+
+/// The key a sign-in name is looked up and counted under, for any input (also one that is
+/// not a valid name): trimmed, NFC-normalised, lower-case.
+pub fn lookup_key(input: &str) -> String {
+    input.trim().nfc().collect::<String>().to_lowercase()
+}
+
+/// A sign-in name such as `ada@example.org`, as typed (trimmed, NFC), plus its case-folded key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username {
     display: String,
@@ -65,7 +89,9 @@ impl Username {
                 "Enter a sign-in name like someone@example.org, without spaces.",
             )
         };
-        let name = input.trim();
+        // One spelling per name: "é" typed as one character or as "e" plus an accent.
+        let normalized: String = input.trim().nfc().collect();
+        let name = normalized.as_str();
         if name.is_empty() {
             return Err(ValidationError::new("username", "Enter a sign-in name."));
         }
@@ -76,7 +102,7 @@ impl Username {
             ));
         }
         let (local, domain) = name.split_once('@').ok_or_else(invalid)?;
-        let bad_char = |c: char| c.is_whitespace() || c.is_control() || c == '@';
+        let bad_char = |c: char| c.is_whitespace() || c.is_control() || c == '@' || is_deceptive(c);
         if local.is_empty()
             || domain.is_empty()
             || domain.starts_with('.')
@@ -89,7 +115,7 @@ impl Username {
         }
         Ok(Self {
             display: name.to_owned(),
-            key: name.to_lowercase(),
+            key: lookup_key(name),
         })
     }
 
@@ -137,6 +163,31 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Vali
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_have_one_spelling_and_no_invisible_characters() {
+        // "é" as one character and as "e" + combining acute: one sign-in name.
+        let composed = Username::parse("\u{e9}lodie@example.org").map(|u| u.key().to_owned());
+        let decomposed = Username::parse("e\u{301}lodie@example.org").map(|u| u.key().to_owned());
+        assert_eq!(composed.as_ref().ok(), decomposed.as_ref().ok());
+        assert_eq!(
+            lookup_key(" E\u{301}LODIE@example.org "),
+            "\u{e9}lodie@example.org"
+        );
+        for deceptive in [
+            "ada\u{202E}gro.elpmaxe@example.org",
+            "ad\u{200B}a@example.org",
+            "ada@exa\u{2066}mple.org",
+            "\u{feff}ada@example.org",
+        ] {
+            assert!(Username::parse(deceptive).is_err(), "{deceptive:?}");
+        }
+        assert!(parse_display_name("Ada \u{202E}ecalevoL").is_err());
+        assert_eq!(
+            parse_display_name("Ame\u{301}lie").ok().as_deref(),
+            Some("Am\u{e9}lie")
+        );
+    }
 
     #[test]
     fn usernames_are_email_like_and_case_folded() {

@@ -82,7 +82,10 @@ pub struct AppName {
 impl AppName {
     /// 1 to 64 characters after trimming; any letters, digits, spaces and punctuation.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        let name = input.trim();
+        use unicode_normalization::UnicodeNormalization;
+        // One spelling per name, so "Café" typed two ways is one name.
+        let normalized: String = input.trim().nfc().collect();
+        let name = normalized.as_str();
         if name.is_empty() {
             return Err(ValidationError::new(
                 "name",
@@ -96,10 +99,13 @@ impl AppName {
                 format!("Use at most {MAX_NAME_CHARS} characters (this name has {chars})."),
             ));
         }
-        if name.chars().any(char::is_control) {
+        if name
+            .chars()
+            .any(|c| c.is_control() || super::account::is_deceptive(c))
+        {
             return Err(ValidationError::new(
                 "name",
-                "Use letters, digits, spaces and punctuation only.",
+                "Use letters, digits, spaces and punctuation only (no invisible characters).",
             ));
         }
         // Collapse inner runs of whitespace so "Outlook  2010" and "Outlook 2010" are one name.
@@ -139,6 +145,16 @@ mod tests {
                     self.0.remove(0)
                 };
             }
+        }
+    }
+
+    #[test]
+    fn app_names_have_one_spelling_and_no_invisible_characters() {
+        let composed = AppName::parse("Caf\u{e9} mail").map(|n| n.key().to_owned());
+        let decomposed = AppName::parse("Cafe\u{301} mail").map(|n| n.key().to_owned());
+        assert_eq!(composed.as_ref().ok(), decomposed.as_ref().ok());
+        for deceptive in ["Outlook\u{202E}0102", "Out\u{200D}look", "\u{2067}Mail"] {
+            assert!(AppName::parse(deceptive).is_err(), "{deceptive:?}");
         }
     }
 
