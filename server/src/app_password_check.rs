@@ -10,7 +10,8 @@
 //! instance. Concurrent first checks of one credential share one argon2 computation.
 //!
 //! Failures are throttled per username and per client IP ([`FailureLimit`]), apart from the
-//! web sign-in's throttling.
+//! web sign-in's throttling. Throttling answers only wrong secrets: a right one is always
+//! verified, so nobody can cut off someone's mail apps by failing on purpose.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,40 +151,41 @@ impl AppPasswordChecker {
             .as_ref()
             .map(|s| key.keyed_hash(app_password::LOOKUP_PURPOSE, s.as_str().as_bytes()));
 
-        // A credential verified recently is known to its holder: throttling (which guards
-        // against guessing) does not apply, so the person's working apps keep working while
-        // an old client with a stale password is held back.
-        let known_good = match (&lookup, &self.verified) {
-            (Some(lookup), Some(cache)) => cache.contains_key(lookup),
-            _ => false,
+        // A secret that is one of this person's app passwords is verified whatever the
+        // failure counters say: only wrong secrets are throttled, so ten wrong passwords sent
+        // for someone's name cannot turn away their working mail apps. A guess reaches argon2
+        // only if its keyed lookup hash names a real app password, which guessing cannot do.
+        let candidate = match &lookup {
+            Some(lookup) => store.app_password_candidate(lookup).await?,
+            None => None,
         };
-        if !known_good && let Some(wait) = self.wait(&username_key, client.ip.as_deref(), now) {
-            let retry_after_seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
-            return Ok(CheckOutcome::Throttled {
-                retry_after_seconds,
-            });
-        }
-
-        let (Some(secret), Some(lookup)) = (secret, lookup) else {
-            return self.refuse(store, &username_key, client, now).await;
+        let accepted = match (&secret, &lookup, candidate) {
+            (Some(secret), Some(lookup), Some(candidate))
+                if candidate.username_key == username_key
+                    && candidate.user_enabled
+                    && candidate.allow_app_passwords
+                    && self.verify(lookup, secret, &candidate.password_hash).await =>
+            {
+                Some(candidate)
+            }
+            (_, Some(lookup), None) => {
+                // Deleted (or never existed): forget any earlier verification of it.
+                if let Some(cache) = &self.verified {
+                    cache.invalidate(lookup).await;
+                }
+                None
+            }
+            _ => None,
         };
-        let Some(candidate) = store.app_password_candidate(&lookup).await? else {
-            // Deleted: its holder is no longer known good.
-            if let Some(cache) = &self.verified {
-                cache.invalidate(&lookup).await;
+        let Some(candidate) = accepted else {
+            if let Some(wait) = self.wait(&username_key, client.ip.as_deref(), now) {
+                let retry_after_seconds = u64::try_from(wait.num_seconds()).unwrap_or(0).max(1);
+                return Ok(CheckOutcome::Throttled {
+                    retry_after_seconds,
+                });
             }
             return self.refuse(store, &username_key, client, now).await;
         };
-        let usable = candidate.username_key == username_key
-            && candidate.user_enabled
-            && candidate.allow_app_passwords;
-        if !usable
-            || !self
-                .verify(&lookup, &secret, &candidate.password_hash)
-                .await
-        {
-            return self.refuse(store, &username_key, client, now).await;
-        }
         self.record_use(store, &candidate, client, now).await;
         Ok(CheckOutcome::Accepted(CheckedAppPassword {
             username: candidate.username,
