@@ -67,9 +67,22 @@ if $want_test_tools; then
       say "installing Debian packages: ${missing[*]}"
       apt-get update -qq
       # Services must not start on install: the tests run their own instances on free ports.
-      printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-      rm -f /usr/sbin/policy-rc.d
+      # A policy-rc.d the machine already has is put back exactly as it was afterwards.
+      policy=/usr/sbin/policy-rc.d
+      saved_policy=""
+      if [ -e "$policy" ]; then
+        saved_policy="$(mktemp)"
+        cp -a "$policy" "$saved_policy"
+      fi
+      printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+      install_status=0
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || install_status=$?
+      if [ -n "$saved_policy" ]; then
+        cp -a "$saved_policy" "$policy" && rm -f "$saved_policy"
+      else
+        rm -f "$policy"
+      fi
+      [ "$install_status" = 0 ] || fail "apt-get install ${missing[*]} failed (exit $install_status)"
     else
       fail "missing Debian packages: run 'sudo apt-get install ${missing[*]}'"
     fi
