@@ -126,7 +126,7 @@ pub async fn request_context() -> RequestContext {
 }
 
 /// Gives a failed server function the HTTP status of its error (and `Retry-After` when
-/// throttled), so clients, proxies and logs see what happened. HTML form posts (the sign-in
+/// throttled or busy), so clients, proxies and logs see what happened. HTML form posts (the sign-in
 /// page's) keep Leptos' redirect back to the form instead.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     use axum::http::{HeaderValue, StatusCode, header};
@@ -137,12 +137,8 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         response.set_status(
             StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         );
-        if let AppError::Throttled {
-            retry_after_seconds,
-            ..
-        } = error
-        {
-            response.insert_header(header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        if let Some(seconds) = error.retry_after_seconds() {
+            response.insert_header(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
     }
     result

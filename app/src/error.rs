@@ -41,6 +41,9 @@ pub enum AppError {
     ReverifyRequired,
     #[error("The service is temporarily unavailable. Try again in a moment.")]
     Unavailable,
+    /// Too many sign-ins at once for the server to check; try again after a few seconds.
+    #[error("Latchkey is very busy right now. Wait a few seconds, then try again.")]
+    Busy { retry_after_seconds: u64 },
     #[error(
         "Something went wrong on our side. Try again; if it keeps happening, tell your administrator."
     )]
@@ -62,7 +65,7 @@ impl AppError {
         match self {
             Self::SignInFailed => "failed",
             Self::Throttled { .. } => "throttled",
-            Self::Unavailable | Self::Transport(_) => "unavailable",
+            Self::Unavailable | Self::Busy { .. } | Self::Transport(_) => "unavailable",
             Self::Forbidden(_) => "expired",
             Self::Invalid { field, .. } if field == "code" => "code",
             _ => "other",
@@ -122,8 +125,22 @@ impl AppError {
             Self::AlreadySetUp | Self::LimitReached { .. } => 409,
             Self::ReverifyRequired => 403,
             Self::Throttled { .. } => 429,
-            Self::Unavailable => 503,
+            Self::Unavailable | Self::Busy { .. } => 503,
             Self::Internal | Self::Transport(_) => 500,
+        }
+    }
+
+    /// Seconds to wait before trying again, for errors that say so (`Retry-After`).
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            Self::Throttled {
+                retry_after_seconds,
+                ..
+            }
+            | Self::Busy {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
         }
     }
 

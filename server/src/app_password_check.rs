@@ -57,6 +57,8 @@ pub enum CheckOutcome {
     Throttled {
         retry_after_seconds: u64,
     },
+    /// Too many password checks at once to verify this one now; try again shortly.
+    Busy,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -77,9 +79,13 @@ impl Default for CheckerSettings {
     }
 }
 
-/// The argon2 verification did not match (shared with the callers waiting on it).
-#[derive(Debug)]
-struct NotVerified;
+/// Why an argon2 verification did not say yes (shared with the callers waiting on it).
+#[derive(Debug, Clone, Copy)]
+enum NotVerified {
+    Mismatch,
+    /// Every hashing slot was taken: no answer either way.
+    Busy,
+}
 
 pub struct AppPasswordChecker {
     settings: CheckerSettings,
@@ -163,10 +169,13 @@ impl AppPasswordChecker {
             (Some(secret), Some(lookup), Some(candidate))
                 if candidate.username_key == username_key
                     && candidate.user_enabled
-                    && candidate.allow_app_passwords
-                    && self.verify(lookup, secret, &candidate.password_hash).await =>
+                    && candidate.allow_app_passwords =>
             {
-                Some(candidate)
+                match self.verify(lookup, secret, &candidate.password_hash).await {
+                    Ok(()) => Some(candidate),
+                    Err(NotVerified::Mismatch) => None,
+                    Err(NotVerified::Busy) => return Ok(CheckOutcome::Busy),
+                }
             }
             (_, Some(lookup), None) => {
                 // Deleted (or never existed): forget any earlier verification of it.
@@ -195,34 +204,49 @@ impl AppPasswordChecker {
 
     /// Verifies the secret against `hash`, from the cache when it was verified recently;
     /// concurrent verifications of one credential share one argon2 run.
-    async fn verify(&self, lookup: &str, secret: &AppPasswordSecret, hash: &str) -> bool {
+    async fn verify(
+        &self,
+        lookup: &str,
+        secret: &AppPasswordSecret,
+        hash: &str,
+    ) -> Result<(), NotVerified> {
         let Some(cache) = &self.verified else {
             return self.run_argon2(secret, hash).await;
         };
         if let Some(verified) = cache.get(lookup).await {
             if &*verified == hash {
-                return true;
+                return Ok(());
             }
             // Verified against another hash: the row was replaced. Verify afresh.
             cache.invalidate(lookup).await;
         }
-        let result = cache
+        let verified = cache
             .try_get_with(lookup.to_owned(), async {
-                if self.run_argon2(secret, hash).await {
-                    Ok(Arc::<str>::from(hash))
-                } else {
-                    Err(NotVerified)
-                }
+                self.run_argon2(secret, hash)
+                    .await
+                    .map(|()| Arc::<str>::from(hash))
             })
-            .await;
-        matches!(result, Ok(verified) if &*verified == hash)
+            .await
+            .map_err(|shared| *shared)?;
+        if &*verified == hash {
+            Ok(())
+        } else {
+            Err(NotVerified::Mismatch)
+        }
     }
 
-    async fn run_argon2(&self, secret: &AppPasswordSecret, hash: &str) -> bool {
+    async fn run_argon2(&self, secret: &AppPasswordSecret, hash: &str) -> Result<(), NotVerified> {
         self.argon2_runs.fetch_add(1, Ordering::Relaxed);
-        password::verify_password_blocking(secret.as_str().to_owned(), hash.to_owned())
-            .await
-            .unwrap_or(false)
+        match password::verify_password_blocking(secret.as_str().to_owned(), hash.to_owned()).await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(NotVerified::Mismatch),
+            Err(password::HashError::Busy) => Err(NotVerified::Busy),
+            Err(error) => {
+                tracing::error!(%error, "app password verification failed");
+                Err(NotVerified::Mismatch)
+            }
+        }
     }
 
     /// How long checks for this username or address must wait, if either is throttled.

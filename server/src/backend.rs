@@ -98,8 +98,19 @@ impl From<StoreError> for AppError {
     }
 }
 
+/// Seconds a client is asked to wait when every hashing slot is taken.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 2;
+
 impl From<password::HashError> for AppError {
     fn from(e: password::HashError) -> Self {
+        if matches!(e, password::HashError::Busy) {
+            tracing::warn!(
+                "refused a request: every password-hashing slot and queue place is taken"
+            );
+            return AppError::Busy {
+                retry_after_seconds: BUSY_RETRY_AFTER_SECONDS,
+            };
+        }
         tracing::error!(error = %e, "password hashing failed");
         AppError::Internal
     }

@@ -248,6 +248,12 @@ async fn basic_check(State(state): State<AppState>, request: Request) -> Respons
             "Too many failed sign-ins with this name or from this address. Try again later.\n",
         )
             .into_response(),
+        Ok(CheckOutcome::Busy) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "2")],
+            "Too many password checks at once. Try again in a few seconds.\n",
+        )
+            .into_response(),
         Err(error) => {
             tracing::warn!(%error, "app password check failed");
             (
