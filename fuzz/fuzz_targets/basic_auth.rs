@@ -16,17 +16,19 @@ fuzz_target!(|data: &[u8]| {
     {
         assert!(!user.is_empty() && !password.is_empty());
         assert!(!user.contains(':'));
+        assert!(!user.chars().chain(password.chars()).any(char::is_control));
         assert!(header.len() <= basic_auth::MAX_HEADER_BYTES);
     }
 
     // Any bytes as the credentials of a well-formed header: accepted exactly when they are
-    // UTF-8 "user:password" with both parts non-empty.
+    // UTF-8 "user:password" with both parts non-empty and no control characters.
     let header = format!(
         "Basic {}",
         base64::engine::general_purpose::STANDARD.encode(data)
     );
     let expected = std::str::from_utf8(data)
         .ok()
+        .filter(|text| !text.chars().any(char::is_control))
         .and_then(|text| text.split_once(':'))
         .filter(|(user, password)| !user.is_empty() && !password.is_empty())
         .filter(|_| header.len() <= basic_auth::MAX_HEADER_BYTES)

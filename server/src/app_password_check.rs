@@ -22,7 +22,7 @@ use moka::future::Cache;
 
 use crate::db::{Actor, AppPasswordCandidate, Store, StoreError};
 use crate::domain::app_password::{self, AppPasswordSecret};
-use crate::domain::throttle::{FailureLimit, FailureWindow};
+use crate::domain::throttle::{self, FailureLimit, FailureWindow};
 use crate::domain::{account, password};
 use crate::secret_key::SecretKey;
 
@@ -104,6 +104,17 @@ impl std::fmt::Debug for AppPasswordChecker {
             .field("settings", &self.settings)
             .finish_non_exhaustive()
     }
+}
+
+/// The in-memory key of a username's failures: a fixed-size hash, however long the name.
+fn name_counter(username_key: &str) -> String {
+    throttle::key(throttle::KeyKind::CheckName, username_key, None)
+}
+
+/// The in-memory key of an address's failures: IPv6 by /64, mapped IPv4 as IPv4.
+fn address_counter(ip: &str) -> String {
+    ip.parse::<std::net::IpAddr>()
+        .map_or_else(|_| ip.chars().take(64).collect(), throttle::address_prefix)
 }
 
 impl AppPasswordChecker {
@@ -256,14 +267,14 @@ impl AppPasswordChecker {
         ip: Option<&str>,
         now: DateTime<Utc>,
     ) -> Option<chrono::Duration> {
-        let by_name = self
-            .settings
-            .per_username
-            .wait(self.failures_by_username.get(username_key), now);
+        let by_name = self.settings.per_username.wait(
+            self.failures_by_username.get(&name_counter(username_key)),
+            now,
+        );
         let by_ip = ip.and_then(|ip| {
             self.settings
                 .per_client_ip
-                .wait(self.failures_by_ip.get(ip), now)
+                .wait(self.failures_by_ip.get(&address_counter(ip)), now)
         });
         by_name.max(by_ip)
     }
@@ -280,7 +291,7 @@ impl AppPasswordChecker {
         let limit = self.settings.per_username;
         let by_name = self
             .failures_by_username
-            .entry(username_key.to_owned())
+            .entry(name_counter(username_key))
             .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
             .into_value();
         let actor = Actor {
@@ -288,7 +299,7 @@ impl AppPasswordChecker {
             user_agent: client.name.clone(),
         };
         if limit.just_reached(by_name) {
-            tracing::warn!(username = %username_key, "app-password checks throttled for a username");
+            tracing::warn!(username = ?username_key, "app-password checks throttled for a username");
             let user_id = store.user_by_key(username_key).await?.map(|u| u.id);
             let detail = format!(
                 "app-password checks for {username_key:?} paused after {} failures",
@@ -308,7 +319,7 @@ impl AppPasswordChecker {
             let limit = self.settings.per_client_ip;
             let by_ip = self
                 .failures_by_ip
-                .entry(ip.clone())
+                .entry(address_counter(ip))
                 .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
                 .into_value();
             if limit.just_reached(by_ip) {

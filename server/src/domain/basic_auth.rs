@@ -7,7 +7,8 @@ use base64::Engine;
 pub const MAX_HEADER_BYTES: usize = 4096;
 
 /// Username and password from `Authorization: Basic ...`, if well formed: base64 of
-/// `user:password` in UTF-8, both parts non-empty (the password may contain ':').
+/// `user:password` in UTF-8, both parts non-empty (the password may contain ':'), with no
+/// control characters in either (RFC 7617 2: neither may contain them).
 pub fn parse(header: &str) -> Option<(String, String)> {
     if header.len() > MAX_HEADER_BYTES {
         return None;
@@ -20,6 +21,9 @@ pub fn parse(header: &str) -> Option<(String, String)> {
         .decode(encoded.trim())
         .ok()?;
     let text = String::from_utf8(decoded).ok()?;
+    if text.chars().any(char::is_control) {
+        return None;
+    }
     let (user, password) = text.split_once(':')?;
     (!user.is_empty() && !password.is_empty()).then(|| (user.to_owned(), password.to_owned()))
 }
@@ -69,6 +73,9 @@ mod tests {
             encode(b":password"),
             encode(b"user:"),
             encode(&[0xff, 0xfe, b':', b'x']),
+            encode(b"ada\n2026-11-28 INFO forged:password"),
+            encode(b"ada:pass\x00word"),
+            encode("ada:pass\u{85}word".as_bytes()),
             too_long,
         ] {
             assert_eq!(parse(&bad), None, "{bad:?}");

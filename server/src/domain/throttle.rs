@@ -144,6 +144,8 @@ pub enum KeyKind {
     Code,
     /// An address the person has signed in from (exempt from the account ceiling).
     KnownAddress,
+    /// Failed app-password checks for one name (kept in memory by the check).
+    CheckName,
 }
 
 /// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
@@ -167,6 +169,7 @@ pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
         KeyKind::Account => "account",
         KeyKind::Code => "code",
         KeyKind::KnownAddress => "known",
+        KeyKind::CheckName => "check",
     };
     let mut hasher = Sha256::new();
     for part in [tag, name_key, address.unwrap_or("")] {
