@@ -25,10 +25,19 @@ use crate::domain::{ValidationError, account, password, setup_token::SetupGate, 
 use crate::secret_key::SecretKey;
 use crate::sign_in_limits;
 
-/// The session cookie's name.
+/// The session cookie's name over plain HTTP (development, tests behind no TLS).
 pub const SESSION_COOKIE: &str = "latchkey_session";
+/// The session cookie's name behind https: the `__Host-` prefix makes browsers refuse it
+/// unless it is `Secure`, for this host only (no `Domain`) and for every path, so a sibling
+/// subdomain or a plain-HTTP page cannot plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-latchkey_session";
 /// Purpose string for sealing TOTP secrets with the server key.
 const TOTP_SEAL_PURPOSE: &str = "latchkey totp secret v1";
+/// What a sealed TOTP secret is bound to: its user, so a row copied to another user fails.
+fn totp_owner(user_id: i32) -> Vec<u8> {
+    format!("user {user_id}").into_bytes()
+}
+
 /// Sign-in attempts allowed per client IP per minute, across all accounts.
 const SIGN_INS_PER_IP_PER_MINUTE: u32 = 30;
 
@@ -198,9 +207,18 @@ impl ServerBackend {
         })
     }
 
+    /// The name of the session cookie (see [`SECURE_SESSION_COOKIE`]).
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.settings.secure_cookies {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
     /// A `Set-Cookie` value carrying `token`.
     fn session_cookie(&self, token: String) -> SetCookie {
-        cookie::Cookie::build((SESSION_COOKIE, token))
+        cookie::Cookie::build((self.session_cookie_name(), token))
             .http_only(true)
             .same_site(cookie::SameSite::Lax)
             .secure(self.settings.secure_cookies)
@@ -214,7 +232,7 @@ impl ServerBackend {
 
     /// A `Set-Cookie` value that removes the session cookie.
     fn clear_cookie(&self) -> SetCookie {
-        cookie::Cookie::build((SESSION_COOKIE, ""))
+        cookie::Cookie::build((self.session_cookie_name(), ""))
             .http_only(true)
             .same_site(cookie::SameSite::Lax)
             .secure(self.settings.secure_cookies)
@@ -464,7 +482,11 @@ impl ServerBackend {
         if app.confirmed_at.is_some() != confirmed {
             return Ok(false);
         }
-        let Some(secret) = self.secret_key.open(TOTP_SEAL_PURPOSE, &app.secret_sealed) else {
+        let Some(secret) = self.secret_key.open(
+            TOTP_SEAL_PURPOSE,
+            &totp_owner(app.user_id),
+            &app.secret_sealed,
+        ) else {
             tracing::error!(
                 user_id,
                 "cannot open an authenticator secret: was the secret key file replaced?"
@@ -721,9 +743,12 @@ impl Backend for ServerBackend {
     ) -> Result<AuthenticatorEnrollment, AppError> {
         let signed_in = self.require_signed_in(context).await?;
         let secret = totp::generate_secret(&mut OsRandom);
-        let sealed = self
-            .secret_key
-            .seal(TOTP_SEAL_PURPOSE, &secret, &mut OsRandom);
+        let sealed = self.secret_key.seal(
+            TOTP_SEAL_PURPOSE,
+            &totp_owner(signed_in.user.id),
+            &secret,
+            &mut OsRandom,
+        );
         match self
             .store
             .save_pending_authenticator(signed_in.user.id, sealed, Utc::now())
@@ -753,7 +778,11 @@ impl Backend for ServerBackend {
         else {
             return Ok(None);
         };
-        let Some(secret) = self.secret_key.open(TOTP_SEAL_PURPOSE, &app.secret_sealed) else {
+        let Some(secret) = self.secret_key.open(
+            TOTP_SEAL_PURPOSE,
+            &totp_owner(app.user_id),
+            &app.secret_sealed,
+        ) else {
             tracing::error!(
                 user_id = signed_in.user.id,
                 "cannot open a pending authenticator secret"

@@ -15,7 +15,7 @@ use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
-use crate::backend::{SESSION_COOKIE, ServerBackend};
+use crate::backend::ServerBackend;
 
 /// Everything a request handler may need.
 #[derive(Clone)]
@@ -265,15 +265,15 @@ async fn basic_check(State(state): State<AppState>, request: Request) -> Respons
     }
 }
 
-/// The session cookie's value, if the request carries one.
-fn session_token(headers: &HeaderMap) -> Option<String> {
+/// The value of the session cookie `name`, if the request carries one.
+fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
         .flat_map(cookie::Cookie::split_parse)
         .filter_map(Result::ok)
-        .find(|c| c.name() == SESSION_COOKIE)
+        .find(|c| c.name() == name)
         .map(|c| c.value().to_owned())
 }
 
@@ -281,7 +281,10 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 /// address in `X-Forwarded-For` that is not one of the trusted proxies (entries further left
 /// were written by the client itself and prove nothing).
 pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) -> IpAddr {
-    if !trusted.contains(&peer) {
+    // A dual-stack listener sees IPv4 peers as `::ffff:a.b.c.d`: compare as IPv4.
+    let peer = peer.to_canonical();
+    let trusted_contains = |ip: &IpAddr| trusted.iter().any(|t| t.to_canonical() == *ip);
+    if !trusted_contains(&peer) {
         return peer;
     }
     let Some(forwarded_for) = forwarded_for else {
@@ -289,8 +292,8 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) 
     };
     let mut nearest = peer;
     for entry in forwarded_for.rsplit(',') {
-        match entry.trim().parse::<IpAddr>() {
-            Ok(ip) if trusted.contains(&ip) => nearest = ip,
+        match entry.trim().parse::<IpAddr>().map(|ip| ip.to_canonical()) {
+            Ok(ip) if trusted_contains(&ip) => nearest = ip,
             Ok(ip) => return ip,
             Err(_) => return nearest,
         }
@@ -319,7 +322,7 @@ async fn record_request_context(
     let context = RequestContext {
         ip,
         user_agent,
-        session_token: session_token(headers),
+        session_token: session_token(headers, state.backend.session_cookie_name()),
     };
     request.extensions_mut().insert(context);
     next.run(request).await
@@ -350,7 +353,7 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
         }),
     };
     if refused {
-        tracing::warn!(path = %request.uri().path(), ?fetch_site, "refused a cross-site request");
+        tracing::warn!(path = ?request.uri().path(), ?fetch_site, "refused a cross-site request");
         return (
             StatusCode::FORBIDDEN,
             "Refused: this request came from another website. If you clicked a link or button on Latchkey itself, reload the page and try again.\n",
@@ -563,5 +566,14 @@ mod tests {
             ip("127.0.0.1")
         );
         assert_eq!(client_ip(ip("127.0.0.1"), None, &trusted), ip("127.0.0.1"));
+        // The proxy arriving through a dual-stack socket is still the proxy.
+        assert_eq!(
+            client_ip(ip("::ffff:127.0.0.1"), Some("192.0.2.7"), &trusted),
+            ip("192.0.2.7")
+        );
+        assert_eq!(
+            client_ip(ip("::ffff:192.0.2.9"), Some("198.51.100.1"), &trusted),
+            ip("192.0.2.9")
+        );
     }
 }

@@ -9,6 +9,9 @@ use std::path::{Path, PathBuf};
 
 use crate::domain::random::RandomSource;
 
+/// Marks sealed values bound to an owner (associated data).
+const BOUND_PREFIX: &str = "2.";
+
 const KEY_BYTES: usize = 32;
 
 #[derive(Debug, thiserror::Error)]
@@ -67,32 +70,56 @@ impl SecretKey {
         mac.finalize().into_bytes().into()
     }
 
-    /// Encrypts `plaintext` (ChaCha20-Poly1305, random nonce, key derived for `purpose`).
-    /// Output: hex of nonce followed by ciphertext and tag.
-    pub fn seal(&self, purpose: &str, plaintext: &[u8], rng: &mut impl RandomSource) -> String {
-        use chacha20poly1305::aead::{Aead, KeyInit};
+    /// Encrypts `plaintext` (ChaCha20-Poly1305 with a key derived for `purpose`) bound to
+    /// `owner`: it opens only for the same owner, so a sealed value copied to another row is
+    /// useless. Returns "2." + hex of nonce and ciphertext.
+    pub fn seal(
+        &self,
+        purpose: &str,
+        owner: &[u8],
+        plaintext: &[u8],
+        rng: &mut impl RandomSource,
+    ) -> String {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
         let cipher =
             chacha20poly1305::ChaCha20Poly1305::new(&self.mac(purpose, b"encryption key").into());
         let mut nonce = [0u8; 12];
         rng.fill(&mut nonce);
+        let payload = Payload {
+            msg: plaintext,
+            aad: owner,
+        };
         // Encryption in memory only fails for inputs larger than the cipher's limit (256 GiB).
-        let ciphertext = cipher.encrypt(&nonce.into(), plaintext).unwrap_or_default();
-        format!("{}{}", hex::encode(nonce), hex::encode(ciphertext))
+        let ciphertext = cipher.encrypt(&nonce.into(), payload).unwrap_or_default();
+        format!(
+            "{BOUND_PREFIX}{}{}",
+            hex::encode(nonce),
+            hex::encode(ciphertext)
+        )
     }
 
-    /// Decrypts what [`SecretKey::seal`] made for the same `purpose`; `None` if it was altered
-    /// or sealed with another key.
-    pub fn open(&self, purpose: &str, sealed: &str) -> Option<Vec<u8>> {
-        use chacha20poly1305::aead::{Aead, KeyInit};
-        let bytes = hex::decode(sealed).ok()?;
+    /// Decrypts what [`SecretKey::seal`] made for the same `purpose` and `owner`; `None` if it
+    /// was altered, sealed with another key or for another owner. Values sealed before owners
+    /// were bound (no "2." prefix) still open, for databases from earlier versions.
+    pub fn open(&self, purpose: &str, owner: &[u8], sealed: &str) -> Option<Vec<u8>> {
+        use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+        let (hex_text, aad) = match sealed.strip_prefix(BOUND_PREFIX) {
+            Some(rest) => (rest, owner),
+            None => (sealed, &[][..]),
+        };
+        let bytes = hex::decode(hex_text).ok()?;
         if bytes.len() < 12 {
             return None;
         }
         let (nonce, ciphertext) = bytes.split_at(12);
         let cipher =
             chacha20poly1305::ChaCha20Poly1305::new(&self.mac(purpose, b"encryption key").into());
+        let payload = Payload {
+            msg: ciphertext,
+            aad,
+        };
         cipher
-            .decrypt(chacha20poly1305::Nonce::from_slice(nonce), ciphertext)
+            .decrypt(chacha20poly1305::Nonce::from_slice(nonce), payload)
             .ok()
     }
 
@@ -181,15 +208,20 @@ mod tests {
         let dir = tempfile::tempdir()?;
         let key = SecretKey::load_or_create(&dir.path().join("a"), &mut OsRandom)?;
         let other = SecretKey::load_or_create(&dir.path().join("b"), &mut OsRandom)?;
-        let sealed = key.seal("totp", b"secret bytes", &mut OsRandom);
+        let sealed = key.seal("totp", b"user 1", b"secret bytes", &mut OsRandom);
         assert!(!sealed.contains(&hex::encode(b"secret bytes")));
         assert_eq!(
-            key.open("totp", &sealed).as_deref(),
+            key.open("totp", b"user 1", &sealed).as_deref(),
             Some(&b"secret bytes"[..])
         );
-        assert_eq!(key.open("other purpose", &sealed), None);
-        assert_eq!(other.open("totp", &sealed), None);
-        assert_eq!(key.open("totp", "00"), None);
+        assert_eq!(key.open("other purpose", b"user 1", &sealed), None);
+        assert_eq!(other.open("totp", b"user 1", &sealed), None);
+        // Bound to its owner: copied to another user's row, it does not open; nor with the
+        // prefix stripped (the owner is authenticated, not just named).
+        assert_eq!(key.open("totp", b"user 2", &sealed), None);
+        let stripped = sealed.trim_start_matches(BOUND_PREFIX);
+        assert_eq!(key.open("totp", b"user 1", stripped), None);
+        assert_eq!(key.open("totp", b"user 1", "00"), None);
         assert_eq!(
             key.keyed_hash("lookup", b"x"),
             key.keyed_hash("lookup", b"x")

@@ -411,3 +411,56 @@ async fn pages_need_a_session_and_cross_site_posts_are_refused() -> TestResult {
     assert_eq!(response.status(), StatusCode::OK);
     Ok(())
 }
+
+#[tokio::test]
+async fn behind_https_the_session_cookie_is_host_prefixed_and_secure() -> TestResult {
+    let database = TestDatabase::sqlite().await;
+    let plain = support::backend(&database).await;
+    support::set_up_organization(&plain).await;
+    support::add_user(&plain, "ada@contoso.example").await;
+    let settings = server::backend::BackendSettings {
+        secure_cookies: true,
+        ..Default::default()
+    };
+    let backend = server::backend::ServerBackend::new(
+        database.store().await,
+        plain.secret_key.clone(),
+        settings,
+    );
+    let app = router(support::state(backend.clone()));
+    let request = Request::post("/api/sign_in")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(Body::from(format!(
+            "username=ada%40contoso.example&password={}",
+            PASSWORD.replace(' ', "+")
+        )))?;
+    let response = app.clone().oneshot(request).await?;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get(header::SET_COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .ok_or("no Set-Cookie")?
+        .to_owned();
+    assert!(cookie.starts_with("__Host-latchkey_session="), "{cookie}");
+    for attribute in ["Secure", "HttpOnly", "Path=/", "SameSite=Lax"] {
+        assert!(cookie.contains(attribute), "{attribute}: {cookie}");
+    }
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    // The prefixed cookie is the one read back; the plain name is not.
+    let pair = cookie.split(';').next().unwrap_or_default().to_owned();
+    let me = |cookie: String| {
+        let app = app.clone();
+        async move {
+            let request = Request::get("/security-info")
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>(app.oneshot(request).await?.status())
+        }
+    };
+    assert_eq!(me(pair.clone()).await?, StatusCode::OK);
+    let unprefixed = pair.replacen("__Host-", "", 1);
+    assert_eq!(me(unprefixed).await?, StatusCode::SEE_OTHER);
+    Ok(())
+}
