@@ -76,6 +76,10 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_SESSION_LIFETIME_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..))]
     pub session_lifetime_hours: u32,
 
+    /// Delete audit events older than this many days (0 keeps them forever).
+    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = 400)]
+    pub audit_retention_days: u32,
+
     /// Verified app passwords kept in memory so that repeat sign-ins of mail clients cost no
     /// argon2 (a few hundred bytes each; 0 turns the cache off).
     #[arg(long, env = "LATCHKEY_APP_PASSWORD_CACHE_SIZE", default_value_t = crate::app_password_check::DEFAULT_CACHE_CAPACITY)]
@@ -121,6 +125,12 @@ impl Config {
                 ..Default::default()
             },
         }
+    }
+
+    /// How long audit events are kept, if not forever.
+    pub fn audit_retention(&self) -> Option<chrono::Duration> {
+        (self.audit_retention_days > 0)
+            .then(|| chrono::Duration::days(i64::from(self.audit_retention_days)))
     }
 
     /// The public base URL without a trailing slash.

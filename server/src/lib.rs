@@ -13,6 +13,7 @@ pub mod connections;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod housekeeping;
 pub mod http;
 pub mod secret_key;
 pub mod sign_in_limits;
@@ -91,6 +92,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             "no accounts yet: open the setup link within one hour to create the organization and its first administrator"
         );
     }
+
+    housekeeping::spawn(Arc::clone(&backend), config.audit_retention());
 
     let delivery = delivery::DeliverySettings {
         hsts: public_url.starts_with("https://"),

@@ -42,4 +42,16 @@ impl Store {
             .all(self.connection())
             .await?)
     }
+
+    /// Deletes events older than `before`; returns how many.
+    pub async fn delete_audit_events_before(
+        &self,
+        before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(audit_event::Entity::delete_many()
+            .filter(audit_event::Column::CreatedAt.lt(before))
+            .exec(self.connection())
+            .await?
+            .rows_affected)
+    }
 }

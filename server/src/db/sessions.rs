@@ -95,4 +95,29 @@ impl Store {
         }
         Ok(delete.exec(self.connection()).await?.rows_affected)
     }
+
+    /// Deletes sessions no request can use any more: pending ones older than
+    /// `pending_started_before`, others idle since before `idle_before` or started before
+    /// `started_before`. Returns how many.
+    pub async fn purge_ended_sessions(
+        &self,
+        pending_started_before: DateTime<Utc>,
+        idle_before: DateTime<Utc>,
+        started_before: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        use sea_orm::Condition;
+        let ended = Condition::any()
+            .add(
+                Condition::all()
+                    .add(session::Column::PendingSecondStep.eq(true))
+                    .add(session::Column::CreatedAt.lt(pending_started_before)),
+            )
+            .add(session::Column::LastSeenAt.lt(idle_before))
+            .add(session::Column::CreatedAt.lt(started_before));
+        Ok(session::Entity::delete_many()
+            .filter(ended)
+            .exec(self.connection())
+            .await?
+            .rows_affected)
+    }
 }
