@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::secret::Secret;
 
 /// The signed-in person, as pages show them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,14 +85,16 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(
     username: String,
-    password: String,
+    password: Secret,
     next: Option<String>,
 ) -> Result<SignInStep, AppError> {
     let next = next.unwrap_or_default();
     let result = async {
         let backend = crate::backend::backend()?;
         let context = crate::backend::request_context().await;
-        let (step, cookie) = backend.sign_in(&context, &username, &password).await?;
+        let (step, cookie) = backend
+            .sign_in(&context, &username, password.expose())
+            .await?;
         ssr::set_cookie(&cookie)?;
         match step {
             SignInStep::SignedIn => leptos_axum::redirect(&backend.return_path(&next)),
@@ -115,12 +118,12 @@ pub async fn sign_in(
 
 /// Completes a sign-in with the authenticator app's code.
 #[server(endpoint = "verify_sign_in_code")]
-pub async fn verify_sign_in_code(code: String, next: Option<String>) -> Result<(), AppError> {
+pub async fn verify_sign_in_code(code: Secret, next: Option<String>) -> Result<(), AppError> {
     let next = next.unwrap_or_default();
     let result = async {
         let backend = crate::backend::backend()?;
         let context = crate::backend::request_context().await;
-        let cookie = backend.verify_sign_in_code(&context, &code).await?;
+        let cookie = backend.verify_sign_in_code(&context, code.expose()).await?;
         ssr::set_cookie(&cookie)?;
         leptos_axum::redirect(&backend.return_path(&next));
         Ok(())
@@ -199,12 +202,12 @@ pub async fn begin_authenticator() -> Result<AuthenticatorEnrollment, AppError> 
 
 /// Finishes adding the authenticator app with a first code from it.
 #[server(endpoint = "confirm_authenticator")]
-pub async fn confirm_authenticator(code: String) -> Result<(), AppError> {
+pub async fn confirm_authenticator(code: Secret) -> Result<(), AppError> {
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             backend
-                .confirm_authenticator(&crate::backend::request_context().await, &code)
+                .confirm_authenticator(&crate::backend::request_context().await, code.expose())
                 .await
         }
         .await,
@@ -227,9 +230,9 @@ pub async fn delete_authenticator() -> Result<(), AppError> {
 /// Changes the account password; other sessions are signed out.
 #[server(endpoint = "change_password")]
 pub async fn change_password(
-    current_password: String,
-    new_password: String,
-    confirm_password: String,
+    current_password: Secret,
+    new_password: Secret,
+    confirm_password: Secret,
 ) -> Result<(), AppError> {
     crate::backend::respond(
         async move {
@@ -238,9 +241,9 @@ pub async fn change_password(
             backend
                 .change_password(
                     &context,
-                    &current_password,
-                    &new_password,
-                    &confirm_password,
+                    current_password.expose(),
+                    new_password.expose(),
+                    confirm_password.expose(),
                 )
                 .await
         }

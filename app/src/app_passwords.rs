@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::account::AuthenticatorEnrollment;
 use crate::error::AppError;
+use crate::secret::Secret;
 
 /// One app password as the list shows it. Times are worded by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -121,15 +122,15 @@ pub async fn app_password_first_sign_in(id: i32) -> Result<Option<String>, AppEr
 /// Confirms it's the signed-in person (password, and code when they have an authenticator
 /// app), so that actions needing a fresh sign-in can go ahead.
 #[server(endpoint = "reverify")]
-pub async fn reverify(password: String, code: Option<String>) -> Result<(), AppError> {
+pub async fn reverify(password: Secret, code: Option<Secret>) -> Result<(), AppError> {
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             backend
                 .reverify(
                     &crate::backend::request_context().await,
-                    &password,
-                    code.as_deref().unwrap_or_default(),
+                    password.expose(),
+                    code.as_ref().map(Secret::expose).unwrap_or_default(),
                 )
                 .await
         }
@@ -214,15 +215,15 @@ pub struct PageForm {
     #[serde(default)]
     pub id: Option<i32>,
     #[serde(default)]
-    pub password: String,
+    pub password: crate::secret::Secret,
     #[serde(default)]
-    pub code: String,
+    pub code: crate::secret::Secret,
     #[serde(default)]
-    pub current_password: String,
+    pub current_password: crate::secret::Secret,
     #[serde(default)]
-    pub new_password: String,
+    pub new_password: crate::secret::Secret,
     #[serde(default)]
-    pub confirm_password: String,
+    pub confirm_password: crate::secret::Secret,
     /// Add method's choice: `authenticator` or `app_password`.
     #[serde(default)]
     pub method: String,

@@ -31,8 +31,30 @@ impl std::fmt::Debug for RequestContext {
     }
 }
 
-/// A `Set-Cookie` header value.
-pub type SetCookie = String;
+/// A `Set-Cookie` header value. It carries a session token, so its `Debug` hides the value
+/// (sign-in results are printed in tests and could be logged).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SetCookie(String);
+
+impl SetCookie {
+    pub fn new(value: String) -> Self {
+        Self(value)
+    }
+}
+
+impl std::ops::Deref for SetCookie {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SetCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = self.0.split('=').next().unwrap_or_default();
+        write!(f, "SetCookie({name}=..)")
+    }
+}
 
 #[async_trait]
 pub trait Backend: Send + Sync + 'static {

@@ -14,6 +14,7 @@ pub mod backend;
 pub mod components;
 pub mod error;
 pub mod pages;
+pub mod secret;
 pub mod setup;
 
 pub use app::{App, shell};

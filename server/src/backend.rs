@@ -218,7 +218,7 @@ impl ServerBackend {
 
     /// A `Set-Cookie` value carrying `token`.
     fn session_cookie(&self, token: String) -> SetCookie {
-        cookie::Cookie::build((self.session_cookie_name(), token))
+        let cookie = cookie::Cookie::build((self.session_cookie_name(), token))
             .http_only(true)
             .same_site(cookie::SameSite::Lax)
             .secure(self.settings.secure_cookies)
@@ -226,20 +226,20 @@ impl ServerBackend {
             .max_age(cookie::time::Duration::seconds(
                 self.settings.session_policy.absolute.num_seconds(),
             ))
-            .build()
-            .to_string()
+            .build();
+        SetCookie::new(cookie.to_string())
     }
 
     /// A `Set-Cookie` value that removes the session cookie.
     fn clear_cookie(&self) -> SetCookie {
-        cookie::Cookie::build((self.session_cookie_name(), ""))
+        let cookie = cookie::Cookie::build((self.session_cookie_name(), ""))
             .http_only(true)
             .same_site(cookie::SameSite::Lax)
             .secure(self.settings.secure_cookies)
             .path("/")
             .max_age(cookie::time::Duration::ZERO)
-            .build()
-            .to_string()
+            .build();
+        SetCookie::new(cookie.to_string())
     }
 
     /// Starts a session for `user`; returns its cookie.

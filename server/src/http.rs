@@ -402,7 +402,9 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
                 error,
             },
         },
-        "reverify_and_create" => match backend.reverify(&context, &form.password, &form.code).await
+        "reverify_and_create" => match backend
+            .reverify(&context, form.password.expose(), form.code.expose())
+            .await
         {
             Ok(()) => match backend.create_app_password(&context, &form.name).await {
                 Ok(created) => FormOutcome::Created(created),
@@ -430,9 +432,9 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
         "change_password" => match backend
             .change_password(
                 &context,
-                &form.current_password,
-                &form.new_password,
-                &form.confirm_password,
+                form.current_password.expose(),
+                form.new_password.expose(),
+                form.confirm_password.expose(),
             )
             .await
         {
@@ -455,7 +457,10 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             }
         },
         "confirm_authenticator" => {
-            match backend.confirm_authenticator(&context, &form.code).await {
+            match backend
+                .confirm_authenticator(&context, form.code.expose())
+                .await
+            {
                 Ok(()) => return Err(Redirect::to(&path).into_response()),
                 Err(error) => match backend.pending_authenticator(&context).await {
                     Ok(Some(enrollment)) => {
@@ -477,8 +482,8 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
                 allow_app_passwords: form.allow_app_passwords,
                 display_name: form.display_name,
                 username: form.username,
-                password: form.password,
-                confirm_password: form.confirm_password,
+                password: form.password.expose().to_owned(),
+                confirm_password: form.confirm_password.expose().to_owned(),
             };
             match backend.complete_setup(setup.clone(), context.clone()).await {
                 Ok(()) => return Err(Redirect::to("/signin?setup=done").into_response()),

@@ -38,10 +38,10 @@ async fn sign_in_gives_one_message_for_unknown_users_and_wrong_passwords() -> Te
             .sign_in(&ctx, "ADA@contoso.EXAMPLE", PASSWORD)
             .await?;
         assert_eq!(step, SignInStep::SignedIn);
-        assert!(cookie.starts_with("latchkey_session="), "{cookie}");
+        assert!(cookie.starts_with("latchkey_session="), "{cookie:?}");
         assert!(
             cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
-            "{cookie}"
+            "{cookie:?}"
         );
         assert!(!cookie.contains("Secure"), "plain http public URL");
         let me = backend
@@ -82,7 +82,7 @@ async fn every_sign_in_gets_a_new_session_and_sign_out_ends_it() -> TestResult {
         let clear = backend
             .sign_out(&context("192.0.2.1", Some(&second)))
             .await?;
-        assert!(clear.contains("Max-Age=0"), "{clear}");
+        assert!(clear.contains("Max-Age=0"), "{clear:?}");
         assert!(
             backend
                 .current_user(&context("192.0.2.1", Some(&second)))

@@ -147,7 +147,7 @@ impl Store {
 
 /// What checking an app password needs, read in one indexed query: the row found by its
 /// lookup hash, its owner, and the organization's policy.
-#[derive(Debug, Clone, FromQueryResult)]
+#[derive(Clone, FromQueryResult)]
 pub struct AppPasswordCandidate {
     pub id: i32,
     pub user_id: i32,
@@ -224,5 +224,21 @@ impl Store {
         .exec_without_returning(self.connection())
         .await?;
         Ok(inserted == 1)
+    }
+}
+
+/// Written by hand: the derived `Debug` would print `password_hash`.
+impl std::fmt::Debug for AppPasswordCandidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppPasswordCandidate")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("password_hash", &"..")
+            .field("last_used_at", &self.last_used_at)
+            .field("username", &self.username)
+            .field("username_key", &self.username_key)
+            .field("user_enabled", &self.user_enabled)
+            .field("allow_app_passwords", &self.allow_app_passwords)
+            .finish()
     }
 }

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// An app password. The secret itself is never stored: `lookup_hash` (keyed HMAC, unique)
 /// finds the one candidate row, `password_hash` (argon2id) verifies it.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "app_passwords")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -24,3 +24,21 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Written by hand: the derived `Debug` would print `lookup_hash`, `password_hash`.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("name_key", &self.name_key)
+            .field("lookup_hash", &"..")
+            .field("password_hash", &"..")
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .field("last_used_ip", &self.last_used_ip)
+            .field("last_used_client", &self.last_used_client)
+            .finish()
+    }
+}

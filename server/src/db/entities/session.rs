@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// A browser session. Only a hash of the cookie value is stored, so a copy of the
 /// database does not let anyone sign in.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "sessions")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -24,3 +24,20 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Written by hand: the derived `Debug` would print `token_hash`.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("token_hash", &"..")
+            .field("created_at", &self.created_at)
+            .field("last_seen_at", &self.last_seen_at)
+            .field("verified_at", &self.verified_at)
+            .field("ip", &self.ip)
+            .field("user_agent", &self.user_agent)
+            .field("pending_second_step", &self.pending_second_step)
+            .finish()
+    }
+}

@@ -2,7 +2,7 @@ use sea_orm::entity::prelude::*;
 
 /// An account of the organization. `username_key` is the case-folded username that the
 /// unique index is on, so "Ada@x" and "ada@X" cannot both exist.
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -29,3 +29,21 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Written by hand: the derived `Debug` would print `password_hash`.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("id", &self.id)
+            .field("organization_id", &self.organization_id)
+            .field("username", &self.username)
+            .field("username_key", &self.username_key)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &"..")
+            .field("password_changed_at", &self.password_changed_at)
+            .field("is_enabled", &self.is_enabled)
+            .field("role", &self.role)
+            .field("created_at", &self.created_at)
+            .finish()
+    }
+}
