@@ -180,7 +180,8 @@ impl AppPasswordChecker {
             (Some(secret), Some(lookup), Some(candidate))
                 if candidate.username_key == username_key
                     && candidate.user_enabled
-                    && candidate.allow_app_passwords =>
+                    && candidate.allow_app_passwords
+                    && candidate.has_second_factor() =>
             {
                 match self.verify(lookup, secret, &candidate.password_hash).await {
                     Ok(()) => Some(candidate),

@@ -150,6 +150,36 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
             StatusCode::NO_CONTENT
         );
 
+        // Without a second factor on the account, app passwords do not sign in (even one
+        // verified a moment ago); adding an authenticator app again brings them back.
+        backend.store.delete_authenticator(user.id).await?;
+        assert_eq!(
+            check(&app, Some(&good)).await?.status(),
+            StatusCode::UNAUTHORIZED,
+            "{}: no second factor",
+            database.name
+        );
+        let (_, cookie) = backend
+            .sign_in(
+                &support::context("192.0.2.1", None),
+                "ada@contoso.example",
+                PASSWORD,
+            )
+            .await?;
+        let ctx = support::context("192.0.2.1", Some(&cookie));
+        let enrollment = backend.begin_authenticator(&ctx).await?;
+        backend
+            .confirm_authenticator(
+                &ctx,
+                &support::code_for(&enrollment.secret, support::now_unix())?,
+            )
+            .await?;
+        assert_eq!(
+            check(&app, Some(&good)).await?.status(),
+            StatusCode::NO_CONTENT,
+            "second factor back"
+        );
+
         // Deleted on one instance, refused by another sharing the database at once.
         let other = router(support::state(
             support::backend_with_key_of(&database, &backend).await,

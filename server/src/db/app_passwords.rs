@@ -8,7 +8,7 @@ use sea_orm::{
     TransactionOptions, TransactionTrait,
 };
 
-use super::entities::{app_password, app_password_ip, organization, user};
+use super::entities::{app_password, app_password_ip, authenticator_app, organization, user};
 use super::store::{Store, StoreError};
 
 /// A new app password, already hashed.
@@ -157,6 +157,16 @@ pub struct AppPasswordCandidate {
     pub username_key: String,
     pub user_enabled: bool,
     pub allow_app_passwords: bool,
+    /// When the owner's authenticator app was confirmed; `None` without a second factor.
+    pub second_factor_confirmed_at: Option<DateTime<Utc>>,
+}
+
+impl AppPasswordCandidate {
+    /// App passwords stand in for two-step verification: without a second factor on the
+    /// account they do not sign in (until one is added again).
+    pub fn has_second_factor(&self) -> bool {
+        self.second_factor_confirmed_at.is_some()
+    }
 }
 
 impl Store {
@@ -179,6 +189,10 @@ impl Store {
                 organization::Column::AllowAppPasswords,
                 "allow_app_passwords",
             )
+            .column_as(
+                authenticator_app::Column::ConfirmedAt,
+                "second_factor_confirmed_at",
+            )
             .join(
                 JoinType::InnerJoin,
                 app_password::Entity::belongs_to(user::Entity)
@@ -191,6 +205,14 @@ impl Store {
                 user::Entity::belongs_to(organization::Entity)
                     .from(user::Column::OrganizationId)
                     .to(organization::Column::Id)
+                    .into(),
+            )
+            // At most one row: one authenticator app per user (unique index).
+            .join(
+                JoinType::LeftJoin,
+                user::Entity::belongs_to(authenticator_app::Entity)
+                    .from(user::Column::Id)
+                    .to(authenticator_app::Column::UserId)
                     .into(),
             )
             .filter(app_password::Column::LookupHash.eq(lookup_hash))
@@ -239,6 +261,10 @@ impl std::fmt::Debug for AppPasswordCandidate {
             .field("username_key", &self.username_key)
             .field("user_enabled", &self.user_enabled)
             .field("allow_app_passwords", &self.allow_app_passwords)
+            .field(
+                "second_factor_confirmed_at",
+                &self.second_factor_confirmed_at,
+            )
             .finish()
     }
 }
