@@ -1,14 +1,17 @@
-//! Seeds a database for `scripts/bench-basic-check.sh`: an organization with app passwords
-//! allowed, `one@bench.example` with 1 app password and `forty@bench.example` with 40.
-//! Prints one line per user: "username<TAB>app password" (the 40-user's last one).
+//! Seeds a database for `scripts/bench-basic-check.sh` and `scripts/bench-latency.sh`: an
+//! organization with app passwords allowed, `one@bench.example` with 1 app password and
+//! `forty@bench.example` with 40, each with a confirmed authenticator app (app passwords need
+//! a second factor) and a signed-in session. Prints one line per user:
+//! "username<TAB>app password<TAB>session token" (the 40-user's last app password).
 //!
 //! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE
 
 use chrono::Utc;
+use server::backend;
 use server::db::{self, Actor, NewAdmin, NewAppPassword, NewOrganization, NewUser, Store};
 use server::domain::app_password::{self, AppPasswordSecret};
-use server::domain::password;
 use server::domain::random::OsRandom;
+use server::domain::{password, session, totp};
 use server::secret_key::SecretKey;
 
 #[tokio::main]
@@ -50,6 +53,30 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     for (user, count) in [(one, 1), (forty, app_password::MAX_PER_USER)] {
+        // A confirmed authenticator app (its secret is never used: the session below is
+        // already through both steps).
+        let secret = totp::generate_secret(&mut OsRandom);
+        let sealed = key.seal(
+            backend::TOTP_SEAL_PURPOSE,
+            &backend::totp_owner(user.id),
+            &secret,
+            &mut OsRandom,
+        );
+        store
+            .save_pending_authenticator(user.id, sealed, now)
+            .await?;
+        let app = store.authenticator(user.id).await?.ok_or("authenticator")?;
+        store.use_authenticator_step(app.id, 1, now).await?;
+        let token = session::new_token(&mut OsRandom);
+        store
+            .create_session(
+                user.id,
+                session::token_hash(&token),
+                false,
+                &Actor::default(),
+                now,
+            )
+            .await?;
         let mut last = String::new();
         for n in 1..=count {
             let secret = AppPasswordSecret::generate(&mut OsRandom);
@@ -66,7 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .await?;
             last = secret.for_display();
         }
-        println!("{}\t{last}", user.username);
+        println!("{}\t{last}\t{token}", user.username);
     }
     Ok(())
 }

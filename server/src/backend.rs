@@ -32,9 +32,9 @@ pub const SESSION_COOKIE: &str = "latchkey_session";
 /// subdomain or a plain-HTTP page cannot plant or overwrite it.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-latchkey_session";
 /// Purpose string for sealing TOTP secrets with the server key.
-const TOTP_SEAL_PURPOSE: &str = "latchkey totp secret v1";
+pub const TOTP_SEAL_PURPOSE: &str = "latchkey totp secret v1";
 /// What a sealed TOTP secret is bound to: its user, so a row copied to another user fails.
-fn totp_owner(user_id: i32) -> Vec<u8> {
+pub fn totp_owner(user_id: i32) -> Vec<u8> {
     format!("user {user_id}").into_bytes()
 }
 

@@ -31,22 +31,25 @@ impl Store {
         .await?)
     }
 
-    /// The session with this token hash and its user.
+    /// The session with this token hash and its user, in one query.
     pub async fn session_by_hash(
         &self,
         token_hash: &str,
     ) -> Result<Option<(session::Model, user::Model)>, StoreError> {
-        let Some(session) = session::Entity::find()
+        use sea_orm::{JoinType, QuerySelect};
+        let found = session::Entity::find()
+            .select_also(user::Entity)
+            .join(
+                JoinType::InnerJoin,
+                session::Entity::belongs_to(user::Entity)
+                    .from(session::Column::UserId)
+                    .to(user::Column::Id)
+                    .into(),
+            )
             .filter(session::Column::TokenHash.eq(token_hash))
             .one(self.connection())
-            .await?
-        else {
-            return Ok(None);
-        };
-        Ok(self
-            .user(session.user_id)
-            .await?
-            .map(|user| (session, user)))
+            .await?;
+        Ok(found.and_then(|(session, user)| user.map(|user| (session, user))))
     }
 
     pub async fn touch_session(
