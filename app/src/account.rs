@@ -19,6 +19,9 @@ pub struct CurrentUser {
 /// Everything the Security info list shows. Times are already worded by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityInfo {
+    /// Signed in (or confirmed it's them) within the last 10 minutes: changing a sign-in
+    /// factor needs no prompt.
+    pub recently_signed_in: bool,
     pub password_changed: String,
     /// When the authenticator app was added, if there is one.
     pub authenticator_added: Option<String>,
@@ -186,14 +189,20 @@ pub async fn get_security_info() -> Result<SecurityInfo, AppError> {
     )
 }
 
-/// Starts adding an authenticator app: a new secret, shown once as QR code and text.
+/// Starts adding an authenticator app: a new secret, shown once as QR code and text. After 10
+/// minutes without a sign-in, the account password is needed too.
 #[server(endpoint = "begin_authenticator")]
-pub async fn begin_authenticator() -> Result<AuthenticatorEnrollment, AppError> {
+pub async fn begin_authenticator(
+    password: Option<Secret>,
+) -> Result<AuthenticatorEnrollment, AppError> {
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             backend
-                .begin_authenticator(&crate::backend::request_context().await)
+                .begin_authenticator(
+                    &crate::backend::request_context().await,
+                    password.as_ref().map(Secret::expose).unwrap_or_default(),
+                )
                 .await
         }
         .await,
@@ -214,13 +223,22 @@ pub async fn confirm_authenticator(code: Secret) -> Result<(), AppError> {
     )
 }
 
+/// Deletes the authenticator app. After 10 minutes without a sign-in, the password and a code
+/// are needed too.
 #[server(endpoint = "delete_authenticator")]
-pub async fn delete_authenticator() -> Result<(), AppError> {
+pub async fn delete_authenticator(
+    password: Option<Secret>,
+    code: Option<Secret>,
+) -> Result<(), AppError> {
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             backend
-                .delete_authenticator(&crate::backend::request_context().await)
+                .delete_authenticator(
+                    &crate::backend::request_context().await,
+                    password.as_ref().map(Secret::expose).unwrap_or_default(),
+                    code.as_ref().map(Secret::expose).unwrap_or_default(),
+                )
                 .await
         }
         .await,
@@ -233,6 +251,7 @@ pub async fn change_password(
     current_password: Secret,
     new_password: Secret,
     confirm_password: Secret,
+    code: Option<Secret>,
 ) -> Result<(), AppError> {
     crate::backend::respond(
         async move {
@@ -244,6 +263,7 @@ pub async fn change_password(
                     current_password.expose(),
                     new_password.expose(),
                     confirm_password.expose(),
+                    code.as_ref().map(Secret::expose).unwrap_or_default(),
                 )
                 .await
         }

@@ -164,6 +164,10 @@ pub enum FormOutcome {
     AuthenticatorStartFailed {
         error: AppError,
     },
+    /// Deleting the authenticator app was refused (confirming it's them failed, or is needed).
+    AuthenticatorDeleteFailed {
+        error: AppError,
+    },
     /// The code did not confirm the pending authenticator app; ask again for the same one.
     AuthenticatorConfirmFailed {
         enrollment: AuthenticatorEnrollment,
@@ -185,6 +189,7 @@ impl FormOutcome {
             | Self::DeleteFailed { error }
             | Self::PasswordChangeFailed { error }
             | Self::AuthenticatorStartFailed { error }
+            | Self::AuthenticatorDeleteFailed { error }
             | Self::AuthenticatorConfirmFailed { error, .. }
             | Self::SetupFailed { error, .. } => Some(error),
             Self::Created(_) | Self::PasswordChanged | Self::AuthenticatorStarted(_) => None,

@@ -86,9 +86,11 @@ pub trait Backend: Send + Sync + 'static {
     async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
 
     async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError>;
+    /// Starts adding an authenticator app. Needs a sign-in within 10 minutes, or `password`.
     async fn begin_authenticator(
         &self,
         context: &RequestContext,
+        password: &str,
     ) -> Result<AuthenticatorEnrollment, AppError>;
     async fn confirm_authenticator(
         &self,
@@ -100,13 +102,23 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         context: &RequestContext,
     ) -> Result<Option<AuthenticatorEnrollment>, AppError>;
-    async fn delete_authenticator(&self, context: &RequestContext) -> Result<(), AppError>;
+    /// Deletes the authenticator app; other sessions end. Needs a sign-in within 10 minutes,
+    /// or `password` and `code`.
+    async fn delete_authenticator(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError>;
+    /// Changes the password; other sessions end. After 10 minutes without a sign-in, `code`
+    /// is needed too when the person has a second factor.
     async fn change_password(
         &self,
         context: &RequestContext,
         current: &str,
         new: &str,
         confirmation: &str,
+        code: &str,
     ) -> Result<(), AppError>;
 
     async fn app_passwords(

@@ -414,7 +414,7 @@ impl ServerBackend {
         attempt.succeeded(&self.store, Utc::now()).await?;
         if self.has_two_step(user.id).await? {
             let attempt = self.begin_code_attempt(&user.username_key).await?;
-            if !self.use_code(user.id, code, true).await? {
+            if !self.use_code(user.id, code).await? {
                 self.sign_in_failed(
                     user,
                     context,
@@ -475,12 +475,19 @@ impl ServerBackend {
     }
 
     /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
-    async fn use_code(&self, user_id: i32, code: &str, confirmed: bool) -> Result<bool, AppError> {
+    /// The time step `code` is valid for, on the user's authenticator app (confirmed, or
+    /// pending when `confirmed` is false), if it is right and not used yet.
+    async fn code_step(
+        &self,
+        user_id: i32,
+        code: &str,
+        confirmed: bool,
+    ) -> Result<Option<(i32, i64)>, AppError> {
         let Some(app) = self.store.authenticator(user_id).await? else {
-            return Ok(false);
+            return Ok(None);
         };
         if app.confirmed_at.is_some() != confirmed {
-            return Ok(false);
+            return Ok(None);
         }
         let Some(secret) = self.secret_key.open(
             TOTP_SEAL_PURPOSE,
@@ -493,15 +500,44 @@ impl ServerBackend {
             );
             return Err(AppError::Internal);
         };
-        let now = Utc::now();
         let last = app.last_used_step.and_then(|s| u64::try_from(s).ok());
-        let Some(step) = totp::verify(&secret, code, unix_seconds(now), last) else {
+        Ok(totp::verify(&secret, code, unix_seconds(Utc::now()), last)
+            .map(|step| (app.id, i64::try_from(step).unwrap_or(i64::MAX))))
+    }
+
+    /// Checks `code` against the user's confirmed authenticator app and uses it up.
+    async fn use_code(&self, user_id: i32, code: &str) -> Result<bool, AppError> {
+        let Some((app_id, step)) = self.code_step(user_id, code, true).await? else {
             return Ok(false);
         };
         Ok(self
             .store
-            .use_authenticator_step(app.id, i64::try_from(step).unwrap_or(i64::MAX), now)
+            .use_authenticator_step(app_id, step, Utc::now())
             .await?)
+    }
+
+    /// Changes of sign-in factors need a sign-in within the last 10 minutes. A session
+    /// older than that may prove it again in the same request (one prompt, not two) with
+    /// `password`, and `code` when the person has a second factor.
+    async fn ensure_recent_sign_in(
+        &self,
+        signed_in: &SignedIn,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        if app_password::recently_verified(signed_in.session.verified_at, Utc::now()) {
+            return Ok(());
+        }
+        if password.is_empty() {
+            return Err(AppError::ReverifyRequired);
+        }
+        self.confirm_identity(signed_in, context, password, code)
+            .await?;
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
+            .await?;
+        Ok(())
     }
 }
 
@@ -656,7 +692,7 @@ impl Backend for ServerBackend {
         self.check_ip_rate(context)?;
         let pending = self.pending_sign_in(context).await?;
         let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
-        if !self.use_code(pending.user.id, code, true).await? {
+        if !self.use_code(pending.user.id, code).await? {
             self.sign_in_failed(&pending.user, context, "wrong authenticator code")
                 .await?;
             return Err(AppError::wrong_code());
@@ -727,6 +763,7 @@ impl Backend for ServerBackend {
             .await?
             .and_then(|a| a.confirmed_at);
         Ok(SecurityInfo {
+            recently_signed_in: app_password::recently_verified(signed_in.session.verified_at, now),
             password_changed: timefmt::relative(signed_in.user.password_changed_at, now),
             authenticator_added: authenticator.map(timefmt::date),
             default_method: if authenticator.is_some() {
@@ -740,8 +777,11 @@ impl Backend for ServerBackend {
     async fn begin_authenticator(
         &self,
         context: &RequestContext,
+        password: &str,
     ) -> Result<AuthenticatorEnrollment, AppError> {
         let signed_in = self.require_signed_in(context).await?;
+        self.ensure_recent_sign_in(&signed_in, context, password, "")
+            .await?;
         let secret = totp::generate_secret(&mut OsRandom);
         let sealed = self.secret_key.seal(
             TOTP_SEAL_PURPOSE,
@@ -800,34 +840,42 @@ impl Backend for ServerBackend {
         code: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        if !self.use_code(signed_in.user.id, code, false).await? {
+        self.ensure_recent_sign_in(&signed_in, context, "", "")
+            .await?;
+        let Some((app_id, step)) = self.code_step(signed_in.user.id, code, false).await? else {
             return Err(AppError::wrong_code());
-        }
+        };
         self.store
-            .audit(
-                Some(signed_in.user.id),
-                "authenticator.added",
-                "",
+            .confirm_authenticator(
+                app_id,
+                signed_in.user.id,
+                step,
+                signed_in.session.id,
+                &actor(context),
+                Utc::now(),
+            )
+            .await?
+            .ok_or_else(AppError::wrong_code)?;
+        Ok(())
+    }
+
+    async fn delete_authenticator(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.ensure_recent_sign_in(&signed_in, context, password, code)
+            .await?;
+        self.store
+            .remove_authenticator(
+                signed_in.user.id,
+                signed_in.session.id,
                 &actor(context),
                 Utc::now(),
             )
             .await?;
-        Ok(())
-    }
-
-    async fn delete_authenticator(&self, context: &RequestContext) -> Result<(), AppError> {
-        let signed_in = self.require_signed_in(context).await?;
-        if self.store.delete_authenticator(signed_in.user.id).await? {
-            self.store
-                .audit(
-                    Some(signed_in.user.id),
-                    "authenticator.deleted",
-                    "",
-                    &actor(context),
-                    Utc::now(),
-                )
-                .await?;
-        }
         Ok(())
     }
 
@@ -837,6 +885,7 @@ impl Backend for ServerBackend {
         current: &str,
         new: &str,
         confirmation: &str,
+        code: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
         let attempt = self
@@ -872,23 +921,39 @@ impl Backend for ServerBackend {
                 "Choose a password different from your current one.",
             ));
         }
-        let hash = password::hash_password_blocking(new.to_owned()).await?;
+        // A session older than 10 minutes proves itself again: the current password above,
+        // and the code when there is a second factor (one prompt).
         let now = Utc::now();
+        if !app_password::recently_verified(signed_in.session.verified_at, now)
+            && self.has_two_step(signed_in.user.id).await?
+        {
+            let attempt = self
+                .begin_code_attempt(&signed_in.user.username_key)
+                .await?;
+            if !self.use_code(signed_in.user.id, code).await? {
+                self.sign_in_failed(
+                    &signed_in.user,
+                    context,
+                    "wrong authenticator code when changing the password",
+                )
+                .await?;
+                return Err(AppError::wrong_code());
+            }
+            attempt.succeeded(&self.store, now).await?;
+        }
+        let hash = password::hash_password_blocking(new.to_owned()).await?;
         self.store
-            .set_password(signed_in.user.id, hash, now)
-            .await?;
-        let ended = self
-            .store
-            .delete_sessions_of_user(signed_in.user.id, Some(signed_in.session.id))
-            .await?;
-        self.store
-            .audit(
-                Some(signed_in.user.id),
-                "password.changed",
-                format!("{ended} other sessions ended"),
+            .change_password(
+                signed_in.user.id,
+                hash,
+                signed_in.session.id,
                 &actor(context),
-                now,
+                Utc::now(),
             )
+            .await?;
+        // Proven just now: the next change within 10 minutes needs no prompt.
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
             .await?;
         Ok(())
     }

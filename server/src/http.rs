@@ -435,6 +435,7 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
                 form.current_password.expose(),
                 form.new_password.expose(),
                 form.confirm_password.expose(),
+                form.code.expose(),
             )
             .await
         {
@@ -442,7 +443,10 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
             Err(error) => FormOutcome::PasswordChangeFailed { error },
         },
         "add_method" => match form.method.as_str() {
-            "authenticator" => match backend.begin_authenticator(&context).await {
+            "authenticator" => match backend
+                .begin_authenticator(&context, form.password.expose())
+                .await
+            {
                 Ok(enrollment) => FormOutcome::AuthenticatorStarted(enrollment),
                 Err(error) => FormOutcome::AuthenticatorStartFailed { error },
             },
@@ -462,6 +466,10 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
                 .await
             {
                 Ok(()) => return Err(Redirect::to(&path).into_response()),
+                // Too long since the sign-in: confirm it's them, then start again.
+                Err(error @ AppError::ReverifyRequired) => {
+                    FormOutcome::AuthenticatorStartFailed { error }
+                }
                 Err(error) => match backend.pending_authenticator(&context).await {
                     Ok(Some(enrollment)) => {
                         FormOutcome::AuthenticatorConfirmFailed { enrollment, error }
@@ -471,9 +479,12 @@ async fn handle_page_form(state: &AppState, request: Request) -> Result<Request,
                 },
             }
         }
-        "delete_authenticator" => match backend.delete_authenticator(&context).await {
+        "delete_authenticator" => match backend
+            .delete_authenticator(&context, form.password.expose(), form.code.expose())
+            .await
+        {
             Ok(()) => return Err(Redirect::to(&path).into_response()),
-            Err(error) => FormOutcome::DeleteFailed { error },
+            Err(error) => FormOutcome::AuthenticatorDeleteFailed { error },
         },
         "complete_setup" => {
             let setup = app::setup::SetupForm {

@@ -154,7 +154,7 @@ async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
             .await?;
         let signed_in = context(ip, Some(&cookie));
 
-        let enrollment = backend.begin_authenticator(&signed_in).await?;
+        let enrollment = backend.begin_authenticator(&signed_in, "").await?;
         assert!(enrollment.qr_svg.contains("<svg"));
         let info = backend.security_info(&signed_in).await?;
         assert_eq!(
@@ -172,7 +172,7 @@ async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
         assert!(info.default_method.starts_with("Authenticator app"));
         assert!(
             matches!(
-                backend.begin_authenticator(&signed_in).await,
+                backend.begin_authenticator(&signed_in, "").await,
                 Err(AppError::Forbidden(_))
             ),
             "one per user"
@@ -213,7 +213,7 @@ async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
         );
 
         backend
-            .delete_authenticator(&context(ip, Some(&full)))
+            .delete_authenticator(&context(ip, Some(&full)), "", "")
             .await?;
         let (step, _) = backend
             .sign_in(&context(ip, None), "ada@contoso.example", PASSWORD)
@@ -269,6 +269,7 @@ async fn changing_the_password_signs_out_other_sessions() -> TestResult {
                 "not it at all",
                 "brand new passphrase",
                 "brand new passphrase",
+                "",
             )
             .await;
         assert_eq!(
@@ -276,7 +277,7 @@ async fn changing_the_password_signs_out_other_sessions() -> TestResult {
             Some("Your current password is incorrect.".to_owned())
         );
         let common = backend
-            .change_password(&laptop_ctx, PASSWORD, "password1234", "password1234")
+            .change_password(&laptop_ctx, PASSWORD, "password1234", "password1234", "")
             .await;
         assert!(
             common
@@ -290,6 +291,7 @@ async fn changing_the_password_signs_out_other_sessions() -> TestResult {
                 PASSWORD,
                 "brand new passphrase",
                 "brand new passphrase",
+                "",
             )
             .await?;
         assert!(

@@ -324,3 +324,94 @@ async fn security_info_forms_lead_to_the_next_step() -> TestResult {
     }
     Ok(())
 }
+
+/// Without JavaScript, after 10 minutes without a sign-in: the Delete dialog asks for the
+/// password and a code in the same form and says app passwords stop working; adding an
+/// authenticator app asks for the password first.
+#[tokio::test]
+async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
+    use app::backend::Backend;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (ada, secret) =
+            support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.1")
+                .await?;
+        let session = backend.signed_in(&ada).await?.ok_or("session")?.session;
+        let long_ago = Utc::now() - chrono::Duration::minutes(11);
+        backend
+            .store
+            .mark_session_verified(session.id, long_ago)
+            .await?;
+        let token = ada.session_token.clone().ok_or("no session")?;
+        let app = router(support::state(backend.clone()));
+        let page = "/security-info";
+
+        let (_, _, html) =
+            get_with_cookie(&app, "/security-info?remove=authenticator", &token).await?;
+        assert!(
+            html.contains("confirm it&#x27;s you") || html.contains("confirm it's you"),
+            "{html}"
+        );
+        assert!(html.contains("delete-authenticator-password"), "{html}");
+        assert!(html.contains("app passwords stop signing in"), "{html}");
+
+        // Posted without them: the same dialog, asking.
+        let (status, _, html) =
+            post_page_form(&app, page, &token, &[("intent", "delete_authenticator")]).await?;
+        assert_eq!(status, StatusCode::OK, "{}", database.name);
+        assert!(html.contains("delete-authenticator-password"), "{html}");
+        assert!(
+            backend
+                .security_info(&ada)
+                .await?
+                .authenticator_added
+                .is_some()
+        );
+
+        let code = support::code_for(&secret, support::now_unix() + 30)?;
+        let (status, location, _) = post_page_form(
+            &app,
+            page,
+            &token,
+            &[
+                ("intent", "delete_authenticator"),
+                ("password", support::PASSWORD),
+                ("code", &code),
+            ],
+        )
+        .await?;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location.as_deref(), Some(page));
+        assert!(
+            backend
+                .security_info(&ada)
+                .await?
+                .authenticator_added
+                .is_none()
+        );
+
+        // Adding one again, much later: the password first, then the QR code.
+        backend
+            .store
+            .mark_session_verified(session.id, long_ago)
+            .await?;
+        let choose = [("intent", "add_method"), ("method", "authenticator")];
+        let (_, _, html) = post_page_form(&app, page, &token, &choose).await?;
+        assert!(html.contains("confirm-authenticator-password"), "{html}");
+        let (_, _, html) = post_page_form(
+            &app,
+            page,
+            &token,
+            &[
+                ("intent", "add_method"),
+                ("method", "authenticator"),
+                ("password", support::PASSWORD),
+            ],
+        )
+        .await?;
+        assert!(html.contains("Scan this QR code"), "{html}");
+    }
+    Ok(())
+}

@@ -30,6 +30,7 @@ async fn debug_output_hides_passwords_codes_tokens_and_hashes() -> TestResult {
         current_password: Secret::new(PASSWORD),
         new_password: Secret::new("a brand new passphrase"),
         confirm_password: Secret::new("a brand new passphrase"),
+        code: Some(Secret::new("493017")),
     };
     assert_hidden(&format!("{change:?}"), PASSWORD);
     assert_hidden(&format!("{change:?}"), "a brand new passphrase");

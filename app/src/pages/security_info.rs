@@ -128,7 +128,18 @@ fn Dialogs(
         .as_ref()
         .and_then(FormOutcome::error)
         .map(ToString::to_string);
+    let confirm_needed = !info.recently_signed_in;
+    let has_authenticator = info.authenticator_added.is_some();
     let (id, title, content) = match dialogs.outcome {
+        Some(FormOutcome::AuthenticatorStartFailed { error: start_error })
+            if needs_confirmation(&start_error) =>
+        {
+            (
+                "add-method",
+                "Authenticator app",
+                view! { <ConfirmBeforeAuthenticator error=start_error/> }.into_any(),
+            )
+        }
         Some(
             FormOutcome::AuthenticatorStarted(enrollment)
             | FormOutcome::AuthenticatorConfirmFailed { enrollment, .. },
@@ -150,22 +161,78 @@ fn Dialogs(
         outcome if dialogs.change_password => (
             "change-password",
             "Change password",
-            view! { <ChangePasswordSteps outcome=outcome/> }.into_any(),
+            view! { <ChangePasswordSteps outcome=outcome ask_code=confirm_needed && has_authenticator/> }.into_any(),
+        ),
+        Some(FormOutcome::AuthenticatorDeleteFailed { error }) => (
+            "delete-authenticator",
+            "Delete authenticator app?",
+            view! { <DeleteAuthenticator ask_confirmation=true error=Some(error)/> }.into_any(),
         ),
         _ if dialogs.remove_authenticator => (
             "delete-authenticator",
             "Delete authenticator app?",
-            view! {
-                <p>"You will sign in with your password only until you add a method again."</p>
-                <IntentForm page=PAGE intent="delete_authenticator">
-                    <DialogActions back=PAGE back_label="No" submit="Yes"/>
-                </IntentForm>
-            }
-            .into_any(),
+            view! { <DeleteAuthenticator ask_confirmation=confirm_needed error=None/> }.into_any(),
         ),
         _ => return ().into_any(),
     };
     view! { <Modal id=id title=title close_href=PAGE>{content}</Modal> }.into_any()
+}
+
+/// Whether a refusal asks the person to confirm it's them (or their confirmation failed).
+fn needs_confirmation(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::ReverifyRequired | AppError::Throttled { .. }
+    ) || error.message_for("password").is_some()
+        || error.message_for("code").is_some()
+}
+
+/// Deleting the authenticator app: what it means, and (after 10 minutes without a sign-in)
+/// the password and a code first, in the same form.
+#[component]
+fn DeleteAuthenticator(ask_confirmation: bool, error: Option<AppError>) -> impl IntoView {
+    let field_error = |field: &'static str| error.as_ref().and_then(|e| e.message_for(field));
+    let (password_error, code_error) = (field_error("password"), field_error("code"));
+    let other_error = error
+        .as_ref()
+        .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
+        .map(ToString::to_string);
+    view! {
+        <p>"You will sign in with your password only until you add a method again."</p>
+        <p class="notice info">
+            "Your app passwords stop signing in too: they need two-step verification. "
+            "They work again when you add an authenticator app."
+        </p>
+        <IntentForm page=PAGE intent="delete_authenticator" class="stack">
+            {ask_confirmation.then(|| view! {
+                <p>"For your security, confirm it's you first."</p>
+                <Field label="Password" name="password" id="delete-authenticator-password" input_type="password"
+                    autocomplete="current-password" autofocus=true error=password_error/>
+                <Field label="Code from your authenticator app" name="code" id="delete-authenticator-code"
+                    autocomplete="one-time-code" inputmode="numeric" error=code_error/>
+            })}
+            <p class="form-error" role="alert">{other_error}</p>
+            <DialogActions back=PAGE back_label="No" submit="Yes"/>
+        </IntentForm>
+    }
+}
+
+/// Before adding an authenticator app after 10 minutes without a sign-in: the password.
+#[component]
+fn ConfirmBeforeAuthenticator(error: AppError) -> impl IntoView {
+    let password_error = error.message_for("password");
+    let other_error = (!matches!(error, AppError::Invalid { .. } | AppError::ReverifyRequired))
+        .then(|| error.to_string());
+    view! {
+        <p>"For your security, confirm it's you before you add a sign-in method."</p>
+        <IntentForm page=PAGE intent="add_method" class="stack">
+            <input type="hidden" name="method" value="authenticator"/>
+            <Field label="Password" name="password" id="confirm-authenticator-password" input_type="password"
+                autocomplete="current-password" autofocus=true error=password_error/>
+            <p class="form-error" role="alert">{other_error}</p>
+            <DialogActions back=PAGE back_label="Cancel" submit="Continue"/>
+        </IntentForm>
+    }
 }
 
 /// "Which method would you like to add?": the authenticator app starts at once (its QR code);
@@ -230,7 +297,7 @@ fn AuthenticatorStep(enrollment: AuthenticatorEnrollment, error: Option<String>)
 
 /// Change password: the form, or what its post did.
 #[component]
-fn ChangePasswordSteps(outcome: Option<FormOutcome>) -> impl IntoView {
+fn ChangePasswordSteps(outcome: Option<FormOutcome>, ask_code: bool) -> impl IntoView {
     let error = match outcome {
         Some(FormOutcome::PasswordChanged) => {
             return view! {
@@ -245,10 +312,11 @@ fn ChangePasswordSteps(outcome: Option<FormOutcome>) -> impl IntoView {
         _ => None,
     };
     let field_error = |field: &'static str| error.as_ref().and_then(|e| e.message_for(field));
-    let (current_error, new_error, confirm_error) = (
+    let (current_error, new_error, confirm_error, code_error) = (
         field_error("current_password"),
         field_error("new_password"),
         field_error("confirm_password"),
+        field_error("code"),
     );
     let other_error = error
         .as_ref()
@@ -262,6 +330,10 @@ fn ChangePasswordSteps(outcome: Option<FormOutcome>) -> impl IntoView {
                 autocomplete="new-password" error=new_error/>
             <Field label="Confirm new password" name="confirm_password" id="confirm_new_password" input_type="password"
                 autocomplete="new-password" error=confirm_error/>
+            {ask_code.then(|| view! {
+                <Field label="Code from your authenticator app" name="code" id="change-password-code"
+                    autocomplete="one-time-code" inputmode="numeric" error=code_error/>
+            })}
             <p class="form-error" role="alert">{other_error}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Change password"/>
         </IntentForm>

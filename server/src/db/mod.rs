@@ -5,6 +5,7 @@ mod app_passwords;
 mod audit;
 mod authenticators;
 pub mod entities;
+mod factor_changes;
 pub mod migrations;
 mod sessions;
 pub mod store;

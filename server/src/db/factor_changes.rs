@@ -1,0 +1,137 @@
+//! Changes of a person's sign-in factors (password, authenticator app), each one transaction
+//! with what must go with it: the person's other sessions end and an audit event is written,
+//! or nothing happens at all.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
+    QueryFilter, TransactionTrait,
+};
+
+use super::entities::{audit_event, authenticator_app, session, user};
+use super::store::{Actor, Store, StoreError};
+
+/// Ends the user's sessions except `keep`; returns how many ended.
+async fn end_other_sessions(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    keep: i32,
+) -> Result<u64, StoreError> {
+    Ok(session::Entity::delete_many()
+        .filter(session::Column::UserId.eq(user_id))
+        .filter(session::Column::Id.ne(keep))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+async fn audit(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+    kind: &str,
+    detail: String,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    audit_event::ActiveModel {
+        user_id: Set(Some(user_id)),
+        kind: Set(kind.to_owned()),
+        detail: Set(detail),
+        ip: Set(actor.ip.clone()),
+        user_agent: Set(actor.user_agent.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+impl Store {
+    /// Sets a new password hash, ends the user's other sessions and audits it.
+    pub async fn change_password(
+        &self,
+        user_id: i32,
+        hash: String,
+        keep_session: i32,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = self.connection().begin().await?;
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = end_other_sessions(&txn, user_id, keep_session).await?;
+        let detail = format!("{ended} other sessions ended");
+        audit(&txn, user_id, "password.changed", detail, actor, now).await?;
+        txn.commit().await?;
+        Ok(ended)
+    }
+
+    /// Confirms the pending authenticator app `id` with the code of `step` (only if no
+    /// later-or-equal step was used: a replay race loses), ends the user's other sessions and
+    /// audits it. `None` when the step was already used or there is no such pending app.
+    pub async fn confirm_authenticator(
+        &self,
+        id: i32,
+        user_id: i32,
+        step: i64,
+        keep_session: i32,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let txn = self.connection().begin().await?;
+        let confirmed = authenticator_app::Entity::update_many()
+            .col_expr(authenticator_app::Column::LastUsedStep, Expr::value(step))
+            .col_expr(authenticator_app::Column::ConfirmedAt, Expr::value(now))
+            .filter(authenticator_app::Column::Id.eq(id))
+            .filter(authenticator_app::Column::UserId.eq(user_id))
+            .filter(authenticator_app::Column::ConfirmedAt.is_null())
+            .filter(
+                Condition::any()
+                    .add(authenticator_app::Column::LastUsedStep.is_null())
+                    .add(authenticator_app::Column::LastUsedStep.lt(step)),
+            )
+            .exec(&txn)
+            .await?;
+        if confirmed.rows_affected != 1 {
+            return Ok(None);
+        }
+        let ended = end_other_sessions(&txn, user_id, keep_session).await?;
+        let detail = format!("{ended} other sessions ended");
+        audit(&txn, user_id, "authenticator.added", detail, actor, now).await?;
+        txn.commit().await?;
+        Ok(Some(ended))
+    }
+
+    /// Deletes the user's authenticator app, ends their other sessions and audits it. `None`
+    /// when they had none.
+    pub async fn remove_authenticator(
+        &self,
+        user_id: i32,
+        keep_session: i32,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let txn = self.connection().begin().await?;
+        let deleted = authenticator_app::Entity::delete_many()
+            .filter(authenticator_app::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Ok(None);
+        }
+        let ended = end_other_sessions(&txn, user_id, keep_session).await?;
+        let detail = format!("{ended} other sessions ended");
+        audit(&txn, user_id, "authenticator.deleted", detail, actor, now).await?;
+        txn.commit().await?;
+        Ok(Some(ended))
+    }
+}
