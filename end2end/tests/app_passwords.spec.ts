@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer, pageWithoutScripts } from './fixtures';
+import { test, expect, untilItResponds, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer, pageWithoutScripts } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { chromium } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
@@ -152,7 +152,11 @@ test('with app passwords turned off they are not offered, creation is refused, e
   await page.getByRole('button', { name: 'Add sign-in method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });
   await expect(chooser.getByRole('option', { name: 'App password' })).toHaveCount(0);
-  await page.keyboard.press('Escape');
+  // Right after the reload the dialog may not be hydrated yet (Esc needs its island).
+  await untilItResponds(async () => {
+    await page.keyboard.press('Escape');
+    await expect(chooser).toBeHidden({ timeout: 1_000 });
+  });
 
   const direct = await page.evaluate(async () => {
     const response = await fetch('/api/create_app_password', {
