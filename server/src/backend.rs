@@ -3,7 +3,6 @@
 //! `AppError` (once, in the `From` impls below).
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use app::account::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
@@ -13,7 +12,6 @@ use app::error::AppError;
 use app::setup::SetupForm;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::app_password_check::{AppPasswordChecker, CheckOutcome, CheckerSettings, Client};
 use crate::db::entities::{session, user};
@@ -39,7 +37,14 @@ pub fn totp_owner(user_id: i32) -> Vec<u8> {
 }
 
 /// Sign-in attempts allowed per client IP per minute, across all accounts.
-const SIGN_INS_PER_IP_PER_MINUTE: u32 = 30;
+const SIGN_INS_PER_ADDRESS: crate::domain::throttle::FailureLimit =
+    crate::domain::throttle::FailureLimit {
+        max_failures: 30,
+        window: chrono::Duration::minutes(1),
+    };
+/// Client addresses whose recent sign-in counts are kept in memory at most (the oldest go
+/// first when more arrive).
+const MAX_TRACKED_ADDRESSES: u64 = 100_000;
 
 /// Settings of the backend that come from configuration.
 #[derive(Debug, Clone, Copy, Default)]
@@ -58,7 +63,8 @@ pub struct ServerBackend {
     pub secret_key: SecretKey,
     pub settings: BackendSettings,
     /// Keyed by `throttle::address_prefix` (IPv6 by /64).
-    sign_ins_per_ip: DefaultKeyedRateLimiter<String>,
+    /// Attempts in the current minute, per address; bounded in entries.
+    sign_ins_per_ip: moka::sync::Cache<String, crate::domain::throttle::FailureWindow>,
     /// The check behind `GET /auth/basic`, with its cache and throttling.
     pub app_password_checker: AppPasswordChecker,
 }
@@ -196,13 +202,15 @@ fn unix_seconds(now: DateTime<Utc>) -> u64 {
 
 impl ServerBackend {
     pub fn new(store: Store, secret_key: SecretKey, settings: BackendSettings) -> Arc<Self> {
-        let per_minute = NonZeroU32::new(SIGN_INS_PER_IP_PER_MINUTE).unwrap_or(NonZeroU32::MIN);
         Arc::new(Self {
             store,
             setup_gate: SetupGate::default(),
             secret_key,
             settings,
-            sign_ins_per_ip: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            sign_ins_per_ip: moka::sync::Cache::builder()
+                .max_capacity(MAX_TRACKED_ADDRESSES)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
             app_password_checker: AppPasswordChecker::new(settings.app_password_checks),
         })
     }
@@ -309,19 +317,24 @@ impl ServerBackend {
         let Some(ip) = client_ip(context) else {
             return Ok(());
         };
-        let ip = crate::domain::throttle::address_prefix(ip);
-        if self.sign_ins_per_ip.len() > 100_000 {
-            self.sign_ins_per_ip.retain_recent();
+        let limit = SIGN_INS_PER_ADDRESS;
+        let now = Utc::now();
+        // Counted and checked in one step per key (moka's entry API), so parallel
+        // requests cannot all slip under the limit.
+        let window = self
+            .sign_ins_per_ip
+            .entry(crate::domain::throttle::address_prefix(ip))
+            .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
+            .into_value();
+        if window.failures <= limit.max_failures {
+            return Ok(());
         }
-        self.sign_ins_per_ip.check_key(&ip).map_err(|not_until| {
-            let wait = not_until.wait_time_from(governor::clock::Clock::now(
-                &governor::clock::DefaultClock::default(),
-            ));
-            let seconds = wait.as_secs().max(1);
-            AppError::Throttled {
-                retry_after_seconds: seconds,
-                message: retry_message(seconds),
-            }
+        let seconds = u64::try_from((window.started + limit.window - now).num_seconds())
+            .unwrap_or(0)
+            .max(1);
+        Err(AppError::Throttled {
+            retry_after_seconds: seconds,
+            message: retry_message(seconds),
         })
     }
 
