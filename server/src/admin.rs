@@ -60,6 +60,8 @@ pub enum OrgSetting {
     AllowAppPasswords,
     /// Whether app passwords are managed on Security info (on) or the legacy page (off).
     SecurityInfoExperience,
+    /// Whether everyone must keep a second factor (deleting the last one is refused).
+    RequireTwoStep,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -260,6 +262,7 @@ async fn org_command(store: &Store, command: OrgCommand) -> Result<String, Admin
             let org = match setting {
                 OrgSetting::AllowAppPasswords => store.set_policy(Some(value), None).await?,
                 OrgSetting::SecurityInfoExperience => store.set_policy(None, Some(value)).await?,
+                OrgSetting::RequireTwoStep => store.set_require_two_step(value).await?,
             };
             store
                 .audit(
@@ -274,9 +277,10 @@ async fn org_command(store: &Store, command: OrgCommand) -> Result<String, Admin
         }
     };
     Ok(format!(
-        "organization:             {}\nallow-app-passwords:      {}\nsecurity-info-experience: {}",
+        "organization:             {}\nallow-app-passwords:      {}\nsecurity-info-experience: {}\nrequire-two-step:         {}",
         org.name,
         on_off(org.allow_app_passwords),
-        on_off(org.security_info_experience)
+        on_off(org.security_info_experience),
+        on_off(org.require_two_step)
     ))
 }

@@ -879,6 +879,17 @@ impl Backend for ServerBackend {
         code: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
+        if self
+            .store
+            .organization()
+            .await?
+            .is_some_and(|org| org.require_two_step)
+        {
+            return Err(AppError::Forbidden(
+                "Your organization requires two-step verification, so your authenticator app can't be deleted. To move to a new phone, ask your administrator."
+                    .to_owned(),
+            ));
+        }
         self.ensure_recent_sign_in(&signed_in, context, password, code)
             .await?;
         self.store

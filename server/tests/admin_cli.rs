@@ -193,8 +193,15 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
             "{}",
             set.stdout
         );
+        let set = latchkey(url, &["admin", "org", "set", "require-two-step", "on"], "")?;
+        assert!(
+            set.stdout.contains("require-two-step:         on"),
+            "{}",
+            set.stdout
+        );
         let org = backend.store.organization().await?.ok_or("org missing")?;
         assert!(!org.allow_app_passwords && !org.security_info_experience);
+        assert!(org.require_two_step);
 
         let bad = latchkey(url, &["admin", "org", "set", "colour", "blue"], "")?;
         assert_eq!(bad.code, 2, "usage errors exit with 2");

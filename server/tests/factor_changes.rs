@@ -196,3 +196,31 @@ async fn changing_the_password_after_ten_minutes_needs_the_code_too_in_one_promp
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_be_deleted()
+-> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, ADA).await;
+        let (ctx, _) = support::signed_in_with_authenticator(&backend, ADA, "192.0.2.1").await?;
+        backend.store.set_require_two_step(true).await?;
+        let refused = backend.delete_authenticator(&ctx, "", "").await;
+        assert!(
+            matches!(&refused, Err(AppError::Forbidden(message)) if message.contains("requires two-step verification")),
+            "{}: {refused:?}",
+            database.name
+        );
+        assert!(
+            backend
+                .security_info(&ctx)
+                .await?
+                .authenticator_added
+                .is_some()
+        );
+        backend.store.set_require_two_step(false).await?;
+        backend.delete_authenticator(&ctx, "", "").await?;
+    }
+    Ok(())
+}

@@ -95,6 +95,17 @@ impl Store {
         Ok(active.update(&self.db).await?)
     }
 
+    /// Sets whether everyone must keep a second factor.
+    pub async fn set_require_two_step(
+        &self,
+        required: bool,
+    ) -> Result<organization::Model, StoreError> {
+        let org = self.organization().await?.ok_or(StoreError::NotSetUp)?;
+        let mut active: organization::ActiveModel = org.into();
+        active.require_two_step = Set(required);
+        Ok(active.update(&self.db).await?)
+    }
+
     pub async fn organization(&self) -> Result<Option<organization::Model>, StoreError> {
         Ok(organization::Entity::find_by_id(ORGANIZATION_ID)
             .one(&self.db)
@@ -119,6 +130,7 @@ impl Store {
             name: Set(org.name),
             allow_app_passwords: Set(org.allow_app_passwords),
             security_info_experience: Set(true),
+            require_two_step: Set(false),
             created_at: Set(now),
         }
         .insert(&txn)

@@ -12,6 +12,8 @@ pub struct Model {
     /// Whether app passwords are managed on Security info (on) or the legacy page (off).
     pub security_info_experience: bool,
     pub created_at: DateTimeUtc,
+    /// Everyone must keep a second factor: deleting the last one is refused.
+    pub require_two_step: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -7,6 +7,7 @@ mod m20261125_000001_initial_schema;
 mod m20261125_000002_accounts;
 mod m20261125_000003_app_password_ips;
 mod m20261128_000004_throttle_counters;
+mod m20261128_000005_require_two_step;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_accounts::Migration),
             Box::new(m20261125_000003_app_password_ips::Migration),
             Box::new(m20261128_000004_throttle_counters::Migration),
+            Box::new(m20261128_000005_require_two_step::Migration),
         ]
     }
 }
