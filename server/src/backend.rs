@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::app_password_check::{AppPasswordChecker, CheckOutcome, CheckerSettings, Client};
-use crate::db::entities::{session, user};
+use crate::db::entities::{authenticator_app, session, user};
 use crate::db::{Actor, NewAdmin, NewAppPassword, NewOrganization, Store, StoreError};
 use crate::domain::app_password::{self, AppName, AppPasswordSecret};
 use crate::domain::random::OsRandom;
@@ -488,6 +488,23 @@ impl ServerBackend {
     }
 
     /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
+    /// The TOTP secret of an authenticator app, unsealed with the server key.
+    fn open_totp_secret(&self, app: &authenticator_app::Model) -> Result<Vec<u8>, AppError> {
+        self.secret_key
+            .open(
+                TOTP_SEAL_PURPOSE,
+                &totp_owner(app.user_id),
+                &app.secret_sealed,
+            )
+            .ok_or_else(|| {
+                tracing::error!(
+                    user_id = app.user_id,
+                    "cannot open an authenticator secret: was the secret key file replaced?"
+                );
+                AppError::Internal
+            })
+    }
+
     /// The time step `code` is valid for, on the user's authenticator app (confirmed, or
     /// pending when `confirmed` is false), if it is right and not used yet.
     async fn code_step(
@@ -502,17 +519,7 @@ impl ServerBackend {
         if app.confirmed_at.is_some() != confirmed {
             return Ok(None);
         }
-        let Some(secret) = self.secret_key.open(
-            TOTP_SEAL_PURPOSE,
-            &totp_owner(app.user_id),
-            &app.secret_sealed,
-        ) else {
-            tracing::error!(
-                user_id,
-                "cannot open an authenticator secret: was the secret key file replaced?"
-            );
-            return Err(AppError::Internal);
-        };
+        let secret = self.open_totp_secret(&app)?;
         let last = app.last_used_step.and_then(|s| u64::try_from(s).ok());
         Ok(totp::verify(&secret, code, unix_seconds(Utc::now()), last)
             .map(|step| (app.id, i64::try_from(step).unwrap_or(i64::MAX))))
@@ -831,17 +838,7 @@ impl Backend for ServerBackend {
         else {
             return Ok(None);
         };
-        let Some(secret) = self.secret_key.open(
-            TOTP_SEAL_PURPOSE,
-            &totp_owner(app.user_id),
-            &app.secret_sealed,
-        ) else {
-            tracing::error!(
-                user_id = signed_in.user.id,
-                "cannot open a pending authenticator secret"
-            );
-            return Err(AppError::Internal);
-        };
+        let secret = self.open_totp_secret(&app)?;
         Ok(Some(
             self.enrollment(&secret, signed_in.user.username).await?,
         ))

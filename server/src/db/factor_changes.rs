@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait,
-    QueryFilter, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
 };
 
 use super::entities::{audit_event, authenticator_app, session, user};
@@ -26,26 +26,30 @@ async fn end_other_sessions(
         .rows_affected)
 }
 
-async fn audit(
-    db: &impl ConnectionTrait,
+/// What every factor change ends with, inside its transaction: the user's other sessions end,
+/// the audit event is written, then everything commits. Returns how many sessions ended.
+async fn finish(
+    txn: DatabaseTransaction,
     user_id: i32,
+    keep_session: i32,
     kind: &str,
-    detail: String,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
+) -> Result<u64, StoreError> {
+    let ended = end_other_sessions(&txn, user_id, keep_session).await?;
     audit_event::ActiveModel {
         user_id: Set(Some(user_id)),
         kind: Set(kind.to_owned()),
-        detail: Set(detail),
+        detail: Set(format!("{ended} other sessions ended")),
         ip: Set(actor.ip.clone()),
         user_agent: Set(actor.user_agent.clone()),
         created_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
-    Ok(())
+    txn.commit().await?;
+    Ok(ended)
 }
 
 impl Store {
@@ -68,10 +72,7 @@ impl Store {
         if updated.rows_affected != 1 {
             return Err(StoreError::NotFound);
         }
-        let ended = end_other_sessions(&txn, user_id, keep_session).await?;
-        let detail = format!("{ended} other sessions ended");
-        audit(&txn, user_id, "password.changed", detail, actor, now).await?;
-        txn.commit().await?;
+        let ended = finish(txn, user_id, keep_session, "password.changed", actor, now).await?;
         Ok(ended)
     }
 
@@ -104,10 +105,15 @@ impl Store {
         if confirmed.rows_affected != 1 {
             return Ok(None);
         }
-        let ended = end_other_sessions(&txn, user_id, keep_session).await?;
-        let detail = format!("{ended} other sessions ended");
-        audit(&txn, user_id, "authenticator.added", detail, actor, now).await?;
-        txn.commit().await?;
+        let ended = finish(
+            txn,
+            user_id,
+            keep_session,
+            "authenticator.added",
+            actor,
+            now,
+        )
+        .await?;
         Ok(Some(ended))
     }
 
@@ -128,10 +134,15 @@ impl Store {
         if deleted.rows_affected == 0 {
             return Ok(None);
         }
-        let ended = end_other_sessions(&txn, user_id, keep_session).await?;
-        let detail = format!("{ended} other sessions ended");
-        audit(&txn, user_id, "authenticator.deleted", detail, actor, now).await?;
-        txn.commit().await?;
+        let ended = finish(
+            txn,
+            user_id,
+            keep_session,
+            "authenticator.deleted",
+            actor,
+            now,
+        )
+        .await?;
         Ok(Some(ended))
     }
 }
