@@ -63,7 +63,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &mut OsRandom,
         );
         store
-            .save_pending_authenticator(user.id, sealed, now)
+            .save_pending_authenticator(user.id, sealed, &Actor::default(), now)
             .await?;
         let app = store.authenticator(user.id).await?.ok_or("authenticator")?;
         store.use_authenticator_step(app.id, 1, now).await?;

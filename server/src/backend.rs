@@ -811,7 +811,7 @@ impl Backend for ServerBackend {
         );
         match self
             .store
-            .save_pending_authenticator(signed_in.user.id, sealed, Utc::now())
+            .save_pending_authenticator(signed_in.user.id, sealed, &actor(context), Utc::now())
             .await
         {
             Err(StoreError::AlreadyExists) => {

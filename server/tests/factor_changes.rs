@@ -117,6 +117,7 @@ async fn adding_an_authenticator_needs_a_recent_sign_in_and_confirming_it_ends_o
             database.name
         );
         let enrollment = backend.begin_authenticator(&ctx, PASSWORD).await?;
+        assert_eq!(events(&backend, "authenticator.started").await?, 1);
         // Confirmed within the 10 minutes the password just started.
         backend
             .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)

@@ -6,8 +6,8 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
 
-use super::entities::authenticator_app;
-use super::store::{Store, StoreError};
+use super::entities::{audit_event, authenticator_app};
+use super::store::{Actor, Store, StoreError};
 
 impl Store {
     pub async fn authenticator(
@@ -20,12 +20,14 @@ impl Store {
             .await?)
     }
 
-    /// Stores a new, unconfirmed secret, replacing an earlier unconfirmed one. Fails with
-    /// `AlreadyExists` if the user has a confirmed authenticator app.
+    /// Stores a new, unconfirmed secret, replacing an earlier unconfirmed one, with its audit
+    /// event in the same transaction. Fails with `AlreadyExists` if the user has a confirmed
+    /// authenticator app.
     pub async fn save_pending_authenticator(
         &self,
         user_id: i32,
         secret_sealed: String,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.connection().begin().await?;
@@ -46,6 +48,17 @@ impl Store {
             secret_sealed: Set(secret_sealed),
             last_used_step: Set(None),
             confirmed_at: Set(None),
+            created_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        audit_event::ActiveModel {
+            user_id: Set(Some(user_id)),
+            kind: Set("authenticator.started".to_owned()),
+            detail: Set(String::new()),
+            ip: Set(actor.ip.clone()),
+            user_agent: Set(actor.user_agent.clone()),
             created_at: Set(now),
             ..Default::default()
         }
