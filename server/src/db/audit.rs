@@ -8,6 +8,26 @@ use sea_orm::{
 use super::entities::audit_event;
 use super::store::{Actor, Store, StoreError};
 
+/// An audit event row, for [`Store::audit`] and for use cases that insert theirs inside
+/// their own transaction.
+pub(super) fn event(
+    user_id: Option<i32>,
+    kind: &str,
+    detail: String,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> audit_event::ActiveModel {
+    audit_event::ActiveModel {
+        user_id: Set(user_id),
+        kind: Set(kind.to_owned()),
+        detail: Set(detail),
+        ip: Set(actor.ip.clone()),
+        user_agent: Set(actor.user_agent.clone()),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
 impl Store {
     pub async fn audit(
         &self,
@@ -17,17 +37,9 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        audit_event::ActiveModel {
-            user_id: Set(user_id),
-            kind: Set(kind.to_owned()),
-            detail: Set(detail.into()),
-            ip: Set(actor.ip.clone()),
-            user_agent: Set(actor.user_agent.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(self.connection())
-        .await?;
+        event(user_id, kind, detail.into(), actor, now)
+            .insert(self.connection())
+            .await?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
 };
 
-use super::entities::{audit_event, authenticator_app};
+use super::entities::authenticator_app;
 use super::store::{Actor, Store, StoreError};
 
 impl Store {
@@ -53,15 +53,13 @@ impl Store {
         }
         .insert(&txn)
         .await?;
-        audit_event::ActiveModel {
-            user_id: Set(Some(user_id)),
-            kind: Set("authenticator.started".to_owned()),
-            detail: Set(String::new()),
-            ip: Set(actor.ip.clone()),
-            user_agent: Set(actor.user_agent.clone()),
-            created_at: Set(now),
-            ..Default::default()
-        }
+        super::audit::event(
+            Some(user_id),
+            "authenticator.started",
+            String::new(),
+            actor,
+            now,
+        )
         .insert(&txn)
         .await?;
         txn.commit().await?;

@@ -5,11 +5,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
-    DatabaseTransaction, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    QueryFilter, TransactionTrait,
 };
 
-use super::entities::{audit_event, authenticator_app, session, user};
+use super::entities::{authenticator_app, session, user};
 use super::store::{Actor, Store, StoreError};
 
 /// Ends the user's sessions except `keep`; returns how many ended.
@@ -37,17 +37,10 @@ async fn finish(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let ended = end_other_sessions(&txn, user_id, keep_session).await?;
-    audit_event::ActiveModel {
-        user_id: Set(Some(user_id)),
-        kind: Set(kind.to_owned()),
-        detail: Set(format!("{ended} other sessions ended")),
-        ip: Set(actor.ip.clone()),
-        user_agent: Set(actor.user_agent.clone()),
-        created_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    let detail = format!("{ended} other sessions ended");
+    super::audit::event(Some(user_id), kind, detail, actor, now)
+        .insert(&txn)
+        .await?;
     txn.commit().await?;
     Ok(ended)
 }
