@@ -84,7 +84,9 @@ pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
     )
 }
 
-/// Checks username and password. Signs in, or asks for the authenticator code next.
+/// Checks username and password. Signs in (and goes to `next`), or goes on to the code step.
+/// A refusal comes back to the password step: as the answer to the WebAssembly, or for a plain
+/// form post through Leptos' `__err` query on the page it came from.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(
     username: String,
@@ -108,14 +110,6 @@ pub async fn sign_in(
         Ok(step)
     }
     .await;
-    crate::backend::on_form_post_error(&result, |error| {
-        format!(
-            "/signin?username={}&next={}&error={}",
-            urlencode(&username),
-            urlencode(&next),
-            error.sign_in_code()
-        )
-    });
     crate::backend::respond(result)
 }
 
@@ -132,13 +126,6 @@ pub async fn verify_sign_in_code(code: Secret, next: Option<String>) -> Result<(
         Ok(())
     }
     .await;
-    crate::backend::on_form_post_error(&result, |error| {
-        format!(
-            "/signin?step=code&next={}&error={}",
-            urlencode(&next),
-            error.sign_in_code()
-        )
-    });
     crate::backend::respond(result)
 }
 
@@ -189,20 +176,54 @@ pub async fn get_security_info() -> Result<SecurityInfo, AppError> {
     )
 }
 
-/// Starts adding an authenticator app: a new secret, shown once as QR code and text. After 10
-/// minutes without a sign-in, the account password is needed too.
-#[server(endpoint = "begin_authenticator")]
-pub async fn begin_authenticator(
+/// What Add method leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddMethodAnswer {
+    /// Adding an authenticator app has started: show its QR code and ask for a code.
+    Authenticator(AuthenticatorEnrollment),
+    /// The app-password steps (their first step asks for the app's name).
+    AppPassword,
+}
+
+/// Add method: `method` is `authenticator` (starts adding one: a new secret, shown as QR code and
+/// text; after 10 minutes without a sign-in, `password` confirms it's the person first) or
+/// `app_password` (the app-password steps). A plain form post goes on to the chosen step's page.
+#[server(endpoint = "add_method")]
+pub async fn add_method(
+    method: String,
     password: Option<Secret>,
-) -> Result<AuthenticatorEnrollment, AppError> {
+) -> Result<AddMethodAnswer, AppError> {
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let answer = match method.as_str() {
+            "authenticator" => AddMethodAnswer::Authenticator(
+                backend
+                    .begin_authenticator(
+                        &crate::backend::request_context().await,
+                        password.as_ref().map(Secret::expose).unwrap_or_default(),
+                    )
+                    .await?,
+            ),
+            "app_password" => AddMethodAnswer::AppPassword,
+            _ => return Err(AppError::invalid("method", "Choose a method to add.")),
+        };
+        if crate::backend::is_form_post() {
+            leptos_axum::redirect(&format!("{SECURITY_INFO}?add={method}"));
+        }
+        Ok(answer)
+    }
+    .await;
+    crate::backend::respond(result)
+}
+
+/// The authenticator app being added but not confirmed yet, if any: its QR code again.
+#[server(endpoint = "pending_authenticator")]
+pub async fn get_pending_authenticator() -> Result<Option<AuthenticatorEnrollment>, AppError> {
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             backend
-                .begin_authenticator(
-                    &crate::backend::request_context().await,
-                    password.as_ref().map(Secret::expose).unwrap_or_default(),
-                )
+                .pending_authenticator(&crate::backend::request_context().await)
                 .await
         }
         .await,
@@ -212,15 +233,16 @@ pub async fn begin_authenticator(
 /// Finishes adding the authenticator app with a first code from it.
 #[server(endpoint = "confirm_authenticator")]
 pub async fn confirm_authenticator(code: Secret) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .confirm_authenticator(&crate::backend::request_context().await, code.expose())
-                .await
-        }
-        .await,
-    )
+    let result = async move {
+        let backend = crate::backend::backend()?;
+        backend
+            .confirm_authenticator(&crate::backend::request_context().await, code.expose())
+            .await?;
+        back_to_security_info_after_form_post("");
+        Ok(())
+    }
+    .await;
+    crate::backend::respond(result)
 }
 
 /// Deletes the authenticator app. After 10 minutes without a sign-in, the password and a code
@@ -230,19 +252,20 @@ pub async fn delete_authenticator(
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .delete_authenticator(
-                    &crate::backend::request_context().await,
-                    password.as_ref().map(Secret::expose).unwrap_or_default(),
-                    code.as_ref().map(Secret::expose).unwrap_or_default(),
-                )
-                .await
-        }
-        .await,
-    )
+    let result = async move {
+        let backend = crate::backend::backend()?;
+        backend
+            .delete_authenticator(
+                &crate::backend::request_context().await,
+                password.as_ref().map(Secret::expose).unwrap_or_default(),
+                code.as_ref().map(Secret::expose).unwrap_or_default(),
+            )
+            .await?;
+        back_to_security_info_after_form_post("");
+        Ok(())
+    }
+    .await;
+    crate::backend::respond(result)
 }
 
 /// Changes the account password; other sessions are signed out.
@@ -253,22 +276,34 @@ pub async fn change_password(
     confirm_password: Secret,
     code: Option<Secret>,
 ) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let context = crate::backend::request_context().await;
-            backend
-                .change_password(
-                    &context,
-                    current_password.expose(),
-                    new_password.expose(),
-                    confirm_password.expose(),
-                    code.as_ref().map(Secret::expose).unwrap_or_default(),
-                )
-                .await
-        }
-        .await,
-    )
+    let result = async move {
+        let backend = crate::backend::backend()?;
+        let context = crate::backend::request_context().await;
+        backend
+            .change_password(
+                &context,
+                current_password.expose(),
+                new_password.expose(),
+                confirm_password.expose(),
+                code.as_ref().map(Secret::expose).unwrap_or_default(),
+            )
+            .await?;
+        back_to_security_info_after_form_post("?change=password&step=done");
+        Ok(())
+    }
+    .await;
+    crate::backend::respond(result)
+}
+
+/// The Security info page.
+pub const SECURITY_INFO: &str = "/security-info";
+
+/// After a plain form post that succeeded, goes on to Security info (with `query`).
+#[cfg(feature = "ssr")]
+fn back_to_security_info_after_form_post(query: &str) {
+    if crate::backend::is_form_post() {
+        leptos_axum::redirect(&format!("{SECURITY_INFO}{query}"));
+    }
 }
 
 /// Percent-encodes a query value (only what a return path may contain needs care).

@@ -68,29 +68,63 @@ fn asset_names(options: &LeptosOptions) -> &'static (String, String) {
     })
 }
 
-/// The page script (`loader.js`): navigation without reloads, and the islands' WebAssembly,
-/// loaded after `load` when the browser is idle, with no preload hints. Every control works
-/// before it arrives (links and forms), so the page's own content comes first on a slow link.
-/// (Leptos' `HydrationScripts` preloads the WebAssembly from the `<head>`, which makes the
-/// largest contentful paint wait for it on slow mobile links.)
+/// The page script: after `load`, when the browser is idle, imports the WebAssembly and hydrates
+/// the app. No preload hints: every link and form works before it arrives, so the page's own
+/// content comes first on a slow link. (Leptos' `HydrationScripts` adds preload hints, which
+/// make the largest contentful paint wait for the WebAssembly on slow mobile links.) A page
+/// that answers a plain form post (`crate::form_post`) is not hydrated: its answer is not part
+/// of the state the WebAssembly would rebuild.
 #[component]
 fn PageScript(options: LeptosOptions) -> impl IntoView {
-    // Islands mode: the server renders no hydration markers outside the islands.
-    if let Some(context) = Owner::current_shared_context() {
-        context.set_is_hydrating(false);
-    }
     #[cfg(feature = "ssr")]
     let (js, wasm) = asset_names(&options);
     #[cfg(not(feature = "ssr"))]
     let (js, wasm) = &(String::new(), String::new());
     let pkg = options.site_pkg_dir.to_string();
     let script = format!(
-        "{}({:?}, {:?});",
-        include_str!("loader.js").trim_end(),
+        "{}({:?},{:?});",
+        HYDRATE_WHEN_IDLE,
         format!("/{pkg}/{js}.js"),
         format!("/{pkg}/{wasm}.wasm"),
     );
-    view! { <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script> }
+    crate::form_post::answer()
+        .is_none()
+        .then(|| view! { <script type="module" nonce=leptos::nonce::use_nonce()>{script}</script> })
+}
+
+/// Imports the JavaScript glue and the WebAssembly once the page has loaded and the browser is
+/// idle (at most 2 s later), then hydrates.
+const HYDRATE_WHEN_IDLE: &str = "((js,wasm)=>{const go=()=>import(js).then(m=>m.default({module_or_path:wasm}).then(()=>m.hydrate()));const idle=()=>'requestIdleCallback' in window?requestIdleCallback(go,{timeout:2000}):setTimeout(go,1);document.readyState==='complete'?idle():addEventListener('load',idle,{once:true});})";
+
+/// After a client-side navigation to another page, moves focus to its heading and announces
+/// its title, as a page load would for screen-reader users.
+#[component]
+fn PageAnnouncer() -> impl IntoView {
+    let announcement = RwSignal::new(String::new());
+    #[cfg(feature = "hydrate")]
+    {
+        let location = leptos_router::hooks::use_location();
+        Effect::new(move |previous: Option<String>| {
+            let path = location.pathname.get();
+            if previous.is_some_and(|previous| previous != path) {
+                // After the new page has been drawn.
+                request_animation_frame(move || {
+                    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+                        return;
+                    };
+                    if let Ok(Some(heading)) = document.query_selector("h1") {
+                        use wasm_bindgen::JsCast;
+                        if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
+                            let _ = heading.focus();
+                        }
+                    }
+                    announcement.set(document.title());
+                });
+            }
+            path
+        });
+    }
+    view! { <p class="visually-hidden" aria-live="polite" aria-atomic="true">{move || announcement.get()}</p> }
 }
 
 #[component]
@@ -99,6 +133,7 @@ pub fn App() -> impl IntoView {
     view! {
         <Title formatter=|page: String| format!("{page} - Latchkey")/>
         <Router>
+            <PageAnnouncer/>
             <Routes fallback=NotFound>
                 // In order: the page arrives complete (no streamed fragments for a script to
                 // place); the data behind these pages is a few indexed queries.

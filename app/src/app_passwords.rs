@@ -4,7 +4,6 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::account::AuthenticatorEnrollment;
 use crate::error::AppError;
 use crate::secret::Secret;
 
@@ -45,6 +44,18 @@ impl AppPasswordOverview {
     pub fn item(&self, id: i32) -> Option<AppPasswordItem> {
         self.items.iter().find(|item| item.id == id).cloned()
     }
+
+    /// Adds a just-created app password to the list (once).
+    pub fn add(&mut self, item: AppPasswordItem) {
+        if self.item(item.id).is_none() {
+            self.items.push(item);
+        }
+    }
+
+    /// Takes a deleted app password off the list.
+    pub fn remove(&mut self, id: i32) {
+        self.items.retain(|item| item.id != id);
+    }
 }
 
 /// A just-created app password: the only time its secret leaves the server. `Debug` hides it.
@@ -54,6 +65,8 @@ pub struct CreatedAppPassword {
     pub name: String,
     /// "abcd efgh ijkl mnop".
     pub password: String,
+    /// Its row in the list, as the list shows it.
+    pub item: AppPasswordItem,
 }
 
 impl std::fmt::Debug for CreatedAppPassword {
@@ -78,31 +91,55 @@ pub async fn get_app_passwords() -> Result<AppPasswordOverview, AppError> {
     )
 }
 
-/// Creates an app password for the app `name`; answers with its secret, once.
+/// Creates an app password for the app `name`; answers with its secret, once. After 10
+/// minutes without a sign-in, `password` (and `code`) confirm it's the person first. A plain
+/// form post is answered with the page showing the result (see `crate::form_post`).
 #[server(endpoint = "create_app_password")]
-pub async fn create_app_password(name: String) -> Result<CreatedAppPassword, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .create_app_password(&crate::backend::request_context().await, &name)
-                .await
-        }
-        .await,
-    )
+pub async fn create_app_password(
+    name: String,
+    password: Option<Secret>,
+    code: Option<Secret>,
+) -> Result<CreatedAppPassword, AppError> {
+    fn expose(secret: &Option<Secret>) -> &str {
+        secret.as_ref().map(Secret::expose).unwrap_or_default()
+    }
+    let result = async {
+        let backend = crate::backend::backend()?;
+        backend
+            .create_app_password(
+                &crate::backend::request_context().await,
+                &name,
+                expose(&password),
+                expose(&code),
+            )
+            .await
+    }
+    .await;
+    crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::CreateAppPassword {
+        name,
+        result: result.clone(),
+    });
+    crate::backend::respond(result)
 }
 
+/// Deletes one of the person's app passwords; answers with its id. A plain form post goes back
+/// to the page it came from (to the create steps when it came from their limit prompt).
 #[server(endpoint = "delete_app_password")]
-pub async fn delete_app_password(id: i32) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .delete_app_password(&crate::backend::request_context().await, id)
-                .await
+pub async fn delete_app_password(id: i32) -> Result<i32, AppError> {
+    let result = async {
+        let backend = crate::backend::backend()?;
+        backend
+            .delete_app_password(&crate::backend::request_context().await, id)
+            .await?;
+        if crate::backend::is_form_post() {
+            leptos_axum::redirect(&crate::backend::page_after_form_post(|query| {
+                query.contains("then=create")
+            }));
         }
-        .await,
-    )
+        Ok(id)
+    }
+    .await;
+    crate::backend::respond(result)
 }
 
 /// Whether the new app password `id` has been used yet, worded for the create dialog.
@@ -117,133 +154,4 @@ pub async fn app_password_first_sign_in(id: i32) -> Result<Option<String>, AppEr
         }
         .await,
     )
-}
-
-/// Confirms it's the signed-in person (password, and code when they have an authenticator
-/// app), so that actions needing a fresh sign-in can go ahead.
-#[server(endpoint = "reverify")]
-pub async fn reverify(password: Secret, code: Option<Secret>) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .reverify(
-                    &crate::backend::request_context().await,
-                    password.expose(),
-                    code.as_ref().map(Secret::expose).unwrap_or_default(),
-                )
-                .await
-        }
-        .await,
-    )
-}
-
-/// What a form posted to its page did. The server puts it in the request's extensions and
-/// renders the page; the page opens the dialog at the right step.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum FormOutcome {
-    Created(CreatedAppPassword),
-    CreateFailed {
-        name: String,
-        error: AppError,
-    },
-    ReverifyFailed {
-        name: String,
-        error: AppError,
-    },
-    DeleteFailed {
-        error: AppError,
-    },
-    /// The account password was changed (Security info's Change password).
-    PasswordChanged,
-    PasswordChangeFailed {
-        error: AppError,
-    },
-    /// Adding an authenticator app started: show its QR code and ask for a code.
-    AuthenticatorStarted(AuthenticatorEnrollment),
-    AuthenticatorStartFailed {
-        error: AppError,
-    },
-    /// Deleting the authenticator app was refused (confirming it's them failed, or is needed).
-    AuthenticatorDeleteFailed {
-        error: AppError,
-    },
-    /// The code did not confirm the pending authenticator app; ask again for the same one.
-    AuthenticatorConfirmFailed {
-        enrollment: AuthenticatorEnrollment,
-        error: AppError,
-    },
-    /// First-time setup was refused: the form again, as typed, with the reason.
-    SetupFailed {
-        form: crate::setup::SetupForm,
-        error: AppError,
-    },
-}
-
-impl FormOutcome {
-    /// The error the form post ended with, if it failed.
-    pub fn error(&self) -> Option<&AppError> {
-        match self {
-            Self::CreateFailed { error, .. }
-            | Self::ReverifyFailed { error, .. }
-            | Self::DeleteFailed { error }
-            | Self::PasswordChangeFailed { error }
-            | Self::AuthenticatorStartFailed { error }
-            | Self::AuthenticatorDeleteFailed { error }
-            | Self::AuthenticatorConfirmFailed { error, .. }
-            | Self::SetupFailed { error, .. } => Some(error),
-            Self::Created(_) | Self::PasswordChanged | Self::AuthenticatorStarted(_) => None,
-        }
-    }
-}
-
-/// The outcome of the form post being answered, if any (pages render on the server only).
-pub fn form_outcome() -> Option<FormOutcome> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<FormOutcome>().cloned())
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
-}
-
-/// Form field values of the forms that post to their own page (Security info, the legacy
-/// app-password page, first-time setup), each naming its `intent`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct PageForm {
-    pub intent: String,
-    #[serde(default)]
-    pub name: String,
-    #[serde(default)]
-    pub id: Option<i32>,
-    #[serde(default)]
-    pub password: crate::secret::Secret,
-    #[serde(default)]
-    pub code: crate::secret::Secret,
-    #[serde(default)]
-    pub current_password: crate::secret::Secret,
-    #[serde(default)]
-    pub new_password: crate::secret::Secret,
-    #[serde(default)]
-    pub confirm_password: crate::secret::Secret,
-    /// Add method's choice: `authenticator` or `app_password`.
-    #[serde(default)]
-    pub method: String,
-    /// `create` when a deletion was asked from the create steps' limit prompt.
-    #[serde(default)]
-    pub then: String,
-    /// First-time setup (`/setup`).
-    #[serde(default)]
-    pub token: String,
-    #[serde(default)]
-    pub organization: String,
-    #[serde(default)]
-    pub allow_app_passwords: Option<String>,
-    #[serde(default)]
-    pub display_name: String,
-    #[serde(default)]
-    pub username: String,
 }

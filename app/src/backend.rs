@@ -97,7 +97,8 @@ pub trait Backend: Send + Sync + 'static {
         context: &RequestContext,
         code: &str,
     ) -> Result<(), AppError>;
-    /// The authenticator app being added (not confirmed yet), shown again after a wrong code.
+    /// The authenticator app being added (not confirmed yet): its QR code, shown again after a
+    /// wrong code or a reload.
     async fn pending_authenticator(
         &self,
         context: &RequestContext,
@@ -125,10 +126,14 @@ pub trait Backend: Send + Sync + 'static {
         &self,
         context: &RequestContext,
     ) -> Result<AppPasswordOverview, AppError>;
+    /// Creates an app password. After 10 minutes without a sign-in, `password` (and `code`
+    /// when the person has an authenticator app) confirm it's them in the same request.
     async fn create_app_password(
         &self,
         context: &RequestContext,
         name: &str,
+        password: &str,
+        code: &str,
     ) -> Result<CreatedAppPassword, AppError>;
     async fn delete_app_password(&self, context: &RequestContext, id: i32) -> Result<(), AppError>;
     /// "Signed in from IMAP just now" once the app password `id` has been used, else `None`.
@@ -137,13 +142,6 @@ pub trait Backend: Send + Sync + 'static {
         context: &RequestContext,
         id: i32,
     ) -> Result<Option<String>, AppError>;
-    /// Re-checks password (and code when enrolled) for the current session.
-    async fn reverify(
-        &self,
-        context: &RequestContext,
-        password: &str,
-        code: &str,
-    ) -> Result<(), AppError>;
 }
 
 /// The backend provided by the server for this request.
@@ -160,8 +158,8 @@ pub async fn request_context() -> RequestContext {
 }
 
 /// Gives a failed server function the HTTP status of its error (and `Retry-After` when
-/// throttled or busy), so clients, proxies and logs see what happened. HTML form posts (the sign-in
-/// page's) keep Leptos' redirect back to the form instead.
+/// throttled or busy), so clients, proxies and logs see what happened. Plain form posts keep
+/// Leptos' redirect back to the page (with the error in its `__err` query) instead.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     use axum::http::{HeaderValue, StatusCode, header};
     if let Err(error) = &result
@@ -178,8 +176,8 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     result
 }
 
-/// Whether this server-function call is an HTML form post from a page (browsers ask for HTML;
-/// API clients and islands ask for JSON).
+/// Whether this server-function call is a plain HTML form post (a page without its WebAssembly
+/// yet: browsers ask for HTML; the WebAssembly and API clients ask for JSON).
 pub fn is_form_post() -> bool {
     use axum::http::{header, request::Parts};
     use_context::<Parts>()
@@ -193,12 +191,30 @@ pub fn is_form_post() -> bool {
         .unwrap_or(false)
 }
 
-/// After a failed plain form post, sends the browser to `page`, which shows the error named in
-/// its URL. (Leptos would send it back to the Referer, which our Referrer-Policy withholds.)
-pub fn on_form_post_error<T>(result: &Result<T, AppError>, page: impl FnOnce(&AppError) -> String) {
-    if let Err(error) = result
-        && is_form_post()
-    {
-        leptos_axum::redirect(&page(error));
+/// Pages a plain form post about app passwords may come from and go back to.
+const APP_PASSWORD_PAGES: [&str; 2] = ["/security-info", "/app-passwords"];
+
+/// Where a plain form post about app passwords goes next: back to the page it came from (its
+/// `Referer`: Security info or the legacy page; Security info when unknown), at the create
+/// steps when `to_create_steps` says so of that page's query.
+pub fn page_after_form_post(to_create_steps: impl Fn(&str) -> bool) -> String {
+    use axum::http::{Uri, header, request::Parts};
+    let referer = use_context::<Parts>().and_then(|parts| {
+        parts
+            .headers
+            .get(header::REFERER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<Uri>().ok())
+    });
+    let page = referer
+        .as_ref()
+        .map(Uri::path)
+        .and_then(|path| APP_PASSWORD_PAGES.into_iter().find(|page| *page == path))
+        .unwrap_or(APP_PASSWORD_PAGES[0]);
+    let query = referer.as_ref().and_then(Uri::query).unwrap_or_default();
+    if to_create_steps(query) {
+        format!("{page}?add=app_password")
+    } else {
+        page.to_owned()
     }
 }

@@ -51,43 +51,12 @@ pub enum AppError {
     /// The request did not reach the server or its answer could not be read.
     #[error("Couldn't reach Latchkey. Check your connection and try again.")]
     Transport(String),
+    /// The app password is not there any more (deleted meanwhile, perhaps in another window).
+    #[error("This app password no longer exists: it was deleted, perhaps in another window.")]
+    AppPasswordGone,
 }
 
-/// Throttling text for the sign-in page (the exact wait is not carried in the URL).
-const THROTTLED_WITHOUT_WAIT: &str =
-    "Too many sign-in attempts. Wait a few minutes, then try again.";
-
 impl AppError {
-    /// A fixed name for a sign-in error, carried in the sign-in page's URL after its form was
-    /// refused. Names, not texts: a URL must not be able to make the page say anything an
-    /// attacker likes.
-    pub fn sign_in_code(&self) -> &'static str {
-        match self {
-            Self::SignInFailed => "failed",
-            Self::Throttled { .. } => "throttled",
-            Self::Unavailable | Self::Busy { .. } | Self::Transport(_) => "unavailable",
-            Self::Forbidden(_) => "expired",
-            Self::Invalid { field, .. } if field == "code" => "code",
-            _ => "other",
-        }
-    }
-
-    /// The error a sign-in page URL names (see [`AppError::sign_in_code`]).
-    pub fn from_sign_in_code(code: &str) -> Option<Self> {
-        Some(match code {
-            "failed" => Self::SignInFailed,
-            "throttled" => Self::Throttled {
-                retry_after_seconds: 0,
-                message: THROTTLED_WITHOUT_WAIT.to_owned(),
-            },
-            "unavailable" => Self::Unavailable,
-            "expired" => Self::sign_in_expired(),
-            "code" => Self::wrong_code(),
-            "other" => Self::Internal,
-            _ => return None,
-        })
-    }
-
     /// The authenticator code did not match.
     pub fn wrong_code() -> Self {
         Self::invalid(
@@ -121,7 +90,7 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::SignInFailed | Self::Unauthorized => 401,
             Self::Forbidden(_) => 403,
-            Self::NotFound => 404,
+            Self::NotFound | Self::AppPasswordGone => 404,
             Self::AlreadySetUp | Self::LimitReached { .. } => 409,
             Self::ReverifyRequired => 403,
             Self::Throttled { .. } => 429,

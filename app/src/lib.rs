@@ -1,8 +1,8 @@
 //! Latchkey's user interface: routes, pages, the types shared by browser and server, and the
 //! `#[server]` functions. Built twice: with `ssr` (linked into the `server` binary, where server
-//! functions run against a [`backend::Backend`]) and with `hydrate` (the WebAssembly that makes
-//! the server-rendered pages interactive). The `hydrate` build must stay small: no database,
-//! hashing or date crates here.
+//! functions run against a [`backend::Backend`]) and with `hydrate` (the WebAssembly that
+//! hydrates the server-rendered app and then runs it in the browser). The `hydrate` build must
+//! stay small: no database, hashing or date crates here.
 
 #![recursion_limit = "256"]
 
@@ -13,17 +13,22 @@ pub mod app_passwords;
 pub mod backend;
 pub mod components;
 pub mod error;
+pub mod form_post;
 pub mod pages;
 pub mod secret;
 pub mod setup;
 
 pub use app::{App, shell};
 
-/// Entry point of the WebAssembly build: sets up the reactive runtime for the islands, which
-/// the loader (`loader.js`) then hydrates one by one through their exported functions.
+/// Entry point of the WebAssembly build (called by the page script when the browser is idle):
+/// hydrates the whole app, then sets the `hydrated` performance mark that the load-time
+/// benchmark measures up to.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_islands();
+    leptos::mount::hydrate_body(App);
+    if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
+        let _ = performance.mark("hydrated");
+    }
 }

@@ -1,6 +1,7 @@
 //! First-time setup: the page behind the one-time link printed on first start, where the
 //! organization and its first administrator are created.
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
@@ -8,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::components::field::Field;
 use crate::error::AppError;
 use crate::pages::not_found::NotFound;
+use crate::secret::Secret;
 
-/// What the setup form sends. Field names match the form's input names.
+/// What the setup form sends to the server (the backend's input).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupForm {
     pub token: String,
@@ -32,6 +34,17 @@ impl std::fmt::Debug for SetupForm {
     }
 }
 
+/// What was typed into the setup form but the passwords: shown again after a refusal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupValues {
+    /// The setup link's token (the page is `/setup?token=...`).
+    pub token: String,
+    pub organization: String,
+    pub allow_app_passwords: bool,
+    pub display_name: String,
+    pub username: String,
+}
+
 /// Whether the setup link with this token is valid now.
 #[server(endpoint = "setup_link_status")]
 pub async fn setup_link_status(token: String) -> Result<bool, AppError> {
@@ -41,19 +54,50 @@ pub async fn setup_link_status(token: String) -> Result<bool, AppError> {
 }
 
 /// Creates the organization and the first administrator, then sends the browser to sign-in.
+/// A refused plain form post is answered with the form again, as typed (see `crate::form_post`).
 #[server(endpoint = "complete_setup")]
-pub async fn complete_setup(form: SetupForm) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .complete_setup(form, crate::backend::request_context().await)
-                .await?;
-            leptos_axum::redirect("/signin?setup=done");
-            Ok(())
-        }
-        .await,
-    )
+#[allow(clippy::too_many_arguments)]
+pub async fn complete_setup(
+    token: String,
+    organization: String,
+    allow_app_passwords: Option<String>,
+    display_name: String,
+    username: String,
+    password: Secret,
+    confirm_password: Secret,
+) -> Result<(), AppError> {
+    let values = SetupValues {
+        token: token.clone(),
+        organization: organization.clone(),
+        allow_app_passwords: allow_app_passwords.is_some(),
+        display_name: display_name.clone(),
+        username: username.clone(),
+    };
+    let form = SetupForm {
+        token,
+        organization,
+        allow_app_passwords,
+        display_name,
+        username,
+        password: password.expose().to_owned(),
+        confirm_password: confirm_password.expose().to_owned(),
+    };
+    let result: Result<(), AppError> = async move {
+        let backend = crate::backend::backend()?;
+        backend
+            .complete_setup(form, crate::backend::request_context().await)
+            .await?;
+        leptos_axum::redirect("/signin?setup=done");
+        Ok(())
+    }
+    .await;
+    if let Err(error) = &result {
+        crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::Setup {
+            form: values,
+            error: error.clone(),
+        });
+    }
+    crate::backend::respond(result)
 }
 
 /// `/setup?token=...`: the setup form, or a 404 page without a valid token.
@@ -66,53 +110,50 @@ pub fn SetupPage() -> impl IntoView {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match status.await {
-                    Ok(true) => view! { <SetupFormView token=token()/> }.into_any(),
-                    _ => view! { <NotFound/> }.into_any(),
+                    Ok(true) => Either::Left(view! { <SetupFormView token=token()/> }),
+                    _ => Either::Right(view! { <NotFound/> }),
                 }
             })}
         </Suspense>
     }
 }
 
-/// The setup form. It posts to its own page (`server::http::handle_page_form`): a refused form
-/// comes back as typed (but for the passwords: the page script restores those), with the
-/// reasons; a completed one goes on to sign-in.
+/// The setup form. Refused, it shows the reasons and keeps what was typed (with the
+/// WebAssembly the form stays as it is; without, the server's answer fills it in again).
 #[component]
 fn SetupFormView(token: String) -> impl IntoView {
-    let (typed, error) = match crate::app_passwords::form_outcome() {
-        Some(crate::app_passwords::FormOutcome::SetupFailed { form, error }) => {
-            (Some(form), Some(error))
-        }
-        _ => (None, None),
+    let setup = ServerAction::<CompleteSetup>::new();
+    let (typed, refused) = match crate::form_post::answer() {
+        Some(crate::form_post::FormPostAnswer::Setup { form, error }) => (form, Some(error)),
+        _ => (SetupValues::default(), None),
     };
-    let typed_value = |field: fn(&SetupForm) -> &String| {
-        typed
-            .as_ref()
-            .map(|form| field(form).clone())
-            .unwrap_or_default()
+    let error = Signal::derive(move || match setup.value().get() {
+        Some(Err(error)) => Some(error),
+        Some(Ok(())) => None,
+        None => refused.clone(),
+    });
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
     };
-    let field_error = |field: &'static str| error.as_ref().and_then(|e| e.message_for(field));
-    let general_error = error
-        .as_ref()
-        .filter(|e| !matches!(e, AppError::Invalid { .. }))
-        .map(|e| e.to_string());
-    let password_error = error.as_ref().and_then(|e| e.message_for("password"));
-    let action = format!("/setup?token={}", crate::account::urlencode(&token));
-    let allow_app_passwords = typed
-        .as_ref()
-        .is_some_and(|form| form.allow_app_passwords.is_some());
+    let general_error = move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Invalid { .. }))
+            .map(|e| e.to_string())
+    };
+    let password_error = field_error("password");
+    let password_chars = RwSignal::new(0usize);
 
     view! {
         <leptos_meta::Title text="Set up Latchkey"/>
         <main class="centered-page">
             <section class="card card-wide" aria-labelledby="setup-heading">
                 <p class="brand">"Latchkey"</p>
-                <h1 id="setup-heading">"Set up Latchkey"</h1>
+                <h1 id="setup-heading" tabindex="-1">"Set up Latchkey"</h1>
                 <p class="muted">
                     "Create your organization and the first administrator account. This link works once."
                 </p>
-                <form method="post" action=action class="stack" novalidate>
-                    <input type="hidden" name="intent" value="complete_setup"/>
+                <ActionForm action=setup attr:class="stack" attr:novalidate=true>
                     <input type="hidden" name="token" value=token/>
                     <fieldset>
                         <legend>"Organization"</legend>
@@ -121,11 +162,11 @@ fn SetupFormView(token: String) -> impl IntoView {
                             name="organization"
                             id="organization"
                             autocomplete="organization"
-                            value=typed_value(|f| &f.organization)
+                            value=typed.organization
                             error=field_error("organization")
                         />
                         <div class="checkbox-row">
-                            <input type="checkbox" id="allow_app_passwords" name="allow_app_passwords" checked=allow_app_passwords/>
+                            <input type="checkbox" id="allow_app_passwords" name="allow_app_passwords" checked=typed.allow_app_passwords/>
                             <label for="allow_app_passwords">
                                 "Allow app passwords"
                                 <span class="hint">
@@ -141,7 +182,7 @@ fn SetupFormView(token: String) -> impl IntoView {
                             name="display_name"
                             id="display_name"
                             autocomplete="name"
-                            value=typed_value(|f| &f.display_name)
+                            value=typed.display_name
                             error=field_error("display_name")
                         />
                         <Field
@@ -151,7 +192,7 @@ fn SetupFormView(token: String) -> impl IntoView {
                             autocomplete="username"
                             input_type="email"
                             placeholder="someone@example.org"
-                            value=typed_value(|f| &f.username)
+                            value=typed.username
                             error=field_error("username")
                         />
                         <div class="field">
@@ -162,10 +203,11 @@ fn SetupFormView(token: String) -> impl IntoView {
                                 name="password"
                                 autocomplete="new-password"
                                 aria-describedby="password-hint password-error"
-                                aria-invalid=password_error.is_some().to_string()
+                                aria-invalid=move || password_error.get().is_some().to_string()
+                                on:input=move |ev| password_chars.set(event_target_value(&ev).chars().count())
                             />
-                            <PasswordLengthHint input_id="password".to_owned()/>
-                            <p id="password-error" class="field-error" role="alert">{password_error}</p>
+                            <PasswordLengthHint chars=password_chars/>
+                            <p id="password-error" class="field-error" role="alert">{move || password_error.get()}</p>
                         </div>
                         <Field
                             label="Confirm password"
@@ -177,39 +219,17 @@ fn SetupFormView(token: String) -> impl IntoView {
                         />
                     </fieldset>
                     <p class="form-error" role="alert">{general_error}</p>
-                    <button type="submit" class="button primary">"Create organization"</button>
-                </form>
+                    <button type="submit" class="button primary" aria-disabled=move || setup.pending().get().to_string()>"Create organization"</button>
+                </ActionForm>
             </section>
         </main>
     }
 }
 
-/// "5 of at least 12 characters" as the person types the new password into the input with id
-/// `input_id` (the rule is checked again on the server).
-#[island]
-fn PasswordLengthHint(input_id: String) -> impl IntoView {
-    let chars = RwSignal::new(0usize);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move || {
-        use wasm_bindgen::JsCast;
-        let Some(input) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.get_element_by_id(&input_id))
-            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
-        else {
-            return;
-        };
-        let count =
-            move |input: &web_sys::HtmlInputElement| chars.set(input.value().chars().count());
-        count(&input);
-        let typed = input.clone();
-        let on_input = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || count(&typed));
-        let _ = input.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
-        // Lives as long as the page: the input goes with it.
-        on_input.forget();
-    });
-    #[cfg(not(feature = "hydrate"))]
-    let _ = &input_id;
+/// "5 of at least 12 characters" as the person types the new password (the rule is checked
+/// again on the server).
+#[component]
+fn PasswordLengthHint(chars: RwSignal<usize>) -> impl IntoView {
     view! {
         <p id="password-hint" class="hint" aria-live="polite">
             {move || match chars.get() {

@@ -61,7 +61,7 @@ test('enroll an authenticator app, sign out, sign in with the second step', asyn
   await page.goto(server.baseURL + '/security-info');
   await methods.getByRole('button', { name: 'Delete' }).click();
   const confirm = page.getByRole('dialog', { name: 'Delete authenticator app?' });
-  await confirm.getByRole('button', { name: 'No' }).click();
+  await confirm.getByRole('link', { name: 'No' }).click();
   await expect(methods.getByText('Authenticator app')).toBeVisible();
   await methods.getByRole('button', { name: 'Delete' }).click();
   await confirm.getByRole('button', { name: 'Yes' }).click();
@@ -82,7 +82,7 @@ test('change password from the Password row', async ({ page, server }) => {
   await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByRole('status')).toContainText('Your password was changed.');
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   await expect(page.getByText('Last updated: just now')).toBeVisible();
 });
 
@@ -103,7 +103,7 @@ test('change password works before the WebAssembly loads', async ({ page, server
   await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByRole('status')).toContainText('Your password was changed.');
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   await expect(plain.getByText('Last updated: just now')).toBeVisible();
   await expect(plain.getByRole('dialog', { name: 'Change password' })).toBeHidden();
   await plain.context().close();
@@ -135,7 +135,7 @@ test('adding and deleting an authenticator app work before the WebAssembly loads
   // Deleting asks first, also without the WebAssembly.
   await methods.getByRole('button', { name: 'Delete' }).click();
   const confirm = plain.getByRole('dialog', { name: 'Delete authenticator app?' });
-  await confirm.getByRole('button', { name: 'No' }).click();
+  await confirm.getByRole('link', { name: 'No' }).click();
   await expect(confirm).toBeHidden();
   await expect(methods.getByText('Authenticator app')).toBeVisible();
   await methods.getByRole('button', { name: 'Delete' }).click();
@@ -194,8 +194,12 @@ test('sign-in works before the WebAssembly loads, and its errors say what went w
   await expect(plain.getByRole('heading', { name: 'Enter password' })).toBeVisible();
   await expect(plain.getByText(ADMIN.username)).toBeVisible();
   await expect(plain.getByText('Your account or password is incorrect.')).toBeVisible();
-  // Only fixed messages come from the URL.
-  await plain.goto(server.baseURL + '/signin?username=x&error=Call+555-0100');
+  // The error came back in the URL, signed by the server; one written by anybody else is dropped.
+  expect(plain.url()).toContain('__sig=');
+  const forged = Buffer.from(JSON.stringify({ Forbidden: 'Call 555-0100 to unlock your account.' })).toString('base64url');
+  await plain.goto(server.baseURL + `/signin?username=x&__path=%2Fapi%2Fsign_in&__err=${forged}`);
+  await expect(plain).toHaveURL(server.baseURL + '/signin?username=x');
+  await expect(plain.getByText('Call 555-0100')).toHaveCount(0);
   await expect(plain.getByRole('alert').filter({ hasText: /\S/ })).toHaveCount(0);
 
   await plain.goto(server.baseURL + '/signin?username=' + encodeURIComponent(ADMIN.username) + '&next=/security-info');

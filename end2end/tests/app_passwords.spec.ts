@@ -58,7 +58,7 @@ test('create, copy once, list and delete an app password', async ({ page, server
     other.close();
   }
   await expect(dialog.getByText("This is the only time you'll see this password.")).toBeVisible();
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   await expect(dialog).toBeHidden();
 
   const list = page.getByRole('list', { name: 'Your app passwords' });
@@ -81,7 +81,7 @@ test('create, copy once, list and delete an app password', async ({ page, server
   await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
   const confirm = page.getByRole('dialog', { name: 'Delete app password?' });
   await expect(confirm).toContainText("Delete the app password for 'Outlook 2010'? Apps using it will stop signing in. This can't be undone.");
-  await confirm.getByRole('button', { name: 'No' }).click();
+  await confirm.getByRole('link', { name: 'No' }).click();
   await expect(list.getByText('Outlook 2010')).toBeVisible();
   await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
   await confirm.getByRole('button', { name: 'Yes' }).click();
@@ -136,7 +136,7 @@ test('at 40 app passwords, Add asks to delete one first', async ({ page, server 
   await dialog.getByLabel('Name').fill('New phone');
   await dialog.getByRole('button', { name: 'Next' }).click();
   await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   await expect(page.getByText('40 of 40 in use')).toBeVisible();
 });
 
@@ -145,7 +145,7 @@ test('with app passwords turned off they are not offered, creation is refused, e
   const dialog = await openAppPasswordDialog(page);
   await dialog.getByLabel('Name').fill('Old mail');
   await dialog.getByRole('button', { name: 'Next' }).click();
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
 
   latchkeyAdmin(server, 'org', 'set', 'allow-app-passwords', 'off');
   await page.reload();
@@ -200,7 +200,7 @@ test('the legacy Manage app passwords page, when the Security info experience is
   await dialog.getByLabel('Name').fill('Outlook 2010');
   await dialog.getByRole('button', { name: 'Next' }).click();
   await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   const table = page.getByRole('table', { name: 'Your app passwords' });
   await expect(table.getByRole('cell', { name: 'Outlook 2010', exact: true })).toBeVisible();
   await expect(table.getByRole('cell', { name: 'Never used' })).toBeVisible();
@@ -228,7 +228,7 @@ test('create and delete work before the WebAssembly loads (plain links and forms
   await dialog.getByRole('button', { name: 'Next' }).click();
   await plain.waitForLoadState('load');
   await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   await plain.waitForLoadState('load');
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
   const list = plain.getByRole('list', { name: 'Your app passwords' });
@@ -238,7 +238,7 @@ test('create and delete work before the WebAssembly loads (plain links and forms
   await plain.waitForLoadState('load');
   const confirm = plain.getByRole('dialog', { name: 'Delete app password?' });
   await expect(confirm).toContainText("Delete the app password for 'Outlook 2010'?");
-  await confirm.getByRole('button', { name: 'No' }).click();
+  await confirm.getByRole('link', { name: 'No' }).click();
   await plain.waitForLoadState('load');
   await expect(list.getByText('Outlook 2010')).toBeVisible();
   await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
@@ -268,7 +268,7 @@ test('creating needs a sign-in within the last 10 minutes, and then continues', 
   await dialog.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   await dialog.getByRole('button', { name: 'Confirm' }).click();
   await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
-  await dialog.getByRole('button', { name: 'Done' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
   await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText('Outlook 2010')).toBeVisible();
 });
 

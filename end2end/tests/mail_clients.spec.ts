@@ -129,7 +129,7 @@ service imap-login {
     // The account password, a wrong app password: refused.
     expect(imapLogin(port, ADMIN.username, ADMIN.password)).toBe(67);
     expect(imapLogin(port, ADMIN.username, 'abcd efgh ijkl mnop')).toBe(67);
-    await dialog.getByRole('button', { name: 'Done' }).click();
+    await dialog.getByRole('link', { name: 'Done' }).click();
     await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText(/Last used just now from 127\.0\.0\.1/)).toBeVisible();
     // Deleted on the web page: refused at the next login.
     await deleteAppPassword(page, 'Thunderbird');
@@ -143,7 +143,7 @@ service imap-login {
 test('nginx auth_request lets an app password through to a protected location', async ({ page, server }) => {
   needs('/usr/sbin/nginx');
   const password = await createAppPassword(page, server, 'DAV sync');
-  await page.getByRole('dialog', { name: 'App password' }).getByRole('button', { name: 'Done' }).click();
+  await page.getByRole('dialog', { name: 'App password' }).getByRole('link', { name: 'Done' }).click();
 
   const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-nginx-'));
   mkdirSync(path.join(dir, 'www', 'dav'), { recursive: true });

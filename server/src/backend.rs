@@ -403,6 +403,24 @@ impl ServerBackend {
             .ok_or_else(AppError::sign_in_expired)
     }
 
+    /// Confirms it's the signed-in person (password, and code when they have an authenticator
+    /// app) for the current session, which then counts as freshly signed in.
+    pub async fn reverify(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.check_ip_rate(context)?;
+        self.confirm_identity(&signed_in, context, password, code)
+            .await?;
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
+            .await?;
+        Ok(())
+    }
+
     /// Checks the person's password and, when they have a second factor, its code: the one
     /// "confirm it's you" prompt before sensitive changes. Counted like sign-in attempts.
     async fn confirm_identity(
@@ -1037,8 +1055,10 @@ impl Backend for ServerBackend {
         &self,
         context: &RequestContext,
         name: &str,
+        password: &str,
+        code: &str,
     ) -> Result<CreatedAppPassword, AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        let mut signed_in = self.require_signed_in(context).await?;
         let (allowed, _) = self.policy().await?;
         if !allowed {
             return Err(AppError::Forbidden(
@@ -1051,9 +1071,16 @@ impl Backend for ServerBackend {
                     .to_owned(),
             ));
         }
-        let now = Utc::now();
+        let mut now = Utc::now();
         if !app_password::recently_verified(signed_in.session.verified_at, now) {
-            return Err(AppError::ReverifyRequired);
+            if password.is_empty() {
+                return Err(AppError::ReverifyRequired);
+            }
+            // Confirming it's them in the same request, after the name has been checked.
+            AppName::parse(name)?;
+            self.reverify(context, password, code).await?;
+            signed_in = self.require_signed_in(context).await?;
+            now = Utc::now();
         }
         let name = AppName::parse(name)?;
         // Cheap early answer; the store enforces the limit atomically.
@@ -1101,6 +1128,12 @@ impl Backend for ServerBackend {
             .await?;
         Ok(CreatedAppPassword {
             id: created.id,
+            item: AppPasswordItem {
+                id: created.id,
+                name: created.name.clone(),
+                created: timefmt::date(created.created_at),
+                last_used: last_used_text(None, None, None, now),
+            },
             name: created.name,
             password: secret.for_display(),
         })
@@ -1112,7 +1145,7 @@ impl Backend for ServerBackend {
             .store
             .delete_app_password(signed_in.user.id, id)
             .await?
-            .ok_or(AppError::NotFound)?;
+            .ok_or(AppError::AppPasswordGone)?;
         self.store
             .audit(
                 Some(signed_in.user.id),
@@ -1121,22 +1154,6 @@ impl Backend for ServerBackend {
                 &actor(context),
                 Utc::now(),
             )
-            .await?;
-        Ok(())
-    }
-
-    async fn reverify(
-        &self,
-        context: &RequestContext,
-        password: &str,
-        code: &str,
-    ) -> Result<(), AppError> {
-        let signed_in = self.require_signed_in(context).await?;
-        self.check_ip_rate(context)?;
-        self.confirm_identity(&signed_in, context, password, code)
-            .await?;
-        self.store
-            .mark_session_verified(signed_in.session.id, Utc::now())
             .await?;
         Ok(())
     }

@@ -70,7 +70,9 @@ pub async fn security_headers(
         &content_security_policy(&nonce),
     );
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::REFERRER_POLICY, "no-referrer");
+    // `same-origin`: other sites never see our URLs; our own form posts carry the page's URL,
+    // which Leptos sends the browser back to after a plain form post.
+    set(headers, header::REFERRER_POLICY, "same-origin");
     set(headers, header::X_FRAME_OPTIONS, "DENY");
     set(
         headers,

@@ -55,29 +55,21 @@ pub fn router(state: AppState) -> Router {
     };
     let options = state.leptos_options.clone();
     let options_for_404 = state.leptos_options.clone();
-    // Form posts to the pages in FORM_PAGES are answered by rendering the page itself.
+    // Plain form posts whose answer is the page itself (see `app::form_post`).
     let render_page =
         leptos_axum::render_app_to_stream_in_order_with_context(provide_backend.clone(), {
             let options = options.clone();
             move || app::shell(options.clone())
         });
-    let form_handler = {
+    let answer_in_page = {
         let state = state.clone();
-        move |request: Request| {
-            let state = state.clone();
+        move |request: Request, next: Next| {
             let render_page = render_page.clone();
-            async move {
-                match handle_page_form(&state, request).await {
-                    Ok(request) => render_page(request).await,
-                    Err(response) => response,
-                }
-            }
+            let state = state.clone();
+            async move { answer_form_post_in_page(&state, request, next, render_page).await }
         }
     };
-    let mut router = Router::new();
-    for page in FORM_PAGES {
-        router = router.route(page, axum::routing::post(form_handler.clone()));
-    }
+    let router = Router::new();
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -87,9 +79,14 @@ pub fn router(state: AppState) -> Router {
         })
         .merge(static_files(&state.leptos_options))
         .fallback(not_found_page(provide_backend, options_for_404))
+        .layer(middleware::from_fn(answer_in_page))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_sign_in,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::form_errors::sign_form_errors,
         ))
         .layer(middleware::from_fn(reject_cross_site))
         .layer(middleware::from_fn_with_state(
@@ -363,158 +360,88 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Pages whose forms post to the page itself, which answers with the page at the outcome.
-const FORM_PAGES: &[&str] = &["/security-info", "/app-passwords", "/setup"];
-/// Largest form body accepted by those pages.
-const MAX_FORM_BYTES: usize = 16 * 1024;
+/// Server functions whose plain form posts are answered with the page itself: the new app
+/// password is shown once, and a refused setup comes back as typed (`app::form_post`).
+const ANSWERED_IN_PAGE: [&str; 2] = ["/api/create_app_password", "/api/complete_setup"];
 
-/// Answers the form posts of the pages in `FORM_PAGES`: runs the same backend call as the
-/// server functions, then gives back the request to render as the page (as a GET) with the
-/// outcome in its extensions, or a response (a redirect after a success with nothing to show:
-/// post/redirect/get).
-async fn handle_page_form(state: &AppState, request: Request) -> Result<Request, Response> {
-    use app::app_passwords::{FormOutcome, PageForm};
-    use app::error::AppError;
+/// For a plain form post to one of `ANSWERED_IN_PAGE`: gives the server function a slot for its
+/// typed answer, and when it kept one, answers with the page showing it (rendered as the GET of
+/// that page, not hydrated) instead of Leptos' redirect.
+async fn answer_form_post_in_page<F, Fut>(
+    state: &AppState,
+    mut request: Request,
+    next: Next,
+    render_page: F,
+) -> Response
+where
+    F: Fn(Request) -> Fut,
+    Fut: Future<Output = Response>,
+{
+    use app::form_post::{FormPostAnswer, FormPostSlot};
 
-    let path = request.uri().path().to_owned();
-    let context = request
-        .extensions()
-        .get::<RequestContext>()
-        .cloned()
-        .unwrap_or_default();
-    let (mut parts, body) = request.into_parts();
-    let Ok(bytes) = axum::body::to_bytes(body, MAX_FORM_BYTES).await else {
-        return Err((StatusCode::PAYLOAD_TOO_LARGE, "The form is too large.\n").into_response());
-    };
-    let Ok(form) = serde_urlencoded::from_bytes::<PageForm>(&bytes) else {
-        return Err((
-            StatusCode::BAD_REQUEST,
-            "The form could not be read. Go back, reload the page and try again.\n",
-        )
-            .into_response());
-    };
-    let backend = &state.backend;
-    let outcome = match form.intent.as_str() {
-        "create_app_password" => match backend.create_app_password(&context, &form.name).await {
-            Ok(created) => FormOutcome::Created(created),
-            Err(error) => FormOutcome::CreateFailed {
-                name: form.name,
-                error,
-            },
-        },
-        "reverify_and_create" => match backend
-            .reverify(&context, form.password.expose(), form.code.expose())
-            .await
-        {
-            Ok(()) => match backend.create_app_password(&context, &form.name).await {
-                Ok(created) => FormOutcome::Created(created),
-                Err(error) => FormOutcome::CreateFailed {
-                    name: form.name,
-                    error,
-                },
-            },
-            Err(error) => FormOutcome::ReverifyFailed {
-                name: form.name,
-                error,
-            },
-        },
-        "delete_app_password" => match backend
-            .delete_app_password(&context, form.id.unwrap_or_default())
-            .await
-        {
-            // From the limit prompt: back to the create steps, with a slot free now.
-            Ok(()) if form.then == "create" => {
-                return Err(Redirect::to(&format!("{path}?add=app_password")).into_response());
-            }
-            Ok(()) => return Err(Redirect::to(&path).into_response()),
-            Err(error) => FormOutcome::DeleteFailed { error },
-        },
-        "change_password" => match backend
-            .change_password(
-                &context,
-                form.current_password.expose(),
-                form.new_password.expose(),
-                form.confirm_password.expose(),
-                form.code.expose(),
-            )
-            .await
-        {
-            Ok(()) => FormOutcome::PasswordChanged,
-            Err(error) => FormOutcome::PasswordChangeFailed { error },
-        },
-        "add_method" => match form.method.as_str() {
-            "authenticator" => match backend
-                .begin_authenticator(&context, form.password.expose())
-                .await
-            {
-                Ok(enrollment) => FormOutcome::AuthenticatorStarted(enrollment),
-                Err(error) => FormOutcome::AuthenticatorStartFailed { error },
-            },
-            // The app-password steps, or (nothing chosen) the chooser again.
-            choice => {
-                let dialog = if choice == "app_password" {
-                    "app_password"
-                } else {
-                    "method"
-                };
-                return Err(Redirect::to(&format!("{path}?add={dialog}")).into_response());
-            }
-        },
-        "confirm_authenticator" => {
-            match backend
-                .confirm_authenticator(&context, form.code.expose())
-                .await
-            {
-                Ok(()) => return Err(Redirect::to(&path).into_response()),
-                // Too long since the sign-in: confirm it's them, then start again.
-                Err(error @ AppError::ReverifyRequired) => {
-                    FormOutcome::AuthenticatorStartFailed { error }
-                }
-                Err(error) => match backend.pending_authenticator(&context).await {
-                    Ok(Some(enrollment)) => {
-                        FormOutcome::AuthenticatorConfirmFailed { enrollment, error }
-                    }
-                    Ok(None) => FormOutcome::AuthenticatorStartFailed { error },
-                    Err(error) => FormOutcome::AuthenticatorStartFailed { error },
-                },
-            }
-        }
-        "delete_authenticator" => match backend
-            .delete_authenticator(&context, form.password.expose(), form.code.expose())
-            .await
-        {
-            Ok(()) => return Err(Redirect::to(&path).into_response()),
-            Err(error) => FormOutcome::AuthenticatorDeleteFailed { error },
-        },
-        "complete_setup" => {
-            let setup = app::setup::SetupForm {
-                token: form.token,
-                organization: form.organization,
-                allow_app_passwords: form.allow_app_passwords,
-                display_name: form.display_name,
-                username: form.username,
-                password: form.password.expose().to_owned(),
-                confirm_password: form.confirm_password.expose().to_owned(),
-            };
-            match backend.complete_setup(setup.clone(), context.clone()).await {
-                Ok(()) => return Err(Redirect::to("/signin?setup=done").into_response()),
-                Err(error) => FormOutcome::SetupFailed { form: setup, error },
-            }
-        }
-        _ => return Err((StatusCode::BAD_REQUEST, "Unknown form.\n").into_response()),
-    };
-    // A session that ended meanwhile: sign in again, then come back.
-    if matches!(outcome.error(), Some(AppError::Unauthorized)) {
-        return Err(
-            Redirect::to(&format!("/signin?next={}", app::account::urlencode(&path)))
-                .into_response(),
-        );
+    let plain_form_post = request.method() == Method::POST
+        && ANSWERED_IN_PAGE.contains(&request.uri().path())
+        && request
+            .headers()
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"));
+    if !plain_form_post {
+        return next.run(request).await;
     }
+    let slot = FormPostSlot::default();
+    request.extensions_mut().insert(slot.clone());
+    let (mut parts, body) = request.into_parts();
+    let referer_path = parts
+        .headers
+        .get(header::REFERER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<axum::http::Uri>().ok())
+        .map(|uri| uri.path().to_owned());
+    let response = next.run(Request::from_parts(parts.clone(), body)).await;
+    let Some(answer) = slot.take() else {
+        return response;
+    };
+    let page = match &answer {
+        FormPostAnswer::CreateAppPassword {
+            result: Err(app::error::AppError::Unauthorized),
+            ..
+        } => {
+            return Redirect::to("/signin?next=/security-info").into_response();
+        }
+        FormPostAnswer::CreateAppPassword { .. } => {
+            let legacy = match referer_path.as_deref() {
+                Some(LEGACY_APP_PASSWORDS_PAGE) => true,
+                Some("/security-info") => false,
+                _ => state
+                    .backend
+                    .store
+                    .organization()
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|org| !org.security_info_experience),
+            };
+            let page = if legacy {
+                LEGACY_APP_PASSWORDS_PAGE
+            } else {
+                "/security-info"
+            };
+            format!("{page}?add=app_password")
+        }
+        FormPostAnswer::Setup { form, .. } => {
+            format!("/setup?token={}", app::account::urlencode(&form.token))
+        }
+    };
+    let Ok(uri) = page.parse() else {
+        return response;
+    };
     parts.method = Method::GET;
+    parts.uri = uri;
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.extensions.insert(outcome);
-    Ok(Request::from_parts(parts, axum::body::Body::empty()))
+    parts.extensions.insert(answer);
+    render_page(Request::from_parts(parts, axum::body::Body::empty())).await
 }
 
 /// Sends people who are not signed in from a protected page to sign-in, remembering where

@@ -13,6 +13,7 @@ pub mod connections;
 pub mod db;
 pub mod delivery;
 pub mod domain;
+pub mod form_errors;
 pub mod housekeeping;
 pub mod http;
 pub mod secret_key;

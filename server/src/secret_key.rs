@@ -47,6 +47,11 @@ impl std::fmt::Debug for SecretKey {
 }
 
 impl SecretKey {
+    /// A key from its bytes (tests use fixed ones).
+    pub fn from_bytes(bytes: [u8; KEY_BYTES]) -> Self {
+        Self(bytes)
+    }
+
     pub fn as_bytes(&self) -> &[u8; KEY_BYTES] {
         &self.0
     }
@@ -55,6 +60,16 @@ impl SecretKey {
     /// hashes that must be found by equality but not be computable without the key.
     pub fn keyed_hash(&self, purpose: &str, data: &[u8]) -> String {
         hex::encode(self.mac(purpose, data))
+    }
+
+    /// Whether `hex_mac` is [`SecretKey::keyed_hash`] of `data` for `purpose`, compared in
+    /// constant time (for signatures an attacker may try to guess).
+    pub fn verify_keyed_hash(&self, purpose: &str, data: &[u8], hex_mac: &str) -> bool {
+        let Ok(given) = hex::decode(hex_mac) else {
+            return false;
+        };
+        use subtle::ConstantTimeEq;
+        given.len() == 32 && bool::from(self.mac(purpose, data).ct_eq(&given[..]))
     }
 
     fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {

@@ -47,7 +47,9 @@ async fn create_shows_the_secret_once_and_stores_only_hashes() -> TestResult {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         let (ctx, _) = enrolled_user(&backend, "ada@contoso.example").await?;
-        let created = backend.create_app_password(&ctx, "  Outlook 2010 ").await?;
+        let created = backend
+            .create_app_password(&ctx, "  Outlook 2010 ", "", "")
+            .await?;
         assert_eq!(created.name, "Outlook 2010");
         let pattern = created.password.split(' ').collect::<Vec<_>>();
         assert_eq!(pattern.len(), 4, "{}", database.name);
@@ -85,7 +87,9 @@ async fn create_shows_the_secret_once_and_stores_only_hashes() -> TestResult {
             &rows[0].password_hash
         ));
 
-        let duplicate = backend.create_app_password(&ctx, "OUTLOOK 2010").await;
+        let duplicate = backend
+            .create_app_password(&ctx, "OUTLOOK 2010", "", "")
+            .await;
         assert!(
             duplicate
                 .err()
@@ -94,7 +98,7 @@ async fn create_shows_the_secret_once_and_stores_only_hashes() -> TestResult {
         );
         assert!(
             backend
-                .create_app_password(&ctx, "   ")
+                .create_app_password(&ctx, "   ", "", "")
                 .await
                 .err()
                 .and_then(|e| e.message_for("name"))
@@ -102,7 +106,7 @@ async fn create_shows_the_secret_once_and_stores_only_hashes() -> TestResult {
         );
         assert!(
             backend
-                .create_app_password(&ctx, &"x".repeat(65))
+                .create_app_password(&ctx, &"x".repeat(65), "", "")
                 .await
                 .err()
                 .and_then(|e| e.message_for("name"))
@@ -139,7 +143,7 @@ async fn twenty_concurrent_creations_stop_at_exactly_forty() -> TestResult {
                 let ctx = ctx.clone();
                 tokio::spawn(async move {
                     backend
-                        .create_app_password(&ctx, &format!("Concurrent {i}"))
+                        .create_app_password(&ctx, &format!("Concurrent {i}"), "", "")
                         .await
                 })
             })
@@ -166,24 +170,26 @@ async fn nobody_can_see_or_delete_another_persons_app_passwords() -> TestResult 
         support::set_up_organization(&backend).await;
         let (ada, _) = enrolled_user(&backend, "ada@contoso.example").await?;
         let (bob, _) = enrolled_user(&backend, "bob@contoso.example").await?;
-        let adas = backend.create_app_password(&ada, "Ada's mail").await?;
+        let adas = backend
+            .create_app_password(&ada, "Ada's mail", "", "")
+            .await?;
         assert!(backend.app_passwords(&bob).await?.items.is_empty());
         assert_eq!(
             backend.delete_app_password(&bob, adas.id).await.err(),
-            Some(AppError::NotFound),
+            Some(AppError::AppPasswordGone),
             "{}",
             database.name
         );
         assert_eq!(
             backend.delete_app_password(&bob, 999_999).await.err(),
-            Some(AppError::NotFound)
+            Some(AppError::AppPasswordGone)
         );
         assert_eq!(backend.app_passwords(&ada).await?.items.len(), 1);
         backend.delete_app_password(&ada, adas.id).await?;
         assert!(backend.app_passwords(&ada).await?.items.is_empty());
         assert_eq!(
             backend.delete_app_password(&ada, adas.id).await.err(),
-            Some(AppError::NotFound),
+            Some(AppError::AppPasswordGone),
             "gone for good"
         );
         let anonymous = context("192.0.2.99", None);
@@ -192,7 +198,10 @@ async fn nobody_can_see_or_delete_another_persons_app_passwords() -> TestResult 
             Some(AppError::Unauthorized)
         );
         assert_eq!(
-            backend.create_app_password(&anonymous, "x").await.err(),
+            backend
+                .create_app_password(&anonymous, "x", "", "")
+                .await
+                .err(),
             Some(AppError::Unauthorized)
         );
     }
@@ -205,9 +214,11 @@ async fn policy_off_refuses_creation_but_keeps_list_and_delete() -> TestResult {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         let (ctx, _) = enrolled_user(&backend, "ada@contoso.example").await?;
-        let kept = backend.create_app_password(&ctx, "Thunderbird").await?;
+        let kept = backend
+            .create_app_password(&ctx, "Thunderbird", "", "")
+            .await?;
         backend.store.set_policy(Some(false), None).await?;
-        let refused = backend.create_app_password(&ctx, "Another").await;
+        let refused = backend.create_app_password(&ctx, "Another", "", "").await;
         assert!(
             matches!(&refused, Err(AppError::Forbidden(m)) if m.contains("doesn't allow")),
             "{}: {refused:?}",
@@ -232,7 +243,7 @@ async fn two_step_verification_and_a_fresh_sign_in_are_required() -> TestResult 
             .await?;
         let eve = context("192.0.2.1", Some(&cookie));
         assert!(
-            matches!(backend.create_app_password(&eve, "Mail").await, Err(AppError::Forbidden(m)) if m.contains("two-step"))
+            matches!(backend.create_app_password(&eve, "Mail", "", "").await, Err(AppError::Forbidden(m)) if m.contains("two-step"))
         );
         assert!(!backend.app_passwords(&eve).await?.has_two_step);
 
@@ -248,7 +259,10 @@ async fn two_step_verification_and_a_fresh_sign_in_are_required() -> TestResult 
             .mark_session_verified(session.id, Utc::now() - Duration::minutes(11))
             .await?;
         assert_eq!(
-            backend.create_app_password(&ada, "Mail").await.err(),
+            backend
+                .create_app_password(&ada, "Mail", "", "")
+                .await
+                .err(),
             Some(AppError::ReverifyRequired),
             "{}",
             database.name
@@ -268,7 +282,12 @@ async fn two_step_verification_and_a_fresh_sign_in_are_required() -> TestResult 
         backend
             .reverify(&ada, PASSWORD, &code_for(&secret, now_unix() + 30)?)
             .await?;
-        assert!(backend.create_app_password(&ada, "Mail").await.is_ok());
+        assert!(
+            backend
+                .create_app_password(&ada, "Mail", "", "")
+                .await
+                .is_ok()
+        );
     }
     Ok(())
 }

@@ -281,7 +281,9 @@ async fn failures_are_throttled_per_username_and_address_apart_from_web_sign_in(
         support::add_user(&backend, "bob@contoso.example").await;
         let (ada_ctx, phone) =
             support::app_password_for(&backend, "ada@contoso.example", "Phone").await?;
-        let desk = backend.create_app_password(&ada_ctx, "Laptop").await?;
+        let desk = backend
+            .create_app_password(&ada_ctx, "Laptop", "", "")
+            .await?;
         let (bob_ctx, bobs) =
             support::app_password_for(&backend, "bob@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
@@ -381,7 +383,9 @@ async fn failures_are_throttled_per_username_and_address_apart_from_web_sign_in(
                 .status(),
             StatusCode::TOO_MANY_REQUESTS
         );
-        let bob_new = backend.create_app_password(&bob_ctx, "Tablet").await?;
+        let bob_new = backend
+            .create_app_password(&bob_ctx, "Tablet", "", "")
+            .await?;
         let bob_new = basic("bob@contoso.example", &bob_new.password);
         for credentials in [&bob, &bob_new] {
             assert_eq!(

@@ -61,7 +61,7 @@ fn assert_security_headers(what: &str, headers: &HeaderMap) {
         "nosniff",
         "{what}"
     );
-    assert_eq!(header(headers, "referrer-policy"), "no-referrer", "{what}");
+    assert_eq!(header(headers, "referrer-policy"), "same-origin", "{what}");
     assert_eq!(
         header(headers, "cross-origin-opener-policy"),
         "same-origin",

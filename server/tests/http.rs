@@ -25,11 +25,7 @@ async fn get(
 }
 
 fn form_body(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("form%5B{k}%5D={}", v.replace('@', "%40").replace(' ', "+")))
-        .collect::<Vec<_>>()
-        .join("&")
+    serde_urlencoded::to_string(fields).unwrap_or_default()
 }
 
 async fn post_form(
@@ -162,17 +158,16 @@ async fn setup_link_works_once_and_only_with_its_token() -> TestResult {
     Ok(())
 }
 
-/// The setup page's own form (what browsers post): a refused form comes back as the page, as
-/// typed, with the reason; a completed one goes on to sign-in.
+/// Setup's form posted by a browser without the WebAssembly: a refused form is answered with
+/// the page, as typed, with the reason (and no page script); a completed one goes to sign-in.
 #[tokio::test]
-async fn setup_page_form_keeps_what_was_typed_and_explains() -> TestResult {
+async fn setup_form_post_keeps_what_was_typed_and_explains() -> TestResult {
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         let app = router(support::state(backend.clone()));
         let token = backend.setup_gate.issue(&mut OsRandom, Utc::now());
         let page = format!("/setup?token={token}");
         let mut fields = vec![
-            ("intent", "complete_setup"),
             ("token", token.as_str()),
             ("organization", "Contoso & Co"),
             ("allow_app_passwords", "on"),
@@ -181,12 +176,9 @@ async fn setup_page_form_keeps_what_was_typed_and_explains() -> TestResult {
             ("password", "short"),
             ("confirm_password", "short"),
         ];
-        let body =
-            |fields: &[(&str, &str)]| serde_urlencoded::to_string(fields).unwrap_or_default();
-        let response = post_form(&app, &page, body(&fields)).await?;
-        assert_eq!(response.status(), StatusCode::OK, "{}", database.name);
-        let html = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
-        let html = String::from_utf8(html.to_vec())?;
+        let (status, _, html) =
+            post_plain(&app, "/api/complete_setup", &page, None, &fields).await?;
+        assert_eq!(status, StatusCode::OK, "{}", database.name);
         assert!(
             html.contains("Use at least 12 characters (this one has 5)."),
             "{html}"
@@ -196,19 +188,18 @@ async fn setup_page_form_keeps_what_was_typed_and_explains() -> TestResult {
             html.contains(r#"name="allow_app_passwords" checked"#),
             "the checkbox stays ticked"
         );
+        assert!(
+            !html.contains(r#"type="module""#),
+            "the answer is not hydrated"
+        );
         assert!(!backend.store.has_accounts().await?);
 
+        fields[5].1 = "correct horse battery";
         fields[6].1 = "correct horse battery";
-        fields[7].1 = "correct horse battery";
-        let response = post_form(&app, &page, body(&fields)).await?;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER);
-        assert_eq!(
-            response
-                .headers()
-                .get(header::LOCATION)
-                .map(|v| v.as_bytes()),
-            Some(&b"/signin?setup=done"[..])
-        );
+        let (status, location, _) =
+            post_plain(&app, "/api/complete_setup", &page, None, &fields).await?;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(location.as_deref(), Some("/signin?setup=done"));
         assert!(backend.store.has_accounts().await?);
     }
     Ok(())
@@ -234,20 +225,37 @@ fn session_cookie(session_token: &str) -> String {
     format!("{}={session_token}", server::backend::SESSION_COOKIE)
 }
 
-/// Posts a page form as a signed-in browser would (the session cookie, same-origin).
-async fn post_page_form(
+/// Posts a form to the server function `api` as a browser without the WebAssembly would: asking
+/// for HTML, from `page` (the Referer), same-origin, with the session cookie when given.
+async fn post_plain(
     app: &axum::Router,
-    uri: &str,
-    session_token: &str,
+    api: &str,
+    page: &str,
+    session_token: Option<&str>,
     fields: &[(&str, &str)],
 ) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
-    let request = Request::post(uri)
+    let mut request = Request::post(api)
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "text/html")
-        .header("Sec-Fetch-Site", "same-origin")
-        .header(header::COOKIE, session_cookie(session_token))
-        .body(Body::from(serde_urlencoded::to_string(fields)?))?;
-    answer(app, request).await
+        .header(header::REFERER, format!("http://127.0.0.1:3000{page}"))
+        .header("Sec-Fetch-Site", "same-origin");
+    if let Some(token) = session_token {
+        request = request.header(header::COOKIE, session_cookie(token));
+    }
+    answer(
+        app,
+        request.body(Body::from(serde_urlencoded::to_string(fields)?))?,
+    )
+    .await
+}
+
+/// The path and query of an absolute `Location`.
+fn local(location: &Option<String>) -> String {
+    let location = location.clone().unwrap_or_default();
+    location
+        .strip_prefix("http://127.0.0.1:3000")
+        .unwrap_or(&location)
+        .to_owned()
 }
 
 /// Gets a page as a signed-in browser would.
@@ -262,10 +270,12 @@ async fn get_with_cookie(
     answer(app, request).await
 }
 
-/// Security info's forms by intent: where Add method leads, deleting from the limit prompt goes
-/// back to the create steps, and a delete link for someone else's app password shows nothing.
+/// Security info's forms posted without the WebAssembly: each goes to its server function,
+/// which redirects to the next step; a refusal comes back to the page in a signed `__err`,
+/// which the page shows; an unsigned one is dropped; deleting from the limit prompt goes back to
+/// the create steps; a created password is shown in the answer itself.
 #[tokio::test]
-async fn security_info_forms_lead_to_the_next_step() -> TestResult {
+async fn security_info_form_posts_lead_to_the_next_step() -> TestResult {
     use app::backend::Backend;
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
@@ -277,50 +287,89 @@ async fn security_info_forms_lead_to_the_next_step() -> TestResult {
         let (_, bobs) = support::app_password_for(&backend, "bob@contoso.example", "Bob's").await?;
         let token = ada.session_token.clone().ok_or("no session")?;
         let app = router(support::state(backend.clone()));
-        let page = "/security-info";
+        let chooser = "/security-info?add=method";
 
-        let choose = |method: &'static str| [("intent", "add_method"), ("method", method)];
-        for (method, next) in [
-            ("app_password", "/security-info?add=app_password"),
-            ("", "/security-info?add=method"),
-        ] {
-            let (status, location, _) = post_page_form(&app, page, &token, &choose(method)).await?;
-            assert_eq!(status, StatusCode::SEE_OTHER, "{}", database.name);
-            assert_eq!(location.as_deref(), Some(next));
-        }
-        // Ada has an authenticator app already: the chooser again, with the reason.
-        let (status, _, html) =
-            post_page_form(&app, page, &token, &choose("authenticator")).await?;
+        let (status, location, _) = post_plain(
+            &app,
+            "/api/add_method",
+            chooser,
+            Some(&token),
+            &[("method", "app_password")],
+        )
+        .await?;
+        assert!(status.is_redirection(), "{}: {status}", database.name);
+        assert_eq!(location.as_deref(), Some("/security-info?add=app_password"));
+
+        // Nothing chosen: back to the chooser with the reason, signed.
+        let (status, location, _) = post_plain(
+            &app,
+            "/api/add_method",
+            chooser,
+            Some(&token),
+            &[("method", "")],
+        )
+        .await?;
+        assert!(status.is_redirection());
+        let back = local(&location);
+        assert!(
+            back.starts_with("/security-info?add=method&__path="),
+            "{back}"
+        );
+        assert!(back.contains("&__sig="), "{back}");
+        let (status, _, html) = get_with_cookie(&app, &back, &token).await?;
         assert_eq!(status, StatusCode::OK);
-        assert!(html.contains("Add a method"), "{html}");
+        assert!(html.contains("Choose a method to add."), "{html}");
+        // The same error without its signature is dropped from the URL.
+        let unsigned = back.split("&__sig=").next().unwrap_or_default();
+        let (status, location, _) = get_with_cookie(&app, unsigned, &token).await?;
+        assert!(status.is_redirection());
+        assert_eq!(location.as_deref(), Some(chooser));
 
         // Someone else's id names nothing and opens nothing.
         let (status, _, html) =
-            get_with_cookie(&app, &format!("{page}?delete={}", bobs.id), &token).await?;
+            get_with_cookie(&app, &format!("/security-info?delete={}", bobs.id), &token).await?;
         assert_eq!(status, StatusCode::OK);
         assert!(!html.contains("Delete app password?"), "{html}");
-        let (_, _, html) =
-            get_with_cookie(&app, &format!("{page}?delete={}", created.id), &token).await?;
+        let (_, _, html) = get_with_cookie(
+            &app,
+            &format!("/security-info?delete={}", created.id),
+            &token,
+        )
+        .await?;
         assert!(
-            html.contains("Delete the app password for 'Outlook'?"),
+            html.contains("Delete the app password for &#x27;Outlook&#x27;?")
+                || html.contains("Delete the app password for 'Outlook'?"),
             "{html}"
         );
 
         let id = created.id.to_string();
-        let (status, location, _) = post_page_form(
+        let (status, location, _) = post_plain(
             &app,
-            page,
-            &token,
-            &[
-                ("intent", "delete_app_password"),
-                ("id", &id),
-                ("then", "create"),
-            ],
+            "/api/delete_app_password",
+            &format!("/security-info?delete={id}&then=create"),
+            Some(&token),
+            &[("id", &id)],
         )
         .await?;
-        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert!(status.is_redirection());
         assert_eq!(location.as_deref(), Some("/security-info?add=app_password"));
         assert!(backend.app_passwords(&ada).await?.items.is_empty());
+
+        // Creating: the answer is the page with the new password, shown once, not hydrated.
+        let (status, _, html) = post_plain(
+            &app,
+            "/api/create_app_password",
+            "/security-info?add=app_password",
+            Some(&token),
+            &[("name", "Thunderbird")],
+        )
+        .await?;
+        assert_eq!(status, StatusCode::OK);
+        let items = backend.app_passwords(&ada).await?.items;
+        assert_eq!(items.len(), 1);
+        assert!(html.contains("Your app password for"), "{html}");
+        assert!(html.contains("Thunderbird"), "{html}");
+        assert!(!html.contains(r#"type="module""#));
     }
     Ok(())
 }
@@ -346,10 +395,9 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
             .await?;
         let token = ada.session_token.clone().ok_or("no session")?;
         let app = router(support::state(backend.clone()));
-        let page = "/security-info";
+        let remove = "/security-info?remove=authenticator";
 
-        let (_, _, html) =
-            get_with_cookie(&app, "/security-info?remove=authenticator", &token).await?;
+        let (_, _, html) = get_with_cookie(&app, remove, &token).await?;
         assert!(
             html.contains("confirm it&#x27;s you") || html.contains("confirm it's you"),
             "{html}"
@@ -358,9 +406,10 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         assert!(html.contains("app passwords stop signing in"), "{html}");
 
         // Posted without them: the same dialog, asking.
-        let (status, _, html) =
-            post_page_form(&app, page, &token, &[("intent", "delete_authenticator")]).await?;
-        assert_eq!(status, StatusCode::OK, "{}", database.name);
+        let (status, location, _) =
+            post_plain(&app, "/api/delete_authenticator", remove, Some(&token), &[]).await?;
+        assert!(status.is_redirection(), "{}: {status}", database.name);
+        let (_, _, html) = get_with_cookie(&app, &local(&location), &token).await?;
         assert!(html.contains("delete-authenticator-password"), "{html}");
         assert!(
             backend
@@ -371,19 +420,16 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         );
 
         let code = support::code_for(&secret, support::now_unix() + 30)?;
-        let (status, location, _) = post_page_form(
+        let (status, location, _) = post_plain(
             &app,
-            page,
-            &token,
-            &[
-                ("intent", "delete_authenticator"),
-                ("password", support::PASSWORD),
-                ("code", &code),
-            ],
+            "/api/delete_authenticator",
+            remove,
+            Some(&token),
+            &[("password", support::PASSWORD), ("code", &code)],
         )
         .await?;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        assert_eq!(location.as_deref(), Some(page));
+        assert!(status.is_redirection());
+        assert_eq!(location.as_deref(), Some("/security-info"));
         assert!(
             backend
                 .security_info(&ada)
@@ -397,20 +443,26 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
             .store
             .mark_session_verified(session.id, long_ago)
             .await?;
-        let choose = [("intent", "add_method"), ("method", "authenticator")];
-        let (_, _, html) = post_page_form(&app, page, &token, &choose).await?;
+        let chooser = "/security-info?add=method";
+        let choose = [("method", "authenticator")];
+        let (_, location, _) =
+            post_plain(&app, "/api/add_method", chooser, Some(&token), &choose).await?;
+        let (_, _, html) = get_with_cookie(&app, &local(&location), &token).await?;
         assert!(html.contains("confirm-authenticator-password"), "{html}");
-        let (_, _, html) = post_page_form(
+        let (_, location, _) = post_plain(
             &app,
-            page,
-            &token,
-            &[
-                ("intent", "add_method"),
-                ("method", "authenticator"),
-                ("password", support::PASSWORD),
-            ],
+            "/api/add_method",
+            &local(&location),
+            Some(&token),
+            &[("method", "authenticator"), ("password", support::PASSWORD)],
         )
         .await?;
+        assert_eq!(
+            location.as_deref(),
+            Some("/security-info?add=authenticator")
+        );
+        let (_, _, html) =
+            get_with_cookie(&app, "/security-info?add=authenticator", &token).await?;
         assert!(html.contains("Scan this QR code"), "{html}");
     }
     Ok(())

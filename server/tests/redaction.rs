@@ -39,16 +39,23 @@ async fn debug_output_hides_passwords_codes_tokens_and_hashes() -> TestResult {
         next: None,
     };
     assert_hidden(&format!("{code:?}"), "493017");
-    let reverify = app::app_passwords::Reverify {
-        password: Secret::new(PASSWORD),
+    let create = app::app_passwords::CreateAppPassword {
+        name: "Outlook".to_owned(),
+        password: Some(Secret::new(PASSWORD)),
         code: Some(Secret::new("493017")),
     };
-    assert_hidden(&format!("{reverify:?}"), PASSWORD);
-    assert_hidden(&format!("{reverify:?}"), "493017");
-    let form: app::app_passwords::PageForm = serde_urlencoded::from_str(
-        "intent=change_password&current_password=plum+tractor+sideways",
-    )?;
-    assert_hidden(&format!("{form:?}"), PASSWORD);
+    assert_hidden(&format!("{create:?}"), PASSWORD);
+    assert_hidden(&format!("{create:?}"), "493017");
+    let setup = app::setup::CompleteSetup {
+        token: "t".to_owned(),
+        organization: "Contoso".to_owned(),
+        allow_app_passwords: None,
+        display_name: "Ada".to_owned(),
+        username: "ada@contoso.example".to_owned(),
+        password: Secret::new(PASSWORD),
+        confirm_password: Secret::new(PASSWORD),
+    };
+    assert_hidden(&format!("{setup:?}"), PASSWORD);
 
     // A sign-in result and the request context carry the session token.
     let result = backend

@@ -4,31 +4,28 @@ use leptos::prelude::*;
 /// clipboard is unavailable (a page served over plain http, an old browser, a denied
 /// permission), it selects the text in the input so the person can copy it by hand, and says
 /// so. It reads the input rather than taking the text, so the secret is on the page once.
-#[island]
-pub fn CopyButton(input_id: String) -> impl IntoView {
+#[component]
+pub fn CopyButton(input_id: &'static str) -> impl IntoView {
     let status = RwSignal::new(String::new());
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
-        {
-            let input_id = input_id.clone();
-            leptos::task::spawn_local(async move {
-                let Some(input) = find_input(&input_id) else {
-                    return;
-                };
-                let copied = write_clipboard(&input.value()).await;
-                if !copied {
-                    let _ = input.focus();
-                    input.select();
-                }
-                status.set(if copied {
-                    "Copied to the clipboard.".to_owned()
-                } else {
-                    "Copying isn't available here. The password is selected: copy it with Ctrl+C (or ⌘C), or long-press and choose Copy.".to_owned()
-                });
+        leptos::task::spawn_local(async move {
+            let Some(input) = find_input(input_id) else {
+                return;
+            };
+            let copied = write_clipboard(&input.value()).await;
+            if !copied {
+                let _ = input.focus();
+                input.select();
+            }
+            status.set(if copied {
+                "Copied to the clipboard.".to_owned()
+            } else {
+                "Copying isn't available here. The password is selected: copy it with Ctrl+C (or ⌘C), or long-press and choose Copy.".to_owned()
             });
-        }
+        });
         #[cfg(not(feature = "hydrate"))]
-        let _ = &input_id;
+        let _ = (input_id, status);
     };
     view! {
         <button type="button" class="button" on:click=copy>"Copy"</button>

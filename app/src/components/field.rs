@@ -12,9 +12,12 @@ pub fn Field(
     #[prop(optional)] inputmode: &'static str,
     #[prop(optional)] autofocus: bool,
     #[prop(optional, into)] value: Option<String>,
+    /// Called with the value as the person types.
+    #[prop(optional, into)]
+    on_input: Option<Callback<String>>,
     /// What is wrong with the value, from the server's answer to the form.
-    #[prop(default = None)]
-    error: Option<String>,
+    #[prop(optional, into)]
+    error: MaybeProp<String>,
 ) -> impl IntoView {
     let error_id = format!("{id}-error");
     view! {
@@ -30,9 +33,14 @@ pub fn Field(
                 autofocus=autofocus
                 value=value
                 aria-describedby=error_id.clone()
-                aria-invalid=error.is_some().to_string()
+                aria-invalid=move || error.get().is_some().to_string()
+                on:input=move |ev| {
+                    if let Some(on_input) = on_input {
+                        on_input.run(event_target_value(&ev));
+                    }
+                }
             />
-            <p id=error_id class="field-error" role="alert">{error}</p>
+            <p id=error_id class="field-error" role="alert">{move || error.get()}</p>
         </div>
     }
 }

@@ -2,5 +2,5 @@
 
 pub mod copy;
 pub mod field;
-pub mod intent_form;
+pub mod links;
 pub mod modal;

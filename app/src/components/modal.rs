@@ -1,9 +1,10 @@
 use leptos::prelude::*;
 
-/// A modal dialog on the native `<dialog>` element, rendered open by the server when the page's
-/// URL or a form post asks for it. Its [`ModalBehaviour`] island makes it modal once the
-/// WebAssembly is there (`showModal()`: focus moves inside and stays there, Esc closes, the page
-/// behind is hidden from screen readers). Closing it in any way follows its close link (×).
+/// A modal dialog on the native `<dialog>` element. The server renders it open (the page's URL
+/// asks for it), so it works before the WebAssembly; once hydrated it is made modal with
+/// `showModal()` (focus moves inside and stays there, Esc closes it, the page behind is hidden
+/// from screen readers). Closing it by Esc leads to `close_href`, the page without it; when it
+/// goes because the URL changed (Cancel, Done), focus returns to what opened it.
 #[component]
 pub fn Modal(
     /// Heading text; also the dialog's accessible name.
@@ -18,57 +19,60 @@ pub fn Modal(
 ) -> impl IntoView {
     let heading_id = format!("{id}-title");
     let labelled_by = heading_id.clone();
+    let dialog = NodeRef::<leptos::html::Dialog>::new();
+    #[cfg(feature = "hydrate")]
+    behave_as_modal(dialog, close_href.clone());
     view! {
-        <dialog class="modal" id=id aria-labelledby=labelled_by open=true>
+        <dialog class="modal" id=id aria-labelledby=labelled_by open=true node_ref=dialog>
             <div class="modal-header">
                 <h2 id=heading_id>{title}</h2>
-                <a href=close_href role="button" class="icon-button" aria-label="Close" data-close="">"×"</a>
+                <a href=close_href class="icon-button" aria-label="Close">"×"</a>
             </div>
             {children()}
-            <ModalBehaviour/>
         </dialog>
     }
 }
 
-/// Makes the server-rendered open `<dialog>` around it modal, and turns closing it by Esc into
-/// following its close link, so the page underneath is the one without the dialog.
-#[island]
-pub fn ModalBehaviour() -> impl IntoView {
-    let marker = NodeRef::<leptos::html::Span>::new();
-    #[cfg(feature = "hydrate")]
-    Effect::new(move || {
-        use wasm_bindgen::JsCast;
-        let Some(dialog) = marker
-            .get()
-            .and_then(|marker| marker.closest("dialog").ok().flatten())
-            .and_then(|dialog| dialog.dyn_into::<web_sys::HtmlDialogElement>().ok())
-        else {
-            return;
-        };
-        if dialog.open() && !dialog.matches(":modal").unwrap_or(false) {
-            // Removing the attribute hides it without a close event; then show it as modal.
-            let _ = dialog.remove_attribute("open");
-            // Fails only if the element is detached; then there is nothing to show.
-            let _ = dialog.show_modal();
-        }
-        let closed = dialog.clone();
-        let follow_close_link = wasm_bindgen::closure::Closure::once_into_js(move || {
-            // A dialog removed by a navigation is no longer connected: nothing to follow. And
-            // when a link was followed meanwhile (the page script marks the document busy while
-            // it fetches), that one wins: the close event may come after a quick click.
-            let navigating = closed
-                .owner_document()
-                .and_then(|document| document.document_element())
-                .is_some_and(|root| root.has_attribute("aria-busy"));
-            if closed.is_connected()
-                && !navigating
-                && let Ok(Some(link)) = closed.query_selector("[data-close]")
-                && let Ok(link) = link.dyn_into::<web_sys::HtmlElement>()
-            {
-                link.click();
+#[cfg(feature = "hydrate")]
+fn behave_as_modal(dialog: NodeRef<leptos::html::Dialog>, close_href: String) {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use wasm_bindgen::JsCast;
+
+    let navigate = leptos_router::hooks::use_navigate();
+    // Set when the dialog goes with its page state: its close event must not navigate again.
+    let leaving = Arc::new(AtomicBool::new(false));
+    let shown = Arc::new(std::sync::Mutex::new(None));
+    dialog.on_load({
+        let leaving = leaving.clone();
+        let shown = shown.clone();
+        move |element| {
+            let element: web_sys::HtmlDialogElement = element.unchecked_into();
+            if !element.matches(":modal").unwrap_or(false) {
+                // Removing the attribute hides it without a close event; then show it as modal.
+                let _ = element.remove_attribute("open");
+                // Fails only if the element is detached; then there is nothing to show.
+                let _ = element.show_modal();
             }
-        });
-        let _ = dialog.add_event_listener_with_callback("close", follow_close_link.unchecked_ref());
+            let on_close = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+                if !leaving.load(Ordering::Relaxed) {
+                    navigate(&close_href, Default::default());
+                }
+            });
+            let _ = element
+                .add_event_listener_with_callback("close", on_close.as_ref().unchecked_ref());
+            // Lives as long as the element: it goes with it.
+            on_close.forget();
+            if let Ok(mut shown) = shown.lock() {
+                *shown = Some(send_wrapper::SendWrapper::new(element));
+            }
+        }
     });
-    view! { <span node_ref=marker hidden></span> }
+    on_cleanup(move || {
+        leaving.store(true, Ordering::Relaxed);
+        // Closing gives focus back to what opened the dialog (the browser remembers it).
+        if let Some(element) = shown.lock().ok().and_then(|mut shown| shown.take()) {
+            element.close();
+        }
+    });
 }

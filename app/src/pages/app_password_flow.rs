@@ -1,105 +1,291 @@
-//! The steps of creating an app password, shared by Security info ("Add method" > "App
-//! password") and the legacy "Manage app passwords" page: name -> (confirm it's you) ->
-//! password shown once with Copy -> Done. At the limit, a prompt to delete one first.
+//! App passwords on a page, shared by Security info ("Add method" > "App password") and the
+//! legacy "Manage app passwords" page: the list as client state, the create steps (name ->
+//! confirm it's you when needed -> password shown once with Copy -> Done; at the limit, a prompt
+//! to delete one first) and the Delete dialog.
 //!
-//! Rendered on the server: every step is a link or a form that posts to the page itself
-//! (`server::http::handle_page_form`), which answers with the page at the next step. The page
-//! script swaps pages in place, so nothing reloads; Copy and the first sign-in status are
-//! islands.
+//! The list is a `Resource` of `get_app_passwords`, rendered on the server and hydrated; the
+//! answers of `create_app_password` and `delete_app_password` update it in place (no page or
+//! list is fetched again), and it is fetched again when the tab is shown after being hidden.
+//! Which dialog is open is in the URL's query. Before the WebAssembly, the same forms post to
+//! the same server functions: creating is answered with the page showing the new password
+//! (`crate::form_post`); deleting redirects back.
 
 use leptos::prelude::*;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::app_passwords::{
-    AppPasswordItem, AppPasswordOverview, CreatedAppPassword, FormOutcome,
-    app_password_first_sign_in,
+    AppPasswordItem, AppPasswordOverview, CreateAppPassword, CreatedAppPassword, DeleteAppPassword,
+    app_password_first_sign_in, get_app_passwords,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::Field;
-use crate::components::intent_form::{ButtonLink, DialogActions, IntentForm};
+use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
+use crate::form_post::FormPostAnswer;
+
+/// The app passwords of a page: the list and the two calls that change it.
+#[derive(Clone, Copy)]
+pub struct AppPasswords {
+    pub page: &'static str,
+    pub list: Resource<Result<AppPasswordOverview, AppError>>,
+    pub create: ServerAction<CreateAppPassword>,
+    pub delete: ServerAction<DeleteAppPassword>,
+    /// The name typed in the create steps (kept for the confirm step).
+    pub name: RwSignal<String>,
+}
+
+impl AppPasswords {
+    /// The list of `page`, kept up to date from the answers of its calls.
+    pub fn new(page: &'static str) -> Self {
+        let answer = create_answer();
+        let this = Self {
+            page,
+            list: Resource::new(|| (), |_| get_app_passwords()),
+            create: ServerAction::new(),
+            delete: ServerAction::new(),
+            name: RwSignal::new(answer.map(|(name, _)| name).unwrap_or_default()),
+        };
+        this.follow_answers();
+        this
+    }
+
+    /// The overview, once loaded and when it could be.
+    pub fn overview(&self) -> Option<AppPasswordOverview> {
+        self.list.get().and_then(Result::ok)
+    }
+
+    /// Forgets the answers of earlier calls (a dialog was opened or closed).
+    pub fn forget_answers(&self) {
+        self.create.value().set(None);
+        self.delete.value().set(None);
+    }
+
+    fn follow_answers(self) {
+        let list = self.list;
+        let (create, delete) = (self.create, self.delete);
+        Effect::new(move |_| {
+            if let Some(Ok(created)) = create.value().get() {
+                list.update(|list| {
+                    if let Some(Ok(overview)) = list {
+                        overview.add(created.item.clone());
+                    }
+                });
+            }
+        });
+        let query = use_query_map();
+        let navigate = use_navigate();
+        let page = self.page;
+        Effect::new(move |_| match delete.value().get() {
+            Some(Ok(id)) => {
+                list.update(|list| {
+                    if let Some(Ok(overview)) = list {
+                        overview.remove(id);
+                    }
+                });
+                // From the limit prompt: back to the create steps, with a slot free now.
+                let then_create = query.read_untracked().get("then").as_deref() == Some("create");
+                let next = if then_create {
+                    format!("{page}?add=app_password")
+                } else {
+                    page.to_owned()
+                };
+                navigate(&next, Default::default());
+            }
+            // Deleted meanwhile elsewhere: show the list as it is now.
+            Some(Err(AppError::AppPasswordGone)) => list.refetch(),
+            _ => {}
+        });
+    }
+}
+
+/// What a plain form post to `create_app_password` did (the name typed, the result), when the
+/// page is its answer.
+fn create_answer() -> Option<(String, Result<CreatedAppPassword, AppError>)> {
+    match crate::form_post::answer() {
+        Some(FormPostAnswer::CreateAppPassword { name, result }) => Some((name, result)),
+        _ => None,
+    }
+}
+
+/// Whether the page is the answer to a plain form post that created (or tried to create) an
+/// app password: the create steps are open then, whatever the URL.
+pub fn answering_create() -> bool {
+    create_answer().is_some()
+}
+
+/// Forgets earlier answers whenever the page's query (its open dialog) changes, so a dialog
+/// opened again starts at its first step.
+pub fn forget_answers_when_the_dialog_changes(forget: impl Fn() + 'static) {
+    let location = use_location();
+    Effect::new(move |previous: Option<String>| {
+        let search = location.search.get();
+        if previous.is_some_and(|previous| previous != search) {
+            forget();
+        }
+        search
+    });
+}
+
+/// Runs `refresh` when the tab is shown again after being hidden (another tab may have changed
+/// what the page lists).
+pub fn refresh_when_shown(refresh: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+            return;
+        };
+        let shown = document.clone();
+        let on_change = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
+            if shown.visibility_state() == web_sys::VisibilityState::Visible {
+                refresh();
+            }
+        });
+        let _ = document.add_event_listener_with_callback(
+            "visibilitychange",
+            on_change.as_ref().unchecked_ref(),
+        );
+        let listener = send_wrapper::SendWrapper::new(on_change);
+        on_cleanup(move || {
+            let on_change = listener.take();
+            let _ = document.remove_event_listener_with_callback(
+                "visibilitychange",
+                on_change.as_ref().unchecked_ref(),
+            );
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = refresh;
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Step {
     /// At the limit: delete one first.
     Limit,
     Name {
-        name: String,
         error: Option<AppError>,
     },
-    /// The session is too old: password (and code) again, then create `name`.
-    Reverify {
-        name: String,
+    /// The session is too old: password (and code) again, in the same call.
+    Confirm {
         error: Option<AppError>,
     },
     Show(CreatedAppPassword),
 }
 
 impl Step {
-    /// Where the create steps start: from a form post's outcome, else the name (or the limit).
-    fn first(outcome: Option<FormOutcome>, at_limit: bool) -> Self {
-        match outcome {
-            Some(FormOutcome::Created(created)) => Self::Show(created),
-            Some(FormOutcome::CreateFailed {
-                name,
-                error: AppError::ReverifyRequired,
-            }) => Self::Reverify { name, error: None },
-            Some(FormOutcome::CreateFailed {
-                error: AppError::LimitReached { .. },
-                ..
-            }) => Self::Limit,
-            Some(FormOutcome::CreateFailed { name, error }) => Self::Name {
-                name,
-                error: Some(error),
-            },
-            Some(FormOutcome::ReverifyFailed { name, error }) => Self::Reverify {
-                name,
-                error: Some(error),
-            },
-            _ if at_limit => Self::Limit,
-            _ => Self::Name {
-                name: String::new(),
-                error: None,
-            },
+    /// The step after the last answer of `create_app_password`, if there was one.
+    fn after(answer: Option<Result<CreatedAppPassword, AppError>>, at_limit: bool) -> Self {
+        match answer {
+            Some(Ok(created)) => Self::Show(created),
+            Some(Err(AppError::ReverifyRequired)) => Self::Confirm { error: None },
+            Some(Err(AppError::LimitReached { .. })) => Self::Limit,
+            Some(Err(error)) if confirmation_failed(&error) => Self::Confirm { error: Some(error) },
+            Some(Err(error)) => Self::Name { error: Some(error) },
+            None if at_limit => Self::Limit,
+            None => Self::Name { error: None },
         }
     }
 }
 
-/// "Delete" for one app password: a link to `page` that asks there to confirm. From the limit
-/// prompt (`from_create`), confirming or not leads back to the create steps.
+/// Whether a refusal is about confirming it's the person (wrong password or code, too many
+/// tries): the confirm step is shown again, with the reason.
+pub fn confirmation_failed(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::ReverifyRequired | AppError::Throttled { .. }
+    ) || error.message_for("password").is_some()
+        || error.message_for("code").is_some()
+}
+
+/// "Delete" for one app password: opens its Delete dialog. From the limit prompt
+/// (`from_create`), both answers lead back to the create steps.
 #[component]
-pub fn DeleteAppPasswordLink(
+pub fn DeleteAppPasswordButton(
     page: &'static str,
     item: AppPasswordItem,
     #[prop(optional)] from_create: bool,
 ) -> impl IntoView {
-    let href = format!(
-        "{page}?delete={}{}",
-        item.id,
-        if from_create { "&then=create" } else { "" }
-    );
-    let label = format!("Delete app password {}", item.name);
-    view! { <a href=href class="link" role="button" aria-label=label>"Delete"</a> }
+    view! {
+        <OpenDialog page=page key="delete" value=item.id.to_string() class="link"
+            label=format!("Delete app password {}", item.name) then_create=from_create>
+            "Delete"
+        </OpenDialog>
+    }
 }
 
-/// The create steps, inside the page's dialog. `outcome` is what the last form post produced.
+/// The create steps, inside the page's dialog.
 #[component]
-pub fn AppPasswordSteps(
-    overview: Option<AppPasswordOverview>,
-    outcome: Option<FormOutcome>,
-    page: &'static str,
-) -> impl IntoView {
-    let at_limit = overview.as_ref().is_some_and(AppPasswordOverview::at_limit);
-    let has_two_step = overview.as_ref().is_some_and(|o| o.has_two_step);
-    let items = overview
-        .as_ref()
-        .map(|o| o.items.clone())
-        .unwrap_or_default();
-    let limit = overview.as_ref().map_or(40, |o| o.limit);
-    let cancel = move || view! { <ButtonLink href=page class="button">"Cancel"</ButtonLink> };
+pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
+    let page = apps.page;
+    let answered = create_answer();
+    let step = Memo::new(move |_| {
+        let at_limit = apps.overview().is_some_and(|o| o.at_limit());
+        let answer = apps
+            .create
+            .value()
+            .get()
+            .or_else(|| answered.clone().map(|(_, result)| result));
+        Step::after(answer, at_limit)
+    });
+    let pending = apps.create.pending();
+    move || match step.get() {
+        Step::Limit => view! { <LimitPrompt apps=apps/> }.into_any(),
+        Step::Name { error } => {
+            let error = error.map(|e| e.to_string());
+            view! {
+                <ActionForm action=apps.create attr:class="stack">
+                    <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
+                    <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
+                        value=apps.name.get_untracked() autofocus=true error=error
+                        on_input=move |value: String| apps.name.set(value)/>
+                    <DialogActions back=page back_label="Cancel" submit="Next" pending=pending/>
+                </ActionForm>
+            }
+            .into_any()
+        }
+        Step::Confirm { error } => {
+            let has_two_step = apps.overview().is_some_and(|o| o.has_two_step);
+            let field_error = |field: &'static str| {
+                error.as_ref().and_then(|e| match e {
+                    AppError::Invalid { .. } => e.message_for(field),
+                    AppError::ReverifyRequired => None,
+                    _ if field == "password" => Some(e.to_string()),
+                    _ => None,
+                })
+            };
+            let (password_error, code_error) = (field_error("password"), field_error("code"));
+            view! {
+                <ActionForm action=apps.create attr:class="stack">
+                    <input type="hidden" name="name" value=apps.name.get_untracked()/>
+                    <p>"For your security, confirm it's you before creating an app password."</p>
+                    <Field label="Password" name="password" id="reverify-password" input_type="password"
+                        autocomplete="current-password" autofocus=true error=password_error/>
+                    {has_two_step.then(|| view! {
+                        <Field label="Code from your authenticator app" name="code" id="reverify-code"
+                            autocomplete="one-time-code" inputmode="numeric" error=code_error/>
+                    })}
+                    <DialogActions back=page back_label="Cancel" submit="Confirm" pending=pending/>
+                </ActionForm>
+            }
+            .into_any()
+        }
+        Step::Show(created) => view! { <ShowOnce created=created page=page/> }.into_any(),
+    }
+}
 
-    match Step::first(outcome, at_limit) {
-        Step::Limit => view! {
+/// At the limit: the app passwords, each with Delete, and a Next that waits for a free slot.
+#[component]
+fn LimitPrompt(apps: AppPasswords) -> impl IntoView {
+    let page = apps.page;
+    move || {
+        let overview = apps.overview();
+        let items = overview
+            .as_ref()
+            .map(|o| o.items.clone())
+            .unwrap_or_default();
+        let limit = overview.as_ref().map_or(40, |o| o.limit);
+        view! {
             <div class="stack">
                 <p role="alert">
                     {format!("You have {} of {limit} app passwords. Delete one you no longer use to create a new one.", items.len())}
@@ -108,72 +294,43 @@ pub fn AppPasswordSteps(
                     {items.into_iter().map(|item| view! {
                         <li class="limit-item">
                             <span>{item.name.clone()}</span>
-                            <DeleteAppPasswordLink page=page item=item from_create=true/>
+                            <DeleteAppPasswordButton page=page item=item from_create=true/>
                         </li>
                     }).collect_view()}
                 </ul>
                 <div class="modal-actions">
-                    {cancel()}
+                    <DialogBack href=page>"Cancel"</DialogBack>
                     <button type="button" class="button primary" disabled=true>"Next"</button>
                 </div>
             </div>
-        }.into_any(),
-        Step::Name { name, error } => {
-            let error = error.map(|e| e.to_string());
-            view! {
-                <IntentForm page=page intent="create_app_password" class="stack">
-                    <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
-                    <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
-                        value=name autofocus=true error=error/>
-                    <DialogActions back=page back_label="Cancel" submit="Next"/>
-                </IntentForm>
-            }.into_any()
         }
-        Step::Reverify { name, error } => {
-            let field_error = |field: &'static str| {
-                error.as_ref().and_then(|e| match e {
-                    AppError::Invalid { .. } => e.message_for(field),
-                    _ if field == "password" => Some(e.to_string()),
-                    _ => None,
-                })
-            };
-            let (password_error, code_error) = (field_error("password"), field_error("code"));
-            view! {
-                <IntentForm page=page intent="reverify_and_create" class="stack">
-                    <input type="hidden" name="name" value=name/>
-                    <p>"For your security, confirm it's you before creating an app password."</p>
-                    <Field label="Password" name="password" id="reverify-password" input_type="password"
-                        autocomplete="current-password" autofocus=true error=password_error/>
-                    {has_two_step.then(|| view! {
-                        <Field label="Code from your authenticator app" name="code" id="reverify-code"
-                            autocomplete="one-time-code" inputmode="numeric" error=code_error/>
-                    })}
-                    <DialogActions back=page back_label="Cancel" submit="Confirm"/>
-                </IntentForm>
-            }.into_any()
-        }
-        Step::Show(created) => view! {
-            <div class="stack">
-                <p>
-                    "Your app password for " <strong>{created.name.clone()}</strong>
-                    " is ready. Enter it in the app instead of your account password."
-                </p>
-                <div class="field">
-                    <label for="new-app-password">"Password"</label>
-                    <div class="copy-row">
-                        <input id="new-app-password" class="secret-input" type="text" readonly value=created.password.clone()/>
-                        <CopyButton input_id="new-app-password".to_owned()/>
-                    </div>
-                </div>
-                <p class="notice warning" role="status">
-                    "This is the only time you'll see this password. If you lose it, delete it and create a new one."
-                </p>
-                <FirstSignIn id=created.id/>
-                <div class="modal-actions">
-                    <ButtonLink href=page class="button primary">"Done"</ButtonLink>
+    }
+}
+
+/// The new password, shown this once, with Copy and the first sign-in status.
+#[component]
+fn ShowOnce(created: CreatedAppPassword, page: &'static str) -> impl IntoView {
+    view! {
+        <div class="stack">
+            <p>
+                "Your app password for " <strong>{created.name.clone()}</strong>
+                " is ready. Enter it in the app instead of your account password."
+            </p>
+            <div class="field">
+                <label for="new-app-password">"Password"</label>
+                <div class="copy-row">
+                    <input id="new-app-password" class="secret-input" type="text" readonly value=created.password.clone()/>
+                    <CopyButton input_id="new-app-password"/>
                 </div>
             </div>
-        }.into_any(),
+            <p class="notice warning" role="status">
+                "This is the only time you'll see this password. If you lose it, delete it and create a new one."
+            </p>
+            <FirstSignIn id=created.id/>
+            <div class="modal-actions">
+                <DialogBack href=page class="button primary">"Done"</DialogBack>
+            </div>
+        </div>
     }
 }
 
@@ -182,7 +339,7 @@ const FIRST_SIGN_IN_POLL: std::time::Duration = std::time::Duration::from_secs(2
 
 /// "Waiting for the first sign-in..." until the app signs in with the new password, then
 /// "Signed in from IMAP just now": people know the app works before they close the dialog.
-#[island]
+#[component]
 fn FirstSignIn(id: i32) -> impl IntoView {
     let signed_in = RwSignal::new(None::<String>);
     let status = NodeRef::<leptos::html::P>::new();
@@ -190,13 +347,18 @@ fn FirstSignIn(id: i32) -> impl IntoView {
     fn ask_later(id: i32, signed_in: RwSignal<Option<String>>, status: NodeRef<leptos::html::P>) {
         set_timeout(
             move || {
-                let on_page = status.get_untracked().is_some_and(|p| p.is_connected());
-                if !on_page || signed_in.get_untracked().is_some() {
+                let on_page = status
+                    .try_get_untracked()
+                    .flatten()
+                    .is_some_and(|p| p.is_connected());
+                if !on_page || signed_in.try_get_untracked().flatten().is_some() {
                     return;
                 }
                 leptos::task::spawn_local(async move {
                     match app_password_first_sign_in(id).await {
-                        Ok(Some(text)) => signed_in.set(Some(text)),
+                        Ok(Some(text)) => {
+                            signed_in.try_set(Some(text));
+                        }
                         _ => ask_later(id, signed_in, status),
                     }
                 });
@@ -215,85 +377,73 @@ fn FirstSignIn(id: i32) -> impl IntoView {
     }
 }
 
-/// Which dialog the page shows, from its URL (links) and the outcome of a form post. (The
-/// authenticator app's steps follow from the outcome alone.)
-#[derive(Debug, Clone, Default)]
-pub struct OpenDialogs {
-    /// Open the create steps (`?add=app_password`, or a create form was posted).
-    pub create: bool,
-    /// Open the "Add a method" chooser (`?add=method`).
-    pub choose: bool,
-    /// Ask to confirm deleting the app password with this id (`?delete=ID`); the page names it
-    /// from its own list, never from the URL.
-    pub delete: Option<i32>,
-    /// The deletion was asked from the limit prompt (`&then=create`): go back there after.
-    pub delete_then_create: bool,
-    /// Open Change password (`?change=password`, or a change form was posted).
-    pub change_password: bool,
-    /// Ask to confirm deleting the authenticator app (`?remove=authenticator`).
-    pub remove_authenticator: bool,
-    pub outcome: Option<FormOutcome>,
-}
-
-impl OpenDialogs {
-    pub fn read() -> Self {
-        let query = leptos_router::hooks::use_query_map().get_untracked();
-        let outcome = crate::app_passwords::form_outcome();
-        let add = query.get("add").unwrap_or_default();
-        let create_outcome = matches!(
-            outcome,
-            Some(
-                FormOutcome::Created(_)
-                    | FormOutcome::CreateFailed { .. }
-                    | FormOutcome::ReverifyFailed { .. }
-            )
-        );
-        let change_outcome = matches!(
-            outcome,
-            Some(FormOutcome::PasswordChanged | FormOutcome::PasswordChangeFailed { .. })
-        );
-        Self {
-            create: add == "app_password" || create_outcome,
-            // A refused start goes back to the chooser, with the reason.
-            choose: add == "method"
-                || matches!(outcome, Some(FormOutcome::AuthenticatorStartFailed { .. })),
-            delete: query.get("delete").and_then(|id| id.parse().ok()),
-            delete_then_create: query.get("then").is_some_and(|t| t == "create"),
-            change_password: query.get("change").is_some_and(|c| c == "password") || change_outcome,
-            remove_authenticator: query.get("remove").is_some_and(|r| r == "authenticator"),
-            outcome,
-        }
-    }
-}
-
-/// "Delete the app password for 'X'?" with Yes (a form posted to the page) and No. Asked from
-/// the limit prompt (`then_create`), both answers lead back to the create steps.
+/// "Delete the app password for 'X'?" with Yes (the `delete_app_password` call) and No. Asked
+/// from the limit prompt (`then_create`), both answers lead back to the create steps.
 #[component]
 pub fn DeleteAppPasswordDialog(
+    apps: AppPasswords,
     target: AppPasswordItem,
-    page: &'static str,
     id: &'static str,
     then_create: bool,
 ) -> impl IntoView {
+    let page = apps.page;
     let back = if then_create {
         format!("{page}?add=app_password")
     } else {
         page.to_owned()
     };
+    let error = move || match apps.delete.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
     view! {
         <Modal id=id title="Delete app password?" close_href=back.clone()>
-            <IntentForm page=page intent="delete_app_password">
+            <ActionForm action=apps.delete>
                 <input type="hidden" name="id" value=target.id.to_string()/>
-                {then_create.then(|| view! { <input type="hidden" name="then" value="create"/> })}
                 <p>
                     {format!(
                         "Delete the app password for '{}'? Apps using it will stop signing in. This can't be undone.",
                         target.name
                     )}
                 </p>
-                <DialogActions back=back back_label="No" submit="Yes"/>
-            </IntentForm>
+                <p class="form-error" role="alert">{error}</p>
+                <DialogActions back=back back_label="No" submit="Yes" pending=apps.delete.pending()/>
+            </ActionForm>
         </Modal>
+    }
+}
+
+/// The refusal of the last Delete, shown on the page when its dialog is gone (the app password
+/// was deleted meanwhile, in another window).
+#[component]
+pub fn DeleteRefusal(apps: AppPasswords) -> impl IntoView {
+    move || match apps.delete.value().get() {
+        Some(Err(error)) => {
+            Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> })
+        }
+        _ => None,
+    }
+}
+
+/// Which app-password dialog the page's query asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppPasswordDialog {
+    Create,
+    Delete { id: i32, then_create: bool },
+}
+
+impl AppPasswordDialog {
+    /// From the query (`?add=app_password`, `?delete=ID[&then=create]`), or the create steps
+    /// when the page answers a form post that created one.
+    pub fn from_query(query: &leptos_router::params::ParamsMap) -> Option<Self> {
+        if let Some(id) = query.get("delete").and_then(|id| id.parse().ok()) {
+            return Some(Self::Delete {
+                id,
+                then_create: query.get("then").as_deref() == Some("create"),
+            });
+        }
+        (query.get("add").as_deref() == Some("app_password") || answering_create())
+            .then_some(Self::Create)
     }
 }
 
@@ -301,58 +451,54 @@ pub fn DeleteAppPasswordDialog(
 mod tests {
     use super::*;
 
-    fn failed(error: AppError) -> Option<FormOutcome> {
-        Some(FormOutcome::CreateFailed {
-            name: "Outlook".to_owned(),
-            error,
-        })
-    }
-
-    #[test]
-    fn the_create_steps_start_where_the_last_form_post_left_them() {
-        let created = CreatedAppPassword {
+    fn created() -> CreatedAppPassword {
+        CreatedAppPassword {
             id: 1,
             name: "Outlook".to_owned(),
             password: "abcd efgh ijkl mnop".to_owned(),
-        };
-        assert_eq!(
-            Step::first(Some(FormOutcome::Created(created.clone())), false),
-            Step::Show(created)
-        );
-        assert_eq!(
-            Step::first(failed(AppError::ReverifyRequired), false),
-            Step::Reverify {
+            item: AppPasswordItem {
+                id: 1,
                 name: "Outlook".to_owned(),
-                error: None
-            }
+                created: "today".to_owned(),
+                last_used: "Never used".to_owned(),
+            },
+        }
+    }
+
+    #[test]
+    fn the_create_steps_follow_the_last_answer() {
+        assert_eq!(
+            Step::after(Some(Ok(created())), false),
+            Step::Show(created())
         );
         assert_eq!(
-            Step::first(failed(AppError::LimitReached { limit: 40 }), false),
+            Step::after(Some(Err(AppError::ReverifyRequired)), false),
+            Step::Confirm { error: None }
+        );
+        assert_eq!(
+            Step::after(Some(Err(AppError::LimitReached { limit: 40 })), false),
             Step::Limit
         );
-        let duplicate = AppError::Invalid {
-            field: "name".to_owned(),
-            message: "You already have an app password named 'Outlook'.".to_owned(),
-        };
+        let duplicate =
+            AppError::invalid("name", "You already have an app password named 'Outlook'.");
         assert_eq!(
-            Step::first(failed(duplicate.clone()), false),
+            Step::after(Some(Err(duplicate.clone())), false),
             Step::Name {
-                name: "Outlook".to_owned(),
                 error: Some(duplicate)
             },
-            "the name comes back with the reason"
+            "the name step again, with the reason"
+        );
+        let wrong = AppError::invalid("password", "Your password is incorrect.");
+        assert_eq!(
+            Step::after(Some(Err(wrong.clone())), false),
+            Step::Confirm { error: Some(wrong) },
+            "a failed confirmation asks again"
         );
     }
 
     #[test]
-    fn without_a_form_post_they_start_at_the_name_or_the_limit() {
-        assert_eq!(Step::first(None, true), Step::Limit);
-        assert_eq!(
-            Step::first(None, false),
-            Step::Name {
-                name: String::new(),
-                error: None
-            }
-        );
+    fn without_an_answer_they_start_at_the_name_or_the_limit() {
+        assert_eq!(Step::after(None, true), Step::Limit);
+        assert_eq!(Step::after(None, false), Step::Name { error: None });
     }
 }

@@ -1,15 +1,17 @@
 //! The legacy "Manage app passwords" page (Additional security verification > app passwords),
 //! used when the organization turns the Security info experience off. Same server functions,
-//! same rules and the same create steps as Security info, as forms posted to this page.
+//! same client state and the same create steps as Security info ([`AppPasswords`]).
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
+use leptos_router::hooks::use_query_map;
 
-use crate::app_passwords::{FormOutcome, get_app_passwords};
-use crate::components::intent_form::ButtonLink;
+use crate::components::links::OpenDialog;
 use crate::components::modal::Modal;
 use crate::pages::app_password_flow::{
-    AppPasswordSteps, DeleteAppPasswordDialog, DeleteAppPasswordLink, OpenDialogs,
+    AppPasswordDialog, AppPasswordSteps, AppPasswords, DeleteAppPasswordButton,
+    DeleteAppPasswordDialog, DeleteRefusal, forget_answers_when_the_dialog_changes,
+    refresh_when_shown,
 };
 use crate::pages::profile::ProfileLayout;
 
@@ -17,83 +19,112 @@ const PAGE: &str = "/app-passwords";
 
 #[component]
 pub fn LegacyAppPasswordsPage() -> impl IntoView {
-    let dialogs = OpenDialogs::read();
-    let apps = Resource::new(|| (), |_| get_app_passwords());
-    let delete_failed = match &dialogs.outcome {
-        Some(FormOutcome::DeleteFailed { error }) => Some(error.to_string()),
-        _ => None,
-    };
+    let apps = AppPasswords::new(PAGE);
+    forget_answers_when_the_dialog_changes(move || apps.forget_answers());
+    refresh_when_shown(move || apps.list.refetch());
 
     view! {
         <leptos_meta::Title text="Manage app passwords"/>
         <ProfileLayout>
             <p class="breadcrumb">"Additional security verification"</p>
-            <h1>"app passwords"</h1>
+            <h1 tabindex="-1">"app passwords"</h1>
             <p class="muted">
                 "Some apps, like Outlook 2010, can't do two-step verification. Create an app password for each such app and "
                 "enter it in the app instead of your account password."
             </p>
-            {delete_failed.map(|error| view! { <p class="form-error" role="alert">{error}</p> })}
-            <Suspense fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                {move || {
-                    let dialogs = dialogs.clone();
-                    Suspend::new(async move {
-                        match apps.await {
-                            Ok(o) if o.security_info_experience => view! { <Redirect path="/security-info"/> }.into_any(),
-                            Ok(o) => {
-                                let blocked_reason = if !o.allowed {
-                                    Some("Your organization doesn't allow app passwords.")
-                                } else if !o.has_two_step {
-                                    Some("App passwords need two-step verification: add an authenticator app on Security info first.")
-                                } else {
-                                    None
-                                };
-                                let create_dialog = (dialogs.create && blocked_reason.is_none()).then(|| {
-                                    let overview = o.clone();
-                                    view! {
-                                        <Modal id="create-app-password" title="Create app password" close_href=PAGE>
-                                            <AppPasswordSteps overview=Some(overview) outcome=dialogs.outcome.clone() page=PAGE/>
-                                        </Modal>
-                                    }
-                                });
-                                let delete_dialog = dialogs.delete.and_then(|id| o.item(id)).map(|target| view! {
-                                    <DeleteAppPasswordDialog target=target page=PAGE id="legacy-delete-app-password"
-                                        then_create=dialogs.delete_then_create/>
-                                });
-                                view! {
-                                    <div class="toolbar">
-                                        {match blocked_reason {
-                                            None => view! {
-                                                <ButtonLink href=format!("{PAGE}?add=app_password") class="button primary">"Create"</ButtonLink>
-                                            }.into_any(),
-                                            Some(_) => view! { <button type="button" class="button primary" disabled=true>"Create"</button> }.into_any(),
-                                        }}
-                                        <span class="muted">{format!("{} of {} in use", o.items.len(), o.limit)}</span>
-                                    </div>
-                                    {blocked_reason.map(|reason| view! { <p class="hint">{reason}</p> })}
-                                    <table class="legacy-table">
-                                        <caption class="visually-hidden">"Your app passwords"</caption>
-                                        <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
-                                        <tbody>
-                                            {o.items.into_iter().map(|item| view! {
-                                                <tr>
-                                                    <td>{item.name.clone()}</td>
-                                                    <td>{item.created.clone()}</td>
-                                                    <td>{item.last_used.clone()}</td>
-                                                    <td><DeleteAppPasswordLink page=PAGE item=item/></td>
-                                                </tr>
-                                            }).collect_view()}
-                                        </tbody>
-                                    </table>
-                                    {create_dialog}
-                                    {delete_dialog}
-                                }.into_any()
-                            }
-                            Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-                        }
-                    })
+            <DeleteRefusal apps=apps/>
+            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                {move || match apps.list.get() {
+                    Some(Ok(o)) if o.security_info_experience => Some(view! { <Redirect path="/security-info"/> }.into_any()),
+                    Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
+                    _ => None,
                 }}
-            </Suspense>
+                <LegacyList apps=apps/>
+                <LegacyDialogs apps=apps/>
+            </Transition>
         </ProfileLayout>
+    }
+}
+
+/// Why Create is off, if it is.
+fn blocked_reason(apps: &AppPasswords) -> Option<&'static str> {
+    let overview = apps.overview()?;
+    if !overview.allowed {
+        Some("Your organization doesn't allow app passwords.")
+    } else if !overview.has_two_step {
+        Some(
+            "App passwords need two-step verification: add an authenticator app on Security info first.",
+        )
+    } else {
+        None
+    }
+}
+
+#[component]
+fn LegacyList(apps: AppPasswords) -> impl IntoView {
+    move || {
+        let overview = apps.overview().filter(|o| !o.security_info_experience)?;
+        let blocked = blocked_reason(&apps);
+        Some(view! {
+            <div class="toolbar">
+                {match blocked {
+                    None => view! {
+                        <OpenDialog page=PAGE key="add" value="app_password" class="button primary">"Create"</OpenDialog>
+                    }.into_any(),
+                    Some(_) => view! { <button type="button" class="button primary" disabled=true>"Create"</button> }.into_any(),
+                }}
+                <span class="muted">{format!("{} of {} in use", overview.items.len(), overview.limit)}</span>
+            </div>
+            {blocked.map(|reason| view! { <p class="hint">{reason}</p> })}
+            <table class="legacy-table">
+                <caption class="visually-hidden">"Your app passwords"</caption>
+                <thead><tr><th scope="col">"Name"</th><th scope="col">"Created"</th><th scope="col">"Last used"</th><th scope="col"><span class="visually-hidden">"Actions"</span></th></tr></thead>
+                <tbody>
+                    {overview.items.into_iter().map(|item| view! {
+                        <tr>
+                            <td>{item.name.clone()}</td>
+                            <td>{item.created.clone()}</td>
+                            <td>{item.last_used.clone()}</td>
+                            <td><DeleteAppPasswordButton page=PAGE item=item/></td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        })
+    }
+}
+
+#[component]
+fn LegacyDialogs(apps: AppPasswords) -> impl IntoView {
+    let query = use_query_map();
+    // Read here, not in the view: a list update must not rebuild an open dialog.
+    let dialog = Memo::new(move |_| {
+        let legacy = apps.overview().is_some_and(|o| !o.security_info_experience);
+        match AppPasswordDialog::from_query(&query.read()) {
+            Some(AppPasswordDialog::Create) if blocked_reason(&apps).is_some() => None,
+            dialog if legacy => dialog,
+            _ => None,
+        }
+    });
+    move || {
+        match dialog.get() {
+        Some(AppPasswordDialog::Create) => Some(
+            view! {
+                <Modal id="create-app-password" title="Create app password" close_href=PAGE>
+                    <AppPasswordSteps apps=apps/>
+                </Modal>
+            }
+            .into_any(),
+        ),
+        Some(AppPasswordDialog::Delete { id, then_create }) => Some(
+            (move || {
+                apps.overview().and_then(|o| o.item(id)).map(|target| view! {
+                    <DeleteAppPasswordDialog apps=apps target=target id="legacy-delete-app-password" then_create=then_create/>
+                })
+            })
+            .into_any(),
+        ),
+        _ => None,
+    }
     }
 }

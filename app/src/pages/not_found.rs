@@ -12,7 +12,7 @@ pub fn NotFound() -> impl IntoView {
         <main class="centered-page">
             <section class="card" aria-labelledby="not-found-heading">
                 <p class="brand">"Latchkey"</p>
-                <h1 id="not-found-heading">"We can't find that page"</h1>
+                <h1 id="not-found-heading" tabindex="-1">"We can't find that page"</h1>
                 <p class="muted">"The address may be mistyped, or the link may have expired or been used already."</p>
                 <a class="button primary" href="/">"Go to My Profile"</a>
             </section>

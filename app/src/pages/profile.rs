@@ -5,12 +5,13 @@ use leptos::prelude::*;
 use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_location;
 
-use crate::account::get_current_user;
+use crate::account::{SignOut, get_current_user};
 
 /// The frame of every My Profile page: top bar, left navigation, content.
 #[component]
 pub fn ProfileLayout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| get_current_user());
+    let sign_out = ServerAction::<SignOut>::new();
     let location = use_location();
     // The server sends signed-out visitors to sign-in before rendering; this covers a session
     // that ends between that check and the page.
@@ -42,9 +43,9 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
                         })
                     })}
                 </Suspense>
-                <form method="post" action="/api/sign_out">
+                <ActionForm action=sign_out>
                     <button type="submit" class="link">"Sign out"</button>
-                </form>
+                </ActionForm>
             </header>
             <div class="portal-body">
                 <nav class="sidenav" aria-label="My Profile">
@@ -65,7 +66,7 @@ pub fn OverviewPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="My Profile"/>
         <ProfileLayout>
-            <h1>"Overview"</h1>
+            <h1 tabindex="-1">"Overview"</h1>
             <Suspense fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || Suspend::new(async move {
                     user.await.ok().flatten().map(|user| view! {

@@ -263,7 +263,7 @@ pub async fn app_password_for(
 > {
     use app::backend::Backend;
     let (ctx, _) = signed_in_with_authenticator(backend, username, "192.0.2.1").await?;
-    let created = backend.create_app_password(&ctx, name).await?;
+    let created = backend.create_app_password(&ctx, name, "", "").await?;
     Ok((ctx, created))
 }
 

@@ -1,0 +1,80 @@
+//! The answer of a plain form post (a browser without the WebAssembly yet) that must be shown in
+//! the POST response itself instead of after a redirect: the new app password (shown once, so it
+//! cannot go in a URL) and a refused first-time setup (so what was typed comes back).
+//!
+//! Every other form post answers with a redirect: Leptos sends the browser back to the page
+//! (its `Referer`), with a failure in the `__err` query that `ServerAction` reads.
+//!
+//! How it flows: for those two server functions, the server puts an empty [`FormPostSlot`] in
+//! the request; the server function, seeing a form post, keeps its typed answer there
+//! ([`keep_for_page`]); the server then renders the page with the answer in the request
+//! ([`answer`]), without the page script (the answer is not part of the hydrated state).
+
+use serde::{Deserialize, Serialize};
+
+use crate::app_passwords::CreatedAppPassword;
+use crate::error::AppError;
+
+/// The typed answer a page shows after a plain form post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FormPostAnswer {
+    /// What `create_app_password` did with the name typed.
+    CreateAppPassword {
+        name: String,
+        result: Result<CreatedAppPassword, AppError>,
+    },
+    /// First-time setup was refused: the form as typed (without the passwords) and why.
+    Setup {
+        form: crate::setup::SetupValues,
+        error: AppError,
+    },
+}
+
+/// Where a server function keeps its [`FormPostAnswer`] for the page (ssr only).
+#[cfg(feature = "ssr")]
+#[derive(Clone, Default)]
+pub struct FormPostSlot(std::sync::Arc<std::sync::Mutex<Option<FormPostAnswer>>>);
+
+#[cfg(feature = "ssr")]
+impl FormPostSlot {
+    /// The answer kept by the server function, if it kept one.
+    pub fn take(&self) -> Option<FormPostAnswer> {
+        self.0.lock().ok().and_then(|mut answer| answer.take())
+    }
+
+    fn keep(&self, answer: FormPostAnswer) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(answer);
+        }
+    }
+}
+
+/// In a server function answering a plain form post: keeps `answer` for the page the server
+/// renders as the response. Does nothing for calls from the WebAssembly (they get the answer).
+#[cfg(feature = "ssr")]
+pub fn keep_for_page(answer: FormPostAnswer) {
+    use axum::http::request::Parts;
+    use leptos::prelude::use_context;
+    if !crate::backend::is_form_post() {
+        return;
+    }
+    if let Some(slot) =
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<FormPostSlot>().cloned())
+    {
+        slot.keep(answer);
+    }
+}
+
+/// The answer the page being rendered starts from, if it is the response to a form post.
+pub fn answer() -> Option<FormPostAnswer> {
+    #[cfg(feature = "ssr")]
+    {
+        use axum::http::request::Parts;
+        use leptos::prelude::use_context;
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<FormPostAnswer>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
