@@ -53,10 +53,10 @@ for _ in $(seq 50); do
 done
 token="${setup_url##*token=}"
 base="http://127.0.0.1:$port"
-curl -s -o /dev/null -H 'Accept: application/json' --data-urlencode "form[token]=$token" \
-  --data-urlencode "form[organization]=Contoso" --data-urlencode "form[allow_app_passwords]=on" \
-  --data-urlencode "form[display_name]=Ada Lovelace" --data-urlencode "form[username]=ada@contoso.example" \
-  --data-urlencode "form[password]=correct horse battery" --data-urlencode "form[confirm_password]=correct horse battery" \
+curl -s -o /dev/null -H 'Accept: application/json' --data-urlencode "token=$token" \
+  --data-urlencode "organization=Contoso" --data-urlencode "allow_app_passwords=on" \
+  --data-urlencode "display_name=Ada Lovelace" --data-urlencode "username=ada@contoso.example" \
+  --data-urlencode "password=correct horse battery" --data-urlencode "confirm_password=correct horse battery" \
   "$base/api/complete_setup"
 curl -s -o /dev/null -c "$dir/cookies" -H 'Accept: application/json' --data-urlencode "username=ada@contoso.example" \
   --data-urlencode "password=correct horse battery" "$base/api/sign_in"

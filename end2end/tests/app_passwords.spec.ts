@@ -1,27 +1,11 @@
-import { test, expect, untilItResponds, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, type LatchkeyServer, pageWithoutScripts } from './fixtures';
+import { test, expect, untilItResponds, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, pageWithoutScripts, readyUser, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { chromium } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
-import type { Page } from '@playwright/test';
 
 test.use({ permissions: ['clipboard-read', 'clipboard-write'] });
 
-const APP_PASSWORD = /^[a-z]{4} [a-z]{4} [a-z]{4} [a-z]{4}$/;
 
-async function readyUser(page: Page, server: LatchkeyServer) {
-  await completeSetup(page, server, { allowAppPasswords: true });
-  await signIn(page, server);
-  await expect(page).toHaveURL(server.baseURL + '/');
-  return addAuthenticator(page, server);
-}
-
-async function openAppPasswordDialog(page: Page) {
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
-  const chooser = page.getByRole('dialog', { name: 'Add a method' });
-  await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
-  await chooser.getByRole('button', { name: 'Add' }).click();
-  return page.getByRole('dialog', { name: 'App password' });
-}
 
 test('create, copy once, list and delete an app password', async ({ page, server }) => {
   await readyUser(page, server);

@@ -225,4 +225,28 @@ export async function pageWithoutScripts(
   return plain;
 }
 
+/** Waits until the WebAssembly has hydrated the page (the app sets a performance mark). */
+export async function hydrated(page: Page) {
+  await page.waitForFunction(() => performance.getEntriesByName('hydrated').length > 0);
+}
+
+export const APP_PASSWORD = /^[a-z]{4} [a-z]{4} [a-z]{4} [a-z]{4}$/;
+
+/** Sets up the organization (app passwords allowed), signs in and adds an authenticator app. */
+export async function readyUser(page: Page, server: LatchkeyServer) {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  return addAuthenticator(page, server);
+}
+
+/** Opens Add method > App password on Security info; returns its dialog. */
+export async function openAppPasswordDialog(page: Page) {
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  return page.getByRole('dialog', { name: 'App password' });
+}
+
 export { expect };

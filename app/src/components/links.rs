@@ -1,10 +1,9 @@
 //! Controls that open a dialog or leave one. A dialog is part of the page's URL (`?add=method`,
 //! `?delete=7`, ...), so Back and Forward open and close it and it works before the WebAssembly:
-//! openers are buttons in small GET forms (the router turns them into client-side navigations),
+//! openers are buttons in small GET forms (hydrated, a client-side navigation to the same URL),
 //! and the ways back (Cancel, No, Done) are links to the page without the dialog.
 
 use leptos::prelude::*;
-use leptos_router::components::Form;
 
 /// A button that opens the dialog `key=value` on `page`.
 #[component]
@@ -21,12 +20,23 @@ pub fn OpenDialog(
     then_create: bool,
     children: Children,
 ) -> impl IntoView {
+    let href = format!(
+        "{page}?{key}={}{}",
+        crate::account::urlencode(&value),
+        if then_create { "&then=create" } else { "" }
+    );
+    // Hydrated, the submission becomes a client-side navigation to exactly that URL.
+    let navigate = leptos_router::hooks::use_navigate();
+    let open = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        navigate(&href, Default::default());
+    };
     view! {
-        <Form method="get" action=page attr:class="inline-form">
+        <form method="get" action=page class="inline-form" on:submit=open>
             <input type="hidden" name=key value=value/>
             {then_create.then(|| view! { <input type="hidden" name="then" value="create"/> })}
             <button type="submit" class=class aria-label=label>{children()}</button>
-        </Form>
+        </form>
     }
 }
 

@@ -56,7 +56,13 @@ fn behave_as_modal(dialog: NodeRef<leptos::html::Dialog>, close_href: String) {
             }
             let on_close = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
                 if !leaving.load(Ordering::Relaxed) {
-                    navigate(&close_href, Default::default());
+                    // Replacing the dialog's history entry: Back does not open it again. (A
+                    // push is also lost after Forward, as the router keeps its stack.)
+                    let options = leptos_router::NavigateOptions {
+                        replace: true,
+                        ..Default::default()
+                    };
+                    navigate(&close_href, options);
                 }
             });
             let _ = element

@@ -55,8 +55,12 @@ impl AppPasswords {
         self.list.get().and_then(Result::ok)
     }
 
-    /// Forgets the answers of earlier calls (a dialog was opened or closed).
+    /// Forgets the answers of earlier calls (a dialog was opened or closed). After a creation
+    /// the list is fetched again: the app may have signed in meanwhile ("Last used").
     pub fn forget_answers(&self) {
+        if matches!(self.create.value().get_untracked(), Some(Ok(_))) {
+            self.list.refetch();
+        }
         self.create.value().set(None);
         self.delete.value().set(None);
     }
@@ -392,7 +396,9 @@ pub fn DeleteAppPasswordDialog(
     } else {
         page.to_owned()
     };
+    // "Already deleted" is said on the page: the dialog goes with the list's row.
     let error = move || match apps.delete.value().get() {
+        Some(Err(AppError::AppPasswordGone)) => None,
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
     };
@@ -413,12 +419,12 @@ pub fn DeleteAppPasswordDialog(
     }
 }
 
-/// The refusal of the last Delete, shown on the page when its dialog is gone (the app password
-/// was deleted meanwhile, in another window).
+/// Said on the page when a Delete found the app password gone (deleted meanwhile, in another
+/// window): its dialog goes with the list's row.
 #[component]
 pub fn DeleteRefusal(apps: AppPasswords) -> impl IntoView {
     move || match apps.delete.value().get() {
-        Some(Err(error)) => {
+        Some(Err(error @ AppError::AppPasswordGone)) => {
             Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> })
         }
         _ => None,

@@ -1,0 +1,87 @@
+// axe-core on every page and every dialog, on both projects (desktop and phone), and no
+// sideways scrolling at 320 px wide.
+import AxeBuilder from '@axe-core/playwright';
+import { test, expect, completeSetup, hydrated, readyUser, openAppPasswordDialog, latchkeyAdmin } from './fixtures';
+import type { Page } from '@playwright/test';
+
+async function noViolations(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  expect(found, what).toEqual([]);
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  expect(overflow, `${what} scrolls sideways`).toBeLessThanOrEqual(0);
+}
+
+test('pages and dialogs have no axe violations and fit 320 px', async ({ page, server }) => {
+  test.setTimeout(120_000);
+  await page.setViewportSize({ width: 320, height: 640 });
+  await page.goto(server.setupUrl);
+  await noViolations(page, 'setup');
+  await page.goto(server.baseURL + '/no-such-page');
+  await noViolations(page, '404');
+
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/signin');
+  await noViolations(page, 'sign-in name');
+  await page.goto(server.baseURL + '/signin?username=ada%40contoso.example');
+  await noViolations(page, 'sign-in password');
+  await page.goto(server.baseURL + '/signin?step=code');
+  await noViolations(page, 'sign-in code');
+
+  await page.goto(server.baseURL + '/');
+  await noViolations(page, 'My Profile');
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  await noViolations(page, 'Security info');
+
+  const dialog = await openAppPasswordDialog(page);
+  await noViolations(page, 'app password: name');
+  await dialog.getByLabel('Name').fill('Outlook 2010');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByRole('button', { name: 'Copy' })).toBeVisible();
+  await noViolations(page, 'app password: shown once');
+  await dialog.getByRole('link', { name: 'Done' }).click();
+
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await expect(page.getByRole('dialog', { name: 'Add a method' })).toBeVisible();
+  await noViolations(page, 'Add a method');
+  await page.keyboard.press('Escape');
+
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  await expect(page.getByRole('dialog', { name: 'Delete app password?' })).toBeVisible();
+  await noViolations(page, 'Delete app password');
+  await page.keyboard.press('Escape');
+
+  const methods = page.getByRole('list', { name: 'Your sign-in methods' });
+  await methods.getByRole('button', { name: 'Change' }).click();
+  await expect(page.getByRole('dialog', { name: 'Change password' })).toBeVisible();
+  await noViolations(page, 'Change password');
+  await page.keyboard.press('Escape');
+
+  await methods.getByRole('button', { name: 'Delete' }).click();
+  await expect(page.getByRole('dialog', { name: 'Delete authenticator app?' })).toBeVisible();
+  await noViolations(page, 'Delete authenticator app');
+  await page.getByRole('dialog', { name: 'Delete authenticator app?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(methods.getByText('Authenticator app')).toBeHidden();
+
+  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  await expect(page.getByRole('dialog', { name: 'Authenticator app' }).getByRole('img', { name: /QR code/ })).toBeVisible();
+  await noViolations(page, 'Authenticator app');
+
+  latchkeyAdmin(server, 'org', 'set', 'security-info-experience', 'off');
+  await page.goto(server.baseURL + '/app-passwords');
+  await noViolations(page, 'Manage app passwords');
+});
+
+test('the setup form with its errors has no axe violations', async ({ page, server }) => {
+  await page.goto(server.setupUrl);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Create organization' }).click();
+  await expect(page.getByText('Enter a name for the organization.').or(page.getByRole('alert').filter({ hasText: /\S/ }).first())).toBeVisible();
+  await noViolations(page, 'setup with errors');
+  await completeSetup(page, server);
+});

@@ -1,0 +1,179 @@
+// The hydrated client: typed server-function calls instead of page loads, the list as client
+// state, refusals shown in place, two tabs of one person, and the whole flow by keyboard.
+import { test, expect, hydrated, readyUser, openAppPasswordDialog, latchkeyAdmin, APP_PASSWORD } from './fixtures';
+import { execFileSync } from 'node:child_process';
+import type { Page, Request } from '@playwright/test';
+
+/** Records the server-function calls and documents the page requests from now on (but the
+ * first-sign-in poll; the browser's own favicon checks are not the app's). */
+function recordRequests(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('request', (request: Request) => {
+    const path = new URL(request.url()).pathname;
+    const call = path.startsWith('/api/') && path !== '/api/app_password_first_sign_in';
+    if (call || request.resourceType() === 'document') seen.push(`${request.method()} ${path} ${request.resourceType()}`);
+  });
+  return seen;
+}
+
+/** Runs SQL on the test server's SQLite file (Python's sqlite3), as an outside change would. */
+function sql(databaseUrl: string, statement: string) {
+  const file = databaseUrl.replace('sqlite://', '');
+  execFileSync('python3', ['-c', `import sqlite3; c = sqlite3.connect(${JSON.stringify(file)}); c.execute(${JSON.stringify(statement)}); c.commit()`]);
+}
+
+test('after hydration, creating and deleting an app password each send one call and fetch no page', async ({ page, server }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Outlook 2010');
+
+  const requests = recordRequests(page);
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await expect(list.getByText('Outlook 2010')).toBeAttached();
+  await expect(page.getByText('1 of 40 in use')).toBeAttached();
+  expect(requests).toEqual(['POST /api/create_app_password fetch']);
+  await dialog.getByRole('link', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
+  // Closing is a client-side navigation; the list is asked for again (the app may have signed in).
+  await expect.poll(() => requests).toEqual(['POST /api/create_app_password fetch', 'POST /api/get_app_passwords fetch']);
+
+  requests.length = 0;
+  await list.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+  await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(list.getByText('Outlook 2010')).toBeHidden();
+  await expect(page.getByText('0 of 40 in use')).toBeVisible();
+  expect(requests).toEqual(['POST /api/delete_app_password fetch']);
+});
+
+test('a refused call shows its reason in the dialog and leaves the list as it was', async ({ page, server }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  let dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Kept');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
+  await expect(list.getByText('Kept')).toBeVisible();
+
+  // The organization turns app passwords off while the dialog is open.
+  dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Too late');
+  latchkeyAdmin(server, 'org', 'set', 'allow-app-passwords', 'off');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByText("Your organization doesn't allow app passwords.")).toBeVisible();
+  await expect(dialog.getByLabel('Name')).toHaveValue('Too late');
+  await expect(page.getByText('1 of 40 in use')).toBeAttached();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+
+  // The session ends (signed out elsewhere) while the Delete dialog is open.
+  await list.getByRole('button', { name: 'Delete app password Kept' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete app password?' });
+  sql(server.databaseUrl, 'DELETE FROM sessions');
+  await confirm.getByRole('button', { name: 'Yes' }).click();
+  await expect(confirm.getByText('Your session has ended. Sign in again to continue.')).toBeVisible();
+  await expect(list.getByText('Kept')).toBeAttached();
+});
+
+test('two tabs: a change in one shows in the other when it is shown again; deleting twice is explained', async ({ page, server }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  const other = await page.context().newPage();
+  await other.goto(server.baseURL + '/security-info');
+  await Promise.all([hydrated(page), hydrated(other)]);
+
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill('Tablet');
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await dialog.getByRole('link', { name: 'Done' }).click();
+
+  const otherList = other.getByRole('list', { name: 'Your app passwords' });
+  await expect(otherList.getByText('Tablet')).toHaveCount(0);
+  // The other tab comes to the front again.
+  await other.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await expect(otherList.getByText('Tablet')).toBeVisible();
+
+  // Deleted in the other tab; this tab still lists it and tries too.
+  await otherList.getByRole('button', { name: 'Delete app password Tablet' }).click();
+  await other.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(otherList.getByText('Tablet')).toBeHidden();
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  await list.getByRole('button', { name: 'Delete app password Tablet' }).click();
+  await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(page.getByText('This app password no longer exists: it was deleted, perhaps in another window.')).toBeVisible();
+  await expect(list.getByText('Tablet')).toHaveCount(0);
+
+  // A reload shows the same.
+  await other.reload();
+  await expect(other.getByText('0 of 40 in use')).toBeVisible();
+  await other.close();
+});
+
+/** Presses Tab until `target` has focus (at most 40 times). */
+async function tabTo(page: Page, target: ReturnType<Page['getByRole']>) {
+  for (let i = 0; i < 40; i++) {
+    if (await target.evaluate((element) => element === document.activeElement).catch(() => false)) return;
+    await page.keyboard.press('Tab');
+  }
+  await expect(target).toBeFocused();
+}
+
+test('the whole app-password flow by keyboard alone', async ({ page, server }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+
+  const add = page.getByRole('button', { name: 'Add sign-in method' });
+  await tabTo(page, add);
+  await page.keyboard.press('Enter');
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await expect(chooser).toBeVisible();
+  const choice = chooser.getByLabel('Which method would you like to add?');
+  await tabTo(page, choice);
+  await choice.selectOption('app_password'); // a <select> takes arrow keys; the choice is what matters here
+  await tabTo(page, chooser.getByRole('button', { name: 'Add' }));
+  await page.keyboard.press('Space');
+
+  const dialog = page.getByRole('dialog', { name: 'App password' });
+  await expect(dialog.getByLabel('Name')).toBeFocused();
+  await page.keyboard.type('Keyboard mail');
+  await page.keyboard.press('Enter');
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await tabTo(page, dialog.getByRole('button', { name: 'Copy' }));
+  await page.keyboard.press('Space');
+  await tabTo(page, dialog.getByRole('link', { name: 'Done' }));
+  await page.keyboard.press('Enter');
+  await expect(dialog).toBeHidden();
+
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  await expect(list.getByText('Keyboard mail')).toBeVisible();
+  const remove = list.getByRole('button', { name: 'Delete app password Keyboard mail' });
+  await tabTo(page, remove);
+  await page.keyboard.press('Enter');
+  const confirm = page.getByRole('dialog', { name: 'Delete app password?' });
+  await expect(confirm).toBeVisible();
+  // Esc closes it, and focus is back on the Delete button.
+  await page.keyboard.press('Escape');
+  await expect(confirm).toBeHidden();
+  await expect(remove).toBeFocused();
+  await page.keyboard.press('Space');
+  await tabTo(page, confirm.getByRole('button', { name: 'Yes' }));
+  await page.keyboard.press('Enter');
+  await expect(list.getByText('Keyboard mail')).toBeHidden();
+});
+
+test('client-side navigation moves focus to the new page heading and announces it', async ({ page, server }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/');
+  await hydrated(page);
+  const requests = recordRequests(page);
+  await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Security info' }).click();
+  await expect(page.getByRole('heading', { name: 'Security info', level: 1 })).toBeFocused();
+  await expect(page.locator('[aria-live="polite"][aria-atomic="true"]')).toHaveText('Security info - Latchkey');
+  expect(requests.filter((r) => r.endsWith(' document')), 'no page was loaded').toEqual([]);
+});
