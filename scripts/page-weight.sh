@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Prints what a browser downloads for Latchkey's pages: the brotli size of the WebAssembly,
-# JavaScript and CSS (as served, precompressed at build time), and of the sign-in page's HTML,
-# fetched from a release server on loopback; then Lighthouse mobile scores (npm lighthouse,
-# pinned in end2end/, in Debian's Chromium) for the sign-in and Security info pages.
+# Prints what a browser downloads for Latchkey's pages: the brotli size of every WebAssembly
+# chunk, JavaScript and CSS file (as served, precompressed at build time: the whole app), and
+# of the sign-in page's HTML, fetched from a release server on loopback; what a first view of
+# the sign-in and Security info pages transfers until hydrated, and the time to hydrated on a
+# throttled phone (scripts/first-view.cjs); then Lighthouse mobile scores (npm lighthouse,
+# pinned in end2end/, in Debian's Chromium) for both pages.
 # Figures, not a pass/fail test.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -38,8 +40,8 @@ inline_js_br=$(curl -s "http://127.0.0.1:$port/signin" | node -e '
   });')
 total=$((total + inline_js_br))
 printf '%-44s %10s %10s %10d\n' "inline page script" "" "" "$inline_js_br"
-printf '%-44s %10s %10s %10d  (target: 153600)\n' "WASM + JS + CSS + inline script" "" "" "$total"
-wasm=$(basename target/site/pkg/*.wasm)
+printf '%-44s %10s %10s %10d  (whole app; target: 358400)\n' "WASM + JS + CSS + inline script" "" "" "$total"
+wasm=$(ls -S target/site/pkg/*.wasm | head -1 | xargs basename)
 served=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: br' "http://127.0.0.1:$port/pkg/$wasm" | tr -d '\r' | grep -iE '^(content-encoding|content-length|cache-control):' | tr '\n' ' ')
 printf '%-44s %10s %10s %10d\n' "sign-in page HTML" "" "" "$html_br"
 echo "served /pkg/$wasm with: $served"
@@ -62,6 +64,9 @@ curl -s -o /dev/null -c "$dir/cookies" -H 'Accept: application/json' --data-urle
   --data-urlencode "password=correct horse battery" "$base/api/sign_in"
 session=$(awk '$6 == "latchkey_session" { print $7 }' "$dir/cookies")
 [ -n "$session" ] || { echo "could not sign in for the Lighthouse run"; exit 1; }
+
+echo
+node scripts/first-view.cjs "$base" "$session"
 
 export CHROME_PATH=/usr/bin/chromium
 flags="--headless --no-sandbox --disable-gpu --disable-quic --no-first-run --disable-background-networking --disable-component-update --disable-sync"

@@ -95,7 +95,7 @@ test('two tabs: a change in one shows in the other when it is shown again; delet
   const otherList = other.getByRole('list', { name: 'Your app passwords' });
   await expect(otherList.getByText('Tablet')).toHaveCount(0);
   // The other tab comes to the front again.
-  await other.evaluate(() => document.dispatchEvent(new Event('visibilitychange')));
+  await other.evaluate(() => document.dispatchEvent(new Event('visibilitychange', { bubbles: true })));
   await expect(otherList.getByText('Tablet')).toBeVisible();
 
   // Deleted in the other tab; this tab still lists it and tries too.

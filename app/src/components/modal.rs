@@ -21,9 +21,11 @@ pub fn Modal(
     let labelled_by = heading_id.clone();
     let dialog = NodeRef::<leptos::html::Dialog>::new();
     #[cfg(feature = "hydrate")]
-    behave_as_modal(dialog, close_href.clone());
+    let on_close = behave_as_modal(dialog, close_href.clone());
+    #[cfg(not(feature = "hydrate"))]
+    let on_close = |_: leptos::ev::Event| {};
     view! {
-        <dialog class="modal" id=id aria-labelledby=labelled_by open=true node_ref=dialog>
+        <dialog class="modal" id=id aria-labelledby=labelled_by open=true node_ref=dialog on:close=on_close>
             <div class="modal-header">
                 <h2 id=heading_id>{title}</h2>
                 <a href=close_href class="icon-button" aria-label="Close">"×"</a>
@@ -33,52 +35,53 @@ pub fn Modal(
     }
 }
 
+/// Makes the dialog modal once it is in the page; a close (Esc) leads to `close_href` unless the
+/// dialog is going anyway because the URL changed. Returns the `close` event handler.
 #[cfg(feature = "hydrate")]
-fn behave_as_modal(dialog: NodeRef<leptos::html::Dialog>, close_href: String) {
+fn behave_as_modal(
+    dialog: NodeRef<leptos::html::Dialog>,
+    close_href: String,
+) -> impl Fn(leptos::ev::Event) + 'static {
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use wasm_bindgen::JsCast;
 
     let navigate = leptos_router::hooks::use_navigate();
     // Set when the dialog goes with its page state: its close event must not navigate again.
     let leaving = Arc::new(AtomicBool::new(false));
     let shown = Arc::new(std::sync::Mutex::new(None));
     dialog.on_load({
-        let leaving = leaving.clone();
         let shown = shown.clone();
-        move |element| {
-            let element: web_sys::HtmlDialogElement = element.unchecked_into();
+        move |element: web_sys::HtmlDialogElement| {
             if !element.matches(":modal").unwrap_or(false) {
                 // Removing the attribute hides it without a close event; then show it as modal.
                 let _ = element.remove_attribute("open");
                 // Fails only if the element is detached; then there is nothing to show.
                 let _ = element.show_modal();
             }
-            let on_close = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
-                if !leaving.load(Ordering::Relaxed) {
-                    // Replacing the dialog's history entry: Back does not open it again. (A
-                    // push is also lost after Forward, as the router keeps its stack.)
-                    let options = leptos_router::NavigateOptions {
-                        replace: true,
-                        ..Default::default()
-                    };
-                    navigate(&close_href, options);
-                }
-            });
-            let _ = element
-                .add_event_listener_with_callback("close", on_close.as_ref().unchecked_ref());
-            // Lives as long as the element: it goes with it.
-            on_close.forget();
             if let Ok(mut shown) = shown.lock() {
                 *shown = Some(send_wrapper::SendWrapper::new(element));
             }
         }
     });
-    on_cleanup(move || {
-        leaving.store(true, Ordering::Relaxed);
-        // Closing gives focus back to what opened the dialog (the browser remembers it).
-        if let Some(element) = shown.lock().ok().and_then(|mut shown| shown.take()) {
-            element.close();
+    on_cleanup({
+        let leaving = leaving.clone();
+        move || {
+            leaving.store(true, Ordering::Relaxed);
+            // Closing gives focus back to what opened the dialog (the browser remembers it).
+            if let Some(element) = shown.lock().ok().and_then(|mut shown| shown.take()) {
+                element.close();
+            }
         }
     });
+    move |_| {
+        if !leaving.load(Ordering::Relaxed) {
+            // Replacing the dialog's history entry: Back does not open it again. (A push is
+            // also lost after Forward, as the router keeps its stack.)
+            let options = leptos_router::NavigateOptions {
+                replace: true,
+                ..Default::default()
+            };
+            navigate(&close_href, options);
+        }
+    }
 }

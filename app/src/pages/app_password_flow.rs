@@ -136,28 +136,15 @@ pub fn forget_answers_when_the_dialog_changes(forget: impl Fn() + 'static) {
 pub fn refresh_when_shown(refresh: impl Fn() + 'static) {
     #[cfg(feature = "hydrate")]
     {
-        use wasm_bindgen::JsCast;
-        let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-            return;
-        };
-        let shown = document.clone();
-        let on_change = wasm_bindgen::closure::Closure::<dyn Fn()>::new(move || {
-            if shown.visibility_state() == web_sys::VisibilityState::Visible {
+        let listener = window_event_listener(leptos::ev::visibilitychange, move |_| {
+            let visible = web_sys::window()
+                .and_then(|w| w.document())
+                .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+            if visible {
                 refresh();
             }
         });
-        let _ = document.add_event_listener_with_callback(
-            "visibilitychange",
-            on_change.as_ref().unchecked_ref(),
-        );
-        let listener = send_wrapper::SendWrapper::new(on_change);
-        on_cleanup(move || {
-            let on_change = listener.take();
-            let _ = document.remove_event_listener_with_callback(
-                "visibilitychange",
-                on_change.as_ref().unchecked_ref(),
-            );
-        });
+        on_cleanup(move || listener.remove());
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = refresh;
