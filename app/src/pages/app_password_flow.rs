@@ -10,6 +10,7 @@
 //! the same server functions: creating is answered with the page showing the new password
 //! (`crate::form_post`); deleting redirects back.
 
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
@@ -221,10 +222,10 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
     });
     let pending = apps.create.pending();
     move || match step.get() {
-        Step::Limit => view! { <LimitPrompt apps=apps/> }.into_any(),
+        Step::Limit => EitherOf4::A(view! { <LimitPrompt apps=apps/> }),
         Step::Name { error } => {
             let error = error.map(|e| e.to_string());
-            view! {
+            EitherOf4::B(view! {
                 <ActionForm action=apps.create attr:class="stack">
                     <p class="muted">"Name the app that will use this password, so you can recognise it later."</p>
                     <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
@@ -232,8 +233,7 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                         on_input=move |value: String| apps.name.set(value)/>
                     <DialogActions back=page back_label="Cancel" submit="Next" pending=pending/>
                 </ActionForm>
-            }
-            .into_any()
+            })
         }
         Step::Confirm { error } => {
             let has_two_step = apps.overview().is_some_and(|o| o.has_two_step);
@@ -246,7 +246,7 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                 })
             };
             let (password_error, code_error) = (field_error("password"), field_error("code"));
-            view! {
+            EitherOf4::C(view! {
                 <ActionForm action=apps.create attr:class="stack">
                     <input type="hidden" name="name" value=apps.name.get_untracked()/>
                     <p>"For your security, confirm it's you before creating an app password."</p>
@@ -258,10 +258,9 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                     })}
                     <DialogActions back=page back_label="Cancel" submit="Confirm" pending=pending/>
                 </ActionForm>
-            }
-            .into_any()
+            })
         }
-        Step::Show(created) => view! { <ShowOnce created=created page=page/> }.into_any(),
+        Step::Show(created) => EitherOf4::D(view! { <ShowOnce created=created page=page/> }),
     }
 }
 
@@ -361,8 +360,8 @@ fn FirstSignIn(id: i32) -> impl IntoView {
     view! {
         <p class="first-sign-in" role="status" aria-live="polite" node_ref=status>
             {move || match signed_in.get() {
-                Some(text) => view! { <span class="signed-in">{text}</span> }.into_any(),
-                None => view! { <span class="waiting">"Waiting for the first sign-in..."</span> }.into_any(),
+                Some(text) => Either::Left(view! { <span class="signed-in">{text}</span> }),
+                None => Either::Right(view! { <span class="waiting">"Waiting for the first sign-in..."</span> }),
             }}
         </p>
     }

@@ -2,6 +2,7 @@
 //! used when the organization turns the Security info experience off. Same server functions,
 //! same client state and the same create steps as Security info ([`AppPasswords`]).
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_query_map;
@@ -35,8 +36,8 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
             <DeleteRefusal apps=apps/>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || match apps.list.get() {
-                    Some(Ok(o)) if o.security_info_experience => Some(view! { <Redirect path="/security-info"/> }.into_any()),
-                    Some(Err(error)) => Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()),
+                    Some(Ok(o)) if o.security_info_experience => Some(Either::Left(view! { <Redirect path="/security-info"/> })),
+                    Some(Err(error)) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
                     _ => None,
                 }}
                 <LegacyList apps=apps/>
@@ -68,10 +69,10 @@ fn LegacyList(apps: AppPasswords) -> impl IntoView {
         Some(view! {
             <div class="toolbar">
                 {match blocked {
-                    None => view! {
+                    None => Either::Left(view! {
                         <OpenDialog page=PAGE key="add" value="app_password" class="button primary">"Create"</OpenDialog>
-                    }.into_any(),
-                    Some(_) => view! { <button type="button" class="button primary" disabled=true>"Create"</button> }.into_any(),
+                    }),
+                    Some(_) => Either::Right(view! { <button type="button" class="button primary" disabled=true>"Create"</button> }),
                 }}
                 <span class="muted">{format!("{} of {} in use", overview.items.len(), overview.limit)}</span>
             </div>
@@ -106,25 +107,17 @@ fn LegacyDialogs(apps: AppPasswords) -> impl IntoView {
             _ => None,
         }
     });
-    move || {
-        match dialog.get() {
-        Some(AppPasswordDialog::Create) => Some(
-            view! {
-                <Modal id="create-app-password" title="Create app password" close_href=PAGE>
-                    <AppPasswordSteps apps=apps/>
-                </Modal>
-            }
-            .into_any(),
-        ),
-        Some(AppPasswordDialog::Delete { id, then_create }) => Some(
-            (move || {
-                apps.overview().and_then(|o| o.item(id)).map(|target| view! {
-                    <DeleteAppPasswordDialog apps=apps target=target id="legacy-delete-app-password" then_create=then_create/>
-                })
+    move || match dialog.get() {
+        Some(AppPasswordDialog::Create) => Some(Either::Left(view! {
+            <Modal id="create-app-password" title="Create app password" close_href=PAGE>
+                <AppPasswordSteps apps=apps/>
+            </Modal>
+        })),
+        Some(AppPasswordDialog::Delete { id, then_create }) => Some(Either::Right(move || {
+            apps.overview().and_then(|o| o.item(id)).map(|target| view! {
+                <DeleteAppPasswordDialog apps=apps target=target id="legacy-delete-app-password" then_create=then_create/>
             })
-            .into_any(),
-        ),
+        })),
         _ => None,
-    }
     }
 }

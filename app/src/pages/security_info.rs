@@ -8,6 +8,7 @@
 //! Forward open and close dialogs, and everything works before the WebAssembly (the forms post
 //! to the same functions, which redirect back; see `crate::form_post` for the exceptions).
 
+use leptos::either::{Either, EitherOf5, EitherOf6};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
@@ -164,21 +165,16 @@ pub fn SecurityInfoPage() -> impl IntoView {
 /// Why the page's list could not be loaded, if it could not.
 #[component]
 fn LoadRefusal(methods: Methods) -> impl IntoView {
-    move || {
-        match methods.info.get() {
-        Some(Err(AppError::Unauthorized)) => Some(
-            view! {
-                <p class="form-error" role="alert">
-                    "Your session has ended. " <a href="/signin?next=/security-info">"Sign in again"</a>
-                </p>
-            }
-            .into_any(),
-        ),
-        Some(Err(error)) => {
-            Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any())
-        }
+    move || match methods.info.get() {
+        Some(Err(AppError::Unauthorized)) => Some(Either::Left(view! {
+            <p class="form-error" role="alert">
+                "Your session has ended. " <a href="/signin?next=/security-info">"Sign in again"</a>
+            </p>
+        })),
+        Some(Err(error)) => Some(Either::Right(
+            view! { <p class="form-error" role="alert">{error.to_string()}</p> },
+        )),
         _ => None,
-    }
     }
 }
 
@@ -249,39 +245,34 @@ fn Dialogs(methods: Methods, apps: AppPasswords) -> impl IntoView {
     let dialog = Memo::new(move |_| Dialog::from_query(&query.read()));
     move || {
         dialog.get().map(|dialog| match dialog {
-            Dialog::Choose => view! { <ChooseMethod methods=methods apps=apps/> }.into_any(),
-            Dialog::Authenticator => view! {
+            Dialog::Choose => EitherOf6::A(view! { <ChooseMethod methods=methods apps=apps/> }),
+            Dialog::Authenticator => EitherOf6::B(view! {
                 <Modal id="add-method" title="Authenticator app" close_href=PAGE>
                     <AuthenticatorSteps methods=methods/>
                 </Modal>
-            }
-            .into_any(),
-            Dialog::ChangePassword => view! {
+            }),
+            Dialog::ChangePassword => EitherOf6::C(view! {
                 <Modal id="change-password" title="Change password" close_href=PAGE>
                     <ChangePasswordSteps methods=methods/>
                 </Modal>
-            }
-            .into_any(),
-            Dialog::RemoveAuthenticator => view! {
+            }),
+            Dialog::RemoveAuthenticator => EitherOf6::D(view! {
                 <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
                     <DeleteAuthenticator methods=methods/>
                 </Modal>
-            }
-            .into_any(),
-            Dialog::AppPassword(AppPasswordDialog::Create) => view! {
+            }),
+            Dialog::AppPassword(AppPasswordDialog::Create) => EitherOf6::E(view! {
                 <Modal id="add-method" title="App password" close_href=PAGE>
                     <AppPasswordSteps apps=apps/>
                 </Modal>
-            }
-            .into_any(),
+            }),
             Dialog::AppPassword(AppPasswordDialog::Delete { id, then_create }) => {
                 // The page names the app password from its own list, never from the URL.
-                (move || {
+                EitherOf6::F(move || {
                     apps.overview().and_then(|o| o.item(id)).map(|target| view! {
                         <DeleteAppPasswordDialog apps=apps target=target id="delete-app-password" then_create=then_create/>
                     })
                 })
-                .into_any()
             }
         })
     }
@@ -296,18 +287,16 @@ fn ChooseMethod(methods: Methods, apps: AppPasswords) -> impl IntoView {
         _ => None,
     });
     move || match confirm_first.get() {
-        Some(error) => view! {
+        Some(error) => Either::Left(view! {
             <Modal id="add-method" title="Authenticator app" close_href=PAGE>
                 <StartAuthenticator methods=methods ask_password=true error=Some(error)/>
             </Modal>
-        }
-        .into_any(),
-        None => view! {
+        }),
+        None => Either::Right(view! {
             <Modal id="add-method" title="Add a method" close_href=PAGE>
                 <MethodChooser methods=methods apps=apps/>
             </Modal>
-        }
-        .into_any(),
+        }),
     }
 }
 
@@ -384,17 +373,18 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
         let confirm_answer = methods.confirm.value().get();
         // Too long since the sign-in: confirm it's them, then start again.
         if let Some(Err(AppError::ReverifyRequired)) = confirm_answer {
-            return view! { <StartAuthenticator methods=methods ask_password=true error=None/> }
-                .into_any();
+            return EitherOf5::A(
+                view! { <StartAuthenticator methods=methods ask_password=true error=None/> },
+            );
         }
         match pending.get() {
-            None => ().into_any(),
+            None => EitherOf5::B(()),
             Some(Ok(Some(enrollment))) => {
                 let error = match confirm_answer {
                     Some(Err(error)) => Some(error.to_string()),
                     _ => None,
                 };
-                view! {
+                EitherOf5::C(view! {
                     <ol class="steps">
                         <li>"Install an authenticator app on your phone, if you don't have one yet."</li>
                         <li>
@@ -412,16 +402,17 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
                             <button type="submit" class="button primary">"Next"</button>
                         </div>
                     </ActionForm>
-                }
-                .into_any()
+                })
             }
             Some(Ok(None)) => {
                 let ask_password = !methods.current().is_some_and(|i| i.recently_signed_in)
                     || start_error.get().is_some_and(|e| confirmation_failed(&e));
-                view! { <StartAuthenticator methods=methods ask_password=ask_password error=start_error.get()/> }.into_any()
+                EitherOf5::D(
+                    view! { <StartAuthenticator methods=methods ask_password=ask_password error=start_error.get()/> },
+                )
             }
             Some(Err(error)) => {
-                view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any()
+                EitherOf5::E(view! { <p class="form-error" role="alert">{error.to_string()}</p> })
             }
         }
     }
@@ -478,15 +469,14 @@ fn ChangePasswordSteps(methods: Methods) -> impl IntoView {
     });
     move || {
         if done.get() {
-            return view! {
+            return Either::Left(view! {
                 <p role="status">"Your password was changed. Other browsers and devices were signed out."</p>
                 <div class="modal-actions">
                     <DialogBack href=PAGE class="button primary">"Done"</DialogBack>
                 </div>
-            }
-            .into_any();
+            });
         }
-        view! { <ChangePasswordForm methods=methods/> }.into_any()
+        Either::Right(view! { <ChangePasswordForm methods=methods/> })
     }
 }
 
@@ -535,19 +525,19 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
     move || {
         apps.overview().map(|o| {
             let note = if !o.security_info_experience {
-                Some(view! {
+                Some(Either::Left(view! {
                     <p class="hint">
                         "Your organization manages app passwords on the "
                         <a href="/app-passwords">"Manage app passwords"</a> " page."
                     </p>
-                }.into_any())
+                }))
             } else if o.allowed && !o.has_two_step {
-                Some(view! {
+                Some(Either::Right(view! {
                     <p class="notice info">
                         "App passwords need two-step verification. Select " <strong>"Add sign-in method"</strong>
                         " and add an " <strong>"Authenticator app"</strong> " first."
                     </p>
-                }.into_any())
+                }))
             } else {
                 None
             };
