@@ -116,8 +116,10 @@ test('two tabs: a change in one shows in the other when it is shown again; delet
 
 /** Presses Tab until `target` has focus (at most 40 times). */
 async function tabTo(page: Page, target: ReturnType<Page['getByRole']>) {
+  await expect(target).toBeVisible();
   for (let i = 0; i < 40; i++) {
-    if (await target.evaluate((element) => element === document.activeElement).catch(() => false)) return;
+    const focused = await target.evaluate((element) => element === document.activeElement, undefined, { timeout: 2_000 }).catch(() => false);
+    if (focused) return;
     await page.keyboard.press('Tab');
   }
   await expect(target).toBeFocused();
@@ -162,6 +164,7 @@ test('the whole app-password flow by keyboard alone', async ({ page, server }) =
   await expect(confirm).toBeHidden();
   await expect(remove).toBeFocused();
   await page.keyboard.press('Space');
+  await expect(confirm).toBeVisible();
   await tabTo(page, confirm.getByRole('button', { name: 'Yes' }));
   await page.keyboard.press('Enter');
   await expect(list.getByText('Keyboard mail')).toBeHidden();

@@ -61,7 +61,10 @@ pub fn safe_return_path(next: &str) -> String {
         && !next.starts_with("//")
         && !next.starts_with("/\\")
         && !next.chars().any(|c| c.is_control() || c == '\\')
-        && !next.starts_with("/signin");
+        && !next.starts_with("/signin")
+        // Error parameters are the server's to write (see `form_errors`), never a return path's.
+        && !next.contains("__")
+        && !next.to_ascii_lowercase().contains("%5f");
     if ok { next.to_owned() } else { "/".to_owned() }
 }
 
@@ -99,6 +102,12 @@ mod tests {
     fn only_same_site_paths_are_return_targets() {
         assert_eq!(safe_return_path("/security-info"), "/security-info");
         assert_eq!(safe_return_path("/security-info?x=1"), "/security-info?x=1");
+        assert_eq!(
+            safe_return_path("/security-info?__err=x"),
+            "/",
+            "errors are the server's"
+        );
+        assert_eq!(safe_return_path("/security-info?%5F%5Ferr=x"), "/");
         for bad in [
             "",
             "https://evil.example/",
