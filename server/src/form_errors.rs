@@ -34,7 +34,7 @@ pub async fn sign_form_errors(
         let uri = request.uri();
         let pairs = pairs(uri.query().unwrap_or_default());
         if carries_error(&pairs) && !signed_correctly(key, uri.path(), &pairs, now) {
-            return Redirect::to(&without_error(uri)).into_response();
+            return Redirect::to(&without_error(uri, false)).into_response();
         }
         return next.run(request).await;
     }
@@ -50,7 +50,7 @@ pub async fn sign_form_errors(
         if let Some(referer) = referer
             && carries_error(&pairs(referer.query().unwrap_or_default()))
         {
-            match HeaderValue::from_str(&without_error_keeping_origin(&referer)) {
+            match HeaderValue::from_str(&without_error(&referer, true)) {
                 Ok(clean) => request.headers_mut().insert(header::REFERER, clean),
                 Err(_) => request.headers_mut().remove(header::REFERER),
             };
@@ -147,21 +147,14 @@ fn sign_location(key: &SecretKey, location: &str, now: i64) -> Option<String> {
     Some(with_query(&uri, &kept, true))
 }
 
-/// The page's own URL without error parameters: always a path on this site.
-fn without_error(uri: &Uri) -> String {
+/// `uri` without error parameters. Without `keep_origin`, a path on this site (see
+/// [`with_query`]).
+fn without_error(uri: &Uri, keep_origin: bool) -> String {
     let kept: Vec<(String, String)> = pairs(uri.query().unwrap_or_default())
         .into_iter()
         .filter(|(name, _)| !is_error_key(name))
         .collect();
-    with_query(uri, &kept, false)
-}
-
-fn without_error_keeping_origin(uri: &Uri) -> String {
-    let kept: Vec<(String, String)> = pairs(uri.query().unwrap_or_default())
-        .into_iter()
-        .filter(|(name, _)| !is_error_key(name))
-        .collect();
-    with_query(uri, &kept, true)
+    with_query(uri, &kept, keep_origin)
 }
 
 /// `uri` with `pairs` as its query. Without `keep_origin`, a path on this site only: leading
@@ -277,16 +270,16 @@ mod tests {
         let uri: Uri = "/signin?username=x&__path=%2Fapi%2Fsign_in&%5F%5Ferr=abc&__sig=1.00"
             .parse()
             .unwrap_or_default();
-        assert_eq!(without_error(&uri), "/signin?username=x");
+        assert_eq!(without_error(&uri, false), "/signin?username=x");
         let bare: Uri = "/security-info?__err=abc".parse().unwrap_or_default();
-        assert_eq!(without_error(&bare), "/security-info");
+        assert_eq!(without_error(&bare, false), "/security-info");
         // Never a redirect to another site.
         let elsewhere: Uri = "//elsewhere.example/?__err=abc".parse().unwrap_or_default();
-        assert_eq!(without_error(&elsewhere), "/elsewhere.example/");
+        assert_eq!(without_error(&elsewhere, false), "/elsewhere.example/");
         let absolute: Uri = "http://elsewhere.example/x?__err=abc"
             .parse()
             .unwrap_or_default();
-        assert_eq!(without_error(&absolute), "/x");
+        assert_eq!(without_error(&absolute, false), "/x");
         // A success after an error: Leptos drops the error, the stale signature goes too.
         assert_eq!(
             sign_location(&key(), "http://h/security-info?add=method&__sig=1.00", 0).as_deref(),

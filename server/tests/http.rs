@@ -327,8 +327,14 @@ async fn security_info_form_posts_lead_to_the_next_step() -> TestResult {
 
         // An error already in the Referer (someone else's text) is not signed along.
         let forged = "/security-info?add=method&__path=%2Fapi%2Fadd_method&__err=Rk9SR0VE";
-        let (_, location, _) =
-            post_plain(&app, "/api/add_method", forged, Some(&token), &[("method", "")]).await?;
+        let (_, location, _) = post_plain(
+            &app,
+            "/api/add_method",
+            forged,
+            Some(&token),
+            &[("method", "")],
+        )
+        .await?;
         let back = local(&location);
         assert!(!back.contains("Rk9SR0VE"), "{back}");
         assert_eq!(back.matches("__err=").count(), 1, "{back}");
