@@ -11,6 +11,8 @@ cd "$ROOT"
 set +e
 # A one-off run gains nothing from incremental caches, which cost tens of gigabytes here.
 export CARGO_INCREMENTAL=0
+# Unoptimised Leptos pages need deep stacks when a test renders them (see .cargo/config.toml).
+export RUST_MIN_STACK=16777216
 
 LOG_DIR="$(mktemp -d)"
 declare -a STEP_NAMES=() STEP_RESULTS=()
