@@ -44,3 +44,15 @@ pub fn Field(
         </div>
     }
 }
+
+/// The authenticator app's code, as every "confirm it's you" form asks for it.
+#[component]
+pub fn CodeField(
+    id: &'static str,
+    #[prop(optional, into)] error: MaybeProp<String>,
+) -> impl IntoView {
+    view! {
+        <Field label="Code from your authenticator app" name="code" id=id
+            autocomplete="one-time-code" inputmode="numeric" error=error/>
+    }
+}

@@ -19,7 +19,7 @@ use crate::app_passwords::{
     app_password_first_sign_in, get_app_passwords,
 };
 use crate::components::copy::CopyButton;
-use crate::components::field::Field;
+use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
@@ -253,8 +253,7 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                     <Field label="Password" name="password" id="reverify-password" input_type="password"
                         autocomplete="current-password" autofocus=true error=password_error/>
                     {has_two_step.then(|| view! {
-                        <Field label="Code from your authenticator app" name="code" id="reverify-code"
-                            autocomplete="one-time-code" inputmode="numeric" error=code_error/>
+                        <CodeField id="reverify-code" error=code_error/>
                     })}
                     <DialogActions back=page back_label="Cancel" submit="Confirm" pending=pending/>
                 </ActionForm>

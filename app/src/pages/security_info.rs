@@ -17,7 +17,7 @@ use crate::account::{
     DeleteAuthenticator, SECURITY_INFO as PAGE, SecurityInfo, SignOutEverywhere,
     get_pending_authenticator, get_security_info,
 };
-use crate::components::field::Field;
+use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
@@ -450,8 +450,7 @@ fn DeleteAuthenticator(methods: Methods) -> impl IntoView {
                 <p>"For your security, confirm it's you first."</p>
                 <Field label="Password" name="password" id="delete-authenticator-password" input_type="password"
                     autocomplete="current-password" autofocus=true error=field_error("password")/>
-                <Field label="Code from your authenticator app" name="code" id="delete-authenticator-code"
-                    autocomplete="one-time-code" inputmode="numeric" error=field_error("code")/>
+                <CodeField id="delete-authenticator-code" error=field_error("code")/>
             </Show>
             <p class="form-error" role="alert">{other_error}</p>
             <DialogActions back=PAGE back_label="No" submit="Yes" pending=methods.delete.pending()/>
@@ -509,8 +508,7 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
             <Field label="Confirm new password" name="confirm_password" id="confirm_new_password" input_type="password"
                 autocomplete="new-password" error=field_error("confirm_password")/>
             <Show when=ask_code>
-                <Field label="Code from your authenticator app" name="code" id="change-password-code"
-                    autocomplete="one-time-code" inputmode="numeric" error=field_error("code")/>
+                <CodeField id="change-password-code" error=field_error("code")/>
             </Show>
             <p class="form-error" role="alert">{other_error}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Change password" pending=methods.change_password.pending()/>
