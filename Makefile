@@ -9,6 +9,6 @@ run:
 test:
 	@bash scripts/test.sh
 
-# Rebuild and reload on change (cargo leptos watch).
+# Rebuild and reload on change (cargo leptos watch --split).
 dev:
-	@bash -c '. scripts/setup-tools.sh && cargo leptos watch'
+	@bash -c '. scripts/setup-tools.sh && cargo leptos watch --split'

@@ -14,7 +14,7 @@ seconds="${BENCH_SECONDS:-10}"
 connections="${BENCH_CONNECTIONS:-16}"
 
 echo "==> building the release server and the seeding program"
-cargo leptos build --release >/dev/null 2>&1 || cargo leptos build --release
+cargo leptos build --release --split >/dev/null 2>&1 || cargo leptos build --release --split
 cargo build --release -q -p server --example seed_bench
 
 work="$(mktemp -d)"

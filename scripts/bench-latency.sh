@@ -20,7 +20,7 @@ site="${BENCH_SITE:-$ROOT/target/site}"
 
 if [ -z "${BENCH_SERVER:-}" ]; then
   echo "==> building the release server"
-  cargo leptos build --release --precompress >/dev/null 2>&1 || cargo leptos build --release --precompress
+  cargo leptos build --release --split --precompress >/dev/null 2>&1 || cargo leptos build --release --split --precompress
 fi
 echo "==> building the seeding program"
 cargo build --release -q -p server --example seed_bench

@@ -10,7 +10,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . scripts/setup-tools.sh
-cargo leptos build --release --precompress >/dev/null 2>&1 || cargo leptos build --release --precompress
+cargo leptos build --release --split --precompress >/dev/null 2>&1 || cargo leptos build --release --split --precompress
 
 total=0
 printf '%-44s %10s %10s %10s\n' "asset" "raw" "gzip" "brotli"

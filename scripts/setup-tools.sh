@@ -6,6 +6,8 @@
 set -euo pipefail
 
 CARGO_LEPTOS_VERSION=0.3.7
+CARGO_LEPTOS_SHA256=e327ec89b787be9b9a041205067498657e06e28df721edbd108c364e7b473ccb
+WASM_SPLIT_CLI_VERSION=0.2.4
 CARGO_FUZZ_VERSION=0.13.2
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$HOME/.cargo/bin:$ROOT/end2end/node_modules/.bin:$PATH"
@@ -27,10 +29,28 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# 2. cargo-leptos, pinned; no_downloads because it cannot fetch tools here.
-if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 12 minutes, once per machine)"
-  cargo install cargo-leptos@"$CARGO_LEPTOS_VERSION" --locked --features no_downloads
+# 2. cargo-leptos, pinned; no_downloads because it cannot fetch tools here. Built from its
+#    published crate (checksum checked) with one lock entry moved: wasm_split_cli_support 0.2.4
+#    shims the closure casts that wasm-bindgen rewrites, so code shared by two lazy routes can
+#    leave the main module (0.2.2, in cargo-leptos' own lock, makes wasm-bindgen panic on it).
+#    The stamp file records that build, so a plain 0.3.7 is replaced once.
+leptos_stamp="$HOME/.cargo/bin/.cargo-leptos-build"
+leptos_build="$CARGO_LEPTOS_VERSION+wasm_split_cli_support@$WASM_SPLIT_CLI_VERSION"
+if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$" \
+  || [ "$(cat "$leptos_stamp" 2>/dev/null)" != "$leptos_build" ]; then
+  say "installing cargo-leptos $leptos_build (about 12 minutes, once per machine)"
+  src="$(mktemp -d)"
+  curl -sSfL -o "$src/cargo-leptos.crate" \
+    "https://static.crates.io/crates/cargo-leptos/cargo-leptos-$CARGO_LEPTOS_VERSION.crate"
+  echo "$CARGO_LEPTOS_SHA256  $src/cargo-leptos.crate" | sha256sum -c --quiet \
+    || fail "cargo-leptos crate checksum mismatch"
+  tar -xzf "$src/cargo-leptos.crate" -C "$src"
+  (cd "$src/cargo-leptos-$CARGO_LEPTOS_VERSION" \
+    && cargo update --quiet -p rayon --precise 1.12.0 \
+    && cargo update --quiet -p wasm_split_cli_support --precise "$WASM_SPLIT_CLI_VERSION" \
+    && cargo install --path . --locked --features no_downloads)
+  rm -rf "$src"
+  echo "$leptos_build" > "$leptos_stamp"
 fi
 
 # 3. wasm-bindgen-cli at exactly the version in Cargo.lock (the two must match).

@@ -49,7 +49,7 @@ if step "cargo test" cargo test --workspace; then :; fi
 rust_passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$LAST_LOG" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 rust_failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$LAST_LOG" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 step "fuzz the Basic header parser (cargo fuzz, 30 s)" bash scripts/fuzz.sh 30
-if step "release build (cargo leptos build --release --precompress)" cargo leptos build --release --precompress; then
+if step "release build (cargo leptos build --release --split --precompress)" cargo leptos build --release --split --precompress; then
   step "browser tests (Playwright, Chromium)" bash -c 'cd end2end && npx playwright test'
   e2e_log="$(ls -t "$LOG_DIR"/browser_tests* 2>/dev/null | head -1)"
   if [ -n "$e2e_log" ]; then

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::pages::legacy_app_passwords::LegacyAppPasswordsPage;
 use crate::pages::not_found::NotFound;
@@ -97,16 +97,20 @@ fn PageScript(options: LeptosOptions) -> impl IntoView {
 const HYDRATE_WHEN_IDLE: &str = "((js,wasm)=>{const go=()=>import(js).then(m=>m.default({module_or_path:wasm}).then(()=>m.hydrate()));const idle=()=>'requestIdleCallback' in window?requestIdleCallback(go,{timeout:2000}):setTimeout(go,1);document.readyState==='complete'?idle():addEventListener('load',idle,{once:true});})";
 
 /// After a client-side navigation to another page, moves focus to its heading and announces
-/// its title, as a page load would for screen-reader users.
+/// its title, as a page load would for screen-reader users. Waits until the router has finished
+/// (`is_routing`): a page whose chunk is still loading has not replaced the old one yet.
 #[component]
-fn PageAnnouncer() -> impl IntoView {
+fn PageAnnouncer(is_routing: ReadSignal<bool>) -> impl IntoView {
     let announcement = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     {
         let location = leptos_router::hooks::use_location();
-        Effect::new(move |previous: Option<String>| {
+        Effect::new(move |announced: Option<String>| {
             let path = location.pathname.get();
-            if previous.is_some_and(|previous| previous != path) {
+            if is_routing.get() {
+                return announced.unwrap_or(path);
+            }
+            if announced.is_some_and(|announced| announced != path) {
                 // After the new page has been drawn.
                 request_animation_frame(move || {
                     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
@@ -124,26 +128,56 @@ fn PageAnnouncer() -> impl IntoView {
             path
         });
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = is_routing;
     view! { <p class="visually-hidden" aria-live="polite" aria-atomic="true">{move || announcement.get()}</p> }
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    let (is_routing, set_is_routing) = signal(false);
     view! {
         <Title formatter=|page: String| format!("{page} - Latchkey")/>
-        <Router>
-            <PageAnnouncer/>
+        <Router set_is_routing>
+            <PageAnnouncer is_routing/>
             <Routes fallback=NotFound>
                 // In order: the page arrives complete (no streamed fragments for a script to
                 // place); the data behind these pages is a few indexed queries.
-                <Route path=path!("/") view=OverviewPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/signin") view=SignInPage/>
+                <Route path=path!("/") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::InOrder/>
+                <Route path=path!("/security-info") view={Lazy::<SecurityInfoRoute>::new()} ssr=SsrMode::InOrder/>
+                <Route path=path!("/app-passwords") view={Lazy::<LegacyAppPasswordsRoute>::new()} ssr=SsrMode::InOrder/>
+                <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
-                <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async/>
+                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
 }
+
+// Each page is a lazy route: its code is a WebAssembly chunk of its own
+// (`cargo leptos build --split`), fetched when the page is hydrated or first visited, so a
+// first view downloads the shell and one page. Code two pages share goes to a shared chunk.
+// The pages keep their data in their own components, so `data()` has nothing to start.
+macro_rules! lazy_page {
+    ($(#[$doc:meta])* $route:ident => $page:ident) => {
+        $(#[$doc])*
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    };
+}
+
+lazy_page!(/** My Profile (`/`). */ OverviewRoute => OverviewPage);
+lazy_page!(/** Security info. */ SecurityInfoRoute => SecurityInfoPage);
+lazy_page!(/** The legacy "Manage app passwords" page. */ LegacyAppPasswordsRoute => LegacyAppPasswordsPage);
+lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
+lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);

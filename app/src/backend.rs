@@ -19,6 +19,47 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The session cookie's value, if the browser sent one.
     pub session_token: Option<String>,
+    /// What the backend has already read during this request (see [`RequestMemo`]).
+    pub memo: RequestMemo,
+}
+
+/// Values the backend reads once per page request and shares between the sign-in gate and the
+/// server functions the page calls while it renders (the session behind the cookie, the
+/// organization's policy, the person's authenticator app): one query each instead of one per
+/// caller. Only requests that change nothing (GET) get one; clones share it, so it lives as
+/// long as the request. Without one ([`RequestMemo::off`], the default) every read is fresh.
+#[derive(Clone, Default)]
+pub struct RequestMemo(Option<Arc<std::sync::Mutex<MemoSlots>>>);
+
+type MemoSlots = Vec<(&'static str, Arc<dyn std::any::Any + Send + Sync>)>;
+
+impl RequestMemo {
+    /// A memo for a request that changes nothing.
+    pub fn for_reading() -> Self {
+        Self(Some(Arc::default()))
+    }
+
+    /// No memo: every read goes to the database.
+    pub fn off() -> Self {
+        Self(None)
+    }
+
+    /// The value remembered under `key`, if any and of type `T`.
+    pub fn get<T: Clone + Send + Sync + 'static>(&self, key: &'static str) -> Option<T> {
+        let slots = self.0.as_ref()?.lock().ok()?;
+        slots
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, value)| value.downcast_ref::<T>().cloned())
+    }
+
+    /// Remembers `value` under `key` for the rest of the request (no-op without a memo).
+    pub fn put<T: Clone + Send + Sync + 'static>(&self, key: &'static str, value: T) {
+        if let Some(mut slots) = self.0.as_ref().and_then(|slots| slots.lock().ok()) {
+            slots.retain(|(k, _)| *k != key);
+            slots.push((key, Arc::new(value)));
+        }
+    }
 }
 
 impl std::fmt::Debug for RequestContext {

@@ -14,7 +14,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::app_password_check::{AppPasswordChecker, CheckOutcome, CheckerSettings, Client};
-use crate::db::entities::{authenticator_app, session, user};
+use crate::db::entities::{authenticator_app, organization, session, user};
 use crate::db::{Actor, NewAdmin, NewAppPassword, NewOrganization, Store, StoreError};
 use crate::domain::app_password::{self, AppName, AppPasswordSecret};
 use crate::domain::random::OsRandom;
@@ -271,7 +271,18 @@ impl ServerBackend {
     }
 
     /// The session behind the request's cookie, whether complete or waiting for the second step.
+    /// Read once per page request (see `RequestMemo`): the sign-in gate and the page's server
+    /// functions share it.
     async fn any_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+        if let Some(remembered) = context.memo.get::<Option<SignedIn>>("session") {
+            return Ok(remembered);
+        }
+        let session = self.read_session(context).await?;
+        context.memo.put("session", session.clone());
+        Ok(session)
+    }
+
+    async fn read_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
         let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
@@ -443,7 +454,7 @@ impl ServerBackend {
             return Err(AppError::invalid("password", "Your password is incorrect."));
         }
         attempt.succeeded(&self.store, Utc::now()).await?;
-        if self.has_two_step(user.id).await? {
+        if self.has_two_step(user.id, context).await? {
             let attempt = self.begin_code_attempt(&user.username_key).await?;
             if !self.use_code(user.id, code).await? {
                 self.sign_in_failed(
@@ -459,19 +470,53 @@ impl ServerBackend {
         Ok(())
     }
 
-    async fn has_two_step(&self, user_id: i32) -> Result<bool, AppError> {
+    async fn has_two_step(&self, user_id: i32, context: &RequestContext) -> Result<bool, AppError> {
         Ok(self
-            .store
-            .authenticator(user_id)
+            .authenticator_of(user_id, context)
             .await?
             .is_some_and(|a| a.confirmed_at.is_some()))
     }
 
+    /// The person's authenticator app, read once per page request (see `RequestMemo`).
+    async fn authenticator_of(
+        &self,
+        user_id: i32,
+        context: &RequestContext,
+    ) -> Result<Option<authenticator_app::Model>, AppError> {
+        type Remembered = (i32, Option<authenticator_app::Model>);
+        if let Some((id, app)) = context.memo.get::<Remembered>("authenticator")
+            && id == user_id
+        {
+            return Ok(app);
+        }
+        let app = self.store.authenticator(user_id).await?;
+        context
+            .memo
+            .put::<Remembered>("authenticator", (user_id, app.clone()));
+        Ok(app)
+    }
+
+    /// The organization, read once per page request (see `RequestMemo`).
+    async fn organization(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<organization::Model>, AppError> {
+        if let Some(organization) = context.memo.get("organization") {
+            return Ok(organization);
+        }
+        let organization = self.store.organization().await?;
+        context.memo.put("organization", organization.clone());
+        Ok(organization)
+    }
+
     /// The organization's policy switches: (allow app passwords, security info experience).
-    async fn policy(&self) -> Result<(bool, bool), AppError> {
-        Ok(self.store.organization().await?.map_or((false, true), |o| {
-            (o.allow_app_passwords, o.security_info_experience)
-        }))
+    async fn policy(&self, context: &RequestContext) -> Result<(bool, bool), AppError> {
+        Ok(self
+            .organization(context)
+            .await?
+            .map_or((false, true), |o| {
+                (o.allow_app_passwords, o.security_info_experience)
+            }))
     }
 
     /// The check behind `GET /auth/basic`: see [`AppPasswordChecker::check`].
@@ -635,8 +680,7 @@ impl Backend for ServerBackend {
             return Ok(None);
         };
         let organization = self
-            .store
-            .organization()
+            .organization(context)
             .await?
             .map(|o| o.name)
             .unwrap_or_default();
@@ -696,7 +740,7 @@ impl Backend for ServerBackend {
             let upgraded = password::hash_password_blocking(password.to_owned()).await?;
             self.store.replace_password_hash(user.id, upgraded).await?;
         }
-        let has_authenticator = self.has_two_step(user.id).await?;
+        let has_authenticator = self.has_two_step(user.id, context).await?;
         // A new session id on every sign-in; an old cookie's session ends.
         if let Some(old) = self.any_session(context).await? {
             self.store.delete_session(old.session.id).await?;
@@ -796,8 +840,7 @@ impl Backend for ServerBackend {
         let signed_in = self.require_signed_in(context).await?;
         let now = Utc::now();
         let authenticator = self
-            .store
-            .authenticator(signed_in.user.id)
+            .authenticator_of(signed_in.user.id, context)
             .await?
             .and_then(|a| a.confirmed_at);
         Ok(SecurityInfo {
@@ -964,7 +1007,7 @@ impl Backend for ServerBackend {
         // and the code when there is a second factor (one prompt).
         let now = Utc::now();
         if !app_password::recently_verified(signed_in.session.verified_at, now)
-            && self.has_two_step(signed_in.user.id).await?
+            && self.has_two_step(signed_in.user.id, context).await?
         {
             let attempt = self
                 .begin_code_attempt(&signed_in.user.username_key)
@@ -1002,7 +1045,7 @@ impl Backend for ServerBackend {
         context: &RequestContext,
     ) -> Result<AppPasswordOverview, AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        let (allowed, security_info_experience) = self.policy().await?;
+        let (allowed, security_info_experience) = self.policy(context).await?;
         let now = Utc::now();
         let items = self
             .store
@@ -1025,7 +1068,7 @@ impl Backend for ServerBackend {
             items,
             limit: app_password::MAX_PER_USER as u32,
             allowed,
-            has_two_step: self.has_two_step(signed_in.user.id).await?,
+            has_two_step: self.has_two_step(signed_in.user.id, context).await?,
             security_info_experience,
         })
     }
@@ -1059,13 +1102,13 @@ impl Backend for ServerBackend {
         code: &str,
     ) -> Result<CreatedAppPassword, AppError> {
         let mut signed_in = self.require_signed_in(context).await?;
-        let (allowed, _) = self.policy().await?;
+        let (allowed, _) = self.policy(context).await?;
         if !allowed {
             return Err(AppError::Forbidden(
                 "Your organization doesn't allow app passwords.".to_owned(),
             ));
         }
-        if !self.has_two_step(signed_in.user.id).await? {
+        if !self.has_two_step(signed_in.user.id, context).await? {
             return Err(AppError::Forbidden(
                 "Set up two-step verification first: add an authenticator app on Security info."
                     .to_owned(),

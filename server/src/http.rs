@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use app::backend::{Backend, RequestContext};
+use app::backend::{Backend, RequestContext, RequestMemo};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRef, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
@@ -316,10 +316,16 @@ async fn record_request_context(
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+    let memo = if matches!(*request.method(), Method::GET | Method::HEAD) {
+        RequestMemo::for_reading()
+    } else {
+        RequestMemo::off()
+    };
     let context = RequestContext {
         ip,
         user_agent,
         session_token: session_token(headers, state.backend.session_cookie_name()),
+        memo,
     };
     request.extensions_mut().insert(context);
     next.run(request).await

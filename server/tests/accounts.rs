@@ -100,6 +100,55 @@ async fn every_sign_in_gets_a_new_session_and_sign_out_ends_it() -> TestResult {
     Ok(())
 }
 
+/// A page request reads the session once and its server functions share it (`RequestMemo`);
+/// a request that changes something reads it fresh every time.
+#[tokio::test]
+async fn a_page_request_reads_its_session_once_and_a_change_reads_it_fresh() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (_, cookie) = backend
+            .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
+            .await?;
+        let page = app::backend::RequestContext {
+            memo: app::backend::RequestMemo::for_reading(),
+            ..context("192.0.2.1", Some(&cookie))
+        };
+        let change = context("192.0.2.1", Some(&cookie));
+        assert!(
+            backend.current_user(&page).await?.is_some(),
+            "{}",
+            database.name
+        );
+
+        // The session ends (signed out elsewhere) while the page is being rendered.
+        backend.sign_out(&change).await?;
+        let still_rendering = backend.security_info(&page).await;
+        assert!(
+            still_rendering.is_ok(),
+            "{}: {still_rendering:?}",
+            database.name
+        );
+        assert_eq!(
+            backend.security_info(&change).await.err(),
+            Some(AppError::Unauthorized),
+            "{}: without a memo the ended session is seen at once",
+            database.name
+        );
+        let next_page = app::backend::RequestContext {
+            memo: app::backend::RequestMemo::for_reading(),
+            ..context("192.0.2.1", Some(&cookie))
+        };
+        assert!(
+            backend.current_user(&next_page).await?.is_none(),
+            "{}",
+            database.name
+        );
+    }
+    Ok(())
+}
+
 #[tokio::test]
 async fn sessions_are_shared_by_two_instances_on_one_postgres_database() -> TestResult {
     let Some(database) = TestDatabase::postgres().await else {

@@ -4,8 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseBackend, EntityTrait, FromQueryResult,
-    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
 use super::entities::{app_password, app_password_ip, authenticator_app, organization, user};
@@ -45,11 +44,7 @@ impl Store {
         limit: u64,
         now: DateTime<Utc>,
     ) -> Result<app_password::Model, StoreError> {
-        let options = TransactionOptions {
-            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            ..Default::default()
-        };
-        let txn = self.connection().begin_with_options(options).await?;
+        let txn = self.begin_write().await?;
         if self.connection().get_database_backend() == DatabaseBackend::Postgres {
             user::Entity::find_by_id(new.user_id)
                 .lock_exclusive()

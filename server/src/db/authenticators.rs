@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Condition, Expr};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
 use super::entities::authenticator_app;
 use super::store::{Actor, Store, StoreError};
@@ -30,7 +28,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let txn = self.connection().begin().await?;
+        let txn = self.begin_write().await?;
         let existing = authenticator_app::Entity::find()
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .one(&txn)

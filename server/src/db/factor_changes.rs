@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    QueryFilter, TransactionTrait,
+    QueryFilter,
 };
 
 use super::entities::{authenticator_app, session, user};
@@ -55,7 +55,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let txn = self.connection().begin().await?;
+        let txn = self.begin_write().await?;
         let updated = user::Entity::update_many()
             .col_expr(user::Column::PasswordHash, Expr::value(hash))
             .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
@@ -81,7 +81,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, StoreError> {
-        let txn = self.connection().begin().await?;
+        let txn = self.begin_write().await?;
         let confirmed = authenticator_app::Entity::update_many()
             .col_expr(authenticator_app::Column::LastUsedStep, Expr::value(step))
             .col_expr(authenticator_app::Column::ConfirmedAt, Expr::value(now))
@@ -119,7 +119,7 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Option<u64>, StoreError> {
-        let txn = self.connection().begin().await?;
+        let txn = self.begin_write().await?;
         let deleted = authenticator_app::Entity::delete_many()
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .exec(&txn)

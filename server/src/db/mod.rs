@@ -24,6 +24,9 @@ pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
 pub use users::NewUser;
 
+/// Connections to an SQLite file: enough for concurrent page reads on a small machine.
+const SQLITE_POOL_SIZE: u32 = 4;
+
 /// How long an SQLite writer waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -90,7 +93,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConnectError> {
     options
         .sqlx_logging(false)
         .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5));
+        .acquire_timeout(Duration::from_secs(5))
+        // sqlx pings a connection on every checkout by default: one more round trip (on
+        // SQLite, one more hand-off to the connection's worker thread) per query. Only a
+        // connection idle long enough to have been dropped by a server or proxy is checked.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30));
+    if backend == Backend::Sqlite {
+        // sea-orm gives SQLite a pool of one connection unless told otherwise, so every query
+        // of every request queued behind one worker thread. In WAL mode readers run side by
+        // side; writers still take turns (write transactions are IMMEDIATE: see
+        // `Store::begin_write`), waiting up to the busy timeout.
+        options.max_connections(SQLITE_POOL_SIZE);
+    }
     if backend == Backend::Sqlite {
         let path = sqlite_path(url);
         if let Some(dir) = Path::new(path)

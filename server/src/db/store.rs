@@ -3,8 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait,
-    SqlErr, TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr,
+    EntityTrait, PaginatorTrait, SqlErr, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
 
 use super::entities::{audit_event, organization, user};
@@ -68,6 +69,19 @@ impl Store {
         &self.db
     }
 
+    /// Starts a transaction that will write. On SQLite it is IMMEDIATE: it takes the write
+    /// lock at once (waiting up to the busy timeout), so a read inside it can never leave it
+    /// holding a stale snapshot that fails to upgrade when another connection of the pool has
+    /// written meanwhile (SQLITE_BUSY, which the busy timeout does not wait out).
+    pub(crate) async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         Ok(self.db.ping().await?)
@@ -121,7 +135,7 @@ impl Store {
         actor: Actor,
         now: DateTime<Utc>,
     ) -> Result<user::Model, StoreError> {
-        let txn = self.db.begin().await?;
+        let txn = self.begin_write().await?;
         if user::Entity::find().count(&txn).await? > 0 {
             return Err(StoreError::AlreadySetUp);
         }

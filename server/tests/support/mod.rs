@@ -211,6 +211,7 @@ pub fn context(ip: &str, cookie: Option<&str>) -> app::backend::RequestContext {
         ip: Some(ip.to_owned()),
         user_agent: Some("test".to_owned()),
         session_token,
+        memo: app::backend::RequestMemo::off(),
     }
 }
 
