@@ -144,9 +144,9 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 // In order: the page arrives complete (no streamed fragments for a script to
                 // place); the data behind these pages is a few indexed queries.
-                <Route path=path!("/") view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::InOrder/>
-                <Route path=path!("/security-info") view={Lazy::<SecurityInfoRoute>::new()} ssr=SsrMode::InOrder/>
-                <Route path=path!("/app-passwords") view={Lazy::<LegacyAppPasswordsRoute>::new()} ssr=SsrMode::InOrder/>
+                <Route path=path!("/") view=OverviewPage ssr=SsrMode::InOrder/>
+                <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
+                <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
@@ -155,9 +155,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// Each page is a lazy route: its code is a WebAssembly chunk of its own
-// (`cargo leptos build --split`), fetched when the page is hydrated or first visited, so a
-// first view downloads the shell and one page. Code two pages share goes to a shared chunk.
+// The pages a signed-in person uses (My Profile, Security info, the legacy page) are in the
+// main WebAssembly module: Security info, the heart of the app, hydrates from one file with
+// no second round trip, and a person on the sign-in page needs them right after signing in.
+// The pages a signed-in person never needs (sign-in, setup) are lazy routes: chunks of their
+// own (`cargo leptos build --split`), fetched when such a page is hydrated or visited.
+// (Every page lazy was measured too: the sign-in page's first view shrank, Security info's
+// grew past the single module's, and the whole app by a quarter; see BENCHMARKS.md.)
 // The pages keep their data in their own components, so `data()` has nothing to start.
 macro_rules! lazy_page {
     ($(#[$doc:meta])* $route:ident => $page:ident) => {
@@ -176,8 +180,5 @@ macro_rules! lazy_page {
     };
 }
 
-lazy_page!(/** My Profile (`/`). */ OverviewRoute => OverviewPage);
-lazy_page!(/** Security info. */ SecurityInfoRoute => SecurityInfoPage);
-lazy_page!(/** The legacy "Manage app passwords" page. */ LegacyAppPasswordsRoute => LegacyAppPasswordsPage);
 lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
 lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);

@@ -45,17 +45,13 @@ pub fn hydrate() {
     });
 }
 
-/// Once hydrated and the browser is idle, fetches the chunks of the pages a signed-in person
-/// moves between, so a later click does not wait for the network. After the `hydrated` mark:
-/// none of it is on the way to the first interaction.
+/// Once hydrated and the browser is idle, fetches the sign-in page's chunk, where signing out
+/// leads, so that step does not wait for the network. After the `hydrated` mark: none of it is
+/// on the way to the first interaction.
 #[cfg(feature = "hydrate")]
 fn prefetch_pages_when_idle() {
     use leptos_router::LazyRoute;
     leptos::prelude::request_idle_callback(|| {
-        leptos::task::spawn_local(async {
-            app::OverviewRoute::preload().await;
-            app::SecurityInfoRoute::preload().await;
-            app::LegacyAppPasswordsRoute::preload().await;
-        });
+        leptos::task::spawn_local(app::SignInRoute::preload());
     });
 }
