@@ -1,7 +1,7 @@
 //! The HTML shell and the route table.
 
 use leptos::prelude::*;
-use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
+use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
@@ -23,7 +23,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <meta name="description" content="Manage how you sign in to your work or school account."/>
-                <HashedStylesheet options=options.clone() id="leptos"/>
+                <Stylesheet options=options.clone()/>
                 <AutoReload options=options.clone()/>
                 <PageScript options/>
                 <MetaTags/>
@@ -43,29 +43,54 @@ pub fn hash_file_path(options: &LeptosOptions) -> Option<std::path::PathBuf> {
         .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
 }
 
-/// File names (without extension) of the JavaScript glue and the WebAssembly: with content
-/// hashes when cargo-leptos wrote them, as Leptos names them. Read once: the file only changes
-/// with the binary.
+/// File names (without extension) of the JavaScript glue, the WebAssembly and the CSS: with
+/// content hashes when cargo-leptos wrote them, as Leptos names them. Read once: the file only
+/// changes with the binary. (Leptos' `HashedStylesheet` reads it again for every page.)
 #[cfg(feature = "ssr")]
-fn asset_names(options: &LeptosOptions) -> &'static (String, String) {
-    static NAMES: std::sync::OnceLock<(String, String)> = std::sync::OnceLock::new();
+fn asset_names(options: &LeptosOptions) -> &'static AssetNames {
+    static NAMES: std::sync::OnceLock<AssetNames> = std::sync::OnceLock::new();
     NAMES.get_or_init(|| {
-        let mut js = options.output_name.to_string();
-        let mut wasm = options.output_name.to_string();
+        let name = options.output_name.to_string();
+        let mut names = AssetNames {
+            js: name.clone(),
+            wasm: name.clone(),
+            css: name,
+        };
         if options.hash_files {
             let hashes = hash_file_path(options)
                 .and_then(|file| std::fs::read_to_string(file).ok())
                 .unwrap_or_default();
             for (kind, hash) in hashes.lines().filter_map(|line| line.split_once(':')) {
-                match kind.trim() {
-                    "js" => js = format!("{js}.{}", hash.trim()),
-                    "wasm" => wasm = format!("{wasm}.{}", hash.trim()),
-                    _ => {}
-                }
+                let file = match kind.trim() {
+                    "js" => &mut names.js,
+                    "wasm" => &mut names.wasm,
+                    "css" => &mut names.css,
+                    _ => continue,
+                };
+                file.push('.');
+                file.push_str(hash.trim());
             }
         }
-        (js, wasm)
+        names
     })
+}
+
+#[cfg(feature = "ssr")]
+struct AssetNames {
+    js: String,
+    wasm: String,
+    css: String,
+}
+
+/// The app's stylesheet (`id="leptos"`: `cargo leptos watch` reloads it by that id).
+#[component]
+fn Stylesheet(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let css = &asset_names(&options).css;
+    #[cfg(not(feature = "ssr"))]
+    let css = &String::new();
+    let href = format!("/{}/{css}.css", options.site_pkg_dir);
+    view! { <link rel="stylesheet" id="leptos" href=href/> }
 }
 
 /// The page script: after `load`, when the browser is idle, imports the WebAssembly and hydrates
@@ -77,7 +102,7 @@ fn asset_names(options: &LeptosOptions) -> &'static (String, String) {
 #[component]
 fn PageScript(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
-    let (js, wasm) = asset_names(&options);
+    let AssetNames { js, wasm, .. } = asset_names(&options);
     #[cfg(not(feature = "ssr"))]
     let (js, wasm) = &(String::new(), String::new());
     let pkg = options.site_pkg_dir.to_string();
@@ -97,50 +122,70 @@ fn PageScript(options: LeptosOptions) -> impl IntoView {
 const HYDRATE_WHEN_IDLE: &str = "((js,wasm)=>{const go=()=>import(js).then(m=>m.default({module_or_path:wasm}).then(()=>m.hydrate()));const idle=()=>'requestIdleCallback' in window?requestIdleCallback(go,{timeout:2000}):setTimeout(go,1);document.readyState==='complete'?idle():addEventListener('load',idle,{once:true});})";
 
 /// After a client-side navigation to another page, moves focus to its heading and announces
-/// its title, as a page load would for screen-reader users. Waits until the router has finished
-/// (`is_routing`): a page whose chunk is still loading has not replaced the old one yet.
+/// its title, as a page load would for screen-reader users. The heading shown last is marked
+/// (`data-announced`), so a page that is still loading its chunk, whose old heading is still
+/// there, is waited for.
 #[component]
-fn PageAnnouncer(is_routing: ReadSignal<bool>) -> impl IntoView {
+fn PageAnnouncer() -> impl IntoView {
     let announcement = RwSignal::new(String::new());
     #[cfg(feature = "hydrate")]
     {
         let location = leptos_router::hooks::use_location();
-        Effect::new(move |announced: Option<String>| {
+        Effect::new(move |previous: Option<String>| {
             let path = location.pathname.get();
-            if is_routing.get() {
-                return announced.unwrap_or(path);
-            }
-            if announced.is_some_and(|announced| announced != path) {
-                // After the new page has been drawn.
-                request_animation_frame(move || {
-                    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-                        return;
-                    };
-                    if let Ok(Some(heading)) = document.query_selector("h1") {
-                        use wasm_bindgen::JsCast;
-                        if let Ok(heading) = heading.dyn_into::<web_sys::HtmlElement>() {
-                            let _ = heading.focus();
-                        }
-                    }
-                    announcement.set(document.title());
-                });
+            match previous {
+                None => {
+                    mark_heading();
+                }
+                Some(previous) if previous != path => announce_when_drawn(announcement, 600),
+                Some(_) => {}
             }
             path
         });
     }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = is_routing;
     view! { <p class="visually-hidden" aria-live="polite" aria-atomic="true">{move || announcement.get()}</p> }
+}
+
+/// Marks the page's heading as announced; returns it if it was not yet.
+#[cfg(feature = "hydrate")]
+fn mark_heading() -> Option<web_sys::HtmlElement> {
+    use wasm_bindgen::JsCast;
+    let heading = web_sys::window()?
+        .document()?
+        .query_selector("h1")
+        .ok()??
+        .dyn_into::<web_sys::HtmlElement>()
+        .ok()?;
+    if heading.has_attribute("data-announced") {
+        return None;
+    }
+    let _ = heading.set_attribute("data-announced", "");
+    Some(heading)
+}
+
+/// Once the new page's heading is drawn (checked each frame, for at most `frames`), focuses it
+/// and announces the page's title.
+#[cfg(feature = "hydrate")]
+fn announce_when_drawn(announcement: RwSignal<String>, frames: u32) {
+    request_animation_frame(move || match mark_heading() {
+        Some(heading) => {
+            let _ = heading.focus();
+            if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+                announcement.set(document.title());
+            }
+        }
+        None if frames > 0 => announce_when_drawn(announcement, frames - 1),
+        None => {}
+    });
 }
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let (is_routing, set_is_routing) = signal(false);
     view! {
         <Title formatter=|page: String| format!("{page} - Latchkey")/>
-        <Router set_is_routing>
-            <PageAnnouncer is_routing/>
+        <Router>
+            <PageAnnouncer/>
             <Routes fallback=NotFound>
                 // In order: the page arrives complete (no streamed fragments for a script to
                 // place); the data behind these pages is a few indexed queries.

@@ -6,6 +6,10 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::config::{Cli, Command};
 
+/// mimalloc: per-thread heaps instead of glibc's contended arenas (see Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
