@@ -206,7 +206,7 @@ pub fn App() -> impl IntoView {
 // The pages a signed-in person never needs (sign-in, setup) are lazy routes: chunks of their
 // own (`cargo leptos build --split`), fetched when such a page is hydrated or visited.
 // (Every page lazy was measured too: the sign-in page's first view shrank, Security info's
-// grew past the single module's, and the whole app by a quarter; see BENCHMARKS.md.)
+// grew past the single module's, and the whole app by a third; see BENCHMARKS.md.)
 // The pages keep their data in their own components, so `data()` has nothing to start.
 macro_rules! lazy_page {
     ($(#[$doc:meta])* $route:ident => $page:ident) => {

@@ -60,6 +60,24 @@ impl RequestMemo {
             slots.push((key, Arc::new(value)));
         }
     }
+
+    /// The value remembered under `key`, or what `read` gives, remembered for the rest of the
+    /// request when it succeeds.
+    pub async fn get_or_read<T, E>(
+        &self,
+        key: &'static str,
+        read: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        if let Some(remembered) = self.get(key) {
+            return Ok(remembered);
+        }
+        let value = read.await?;
+        self.put(key, value.clone());
+        Ok(value)
+    }
 }
 
 impl std::fmt::Debug for RequestContext {

@@ -41,7 +41,7 @@ pub fn hydrate() {
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
             let _ = performance.mark("hydrated");
         }
-        prefetch_pages_when_idle();
+        prefetch_sign_in_when_idle();
     });
 }
 
@@ -49,7 +49,7 @@ pub fn hydrate() {
 /// leads, so that step does not wait for the network. After the `hydrated` mark: none of it is
 /// on the way to the first interaction.
 #[cfg(feature = "hydrate")]
-fn prefetch_pages_when_idle() {
+fn prefetch_sign_in_when_idle() {
     use leptos_router::LazyRoute;
     leptos::prelude::request_idle_callback(|| {
         leptos::task::spawn_local(app::SignInRoute::preload());

@@ -274,12 +274,10 @@ impl ServerBackend {
     /// Read once per page request (see `RequestMemo`): the sign-in gate and the page's server
     /// functions share it.
     async fn any_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
-        if let Some(remembered) = context.memo.get::<Option<SignedIn>>("session") {
-            return Ok(remembered);
-        }
-        let session = self.read_session(context).await?;
-        context.memo.put("session", session.clone());
-        Ok(session)
+        context
+            .memo
+            .get_or_read("session", self.read_session(context))
+            .await
     }
 
     async fn read_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
@@ -483,17 +481,12 @@ impl ServerBackend {
         user_id: i32,
         context: &RequestContext,
     ) -> Result<Option<authenticator_app::Model>, AppError> {
-        type Remembered = (i32, Option<authenticator_app::Model>);
-        if let Some((id, app)) = context.memo.get::<Remembered>("authenticator")
-            && id == user_id
-        {
-            return Ok(app);
+        let read = async { Ok::<_, AppError>((user_id, self.store.authenticator(user_id).await?)) };
+        match context.memo.get_or_read("authenticator", read).await? {
+            (id, app) if id == user_id => Ok(app),
+            // Remembered for someone else (a page reads only its own person's).
+            _ => Ok(self.store.authenticator(user_id).await?),
         }
-        let app = self.store.authenticator(user_id).await?;
-        context
-            .memo
-            .put::<Remembered>("authenticator", (user_id, app.clone()));
-        Ok(app)
     }
 
     /// The organization, read once per page request (see `RequestMemo`).
@@ -501,16 +494,12 @@ impl ServerBackend {
         &self,
         context: &RequestContext,
     ) -> Result<Option<organization::Model>, AppError> {
-        if let Some(organization) = context.memo.get("organization") {
-            return Ok(organization);
-        }
-        let organization = self.store.organization().await?;
-        context.memo.put("organization", organization.clone());
-        Ok(organization)
+        let read = async { Ok::<_, AppError>(self.store.organization().await?) };
+        context.memo.get_or_read("organization", read).await
     }
 
     /// The organization's policy switches: (allow app passwords, security info experience).
-    async fn policy(&self, context: &RequestContext) -> Result<(bool, bool), AppError> {
+    pub(crate) async fn policy(&self, context: &RequestContext) -> Result<(bool, bool), AppError> {
         Ok(self
             .organization(context)
             .await?

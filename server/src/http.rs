@@ -464,8 +464,8 @@ async fn require_sign_in(State(state): State<AppState>, request: Request, next: 
         .unwrap_or_default();
     match state.backend.signed_in(&context).await {
         Ok(Some(_)) if path == LEGACY_APP_PASSWORDS_PAGE => {
-            match state.backend.store.organization().await {
-                Ok(Some(org)) if !org.security_info_experience => next.run(request).await,
+            match state.backend.policy(&context).await {
+                Ok((_, false)) => next.run(request).await,
                 _ => Redirect::to("/security-info").into_response(),
             }
         }

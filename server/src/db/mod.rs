@@ -104,8 +104,6 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConnectError> {
         // side; writers still take turns (write transactions are IMMEDIATE: see
         // `Store::begin_write`), waiting up to the busy timeout.
         options.max_connections(SQLITE_POOL_SIZE);
-    }
-    if backend == Backend::Sqlite {
         let path = sqlite_path(url);
         if let Some(dir) = Path::new(path)
             .parent()
