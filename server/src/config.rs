@@ -25,6 +25,11 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Copy the SQLite database, while the server runs, to FILE and its secret key to FILE.key.
+    Backup(crate::backup::BackupArgs),
+    /// Put a backup and its key back where --database-url and --secret-key-file say (both
+    /// must not exist yet; Latchkey stopped).
+    Restore(crate::backup::RestoreArgs),
     /// Administer users and the organization's policy.
     #[command(subcommand)]
     Admin(crate::admin::AdminCommand),

@@ -7,6 +7,7 @@
 pub mod admin;
 pub mod app_password_check;
 pub mod backend;
+pub mod backup;
 pub mod checkpassword;
 pub mod config;
 pub mod connections;
@@ -50,6 +51,14 @@ pub enum StartupError {
     Leptos(String),
     #[error("the database is unreachable: {0}")]
     Store(#[from] db::StoreError),
+    #[error(
+        "the secret key file {path} is not the key of this database (key {given}, the database expects {expected}): put back the key file that belongs with it (a backup keeps it as FILE.key)"
+    )]
+    KeyMismatch {
+        path: std::path::PathBuf,
+        given: String,
+        expected: String,
+    },
 }
 
 /// Leptos' settings (site root, output name) with our listening address.
@@ -79,11 +88,18 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let secret_key = SecretKey::load_or_create(&config.secret_key_file, &mut OsRandom)?;
     let connection = db::connect_and_migrate(&config.database_url).await?;
     tracing::info!(database = %db::redact(&config.database_url), "database ready");
-    let backend = ServerBackend::new(
-        Store::new(connection),
-        secret_key,
-        config.backend_settings(),
-    );
+    let store = Store::new(connection);
+    // A database used with another key would refuse every app password and authenticator
+    // app: say so now instead.
+    let recorded = store.record_key_check(&secret_key.check_value()).await?;
+    if recorded != secret_key.check_value() {
+        return Err(StartupError::KeyMismatch {
+            path: config.secret_key_file.clone(),
+            given: secret_key.id(),
+            expected: secret_key::short_key_id(&recorded),
+        });
+    }
+    let backend = ServerBackend::new(store, secret_key, config.backend_settings());
     let public_url = config.public_url();
 
     if !backend.store.has_accounts().await? {

@@ -22,21 +22,32 @@ async fn main() -> ExitCode {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => server::migrate(&cli.config).await,
         Command::Checkpassword(args) => return server::checkpassword::run(&args),
-        Command::Admin(command) => match server::admin::run(command, &cli.config).await {
-            Ok(output) => {
-                println!("{output}");
-                Ok(())
-            }
-            Err(error) => {
-                eprintln!("latchkey: {error}");
-                return ExitCode::FAILURE;
-            }
-        },
+        Command::Admin(command) => {
+            return report(server::admin::run(command, &cli.config).await);
+        }
+        Command::Backup(args) => return report(server::backup::backup(&cli.config, &args).await),
+        Command::Restore(args) => {
+            return report(server::backup::restore(&cli.config, &args).await);
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("latchkey: error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints what a command did, or one line saying why it did not.
+fn report(result: Result<String, impl std::fmt::Display>) -> ExitCode {
+    match result {
+        Ok(output) => {
+            println!("{output}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("latchkey: {error}");
             ExitCode::FAILURE
         }
     }

@@ -14,6 +14,11 @@ const BOUND_PREFIX: &str = "2.";
 
 const KEY_BYTES: usize = 32;
 
+/// The short name of the key whose check value is `check_value` (see [`SecretKey::id`]).
+pub fn short_key_id(check_value: &str) -> String {
+    check_value.chars().take(12).collect()
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum SecretKeyError {
     #[error("cannot read the secret key file {path}: {source}")]
@@ -54,6 +59,17 @@ impl SecretKey {
 
     pub fn as_bytes(&self) -> &[u8; KEY_BYTES] {
         &self.0
+    }
+
+    /// What a database records to recognise this key later (`key_checks`): a keyed hash of
+    /// a constant, which reveals nothing about the key.
+    pub fn check_value(&self) -> String {
+        self.keyed_hash("key-check", b"latchkey")
+    }
+
+    /// A short name for the key in messages: the start of its check value.
+    pub fn id(&self) -> String {
+        short_key_id(&self.check_value())
     }
 
     /// HMAC-SHA-256 of `data` under a key derived for `purpose`, as hex. Used for lookup
@@ -153,6 +169,20 @@ impl SecretKey {
         }
     }
 
+    /// Reads the key from `path`, which must exist.
+    pub fn load(path: &Path) -> Result<Self, SecretKeyError> {
+        let text = fs::read_to_string(path).map_err(|source| SecretKeyError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_file_text(path, &text)
+    }
+
+    /// Writes the key to a new file at `path` (mode 0600); never replaces an existing file.
+    pub fn write_new(&self, path: &Path) -> Result<(), SecretKeyError> {
+        write_key_file(path, &self.0)
+    }
+
     fn from_file_text(path: &Path, text: &str) -> Result<Self, SecretKeyError> {
         let metadata = fs::metadata(path).map_err(|source| SecretKeyError::Read {
             path: path.to_owned(),
@@ -175,28 +205,33 @@ impl SecretKey {
     }
 
     fn create(path: &Path, rng: &mut impl RandomSource) -> Result<Self, SecretKeyError> {
-        let create_error = |source| SecretKeyError::Create {
-            path: path.to_owned(),
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(create_error)?;
-        }
         let mut key = [0u8; KEY_BYTES];
         rng.fill(&mut key);
-        // create_new: never overwrite a key another process wrote a moment ago.
-        let mut file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)
-            .map_err(create_error)?;
-        file.write_all(format!("{}\n", hex::encode(key)).as_bytes())
-            .map_err(create_error)?;
-        file.sync_all().map_err(create_error)?;
+        write_key_file(path, &key)?;
         tracing::info!(path = %path.display(), "generated a new server secret key");
         Ok(Self(key))
     }
+}
+
+/// Writes `key` as hex to a new file (and its directory) with mode 0600, synced to disk.
+fn write_key_file(path: &Path, key: &[u8; KEY_BYTES]) -> Result<(), SecretKeyError> {
+    let create_error = |source| SecretKeyError::Create {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(create_error)?;
+    }
+    // create_new: never overwrite a key another process wrote a moment ago.
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(create_error)?;
+    file.write_all(format!("{}\n", hex::encode(key)).as_bytes())
+        .map_err(create_error)?;
+    file.sync_all().map_err(create_error)
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 mod app_passwords;
 mod audit;
 mod authenticators;
+mod backup;
 pub mod entities;
 mod factor_changes;
 pub mod migrations;
@@ -20,6 +21,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword};
+pub use backup::Contents;
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
 pub use users::NewUser;
@@ -67,7 +69,7 @@ impl Backend {
 }
 
 /// The file path inside an `sqlite:` URL, without the query string.
-fn sqlite_path(url: &str) -> &str {
+pub fn sqlite_path(url: &str) -> &str {
     let rest = url.trim_start_matches("sqlite:");
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     rest.split('?').next().unwrap_or(rest)

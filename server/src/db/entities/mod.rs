@@ -5,6 +5,7 @@ pub mod app_password;
 pub mod app_password_ip;
 pub mod audit_event;
 pub mod authenticator_app;
+pub mod key_check;
 pub mod organization;
 pub mod session;
 pub mod throttle_counter;
