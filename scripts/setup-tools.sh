@@ -75,13 +75,15 @@ wasm-opt --version >/dev/null || fail "wasm-opt (npm binaryen) did not install"
 if $want_test_tools; then
   # 5. Debian packages the tests use as real peers: Chromium (test tools cannot download
   #    browsers here), nginx (auth_request in front of /auth/basic), Dovecot (IMAP through
-  #    `latchkey checkpassword`), curl (the IMAP and HTTP client), wrk (the benchmark's load).
+  #    `latchkey checkpassword`), curl (the IMAP and HTTP client), wrk (the benchmark's load),
+  #    systemd's `systemd-analyze` (verifies the unit in deploy/).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
   [ -x /usr/sbin/dovecot ] || missing+=(dovecot-imapd)
   command -v curl >/dev/null || missing+=(curl)
   command -v wrk >/dev/null || missing+=(wrk)
+  [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing Debian packages: ${missing[*]}"

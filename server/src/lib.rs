@@ -128,6 +128,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             source,
         })?;
     tracing::info!(url = %public_url, "Latchkey is listening");
+    notify_service_manager(sd_notify::NotifyState::Ready);
     connections::serve(
         listener,
         http::router(state),
@@ -136,6 +137,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     )
     .await;
 
+    notify_service_manager(sd_notify::NotifyState::Stopping);
     tracing::info!("shutting down: closing the database");
     backend
         .store
@@ -145,6 +147,14 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         .await
         .map_err(db::StoreError::from)?;
     Ok(())
+}
+
+/// Tells systemd (`Type=notify`, `$NOTIFY_SOCKET`) that Latchkey is ready or stopping; does
+/// nothing when not started by a service manager.
+fn notify_service_manager(state: sd_notify::NotifyState) {
+    if let Err(error) = sd_notify::notify(&[state]) {
+        tracing::warn!(%error, "cannot notify the service manager");
+    }
 }
 
 /// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
