@@ -1,5 +1,5 @@
 # The two commands a newcomer needs, plus a development loop.
-.PHONY: run test dev
+.PHONY: run test dev dist
 
 # Build the release and serve Latchkey at http://127.0.0.1:3000 (data in ./data/).
 run:
@@ -12,3 +12,8 @@ test:
 # Rebuild and reload on change (cargo leptos watch --split).
 dev:
 	@bash -c '. scripts/setup-tools.sh && cargo leptos watch --split'
+
+# The files to deploy in dist/: the binary (the site built into it), the systemd unit, its
+# user and a sample settings file (see README, "Running as a service").
+dist:
+	@bash scripts/dist.sh

@@ -101,7 +101,7 @@ cp -r target/site "$dir/plain/site"
 find "$dir/plain/site" \( -name '*.br' -o -name '*.gz' \) -delete
 port2=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
 LATCHKEY_DATABASE_URL="sqlite://$dir/plain/l.db" LATCHKEY_SECRET_KEY_FILE="$dir/plain/secret.key" LATCHKEY_ADDR="127.0.0.1:$port2" \
-  LEPTOS_SITE_ROOT="$dir/plain/site" LATCHKEY_LOG=warn NO_COLOR=1 target/release/latchkey >"$dir/plain/log" 2>&1 &
+  LATCHKEY_SITE_DIR="$dir/plain/site" LATCHKEY_LOG=warn NO_COLOR=1 target/release/latchkey >"$dir/plain/log" 2>&1 &
 server2=$!
 for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port2/healthz" >/dev/null && break; sleep 0.1; done
 echo

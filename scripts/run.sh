@@ -7,6 +7,5 @@ cd "$ROOT"
 . scripts/setup-tools.sh
 echo "==> building the release (the first build takes several minutes)"
 cargo leptos build --release --split --precompress
-export LEPTOS_SITE_ROOT="$ROOT/target/site"
 echo "==> starting Latchkey: open ${LATCHKEY_PUBLIC_URL:-http://${LATCHKEY_ADDR:-127.0.0.1:3000}}"
 exec "$ROOT/target/release/latchkey" "$@"

@@ -43,13 +43,23 @@ pub fn hash_file_path(options: &LeptosOptions) -> Option<std::path::PathBuf> {
         .and_then(|exe| exe.parent().map(|dir| dir.join(options.hash_file.as_ref())))
 }
 
+/// The asset names, once known.
+#[cfg(feature = "ssr")]
+static ASSET_NAMES: std::sync::OnceLock<AssetNames> = std::sync::OnceLock::new();
+
+/// Gives the asset names the server found among the files built into its binary. Called once
+/// at start-up, before any page is rendered; without it they are read from `hash.txt`.
+#[cfg(feature = "ssr")]
+pub fn set_asset_names(names: AssetNames) {
+    let _ = ASSET_NAMES.set(names);
+}
+
 /// File names (without extension) of the JavaScript glue, the WebAssembly and the CSS: with
 /// content hashes when cargo-leptos wrote them, as Leptos names them. Read once: the file only
 /// changes with the binary. (Leptos' `HashedStylesheet` reads it again for every page.)
 #[cfg(feature = "ssr")]
 fn asset_names(options: &LeptosOptions) -> &'static AssetNames {
-    static NAMES: std::sync::OnceLock<AssetNames> = std::sync::OnceLock::new();
-    NAMES.get_or_init(|| {
+    ASSET_NAMES.get_or_init(|| {
         let name = options.output_name.to_string();
         let mut names = AssetNames {
             js: name.clone(),
@@ -75,11 +85,13 @@ fn asset_names(options: &LeptosOptions) -> &'static AssetNames {
     })
 }
 
+/// The main assets' file names under `/pkg/`, without their extensions.
 #[cfg(feature = "ssr")]
-struct AssetNames {
-    js: String,
-    wasm: String,
-    css: String,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetNames {
+    pub js: String,
+    pub wasm: String,
+    pub css: String,
 }
 
 /// The app's stylesheet (`id="leptos"`: `cargo leptos watch` reloads it by that id).

@@ -2,7 +2,7 @@
 // temporary SQLite database, one per test, and reads the one-time setup link from its log.
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -35,15 +35,19 @@ async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Prom
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
   const databaseUrl = `sqlite://${path.join(dir, 'latchkey.db')}`;
-  const child: ChildProcess = spawn(path.join(root, 'target', 'release', 'latchkey'), [], {
-    cwd: root,
+  // The release binary copied alone to an empty folder and run there: it must serve the whole
+  // app from the files built into it (one file to deploy).
+  const binary = path.join(dir, 'latchkey');
+  copyFileSync(path.join(root, 'target', 'release', 'latchkey'), binary);
+  const { LEPTOS_SITE_ROOT: _unused, ...environment } = process.env;
+  const child: ChildProcess = spawn(binary, [], {
+    cwd: dir,
     env: {
-      ...process.env,
+      ...environment,
       LATCHKEY_DATABASE_URL: databaseUrl,
       LATCHKEY_ADDR: `127.0.0.1:${port}`,
       LATCHKEY_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
       LATCHKEY_LOG: process.env.LATCHKEY_TEST_LOG ?? "info",
-      LEPTOS_SITE_ROOT: path.join(root, 'target', 'site'),
       NO_COLOR: '1',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -75,3 +75,35 @@ test('links and forms swap the page in place; Back and Forward work through dial
   await expect(page).toHaveTitle('My Profile - Latchkey');
   expect(await marker()).toBe(7); // never reloaded
 });
+
+test('the binary alone serves its built-in assets: precompressed, cached for good, revalidated by ETag', async ({ page, server, request }) => {
+  // The fixture runs a copy of the release binary from an empty folder (no site files).
+  await page.goto(server.baseURL + '/signin');
+  await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
+  const script = await page.locator('script[type="module"]').first().textContent();
+  const js = script?.match(/"(\/pkg\/[^"]+\.js)"/)?.[1];
+  const wasm = script?.match(/"(\/pkg\/[^"]+\.wasm)"/)?.[1];
+  const css = await page.locator('link[rel="stylesheet"]').getAttribute('href');
+  for (const asset of [js, wasm, css]) {
+    expect(asset, 'hashed asset names in the page').toMatch(/^\/pkg\/latchkey\.[^.]+\.(js|wasm|css)$/);
+  }
+  for (const [asset, type] of [[js, 'text/javascript'], [wasm, 'application/wasm'], [css, 'text/css']]) {
+    const answer = await request.get(server.baseURL + asset, { headers: { 'Accept-Encoding': 'br' } });
+    expect(answer.status(), `${asset}`).toBe(200);
+    expect(answer.headers()['content-encoding']).toBe('br');
+    expect(answer.headers()['content-type']).toContain(type);
+    expect(answer.headers()['cache-control']).toBe('public, max-age=31536000, immutable');
+    const etag = answer.headers()['etag'];
+    expect(etag).toBeTruthy();
+    const again = await request.get(server.baseURL + asset, { headers: { 'Accept-Encoding': 'br', 'If-None-Match': etag } });
+    expect(again.status()).toBe(304);
+    // A client that takes no compression gets the plain file.
+    const plain = await request.get(server.baseURL + asset, { headers: { 'Accept-Encoding': 'identity' } });
+    expect(plain.status()).toBe(200);
+    expect(plain.headers()['content-encoding']).toBeUndefined();
+  }
+  const favicon = await request.get(server.baseURL + '/favicon.svg');
+  expect(favicon.status()).toBe(200);
+  expect(favicon.headers()['content-type']).toContain('image/svg+xml');
+  expect((await request.get(server.baseURL + '/pkg/nothing-here.js')).status()).toBe(404);
+});

@@ -101,6 +101,12 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// Serve the site's files (WebAssembly, scripts, styles, favicon) from this folder (a
+    /// `target/site` built by cargo-leptos for this same binary) instead of the copies built
+    /// into a release binary.
+    #[arg(long, env = "LATCHKEY_SITE_DIR")]
+    pub site_dir: Option<PathBuf>,
+
     /// Log filter, e.g. "info", "debug" or "latchkey=debug,tower_http=info".
     #[arg(long, env = "LATCHKEY_LOG", default_value = "info", global = true)]
     pub log: String,

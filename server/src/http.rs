@@ -21,6 +21,8 @@ use crate::backend::ServerBackend;
 #[derive(Clone)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// Where `/pkg/` and the public files are served from.
+    pub site: crate::site::SiteFiles,
     pub backend: Arc<ServerBackend>,
     pub delivery: crate::delivery::DeliverySettings,
     /// Proxies whose `X-Forwarded-For` names the real client.
@@ -77,7 +79,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())
         })
-        .merge(static_files(&state.leptos_options))
+        .merge(
+            crate::site::SiteFiles::for_options(&state.leptos_options)
+                .routes(&state.leptos_options),
+        )
         .fallback(not_found_page(provide_backend, options_for_404))
         .layer(middleware::from_fn(answer_in_page))
         .layer(middleware::from_fn_with_state(
@@ -107,45 +112,6 @@ pub fn router(state: AppState) -> Router {
             move |request, next| crate::delivery::security_headers(settings, request, next)
         }))
         .with_state(state)
-}
-
-/// Static files, each route served by a service built here once: the hashed assets under
-/// `/pkg/` (with the `.br`/`.gz` copies made at build time) and every file at the top of the
-/// site root (copied there from `public/`). A site root that does not exist (tests without a
-/// build) gives no routes.
-fn static_files(options: &LeptosOptions) -> Router<AppState> {
-    use tower_http::services::{ServeDir, ServeFile};
-
-    let site_root = std::path::Path::new(&*options.site_root);
-    let pkg_dir = options.site_pkg_dir.trim_matches('/');
-    let assets = ServeDir::new(site_root.join(pkg_dir))
-        .precompressed_br()
-        .precompressed_gzip()
-        .append_index_html_on_directories(false);
-    let mut router = Router::new().nest_service(&format!("/{pkg_dir}"), assets);
-    let Ok(entries) = std::fs::read_dir(site_root) else {
-        return router;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        let plain_name = name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
-        let precompressed_copy = name.ends_with(".br") || name.ends_with(".gz");
-        if !path.is_file() || !plain_name || precompressed_copy {
-            continue;
-        }
-        router = router.route_service(
-            &format!("/{name}"),
-            ServeFile::new(&path)
-                .precompressed_br()
-                .precompressed_gzip(),
-        );
-    }
-    router
 }
 
 /// Any other path: the app's 404 page, rendered by Leptos (its `NotFound` route).

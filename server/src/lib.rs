@@ -19,6 +19,7 @@ pub mod housekeeping;
 pub mod http;
 pub mod secret_key;
 pub mod sign_in_limits;
+pub mod site;
 pub mod telemetry;
 
 use std::sync::Arc;
@@ -61,15 +62,33 @@ pub enum StartupError {
     },
 }
 
-/// Leptos' settings (site root, output name) with our listening address.
-fn leptos_options(config: &Config) -> Result<LeptosOptions, StartupError> {
+/// Leptos' settings (site root, output name) with our listening address, and where the site's
+/// files come from: `--site-dir`, or those built into a release binary.
+fn leptos_options(config: &Config) -> Result<(LeptosOptions, site::SiteFiles), StartupError> {
     let mut options = leptos::config::get_configuration(None)
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
     options.site_addr = config.addr;
-    // cargo-leptos writes the asset hashes next to the binary; use hashed names when it did.
-    options.hash_files = app::app::hash_file_path(&options).is_some_and(|file| file.exists());
-    Ok(options)
+    let site = match &config.site_dir {
+        Some(dir) => {
+            options.site_root = dir.display().to_string().into();
+            site::SiteFiles::Directory(dir.clone())
+        }
+        None => site::SiteFiles::for_options(&options),
+    };
+    match site.asset_names(&options) {
+        // A release binary names its hashed assets from the files built into it.
+        Some(names) => {
+            options.hash_files = true;
+            app::app::set_asset_names(names);
+        }
+        // cargo-leptos writes the asset hashes next to the binary; use hashed names when it did.
+        None => {
+            options.hash_files =
+                app::app::hash_file_path(&options).is_some_and(|file| file.exists());
+        }
+    }
+    Ok((options, site))
 }
 
 /// Applies migrations and exits (`latchkey migrate`).
@@ -115,8 +134,10 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let delivery = delivery::DeliverySettings {
         hsts: public_url.starts_with("https://"),
     };
+    let (leptos_options, site) = leptos_options(&config)?;
     let state = http::AppState {
-        leptos_options: leptos_options(&config)?,
+        leptos_options,
+        site,
         backend: Arc::clone(&backend),
         delivery,
         trusted_proxies: config.trusted_proxies.clone().into(),

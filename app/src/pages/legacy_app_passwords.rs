@@ -16,7 +16,7 @@ use crate::pages::app_password_flow::{
 };
 use crate::pages::profile::ProfileLayout;
 
-const PAGE: &str = "/app-passwords";
+pub const PAGE: &str = "/app-passwords";
 
 #[component]
 pub fn LegacyAppPasswordsPage() -> impl IntoView {
@@ -107,17 +107,27 @@ fn LegacyDialogs(apps: AppPasswords) -> impl IntoView {
             _ => None,
         }
     });
-    move || match dialog.get() {
-        Some(AppPasswordDialog::Create) => Some(Either::Left(view! {
+    move || {
+        dialog
+            .get()
+            .map(|dialog| Suspend::new(legacy_dialog(dialog, apps)))
+    }
+}
+
+/// The dialog's view: a chunk of its own, like Security info's dialogs.
+#[leptos::lazy]
+pub(crate) fn legacy_dialog(dialog: AppPasswordDialog, apps: AppPasswords) -> AnyView {
+    match dialog {
+        AppPasswordDialog::Create => Either::Left(view! {
             <Modal id="create-app-password" title="Create app password" close_href=PAGE>
                 <AppPasswordSteps apps=apps/>
             </Modal>
-        })),
-        Some(AppPasswordDialog::Delete { id, then_create }) => Some(Either::Right(move || {
+        }),
+        AppPasswordDialog::Delete { id, then_create } => Either::Right(move || {
             apps.overview().and_then(|o| o.item(id)).map(|target| view! {
                 <DeleteAppPasswordDialog apps=apps target=target id="legacy-delete-app-password" then_create=then_create/>
             })
-        })),
-        _ => None,
+        }),
     }
+    .into_any()
 }

@@ -6,3 +6,32 @@ pub mod not_found;
 pub mod profile;
 pub mod security_info;
 pub mod sign_in;
+
+/// Fetches the chunk of the dialog that `url` opens, if any. Called before hydrating: a dialog
+/// whose code is still loading would not match the dialog the server rendered.
+#[cfg(feature = "hydrate")]
+pub async fn preload_dialog_opened_by(url: &leptos_router::location::Url) {
+    let query = url.search_params();
+    match url.path() {
+        crate::account::SECURITY_INFO if security_info::opens_dialog(query) => {
+            security_info::__preload_security_info_dialog().await
+        }
+        legacy_app_passwords::PAGE
+            if app_password_flow::AppPasswordDialog::from_query(query).is_some() =>
+        {
+            legacy_app_passwords::__preload_legacy_dialog().await
+        }
+        _ => {}
+    }
+}
+
+/// Fetches the dialogs a person on `path` is likely to open next: the legacy page's there,
+/// Security info's everywhere else (a person signing in goes on to it).
+#[cfg(feature = "hydrate")]
+pub async fn prefetch_dialogs_for(path: &str) {
+    if path == legacy_app_passwords::PAGE {
+        legacy_app_passwords::__preload_legacy_dialog().await
+    } else {
+        security_info::__preload_security_info_dialog().await
+    }
+}

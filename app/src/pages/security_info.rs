@@ -30,7 +30,7 @@ use crate::pages::profile::ProfileLayout;
 
 /// The page's calls that change sign-in methods, and what it lists about them.
 #[derive(Clone, Copy)]
-struct Methods {
+pub(crate) struct Methods {
     info: Resource<Result<SecurityInfo, AppError>>,
     /// The authenticator app being added, loaded while its dialog is open.
     pending: Resource<Result<Option<AuthenticatorEnrollment>, AppError>>,
@@ -210,7 +210,7 @@ fn MethodList(methods: Methods) -> impl IntoView {
 
 /// The dialogs of the page, by its query.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Dialog {
+pub(crate) enum Dialog {
     Choose,
     Authenticator,
     ChangePassword,
@@ -237,45 +237,65 @@ impl Dialog {
     }
 }
 
-/// The one dialog the page's URL asks for, if any. Each reads the page's state in place, so a
-/// list update does not rebuild an open dialog.
+/// The one dialog the page's URL asks for, if any. Its code is a chunk of its own
+/// ([`security_info_dialog`]), fetched when a dialog first opens; `crate::hydrate` fetches it
+/// before hydrating a page whose URL opens one, and when idle otherwise.
 #[component]
 fn Dialogs(methods: Methods, apps: AppPasswords) -> impl IntoView {
     let query = use_query_map();
     let dialog = Memo::new(move |_| Dialog::from_query(&query.read()));
     move || {
-        dialog.get().map(|dialog| match dialog {
-            Dialog::Choose => EitherOf6::A(view! { <ChooseMethod methods=methods apps=apps/> }),
-            Dialog::Authenticator => EitherOf6::B(view! {
-                <Modal id="add-method" title="Authenticator app" close_href=PAGE>
-                    <AuthenticatorSteps methods=methods/>
-                </Modal>
-            }),
-            Dialog::ChangePassword => EitherOf6::C(view! {
-                <Modal id="change-password" title="Change password" close_href=PAGE>
-                    <ChangePasswordSteps methods=methods/>
-                </Modal>
-            }),
-            Dialog::RemoveAuthenticator => EitherOf6::D(view! {
-                <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
-                    <DeleteAuthenticator methods=methods/>
-                </Modal>
-            }),
-            Dialog::AppPassword(AppPasswordDialog::Create) => EitherOf6::E(view! {
-                <Modal id="add-method" title="App password" close_href=PAGE>
-                    <AppPasswordSteps apps=apps/>
-                </Modal>
-            }),
-            Dialog::AppPassword(AppPasswordDialog::Delete { id, then_create }) => {
-                // The page names the app password from its own list, never from the URL.
-                EitherOf6::F(move || {
-                    apps.overview().and_then(|o| o.item(id)).map(|target| view! {
-                        <DeleteAppPasswordDialog apps=apps target=target id="delete-app-password" then_create=then_create/>
-                    })
-                })
-            }
-        })
+        dialog
+            .get()
+            .map(|dialog| Suspend::new(security_info_dialog(dialog, methods, apps)))
     }
+}
+
+/// Whether the page's query opens a dialog (whose chunk must be loaded before hydrating).
+pub fn opens_dialog(query: &leptos_router::params::ParamsMap) -> bool {
+    Dialog::from_query(query).is_some()
+}
+
+/// The dialog's view. Each reads the page's state in place, so a list update does not rebuild
+/// an open dialog.
+#[leptos::lazy]
+pub(crate) fn security_info_dialog(
+    dialog: Dialog,
+    methods: Methods,
+    apps: AppPasswords,
+) -> AnyView {
+    match dialog {
+        Dialog::Choose => EitherOf6::A(view! { <ChooseMethod methods=methods apps=apps/> }),
+        Dialog::Authenticator => EitherOf6::B(view! {
+            <Modal id="add-method" title="Authenticator app" close_href=PAGE>
+                <AuthenticatorSteps methods=methods/>
+            </Modal>
+        }),
+        Dialog::ChangePassword => EitherOf6::C(view! {
+            <Modal id="change-password" title="Change password" close_href=PAGE>
+                <ChangePasswordSteps methods=methods/>
+            </Modal>
+        }),
+        Dialog::RemoveAuthenticator => EitherOf6::D(view! {
+            <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
+                <DeleteAuthenticator methods=methods/>
+            </Modal>
+        }),
+        Dialog::AppPassword(AppPasswordDialog::Create) => EitherOf6::E(view! {
+            <Modal id="add-method" title="App password" close_href=PAGE>
+                <AppPasswordSteps apps=apps/>
+            </Modal>
+        }),
+        Dialog::AppPassword(AppPasswordDialog::Delete { id, then_create }) => {
+            // The page names the app password from its own list, never from the URL.
+            EitherOf6::F(move || {
+                apps.overview().and_then(|o| o.item(id)).map(|target| view! {
+                    <DeleteAppPasswordDialog apps=apps target=target id="delete-app-password" then_create=then_create/>
+                })
+            })
+        }
+    }
+    .into_any()
 }
 
 /// "Which method would you like to add?" (`add_method`). An authenticator app after 10 minutes

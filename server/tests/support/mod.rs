@@ -142,6 +142,7 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
         .site_root("target/site")
         .build();
     AppState {
+        site: server::site::SiteFiles::Directory(leptos_options.site_root.to_string().into()),
         leptos_options,
         backend,
         delivery: server::delivery::DeliverySettings::default(),
