@@ -18,21 +18,21 @@ async function visit(browser, page, cookie, throttled) {
   await cdp.send('Network.enable');
   await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
   const urls = new Map();
-  const pending = new Set();
+  const finished = [];
   const kinds = ['html', 'css', 'js', 'wasm', 'other'];
   const bytes = Object.fromEntries(kinds.map((k) => [k, 0]));
   const prefetched = Object.fromEntries(kinds.map((k) => [k, 0]));
-  let hydrated = false;
+  // Each request is classified by when the browser started it (its wall time) against the
+  // moment of the `hydrated` mark: the idle prefetch can start within a millisecond of it.
   cdp.on('Network.requestWillBeSent', (e) => {
-    urls.set(e.requestId, { path: new URL(e.request.url).pathname, afterHydrated: hydrated });
-    if (!hydrated) pending.add(e.requestId);
+    urls.set(e.requestId, { path: new URL(e.request.url).pathname, startedMs: e.wallTime * 1000 });
   });
   const done = (e, length) => {
-    const { path: url, afterHydrated } = urls.get(e.requestId) ?? { path: '', afterHydrated: true };
+    const { path: url, startedMs } = urls.get(e.requestId) ?? { path: '', startedMs: Infinity };
     const kind = url.endsWith('.wasm') ? 'wasm' : url.endsWith('.js') ? 'js' : url.endsWith('.css') ? 'css'
       : url.startsWith('/pkg/') || url.includes('.') ? 'other' : 'html';
-    (afterHydrated ? prefetched : bytes)[kind] += length;
-    pending.delete(e.requestId);
+    finished.push({ kind, length, startedMs });
+    urls.delete(e.requestId);
   };
   cdp.on('Network.loadingFinished', (e) => done(e, e.encodedDataLength));
   cdp.on('Network.loadingFailed', (e) => done(e, 0));
@@ -44,10 +44,15 @@ async function visit(browser, page, cookie, throttled) {
   }
   await tab.goto(base + page);
   await tab.waitForFunction(() => performance.getEntriesByName('hydrated').length > 0, null, { timeout: 120_000, polling: 10 });
-  hydrated = true; // requests from here on are the idle prefetch, reported apart
-  const hydratedMs = await tab.evaluate(() => performance.getEntriesByName('hydrated')[0].startTime);
-  while (pending.size > 0) await tab.waitForTimeout(50);
+  const { hydratedMs, hydratedAtMs } = await tab.evaluate(() => {
+    const mark = performance.getEntriesByName('hydrated')[0].startTime;
+    return { hydratedMs: mark, hydratedAtMs: performance.timeOrigin + mark };
+  });
   await tab.waitForTimeout(throttled ? 5000 : 2000); // the idle prefetch
+  while (urls.size > 0) await tab.waitForTimeout(50);
+  for (const { kind, length, startedMs } of finished) {
+    (startedMs <= hydratedAtMs ? bytes : prefetched)[kind] += length;
+  }
   await context.close();
   return { bytes, prefetched, hydratedMs };
 }

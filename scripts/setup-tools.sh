@@ -76,7 +76,8 @@ if $want_test_tools; then
   # 5. Debian packages the tests use as real peers: Chromium (test tools cannot download
   #    browsers here), nginx (auth_request in front of /auth/basic), Dovecot (IMAP through
   #    `latchkey checkpassword`), curl (the IMAP and HTTP client), wrk (the benchmark's load),
-  #    systemd's `systemd-analyze` (verifies the unit in deploy/).
+  #    systemd's `systemd-analyze` (verifies the unit in deploy/), openssl (a certificate for
+  #    nginx with TLS) and sqlite3 (reads what Latchkey recorded).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
@@ -84,6 +85,8 @@ if $want_test_tools; then
   command -v curl >/dev/null || missing+=(curl)
   command -v wrk >/dev/null || missing+=(wrk)
   [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
+  command -v openssl >/dev/null || missing+=(openssl)
+  command -v sqlite3 >/dev/null || missing+=(sqlite3)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing Debian packages: ${missing[*]}"

@@ -2,9 +2,9 @@
 // temporary SQLite database, one per test, and reads the one-time setup link from its log.
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,9 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Promise<void> }> {
+export async function startServer(
+  extraEnvironment: Record<string, string> = {},
+): Promise<{ server: LatchkeyServer; stop: () => Promise<void> }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
@@ -49,6 +51,7 @@ async function startServer(): Promise<{ server: LatchkeyServer; stop: () => Prom
       LATCHKEY_SECRET_KEY_FILE: path.join(dir, 'secret.key'),
       LATCHKEY_LOG: process.env.LATCHKEY_TEST_LOG ?? "info",
       NO_COLOR: '1',
+      ...extraEnvironment,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -254,3 +257,35 @@ export async function openAppPasswordDialog(page: Page) {
 }
 
 export { expect };
+
+/** These start system daemons on loopback: once (desktop project) is enough. Outside CI a
+ *  machine without the Debian package skips the test; in CI a missing package fails it. */
+export function needs(program: string) {
+  test.skip(test.info().project.name !== 'desktop', 'the daemons are started once, by the desktop project');
+  if (process.env.CI !== 'true') {
+    test.skip(!existsSync(program), `${program} is missing: scripts/setup-tools.sh --test installs it`);
+  }
+}
+
+export async function waitForPort(port: number, daemon: ChildProcess, log: () => string) {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (daemon.exitCode !== null) throw new Error(`daemon exited (${daemon.exitCode}):\n${log()}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => { socket.destroy(); resolve(true); });
+      socket.once('error', () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`nothing listens on port ${port}:\n${log()}`);
+}
+
+export async function stopDaemon(daemon: ChildProcess) {
+  if (daemon.exitCode === null) {
+    const exited = new Promise((r) => daemon.once('exit', r));
+    daemon.kill('SIGTERM');
+    await exited;
+  }
+}

@@ -1,48 +1,17 @@
 // Non-browser apps signing in with app passwords made through the web flow, through real
 // peers: Debian's Dovecot (IMAP, `latchkey checkpassword`) with curl as the IMAP client, and
 // Debian's nginx (`auth_request` to /auth/basic) with curl as the HTTP client.
-import { test, expect, completeSetup, signIn, addAuthenticator, freePort, ADMIN, type LatchkeyServer } from './fixtures';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import {
+  test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, ADMIN, type LatchkeyServer,
+} from './fixtures';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
 
 const root = path.resolve(__dirname, '..', '..');
 const latchkey = path.join(root, 'target', 'release', 'latchkey');
-
-/** These start system daemons on loopback: once (desktop project) is enough. Outside CI a
- *  machine without the Debian package skips the test; in CI a missing package fails it. */
-function needs(program: string) {
-  test.skip(test.info().project.name !== 'desktop', 'the daemons are started once, by the desktop project');
-  if (process.env.CI !== 'true') {
-    test.skip(!existsSync(program), `${program} is missing: scripts/setup-tools.sh --test installs it`);
-  }
-}
-
-async function waitForPort(port: number, daemon: ChildProcess, log: () => string) {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (daemon.exitCode !== null) throw new Error(`daemon exited (${daemon.exitCode}):\n${log()}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => { socket.destroy(); resolve(true); });
-      socket.once('error', () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing listens on port ${port}:\n${log()}`);
-}
-
-async function stopDaemon(daemon: ChildProcess) {
-  if (daemon.exitCode === null) {
-    const exited = new Promise((r) => daemon.once('exit', r));
-    daemon.kill('SIGTERM');
-    await exited;
-  }
-}
 
 /** Signs Ada in with an authenticator app and creates an app password named `name` through
  *  Security info; leaves the dialog open at the password step and returns the password. */
