@@ -77,7 +77,8 @@ if $want_test_tools; then
   #    browsers here), nginx (auth_request in front of /auth/basic), Dovecot (IMAP through
   #    `latchkey checkpassword`), curl (the IMAP and HTTP client), wrk (the benchmark's load),
   #    systemd's `systemd-analyze` (verifies the unit in deploy/), openssl (a certificate for
-  #    nginx with TLS) and sqlite3 (reads what Latchkey recorded).
+  #    nginx with TLS), sqlite3 (reads what Latchkey recorded), Postfix (SMTP AUTH through
+  #    Dovecot, delivery to Dovecot's LMTP) and swaks (the SMTP client).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
@@ -87,6 +88,9 @@ if $want_test_tools; then
   [ -x /usr/bin/systemd-analyze ] || missing+=(systemd)
   command -v openssl >/dev/null || missing+=(openssl)
   command -v sqlite3 >/dev/null || missing+=(sqlite3)
+  [ -x /usr/lib/dovecot/lmtp ] || missing+=(dovecot-lmtpd)
+  [ -x /usr/sbin/postfix ] || missing+=(postfix)
+  command -v swaks >/dev/null || missing+=(swaks)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing Debian packages: ${missing[*]}"
@@ -100,6 +104,8 @@ if $want_test_tools; then
         cp -a "$policy" "$saved_policy"
       fi
       printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+      # Postfix asks how to configure itself: not at all (the tests write their own).
+      echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
       install_status=0
       DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || install_status=$?
       if [ -n "$saved_policy" ]; then

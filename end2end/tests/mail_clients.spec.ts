@@ -4,8 +4,8 @@
 import {
   test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, ADMIN, type LatchkeyServer,
 } from './fixtures';
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -37,6 +37,120 @@ async function deleteAppPassword(page: Page, name: string) {
   await expect(list.getByText(name)).toBeHidden();
 }
 
+/** Dovecot on loopback checking logins through `latchkey checkpassword`: IMAP on `imapPort`,
+ *  and when given, its authentication service for Postfix (SASL) and LMTP delivery into
+ *  maildirs under `mail`. */
+function startDovecot(server: LatchkeyServer, ports: { imapPort: number; authPort?: number; lmtpPort?: number }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-dovecot-'));
+  chmodSync(dir, 0o755);
+  const mail = path.join(dir, 'mail');
+  mkdirSync(mail);
+  chmodSync(mail, 0o777);
+  const config = path.join(dir, 'dovecot.conf');
+  writeFileSync(config, `
+protocols = imap${ports.lmtpPort ? ' lmtp' : ''}
+listen = 127.0.0.1
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {
+  driver = checkpassword
+  args = ${latchkey} checkpassword --server ${server.baseURL}
+}
+userdb {
+  driver = static
+  args = uid=65534 gid=65534 home=${mail}/%u allow_all_users=yes
+}
+mail_location = maildir:${mail}/%u
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${ports.imapPort}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+${ports.authPort ? `service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = ${ports.authPort}
+  }
+}` : ''}
+${ports.lmtpPort ? `service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${ports.lmtpPort}
+  }
+}` : ''}
+`);
+  const log = () => (existsSync(`${dir}/dovecot.log`) ? readFileSync(`${dir}/dovecot.log`, 'utf8') : '');
+  const dovecot = spawn('/usr/sbin/dovecot', ['-F', '-c', config], { stdio: 'ignore' });
+  const stop = async () => {
+    await stopDaemon(dovecot);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { dovecot, log, mail, stop };
+}
+
+/** Postfix on loopback: SMTP on `smtpPort` with SMTP AUTH through Dovecot's SASL service on
+ *  `authPort`; mail for contoso.example is relayed to Dovecot's LMTP on `lmtpPort`, and mail
+ *  from loopback (Latchkey's alerts) is accepted without AUTH. */
+function startPostfix(ports: { smtpPort: number; authPort: number; lmtpPort: number }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-postfix-'));
+  chmodSync(dir, 0o755);
+  const conf = path.join(dir, 'conf');
+  mkdirSync(conf);
+  mkdirSync(path.join(dir, 'queue'));
+  mkdirSync(path.join(dir, 'data'));
+  execFileSync('chown', ['postfix', path.join(dir, 'data')]);
+  // The README's lines for SMTP AUTH through Dovecot, plus what a private instance needs.
+  writeFileSync(path.join(conf, 'main.cf'), `
+compatibility_level = 3.6
+queue_directory = ${dir}/queue
+data_directory = ${dir}/data
+maillog_file = ${dir}/maillog
+maillog_file_prefixes = ${dir}
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.contoso.example
+mydestination =
+mynetworks = 127.0.0.0/8
+alias_maps =
+alias_database =
+smtpd_tls_security_level = none
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = inet:127.0.0.1:${ports.authPort}
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
+relay_domains = contoso.example
+relay_recipient_maps =
+relay_transport = lmtp:inet:127.0.0.1:${ports.lmtpPort}
+`);
+  const services = [
+    'pickup unix n - n 60 1 pickup', 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr',
+    'rewrite unix - - n - - trivial-rewrite', 'bounce unix - - n - 0 bounce', 'defer unix - - n - 0 bounce',
+    'trace unix - - n - 0 bounce', 'verify unix - - n - 1 verify', 'flush unix n - n 1000? 0 flush',
+    'proxymap unix - - n - - proxymap', 'smtp unix - - n - - smtp', 'relay unix - - n - - smtp',
+    'showq unix n - n - - showq', 'error unix - - n - - error', 'retry unix - - n - - error',
+    'discard unix - - n - - discard', 'lmtp unix - - n - - lmtp', 'anvil unix - - n - 1 anvil',
+    'scache unix - - n - 1 scache', 'postlog unix-dgram n - n - 1 postlogd',
+  ];
+  writeFileSync(path.join(conf, 'master.cf'), [`${ports.smtpPort} inet n - n - - smtpd`, ...services].join('\n') + '\n');
+  execFileSync('/usr/sbin/postfix', ['-c', conf, 'set-permissions'], { stdio: 'ignore' });
+  const postfix = spawn('/usr/sbin/postfix', ['-c', conf, 'start-fg'], { stdio: 'ignore' });
+  const log = () => (existsSync(`${dir}/maillog`) ? readFileSync(`${dir}/maillog`, 'utf8') : '');
+  const stop = async () => {
+    spawnSync('/usr/sbin/postfix', ['-c', conf, 'stop']);
+    await stopDaemon(postfix);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { postfix, log, stop };
+}
+
 /** curl's IMAP client: lists the mailboxes after LOGIN. Returns curl's exit code (67: login denied). */
 function imapLogin(port: number, user: string, password: string): number {
   const result = spawnSync('curl', ['-s', '--max-time', '20', `imap://127.0.0.1:${port}/`, '--user', `${user}:${password}`], {
@@ -51,43 +165,8 @@ test('an IMAP client signs in through Dovecot with an app password, and only wit
   const dialog = page.getByRole('dialog', { name: 'App password' });
   await expect(dialog.getByText('Waiting for the first sign-in...')).toBeVisible();
 
-  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-dovecot-'));
-  chmodSync(dir, 0o755);
-  const mail = path.join(dir, 'mail');
-  mkdirSync(mail);
-  chmodSync(mail, 0o777);
   const port = await freePort();
-  const config = path.join(dir, 'dovecot.conf');
-  writeFileSync(config, `
-protocols = imap
-listen = 127.0.0.1
-base_dir = ${dir}/run
-state_dir = ${dir}/state
-log_path = ${dir}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-passdb {
-  driver = checkpassword
-  args = ${latchkey} checkpassword --server ${server.baseURL}
-}
-userdb {
-  driver = static
-  args = uid=65534 gid=65534 home=${mail}/%u
-}
-mail_location = maildir:${mail}/%u
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${port}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-`);
-  const log = () => (existsSync(`${dir}/dovecot.log`) ? readFileSync(`${dir}/dovecot.log`, 'utf8') : '');
-  const dovecot = spawn('/usr/sbin/dovecot', ['-F', '-c', config], { stdio: 'ignore' });
+  const { dovecot, log, stop } = startDovecot(server, { imapPort: port });
   try {
     await waitForPort(port, dovecot, log);
     expect(imapLogin(port, ADMIN.username, password), log()).toBe(0);
@@ -104,8 +183,55 @@ service imap-login {
     await deleteAppPassword(page, 'Thunderbird');
     expect(imapLogin(port, ADMIN.username, password)).toBe(67);
   } finally {
-    await stopDaemon(dovecot);
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
+  }
+});
+
+/** swaks sending one message through Postfix with SMTP AUTH; returns its exit code and transcript. */
+function smtpSend(port: number, user: string, password: string, to: string, subject: string) {
+  const result = spawnSync('swaks', [
+    '--server', `127.0.0.1:${port}`, '--from', user, '--to', to, '--header', `Subject: ${subject}`,
+    '--auth', 'PLAIN', '--auth-user', user, '--auth-password', password, '--timeout', '20',
+  ], { encoding: 'utf8' });
+  return { code: result.status ?? -1, transcript: result.stdout + result.stderr };
+}
+
+test('an SMTP client sends through Postfix with an app password (SASL through Dovecot), and only with one', async ({ page, server }) => {
+  needs('/usr/sbin/postfix');
+  needs('/usr/sbin/dovecot');
+  needs('/usr/bin/swaks');
+  const password = await createAppPassword(page, server, 'Outlook SMTP');
+  await page.getByRole('dialog', { name: 'App password' }).getByRole('link', { name: 'Done' }).click();
+  const [imapPort, authPort, lmtpPort, smtpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const dovecot = startDovecot(server, { imapPort, authPort, lmtpPort });
+  const postfix = startPostfix({ smtpPort, authPort, lmtpPort });
+  try {
+    await waitForPort(authPort, dovecot.dovecot, dovecot.log);
+    await waitForPort(smtpPort, postfix.postfix, postfix.log);
+    const sent = smtpSend(smtpPort, ADMIN.username, password, 'grace@contoso.example', 'Sent with an app password');
+    expect(sent.code, `${sent.transcript}\n${postfix.log()}\n${dovecot.log()}`).toBe(0);
+    expect(sent.transcript).toMatch(/<-\s+235 /);
+    // Delivered: Postfix hands it to Dovecot over LMTP, and it lands in Grace's mailbox.
+    const inbox = path.join(dovecot.mail, 'grace@contoso.example', 'new');
+    await expect
+      .poll(() => (existsSync(inbox) ? readdirSync(inbox).length : 0), { timeout: 20_000, message: 'delivered' })
+      .toBe(1)
+      .catch((error) => { throw new Error(`${error}\n${postfix.log()}\n${dovecot.log()}`); });
+    expect(readFileSync(path.join(inbox, readdirSync(inbox)[0]), 'utf8')).toContain('Subject: Sent with an app password');
+
+    await page.reload();
+    await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText(/Last used just now from 127\.0\.0\.1 \(SMTP\)/)).toBeVisible();
+    // The account password is refused; so is the app password once deleted.
+    const withAccountPassword = smtpSend(smtpPort, ADMIN.username, ADMIN.password, 'grace@contoso.example', 'no');
+    expect(withAccountPassword.code).not.toBe(0);
+    expect(withAccountPassword.transcript).toMatch(/<\*\*\s+535 /);
+    await deleteAppPassword(page, 'Outlook SMTP');
+    const afterDelete = smtpSend(smtpPort, ADMIN.username, password, 'grace@contoso.example', 'no');
+    expect(afterDelete.code).not.toBe(0);
+    expect(afterDelete.transcript).toMatch(/<\*\*\s+535 /);
+  } finally {
+    await postfix.stop();
+    await dovecot.stop();
   }
 });
 
