@@ -2,7 +2,8 @@
 // peers: Debian's Dovecot (IMAP, `latchkey checkpassword`) with curl as the IMAP client, and
 // Debian's nginx (`auth_request` to /auth/basic) with curl as the HTTP client.
 import {
-  test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, ADMIN, type LatchkeyServer,
+  test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, startServer, ADMIN,
+  type LatchkeyServer,
 } from './fixtures';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -232,6 +233,60 @@ test('an SMTP client sends through Postfix with an app password (SASL through Do
   } finally {
     await postfix.stop();
     await dovecot.stop();
+  }
+});
+
+/** Every message in INBOX, read over IMAP with curl (one FETCH per message, until none). */
+function imapMessages(port: number, user: string, password: string): string[] {
+  const messages: string[] = [];
+  for (let index = 1; index <= 20; index++) {
+    const result = spawnSync('curl', [
+      '-s', '--max-time', '20', `imap://127.0.0.1:${port}/INBOX;MAILINDEX=${index}`, '--user', `${user}:${password}`,
+    ], { encoding: 'utf8' });
+    if (result.status !== 0 || !result.stdout) break;
+    messages.push(result.stdout);
+  }
+  return messages;
+}
+
+test('mail alerts reach the person through Postfix and Dovecot: new app password, new address, factor change', async ({ page }) => {
+  needs('/usr/sbin/postfix');
+  needs('/usr/sbin/dovecot');
+  const [imapPort, authPort, lmtpPort, smtpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const { server, stop } = await startServer({
+    LATCHKEY_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+    LATCHKEY_MAIL_FROM: 'Latchkey <security@contoso.example>',
+  });
+  const dovecot = startDovecot(server, { imapPort, authPort, lmtpPort });
+  const postfix = startPostfix({ smtpPort, authPort, lmtpPort });
+  try {
+    await waitForPort(lmtpPort, dovecot.dovecot, dovecot.log);
+    await waitForPort(smtpPort, postfix.postfix, postfix.log);
+    // Adds the authenticator app, then creates the app password.
+    const password = await createAppPassword(page, server, 'Thunderbird');
+    // Reading the mailbox with the app password is its first use from this address: a third alert.
+    const expected = ['Authenticator app added', 'New app password "Thunderbird"', 'App password "Thunderbird" used from a new address'];
+    let messages: string[] = [];
+    await expect
+      .poll(() => {
+        messages = imapMessages(imapPort, ADMIN.username, password);
+        return expected.filter((subject) => messages.some((message) => message.includes(`Subject: ${subject}`)));
+      }, { timeout: 30_000, message: 'alerts in the mailbox' })
+      .toEqual(expected)
+      .catch((error) => { throw new Error(`${error}\nIMAP: ${messages.join('\n---\n')}\n${postfix.log()}\n${server.log()}`); });
+    expect(messages).toHaveLength(3);
+    // Bodies are quoted-printable: undo the soft line breaks and escapes, as a mail client does.
+    const all = messages.join('\n').replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex) => String.fromCharCode(parseInt(hex, 16)));
+    expect(all).toContain('From: Latchkey <security@contoso.example>');
+    expect(all).toContain('To: ada@contoso.example');
+    expect(all).toContain('from 127.0.0.1 (IMAP)');
+    expect(all).toContain(`${server.baseURL}/security-info`);
+    // The secret itself is never mailed, in any spelling.
+    expect(all.replace(/\s/g, '').toLowerCase()).not.toContain(password.replace(/\s/g, '').toLowerCase());
+  } finally {
+    await postfix.stop();
+    await dovecot.stop();
+    await stop();
   }
 });
 

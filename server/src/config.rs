@@ -101,6 +101,16 @@ pub struct Config {
     )]
     pub trusted_proxies: Vec<IpAddr>,
 
+    /// Send mail alerts (a new app password, one used from a new address, a changed sign-in
+    /// factor) through this SMTP server: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required
+    /// or smtps://HOST. Needs --mail-from.
+    #[arg(long, env = "LATCHKEY_SMTP_URL")]
+    pub smtp_url: Option<String>,
+
+    /// The sender of mail alerts, e.g. "Latchkey <security@example.org>".
+    #[arg(long, env = "LATCHKEY_MAIL_FROM")]
+    pub mail_from: Option<String>,
+
     /// Serve the site's files (WebAssembly, scripts, styles, favicon) from this folder (a
     /// `target/site` built by cargo-leptos for this same binary) instead of the copies built
     /// into a release binary.

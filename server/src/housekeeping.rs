@@ -1,5 +1,6 @@
 //! Deleting what has ended, on a schedule: sessions nobody can use any more, throttle
-//! counters that have expired, and audit events older than the retention setting. Every
+//! counters that have expired, audit events older than the retention setting, and mail alerts
+//! sent (or given up) more than a week ago. Every
 //! instance runs it; the deletes are idempotent, so several at once do no harm.
 
 use std::sync::Arc;
@@ -20,7 +21,11 @@ pub struct Purged {
     pub sessions: u64,
     pub throttle_counters: u64,
     pub audit_events: u64,
+    pub mails: u64,
 }
+
+/// How long a sent mail alert stays in the outbox (for an administrator looking into one).
+pub const SENT_MAIL_RETENTION: chrono::Duration = chrono::Duration::days(7);
 
 /// Deletes ended sessions, expired throttle counters and (when `audit_retention` is set)
 /// audit events older than it.
@@ -44,6 +49,9 @@ pub async fn run_once(
             Some(retention) => store.delete_audit_events_before(now - retention).await?,
             None => 0,
         },
+        mails: store
+            .purge_finished_mails(now - SENT_MAIL_RETENTION)
+            .await?,
     })
 }
 

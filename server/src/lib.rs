@@ -5,6 +5,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod alerts;
 pub mod app_password_check;
 pub mod backend;
 pub mod backup;
@@ -41,6 +42,8 @@ pub enum StartupError {
     Database(#[from] db::ConnectError),
     #[error(transparent)]
     SecretKey(#[from] SecretKeyError),
+    #[error(transparent)]
+    Mail(#[from] alerts::MailSettingsError),
     #[error(
         "cannot listen on {addr}: {source} (is another program using that port? choose another with --addr or LATCHKEY_ADDR)"
     )]
@@ -104,6 +107,11 @@ pub async fn migrate(config: &Config) -> Result<(), StartupError> {
 
 /// Starts the web server and runs until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
+    let mailer = alerts::Mailer::from_settings(
+        config.smtp_url.as_deref(),
+        config.mail_from.as_deref(),
+        &config.public_url(),
+    )?;
     let secret_key = SecretKey::load_or_create(&config.secret_key_file, &mut OsRandom)?;
     let connection = db::connect_and_migrate(&config.database_url).await?;
     tracing::info!(database = %db::redact(&config.database_url), "database ready");
@@ -130,6 +138,9 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     }
 
     housekeeping::spawn(Arc::clone(&backend), config.audit_retention());
+    if let Some(mailer) = mailer {
+        alerts::spawn(backend.store.clone(), mailer);
+    }
 
     let delivery = delivery::DeliverySettings {
         hsts: public_url.starts_with("https://"),

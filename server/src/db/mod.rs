@@ -8,6 +8,7 @@ mod backup;
 pub mod entities;
 mod factor_changes;
 pub mod migrations;
+mod outbox;
 mod sessions;
 pub mod store;
 mod throttles;
@@ -22,6 +23,7 @@ use sea_orm_migration::MigratorTrait;
 
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword};
 pub use backup::Contents;
+pub use outbox::NewMail;
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
 pub use users::NewUser;

@@ -6,6 +6,8 @@ pub mod app_password_ip;
 pub mod audit_event;
 pub mod authenticator_app;
 pub mod key_check;
+pub mod mail_cursor;
+pub mod mail_outbox;
 pub mod organization;
 pub mod session;
 pub mod throttle_counter;

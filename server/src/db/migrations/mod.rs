@@ -9,6 +9,7 @@ mod m20261125_000003_app_password_ips;
 mod m20261128_000004_throttle_counters;
 mod m20261128_000005_require_two_step;
 mod m20261129_000006_key_check;
+mod m20261129_000007_mail_outbox;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_throttle_counters::Migration),
             Box::new(m20261128_000005_require_two_step::Migration),
             Box::new(m20261129_000006_key_check::Migration),
+            Box::new(m20261129_000007_mail_outbox::Migration),
         ]
     }
 }

@@ -1,0 +1,203 @@
+//! Mail alerts: which audit events a person is told about by mail, in what words, and how
+//! often a mail that could not be sent is tried again. An alert names the app, the address and
+//! the time, never a secret.
+
+use chrono::{DateTime, Duration, Utc};
+
+/// The audit events that become mail alerts.
+pub const ALERT_KINDS: [&str; 5] = [
+    "app_password.created",
+    "app_password.new_ip",
+    "password.changed",
+    "authenticator.added",
+    "authenticator.deleted",
+];
+
+/// Attempts before a mail is given up (the delays add up to about a day).
+pub const MAX_ATTEMPTS: i32 = 12;
+
+/// What an alert is made from: the audit event and what it refers to.
+#[derive(Debug, Clone)]
+pub struct AlertFacts<'a> {
+    pub kind: &'a str,
+    pub detail: &'a str,
+    /// The address the change came from (the app's, for a new address).
+    pub ip: Option<&'a str>,
+    /// For app passwords used from a new address: the protocol (IMAP, SMTP, ...).
+    pub client: Option<&'a str>,
+    pub at: DateTime<Utc>,
+    /// The app password's name, for a use from a new address (looked up by its id).
+    pub app_password_name: Option<&'a str>,
+    pub person: &'a str,
+    pub account: &'a str,
+    pub public_url: &'a str,
+}
+
+/// A mail to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub subject: String,
+    pub body: String,
+}
+
+/// The name in an `app_password.created` detail (`'NAME' (id N)`).
+pub fn created_name(detail: &str) -> Option<&str> {
+    detail
+        .strip_prefix('\'')?
+        .rsplit_once("' (id ")
+        .map(|(name, _)| name)
+}
+
+/// The app password id in an `app_password.new_ip` detail (`app password N used from ...`).
+pub fn new_ip_app_password_id(detail: &str) -> Option<i32> {
+    detail
+        .strip_prefix("app password ")?
+        .split_once(' ')?
+        .0
+        .parse()
+        .ok()
+}
+
+/// The alert for an audit event, or `None` when its kind is not alerted.
+pub fn compose(facts: &AlertFacts<'_>) -> Option<Alert> {
+    let when = facts.at.format("%Y-%m-%d %H:%M UTC");
+    let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+    let (subject, what) = match facts.kind {
+        "app_password.created" => {
+            let name = created_name(facts.detail).unwrap_or("(unnamed)");
+            (
+                format!("New app password \"{name}\""),
+                format!(
+                    "A new app password, \"{name}\", was created for your account {when}{from}."
+                ),
+            )
+        }
+        "app_password.new_ip" => {
+            let name = facts.app_password_name.unwrap_or("(since deleted)");
+            let app = facts
+                .client
+                .map(|client| format!(" ({client})"))
+                .unwrap_or_default();
+            (
+                format!("App password \"{name}\" used from a new address"),
+                format!(
+                    "Your app password \"{name}\" was used{from}{app} {when}, the first time from that address."
+                ),
+            )
+        }
+        "password.changed" => (
+            "Your password was changed".to_owned(),
+            format!(
+                "The password of your account was changed {when}{from}. Your other browsers and devices were signed out."
+            ),
+        ),
+        "authenticator.added" => (
+            "Authenticator app added".to_owned(),
+            format!("An authenticator app was added to your account {when}{from}."),
+        ),
+        "authenticator.deleted" => (
+            "Authenticator app deleted".to_owned(),
+            format!(
+                "The authenticator app of your account was deleted {when}{from}. Your app passwords stop signing in until you add one again."
+            ),
+        ),
+        _ => return None,
+    };
+    let body = format!(
+        "Hello {person},\n\n{what}\n\nAccount: {account}\n\n\
+         If this was you, there is nothing to do. If it was not, sign in at \
+         {url}/security-info, delete what you do not recognise and change your password.\n\n\
+         (Latchkey sends this mail for every change to how you sign in.)\n",
+        person = facts.person,
+        account = facts.account,
+        url = facts.public_url,
+    );
+    Some(Alert { subject, body })
+}
+
+/// How long to wait before attempt `attempts + 1`: 30 seconds, doubling, at most an hour.
+pub fn retry_delay(attempts: i32) -> Duration {
+    let doublings = u32::try_from(attempts.clamp(0, 7)).unwrap_or(0);
+    Duration::seconds(30 * 2_i64.pow(doublings)).min(Duration::hours(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts<'a>(kind: &'a str, detail: &'a str) -> AlertFacts<'a> {
+        AlertFacts {
+            kind,
+            detail,
+            ip: Some("192.0.2.7"),
+            client: Some("SMTP"),
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            app_password_name: Some("Outlook"),
+            person: "Ada Lovelace",
+            account: "ada@contoso.example",
+            public_url: "https://id.contoso.example",
+        }
+    }
+
+    #[test]
+    fn details_are_read_back() {
+        assert_eq!(
+            created_name("'Outlook (home)' (id 12)"),
+            Some("Outlook (home)")
+        );
+        assert_eq!(created_name("it's' (id 3)"), None);
+        assert_eq!(created_name("'it's' (id 3)"), Some("it's"));
+        assert_eq!(
+            new_ip_app_password_id("app password 42 used from 192.0.2.7 for the first time"),
+            Some(42)
+        );
+        assert_eq!(new_ip_app_password_id("something else"), None);
+    }
+
+    #[test]
+    fn alerts_name_the_app_the_address_and_the_time() {
+        let created = compose(&facts("app_password.created", "'Outlook' (id 1)"));
+        let created = created.unwrap_or_else(|| panic!("an alert"));
+        assert_eq!(created.subject, "New app password \"Outlook\"");
+        assert!(created.body.contains("from 192.0.2.7"), "{}", created.body);
+        assert!(
+            created.body.contains("2027-01-15 08:00 UTC"),
+            "{}",
+            created.body
+        );
+        assert!(
+            created
+                .body
+                .contains("https://id.contoso.example/security-info")
+        );
+
+        let used = compose(&facts(
+            "app_password.new_ip",
+            "app password 1 used from 192.0.2.7",
+        ));
+        let used = used.unwrap_or_else(|| panic!("an alert"));
+        assert_eq!(
+            used.subject,
+            "App password \"Outlook\" used from a new address"
+        );
+        assert!(used.body.contains("from 192.0.2.7 (SMTP)"), "{}", used.body);
+
+        for kind in [
+            "password.changed",
+            "authenticator.added",
+            "authenticator.deleted",
+        ] {
+            assert!(compose(&facts(kind, "")).is_some(), "{kind}");
+        }
+        assert_eq!(compose(&facts("sign_in.succeeded", "")), None);
+    }
+
+    #[test]
+    fn retries_back_off_to_an_hour() {
+        assert_eq!(retry_delay(0), Duration::seconds(30));
+        assert_eq!(retry_delay(1), Duration::seconds(60));
+        assert_eq!(retry_delay(6), Duration::seconds(1920));
+        assert_eq!(retry_delay(7), Duration::hours(1));
+        assert_eq!(retry_delay(100), Duration::hours(1));
+    }
+}
