@@ -1,4 +1,7 @@
-import { test, expect, completeSetup, signIn } from './fixtures';
+import { test, expect, completeSetup, signIn, startServer } from './fixtures';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 
 test('My Profile links to Security info, which shows the preview notice', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -106,4 +109,22 @@ test('the binary alone serves its built-in assets: precompressed, cached for goo
   expect(favicon.status()).toBe(200);
   expect(favicon.headers()['content-type']).toContain('image/svg+xml');
   expect((await request.get(server.baseURL + '/pkg/nothing-here.js')).status()).toBe(404);
+});
+
+test('--site-dir serves the files of a folder instead of the built-in ones', async ({ request }) => {
+  test.skip(test.info().project.name !== 'desktop', 'no page involved: once is enough');
+  const folder = mkdtempSync(path.join(tmpdir(), 'latchkey-site-'));
+  cpSync(path.join(__dirname, '..', '..', 'target', 'site'), folder, { recursive: true });
+  writeFileSync(path.join(folder, 'favicon.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><!-- ours --></svg>');
+  rmSync(path.join(folder, 'favicon.svg.br'), { force: true });
+  rmSync(path.join(folder, 'favicon.svg.gz'), { force: true });
+  const { server, stop } = await startServer({ LATCHKEY_SITE_DIR: folder });
+  try {
+    const favicon = await request.get(server.baseURL + '/favicon.svg', { headers: { 'Accept-Encoding': 'identity' } });
+    expect(favicon.status()).toBe(200);
+    expect(await favicon.text()).toContain('<!-- ours -->');
+  } finally {
+    await stop();
+    rmSync(folder, { recursive: true, force: true });
+  }
 });

@@ -79,10 +79,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())
         })
-        .merge(
-            crate::site::SiteFiles::for_options(&state.leptos_options)
-                .routes(&state.leptos_options),
-        )
+        .merge(state.site.routes(&state.leptos_options))
         .fallback(not_found_page(provide_backend, options_for_404))
         .layer(middleware::from_fn(answer_in_page))
         .layer(middleware::from_fn_with_state(
