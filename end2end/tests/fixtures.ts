@@ -2,7 +2,7 @@
 // temporary SQLite database, one per test, and reads the one-time setup link from its log.
 import { test as base, expect, type Page } from '@playwright/test';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -288,4 +288,33 @@ export async function stopDaemon(daemon: ChildProcess) {
     daemon.kill('SIGTERM');
     await exited;
   }
+}
+
+/** Debian's nginx in the foreground on loopback with `server` (a server block, which may use
+ *  `dir`) inside a private configuration; `stop` ends it and removes its directory. */
+export function startNginx(dir: string, server: string) {
+  const config = path.join(dir, 'nginx.conf');
+  writeFileSync(config, `
+daemon off;
+master_process off;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log;
+events {}
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+${server}
+}
+`);
+  const log = () => (existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, 'utf8') : '');
+  const nginx = spawn('/usr/sbin/nginx', ['-c', config, '-p', dir], { stdio: 'ignore' });
+  const stop = async () => {
+    await stopDaemon(nginx);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { nginx, log, stop };
 }

@@ -3,7 +3,7 @@
 // Debian's nginx (`auth_request` to /auth/basic) with curl as the HTTP client.
 import {
   test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, startServer, ADMIN,
-  type LatchkeyServer,
+  startNginx, type LatchkeyServer,
 } from './fixtures';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -299,21 +299,8 @@ test('nginx auth_request lets an app password through to a protected location', 
   mkdirSync(path.join(dir, 'www', 'dav'), { recursive: true });
   writeFileSync(path.join(dir, 'www', 'dav', 'calendar.ics'), 'BEGIN:VCALENDAR\nEND:VCALENDAR\n');
   const port = await freePort();
-  const config = path.join(dir, 'nginx.conf');
   // The same configuration as the README's snippet, around a static location.
-  writeFileSync(config, `
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  const { nginx, log, stop } = startNginx(dir, `
   server {
     listen 127.0.0.1:${port};
     root ${dir}/www;
@@ -330,10 +317,7 @@ http {
       proxy_set_header X-Forwarded-For $remote_addr;
     }
   }
-}
 `);
-  const log = () => (existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, 'utf8') : '');
-  const nginx = spawn('/usr/sbin/nginx', ['-c', config, '-p', dir], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}/dav/calendar.ics`;
   const curl = (...args: string[]) =>
     spawnSync('curl', ['-s', '--max-time', '20', '-D', '-', '-o', '/dev/null', ...args, url], { encoding: 'utf8' }).stdout;
@@ -347,7 +331,6 @@ http {
     expect(without).toMatch(/WWW-Authenticate: Basic realm="Latchkey", charset="UTF-8"/i);
     expect(curl('--user', `${ADMIN.username}:${ADMIN.password}`)).toMatch(/^HTTP\/1\.1 401/);
   } finally {
-    await stopDaemon(nginx);
-    rmSync(dir, { recursive: true, force: true });
+    await stop();
   }
 });

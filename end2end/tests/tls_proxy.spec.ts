@@ -2,9 +2,9 @@
 // README's proxy configuration: a browser signs in through it, the session cookie is Secure,
 // HSTS is sent, and Latchkey records the client's address as the proxy reports it, not the
 // proxy's own.
-import { test, expect, completeSetup, signIn, freePort, needs, waitForPort, stopDaemon, startServer } from './fixtures';
-import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { test, expect, completeSetup, signIn, freePort, needs, waitForPort, startNginx, startServer } from './fixtures';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -30,21 +30,8 @@ test('behind nginx with TLS: a browser signs in, the cookie is Secure, HSTS is s
     'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
     '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', `${dir}/key.pem`, '-out', `${dir}/cert.pem`,
   ], { stdio: 'ignore' });
-  const config = path.join(dir, 'nginx.conf');
   // The README's server block, with test paths.
-  writeFileSync(config, `
-daemon off;
-master_process off;
-pid ${dir}/nginx.pid;
-error_log ${dir}/error.log;
-events {}
-http {
-  access_log off;
-  client_body_temp_path ${dir}/body;
-  proxy_temp_path ${dir}/proxy;
-  fastcgi_temp_path ${dir}/fastcgi;
-  uwsgi_temp_path ${dir}/uwsgi;
-  scgi_temp_path ${dir}/scgi;
+  const { nginx, log, stop: stopNginx } = startNginx(dir, `
   server {
     listen 127.0.0.1:${port} ssl;
     ssl_certificate ${dir}/cert.pem;
@@ -57,10 +44,7 @@ http {
       proxy_set_header X-Forwarded-Proto https;
     }
   }
-}
 `);
-  const log = () => (existsSync(`${dir}/error.log`) ? readFileSync(`${dir}/error.log`, 'utf8') : '');
-  const nginx = spawn('/usr/sbin/nginx', ['-c', config, '-p', dir], { stdio: 'ignore' });
   const context = await browser.newContext({ ignoreHTTPSErrors: true });
   try {
     await waitForPort(port, nginx, log);
@@ -97,8 +81,7 @@ http {
     expect(auditAddresses(server.databaseUrl, 'sign_in.failed')).toEqual(['127.0.0.1']);
   } finally {
     await context.close();
-    await stopDaemon(nginx);
+    await stopNginx();
     await stop();
-    rmSync(dir, { recursive: true, force: true });
   }
 });

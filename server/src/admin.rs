@@ -19,6 +19,52 @@ pub enum AdminCommand {
     /// Show or change the organization's policy.
     #[command(subcommand)]
     Org(OrgCommand),
+    /// List or revoke a person's app passwords.
+    #[command(subcommand)]
+    AppPasswords(AppPasswordsCommand),
+    /// Print the audit log, oldest first.
+    Audit {
+        /// Only this person's events.
+        #[arg(long)]
+        user: Option<String>,
+        /// Only events from this day or moment on (2026-11-29 or 2026-11-29T08:00:00Z).
+        #[arg(long, value_parser = parse_since)]
+        since: Option<chrono::DateTime<Utc>>,
+        /// As CSV (time, user, kind, detail, address, client), for a spreadsheet.
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+/// A day (midnight UTC) or an RFC 3339 moment.
+fn parse_since(text: &str) -> Result<chrono::DateTime<Utc>, String> {
+    if let Ok(moment) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Ok(moment.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+        .ok_or_else(|| {
+            format!("{text:?} is not a day (2026-11-29) or a moment (2026-11-29T08:00:00Z)")
+        })
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppPasswordsCommand {
+    /// List a person's app passwords: name, created, last used (when, from where, which app).
+    List { username: String },
+    /// Revoke one app password by its name, or all of them with --all; they stop signing in at
+    /// once on every instance.
+    Revoke {
+        username: String,
+        /// The app password's name (as listed; case does not matter).
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Revoke every app password of the person.
+        #[arg(long)]
+        all: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -84,10 +130,16 @@ pub enum AdminError {
     Invalid(#[from] ValidationError),
     #[error("no user with the sign-in name {0:?} (see: latchkey admin user list)")]
     NoSuchUser(String),
+    #[error(
+        "{user} has no app password named {name:?} (see: latchkey admin app-passwords list {user})"
+    )]
+    NoSuchAppPassword { user: String, name: String },
     #[error("cannot read the password: {0}")]
     ReadPassword(std::io::Error),
     #[error("{0}")]
     Hash(#[from] password::HashError),
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] csv::Error),
 }
 
 /// Runs the command; returns what to print on success.
@@ -96,6 +148,10 @@ pub async fn run(command: AdminCommand, config: &Config) -> Result<String, Admin
     let result = match command {
         AdminCommand::User(command) => user_command(&store, command).await,
         AdminCommand::Org(command) => org_command(&store, command).await,
+        AdminCommand::AppPasswords(command) => app_passwords_command(&store, command).await,
+        AdminCommand::Audit { user, since, csv } => {
+            audit_command(&store, user.as_deref(), since, csv).await
+        }
     };
     let _ = store.connection().clone().close().await;
     result
@@ -283,4 +339,141 @@ async fn org_command(store: &Store, command: OrgCommand) -> Result<String, Admin
         on_off(org.security_info_experience),
         on_off(org.require_two_step)
     ))
+}
+
+async fn app_passwords_command(
+    store: &Store,
+    command: AppPasswordsCommand,
+) -> Result<String, AdminError> {
+    match command {
+        AppPasswordsCommand::List { username } => {
+            let user = find_user(store, &username).await?;
+            let apps = store.app_passwords_of(user.id).await?;
+            let mut out = format!("{:<32} {:<17} {}\n", "NAME", "CREATED", "LAST USED");
+            for app in &apps {
+                let last_used = match app.last_used_at {
+                    None => "never".to_owned(),
+                    Some(at) => {
+                        let mut text = at.format("%Y-%m-%d %H:%M UTC").to_string();
+                        if let Some(ip) = &app.last_used_ip {
+                            text.push_str(&format!(" from {ip}"));
+                        }
+                        if let Some(client) = &app.last_used_client {
+                            text.push_str(&format!(" ({client})"));
+                        }
+                        text
+                    }
+                };
+                out.push_str(&format!(
+                    "{:<32} {:<17} {last_used}\n",
+                    app.name,
+                    app.created_at.format("%Y-%m-%d %H:%M")
+                ));
+            }
+            out.push_str(&format!(
+                "{} app password{} of {}",
+                apps.len(),
+                if apps.len() == 1 { "" } else { "s" },
+                user.username
+            ));
+            Ok(out)
+        }
+        AppPasswordsCommand::Revoke {
+            username,
+            name,
+            all,
+        } => {
+            let user = find_user(store, &username).await?;
+            let apps = store.app_passwords_of(user.id).await?;
+            let ids: Vec<i32> = match (&name, all) {
+                (_, true) => apps.iter().map(|app| app.id).collect(),
+                (Some(name), false) => {
+                    let key = crate::domain::app_password::AppName::parse(name)?
+                        .key()
+                        .to_owned();
+                    let found = apps.iter().find(|app| app.name_key == key).ok_or_else(|| {
+                        AdminError::NoSuchAppPassword {
+                            user: user.username.clone(),
+                            name: name.clone(),
+                        }
+                    })?;
+                    vec![found.id]
+                }
+                (None, false) => Vec::new(),
+            };
+            let revoked = store
+                .revoke_app_passwords(user.id, &ids, &cli_actor(), Utc::now())
+                .await?;
+            let names: Vec<String> = revoked
+                .iter()
+                .map(|app| format!("{:?}", app.name))
+                .collect();
+            Ok(match revoked.len() {
+                0 => format!("{} has no app passwords; nothing revoked", user.username),
+                n => format!(
+                    "revoked {n} app password{} of {}: {}",
+                    if n == 1 { "" } else { "s" },
+                    user.username,
+                    names.join(", ")
+                ),
+            })
+        }
+    }
+}
+
+async fn audit_command(
+    store: &Store,
+    username: Option<&str>,
+    since: Option<chrono::DateTime<Utc>>,
+    as_csv: bool,
+) -> Result<String, AdminError> {
+    let user = match username {
+        Some(name) => Some(find_user(store, name).await?),
+        None => None,
+    };
+    let events = store
+        .audit_events(user.as_ref().map(|u| u.id), since)
+        .await?;
+    let names: std::collections::HashMap<i32, String> = store
+        .users()
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.username))
+        .collect();
+    let rows = events.iter().map(|event| {
+        [
+            event.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            event
+                .user_id
+                .and_then(|id| names.get(&id).cloned())
+                .unwrap_or_else(|| "-".to_owned()),
+            event.kind.clone(),
+            event.detail.clone(),
+            event.ip.clone().unwrap_or_else(|| "-".to_owned()),
+            event.user_agent.clone().unwrap_or_else(|| "-".to_owned()),
+        ]
+    });
+    if as_csv {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.write_record(["time", "user", "kind", "detail", "address", "client"])?;
+        for row in rows {
+            writer.write_record(&row)?;
+        }
+        let bytes = writer
+            .into_inner()
+            .map_err(|error| csv::Error::from(error.into_error()))?;
+        return Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned());
+    }
+    let mut out = String::new();
+    for [time, user, kind, detail, ip, _] in rows {
+        out.push_str(&format!(
+            "{time}  {user:<32} {kind:<24} {ip:<16} {detail}\n"
+        ));
+    }
+    out.push_str(&format!(
+        "{} event{}",
+        events.len(),
+        if events.len() == 1 { "" } else { "s" }
+    ));
+    Ok(out)
 }

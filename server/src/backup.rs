@@ -145,9 +145,7 @@ pub async fn backup(config: &Config, args: &BackupArgs) -> Result<String, Backup
         .close()
         .await
         .map_err(StoreError::from)?;
-    fs::File::open(&partial)
-        .and_then(|file| file.sync_all())
-        .map_err(file_error(&partial))?;
+    sync(&partial)?;
     key.write_new(&target_key)?;
     fs::rename(&partial, target).map_err(file_error(target))?;
     sync_parent(target)?;
@@ -208,9 +206,7 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> Result<String, Back
             return Err(error);
         }
     };
-    fs::File::open(&staging)
-        .and_then(|file| file.sync_all())
-        .map_err(file_error(&staging))?;
+    sync(&staging)?;
     if !config.secret_key_file.exists() {
         key.write_new(&config.secret_key_file)?;
     }
@@ -288,15 +284,19 @@ fn remove_sqlite_files(path: &Path) -> Result<(), BackupError> {
     Ok(())
 }
 
+/// Writes what is written to the file (or folder) at `path` through to the disk.
+fn sync(path: &Path) -> Result<(), BackupError> {
+    fs::File::open(path)
+        .and_then(|file| file.sync_all())
+        .map_err(file_error(path))
+}
+
 /// Makes a rename in `path`'s folder durable.
 fn sync_parent(path: &Path) -> Result<(), BackupError> {
-    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        Some(dir) => dir.to_owned(),
-        None => PathBuf::from("."),
-    };
-    fs::File::open(&dir)
-        .and_then(|dir| dir.sync_all())
-        .map_err(file_error(&dir))
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => sync(dir),
+        None => sync(Path::new(".")),
+    }
 }
 
 #[cfg(test)]

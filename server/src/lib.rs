@@ -169,7 +169,6 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     )
     .await;
 
-    notify_service_manager(sd_notify::NotifyState::Stopping);
     tracing::info!("shutting down: closing the database");
     backend
         .store
@@ -212,5 +211,6 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+    notify_service_manager(sd_notify::NotifyState::Stopping);
     tracing::info!("shutdown requested; finishing in-flight requests");
 }

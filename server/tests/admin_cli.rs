@@ -254,3 +254,153 @@ fn bad_configuration_ends_with_one_clear_line()
     );
     Ok(())
 }
+
+#[tokio::test]
+async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> TestResult {
+    use app::backend::Backend;
+    use server::app_password_check::{CheckOutcome, Client};
+    for database in TestDatabase::all().await {
+        let url = database.url.as_str();
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (ctx, outlook) =
+            support::app_password_for(&backend, "ada@contoso.example", "Outlook").await?;
+        let mutt = backend.create_app_password(&ctx, "Mutt", "", "").await?;
+        let client = Client {
+            ip: Some("192.0.2.9".to_owned()),
+            name: Some("IMAP".to_owned()),
+        };
+        let check = |password: String| {
+            let backend = std::sync::Arc::clone(&backend);
+            let client = client.clone();
+            async move {
+                backend
+                    .check_app_password("ada@contoso.example", &password, &client)
+                    .await
+            }
+        };
+        assert!(matches!(
+            check(outlook.password.clone()).await?,
+            CheckOutcome::Accepted(_)
+        ));
+
+        let listed = latchkey(
+            url,
+            &["admin", "app-passwords", "list", "Ada@Contoso.example"],
+            "",
+        )?;
+        assert_eq!(listed.code, 0, "{}: {}", database.name, listed.stderr);
+        assert!(listed.stdout.contains("Outlook"), "{}", listed.stdout);
+        assert!(
+            listed.stdout.contains("from 192.0.2.9 (IMAP)"),
+            "{}",
+            listed.stdout
+        );
+        assert!(listed.stdout.contains("Mutt"), "{}", listed.stdout);
+        assert!(
+            listed
+                .stdout
+                .contains("2 app passwords of ada@contoso.example")
+        );
+        assert!(!listed.stdout.contains(&outlook.password), "never a secret");
+
+        let unknown = latchkey(
+            url,
+            &[
+                "admin",
+                "app-passwords",
+                "revoke",
+                "ada@contoso.example",
+                "Pine",
+            ],
+            "",
+        )?;
+        assert_eq!(unknown.code, 1);
+        assert!(
+            unknown.stderr.contains("no app password named \"Pine\""),
+            "{}",
+            unknown.stderr
+        );
+        let neither = latchkey(
+            url,
+            &["admin", "app-passwords", "revoke", "ada@contoso.example"],
+            "",
+        )?;
+        assert_eq!(
+            neither.code, 2,
+            "a name or --all is needed: {}",
+            neither.stderr
+        );
+
+        let revoked = latchkey(
+            url,
+            &[
+                "admin",
+                "app-passwords",
+                "revoke",
+                "ada@contoso.example",
+                "outlook",
+            ],
+            "",
+        )?;
+        assert_eq!(revoked.code, 0, "{}", revoked.stderr);
+        assert!(
+            revoked
+                .stdout
+                .contains("revoked 1 app password of ada@contoso.example: \"Outlook\""),
+            "{}",
+            revoked.stdout
+        );
+        // Refused at once, although the check was cached.
+        assert!(matches!(
+            check(outlook.password.clone()).await?,
+            CheckOutcome::Refused
+        ));
+        assert!(matches!(
+            check(mutt.password.clone()).await?,
+            CheckOutcome::Accepted(_)
+        ));
+
+        let all = latchkey(
+            url,
+            &[
+                "admin",
+                "app-passwords",
+                "revoke",
+                "ada@contoso.example",
+                "--all",
+            ],
+            "",
+        )?;
+        assert_eq!(all.code, 0, "{}", all.stderr);
+        assert!(
+            all.stdout.contains("revoked 1 app password"),
+            "{}",
+            all.stdout
+        );
+        assert!(matches!(
+            check(mutt.password.clone()).await?,
+            CheckOutcome::Refused
+        ));
+
+        let user = backend
+            .store
+            .user_by_key("ada@contoso.example")
+            .await?
+            .ok_or("ada")?;
+        let revocations = backend
+            .store
+            .audit_events_of(user.id)
+            .await?
+            .into_iter()
+            .filter(|event| event.kind == "app_password.revoked")
+            .count();
+        assert_eq!(
+            revocations, 2,
+            "{}: each revocation is audited",
+            database.name
+        );
+    }
+    Ok(())
+}

@@ -113,6 +113,41 @@ impl Store {
 }
 
 impl Store {
+    /// Revokes the user's app passwords `ids` for an administrator: deletes them, each with an
+    /// `app_password.revoked` audit event, in one transaction. Returns those deleted.
+    pub async fn revoke_app_passwords(
+        &self,
+        user_id: i32,
+        ids: &[i32],
+        actor: &super::Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<app_password::Model>, StoreError> {
+        let txn = self.begin_write().await?;
+        let found = app_password::Entity::find()
+            .filter(app_password::Column::UserId.eq(user_id))
+            .filter(app_password::Column::Id.is_in(ids.to_vec()))
+            .all(&txn)
+            .await?;
+        for app in &found {
+            app_password::Entity::delete_by_id(app.id)
+                .exec(&txn)
+                .await?;
+            super::audit::event(
+                Some(user_id),
+                "app_password.revoked",
+                format!("'{}' (id {}) by an administrator", app.name, app.id),
+                actor,
+                now,
+            )
+            .insert(&txn)
+            .await?;
+        }
+        txn.commit().await?;
+        Ok(found)
+    }
+}
+
+impl Store {
     /// Records a use, unless one was recorded since `not_before`: at most one write per app
     /// password per interval, whichever server instance answers.
     pub async fn record_app_password_use(

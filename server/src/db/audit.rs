@@ -43,6 +43,22 @@ impl Store {
         Ok(())
     }
 
+    /// Events, oldest first, optionally only `user_id`'s and only from `since` on.
+    pub async fn audit_events(
+        &self,
+        user_id: Option<i32>,
+        since: Option<DateTime<Utc>>,
+    ) -> Result<Vec<audit_event::Model>, StoreError> {
+        let mut query = audit_event::Entity::find().order_by_asc(audit_event::Column::Id);
+        if let Some(user_id) = user_id {
+            query = query.filter(audit_event::Column::UserId.eq(user_id));
+        }
+        if let Some(since) = since {
+            query = query.filter(audit_event::Column::CreatedAt.gte(since));
+        }
+        Ok(query.all(self.connection()).await?)
+    }
+
     /// A user's events, newest first.
     pub async fn audit_events_of(
         &self,
