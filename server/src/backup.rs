@@ -139,12 +139,7 @@ pub async fn backup(config: &Config, args: &BackupArgs) -> Result<String, Backup
         fs::remove_file(&partial).map_err(file_error(&partial))?;
     }
     store.copy_sqlite_to(&partial).await?;
-    store
-        .connection()
-        .clone()
-        .close()
-        .await
-        .map_err(StoreError::from)?;
+    store.close().await?;
     sync(&partial)?;
     key.write_new(&target_key)?;
     fs::rename(&partial, target).map_err(file_error(target))?;
@@ -245,12 +240,7 @@ async fn check_restored(
     ensure_key_matches(key, key_path, store.key_check().await?, backup)?;
     store.record_key_check(&key.check_value()).await?;
     let contents = store.contents().await?;
-    store
-        .connection()
-        .clone()
-        .close()
-        .await
-        .map_err(StoreError::from)?;
+    store.close().await?;
     // SQLite folds the WAL back in and removes it when the last connection closes.
     for suffix in ["-wal", "-shm"] {
         let extra = with_suffix(staging, suffix);

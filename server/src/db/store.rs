@@ -82,6 +82,11 @@ impl Store {
             .await
     }
 
+    /// Closes the pool's connections (on SQLite, the last close folds the WAL into the file).
+    pub async fn close(&self) -> Result<(), StoreError> {
+        Ok(self.db.clone().close().await?)
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         Ok(self.db.ping().await?)
