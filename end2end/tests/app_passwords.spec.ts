@@ -188,8 +188,14 @@ test('the legacy Manage app passwords page, when the Security info experience is
   const table = page.getByRole('table', { name: 'Your app passwords' });
   await expect(table.getByRole('cell', { name: 'Outlook 2010', exact: true })).toBeVisible();
   await expect(table.getByRole('cell', { name: 'Never used' })).toBeVisible();
-  await table.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
-  await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  // Done fetches the list again (for "Last used"), which redraws the rows: a click that lands
+  // while they are replaced is lost, so click until the dialog opens.
+  const confirm = page.getByRole('dialog', { name: 'Delete app password?' });
+  await untilItResponds(async () => {
+    await table.getByRole('button', { name: 'Delete app password Outlook 2010' }).click();
+    await expect(confirm).toBeVisible({ timeout: 1000 });
+  });
+  await confirm.getByRole('button', { name: 'Yes' }).click();
   await expect(table.getByRole('cell', { name: 'Outlook 2010', exact: true })).toBeHidden();
 });
 
