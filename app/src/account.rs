@@ -1,57 +1,12 @@
 //! Signing in and out, the signed-in user, and the account methods on Security info
-//! (password, authenticator app): shared types and thin server functions.
+//! (password, authenticator app): thin server functions (their types are in `crate::model`).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+use crate::model::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
 use crate::secret::Secret;
-
-/// The signed-in person, as pages show them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentUser {
-    pub display_name: String,
-    pub username: String,
-    pub organization: String,
-    pub is_admin: bool,
-}
-
-/// Everything the Security info list shows. Times are already worded by the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecurityInfo {
-    /// Signed in (or confirmed it's them) within the last 10 minutes: changing a sign-in
-    /// factor needs no prompt.
-    pub recently_signed_in: bool,
-    pub password_changed: String,
-    /// When the authenticator app was added, if there is one.
-    pub authenticator_added: Option<String>,
-    pub default_method: String,
-}
-
-/// What the "Authenticator app" step of Add method shows.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuthenticatorEnrollment {
-    /// The QR code, an SVG document rendered by the server.
-    pub qr_svg: String,
-    /// The secret in base32, in groups of four, for manual entry.
-    pub secret: String,
-    pub account: String,
-}
-
-impl std::fmt::Debug for AuthenticatorEnrollment {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthenticatorEnrollment")
-            .field("account", &self.account)
-            .finish_non_exhaustive()
-    }
-}
-
-/// Where the sign-in flow continues after the password.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum SignInStep {
-    SignedIn,
-    CodeRequired,
-}
 
 #[cfg(feature = "ssr")]
 mod ssr {

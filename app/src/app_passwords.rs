@@ -1,82 +1,10 @@
-//! App passwords: the shared types and thin server functions behind the Security info page
-//! and the legacy "Manage app passwords" page.
-
-use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+//! App passwords: the thin server functions behind the Security info page and the legacy
+//! "Manage app passwords" page (their types are in `crate::model`).
 
 use crate::error::AppError;
+use crate::model::{AppPasswordOverview, CreatedAppPassword};
 use crate::secret::Secret;
-
-/// One app password as the list shows it. Times are worded by the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppPasswordItem {
-    pub id: i32,
-    pub name: String,
-    pub created: String,
-    /// "Never used", or when and from where it was last used.
-    pub last_used: String,
-}
-
-/// The person's app passwords and what they may do with them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppPasswordOverview {
-    pub items: Vec<AppPasswordItem>,
-    pub limit: u32,
-    /// The organization allows app passwords.
-    pub allowed: bool,
-    /// The person has two-step verification (an authenticator app).
-    pub has_two_step: bool,
-    /// App passwords are managed on Security info (true) or on the legacy page (false).
-    pub security_info_experience: bool,
-}
-
-impl AppPasswordOverview {
-    /// Whether "App password" is offered in Add method / Create.
-    pub fn can_create(&self) -> bool {
-        self.allowed && self.has_two_step
-    }
-
-    pub fn at_limit(&self) -> bool {
-        self.items.len() >= self.limit as usize
-    }
-
-    /// The listed app password with this id, if it is one of the person's.
-    pub fn item(&self, id: i32) -> Option<AppPasswordItem> {
-        self.items.iter().find(|item| item.id == id).cloned()
-    }
-
-    /// Adds a just-created app password to the list (once).
-    pub fn add(&mut self, item: AppPasswordItem) {
-        if self.item(item.id).is_none() {
-            self.items.push(item);
-        }
-    }
-
-    /// Takes a deleted app password off the list.
-    pub fn remove(&mut self, id: i32) {
-        self.items.retain(|item| item.id != id);
-    }
-}
-
-/// A just-created app password: the only time its secret leaves the server. `Debug` hides it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CreatedAppPassword {
-    pub id: i32,
-    pub name: String,
-    /// "abcd efgh ijkl mnop".
-    pub password: String,
-    /// Its row in the list, as the list shows it.
-    pub item: AppPasswordItem,
-}
-
-impl std::fmt::Debug for CreatedAppPassword {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedAppPassword")
-            .field("id", &self.id)
-            .field("name", &self.name)
-            .finish_non_exhaustive()
-    }
-}
+use leptos::prelude::*;
 
 #[server(endpoint = "get_app_passwords")]
 pub async fn get_app_passwords() -> Result<AppPasswordOverview, AppError> {

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use leptos::prelude::use_context;
 
-use crate::account::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
-use crate::app_passwords::{AppPasswordOverview, CreatedAppPassword};
 use crate::error::AppError;
-use crate::setup::SetupForm;
+use crate::model::{
+    AppPasswordItem, AppPasswordOverview, AuthenticatorEnrollment, CreatedAppPassword, CurrentUser,
+    SecurityInfo, SetupForm, SignInStep,
+};
 
 /// What the server's middleware records about each request.
 #[derive(Clone, Default)]
@@ -115,8 +116,10 @@ impl std::fmt::Debug for SetCookie {
     }
 }
 
+/// What server functions call, one trait per feature, all implemented by the server's use
+/// cases (`server::use_cases`). Server functions take the whole [`Backend`].
 #[async_trait]
-pub trait Backend: Send + Sync + 'static {
+pub trait SetupUseCases: Send + Sync + 'static {
     /// Whether `token` opens the first-time setup page now.
     async fn setup_link_valid(&self, token: &str) -> bool;
     /// Creates the organization and first administrator, then closes the setup link.
@@ -125,7 +128,11 @@ pub trait Backend: Send + Sync + 'static {
         form: SetupForm,
         context: RequestContext,
     ) -> Result<(), AppError>;
+}
 
+/// Signing in and out, and who is signed in.
+#[async_trait]
+pub trait SessionUseCases: Send + Sync + 'static {
     /// A safe place to go after sign-in: `next` if it is a path on this site, else "/".
     fn return_path(&self, next: &str) -> String;
     async fn current_user(&self, context: &RequestContext)
@@ -143,7 +150,11 @@ pub trait Backend: Send + Sync + 'static {
     ) -> Result<SetCookie, AppError>;
     async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
     async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
+}
 
+/// The account's sign-in methods on Security info: password and authenticator app.
+#[async_trait]
+pub trait AccountUseCases: Send + Sync + 'static {
     async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError>;
     /// Starts adding an authenticator app. Needs a sign-in within 10 minutes, or `password`.
     async fn begin_authenticator(
@@ -180,7 +191,11 @@ pub trait Backend: Send + Sync + 'static {
         confirmation: &str,
         code: &str,
     ) -> Result<(), AppError>;
+}
 
+/// A person's app passwords.
+#[async_trait]
+pub trait AppPasswordUseCases: Send + Sync + 'static {
     async fn app_passwords(
         &self,
         context: &RequestContext,
@@ -201,6 +216,36 @@ pub trait Backend: Send + Sync + 'static {
         context: &RequestContext,
         id: i32,
     ) -> Result<Option<String>, AppError>;
+    /// Renames the app password `id`; answers with its row as the list shows it.
+    async fn rename_app_password(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        name: &str,
+    ) -> Result<AppPasswordItem, AppError>;
+    /// Deletes every app password of the person, if there are still `expected` of them (the
+    /// count their confirmation named); answers with how many were deleted.
+    async fn delete_all_app_passwords(
+        &self,
+        context: &RequestContext,
+        expected: u32,
+    ) -> Result<u32, AppError>;
+}
+
+/// Every use case a server function may call.
+pub trait Backend: SetupUseCases + SessionUseCases + AccountUseCases + AppPasswordUseCases {}
+
+impl<T> Backend for T where
+    T: SetupUseCases + SessionUseCases + AccountUseCases + AppPasswordUseCases
+{
+}
+
+/// The traits to bring into scope to call the use cases.
+pub mod prelude {
+    pub use super::{
+        AccountUseCases, AppPasswordUseCases, Backend, RequestContext, RequestMemo,
+        SessionUseCases, SetupUseCases,
+    };
 }
 
 /// The backend provided by the server for this request.

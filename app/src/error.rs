@@ -28,9 +28,9 @@ pub enum AppError {
     /// No valid session (never signed in, signed out, or expired).
     #[error("Your session has ended. Sign in again to continue.")]
     Unauthorized,
-    /// Signed in, but this action is not allowed (by policy or role); `0` says why.
+    /// Not allowed (by policy, role or the account's state); the refusal says why.
     #[error("{0}")]
-    Forbidden(String),
+    Forbidden(Refusal),
     /// The per-user limit of app passwords is reached.
     #[error(
         "You have {limit} app passwords, the most you can have. Delete one you no longer use, then create the new one."
@@ -54,6 +54,39 @@ pub enum AppError {
     /// The app password is not there any more (deleted meanwhile, perhaps in another window).
     #[error("This app password no longer exists: it was deleted, perhaps in another window.")]
     AppPasswordGone,
+    /// The list changed since the person confirmed (another window added or deleted some).
+    #[error(
+        "Your app passwords changed in another window meanwhile, so nothing was deleted. Look at the list again, then try again."
+    )]
+    ListChanged,
+}
+
+/// Why a request was refused (403). Typed, so pages can react to a particular refusal; the
+/// text is what the person reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum Refusal {
+    #[error("Your organization doesn't allow app passwords.")]
+    AppPasswordsNotAllowed,
+    #[error("Set up two-step verification first: add an authenticator app on Security info.")]
+    TwoStepVerificationFirst,
+    #[error("You already have an authenticator app. Delete it first to set up a new one.")]
+    AuthenticatorExists,
+    #[error(
+        "Your organization requires two-step verification, so your authenticator app can't be deleted. To move to a new phone, ask your administrator."
+    )]
+    TwoStepRequiredByOrganization,
+    #[error("Your account is disabled. Ask your administrator to enable it.")]
+    AccountDisabled,
+    #[error("Your sign-in took too long. Start again with your sign-in name.")]
+    SignInExpired,
+    #[error("Latchkey is not set up yet.")]
+    NotSetUp,
+    #[error("That already exists.")]
+    AlreadyExists,
+    #[error(
+        "This is the last administrator. Make someone else an administrator first, so someone can still manage Latchkey."
+    )]
+    LastAdministrator,
 }
 
 impl AppError {
@@ -67,14 +100,12 @@ impl AppError {
 
     /// The account is disabled: said plainly, at whatever step the person is.
     pub fn account_disabled() -> Self {
-        Self::Forbidden("Your account is disabled. Ask your administrator to enable it.".to_owned())
+        Self::Forbidden(Refusal::AccountDisabled)
     }
 
     /// The half-done sign-in waiting for its code is gone (expired or never started).
     pub fn sign_in_expired() -> Self {
-        Self::Forbidden(
-            "Your sign-in took too long. Start again with your sign-in name.".to_owned(),
-        )
+        Self::Forbidden(Refusal::SignInExpired)
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -91,7 +122,7 @@ impl AppError {
             Self::SignInFailed | Self::Unauthorized => 401,
             Self::Forbidden(_) => 403,
             Self::NotFound | Self::AppPasswordGone => 404,
-            Self::AlreadySetUp | Self::LimitReached { .. } => 409,
+            Self::AlreadySetUp | Self::LimitReached { .. } | Self::ListChanged => 409,
             Self::ReverifyRequired => 403,
             Self::Throttled { .. } => 429,
             Self::Unavailable | Self::Busy { .. } => 503,

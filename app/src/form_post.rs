@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::app_passwords::CreatedAppPassword;
 use crate::error::AppError;
+use crate::model::CreatedAppPassword;
 
 /// The typed answer a page shows after a plain form post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -25,7 +25,7 @@ pub enum FormPostAnswer {
     },
     /// First-time setup was refused: the form as typed (without the passwords) and why.
     Setup {
-        form: crate::setup::SetupValues,
+        form: crate::model::SetupValues,
         error: AppError,
     },
 }

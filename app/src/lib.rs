@@ -14,6 +14,7 @@ pub mod backend;
 pub mod components;
 pub mod error;
 pub mod form_post;
+pub mod model;
 pub mod pages;
 pub mod secret;
 pub mod setup;

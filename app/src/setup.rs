@@ -4,46 +4,12 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 
 use crate::components::field::Field;
 use crate::error::AppError;
+use crate::model::{SetupForm, SetupValues};
 use crate::pages::not_found::NotFound;
 use crate::secret::Secret;
-
-/// What the setup form sends to the server (the backend's input).
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SetupForm {
-    pub token: String,
-    pub organization: String,
-    /// Present ("on") when the checkbox is ticked.
-    #[serde(default)]
-    pub allow_app_passwords: Option<String>,
-    pub display_name: String,
-    pub username: String,
-    pub password: String,
-    pub confirm_password: String,
-}
-
-impl std::fmt::Debug for SetupForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SetupForm")
-            .field("organization", &self.organization)
-            .field("username", &self.username)
-            .finish_non_exhaustive()
-    }
-}
-
-/// What was typed into the setup form but the passwords: shown again after a refusal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SetupValues {
-    /// The setup link's token (the page is `/setup?token=...`).
-    pub token: String,
-    pub organization: String,
-    pub allow_app_passwords: bool,
-    pub display_name: String,
-    pub username: String,
-}
 
 /// Whether the setup link with this token is valid now.
 #[server(endpoint = "setup_link_status")]

@@ -7,12 +7,12 @@
 //! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE
 
 use chrono::Utc;
-use server::backend;
 use server::db::{self, Actor, NewAdmin, NewAppPassword, NewOrganization, NewUser, Store};
 use server::domain::app_password::{self, AppPasswordSecret};
 use server::domain::random::OsRandom;
 use server::domain::{password, session, totp};
 use server::secret_key::SecretKey;
+use server::use_cases;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -49,6 +49,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 password_hash: account_hash,
                 is_admin: false,
             },
+            &Actor::default(),
             now,
         )
         .await?;
@@ -57,8 +58,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         // already through both steps).
         let secret = totp::generate_secret(&mut OsRandom);
         let sealed = key.seal(
-            backend::TOTP_SEAL_PURPOSE,
-            &backend::totp_owner(user.id),
+            use_cases::TOTP_SEAL_PURPOSE,
+            &use_cases::totp_owner(user.id),
             &secret,
             &mut OsRandom,
         );
@@ -89,7 +90,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 password_hash: password::hash_password(secret.as_str(), &mut OsRandom)?,
             };
             store
-                .create_app_password(new, app_password::MAX_PER_USER, now)
+                .create_app_password(new, app_password::MAX_PER_USER, &Actor::default(), now)
                 .await?;
             last = secret.for_display();
         }

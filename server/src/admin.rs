@@ -7,9 +7,10 @@ use std::io::{BufRead, IsTerminal};
 use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
 
-use crate::config::Config;
-use crate::db::{self, Actor, NewUser, Store, StoreError};
-use crate::domain::{ValidationError, account, password};
+use crate::db::{self, Actor, Store};
+use crate::domain::policy::Setting;
+use crate::domain::{ValidationError, account};
+use crate::use_cases::administration::{Administration, AdministrationError, NewPerson, Revoke};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -90,6 +91,8 @@ pub enum UserCommand {
     ResetPassword { username: String },
     /// Make a user an administrator.
     MakeAdmin { username: String },
+    /// Take the administrator role from a user (not from the last enabled administrator).
+    RemoveAdmin { username: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +111,20 @@ pub enum OrgSetting {
     SecurityInfoExperience,
     /// Whether everyone must keep a second factor (deleting the last one is refused).
     RequireTwoStep,
+    /// Whether an administrator's password reset also revokes the person's app passwords
+    /// (sessions always end).
+    ResetRevokesAppPasswords,
+}
+
+impl From<OrgSetting> for Setting {
+    fn from(setting: OrgSetting) -> Self {
+        match setting {
+            OrgSetting::AllowAppPasswords => Setting::AllowAppPasswords,
+            OrgSetting::SecurityInfoExperience => Setting::SecurityInfoExperience,
+            OrgSetting::RequireTwoStep => Setting::RequireTwoStep,
+            OrgSetting::ResetRevokesAppPasswords => Setting::ResetRevokesAppPasswords,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -124,36 +141,46 @@ fn on_off(value: bool) -> &'static str {
 pub enum AdminError {
     #[error(transparent)]
     Connect(#[from] db::ConnectError),
+    #[error("{0} (see: latchkey admin user list)")]
+    NoSuchUser(String),
+    #[error("{message} (see: latchkey admin app-passwords list {user})")]
+    NoSuchAppPassword { user: String, message: String },
     #[error("{0}")]
-    Store(#[from] StoreError),
+    Administration(AdministrationError),
     #[error("{0}")]
     Invalid(#[from] ValidationError),
-    #[error("no user with the sign-in name {0:?} (see: latchkey admin user list)")]
-    NoSuchUser(String),
-    #[error(
-        "{user} has no app password named {name:?} (see: latchkey admin app-passwords list {user})"
-    )]
-    NoSuchAppPassword { user: String, name: String },
     #[error("cannot read the password: {0}")]
     ReadPassword(std::io::Error),
-    #[error("{0}")]
-    Hash(#[from] password::HashError),
     #[error("cannot write CSV: {0}")]
     Csv(#[from] csv::Error),
 }
 
-/// Runs the command; returns what to print on success.
-pub async fn run(command: AdminCommand, config: &Config) -> Result<String, AdminError> {
-    let store = Store::new(db::connect_and_migrate(&config.database_url).await?);
+impl From<AdministrationError> for AdminError {
+    fn from(error: AdministrationError) -> Self {
+        match &error {
+            AdministrationError::NoSuchUser(_) => Self::NoSuchUser(error.to_string()),
+            AdministrationError::NoSuchAppPassword { user, .. } => Self::NoSuchAppPassword {
+                user: user.clone(),
+                message: error.to_string(),
+            },
+            _ => Self::Administration(error),
+        }
+    }
+}
+
+/// Runs the command on the database at `database_url`; returns what to print on success.
+pub async fn run(command: AdminCommand, database_url: &str) -> Result<String, AdminError> {
+    let store = Store::new(db::connect_and_migrate(database_url).await?);
+    let admin = Administration::new(store.clone(), cli_actor());
     let result = match command {
-        AdminCommand::User(command) => user_command(&store, command).await,
-        AdminCommand::Org(command) => org_command(&store, command).await,
-        AdminCommand::AppPasswords(command) => app_passwords_command(&store, command).await,
+        AdminCommand::User(command) => user_command(&admin, command).await,
+        AdminCommand::Org(command) => org_command(&admin, command).await,
+        AdminCommand::AppPasswords(command) => app_passwords_command(&admin, command).await,
         AdminCommand::Audit { user, since, csv } => {
-            audit_command(&store, user.as_deref(), since, csv).await
+            audit_command(&admin, user.as_deref(), since, csv).await
         }
     };
-    let _ = store.connection().clone().close().await;
+    let _ = store.close().await;
     result
 }
 
@@ -162,17 +189,6 @@ fn cli_actor() -> Actor {
         ip: None,
         user_agent: Some("latchkey admin (command line)".to_owned()),
     }
-}
-
-async fn find_user(
-    store: &Store,
-    username: &str,
-) -> Result<crate::db::entities::user::Model, AdminError> {
-    let key = account::Username::parse(username)?.key().to_owned();
-    store
-        .user_by_key(&key)
-        .await?
-        .ok_or_else(|| AdminError::NoSuchUser(username.to_owned()))
 }
 
 /// Reads a new password: twice at a terminal prompt, or one line from piped standard input.
@@ -195,48 +211,38 @@ fn read_new_password() -> Result<String, AdminError> {
     }
 }
 
-async fn user_command(store: &Store, command: UserCommand) -> Result<String, AdminError> {
-    let now = Utc::now();
+fn plural(count: usize, word: &str) -> String {
+    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+}
+
+async fn user_command(admin: &Administration, command: UserCommand) -> Result<String, AdminError> {
     match command {
         UserCommand::Add {
             username,
             name,
-            admin,
+            admin: is_admin,
         } => {
-            let username = account::Username::parse(&username)?;
-            let display_name = account::parse_display_name(&name)?;
+            // Checked before the password is asked for.
+            account::Username::parse(&username)?;
+            account::parse_display_name(&name)?;
             let password = read_new_password()?;
-            let password_hash = password::hash_password_blocking(password).await?;
-            let user = store
-                .add_user(
-                    NewUser {
-                        username: username.as_str().to_owned(),
-                        username_key: username.key().to_owned(),
-                        display_name,
-                        password_hash,
-                        is_admin: admin,
-                    },
-                    now,
-                )
-                .await?;
-            store
-                .audit(
-                    Some(user.id),
-                    "user.added",
-                    format!("role {}", user.role),
-                    &cli_actor(),
-                    now,
-                )
+            let user = admin
+                .add_person(NewPerson {
+                    username,
+                    display_name: name,
+                    password,
+                    is_admin,
+                })
                 .await?;
             Ok(format!(
                 "added {} ({}){}",
                 user.username,
                 user.display_name,
-                if admin { " as an administrator" } else { "" }
+                if is_admin { " as an administrator" } else { "" }
             ))
         }
         UserCommand::List => {
-            let users = store.users().await?;
+            let users = admin.people().await?;
             let mut out = format!(
                 "{:<40} {:<30} {:<6} {}\n",
                 "SIGN-IN NAME", "NAME", "ROLE", "STATUS"
@@ -252,103 +258,64 @@ async fn user_command(store: &Store, command: UserCommand) -> Result<String, Adm
                     user.username, user.display_name, user.role, status
                 ));
             }
-            out.push_str(&format!(
-                "{} user{}",
-                users.len(),
-                if users.len() == 1 { "" } else { "s" }
-            ));
+            out.push_str(&plural(users.len(), "user"));
             Ok(out)
         }
         UserCommand::Disable { username } => {
-            let user = find_user(store, &username).await?;
-            store.set_enabled(user.id, false).await?;
-            let ended = store.delete_sessions_of_user(user.id, None).await?;
-            store
-                .audit(Some(user.id), "user.disabled", "", &cli_actor(), now)
-                .await?;
+            let (user, ended) = admin.set_enabled(&username, false).await?;
             Ok(format!(
                 "disabled {}; {ended} session(s) ended",
                 user.username
             ))
         }
         UserCommand::Enable { username } => {
-            let user = find_user(store, &username).await?;
-            store.set_enabled(user.id, true).await?;
-            store
-                .audit(Some(user.id), "user.enabled", "", &cli_actor(), now)
-                .await?;
+            let (user, _) = admin.set_enabled(&username, true).await?;
             Ok(format!("enabled {}", user.username))
         }
         UserCommand::ResetPassword { username } => {
-            let user = find_user(store, &username).await?;
+            admin.person(&username).await?;
             let password = read_new_password()?;
-            let hash = password::hash_password_blocking(password).await?;
-            store.set_password(user.id, hash, now).await?;
-            let ended = store.delete_sessions_of_user(user.id, None).await?;
-            store
-                .audit(
-                    Some(user.id),
-                    "password.reset",
-                    "by an administrator",
-                    &cli_actor(),
-                    now,
-                )
-                .await?;
+            let (user, reset) = admin.reset_password(&username, password).await?;
             Ok(format!(
-                "password of {} reset; {ended} session(s) ended",
-                user.username
+                "password of {} reset; {} session(s) ended, {} app password(s) revoked",
+                user.username, reset.sessions_ended, reset.app_passwords_revoked
             ))
         }
         UserCommand::MakeAdmin { username } => {
-            let user = find_user(store, &username).await?;
-            store.set_admin(user.id, true).await?;
-            store
-                .audit(Some(user.id), "user.made_admin", "", &cli_actor(), now)
-                .await?;
+            let user = admin.set_administrator(&username, true).await?;
             Ok(format!("{} is now an administrator", user.username))
+        }
+        UserCommand::RemoveAdmin { username } => {
+            let user = admin.set_administrator(&username, false).await?;
+            Ok(format!("{} is no longer an administrator", user.username))
         }
     }
 }
 
-async fn org_command(store: &Store, command: OrgCommand) -> Result<String, AdminError> {
+async fn org_command(admin: &Administration, command: OrgCommand) -> Result<String, AdminError> {
     let org = match command {
-        OrgCommand::Show => store.organization().await?.ok_or(StoreError::NotSetUp)?,
+        OrgCommand::Show => admin.organization().await?,
         OrgCommand::Set { setting, value } => {
-            let value = value == OnOff::On;
-            let org = match setting {
-                OrgSetting::AllowAppPasswords => store.set_policy(Some(value), None).await?,
-                OrgSetting::SecurityInfoExperience => store.set_policy(None, Some(value)).await?,
-                OrgSetting::RequireTwoStep => store.set_require_two_step(value).await?,
-            };
-            store
-                .audit(
-                    None,
-                    "policy.changed",
-                    format!("{setting:?} = {}", on_off(value)),
-                    &cli_actor(),
-                    Utc::now(),
-                )
-                .await?;
-            org
+            admin.set_policy(setting.into(), value == OnOff::On).await?
         }
     };
     Ok(format!(
-        "organization:             {}\nallow-app-passwords:      {}\nsecurity-info-experience: {}\nrequire-two-step:         {}",
+        "organization:                {}\nallow-app-passwords:         {}\nsecurity-info-experience:    {}\nrequire-two-step:            {}\nreset-revokes-app-passwords: {}",
         org.name,
         on_off(org.allow_app_passwords),
         on_off(org.security_info_experience),
-        on_off(org.require_two_step)
+        on_off(org.require_two_step),
+        on_off(org.reset_revokes_app_passwords),
     ))
 }
 
 async fn app_passwords_command(
-    store: &Store,
+    admin: &Administration,
     command: AppPasswordsCommand,
 ) -> Result<String, AdminError> {
     match command {
         AppPasswordsCommand::List { username } => {
-            let user = find_user(store, &username).await?;
-            let apps = store.app_passwords_of(user.id).await?;
+            let (user, apps) = admin.app_passwords_of(&username).await?;
             let mut out = format!("{:<32} {:<17} {}\n", "NAME", "CREATED", "LAST USED");
             for app in &apps {
                 let last_used = match app.last_used_at {
@@ -371,9 +338,8 @@ async fn app_passwords_command(
                 ));
             }
             out.push_str(&format!(
-                "{} app password{} of {}",
-                apps.len(),
-                if apps.len() == 1 { "" } else { "s" },
+                "{} of {}",
+                plural(apps.len(), "app password"),
                 user.username
             ));
             Ok(out)
@@ -383,27 +349,11 @@ async fn app_passwords_command(
             name,
             all,
         } => {
-            let user = find_user(store, &username).await?;
-            let apps = store.app_passwords_of(user.id).await?;
-            let ids: Vec<i32> = match (&name, all) {
-                (_, true) => apps.iter().map(|app| app.id).collect(),
-                (Some(name), false) => {
-                    let key = crate::domain::app_password::AppName::parse(name)?
-                        .key()
-                        .to_owned();
-                    let found = apps.iter().find(|app| app.name_key == key).ok_or_else(|| {
-                        AdminError::NoSuchAppPassword {
-                            user: user.username.clone(),
-                            name: name.clone(),
-                        }
-                    })?;
-                    vec![found.id]
-                }
-                (None, false) => Vec::new(),
+            let which = match (&name, all) {
+                (Some(name), false) => Revoke::Named(name),
+                _ => Revoke::All,
             };
-            let revoked = store
-                .revoke_app_passwords(user.id, &ids, &cli_actor(), Utc::now())
-                .await?;
+            let (user, revoked) = admin.revoke_app_passwords(&username, which).await?;
             let names: Vec<String> = revoked
                 .iter()
                 .map(|app| format!("{:?}", app.name))
@@ -411,8 +361,8 @@ async fn app_passwords_command(
             Ok(match revoked.len() {
                 0 => format!("{} has no app passwords; nothing revoked", user.username),
                 n => format!(
-                    "revoked {n} app password{} of {}: {}",
-                    if n == 1 { "" } else { "s" },
+                    "revoked {} of {}: {}",
+                    plural(n, "app password"),
                     user.username,
                     names.join(", ")
                 ),
@@ -422,31 +372,16 @@ async fn app_passwords_command(
 }
 
 async fn audit_command(
-    store: &Store,
+    admin: &Administration,
     username: Option<&str>,
     since: Option<chrono::DateTime<Utc>>,
     as_csv: bool,
 ) -> Result<String, AdminError> {
-    let user = match username {
-        Some(name) => Some(find_user(store, name).await?),
-        None => None,
-    };
-    let events = store
-        .audit_events(user.as_ref().map(|u| u.id), since)
-        .await?;
-    let names: std::collections::HashMap<i32, String> = store
-        .users()
-        .await?
-        .into_iter()
-        .map(|u| (u.id, u.username))
-        .collect();
-    let rows = events.iter().map(|event| {
+    let log = admin.audit_log(username, since).await?;
+    let rows = log.events.iter().map(|event| {
         [
             event.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            event
-                .user_id
-                .and_then(|id| names.get(&id).cloned())
-                .unwrap_or_else(|| "-".to_owned()),
+            log.username_of(event).unwrap_or("-").to_owned(),
             event.kind.clone(),
             event.detail.clone(),
             event.ip.clone().unwrap_or_else(|| "-".to_owned()),
@@ -470,10 +405,6 @@ async fn audit_command(
             "{time}  {user:<32} {kind:<24} {ip:<16} {detail}\n"
         ));
     }
-    out.push_str(&format!(
-        "{} event{}",
-        events.len(),
-        if events.len() == 1 { "" } else { "s" }
-    ));
+    out.push_str(&plural(log.events.len(), "event"));
     Ok(out)
 }

@@ -8,9 +8,9 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::backend::ServerBackend;
 use crate::db::StoreError;
 use crate::domain::session::PENDING_SECOND_STEP_LIFETIME;
+use crate::use_cases::ServerBackend;
 
 /// How often the housekeeping runs.
 pub const INTERVAL: Duration = Duration::from_secs(10 * 60);

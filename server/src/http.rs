@@ -15,7 +15,7 @@ use axum::routing::get;
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 
-use crate::backend::ServerBackend;
+use crate::use_cases::ServerBackend;
 
 /// Everything a request handler may need.
 #[derive(Clone)]

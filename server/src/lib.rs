@@ -7,7 +7,6 @@
 pub mod admin;
 pub mod alerts;
 pub mod app_password_check;
-pub mod backend;
 pub mod backup;
 pub mod checkpassword;
 pub mod config;
@@ -22,6 +21,7 @@ pub mod secret_key;
 pub mod sign_in_limits;
 pub mod site;
 pub mod telemetry;
+pub mod use_cases;
 
 use std::sync::Arc;
 
@@ -29,11 +29,11 @@ use chrono::Utc;
 use leptos::prelude::LeptosOptions;
 use tokio::net::TcpListener;
 
-use crate::backend::ServerBackend;
 use crate::config::Config;
 use crate::db::Store;
 use crate::domain::random::OsRandom;
 use crate::secret_key::{SecretKey, SecretKeyError};
+use crate::use_cases::ServerBackend;
 
 /// Why the server could not start; each says what to do in one line.
 #[derive(Debug, thiserror::Error)]

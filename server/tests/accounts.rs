@@ -4,9 +4,9 @@
 
 mod support;
 
-use app::account::SignInStep;
-use app::backend::Backend;
+use app::backend::prelude::*;
 use app::error::AppError;
+use app::model::SignInStep;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use server::http::router;
@@ -469,11 +469,11 @@ async fn behind_https_the_session_cookie_is_host_prefixed_and_secure() -> TestRe
     let plain = support::backend(&database).await;
     support::set_up_organization(&plain).await;
     support::add_user(&plain, "ada@contoso.example").await;
-    let settings = server::backend::BackendSettings {
+    let settings = server::use_cases::BackendSettings {
         secure_cookies: true,
         ..Default::default()
     };
-    let backend = server::backend::ServerBackend::new(
+    let backend = server::use_cases::ServerBackend::new(
         database.store().await,
         plain.secret_key.clone(),
         settings,

@@ -179,7 +179,7 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
         )?;
         assert_eq!(set.code, 0, "{}", set.stderr);
         assert!(
-            set.stdout.contains("allow-app-passwords:      off"),
+            set.stdout.contains("allow-app-passwords:         off"),
             "{}",
             set.stdout
         );
@@ -189,13 +189,13 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
             "",
         )?;
         assert!(
-            set.stdout.contains("security-info-experience: off"),
+            set.stdout.contains("security-info-experience:    off"),
             "{}",
             set.stdout
         );
         let set = latchkey(url, &["admin", "org", "set", "require-two-step", "on"], "")?;
         assert!(
-            set.stdout.contains("require-two-step:         on"),
+            set.stdout.contains("require-two-step:            on"),
             "{}",
             set.stdout
         );
@@ -257,7 +257,7 @@ fn bad_configuration_ends_with_one_clear_line()
 
 #[tokio::test]
 async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> TestResult {
-    use app::backend::Backend;
+    use app::backend::prelude::*;
     use server::app_password_check::{CheckOutcome, Client};
     for database in TestDatabase::all().await {
         let url = database.url.as_str();
@@ -401,6 +401,141 @@ async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> Test
             "{}: each revocation is audited",
             database.name
         );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_last_administrator_stays_and_a_reset_revokes_app_passwords_as_the_policy_says()
+-> TestResult {
+    use app::backend::prelude::*;
+    use server::app_password_check::{CheckOutcome, Client};
+    for database in TestDatabase::all().await {
+        let url = database.url.as_str();
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+
+        // The only administrator can neither lose the role nor be disabled.
+        for command in ["remove-admin", "disable"] {
+            let refused = latchkey(
+                url,
+                &["admin", "user", command, "admin@contoso.example"],
+                "",
+            )?;
+            assert_eq!(refused.code, 1, "{command}: {}", refused.stdout);
+            assert!(
+                refused.stderr.contains("last administrator"),
+                "{command}: {}",
+                refused.stderr
+            );
+        }
+        let admin = backend
+            .store
+            .user_by_key("admin@contoso.example")
+            .await?
+            .ok_or("admin")?;
+        assert!(admin.is_enabled && admin.role == "admin");
+        // With a second administrator, the first may step down.
+        support::add_user(&backend, "ada@contoso.example").await;
+        let made = latchkey(
+            url,
+            &["admin", "user", "make-admin", "ada@contoso.example"],
+            "",
+        )?;
+        assert_eq!(made.code, 0, "{}", made.stderr);
+        let stepped_down = latchkey(
+            url,
+            &["admin", "user", "remove-admin", "admin@contoso.example"],
+            "",
+        )?;
+        assert_eq!(stepped_down.code, 0, "{}", stepped_down.stderr);
+        assert!(stepped_down.stdout.contains("no longer an administrator"));
+        let refused = latchkey(
+            url,
+            &["admin", "user", "disable", "ada@contoso.example"],
+            "",
+        )?;
+        assert!(
+            refused.stderr.contains("last administrator"),
+            "{}",
+            refused.stderr
+        );
+
+        // A reset revokes the app passwords by default, and keeps them when turned off;
+        // sessions end either way.
+        support::add_user(&backend, "bob@contoso.example").await;
+        let client = Client::default();
+        let (ada_ctx, ada_app) =
+            support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        let (bob_ctx, bob_app) =
+            support::app_password_for(&backend, "bob@contoso.example", "Mail").await?;
+        let reset = latchkey(
+            url,
+            &["admin", "user", "reset-password", "ada@contoso.example"],
+            "a brand new password\n",
+        )?;
+        assert_eq!(reset.code, 0, "{}", reset.stderr);
+        assert!(
+            reset
+                .stdout
+                .contains("1 session(s) ended, 1 app password(s) revoked"),
+            "{}",
+            reset.stdout
+        );
+        assert!(matches!(
+            backend
+                .check_app_password("ada@contoso.example", &ada_app.password, &client)
+                .await?,
+            CheckOutcome::Refused
+        ));
+        assert_eq!(backend.current_user(&ada_ctx).await?, None);
+
+        let set = latchkey(
+            url,
+            &["admin", "org", "set", "reset-revokes-app-passwords", "off"],
+            "",
+        )?;
+        assert!(
+            set.stdout.contains("reset-revokes-app-passwords: off"),
+            "{}",
+            set.stdout
+        );
+        let reset = latchkey(
+            url,
+            &["admin", "user", "reset-password", "bob@contoso.example"],
+            "a brand new password\n",
+        )?;
+        assert!(
+            reset
+                .stdout
+                .contains("1 session(s) ended, 0 app password(s) revoked"),
+            "{}",
+            reset.stdout
+        );
+        assert!(matches!(
+            backend
+                .check_app_password("bob@contoso.example", &bob_app.password, &client)
+                .await?,
+            CheckOutcome::Accepted(_)
+        ));
+        assert_eq!(backend.current_user(&bob_ctx).await?, None);
+
+        // Each change wrote its audit event.
+        let kinds: Vec<String> = backend
+            .store
+            .audit_events(None, None)
+            .await?
+            .into_iter()
+            .map(|event| event.kind)
+            .collect();
+        for kind in [
+            "user.made_admin",
+            "user.removed_admin",
+            "password.reset",
+            "policy.changed",
+        ] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+        }
     }
     Ok(())
 }

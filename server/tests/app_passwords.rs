@@ -3,12 +3,12 @@
 
 mod support;
 
-use app::backend::{Backend, RequestContext};
-use app::error::AppError;
+use app::backend::prelude::*;
+use app::error::{AppError, Refusal};
 use chrono::{Duration, Utc};
-use server::backend::ServerBackend;
 use server::db::NewAppPassword;
 use server::domain::app_password::{AppPasswordSecret, LOOKUP_PURPOSE};
+use server::use_cases::ServerBackend;
 use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
 
 /// A signed-in user with an authenticator app; returns their request context and TOTP secret.
@@ -34,6 +34,7 @@ async fn fill(backend: &ServerBackend, user_id: i32, n: usize) -> TestResult {
                     password_hash: "placeholder".to_owned(),
                 },
                 40,
+                &server::db::Actor::default(),
                 Utc::now(),
             )
             .await?;
@@ -209,6 +210,83 @@ async fn nobody_can_see_or_delete_another_persons_app_passwords() -> TestResult 
 }
 
 #[tokio::test]
+async fn rename_and_delete_all_are_the_persons_own_and_audited() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let (ada, _) = enrolled_user(&backend, "ada@contoso.example").await?;
+        let (bob, _) = enrolled_user(&backend, "bob@contoso.example").await?;
+        let mail = backend.create_app_password(&ada, "Mail", "", "").await?;
+        let calendar = backend
+            .create_app_password(&ada, "Calendar", "", "")
+            .await?;
+        let bobs = backend.create_app_password(&bob, "Phone", "", "").await?;
+
+        let renamed = backend
+            .rename_app_password(&ada, mail.id, "  Thunderbird at home ")
+            .await?;
+        assert_eq!(renamed.name, "Thunderbird at home", "{}", database.name);
+        assert_eq!(renamed.id, mail.id);
+        let taken = backend
+            .rename_app_password(&ada, mail.id, "CALENDAR")
+            .await
+            .err();
+        assert!(
+            taken
+                .as_ref()
+                .and_then(|e| e.message_for("name"))
+                .is_some_and(|m| m.contains("already have an app password named")),
+            "{taken:?}"
+        );
+        assert!(
+            backend
+                .rename_app_password(&ada, mail.id, "   ")
+                .await
+                .err()
+                .and_then(|e| e.message_for("name"))
+                .is_some()
+        );
+        assert_eq!(
+            backend
+                .rename_app_password(&bob, mail.id, "Mine now")
+                .await
+                .err(),
+            Some(AppError::AppPasswordGone),
+            "not someone else's"
+        );
+
+        // The count confirmed must still be the count: nothing goes when it changed.
+        assert_eq!(
+            backend.delete_all_app_passwords(&ada, 1).await.err(),
+            Some(AppError::ListChanged)
+        );
+        assert_eq!(backend.app_passwords(&ada).await?.items.len(), 2);
+        assert_eq!(backend.delete_all_app_passwords(&ada, 2).await?, 2);
+        assert!(backend.app_passwords(&ada).await?.items.is_empty());
+        let bobs_list = backend.app_passwords(&bob).await?;
+        assert_eq!(bobs_list.items.len(), 1, "only the person's own");
+        assert_eq!(bobs_list.items[0].id, bobs.id);
+
+        let user = backend
+            .store
+            .user_by_key("ada@contoso.example")
+            .await?
+            .ok_or("ada")?;
+        let events = backend.store.audit_events_of(user.id).await?;
+        let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
+        assert_eq!(count("app_password.created"), 2);
+        assert_eq!(count("app_password.renamed"), 1);
+        assert_eq!(count("app_password.deleted"), 2);
+        assert!(
+            events
+                .iter()
+                .any(|e| e.detail == format!("'Calendar' (id {})", calendar.id))
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
 async fn policy_off_refuses_creation_but_keeps_list_and_delete() -> TestResult {
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
@@ -217,10 +295,21 @@ async fn policy_off_refuses_creation_but_keeps_list_and_delete() -> TestResult {
         let kept = backend
             .create_app_password(&ctx, "Thunderbird", "", "")
             .await?;
-        backend.store.set_policy(Some(false), None).await?;
+        backend
+            .store
+            .set_policy(
+                server::domain::policy::Setting::AllowAppPasswords,
+                false,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         let refused = backend.create_app_password(&ctx, "Another", "", "").await;
         assert!(
-            matches!(&refused, Err(AppError::Forbidden(m)) if m.contains("doesn't allow")),
+            matches!(
+                &refused,
+                Err(AppError::Forbidden(Refusal::AppPasswordsNotAllowed))
+            ),
             "{}: {refused:?}",
             database.name
         );
@@ -242,9 +331,10 @@ async fn two_step_verification_and_a_fresh_sign_in_are_required() -> TestResult 
             .sign_in(&context("192.0.2.1", None), "eve@contoso.example", PASSWORD)
             .await?;
         let eve = context("192.0.2.1", Some(&cookie));
-        assert!(
-            matches!(backend.create_app_password(&eve, "Mail", "", "").await, Err(AppError::Forbidden(m)) if m.contains("two-step"))
-        );
+        assert!(matches!(
+            backend.create_app_password(&eve, "Mail", "", "").await,
+            Err(AppError::Forbidden(Refusal::TwoStepVerificationFirst))
+        ));
         assert!(!backend.app_passwords(&eve).await?.has_two_step);
 
         let (ada, secret) = enrolled_user(&backend, "ada@contoso.example").await?;

@@ -10,9 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use server::backend::{BackendSettings, ServerBackend};
 use server::db::{self, Store};
 use server::secret_key::SecretKey;
+use server::use_cases::{BackendSettings, ServerBackend};
 use support::TestResult;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -131,7 +131,7 @@ struct Acknowledged {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_during_writes_restores_every_acknowledged_one() -> TestResult {
-    use app::backend::Backend;
+    use app::backend::prelude::*;
     let live = tempfile::tempdir()?;
     let server = Server::start(live.path()).await?;
 

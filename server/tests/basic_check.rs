@@ -4,7 +4,7 @@
 
 mod support;
 
-use app::backend::Backend;
+use app::backend::prelude::*;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use base64::Engine;
@@ -126,25 +126,57 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         }
 
         let good = basic("ada@contoso.example", &created.password);
-        backend.store.set_policy(Some(false), None).await?;
+        backend
+            .store
+            .set_policy(
+                server::domain::policy::Setting::AllowAppPasswords,
+                false,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         assert_eq!(
             check(&app, Some(&good)).await?.status(),
             StatusCode::UNAUTHORIZED,
             "policy off"
         );
-        backend.store.set_policy(Some(true), None).await?;
+        backend
+            .store
+            .set_policy(
+                server::domain::policy::Setting::AllowAppPasswords,
+                true,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         let user = backend
             .store
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
-        backend.store.set_enabled(user.id, false).await?;
+        backend
+            .store
+            .set_enabled(
+                user.id,
+                false,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         assert_eq!(
             check(&app, Some(&good)).await?.status(),
             StatusCode::UNAUTHORIZED,
             "disabled user"
         );
-        backend.store.set_enabled(user.id, true).await?;
+        backend
+            .store
+            .set_enabled(
+                user.id,
+                true,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         assert_eq!(
             check(&app, Some(&good)).await?.status(),
             StatusCode::NO_CONTENT
@@ -190,7 +222,13 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         );
         backend
             .store
-            .delete_app_password(user.id, created.id)
+            .remove_app_passwords(
+                user.id,
+                server::db::Which::Ids(&[created.id]),
+                server::db::Remover::Owner,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
             .await?;
         assert_eq!(
             check(&other, Some(&good)).await?.status(),
@@ -261,7 +299,13 @@ async fn repeat_and_concurrent_checks_run_argon2_once_and_misses_never() -> Test
             .ok_or("user")?;
         backend
             .store
-            .delete_app_password(user.id, created.id)
+            .remove_app_passwords(
+                user.id,
+                server::db::Which::Ids(&[created.id]),
+                server::db::Remover::Owner,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
             .await?;
         assert_eq!(
             check_from(&app, &good, "192.0.2.7", None).await?.status(),

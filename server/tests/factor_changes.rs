@@ -4,10 +4,10 @@
 
 mod support;
 
-use app::backend::{Backend, RequestContext};
+use app::backend::prelude::*;
 use app::error::AppError;
 use chrono::{Duration, Utc};
-use server::backend::ServerBackend;
+use server::use_cases::ServerBackend;
 use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
 
 const ADA: &str = "ada@contoso.example";
@@ -206,10 +206,23 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
         support::set_up_organization(&backend).await;
         support::add_user(&backend, ADA).await;
         let (ctx, _) = support::signed_in_with_authenticator(&backend, ADA, "192.0.2.1").await?;
-        backend.store.set_require_two_step(true).await?;
+        backend
+            .store
+            .set_policy(
+                server::domain::policy::Setting::RequireTwoStep,
+                true,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         let refused = backend.delete_authenticator(&ctx, "", "").await;
         assert!(
-            matches!(&refused, Err(AppError::Forbidden(message)) if message.contains("requires two-step verification")),
+            matches!(
+                &refused,
+                Err(AppError::Forbidden(
+                    app::error::Refusal::TwoStepRequiredByOrganization
+                ))
+            ),
             "{}: {refused:?}",
             database.name
         );
@@ -220,7 +233,15 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
                 .authenticator_added
                 .is_some()
         );
-        backend.store.set_require_two_step(false).await?;
+        backend
+            .store
+            .set_policy(
+                server::domain::policy::Setting::RequireTwoStep,
+                false,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         backend.delete_authenticator(&ctx, "", "").await?;
     }
     Ok(())

@@ -222,7 +222,7 @@ async fn answer(
 }
 
 fn session_cookie(session_token: &str) -> String {
-    format!("{}={session_token}", server::backend::SESSION_COOKIE)
+    format!("{}={session_token}", server::use_cases::SESSION_COOKIE)
 }
 
 /// Posts a form to the server function `api` as a browser without the WebAssembly would: asking
@@ -276,7 +276,7 @@ async fn get_with_cookie(
 /// the create steps; a created password is shown in the answer itself.
 #[tokio::test]
 async fn security_info_form_posts_lead_to_the_next_step() -> TestResult {
-    use app::backend::Backend;
+    use app::backend::prelude::*;
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
@@ -393,7 +393,7 @@ async fn security_info_form_posts_lead_to_the_next_step() -> TestResult {
 /// authenticator app asks for the password first.
 #[tokio::test]
 async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
-    use app::backend::Backend;
+    use app::backend::prelude::*;
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;

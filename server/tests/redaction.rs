@@ -3,7 +3,7 @@
 
 mod support;
 
-use app::backend::Backend;
+use app::backend::prelude::*;
 use app::secret::Secret;
 use support::{PASSWORD, TestDatabase, TestResult, context};
 

@@ -5,11 +5,11 @@
 
 mod support;
 
-use app::account::SignInStep;
-use app::backend::{Backend, RequestContext};
+use app::backend::prelude::*;
 use app::error::AppError;
-use server::backend::ServerBackend;
+use app::model::SignInStep;
 use server::domain::throttle::{MAX_DELAY, Rule};
+use server::use_cases::ServerBackend;
 use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
 
 const ADA: &str = "ada@contoso.example";
@@ -311,7 +311,9 @@ async fn two_instances_share_one_count() -> TestResult {
 }
 
 #[tokio::test]
-async fn a_disabled_account_is_told_so_at_the_code_step() -> TestResult {
+/// Disabling ends every session of the account, the one waiting for its code too: the code
+/// step can only say to start again, and the password step then says why.
+async fn a_disabled_account_is_told_so_after_its_pending_sign_in_ends() -> TestResult {
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
@@ -320,18 +322,25 @@ async fn a_disabled_account_is_told_so_at_the_code_step() -> TestResult {
         let (_, pending) = backend
             .sign_in(&context("192.0.2.1", None), ADA, PASSWORD)
             .await?;
-        backend.store.set_enabled(ada.id, false).await?;
+        backend
+            .store
+            .set_enabled(
+                ada.id,
+                false,
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         let pending_ctx: RequestContext = context("192.0.2.1", Some(&pending));
         let result = backend
             .verify_sign_in_code(&pending_ctx, &code_for(&secret, now_unix() + 30)?)
             .await;
         assert_eq!(
             result,
-            Err(AppError::account_disabled()),
+            Err(AppError::sign_in_expired()),
             "{}",
             database.name
         );
-        // And at the password step.
         let again = backend
             .sign_in(&context("192.0.2.1", None), ADA, PASSWORD)
             .await;

@@ -15,8 +15,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::app_passwords::{
-    AppPasswordItem, AppPasswordOverview, CreateAppPassword, CreatedAppPassword, DeleteAppPassword,
-    app_password_first_sign_in, get_app_passwords,
+    CreateAppPassword, DeleteAppPassword, app_password_first_sign_in, get_app_passwords,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
@@ -24,6 +23,7 @@ use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
+use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
 
 /// The app passwords of a page: the list and the two calls that change it.
 #[derive(Clone, Copy)]

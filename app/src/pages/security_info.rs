@@ -13,14 +13,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::account::{
-    AddMethod, AddMethodAnswer, AuthenticatorEnrollment, ChangePassword, ConfirmAuthenticator,
-    DeleteAuthenticator, SECURITY_INFO as PAGE, SecurityInfo, SignOutEverywhere,
-    get_pending_authenticator, get_security_info,
+    AddMethod, AddMethodAnswer, ChangePassword, ConfirmAuthenticator, DeleteAuthenticator,
+    SECURITY_INFO as PAGE, SignOutEverywhere, get_pending_authenticator, get_security_info,
 };
 use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
+use crate::model::{AuthenticatorEnrollment, SecurityInfo};
 use crate::pages::app_password_flow::{
     AppPasswordDialog, AppPasswordSteps, AppPasswords, DeleteAppPasswordButton,
     DeleteAppPasswordDialog, DeleteRefusal, confirmation_failed,

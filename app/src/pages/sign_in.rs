@@ -11,7 +11,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::account::{SignIn, VerifySignInCode, urlencode};
 use crate::components::field::Field;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -115,8 +115,16 @@ fn PasswordStep(username: String, next: String, sign_in: ServerAction<SignIn>) -
 
 #[component]
 fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoView {
-    // The pending sign-in expired or was used up: only starting again helps.
-    let expired = move || matches!(verify.value().get(), Some(Err(AppError::Forbidden(_))));
+    // The pending sign-in expired or was used up, or the account was disabled meanwhile: only
+    // starting again helps.
+    let expired = move || {
+        matches!(
+            verify.value().get(),
+            Some(Err(AppError::Forbidden(
+                Refusal::SignInExpired | Refusal::AccountDisabled
+            )))
+        )
+    };
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter code"</h1>
         <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>

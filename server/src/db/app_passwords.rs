@@ -7,8 +7,9 @@ use sea_orm::{
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
+use super::audit::AuditNote;
 use super::entities::{app_password, app_password_ip, authenticator_app, organization, user};
-use super::store::{Store, StoreError};
+use super::store::{Actor, Store, StoreError};
 
 /// A new app password, already hashed.
 #[derive(Debug, Clone)]
@@ -38,10 +39,12 @@ impl Store {
     /// happen under a lock on the user (PostgreSQL: the user's row, `FOR UPDATE`; SQLite: an
     /// IMMEDIATE transaction, which takes the database write lock first), so concurrent
     /// creations can never pass the limit.
+    /// Writes its `app_password.created` audit event in the same transaction.
     pub async fn create_app_password(
         &self,
         new: NewAppPassword,
         limit: u64,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<app_password::Model, StoreError> {
         let txn = self.begin_write().await?;
@@ -78,6 +81,13 @@ impl Store {
             }
             other => other?,
         };
+        AuditNote::new(
+            "app_password.created",
+            format!("'{}' (id {})", model.name, model.id),
+        )
+        .row(Some(model.user_id), actor, now)
+        .insert(&txn)
+        .await?;
         txn.commit().await?;
         Ok(model)
     }
@@ -94,57 +104,99 @@ impl Store {
             .await?)
     }
 
-    /// Deletes the user's app password `id`; `None` if the user has no such app password.
-    pub async fn delete_app_password(
+    /// Renames the user's app password `id` and audits it, in one transaction. `NotFound` if
+    /// the user has no such app password, `AlreadyExists` if another one has the name.
+    pub async fn rename_app_password(
         &self,
         user_id: i32,
         id: i32,
-    ) -> Result<Option<app_password::Model>, StoreError> {
-        let Some(found) = self.app_password_of(user_id, id).await? else {
-            return Ok(None);
-        };
-        let result = app_password::Entity::delete_many()
-            .filter(app_password::Column::Id.eq(id))
+        name: String,
+        name_key: String,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<app_password::Model, StoreError> {
+        let txn = self.begin_write().await?;
+        let found = app_password::Entity::find_by_id(id)
             .filter(app_password::Column::UserId.eq(user_id))
-            .exec(self.connection())
-            .await?;
-        Ok((result.rows_affected == 1).then_some(found))
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let old_name = found.name.clone();
+        let mut active: app_password::ActiveModel = found.into();
+        active.name = Set(name);
+        active.name_key = Set(name_key);
+        let renamed = match active.update(&txn).await {
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                return Err(StoreError::AlreadyExists);
+            }
+            other => other?,
+        };
+        AuditNote::new(
+            "app_password.renamed",
+            format!("'{old_name}' to '{}' (id {id})", renamed.name),
+        )
+        .row(Some(user_id), actor, now)
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(renamed)
     }
-}
 
-impl Store {
-    /// Revokes the user's app passwords `ids` for an administrator: deletes them, each with an
-    /// `app_password.revoked` audit event, in one transaction. Returns those deleted.
-    pub async fn revoke_app_passwords(
+    /// Removes the user's app passwords `which`, each with its audit event (deleted by the
+    /// person, or revoked by an administrator), in one transaction. Returns those removed
+    /// (none of `which` that is not the user's).
+    pub async fn remove_app_passwords(
         &self,
         user_id: i32,
-        ids: &[i32],
-        actor: &super::Actor,
+        which: Which<'_>,
+        by: Remover,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<Vec<app_password::Model>, StoreError> {
         let txn = self.begin_write().await?;
-        let found = app_password::Entity::find()
+        let mut query = app_password::Entity::find()
             .filter(app_password::Column::UserId.eq(user_id))
-            .filter(app_password::Column::Id.is_in(ids.to_vec()))
-            .all(&txn)
+            .order_by_asc(app_password::Column::Id);
+        if let Which::Ids(ids) = which {
+            query = query.filter(app_password::Column::Id.is_in(ids.to_vec()));
+        }
+        let found = query.all(&txn).await?;
+        let ids: Vec<i32> = found.iter().map(|app| app.id).collect();
+        app_password::Entity::delete_many()
+            .filter(app_password::Column::UserId.eq(user_id))
+            .filter(app_password::Column::Id.is_in(ids))
+            .exec(&txn)
             .await?;
         for app in &found {
-            app_password::Entity::delete_by_id(app.id)
-                .exec(&txn)
-                .await?;
-            super::audit::event(
-                Some(user_id),
-                "app_password.revoked",
-                format!("'{}' (id {}) by an administrator", app.name, app.id),
-                actor,
-                now,
-            )
-            .insert(&txn)
-            .await?;
+            let note = match by {
+                Remover::Owner => AuditNote::new(
+                    "app_password.deleted",
+                    format!("'{}' (id {})", app.name, app.id),
+                ),
+                Remover::Administrator => AuditNote::new(
+                    "app_password.revoked",
+                    format!("'{}' (id {}) by an administrator", app.name, app.id),
+                ),
+            };
+            note.row(Some(user_id), actor, now).insert(&txn).await?;
         }
         txn.commit().await?;
         Ok(found)
     }
+}
+
+/// Which of a person's app passwords a removal takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    All,
+    Ids(&'a [i32]),
+}
+
+/// Who removes app passwords: the person deletes theirs, an administrator revokes them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remover {
+    Owner,
+    Administrator,
 }
 
 impl Store {

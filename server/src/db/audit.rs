@@ -8,6 +8,33 @@ use sea_orm::{
 use super::entities::audit_event;
 use super::store::{Actor, Store, StoreError};
 
+/// The audit event a change writes in its own transaction; who did it ([`Actor`]) and when
+/// are given with it, and the person is the one the change is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditNote {
+    pub kind: &'static str,
+    pub detail: String,
+}
+
+impl AuditNote {
+    pub fn new(kind: &'static str, detail: impl Into<String>) -> Self {
+        Self {
+            kind,
+            detail: detail.into(),
+        }
+    }
+
+    /// Its row, about `user_id`.
+    pub(super) fn row(
+        self,
+        user_id: Option<i32>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> audit_event::ActiveModel {
+        event(user_id, self.kind, self.detail, actor, now)
+    }
+}
+
 /// An audit event row, for [`Store::audit`] and for use cases that insert theirs inside
 /// their own transaction.
 pub(super) fn event(

@@ -21,12 +21,14 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
-pub use app_passwords::{AppPasswordCandidate, NewAppPassword};
+pub use app_passwords::{AppPasswordCandidate, NewAppPassword, Remover, Which};
+pub use audit::AuditNote;
 pub use backup::Contents;
 pub use outbox::NewMail;
+pub use sessions::NewSession;
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
-pub use users::NewUser;
+pub use users::{NewUser, PasswordReset};
 
 /// Connections to an SQLite file: enough for concurrent page reads on a small machine.
 const SQLITE_POOL_SIZE: u32 = 4;

@@ -4,10 +4,94 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 
+use super::audit::AuditNote;
 use super::entities::{session, user};
 use super::store::{Actor, Store, StoreError};
 
+/// A session to start for a person: complete, or waiting for the code step.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub user_id: i32,
+    pub token_hash: String,
+    pub pending_second_step: bool,
+}
+
 impl Store {
+    /// Starts a session in one transaction with what goes with it: the browser's previous
+    /// session (`replaces`) ends, and `audit` is written when the sign-in is complete.
+    pub async fn start_session(
+        &self,
+        new: NewSession,
+        replaces: Option<i32>,
+        audit: Option<AuditNote>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<session::Model, StoreError> {
+        let txn = self.begin_write().await?;
+        if let Some(previous) = replaces {
+            session::Entity::delete_by_id(previous).exec(&txn).await?;
+        }
+        let started = session::ActiveModel {
+            user_id: Set(new.user_id),
+            token_hash: Set(new.token_hash),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            verified_at: Set(now),
+            ip: Set(actor.ip.clone()),
+            user_agent: Set(actor.user_agent.clone()),
+            pending_second_step: Set(new.pending_second_step),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        if let Some(note) = audit {
+            note.row(Some(new.user_id), actor, now).insert(&txn).await?;
+        }
+        txn.commit().await?;
+        Ok(started)
+    }
+
+    /// Ends one of the user's sessions and writes `audit`, in one transaction.
+    pub async fn end_session(
+        &self,
+        user_id: i32,
+        session_id: i32,
+        audit: AuditNote,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        session::Entity::delete_by_id(session_id).exec(&txn).await?;
+        audit.row(Some(user_id), actor, now).insert(&txn).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// Ends every session of the user and writes an audit event of `kind` saying how many,
+    /// in one transaction. Returns how many ended.
+    pub async fn end_sessions_of_user(
+        &self,
+        user_id: i32,
+        kind: &'static str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = self.begin_write().await?;
+        let ended = session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        AuditNote::new(kind, format!("{ended} sessions ended"))
+            .row(Some(user_id), actor, now)
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(ended)
+    }
+
+    /// Inserts a session with nothing else (seeding and tests; sign-ins use
+    /// [`Store::start_session`]).
     pub async fn create_session(
         &self,
         user_id: i32,
@@ -84,19 +168,6 @@ impl Store {
             .exec(self.connection())
             .await?;
         Ok(())
-    }
-
-    /// Ends every session of the user, except `keep` if given. Returns how many ended.
-    pub async fn delete_sessions_of_user(
-        &self,
-        user_id: i32,
-        keep: Option<i32>,
-    ) -> Result<u64, StoreError> {
-        let mut delete = session::Entity::delete_many().filter(session::Column::UserId.eq(user_id));
-        if let Some(keep) = keep {
-            delete = delete.filter(session::Column::Id.ne(keep));
-        }
-        Ok(delete.exec(self.connection()).await?.rows_affected)
     }
 
     /// Deletes sessions no request can use any more: pending ones older than

@@ -8,7 +8,9 @@ use sea_orm::{
     TransactionTrait,
 };
 
-use super::entities::{audit_event, organization, user};
+use super::audit::AuditNote;
+use super::entities::{organization, user};
+use crate::domain::policy::Setting;
 
 /// The id of the single organization row; inserting it twice fails on the primary key,
 /// which is what makes concurrent first-time setups safe on both databases.
@@ -28,6 +30,8 @@ pub enum StoreError {
     AlreadyExists,
     #[error("the limit is reached")]
     LimitReached,
+    #[error("that is the last administrator: make someone else an administrator first")]
+    LastAdministrator,
     #[error("database error: {0}")]
     Database(#[from] DbErr),
 }
@@ -97,32 +101,34 @@ impl Store {
         Ok(user::Entity::find().count(&self.db).await? > 0)
     }
 
-    /// Changes the organization's policy switches (only those given).
+    /// Turns one of the organization's settings on or off and audits it, in one transaction.
     pub async fn set_policy(
         &self,
-        allow_app_passwords: Option<bool>,
-        security_info_experience: Option<bool>,
+        setting: Setting,
+        value: bool,
+        actor: &Actor,
+        now: DateTime<Utc>,
     ) -> Result<organization::Model, StoreError> {
-        let org = self.organization().await?.ok_or(StoreError::NotSetUp)?;
+        let txn = self.begin_write().await?;
+        let org = organization::Entity::find_by_id(ORGANIZATION_ID)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotSetUp)?;
         let mut active: organization::ActiveModel = org.into();
-        if let Some(value) = allow_app_passwords {
-            active.allow_app_passwords = Set(value);
+        match setting {
+            Setting::AllowAppPasswords => active.allow_app_passwords = Set(value),
+            Setting::SecurityInfoExperience => active.security_info_experience = Set(value),
+            Setting::RequireTwoStep => active.require_two_step = Set(value),
+            Setting::ResetRevokesAppPasswords => active.reset_revokes_app_passwords = Set(value),
         }
-        if let Some(value) = security_info_experience {
-            active.security_info_experience = Set(value);
-        }
-        Ok(active.update(&self.db).await?)
-    }
-
-    /// Sets whether everyone must keep a second factor.
-    pub async fn set_require_two_step(
-        &self,
-        required: bool,
-    ) -> Result<organization::Model, StoreError> {
-        let org = self.organization().await?.ok_or(StoreError::NotSetUp)?;
-        let mut active: organization::ActiveModel = org.into();
-        active.require_two_step = Set(required);
-        Ok(active.update(&self.db).await?)
+        let org = active.update(&txn).await?;
+        let state = if value { "on" } else { "off" };
+        AuditNote::new("policy.changed", format!("{} = {state}", setting.name()))
+            .row(None, actor, now)
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(org)
     }
 
     pub async fn organization(&self) -> Result<Option<organization::Model>, StoreError> {
@@ -150,6 +156,7 @@ impl Store {
             allow_app_passwords: Set(org.allow_app_passwords),
             security_info_experience: Set(true),
             require_two_step: Set(false),
+            reset_revokes_app_passwords: Set(true),
             created_at: Set(now),
         }
         .insert(&txn)
@@ -174,18 +181,14 @@ impl Store {
         }
         .insert(&txn)
         .await?;
-        audit_event::ActiveModel {
-            user_id: Set(Some(admin.id)),
-            kind: Set("setup.completed".to_owned()),
-            detail: Set(format!(
+        AuditNote::new(
+            "setup.completed",
+            format!(
                 "organization created; first administrator {}",
                 admin.username
-            )),
-            ip: Set(actor.ip),
-            user_agent: Set(actor.user_agent),
-            created_at: Set(now),
-            ..Default::default()
-        }
+            ),
+        )
+        .row(Some(admin.id), &actor, now)
         .insert(&txn)
         .await?;
         txn.commit().await?;

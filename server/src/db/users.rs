@@ -1,14 +1,18 @@
-//! Users: lookup, sign-in counters, password changes, administration.
+//! Users: lookup, password upgrades, and administration (each change with its audit event,
+//! in one transaction).
 
 use chrono::{DateTime, Utc};
 use sea_orm::UpdateMany;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, SqlErr,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
-use super::entities::user;
-use super::store::{ORGANIZATION_ID, Store, StoreError};
+use super::audit::AuditNote;
+use super::entities::{app_password, organization, session, user};
+use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
+use crate::domain::policy;
 
 /// A user the administrator adds.
 #[derive(Debug, Clone)]
@@ -56,11 +60,14 @@ impl Store {
             .await?)
     }
 
+    /// Adds a user and audits it, in one transaction.
     pub async fn add_user(
         &self,
         new: NewUser,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<user::Model, StoreError> {
+        let txn = self.begin_write().await?;
         let inserted = user::ActiveModel {
             organization_id: Set(ORGANIZATION_ID),
             username: Set(new.username),
@@ -69,23 +76,29 @@ impl Store {
             password_hash: Set(new.password_hash),
             password_changed_at: Set(now),
             is_enabled: Set(true),
-            role: Set(if new.is_admin { "admin" } else { "user" }.to_owned()),
+            role: Set(if new.is_admin { ADMIN } else { "user" }.to_owned()),
             created_at: Set(now),
             failed_sign_ins: Set(0),
             throttled_until: Set(None),
             ..Default::default()
         }
-        .insert(self.connection())
+        .insert(&txn)
         .await;
-        match inserted {
+        let added = match inserted {
             Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                Err(StoreError::UsernameTaken)
+                return Err(StoreError::UsernameTaken);
             }
             Err(e) if matches!(e.sql_err(), Some(SqlErr::ForeignKeyConstraintViolation(_))) => {
-                Err(StoreError::NotSetUp)
+                return Err(StoreError::NotSetUp);
             }
-            other => Ok(other?),
-        }
+            other => other?,
+        };
+        AuditNote::new("user.added", format!("role {}", added.role))
+            .row(Some(added.id), actor, now)
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(added)
     }
 
     /// Replaces the password hash with an upgraded one (same password, newer parameters).
@@ -101,31 +114,165 @@ impl Store {
         .await
     }
 
-    /// Sets a new password.
-    pub async fn set_password(
+    /// An administrator's password reset, in one transaction: the new password, every session
+    /// ends, the app passwords are revoked when the organization says so, and it is audited.
+    pub async fn reset_password(
         &self,
         user_id: i32,
         hash: String,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<PasswordReset, StoreError> {
+        let txn = self.begin_write().await?;
+        let revokes = organization::Entity::find_by_id(ORGANIZATION_ID)
+            .one(&txn)
+            .await?
+            .is_none_or(|org| org.reset_revokes_app_passwords);
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::PasswordHash, Expr::value(hash))
+            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let sessions_ended = session::Entity::delete_many()
+            .filter(session::Column::UserId.eq(user_id))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        let app_passwords_revoked = if revokes {
+            app_password::Entity::delete_many()
+                .filter(app_password::Column::UserId.eq(user_id))
+                .exec(&txn)
+                .await?
+                .rows_affected
+        } else {
+            0
+        };
+        let detail = format!(
+            "by an administrator; {sessions_ended} sessions ended, {app_passwords_revoked} app passwords revoked"
+        );
+        AuditNote::new("password.reset", detail)
+            .row(Some(user_id), actor, now)
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(PasswordReset {
+            sessions_ended,
+            app_passwords_revoked,
+        })
+    }
+
+    /// Enables or disables the user and audits it, in one transaction; disabling ends their
+    /// sessions (returns how many) and is refused for the last enabled administrator.
+    pub async fn set_enabled(
+        &self,
+        user_id: i32,
+        enabled: bool,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let txn = self.begin_write().await?;
+        if !enabled {
+            refuse_last_administrator(&txn, user_id).await?;
+        }
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::IsEnabled, Expr::value(enabled))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = if enabled {
+            0
+        } else {
+            session::Entity::delete_many()
+                .filter(session::Column::UserId.eq(user_id))
+                .exec(&txn)
+                .await?
+                .rows_affected
+        };
+        let note = if enabled {
+            AuditNote::new("user.enabled", "")
+        } else {
+            AuditNote::new("user.disabled", format!("{ended} sessions ended"))
+        };
+        note.row(Some(user_id), actor, now).insert(&txn).await?;
+        txn.commit().await?;
+        Ok(ended)
+    }
+
+    /// Gives or takes the administrator role and audits it, in one transaction; taking it from
+    /// the last enabled administrator is refused.
+    pub async fn set_admin(
+        &self,
+        user_id: i32,
+        admin: bool,
+        actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let update = user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::PasswordChangedAt, Expr::value(now));
-        self.update_user(user_id, update).await
+        let txn = self.begin_write().await?;
+        if !admin {
+            refuse_last_administrator(&txn, user_id).await?;
+        }
+        let role = if admin { ADMIN } else { "user" };
+        let updated = user::Entity::update_many()
+            .col_expr(user::Column::Role, Expr::value(role))
+            .filter(user::Column::Id.eq(user_id))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(StoreError::NotFound);
+        }
+        let kind = if admin {
+            "user.made_admin"
+        } else {
+            "user.removed_admin"
+        };
+        AuditNote::new(kind, "")
+            .row(Some(user_id), actor, now)
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(())
     }
+}
 
-    pub async fn set_enabled(&self, user_id: i32, enabled: bool) -> Result<(), StoreError> {
-        let update =
-            user::Entity::update_many().col_expr(user::Column::IsEnabled, Expr::value(enabled));
-        self.update_user(user_id, update).await
-    }
+/// The role of administrators.
+const ADMIN: &str = "admin";
 
-    pub async fn set_admin(&self, user_id: i32, admin: bool) -> Result<(), StoreError> {
-        let role = if admin { "admin" } else { "user" };
-        self.update_user(
-            user_id,
-            user::Entity::update_many().col_expr(user::Column::Role, Expr::value(role)),
-        )
-        .await
+/// Refuses, inside a writing transaction, when `user_id` is an enabled administrator and no
+/// other enabled administrator remains. On PostgreSQL the administrators' rows are locked
+/// first, so two administrators removing each other at once cannot both succeed (SQLite's
+/// writing transactions already run one at a time).
+async fn refuse_last_administrator(
+    txn: &DatabaseTransaction,
+    user_id: i32,
+) -> Result<(), StoreError> {
+    let mut query = user::Entity::find()
+        .filter(user::Column::Role.eq(ADMIN))
+        .filter(user::Column::IsEnabled.eq(true));
+    if txn.get_database_backend() == DatabaseBackend::Postgres {
+        query = query.lock_exclusive();
     }
+    let administrators = query.all(txn).await?;
+    if !administrators.iter().any(|a| a.id == user_id) {
+        return Ok(());
+    }
+    let others = administrators.iter().filter(|a| a.id != user_id).count() as u64;
+    if policy::may_stop_administering(others) {
+        Ok(())
+    } else {
+        Err(StoreError::LastAdministrator)
+    }
+}
+
+/// What an administrator's password reset ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PasswordReset {
+    pub sessions_ended: u64,
+    pub app_passwords_revoked: u64,
 }

@@ -7,6 +7,7 @@ pub mod app_password;
 pub mod basic_auth;
 pub mod common_passwords;
 pub mod password;
+pub mod policy;
 pub mod random;
 pub mod session;
 pub mod setup_token;

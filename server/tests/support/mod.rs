@@ -10,11 +10,11 @@
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, Database};
-use server::backend::ServerBackend;
 use server::db::{self, Store};
 use server::domain::random::OsRandom;
 use server::http::AppState;
 use server::secret_key::SecretKey;
+use server::use_cases::ServerBackend;
 
 pub type TestResult = Result<(), Box<dyn std::error::Error + Send + Sync>>;
 
@@ -131,7 +131,7 @@ pub async fn backend(db: &TestDatabase) -> Arc<ServerBackend> {
     ServerBackend::new(
         db.store().await,
         key,
-        server::backend::BackendSettings::default(),
+        server::use_cases::BackendSettings::default(),
     )
 }
 
@@ -173,6 +173,7 @@ pub async fn add_user(
                 password_hash: hash,
                 is_admin: false,
             },
+            &server::db::Actor::default(),
             chrono::Utc::now(),
         )
         .await
@@ -247,7 +248,7 @@ pub async fn backend_with_key_of(db: &TestDatabase, first: &ServerBackend) -> Ar
     ServerBackend::new(
         db.store().await,
         first.secret_key.clone(),
-        server::backend::BackendSettings::default(),
+        server::use_cases::BackendSettings::default(),
     )
 }
 
@@ -257,13 +258,10 @@ pub async fn app_password_for(
     username: &str,
     name: &str,
 ) -> Result<
-    (
-        app::backend::RequestContext,
-        app::app_passwords::CreatedAppPassword,
-    ),
+    (app::backend::RequestContext, app::model::CreatedAppPassword),
     Box<dyn std::error::Error + Send + Sync>,
 > {
-    use app::backend::Backend;
+    use app::backend::prelude::*;
     let (ctx, _) = signed_in_with_authenticator(backend, username, "192.0.2.1").await?;
     let created = backend.create_app_password(&ctx, name, "", "").await?;
     Ok((ctx, created))
@@ -276,7 +274,7 @@ pub async fn signed_in_with_authenticator(
     username: &str,
     ip: &str,
 ) -> Result<(app::backend::RequestContext, String), Box<dyn std::error::Error + Send + Sync>> {
-    use app::backend::Backend;
+    use app::backend::prelude::*;
     let (_, cookie) = backend
         .sign_in(&context(ip, None), username, PASSWORD)
         .await?;

@@ -14,6 +14,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Everyone must keep a second factor: deleting the last one is refused.
     pub require_two_step: bool,
+    /// An administrator's password reset also revokes the person's app passwords (on by
+    /// default); sessions always end.
+    pub reset_revokes_app_passwords: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,0 +1,161 @@
+//! The typed values server functions answer with and take, shared by browser and server
+//! (the `Backend` trait speaks them too). Times and wordings are made by the server.
+
+use serde::{Deserialize, Serialize};
+
+// Signing in and the account's methods.
+
+/// The signed-in person, as pages show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub display_name: String,
+    pub username: String,
+    pub organization: String,
+    pub is_admin: bool,
+}
+
+/// Everything the Security info list shows. Times are already worded by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecurityInfo {
+    /// Signed in (or confirmed it's them) within the last 10 minutes: changing a sign-in
+    /// factor needs no prompt.
+    pub recently_signed_in: bool,
+    pub password_changed: String,
+    /// When the authenticator app was added, if there is one.
+    pub authenticator_added: Option<String>,
+    pub default_method: String,
+}
+
+/// What the "Authenticator app" step of Add method shows.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorEnrollment {
+    /// The QR code, an SVG document rendered by the server.
+    pub qr_svg: String,
+    /// The secret in base32, in groups of four, for manual entry.
+    pub secret: String,
+    pub account: String,
+}
+
+impl std::fmt::Debug for AuthenticatorEnrollment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthenticatorEnrollment")
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where the sign-in flow continues after the password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignInStep {
+    SignedIn,
+    CodeRequired,
+}
+
+// App passwords.
+
+/// One app password as the list shows it. Times are worded by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPasswordItem {
+    pub id: i32,
+    pub name: String,
+    pub created: String,
+    /// "Never used", or when and from where it was last used.
+    pub last_used: String,
+}
+
+/// The person's app passwords and what they may do with them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPasswordOverview {
+    pub items: Vec<AppPasswordItem>,
+    pub limit: u32,
+    /// The organization allows app passwords.
+    pub allowed: bool,
+    /// The person has two-step verification (an authenticator app).
+    pub has_two_step: bool,
+    /// App passwords are managed on Security info (true) or on the legacy page (false).
+    pub security_info_experience: bool,
+}
+
+impl AppPasswordOverview {
+    /// Whether "App password" is offered in Add method / Create.
+    pub fn can_create(&self) -> bool {
+        self.allowed && self.has_two_step
+    }
+
+    pub fn at_limit(&self) -> bool {
+        self.items.len() >= self.limit as usize
+    }
+
+    /// The listed app password with this id, if it is one of the person's.
+    pub fn item(&self, id: i32) -> Option<AppPasswordItem> {
+        self.items.iter().find(|item| item.id == id).cloned()
+    }
+
+    /// Adds a just-created app password to the list (once).
+    pub fn add(&mut self, item: AppPasswordItem) {
+        if self.item(item.id).is_none() {
+            self.items.push(item);
+        }
+    }
+
+    /// Takes a deleted app password off the list.
+    pub fn remove(&mut self, id: i32) {
+        self.items.retain(|item| item.id != id);
+    }
+}
+
+/// A just-created app password: the only time its secret leaves the server. `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreatedAppPassword {
+    pub id: i32,
+    pub name: String,
+    /// "abcd efgh ijkl mnop".
+    pub password: String,
+    /// Its row in the list, as the list shows it.
+    pub item: AppPasswordItem,
+}
+
+impl std::fmt::Debug for CreatedAppPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedAppPassword")
+            .field("id", &self.id)
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+// First-time setup.
+
+/// What the setup form sends to the server (the backend's input).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupForm {
+    pub token: String,
+    pub organization: String,
+    /// Present ("on") when the checkbox is ticked.
+    #[serde(default)]
+    pub allow_app_passwords: Option<String>,
+    pub display_name: String,
+    pub username: String,
+    pub password: String,
+    pub confirm_password: String,
+}
+
+impl std::fmt::Debug for SetupForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupForm")
+            .field("organization", &self.organization)
+            .field("username", &self.username)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What was typed into the setup form but the passwords: shown again after a refusal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetupValues {
+    /// The setup link's token (the page is `/setup?token=...`).
+    pub token: String,
+    pub organization: String,
+    pub allow_app_passwords: bool,
+    pub display_name: String,
+    pub username: String,
+}

@@ -1,0 +1,310 @@
+//! The account's sign-in methods on Security info: the authenticator app (add, confirm,
+//! delete) and the password (change). Every change ends the person's other sessions.
+
+use app::backend::{AccountUseCases, RequestContext};
+use app::error::{AppError, Refusal};
+use app::model::{AuthenticatorEnrollment, SecurityInfo};
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::{ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds};
+use crate::db::StoreError;
+use crate::db::entities::authenticator_app;
+use crate::domain::random::OsRandom;
+use crate::domain::{account, app_password, password, timefmt, totp};
+
+impl ServerBackend {
+    pub(super) async fn has_two_step(
+        &self,
+        user_id: i32,
+        context: &RequestContext,
+    ) -> Result<bool, AppError> {
+        Ok(self
+            .authenticator_of(user_id, context)
+            .await?
+            .is_some_and(|a| a.confirmed_at.is_some()))
+    }
+
+    /// The person's authenticator app, read once per page request (see `RequestMemo`).
+    pub(super) async fn authenticator_of(
+        &self,
+        user_id: i32,
+        context: &RequestContext,
+    ) -> Result<Option<authenticator_app::Model>, AppError> {
+        let read = async { Ok::<_, AppError>((user_id, self.store.authenticator(user_id).await?)) };
+        match context.memo.get_or_read("authenticator", read).await? {
+            (id, app) if id == user_id => Ok(app),
+            // Remembered for someone else (a page reads only its own person's).
+            _ => Ok(self.store.authenticator(user_id).await?),
+        }
+    }
+
+    /// What the person sees to add the authenticator app with `secret`: QR code and key.
+    async fn enrollment(
+        &self,
+        secret: &[u8],
+        username: String,
+    ) -> Result<AuthenticatorEnrollment, AppError> {
+        let issuer = self
+            .store
+            .organization()
+            .await?
+            .map_or_else(|| "Latchkey".to_owned(), |o| o.name);
+        let url = totp::provisioning_url(secret, &issuer, &username)?;
+        Ok(AuthenticatorEnrollment {
+            qr_svg: totp::qr_svg(&url)?,
+            secret: totp::secret_for_display(secret),
+            account: username,
+        })
+    }
+
+    /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
+    /// The TOTP secret of an authenticator app, unsealed with the server key.
+    fn open_totp_secret(&self, app: &authenticator_app::Model) -> Result<Vec<u8>, AppError> {
+        self.secret_key
+            .open(
+                TOTP_SEAL_PURPOSE,
+                &totp_owner(app.user_id),
+                &app.secret_sealed,
+            )
+            .ok_or_else(|| {
+                tracing::error!(
+                    user_id = app.user_id,
+                    "cannot open an authenticator secret: was the secret key file replaced?"
+                );
+                AppError::Internal
+            })
+    }
+
+    /// The time step `code` is valid for, on the user's authenticator app (confirmed, or
+    /// pending when `confirmed` is false), if it is right and not used yet.
+    async fn code_step(
+        &self,
+        user_id: i32,
+        code: &str,
+        confirmed: bool,
+    ) -> Result<Option<(i32, i64)>, AppError> {
+        let Some(app) = self.store.authenticator(user_id).await? else {
+            return Ok(None);
+        };
+        if app.confirmed_at.is_some() != confirmed {
+            return Ok(None);
+        }
+        let secret = self.open_totp_secret(&app)?;
+        let last = app.last_used_step.and_then(|s| u64::try_from(s).ok());
+        Ok(totp::verify(&secret, code, unix_seconds(Utc::now()), last)
+            .map(|step| (app.id, i64::try_from(step).unwrap_or(i64::MAX))))
+    }
+
+    /// Checks `code` against the user's confirmed authenticator app and uses it up.
+    pub(super) async fn use_code(&self, user_id: i32, code: &str) -> Result<bool, AppError> {
+        let Some((app_id, step)) = self.code_step(user_id, code, true).await? else {
+            return Ok(false);
+        };
+        Ok(self
+            .store
+            .use_authenticator_step(app_id, step, Utc::now())
+            .await?)
+    }
+}
+
+#[async_trait]
+impl AccountUseCases for ServerBackend {
+    async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let now = Utc::now();
+        let authenticator = self
+            .authenticator_of(signed_in.user.id, context)
+            .await?
+            .and_then(|a| a.confirmed_at);
+        Ok(SecurityInfo {
+            recently_signed_in: app_password::recently_verified(signed_in.session.verified_at, now),
+            password_changed: timefmt::relative(signed_in.user.password_changed_at, now),
+            authenticator_added: authenticator.map(timefmt::date),
+            default_method: if authenticator.is_some() {
+                "Authenticator app - time-based one-time password (TOTP)".to_owned()
+            } else {
+                "Password".to_owned()
+            },
+        })
+    }
+
+    async fn begin_authenticator(
+        &self,
+        context: &RequestContext,
+        password: &str,
+    ) -> Result<AuthenticatorEnrollment, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.ensure_recent_sign_in(&signed_in, context, password, "")
+            .await?;
+        let secret = totp::generate_secret(&mut OsRandom);
+        let sealed = self.secret_key.seal(
+            TOTP_SEAL_PURPOSE,
+            &totp_owner(signed_in.user.id),
+            &secret,
+            &mut OsRandom,
+        );
+        match self
+            .store
+            .save_pending_authenticator(signed_in.user.id, sealed, &actor(context), Utc::now())
+            .await
+        {
+            Err(StoreError::AlreadyExists) => {
+                return Err(AppError::Forbidden(Refusal::AuthenticatorExists));
+            }
+            other => other?,
+        }
+        self.enrollment(&secret, signed_in.user.username).await
+    }
+
+    async fn pending_authenticator(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<AuthenticatorEnrollment>, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let Some(app) = self
+            .store
+            .authenticator(signed_in.user.id)
+            .await?
+            .filter(|a| a.confirmed_at.is_none())
+        else {
+            return Ok(None);
+        };
+        let secret = self.open_totp_secret(&app)?;
+        Ok(Some(
+            self.enrollment(&secret, signed_in.user.username).await?,
+        ))
+    }
+
+    async fn confirm_authenticator(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.ensure_recent_sign_in(&signed_in, context, "", "")
+            .await?;
+        let Some((app_id, step)) = self.code_step(signed_in.user.id, code, false).await? else {
+            return Err(AppError::wrong_code());
+        };
+        self.store
+            .confirm_authenticator(
+                app_id,
+                signed_in.user.id,
+                step,
+                signed_in.session.id,
+                &actor(context),
+                Utc::now(),
+            )
+            .await?
+            .ok_or_else(AppError::wrong_code)?;
+        Ok(())
+    }
+
+    async fn delete_authenticator(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        if self
+            .store
+            .organization()
+            .await?
+            .is_some_and(|org| org.require_two_step)
+        {
+            return Err(AppError::Forbidden(Refusal::TwoStepRequiredByOrganization));
+        }
+        self.ensure_recent_sign_in(&signed_in, context, password, code)
+            .await?;
+        self.store
+            .remove_authenticator(
+                signed_in.user.id,
+                signed_in.session.id,
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn change_password(
+        &self,
+        context: &RequestContext,
+        current: &str,
+        new: &str,
+        confirmation: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let attempt = self
+            .begin_password_attempt(context, &signed_in.user.username_key)
+            .await?;
+        let current_ok = password::verify_password_blocking(
+            current.to_owned(),
+            signed_in.user.password_hash.clone(),
+        )
+        .await?;
+        if !current_ok {
+            self.sign_in_failed(
+                &signed_in.user,
+                context,
+                "wrong current password when changing it",
+            )
+            .await?;
+            return Err(AppError::invalid(
+                "current_password",
+                "Your current password is incorrect.",
+            ));
+        }
+        attempt.succeeded(&self.store, Utc::now()).await?;
+        account::check_new_password(new, confirmation).map_err(|mut e| {
+            if e.field == "password" {
+                e.field = "new_password";
+            }
+            e
+        })?;
+        if new == current {
+            return Err(AppError::invalid(
+                "new_password",
+                "Choose a password different from your current one.",
+            ));
+        }
+        // A session older than 10 minutes proves itself again: the current password above,
+        // and the code when there is a second factor (one prompt).
+        let now = Utc::now();
+        if !app_password::recently_verified(signed_in.session.verified_at, now)
+            && self.has_two_step(signed_in.user.id, context).await?
+        {
+            let attempt = self
+                .begin_code_attempt(&signed_in.user.username_key)
+                .await?;
+            if !self.use_code(signed_in.user.id, code).await? {
+                self.sign_in_failed(
+                    &signed_in.user,
+                    context,
+                    "wrong authenticator code when changing the password",
+                )
+                .await?;
+                return Err(AppError::wrong_code());
+            }
+            attempt.succeeded(&self.store, now).await?;
+        }
+        let hash = password::hash_password_blocking(new.to_owned()).await?;
+        self.store
+            .change_password(
+                signed_in.user.id,
+                hash,
+                signed_in.session.id,
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        // Proven just now: the next change within 10 minutes needs no prompt.
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
+            .await?;
+        Ok(())
+    }
+}

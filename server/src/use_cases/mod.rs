@@ -1,0 +1,232 @@
+//! The use cases: what server functions (through the `app::backend` traits) and the command
+//! line call. One module per feature; each use case authenticates, checks the rules in
+//! `domain`, and writes its change with its audit event in one `db::Store` transaction.
+//! Errors become `AppError` once, in the `From` impls below.
+//!
+//! - `setup`: first-time setup ([`SetupUseCases`](app::backend::SetupUseCases)).
+//! - `sessions`: sign-in, sign-out, the session behind a cookie, "confirm it's you"
+//!   ([`SessionUseCases`](app::backend::SessionUseCases)).
+//! - `account`: the authenticator app and the password
+//!   ([`AccountUseCases`](app::backend::AccountUseCases)).
+//! - `app_passwords`: the person's app passwords
+//!   ([`AppPasswordUseCases`](app::backend::AppPasswordUseCases)).
+//! - `administration`: people and policy, for administrators (the `latchkey admin` commands).
+
+mod account;
+pub mod administration;
+mod app_passwords;
+mod sessions;
+mod setup;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use app::backend::RequestContext;
+use app::error::{AppError, Refusal};
+use chrono::{DateTime, Utc};
+
+use crate::app_password_check::{AppPasswordChecker, CheckOutcome, CheckerSettings, Client};
+use crate::db::entities::{organization, session, user};
+use crate::db::{Actor, Store, StoreError};
+use crate::domain::session::SessionPolicy;
+use crate::domain::setup_token::SetupGate;
+use crate::domain::{ValidationError, app_password, password, totp};
+use crate::secret_key::SecretKey;
+
+/// The session cookie's name over plain HTTP (development, tests behind no TLS).
+pub const SESSION_COOKIE: &str = "latchkey_session";
+/// The session cookie's name behind https: the `__Host-` prefix makes browsers refuse it
+/// unless it is `Secure`, for this host only (no `Domain`) and for every path, so a sibling
+/// subdomain or a plain-HTTP page cannot plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-latchkey_session";
+/// Purpose string for sealing TOTP secrets with the server key.
+pub const TOTP_SEAL_PURPOSE: &str = "latchkey totp secret v1";
+/// What a sealed TOTP secret is bound to: its user, so a row copied to another user fails.
+pub fn totp_owner(user_id: i32) -> Vec<u8> {
+    format!("user {user_id}").into_bytes()
+}
+
+/// Sign-in attempts allowed per client IP per minute, across all accounts.
+const SIGN_INS_PER_ADDRESS: crate::domain::throttle::FailureLimit =
+    crate::domain::throttle::FailureLimit {
+        max_failures: 30,
+        window: chrono::Duration::minutes(1),
+    };
+/// Client addresses whose recent sign-in counts are kept in memory at most (the oldest go
+/// first when more arrive).
+const MAX_TRACKED_ADDRESSES: u64 = 100_000;
+
+/// Settings of the backend that come from configuration.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BackendSettings {
+    pub session_policy: SessionPolicy,
+    /// Mark cookies `Secure` (when the public URL is https).
+    pub secure_cookies: bool,
+    /// Cache size and throttling of the app-password check for non-browser apps.
+    pub app_password_checks: CheckerSettings,
+}
+
+/// Shared by every request of one server process.
+pub struct ServerBackend {
+    pub store: Store,
+    pub setup_gate: SetupGate,
+    pub secret_key: SecretKey,
+    pub settings: BackendSettings,
+    /// Keyed by `throttle::address_prefix` (IPv6 by /64).
+    /// Attempts in the current minute, per address; bounded in entries.
+    sign_ins_per_ip: moka::sync::Cache<String, crate::domain::throttle::FailureWindow>,
+    /// The check behind `GET /auth/basic`, with its cache and throttling.
+    pub app_password_checker: AppPasswordChecker,
+}
+
+impl std::fmt::Debug for ServerBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerBackend")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A signed-in session and its user.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub session: session::Model,
+    pub user: user::Model,
+}
+
+// The one place where server errors become what the user reads. Internal details are
+// logged here and never sent.
+impl From<ValidationError> for AppError {
+    fn from(e: ValidationError) -> Self {
+        AppError::invalid(e.field, e.message)
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::AlreadySetUp => AppError::AlreadySetUp,
+            StoreError::NotSetUp => AppError::Forbidden(Refusal::NotSetUp),
+            StoreError::UsernameTaken => {
+                AppError::invalid("username", "That sign-in name is already taken.")
+            }
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::AlreadyExists => AppError::Forbidden(Refusal::AlreadyExists),
+            StoreError::LastAdministrator => AppError::Forbidden(Refusal::LastAdministrator),
+            StoreError::LimitReached => AppError::LimitReached {
+                limit: app_password::MAX_PER_USER as u32,
+            },
+            StoreError::Database(db) => {
+                tracing::error!(error = %db, "database error");
+                AppError::Unavailable
+            }
+        }
+    }
+}
+
+/// Seconds a client is asked to wait when every hashing slot is taken.
+const BUSY_RETRY_AFTER_SECONDS: u64 = 2;
+
+impl From<password::HashError> for AppError {
+    fn from(e: password::HashError) -> Self {
+        if matches!(e, password::HashError::Busy) {
+            tracing::warn!(
+                "refused a request: every password-hashing slot and queue place is taken"
+            );
+            return AppError::Busy {
+                retry_after_seconds: BUSY_RETRY_AFTER_SECONDS,
+            };
+        }
+        tracing::error!(error = %e, "password hashing failed");
+        AppError::Internal
+    }
+}
+
+impl From<totp::TotpError> for AppError {
+    fn from(e: totp::TotpError) -> Self {
+        tracing::error!(error = %e, "authenticator app setup failed");
+        AppError::Internal
+    }
+}
+
+/// The client's address, when the request has one.
+fn client_ip(context: &RequestContext) -> Option<IpAddr> {
+    context.ip.as_deref().and_then(|ip| ip.parse().ok())
+}
+
+fn actor(context: &RequestContext) -> Actor {
+    Actor {
+        ip: context.ip.clone(),
+        user_agent: context.user_agent.clone(),
+    }
+}
+
+/// "Try again in 3 minutes." for a wait of `seconds`.
+fn retry_message(seconds: u64) -> String {
+    let wait = if seconds <= 60 {
+        format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
+    } else {
+        let minutes = seconds.div_ceil(60);
+        format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
+    };
+    format!("Too many sign-in attempts. Wait {wait}, then try again.")
+}
+
+fn throttled_until(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
+    let seconds = u64::try_from((until - now).num_seconds().max(1)).unwrap_or(1);
+    AppError::Throttled {
+        retry_after_seconds: seconds,
+        message: retry_message(seconds),
+    }
+}
+
+fn unix_seconds(now: DateTime<Utc>) -> u64 {
+    u64::try_from(now.timestamp()).unwrap_or(0)
+}
+
+impl ServerBackend {
+    pub fn new(store: Store, secret_key: SecretKey, settings: BackendSettings) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            setup_gate: SetupGate::default(),
+            secret_key,
+            settings,
+            sign_ins_per_ip: moka::sync::Cache::builder()
+                .max_capacity(MAX_TRACKED_ADDRESSES)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
+            app_password_checker: AppPasswordChecker::new(settings.app_password_checks),
+        })
+    }
+
+    /// The organization, read once per page request (see `RequestMemo`).
+    async fn organization(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<organization::Model>, AppError> {
+        let read = async { Ok::<_, AppError>(self.store.organization().await?) };
+        context.memo.get_or_read("organization", read).await
+    }
+
+    /// The organization's policy switches: (allow app passwords, security info experience).
+    pub(crate) async fn policy(&self, context: &RequestContext) -> Result<(bool, bool), AppError> {
+        Ok(self
+            .organization(context)
+            .await?
+            .map_or((false, true), |o| {
+                (o.allow_app_passwords, o.security_info_experience)
+            }))
+    }
+
+    /// The check behind `GET /auth/basic`: see [`AppPasswordChecker::check`].
+    pub async fn check_app_password(
+        &self,
+        username: &str,
+        password: &str,
+        client: &Client,
+    ) -> Result<CheckOutcome, StoreError> {
+        self.app_password_checker
+            .check(&self.store, &self.secret_key, username, password, client)
+            .await
+    }
+}

@@ -1,0 +1,462 @@
+//! Signing in (password, then the code when the person has an authenticator app), signing
+//! out, the session behind a request's cookie, and "confirm it's you" before sensitive changes.
+
+use app::backend::{RequestContext, SessionUseCases, SetCookie};
+use app::error::AppError;
+use app::model::{CurrentUser, SignInStep};
+use async_trait::async_trait;
+use chrono::Utc;
+
+use super::{
+    SECURE_SESSION_COOKIE, SESSION_COOKIE, SIGN_INS_PER_ADDRESS, ServerBackend, SignedIn, actor,
+    client_ip, retry_message, throttled_until,
+};
+use crate::db::entities::user;
+use crate::db::{AuditNote, NewSession};
+use crate::domain::random::OsRandom;
+use crate::domain::session as session_rules;
+use crate::domain::{account, app_password, password};
+use crate::sign_in_limits;
+
+impl ServerBackend {
+    /// The name of the session cookie (see [`SECURE_SESSION_COOKIE`]).
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.settings.secure_cookies {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
+        }
+    }
+
+    /// A `Set-Cookie` value carrying `token`.
+    fn session_cookie(&self, token: String) -> SetCookie {
+        let cookie = cookie::Cookie::build((self.session_cookie_name(), token))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.settings.secure_cookies)
+            .path("/")
+            .max_age(cookie::time::Duration::seconds(
+                self.settings.session_policy.absolute.num_seconds(),
+            ))
+            .build();
+        SetCookie::new(cookie.to_string())
+    }
+
+    /// A `Set-Cookie` value that removes the session cookie.
+    fn clear_cookie(&self) -> SetCookie {
+        let cookie = cookie::Cookie::build((self.session_cookie_name(), ""))
+            .http_only(true)
+            .same_site(cookie::SameSite::Lax)
+            .secure(self.settings.secure_cookies)
+            .path("/")
+            .max_age(cookie::time::Duration::ZERO)
+            .build();
+        SetCookie::new(cookie.to_string())
+    }
+
+    /// Starts a session for `user` in place of the browser's previous one (`replaces`), with
+    /// the `audit` event of a completed sign-in, in one transaction; returns its cookie.
+    async fn start_session(
+        &self,
+        user: &user::Model,
+        pending_second_step: bool,
+        replaces: Option<i32>,
+        audit: Option<AuditNote>,
+        context: &RequestContext,
+    ) -> Result<SetCookie, AppError> {
+        let token = session_rules::new_token(&mut OsRandom);
+        let new = NewSession {
+            user_id: user.id,
+            token_hash: session_rules::token_hash(&token),
+            pending_second_step,
+        };
+        self.store
+            .start_session(new, replaces, audit, &actor(context), Utc::now())
+            .await?;
+        Ok(self.session_cookie(token))
+    }
+
+    /// The session behind the request's cookie, whether complete or waiting for the second step.
+    /// Read once per page request (see `RequestMemo`): the sign-in gate and the page's server
+    /// functions share it.
+    async fn any_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+        context
+            .memo
+            .get_or_read("session", self.read_session(context))
+            .await
+    }
+
+    async fn read_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+        let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
+            return Ok(None);
+        };
+        let Some((session, user)) = self
+            .store
+            .session_by_hash(&session_rules::token_hash(token))
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        let live = if session.pending_second_step {
+            now < session.created_at + session_rules::PENDING_SECOND_STEP_LIFETIME
+        } else {
+            self.settings
+                .session_policy
+                .is_live(session.created_at, session.last_seen_at, now)
+        };
+        if !live || !user.is_enabled {
+            self.store.delete_session(session.id).await?;
+            return Ok(None);
+        }
+        if !session.pending_second_step && session_rules::should_touch(session.last_seen_at, now) {
+            self.store.touch_session(session.id, now).await?;
+        }
+        Ok(Some(SignedIn { session, user }))
+    }
+
+    /// The signed-in session of the request, if complete.
+    pub async fn signed_in(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+        Ok(self
+            .any_session(context)
+            .await?
+            .filter(|s| !s.session.pending_second_step))
+    }
+
+    pub(super) async fn require_signed_in(
+        &self,
+        context: &RequestContext,
+    ) -> Result<SignedIn, AppError> {
+        self.signed_in(context).await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// Refuses the attempt if this client IP has made too many recently.
+    pub(super) fn check_ip_rate(&self, context: &RequestContext) -> Result<(), AppError> {
+        let Some(ip) = client_ip(context) else {
+            return Ok(());
+        };
+        let limit = SIGN_INS_PER_ADDRESS;
+        let now = Utc::now();
+        // Counted and checked in one step per key (moka's entry API), so parallel
+        // requests cannot all slip under the limit.
+        let window = self
+            .sign_ins_per_ip
+            .entry(crate::domain::throttle::address_prefix(ip))
+            .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
+            .into_value();
+        if window.failures <= limit.max_failures {
+            return Ok(());
+        }
+        let seconds = u64::try_from((window.started + limit.window - now).num_seconds())
+            .unwrap_or(0)
+            .max(1);
+        Err(AppError::Throttled {
+            retry_after_seconds: seconds,
+            message: retry_message(seconds),
+        })
+    }
+
+    /// Audits a failed sign-in step of `user` (the attempt was counted when it began).
+    pub(super) async fn sign_in_failed(
+        &self,
+        user: &user::Model,
+        context: &RequestContext,
+        what: &str,
+    ) -> Result<(), AppError> {
+        self.store
+            .audit(
+                Some(user.id),
+                "sign_in.failed",
+                what.to_owned(),
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Counts a password attempt for `name_key` from the request's address, or refuses it
+    /// with the time to wait.
+    pub(super) async fn begin_password_attempt(
+        &self,
+        context: &RequestContext,
+        name_key: &str,
+    ) -> Result<sign_in_limits::PasswordAttempt, AppError> {
+        let now = Utc::now();
+        sign_in_limits::begin_password_attempt(&self.store, name_key, client_ip(context), now)
+            .await?
+            .map_err(|until| throttled_until(until, now))
+    }
+
+    /// Counts an authenticator-code attempt for `name_key`, or refuses it.
+    pub(super) async fn begin_code_attempt(
+        &self,
+        name_key: &str,
+    ) -> Result<sign_in_limits::CodeAttempt, AppError> {
+        let now = Utc::now();
+        sign_in_limits::begin_code_attempt(&self.store, name_key, now)
+            .await?
+            .map_err(|until| throttled_until(until, now))
+    }
+
+    /// The session waiting for its code step. A disabled account is told so, not that the
+    /// sign-in took too long.
+    async fn pending_sign_in(&self, context: &RequestContext) -> Result<SignedIn, AppError> {
+        let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
+            return Err(AppError::sign_in_expired());
+        };
+        if let Some((session, user)) = self
+            .store
+            .session_by_hash(&session_rules::token_hash(token))
+            .await?
+            && session.pending_second_step
+            && !user.is_enabled
+        {
+            self.store.delete_session(session.id).await?;
+            return Err(AppError::account_disabled());
+        }
+        self.any_session(context)
+            .await?
+            .filter(|s| s.session.pending_second_step)
+            .ok_or_else(AppError::sign_in_expired)
+    }
+
+    /// Confirms it's the signed-in person (password, and code when they have an authenticator
+    /// app) for the current session, which then counts as freshly signed in.
+    pub async fn reverify(
+        &self,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.check_ip_rate(context)?;
+        self.confirm_identity(&signed_in, context, password, code)
+            .await?;
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
+            .await?;
+        Ok(())
+    }
+
+    /// Checks the person's password and, when they have a second factor, its code: the one
+    /// "confirm it's you" prompt before sensitive changes. Counted like sign-in attempts.
+    pub(super) async fn confirm_identity(
+        &self,
+        signed_in: &SignedIn,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        let user = &signed_in.user;
+        let attempt = self
+            .begin_password_attempt(context, &user.username_key)
+            .await?;
+        let password_ok =
+            password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
+                .await?;
+        if !password_ok {
+            self.sign_in_failed(user, context, "wrong password when confirming it's them")
+                .await?;
+            return Err(AppError::invalid("password", "Your password is incorrect."));
+        }
+        attempt.succeeded(&self.store, Utc::now()).await?;
+        if self.has_two_step(user.id, context).await? {
+            let attempt = self.begin_code_attempt(&user.username_key).await?;
+            if !self.use_code(user.id, code).await? {
+                self.sign_in_failed(
+                    user,
+                    context,
+                    "wrong authenticator code when confirming it's them",
+                )
+                .await?;
+                return Err(AppError::wrong_code());
+            }
+            attempt.succeeded(&self.store, Utc::now()).await?;
+        }
+        Ok(())
+    }
+
+    /// Changes of sign-in factors need a sign-in within the last 10 minutes. A session
+    /// older than that may prove it again in the same request (one prompt, not two) with
+    /// `password`, and `code` when the person has a second factor.
+    pub(super) async fn ensure_recent_sign_in(
+        &self,
+        signed_in: &SignedIn,
+        context: &RequestContext,
+        password: &str,
+        code: &str,
+    ) -> Result<(), AppError> {
+        if app_password::recently_verified(signed_in.session.verified_at, Utc::now()) {
+            return Ok(());
+        }
+        if password.is_empty() {
+            return Err(AppError::ReverifyRequired);
+        }
+        self.confirm_identity(signed_in, context, password, code)
+            .await?;
+        self.store
+            .mark_session_verified(signed_in.session.id, Utc::now())
+            .await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SessionUseCases for ServerBackend {
+    fn return_path(&self, next: &str) -> String {
+        session_rules::safe_return_path(next)
+    }
+
+    async fn current_user(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<CurrentUser>, AppError> {
+        let Some(signed_in) = self.signed_in(context).await? else {
+            return Ok(None);
+        };
+        let organization = self
+            .organization(context)
+            .await?
+            .map(|o| o.name)
+            .unwrap_or_default();
+        Ok(Some(CurrentUser {
+            display_name: signed_in.user.display_name,
+            username: signed_in.user.username,
+            organization,
+            is_admin: signed_in.user.role == "admin",
+        }))
+    }
+
+    async fn sign_in(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        password: &str,
+    ) -> Result<(SignInStep, SetCookie), AppError> {
+        self.check_ip_rate(context)?;
+        let parsed = account::Username::parse(username);
+        // Names that cannot exist are counted too: answers must not tell names apart.
+        let name_key = parsed
+            .as_ref()
+            .map_or_else(|_| account::lookup_key(username), |u| u.key().to_owned());
+        let attempt = self.begin_password_attempt(context, &name_key).await?;
+        let user = match parsed {
+            Ok(_) => self.store.user_by_key(&name_key).await?,
+            Err(_) => None,
+        };
+        let Some(user) = user else {
+            // Same work as for a real account, so the answer time reveals nothing.
+            password::verify_unknown_user_blocking(password.to_owned()).await?;
+            self.store
+                .audit(
+                    None,
+                    "sign_in.unknown_user",
+                    format!("username {name_key:?}"),
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+            return Err(AppError::SignInFailed);
+        };
+        let password_ok =
+            password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
+                .await?;
+        if !password_ok {
+            self.sign_in_failed(&user, context, "wrong password")
+                .await?;
+            return Err(AppError::SignInFailed);
+        }
+        attempt.succeeded(&self.store, Utc::now()).await?;
+        if !user.is_enabled {
+            return Err(AppError::account_disabled());
+        }
+        // Only the password counters start over: code failures count until a code succeeds.
+        if password::needs_rehash(&user.password_hash) {
+            let upgraded = password::hash_password_blocking(password.to_owned()).await?;
+            self.store.replace_password_hash(user.id, upgraded).await?;
+        }
+        let has_authenticator = self.has_two_step(user.id, context).await?;
+        // A new session id on every sign-in; an old cookie's session ends.
+        let previous = self.any_session(context).await?.map(|old| old.session.id);
+        let completed =
+            (!has_authenticator).then(|| AuditNote::new("sign_in.succeeded", "password"));
+        let cookie = self
+            .start_session(&user, has_authenticator, previous, completed, context)
+            .await?;
+        if has_authenticator {
+            return Ok((SignInStep::CodeRequired, cookie));
+        }
+        sign_in_limits::remember_address(
+            &self.store,
+            &user.username_key,
+            client_ip(context),
+            Utc::now(),
+        )
+        .await?;
+        Ok((SignInStep::SignedIn, cookie))
+    }
+
+    async fn verify_sign_in_code(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<SetCookie, AppError> {
+        self.check_ip_rate(context)?;
+        let pending = self.pending_sign_in(context).await?;
+        let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
+        if !self.use_code(pending.user.id, code).await? {
+            self.sign_in_failed(&pending.user, context, "wrong authenticator code")
+                .await?;
+            return Err(AppError::wrong_code());
+        }
+        let now = Utc::now();
+        attempt.succeeded(&self.store, now).await?;
+        sign_in_limits::remember_address(
+            &self.store,
+            &pending.user.username_key,
+            client_ip(context),
+            now,
+        )
+        .await?;
+        let completed = AuditNote::new("sign_in.succeeded", "password and authenticator app");
+        let cookie = self
+            .start_session(
+                &pending.user,
+                false,
+                Some(pending.session.id),
+                Some(completed),
+                context,
+            )
+            .await?;
+        Ok(cookie)
+    }
+
+    async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError> {
+        if let Some(signed_in) = self.any_session(context).await? {
+            self.store
+                .end_session(
+                    signed_in.user.id,
+                    signed_in.session.id,
+                    AuditNote::new("sign_out", "this session"),
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+        }
+        Ok(self.clear_cookie())
+    }
+
+    async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.store
+            .end_sessions_of_user(
+                signed_in.user.id,
+                "sign_out.everywhere",
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(self.clear_cookie())
+    }
+}
