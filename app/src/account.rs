@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::{AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
+use crate::model::{ActivityPage, AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
 use crate::secret::Secret;
 
 #[cfg(feature = "ssr")]
@@ -273,4 +273,38 @@ pub fn urlencode(value: &str) -> String {
         }
     }
     out
+}
+
+/// A page of the person's recent activity, newest first; `before` is where an older page
+/// starts (`ActivityPage::older`).
+#[server(endpoint = "recent_activity")]
+pub async fn get_recent_activity(before: Option<i32>) -> Result<ActivityPage, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .recent_activity(&crate::backend::request_context().await, before)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Dismisses Security info's preview notice for good. A plain form post goes back to
+/// Security info.
+#[server(endpoint = "dismiss_preview_notice")]
+pub async fn dismiss_preview_notice() -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .dismiss_preview_notice(&crate::backend::request_context().await)
+                .await?;
+            if crate::backend::is_form_post() {
+                leptos_axum::redirect(SECURITY_INFO);
+            }
+            Ok(())
+        }
+        .await,
+    )
 }

@@ -2,7 +2,7 @@
 //! "Manage app passwords" page (their types are in `crate::model`).
 
 use crate::error::AppError;
-use crate::model::{AppPasswordOverview, CreatedAppPassword};
+use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
 use crate::secret::Secret;
 use leptos::prelude::*;
 
@@ -82,4 +82,40 @@ pub async fn app_password_first_sign_in(id: i32) -> Result<Option<String>, AppEr
         }
         .await,
     )
+}
+
+/// Renames one of the person's app passwords; answers with its row. A plain form post goes
+/// back to the page it came from.
+#[server(endpoint = "rename_app_password")]
+pub async fn rename_app_password(id: i32, name: String) -> Result<AppPasswordItem, AppError> {
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let item = backend
+            .rename_app_password(&crate::backend::request_context().await, id, &name)
+            .await?;
+        if crate::backend::is_form_post() {
+            leptos_axum::redirect(&crate::backend::page_after_form_post(|_| false));
+        }
+        Ok(item)
+    }
+    .await;
+    crate::backend::respond(result)
+}
+
+/// Deletes all of the person's app passwords, if there are still `expected` of them (the
+/// count the confirmation named); answers with how many went.
+#[server(endpoint = "delete_all_app_passwords")]
+pub async fn delete_all_app_passwords(expected: u32) -> Result<u32, AppError> {
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let deleted = backend
+            .delete_all_app_passwords(&crate::backend::request_context().await, expected)
+            .await?;
+        if crate::backend::is_form_post() {
+            leptos_axum::redirect(&crate::backend::page_after_form_post(|_| false));
+        }
+        Ok(deleted)
+    }
+    .await;
+    crate::backend::respond(result)
 }

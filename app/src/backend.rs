@@ -9,8 +9,8 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    AppPasswordItem, AppPasswordOverview, AuthenticatorEnrollment, CreatedAppPassword, CurrentUser,
-    SecurityInfo, SetupForm, SignInStep,
+    ActivityPage, AppPasswordItem, AppPasswordOverview, AuthenticatorEnrollment,
+    CreatedAppPassword, CurrentUser, SecurityInfo, SetupForm, SignInStep,
 };
 
 /// What the server's middleware records about each request.
@@ -152,9 +152,18 @@ pub trait SessionUseCases: Send + Sync + 'static {
     async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
 }
 
-/// The account's sign-in methods on Security info: password and authenticator app.
+/// The account's sign-in methods on Security info: password and authenticator app; and what
+/// happened to the account lately.
 #[async_trait]
 pub trait AccountUseCases: Send + Sync + 'static {
+    /// A page of the person's recent activity, newest first, older than `before` when given.
+    async fn recent_activity(
+        &self,
+        context: &RequestContext,
+        before: Option<i32>,
+    ) -> Result<ActivityPage, AppError>;
+    /// Security info's preview notice stays dismissed for this person.
+    async fn dismiss_preview_notice(&self, context: &RequestContext) -> Result<(), AppError>;
     async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError>;
     /// Starts adding an authenticator app. Needs a sign-in within 10 minutes, or `password`.
     async fn begin_authenticator(

@@ -24,6 +24,35 @@ pub struct SecurityInfo {
     /// When the authenticator app was added, if there is one.
     pub authenticator_added: Option<String>,
     pub default_method: String,
+    /// Security info's preview notice is shown until the person dismisses it.
+    pub show_preview_notice: bool,
+}
+
+/// One event of the person's recent activity, worded by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityItem {
+    pub id: i32,
+    /// "Signed in", "App password created", ...
+    pub title: String,
+    /// What it concerns ("Password and authenticator app", an app password's name).
+    pub detail: Option<String>,
+    /// "5 minutes ago".
+    pub when: String,
+    /// "Nov 25, 2026, 14:05 UTC".
+    pub at: String,
+    pub address: Option<String>,
+    /// "Firefox on Linux", "IMAP".
+    pub client: Option<String>,
+    /// Worth a second look: a failed sign-in, a revocation, a new address.
+    pub notable: bool,
+}
+
+/// A page of recent activity, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityPage {
+    pub items: Vec<ActivityItem>,
+    /// Where the next (older) page starts, when there is one.
+    pub older: Option<i32>,
 }
 
 /// What the "Authenticator app" step of Add method shows.
@@ -95,6 +124,13 @@ impl AppPasswordOverview {
     pub fn add(&mut self, item: AppPasswordItem) {
         if self.item(item.id).is_none() {
             self.items.push(item);
+        }
+    }
+
+    /// Puts a changed (renamed) app password's row in place of its old one.
+    pub fn replace(&mut self, item: AppPasswordItem) {
+        if let Some(row) = self.items.iter_mut().find(|row| row.id == item.id) {
+            *row = item;
         }
     }
 

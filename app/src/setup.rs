@@ -7,7 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::field::Field;
 use crate::error::AppError;
-use crate::model::{SetupForm, SetupValues};
+use crate::model::SetupValues;
 use crate::pages::not_found::NotFound;
 use crate::secret::Secret;
 
@@ -39,7 +39,7 @@ pub async fn complete_setup(
         display_name: display_name.clone(),
         username: username.clone(),
     };
-    let form = SetupForm {
+    let form = crate::model::SetupForm {
         token,
         organization,
         allow_app_passwords,

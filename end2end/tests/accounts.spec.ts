@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN, pageWithoutScripts } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN, pageWithoutScripts, sql } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -212,5 +212,49 @@ test('sign-in works before the WebAssembly loads, and its errors say what went w
   await plain.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 + 30));
   await plain.getByRole('button', { name: 'Verify' }).click();
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  await plain.context().close();
+});
+
+test('recent activity lists sign-ins and changes newest first, a page at a time, with and without the WebAssembly', async ({ page, server, browser }) => {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  await addAuthenticator(page, server);
+  await page.goto(server.baseURL + '/');
+  await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Recent activity' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/activity');
+  await expect(page).toHaveTitle('Recent activity - Latchkey');
+  const list = page.getByRole('list', { name: 'Your recent activity' });
+  const rows = list.getByRole('listitem');
+  await expect(rows.first()).toContainText('Authenticator app added');
+  await expect(rows.nth(1)).toContainText('Signed in');
+  await expect(rows.nth(1)).toContainText('Password');
+  await expect(rows.nth(1)).toContainText(/127\.0\.0\.1 · Chrome on (Linux|Android)/);
+  await expect(list).not.toContainText('setup');
+
+  // Twenty-five older failed sign-ins: the page shows twenty, the rest one link away.
+  const user = "(SELECT id FROM users WHERE username_key = 'ada@contoso.example')";
+  sql(
+    server.databaseUrl,
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25)
+     INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at)
+     SELECT ${user}, 'sign_in.failed', 'wrong password', '198.51.100.' || i, 'IMAP', '2026-01-01 00:00:00+00:00' FROM n`,
+  );
+  await page.reload();
+  await expect(rows).toHaveCount(20);
+  await expect(rows.first()).toContainText('Authenticator app added');
+  await expect(rows.nth(19)).toContainText('Sign-in failed');
+  await page.getByRole('link', { name: 'Older' }).click();
+  await expect(page).toHaveURL(/\/activity\?before=\d+$/);
+  await expect(rows).toHaveCount(7);
+  await expect(rows.last()).toContainText('198.51.100.1 · IMAP');
+  await expect(page.getByRole('link', { name: 'Older' })).toHaveCount(0);
+  await page.getByRole('link', { name: 'Newest' }).click();
+  await expect(rows.first()).toContainText('Authenticator app added');
+
+  const plain = await pageWithoutScripts(browser, server, '/activity', page);
+  await expect(plain.getByRole('list', { name: 'Your recent activity' }).getByRole('listitem')).toHaveCount(20);
+  await plain.getByRole('link', { name: 'Older' }).click();
+  await expect(plain.getByRole('list', { name: 'Your recent activity' }).getByRole('listitem')).toHaveCount(7);
   await plain.context().close();
 });

@@ -1,7 +1,6 @@
 // The hydrated client: typed server-function calls instead of page loads, the list as client
 // state, refusals shown in place, two tabs of one person, and the whole flow by keyboard.
-import { test, expect, hydrated, readyUser, openAppPasswordDialog, latchkeyAdmin, APP_PASSWORD } from './fixtures';
-import { execFileSync } from 'node:child_process';
+import { test, expect, hydrated, readyUser, openAppPasswordDialog, latchkeyAdmin, untilItResponds, pageWithoutScripts, sql, APP_PASSWORD } from './fixtures';
 import type { Page, Request } from '@playwright/test';
 
 /** Records the server-function calls and documents the page requests from now on (but the
@@ -14,12 +13,6 @@ function recordRequests(page: Page): string[] {
     if (call || request.resourceType() === 'document') seen.push(`${request.method()} ${path} ${request.resourceType()}`);
   });
   return seen;
-}
-
-/** Runs SQL on the test server's SQLite file (Python's sqlite3), as an outside change would. */
-function sql(databaseUrl: string, statement: string) {
-  const file = databaseUrl.replace('sqlite://', '');
-  execFileSync('python3', ['-c', `import sqlite3; c = sqlite3.connect(${JSON.stringify(file)}); c.execute(${JSON.stringify(statement)}); c.commit()`]);
 }
 
 test('after hydration, creating and deleting an app password each send one call and fetch no page', async ({ page, server }) => {
@@ -194,4 +187,84 @@ test('a page whose URL opens a dialog hydrates with it open, and the dialog work
   await dialog.getByRole('button', { name: 'Next' }).click();
   await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
   expect(requests, 'the hydrated form calls its server function').toEqual(['POST /api/create_app_password fetch']);
+});
+
+/** Creates app passwords named `names` through Add method on Security info. */
+async function createAppPasswords(page: Page, names: string[]) {
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  for (const name of names) {
+    const dialog = await openAppPasswordDialog(page);
+    await dialog.getByLabel('Name').fill(name);
+    await dialog.getByRole('button', { name: 'Next' }).click();
+    await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+    await dialog.getByRole('link', { name: 'Done' }).click();
+    await expect(dialog).toBeHidden();
+    await expect(list.getByText(name, { exact: true })).toBeVisible();
+  }
+  return list;
+}
+
+test('rename an app password and delete them all, each one call; a list changed elsewhere is not deleted unseen', async ({ page, server, browser }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  const list = await createAppPasswords(page, ['Mail', 'Calendar']);
+
+  const requests = recordRequests(page);
+  const rename = page.getByRole('dialog', { name: 'Rename app password' });
+  // Done fetched the list again: a click while its rows are redrawn is lost, so click until it opens.
+  await untilItResponds(async () => {
+    await list.getByRole('button', { name: 'Rename app password Mail' }).click();
+    await expect(rename).toBeVisible({ timeout: 1000 });
+  });
+  await expect(rename.getByLabel('Name')).toHaveValue('Mail');
+  await rename.getByLabel('Name').fill('calendar');
+  await rename.getByRole('button', { name: 'Save' }).click();
+  await expect(rename.getByText("You already have an app password named 'calendar'. Choose another name.")).toBeVisible();
+  await rename.getByLabel('Name').fill('Thunderbird at home');
+  await rename.getByRole('button', { name: 'Save' }).click();
+  await expect(rename).toBeHidden();
+  await expect(list.getByText('Thunderbird at home', { exact: true })).toBeVisible();
+  await expect(list.getByText('Mail', { exact: true })).toHaveCount(0);
+  expect(requests.filter((r) => !r.includes('get_app_passwords'))).toEqual([
+    'POST /api/rename_app_password fetch',
+    'POST /api/rename_app_password fetch',
+  ]);
+
+  // Another window adds one while the confirmation names two: nothing is deleted, and the
+  // dialog names the new count.
+  requests.length = 0;
+  await page.getByRole('button', { name: 'Delete all' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete all app passwords?' });
+  await expect(confirm.getByText('Delete all 2 of your app passwords?')).toBeVisible();
+  const other = await page.context().newPage();
+  await other.goto(server.baseURL + '/security-info');
+  await hydrated(other);
+  await createAppPasswords(other, ['Phone']);
+  await other.close();
+  await confirm.getByRole('button', { name: 'Delete all' }).click();
+  await expect(confirm.getByText('Your app passwords changed in another window meanwhile')).toBeVisible();
+  await expect(confirm.getByText('Delete all 3 of your app passwords?')).toBeVisible();
+  await confirm.getByRole('button', { name: 'Delete all' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page.getByText('0 of 40 in use')).toBeVisible();
+  await expect(list.getByRole('listitem')).toHaveCount(0);
+
+  // Before the WebAssembly: the same forms post to the same server functions.
+  await createAppPasswords(page, ['Old phone', 'Tablet']);
+  const plain = await pageWithoutScripts(browser, server, '/security-info', page);
+  const plainList = plain.getByRole('list', { name: 'Your app passwords' });
+  await plainList.getByRole('button', { name: 'Rename app password Old phone' }).click();
+  await plain.waitForLoadState('load');
+  const plainRename = plain.getByRole('dialog', { name: 'Rename app password' });
+  await plainRename.getByLabel('Name').fill('New phone');
+  await plainRename.getByRole('button', { name: 'Save' }).click();
+  await plain.waitForLoadState('load');
+  await expect(plain).toHaveURL(server.baseURL + '/security-info');
+  await expect(plainList.getByText('New phone', { exact: true })).toBeVisible();
+  await plain.getByRole('button', { name: 'Delete all' }).click();
+  await plain.waitForLoadState('load');
+  await plain.getByRole('dialog', { name: 'Delete all app passwords?' }).getByRole('button', { name: 'Delete all' }).click();
+  await plain.waitForLoadState('load');
+  await expect(plain.getByText('0 of 40 in use')).toBeVisible();
 });

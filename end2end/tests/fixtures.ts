@@ -258,6 +258,12 @@ export async function openAppPasswordDialog(page: Page) {
 
 export { expect };
 
+/** Runs SQL on the test server's SQLite file (Python's sqlite3), as an outside change would. */
+export function sql(databaseUrl: string, statement: string) {
+  const file = databaseUrl.replace('sqlite://', '');
+  execFileSync('python3', ['-c', `import sqlite3; c = sqlite3.connect(${JSON.stringify(file)}); c.execute(${JSON.stringify(statement)}); c.commit()`]);
+}
+
 /** These start system daemons on loopback: once (desktop project) is enough. Outside CI a
  *  machine without the Debian package skips the test; in CI a missing package fails it. */
 export function needs(program: string) {

@@ -21,6 +21,12 @@ test('My Profile links to Security info, which shows the preview notice', async 
   await page.getByRole('link', { name: 'Overview' }).click();
   await page.getByRole('link', { name: /Update info/ }).click();
   await expect(page).toHaveURL(/\/security-info$/);
+  // Dismissed for this person, not for this visit: it stays away after a reload too.
+  await expect(page.getByRole('heading', { name: 'Security info', level: 1 })).toBeVisible();
+  await expect(notice).toBeHidden();
+  await page.reload();
+  await expect(page.getByText('Default sign-in method')).toBeVisible();
+  await expect(notice).toBeHidden();
 });
 
 test('unknown pages are a 404 with a way back', async ({ page, server }) => {

@@ -515,3 +515,137 @@ async fn behind_https_the_session_cookie_is_host_prefixed_and_secure() -> TestRe
     assert_eq!(me(unprefixed).await?, StatusCode::SEE_OTHER);
     Ok(())
 }
+
+#[tokio::test]
+async fn recent_activity_is_the_persons_own_newest_first_in_pages() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let ada_user = support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
+        let (ada, _) =
+            support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.1")
+                .await?;
+        let (bob, _) =
+            support::signed_in_with_authenticator(&backend, "bob@contoso.example", "192.0.2.2")
+                .await?;
+        backend.create_app_password(&ada, "Outlook", "", "").await?;
+        backend
+            .create_app_password(&bob, "Bob's phone", "", "")
+            .await?;
+        // A failed sign-in is worth a second look.
+        let _ = backend
+            .sign_in(
+                &context("203.0.113.9", None),
+                "ada@contoso.example",
+                "wrong!",
+            )
+            .await;
+
+        let first = backend.recent_activity(&ada, None).await?;
+        let titles: Vec<&str> = first.items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            [
+                "Sign-in failed",
+                "App password created",
+                "Authenticator app added",
+                "Signed in"
+            ],
+            "{}",
+            database.name
+        );
+        assert!(first.items[0].notable);
+        assert_eq!(first.items[0].address.as_deref(), Some("203.0.113.9"));
+        assert_eq!(first.items[1].detail.as_deref(), Some("Outlook"));
+        assert_eq!(first.items[3].address.as_deref(), Some("192.0.2.1"));
+        assert!(
+            first
+                .items
+                .iter()
+                .all(|i| i.detail.as_deref() != Some("Bob's phone")),
+            "only the person's own"
+        );
+        assert_eq!(first.older, None);
+
+        // Pages of twenty, newest first, without gaps or repeats.
+        for n in 0..45 {
+            backend
+                .store
+                .audit(
+                    Some(ada_user.id),
+                    "sign_in.failed",
+                    format!("attempt {n}"),
+                    &server::db::Actor::default(),
+                    chrono::Utc::now(),
+                )
+                .await?;
+        }
+        backend
+            .store
+            .audit(
+                Some(ada_user.id),
+                "user.made_admin",
+                "",
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
+        let mut seen = Vec::new();
+        let mut before = None;
+        loop {
+            let page = backend.recent_activity(&ada, before).await?;
+            assert!(page.items.len() <= 20);
+            seen.extend(page.items.iter().map(|i| i.id));
+            match page.older {
+                Some(older) => before = Some(older),
+                None => break,
+            }
+        }
+        assert_eq!(
+            seen.len(),
+            49,
+            "45 + 4, the administrators' event not shown"
+        );
+        assert!(
+            seen.windows(2).all(|w| w[0] > w[1]),
+            "newest first: {seen:?}"
+        );
+        assert_eq!(
+            backend
+                .recent_activity(&context("192.0.2.1", None), None)
+                .await,
+            Err(AppError::Unauthorized)
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn the_preview_notice_stays_dismissed_for_the_person() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
+        let sign_in = |name: &'static str| {
+            let backend = std::sync::Arc::clone(&backend);
+            async move {
+                let (_, cookie) = backend
+                    .sign_in(&context("192.0.2.1", None), name, PASSWORD)
+                    .await?;
+                Ok::<_, AppError>(context("192.0.2.1", Some(&cookie)))
+            }
+        };
+        let ada = sign_in("ada@contoso.example").await?;
+        assert!(backend.security_info(&ada).await?.show_preview_notice);
+        backend.dismiss_preview_notice(&ada).await?;
+        assert!(!backend.security_info(&ada).await?.show_preview_notice);
+        // In every later session, and for nobody else.
+        let again = sign_in("ada@contoso.example").await?;
+        assert!(!backend.security_info(&again).await?.show_preview_notice);
+        let bob = sign_in("bob@contoso.example").await?;
+        assert!(backend.security_info(&bob).await?.show_preview_notice);
+    }
+    Ok(())
+}

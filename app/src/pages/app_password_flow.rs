@@ -10,12 +10,13 @@
 //! the same server functions: creating is answered with the page showing the new password
 //! (`crate::form_post`); deleting redirects back.
 
-use leptos::either::{Either, EitherOf4};
+use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 use crate::app_passwords::{
-    CreateAppPassword, DeleteAppPassword, app_password_first_sign_in, get_app_passwords,
+    CreateAppPassword, DeleteAllAppPasswords, DeleteAppPassword, RenameAppPassword,
+    app_password_first_sign_in, get_app_passwords,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
@@ -25,13 +26,15 @@ use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
 
-/// The app passwords of a page: the list and the two calls that change it.
+/// The app passwords of a page: the list and the calls that change it.
 #[derive(Clone, Copy)]
 pub struct AppPasswords {
     pub page: &'static str,
     pub list: Resource<Result<AppPasswordOverview, AppError>>,
     pub create: ServerAction<CreateAppPassword>,
     pub delete: ServerAction<DeleteAppPassword>,
+    pub rename: ServerAction<RenameAppPassword>,
+    pub delete_all: ServerAction<DeleteAllAppPasswords>,
     /// The name typed in the create steps (kept for the confirm step).
     pub name: RwSignal<String>,
 }
@@ -45,6 +48,8 @@ impl AppPasswords {
             list: Resource::new(|| (), |_| get_app_passwords()),
             create: ServerAction::new(),
             delete: ServerAction::new(),
+            rename: ServerAction::new(),
+            delete_all: ServerAction::new(),
             name: RwSignal::new(answer.map(|(name, _)| name).unwrap_or_default()),
         };
         this.follow_answers();
@@ -64,6 +69,8 @@ impl AppPasswords {
         }
         self.create.value().set(None);
         self.delete.value().set(None);
+        self.rename.value().set(None);
+        self.delete_all.value().set(None);
     }
 
     fn follow_answers(self) {
@@ -99,6 +106,34 @@ impl AppPasswords {
             }
             // Deleted meanwhile elsewhere: show the list as it is now.
             Some(Err(AppError::AppPasswordGone)) => list.refetch(),
+            _ => {}
+        });
+        let (rename, delete_all) = (self.rename, self.delete_all);
+        let navigate = use_navigate();
+        Effect::new(move |_| match rename.value().get() {
+            Some(Ok(renamed)) => {
+                list.update(|list| {
+                    if let Some(Ok(overview)) = list {
+                        overview.replace(renamed.clone());
+                    }
+                });
+                navigate(page, Default::default());
+            }
+            Some(Err(AppError::AppPasswordGone)) => list.refetch(),
+            _ => {}
+        });
+        let navigate = use_navigate();
+        Effect::new(move |_| match delete_all.value().get() {
+            Some(Ok(_)) => {
+                list.update(|list| {
+                    if let Some(Ok(overview)) = list {
+                        overview.items.clear();
+                    }
+                });
+                navigate(page, Default::default());
+            }
+            // Another window changed the list: the dialog names the new count.
+            Some(Err(AppError::ListChanged)) => list.refetch(),
             _ => {}
         });
     }
@@ -188,6 +223,27 @@ pub fn confirmation_failed(error: &AppError) -> bool {
         AppError::ReverifyRequired | AppError::Throttled { .. }
     ) || error.message_for("password").is_some()
         || error.message_for("code").is_some()
+}
+
+/// "Rename" for one app password: opens its Rename dialog.
+#[component]
+pub fn RenameAppPasswordButton(page: &'static str, item: AppPasswordItem) -> impl IntoView {
+    view! {
+        <OpenDialog page=page key="rename" value=item.id.to_string() class="link"
+            label=format!("Rename app password {}", item.name)>
+            "Rename"
+        </OpenDialog>
+    }
+}
+
+/// "Delete all" app passwords: opens its confirmation (only worth offering for two or more).
+#[component]
+pub fn DeleteAllAppPasswordsButton(page: &'static str) -> impl IntoView {
+    view! {
+        <OpenDialog page=page key="delete" value="all" class="button danger-outline">
+            "Delete all"
+        </OpenDialog>
+    }
 }
 
 /// "Delete" for one app password: opens its Delete dialog. From the limit prompt
@@ -416,22 +472,114 @@ pub fn DeleteRefusal(apps: AppPasswords) -> impl IntoView {
     }
 }
 
+/// "Rename app password": the name field, prefilled, and Save.
+#[component]
+pub fn RenameAppPasswordDialog(
+    apps: AppPasswords,
+    target: AppPasswordItem,
+    id: &'static str,
+) -> impl IntoView {
+    let page = apps.page;
+    let error = move || match apps.rename.value().get() {
+        Some(Err(error)) => error
+            .message_for("name")
+            .or_else(|| Some(error.to_string())),
+        _ => None,
+    };
+    view! {
+        <Modal id=id title="Rename app password" close_href=page>
+            <ActionForm action=apps.rename attr:class="stack">
+                <input type="hidden" name="id" value=target.id.to_string()/>
+                <Field label="Name" name="name" id="rename-app-password-name" value=target.name.clone()
+                    autofocus=true error=Signal::derive(error)/>
+                <DialogActions back=page back_label="Cancel" submit="Save" pending=apps.rename.pending()/>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// "Delete all app passwords?": names how many, and sends that count, so nothing created
+/// meanwhile in another window goes without being confirmed.
+#[component]
+pub fn DeleteAllAppPasswordsDialog(apps: AppPasswords, id: &'static str) -> impl IntoView {
+    let page = apps.page;
+    let count = move || apps.overview().map_or(0, |o| o.items.len());
+    let error = move || match apps.delete_all.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <Modal id=id title="Delete all app passwords?" close_href=page>
+            <ActionForm action=apps.delete_all>
+                <input type="hidden" name="expected" value=move || count().to_string()/>
+                <p>
+                    {move || match count() {
+                        1 => "Delete your 1 app password? Apps using it will stop signing in. This can't be undone.".to_owned(),
+                        n => format!("Delete all {n} of your app passwords? Every app using one will stop signing in. This can't be undone."),
+                    }}
+                </p>
+                <p class="form-error" role="alert">{error}</p>
+                <DialogActions back=page back_label="No" submit="Delete all" pending=apps.delete_all.pending()/>
+            </ActionForm>
+        </Modal>
+    }
+}
+
+/// The dialogs that change one listed app password, or all (not the create steps), as both
+/// pages show them. The page names the app password from its own list, never from the URL.
+#[component]
+pub fn AppPasswordChangeDialog(
+    apps: AppPasswords,
+    dialog: AppPasswordDialog,
+    /// On the legacy page (its dialogs have ids of their own).
+    #[prop(optional)]
+    legacy: bool,
+) -> impl IntoView {
+    let target = move |id: i32| apps.overview().and_then(|o| o.item(id));
+    move || {
+        match dialog {
+        AppPasswordDialog::Create => None,
+        AppPasswordDialog::Delete { id, then_create } => target(id).map(|target| {
+            let id = if legacy { "legacy-delete-app-password" } else { "delete-app-password" };
+            EitherOf3::A(view! { <DeleteAppPasswordDialog apps=apps target=target id=id then_create=then_create/> })
+        }),
+        AppPasswordDialog::Rename { id } => target(id).map(|target| {
+            let id = if legacy { "legacy-rename-app-password" } else { "rename-app-password" };
+            EitherOf3::B(view! { <RenameAppPasswordDialog apps=apps target=target id=id/> })
+        }),
+        AppPasswordDialog::DeleteAll => apps.overview().filter(|o| !o.items.is_empty()).map(|_| {
+            let id = if legacy { "legacy-delete-all-app-passwords" } else { "delete-all-app-passwords" };
+            EitherOf3::C(view! { <DeleteAllAppPasswordsDialog apps=apps id=id/> })
+        }),
+    }
+    }
+}
+
 /// Which app-password dialog the page's query asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppPasswordDialog {
     Create,
     Delete { id: i32, then_create: bool },
+    Rename { id: i32 },
+    DeleteAll,
 }
 
 impl AppPasswordDialog {
-    /// From the query (`?add=app_password`, `?delete=ID[&then=create]`), or the create steps
-    /// when the page answers a form post that created one.
+    /// From the query (`?add=app_password`, `?delete=ID[&then=create]`, `?rename=ID`,
+    /// `?delete=all`), or the create steps when the page answers a form post that created one.
     pub fn from_query(query: &leptos_router::params::ParamsMap) -> Option<Self> {
-        if let Some(id) = query.get("delete").and_then(|id| id.parse().ok()) {
+        let delete = query.get("delete");
+        if let Some(id) = delete.as_deref().and_then(|id| id.parse().ok()) {
             return Some(Self::Delete {
                 id,
                 then_create: query.get("then").as_deref() == Some("create"),
             });
+        }
+        if delete.as_deref() == Some("all") {
+            return Some(Self::DeleteAll);
+        }
+        if let Some(id) = query.get("rename").and_then(|id| id.parse().ok()) {
+            return Some(Self::Rename { id });
         }
         (query.get("add").as_deref() == Some("app_password") || answering_create())
             .then_some(Self::Create)

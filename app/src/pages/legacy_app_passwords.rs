@@ -10,9 +10,9 @@ use leptos_router::hooks::use_query_map;
 use crate::components::links::OpenDialog;
 use crate::components::modal::Modal;
 use crate::pages::app_password_flow::{
-    AppPasswordDialog, AppPasswordSteps, AppPasswords, DeleteAppPasswordButton,
-    DeleteAppPasswordDialog, DeleteRefusal, forget_answers_when_the_dialog_changes,
-    refresh_when_shown,
+    AppPasswordChangeDialog, AppPasswordDialog, AppPasswordSteps, AppPasswords,
+    DeleteAllAppPasswordsButton, DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton,
+    forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::profile::ProfileLayout;
 
@@ -75,6 +75,7 @@ fn LegacyList(apps: AppPasswords) -> impl IntoView {
                     Some(_) => Either::Right(view! { <button type="button" class="button primary" disabled=true>"Create"</button> }),
                 }}
                 <span class="muted">{format!("{} of {} in use", overview.items.len(), overview.limit)}</span>
+                {(overview.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=PAGE/> })}
             </div>
             {blocked.map(|reason| view! { <p class="hint">{reason}</p> })}
             <table class="legacy-table">
@@ -86,7 +87,12 @@ fn LegacyList(apps: AppPasswords) -> impl IntoView {
                             <td>{item.name.clone()}</td>
                             <td>{item.created.clone()}</td>
                             <td>{item.last_used.clone()}</td>
-                            <td><DeleteAppPasswordButton page=PAGE item=item/></td>
+                            <td>
+                                <span class="row-actions">
+                                    <RenameAppPasswordButton page=PAGE item=item.clone()/>
+                                    <DeleteAppPasswordButton page=PAGE item=item/>
+                                </span>
+                            </td>
                         </tr>
                     }).collect_view()}
                 </tbody>
@@ -123,10 +129,8 @@ pub(crate) fn legacy_dialog(dialog: AppPasswordDialog, apps: AppPasswords) -> An
                 <AppPasswordSteps apps=apps/>
             </Modal>
         }),
-        AppPasswordDialog::Delete { id, then_create } => Either::Right(move || {
-            apps.overview().and_then(|o| o.item(id)).map(|target| view! {
-                <DeleteAppPasswordDialog apps=apps target=target id="legacy-delete-app-password" then_create=then_create/>
-            })
+        dialog => Either::Right(view! {
+            <AppPasswordChangeDialog apps=apps dialog=dialog legacy=true/>
         }),
     }
     .into_any()

@@ -1,5 +1,6 @@
 //! Pages, one module each.
 
+pub mod activity;
 pub mod app_password_flow;
 pub mod legacy_app_passwords;
 pub mod not_found;

@@ -52,6 +52,7 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
                     <ul>
                         <li><A href="/" exact=true>"Overview"</A></li>
                         <li><A href="/security-info">"Security info"</A></li>
+                        <li><A href="/activity">"Recent activity"</A></li>
                     </ul>
                 </nav>
                 <main class="content" id="main">{children()}</main>
@@ -83,6 +84,11 @@ pub fn OverviewPage() -> impl IntoView {
                     <h2 id="tile-security">"Security info"</h2>
                     <p class="muted">"Keep your verification methods and security info up to date."</p>
                     <A href="/security-info" attr:class="tile-link">"Update info"<span aria-hidden="true">" ›"</span></A>
+                </section>
+                <section class="tile" aria-labelledby="tile-activity">
+                    <h2 id="tile-activity">"Recent activity"</h2>
+                    <p class="muted">"See where and when your account was used."</p>
+                    <A href="/activity" attr:class="tile-link">"Review activity"<span aria-hidden="true">" ›"</span></A>
                 </section>
             </div>
         </ProfileLayout>

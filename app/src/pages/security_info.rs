@@ -14,7 +14,8 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::account::{
     AddMethod, AddMethodAnswer, ChangePassword, ConfirmAuthenticator, DeleteAuthenticator,
-    SECURITY_INFO as PAGE, SignOutEverywhere, get_pending_authenticator, get_security_info,
+    DismissPreviewNotice, SECURITY_INFO as PAGE, SignOutEverywhere, get_pending_authenticator,
+    get_security_info,
 };
 use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
@@ -22,9 +23,9 @@ use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::model::{AuthenticatorEnrollment, SecurityInfo};
 use crate::pages::app_password_flow::{
-    AppPasswordDialog, AppPasswordSteps, AppPasswords, DeleteAppPasswordButton,
-    DeleteAppPasswordDialog, DeleteRefusal, confirmation_failed,
-    forget_answers_when_the_dialog_changes, refresh_when_shown,
+    AppPasswordChangeDialog, AppPasswordDialog, AppPasswordSteps, AppPasswords,
+    DeleteAllAppPasswordsButton, DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton,
+    confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::profile::ProfileLayout;
 
@@ -115,7 +116,6 @@ impl Methods {
 
 #[component]
 pub fn SecurityInfoPage() -> impl IntoView {
-    let query = use_query_map();
     let apps = AppPasswords::new(PAGE);
     let methods = Methods::new(apps);
     forget_answers_when_the_dialog_changes(move || {
@@ -127,21 +127,13 @@ pub fn SecurityInfoPage() -> impl IntoView {
         apps.list.refetch();
     });
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
-    // Dismissed for this visit: `?notice=hidden`.
-    let show_notice = move || query.read().get("notice").is_none_or(|n| n != "hidden");
 
     view! {
         <leptos_meta::Title text="Security info"/>
         <ProfileLayout>
-            <Show when=show_notice>
-                <div class="banner" role="region" aria-label="Preview notice">
-                    <p>
-                        <strong>"This is a preview of the new Security info experience."</strong>
-                        " Methods you add here work everywhere you sign in."
-                    </p>
-                    <OpenDialog page=PAGE key="notice" value="hidden" class="icon-button" label="Dismiss notice">"×"</OpenDialog>
-                </div>
-            </Show>
+            <Transition fallback=|| ()>
+                <PreviewNotice methods=methods/>
+            </Transition>
             <h1 tabindex="-1">"Security info"</h1>
             <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
             <DeleteRefusal apps=apps/>
@@ -159,6 +151,32 @@ pub fn SecurityInfoPage() -> impl IntoView {
                 </ActionForm>
             </section>
         </ProfileLayout>
+    }
+}
+
+/// "This is a preview of the new Security info experience", until the person dismisses it
+/// (remembered for them: `dismiss_preview_notice`).
+#[component]
+fn PreviewNotice(methods: Methods) -> impl IntoView {
+    let dismiss = ServerAction::<DismissPreviewNotice>::new();
+    let shown = move || {
+        methods
+            .current()
+            .is_some_and(|info| info.show_preview_notice)
+            && !matches!(dismiss.value().get(), Some(Ok(())))
+    };
+    view! {
+        <Show when=shown>
+            <div class="banner" role="region" aria-label="Preview notice">
+                <p>
+                    <strong>"This is a preview of the new Security info experience."</strong>
+                    " Methods you add here work everywhere you sign in."
+                </p>
+                <ActionForm action=dismiss>
+                    <button type="submit" class="icon-button" aria-label="Dismiss notice">"×"</button>
+                </ActionForm>
+            </div>
+        </Show>
     }
 }
 
@@ -286,14 +304,9 @@ pub(crate) fn security_info_dialog(
                 <AppPasswordSteps apps=apps/>
             </Modal>
         }),
-        Dialog::AppPassword(AppPasswordDialog::Delete { id, then_create }) => {
-            // The page names the app password from its own list, never from the URL.
-            EitherOf6::F(move || {
-                apps.overview().and_then(|o| o.item(id)).map(|target| view! {
-                    <DeleteAppPasswordDialog apps=apps target=target id="delete-app-password" then_create=then_create/>
-                })
-            })
-        }
+        Dialog::AppPassword(dialog) => EitherOf6::F(view! {
+            <AppPasswordChangeDialog apps=apps dialog=dialog/>
+        }),
     }
     .into_any()
 }
@@ -565,7 +578,10 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                 {show_list.then(|| view! {
                     <section class="app-passwords" aria-labelledby="app-passwords-heading">
                         <h2 id="app-passwords-heading">"App passwords"</h2>
-                        <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
+                        <div class="list-toolbar">
+                            <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
+                            {(o.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=PAGE/> })}
+                        </div>
                         {(!o.allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
                         })}
@@ -574,7 +590,10 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                                 <li class="method">
                                     <span class="method-name">{item.name.clone()}</span>
                                     <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
-                                    <DeleteAppPasswordButton page=PAGE item=item/>
+                                    <span class="row-actions">
+                                        <RenameAppPasswordButton page=PAGE item=item.clone()/>
+                                        <DeleteAppPasswordButton page=PAGE item=item/>
+                                    </span>
                                 </li>
                             }).collect_view()}
                         </ul>

@@ -86,6 +86,29 @@ impl Store {
         Ok(query.all(self.connection()).await?)
     }
 
+    /// A page of a user's events of `kinds`, newest first, older than the event `before` when
+    /// given (keyset paging on the `audit_events_user_id_id` index).
+    pub async fn activity_of(
+        &self,
+        user_id: i32,
+        kinds: &[&str],
+        before: Option<i32>,
+        limit: u64,
+    ) -> Result<Vec<audit_event::Model>, StoreError> {
+        use sea_orm::QuerySelect;
+        let mut query = audit_event::Entity::find()
+            .filter(audit_event::Column::UserId.eq(user_id))
+            .filter(audit_event::Column::Kind.is_in(kinds.iter().copied()));
+        if let Some(before) = before {
+            query = query.filter(audit_event::Column::Id.lt(before));
+        }
+        Ok(query
+            .order_by_desc(audit_event::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
     /// A user's events, newest first.
     pub async fn audit_events_of(
         &self,

@@ -176,6 +176,7 @@ impl Store {
             password_changed_at: Set(now),
             is_enabled: Set(true),
             role: Set("admin".to_owned()),
+            preview_notice_dismissed: Set(false),
             created_at: Set(now),
             ..Default::default()
         }

@@ -80,6 +80,7 @@ impl Store {
             created_at: Set(now),
             failed_sign_ins: Set(0),
             throttled_until: Set(None),
+            preview_notice_dismissed: Set(false),
             ..Default::default()
         }
         .insert(&txn)
@@ -110,6 +111,16 @@ impl Store {
         self.update_user(
             user_id,
             user::Entity::update_many().col_expr(user::Column::PasswordHash, Expr::value(hash)),
+        )
+        .await
+    }
+
+    /// Remembers that the person dismissed Security info's preview notice.
+    pub async fn dismiss_preview_notice(&self, user_id: i32) -> Result<(), StoreError> {
+        self.update_user(
+            user_id,
+            user::Entity::update_many()
+                .col_expr(user::Column::PreviewNoticeDismissed, Expr::value(true)),
         )
         .await
     }

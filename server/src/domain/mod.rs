@@ -2,6 +2,7 @@
 //! own (both are passed in), so every rule is tested directly.
 
 pub mod account;
+pub mod activity;
 pub mod alerts;
 pub mod app_password;
 pub mod basic_auth;

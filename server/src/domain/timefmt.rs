@@ -20,6 +20,11 @@ pub fn date(then: DateTime<Utc>) -> String {
     then.format("%b %-d, %Y").to_string()
 }
 
+/// "Nov 25, 2026, 14:05 UTC": when exactly, for a log a person reads.
+pub fn moment(then: DateTime<Utc>) -> String {
+    then.format("%b %-d, %Y, %H:%M UTC").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -38,6 +43,7 @@ mod tests {
             date(now - Duration::days(40))
         );
         assert_eq!(date(now), "Nov 25, 2026");
+        assert_eq!(moment(now), "Nov 25, 2026, 09:46 UTC");
         assert_eq!(
             relative(now + Duration::seconds(5), now),
             "just now",

@@ -3,7 +3,7 @@
 
 use app::backend::{AccountUseCases, RequestContext};
 use app::error::{AppError, Refusal};
-use app::model::{AuthenticatorEnrollment, SecurityInfo};
+use app::model::{ActivityItem, ActivityPage, AuthenticatorEnrollment, SecurityInfo};
 use async_trait::async_trait;
 use chrono::Utc;
 
@@ -11,7 +11,7 @@ use super::{ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds};
 use crate::db::StoreError;
 use crate::db::entities::authenticator_app;
 use crate::domain::random::OsRandom;
-use crate::domain::{account, app_password, password, timefmt, totp};
+use crate::domain::{account, activity, app_password, password, timefmt, totp};
 
 impl ServerBackend {
     pub(super) async fn has_two_step(
@@ -126,7 +126,72 @@ impl AccountUseCases for ServerBackend {
             } else {
                 "Password".to_owned()
             },
+            show_preview_notice: !signed_in.user.preview_notice_dismissed,
         })
+    }
+
+    async fn recent_activity(
+        &self,
+        context: &RequestContext,
+        before: Option<i32>,
+    ) -> Result<ActivityPage, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let user_id = signed_in.user.id;
+        // One more than a page tells whether there is an older one.
+        let mut events = self
+            .store
+            .activity_of(
+                user_id,
+                &activity::SHOWN_KINDS,
+                before,
+                activity::PAGE_SIZE + 1,
+            )
+            .await?;
+        let older = (events.len() as u64 > activity::PAGE_SIZE).then(|| {
+            events.truncate(activity::PAGE_SIZE as usize);
+            events.last().map(|event| event.id)
+        });
+        let names: std::collections::HashMap<i32, String> = if events
+            .iter()
+            .any(|event| event.kind == "app_password.new_ip")
+        {
+            self.store
+                .app_passwords_of(user_id)
+                .await?
+                .into_iter()
+                .map(|app| (app.id, app.name))
+                .collect()
+        } else {
+            Default::default()
+        };
+        let now = Utc::now();
+        let items = events
+            .into_iter()
+            .filter_map(|event| {
+                let shown =
+                    activity::describe(&event.kind, &event.detail, |id| names.get(&id).cloned())?;
+                Some(ActivityItem {
+                    id: event.id,
+                    title: shown.title.to_owned(),
+                    detail: shown.detail,
+                    when: timefmt::relative(event.created_at, now),
+                    at: timefmt::moment(event.created_at),
+                    address: event.ip,
+                    client: event.user_agent.as_deref().and_then(activity::client_name),
+                    notable: shown.notable,
+                })
+            })
+            .collect();
+        Ok(ActivityPage {
+            items,
+            older: older.flatten(),
+        })
+    }
+
+    async fn dismiss_preview_notice(&self, context: &RequestContext) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        self.store.dismiss_preview_notice(signed_in.user.id).await?;
+        Ok(())
     }
 
     async fn begin_authenticator(

@@ -23,6 +23,8 @@ pub struct Model {
     pub failed_sign_ins: i32,
     /// No sign-in attempt is checked before this time.
     pub throttled_until: Option<DateTimeUtc>,
+    /// The person dismissed Security info's preview notice.
+    pub preview_notice_dismissed: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,7 @@ mod m20261128_000005_require_two_step;
 mod m20261129_000006_key_check;
 mod m20261129_000007_mail_outbox;
 mod m20261129_000008_reset_revokes_app_passwords;
+mod m20261129_000009_recent_activity;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000006_key_check::Migration),
             Box::new(m20261129_000007_mail_outbox::Migration),
             Box::new(m20261129_000008_reset_revokes_app_passwords::Migration),
+            Box::new(m20261129_000009_recent_activity::Migration),
         ]
     }
 }

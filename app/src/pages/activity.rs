@@ -1,0 +1,83 @@
+//! Recent activity: what happened to the person's account lately (sign-ins, app passwords,
+//! changes of sign-in methods), newest first, a page at a time. Paging is a link
+//! (`?before=ID`), so it works before the WebAssembly too.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::account::get_recent_activity;
+use crate::model::{ActivityItem, ActivityPage};
+use crate::pages::profile::ProfileLayout;
+
+pub const PAGE: &str = "/activity";
+
+#[component]
+pub fn RecentActivityPage() -> impl IntoView {
+    let query = use_query_map();
+    let before = Memo::new(move |_| {
+        query
+            .read()
+            .get("before")
+            .and_then(|id| id.parse::<i32>().ok())
+    });
+    let page = Resource::new(move || before.get(), get_recent_activity);
+    view! {
+        <leptos_meta::Title text="Recent activity"/>
+        <ProfileLayout>
+            <h1 tabindex="-1">"Recent activity"</h1>
+            <p class="muted">
+                "Sign-ins and changes to how you sign in, newest first. If you don't recognise something, "
+                <A href="/security-info">"change your password"</A>
+                " and delete app passwords you don't use."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                {move || page.get().map(|answer| match answer {
+                    Ok(page) => Either::Left(view! {
+                        <ActivityList page=page paged=before.get_untracked().is_some()/>
+                    }),
+                    Err(error) => Either::Right(view! {
+                        <p class="form-error" role="alert">{error.to_string()}</p>
+                    }),
+                })}
+            </Transition>
+        </ProfileLayout>
+    }
+}
+
+#[component]
+fn ActivityList(page: ActivityPage, paged: bool) -> impl IntoView {
+    let empty = page.items.is_empty();
+    view! {
+        {empty.then(|| view! { <p class="muted">"Nothing here yet."</p> })}
+        <ol class="activity" aria-label="Your recent activity">
+            {page.items.into_iter().map(|item| view! { <ActivityRow item=item/> }).collect_view()}
+        </ol>
+        <nav class="pager" aria-label="Pages of recent activity">
+            {paged.then(|| view! { <A href=PAGE>"Newest"</A> })}
+            {page.older.map(|older| view! {
+                <A href=format!("{PAGE}?before={older}")>"Older"</A>
+            })}
+        </nav>
+    }
+}
+
+#[component]
+fn ActivityRow(item: ActivityItem) -> impl IntoView {
+    let whence = [item.address, item.client]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    view! {
+        <li class="activity-item" class:notable=item.notable>
+            <span class="activity-title">{item.title}</span>
+            {item.detail.map(|detail| view! { <span class="activity-detail">{detail}</span> })}
+            <span class="activity-meta">
+                <time title=item.at.clone()>{item.when}</time>
+                {(!whence.is_empty()).then(|| view! { " · " {whence} })}
+            </span>
+        </li>
+    }
+}

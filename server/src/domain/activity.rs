@@ -1,0 +1,202 @@
+//! A person's recent activity: which of their audit events they are shown, and in what words.
+//! Sign-ins (and failed ones), app passwords created, renamed, deleted or revoked and first
+//! used from a new address, and changes of sign-in factors; administrative events about the
+//! account (added, role changes) are for administrators.
+
+use super::alerts::{created_name, new_ip_app_password_id};
+
+/// Events shown per page of recent activity.
+pub const PAGE_SIZE: u64 = 20;
+
+/// The kinds of audit events a person is shown ([`describe`] words each).
+pub const SHOWN_KINDS: [&str; 15] = [
+    "sign_in.succeeded",
+    "sign_in.failed",
+    "sign_out.everywhere",
+    "app_password.created",
+    "app_password.renamed",
+    "app_password.deleted",
+    "app_password.revoked",
+    "app_password.new_ip",
+    "password.changed",
+    "password.reset",
+    "authenticator.added",
+    "authenticator.deleted",
+    "user.disabled",
+    "user.enabled",
+    "sign_out",
+];
+
+/// One event as the person reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activity {
+    /// "Signed in", "App password created", ...
+    pub title: &'static str,
+    /// What it concerns: "Password and authenticator app", "Outlook", ...
+    pub detail: Option<String>,
+    /// Whether it is worth a second look (a failed sign-in, a revocation, a new address).
+    pub notable: bool,
+}
+
+/// The name in a detail of the form `'NAME' ...` that app-password events write.
+fn quoted_name(detail: &str) -> Option<String> {
+    // Renames: `'OLD' to 'NEW' (id N)`: the new name.
+    let renamed = detail
+        .strip_prefix('\'')
+        .and_then(|rest| rest.split_once("' to '"))
+        .and_then(|(_, new)| new.rsplit_once("' (id "))
+        .map(|(name, _)| name);
+    renamed.or_else(|| created_name(detail)).map(str::to_owned)
+}
+
+/// How the event of `kind` with `detail` is shown, or `None` when it is not shown to the
+/// person. `app_password_name` names the app password an `app_password.new_ip` event is about
+/// (looked up by its id, `None` once deleted).
+pub fn describe(
+    kind: &str,
+    detail: &str,
+    app_password_name: impl Fn(i32) -> Option<String>,
+) -> Option<Activity> {
+    let shown = |title, detail: Option<String>, notable| {
+        Some(Activity {
+            title,
+            detail,
+            notable,
+        })
+    };
+    match kind {
+        "sign_in.succeeded" => shown(
+            "Signed in",
+            Some(match detail {
+                "password" => "Password".to_owned(),
+                _ => "Password and authenticator app".to_owned(),
+            }),
+            false,
+        ),
+        "sign_in.failed" => shown("Sign-in failed", Some(capitalized(detail)), true),
+        "sign_out.everywhere" => shown("Signed out everywhere", None, false),
+        "sign_out" => shown("Signed out", None, false),
+        "app_password.created" => shown("App password created", quoted_name(detail), false),
+        "app_password.renamed" => shown("App password renamed", quoted_name(detail), false),
+        "app_password.deleted" => shown("App password deleted", quoted_name(detail), false),
+        "app_password.revoked" => shown(
+            "App password revoked by an administrator",
+            quoted_name(detail),
+            true,
+        ),
+        "app_password.new_ip" => shown(
+            "App password used from a new address",
+            new_ip_app_password_id(detail)
+                .map(|id| app_password_name(id).unwrap_or_else(|| "(since deleted)".to_owned())),
+            true,
+        ),
+        "password.changed" => shown("Password changed", None, false),
+        "password.reset" => shown("Password reset by an administrator", None, true),
+        "authenticator.added" => shown("Authenticator app added", None, false),
+        "authenticator.deleted" => shown("Authenticator app deleted", None, true),
+        "user.disabled" => shown("Account disabled by an administrator", None, true),
+        "user.enabled" => shown("Account enabled by an administrator", None, false),
+        _ => None,
+    }
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// A short name for the client of an event: "Firefox on Linux" for a browser, the name an app
+/// gave ("IMAP") otherwise, at most `MAX_CLIENT_CHARS` characters.
+pub fn client_name(user_agent: &str) -> Option<String> {
+    const MAX_CLIENT_CHARS: usize = 40;
+    let user_agent = user_agent.trim();
+    if user_agent.is_empty() {
+        return None;
+    }
+    if let Some(parsed) = woothee::parser::Parser::new().parse(user_agent)
+        && parsed.category != "UNKNOWN"
+        && parsed.name != "UNKNOWN"
+    {
+        return Some(if parsed.os == "UNKNOWN" {
+            parsed.name.to_owned()
+        } else {
+            format!("{} on {}", parsed.name, parsed.os)
+        });
+    }
+    let mut short: String = user_agent.chars().take(MAX_CLIENT_CHARS).collect();
+    if short.len() < user_agent.len() {
+        short.push('…');
+    }
+    Some(short)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_names(_: i32) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn person_events_are_worded_and_admin_events_hidden() {
+        let signed_in = describe("sign_in.succeeded", "password", no_names);
+        assert_eq!(
+            signed_in.map(|a| (a.title, a.detail)),
+            Some(("Signed in", Some("Password".to_owned())))
+        );
+        let created = describe("app_password.created", "'Outlook 2010' (id 7)", no_names);
+        assert_eq!(
+            created.and_then(|a| a.detail),
+            Some("Outlook 2010".to_owned())
+        );
+        let renamed = describe(
+            "app_password.renamed",
+            "'Mail' to 'Thunder' (id 7)",
+            no_names,
+        );
+        assert_eq!(renamed.and_then(|a| a.detail), Some("Thunder".to_owned()));
+        let failed = describe("sign_in.failed", "wrong password", no_names);
+        assert!(failed.as_ref().is_some_and(|a| a.notable));
+        assert_eq!(
+            failed.and_then(|a| a.detail),
+            Some("Wrong password".to_owned())
+        );
+        assert_eq!(describe("user.made_admin", "", no_names), None);
+        for kind in SHOWN_KINDS {
+            assert!(describe(kind, "", no_names).is_some(), "{kind} is worded");
+        }
+        assert_eq!(describe("policy.changed", "x = on", no_names), None);
+    }
+
+    #[test]
+    fn a_new_address_names_the_app_password_while_it_exists() {
+        let detail = "app password 42 used from 192.0.2.7 for the first time";
+        let named = describe("app_password.new_ip", detail, |id| {
+            (id == 42).then(|| "Outlook".to_owned())
+        });
+        assert_eq!(named.and_then(|a| a.detail), Some("Outlook".to_owned()));
+        let gone = describe("app_password.new_ip", detail, no_names);
+        assert_eq!(
+            gone.and_then(|a| a.detail),
+            Some("(since deleted)".to_owned())
+        );
+    }
+
+    #[test]
+    fn clients_are_named_briefly() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(client_name(firefox), Some("Firefox on Linux".to_owned()));
+        let chrome = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0 Mobile/15E148 Safari/604.1";
+        assert!(client_name(chrome).is_some_and(|name| name.contains("iPhone")));
+        assert_eq!(client_name("IMAP"), Some("IMAP".to_owned()));
+        assert_eq!(client_name("  "), None);
+        assert_eq!(
+            client_name(&"x".repeat(60)).map(|n| n.chars().count()),
+            Some(41)
+        );
+    }
+}
