@@ -58,6 +58,9 @@ pub async fn sign_in(
         ssr::set_cookie(&cookie)?;
         match step {
             SignInStep::SignedIn => leptos_axum::redirect(&backend.return_path(&next)),
+            SignInStep::TwoStepRequired => {
+                leptos_axum::redirect(&format!("{SECURITY_INFO}?add=authenticator"))
+            }
             SignInStep::CodeRequired => {
                 leptos_axum::redirect(&format!("/signin?step=code&next={}", urlencode(&next)))
             }

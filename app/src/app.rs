@@ -6,6 +6,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::pages::activity::RecentActivityPage;
+use crate::pages::admin::AdminPage;
 use crate::pages::legacy_app_passwords::LegacyAppPasswordsPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::profile::OverviewPage;
@@ -206,6 +207,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::InOrder/>
+                <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::InOrder/>
                 <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
@@ -242,3 +244,4 @@ macro_rules! lazy_page {
 lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
 lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);
 lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ ActivityRoute => RecentActivityPage);
+lazy_page!(/** The admin console: for administrators only. */ AdminRoute => AdminPage);

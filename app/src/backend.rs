@@ -10,7 +10,8 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ActivityPage, AppPasswordItem, AppPasswordOverview, AuthenticatorEnrollment,
-    CreatedAppPassword, CurrentUser, SecurityInfo, SetupForm, SignInStep,
+    CreatedAppPassword, CurrentUser, OrganizationSettings, PolicySetting, SecurityInfo, SetupForm,
+    SignInStep,
 };
 
 /// What the server's middleware records about each request.
@@ -241,19 +242,42 @@ pub trait AppPasswordUseCases: Send + Sync + 'static {
     ) -> Result<u32, AppError>;
 }
 
+/// What administrators do in the admin console; every method refuses anyone else
+/// (`Refusal::NotAdministrator`, or `Unauthorized` when signed out).
+#[async_trait]
+pub trait AdministrationUseCases: Send + Sync + 'static {
+    async fn organization_settings(
+        &self,
+        context: &RequestContext,
+    ) -> Result<OrganizationSettings, AppError>;
+    async fn set_organization_setting(
+        &self,
+        context: &RequestContext,
+        setting: PolicySetting,
+        on: bool,
+    ) -> Result<OrganizationSettings, AppError>;
+}
+
 /// Every use case a server function may call.
-pub trait Backend: SetupUseCases + SessionUseCases + AccountUseCases + AppPasswordUseCases {}
+pub trait Backend:
+    SetupUseCases + SessionUseCases + AccountUseCases + AppPasswordUseCases + AdministrationUseCases
+{
+}
 
 impl<T> Backend for T where
-    T: SetupUseCases + SessionUseCases + AccountUseCases + AppPasswordUseCases
+    T: SetupUseCases
+        + SessionUseCases
+        + AccountUseCases
+        + AppPasswordUseCases
+        + AdministrationUseCases
 {
 }
 
 /// The traits to bring into scope to call the use cases.
 pub mod prelude {
     pub use super::{
-        AccountUseCases, AppPasswordUseCases, Backend, RequestContext, RequestMemo,
-        SessionUseCases, SetupUseCases,
+        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend, RequestContext,
+        RequestMemo, SessionUseCases, SetupUseCases,
     };
 }
 

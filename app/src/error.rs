@@ -87,6 +87,8 @@ pub enum Refusal {
         "This is the last administrator. Make someone else an administrator first, so someone can still manage Latchkey."
     )]
     LastAdministrator,
+    #[error("Only administrators can do this.")]
+    NotAdministrator,
 }
 
 impl AppError {

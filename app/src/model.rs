@@ -26,6 +26,8 @@ pub struct SecurityInfo {
     pub default_method: String,
     /// Security info's preview notice is shown until the person dismisses it.
     pub show_preview_notice: bool,
+    /// The organization requires two-step verification and the person has none yet.
+    pub two_step_required: bool,
 }
 
 /// One event of the person's recent activity, worded by the server.
@@ -78,6 +80,9 @@ impl std::fmt::Debug for AuthenticatorEnrollment {
 pub enum SignInStep {
     SignedIn,
     CodeRequired,
+    /// Signed in, but the organization requires two-step verification and the person has no
+    /// authenticator app yet: they are asked to add one first.
+    TwoStepRequired,
 }
 
 // App passwords.
@@ -194,4 +199,75 @@ pub struct SetupValues {
     pub allow_app_passwords: bool,
     pub display_name: String,
     pub username: String,
+}
+
+// Administration.
+
+/// One of the organization's on/off settings, as the admin console names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicySetting {
+    AllowAppPasswords,
+    SecurityInfoExperience,
+    RequireTwoStep,
+    ResetRevokesAppPasswords,
+}
+
+impl PolicySetting {
+    pub const ALL: [Self; 4] = [
+        Self::AllowAppPasswords,
+        Self::SecurityInfoExperience,
+        Self::RequireTwoStep,
+        Self::ResetRevokesAppPasswords,
+    ];
+
+    /// Its value in a form (`setting=allow_app_passwords`).
+    pub fn form_value(self) -> &'static str {
+        match self {
+            Self::AllowAppPasswords => "allow_app_passwords",
+            Self::SecurityInfoExperience => "security_info_experience",
+            Self::RequireTwoStep => "require_two_step",
+            Self::ResetRevokesAppPasswords => "reset_revokes_app_passwords",
+        }
+    }
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::AllowAppPasswords => "App passwords",
+            Self::SecurityInfoExperience => "New Security info experience",
+            Self::RequireTwoStep => "Require two-step verification",
+            Self::ResetRevokesAppPasswords => "Password resets revoke app passwords",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            Self::AllowAppPasswords => {
+                "People with two-step verification may create app passwords for apps that can't use it (older mail clients, scripts)."
+            }
+            Self::SecurityInfoExperience => {
+                "App passwords are managed on Security info. Off: on the separate \"Manage app passwords\" page."
+            }
+            Self::RequireTwoStep => {
+                "Everyone must keep an authenticator app: deleting the last one is refused."
+            }
+            Self::ResetRevokesAppPasswords => {
+                "When an administrator resets someone's password, their app passwords stop working too. Their sessions always end."
+            }
+        }
+    }
+}
+
+/// The organization and its settings, for administrators.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationSettings {
+    pub name: String,
+    /// Each setting and whether it is on, in [`PolicySetting::ALL`] order.
+    pub settings: Vec<(PolicySetting, bool)>,
+}
+
+impl OrganizationSettings {
+    pub fn is_on(&self, setting: PolicySetting) -> bool {
+        self.settings.iter().any(|(s, on)| *s == setting && *on)
+    }
 }

@@ -229,28 +229,30 @@ test('recent activity lists sign-ins and changes newest first, a page at a time,
   await expect(rows.first()).toContainText('Authenticator app added');
   await expect(rows.nth(1)).toContainText('Signed in');
   await expect(rows.nth(1)).toContainText('Password');
-  await expect(rows.nth(1)).toContainText(/127\.0\.0\.1 · Chrome on (Linux|Android)/);
+  await expect(rows.nth(1)).toContainText(/127\.0\.0\.1 · Chrome on \w/);
   await expect(list).not.toContainText('setup');
 
-  // Twenty-five older failed sign-ins: the page shows twenty, the rest one link away.
+  // Twenty-five failed sign-ins since: the page shows the newest twenty, the rest one link away.
   const user = "(SELECT id FROM users WHERE username_key = 'ada@contoso.example')";
   sql(
     server.databaseUrl,
     `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 25)
      INSERT INTO audit_events (user_id, kind, detail, ip, user_agent, created_at)
-     SELECT ${user}, 'sign_in.failed', 'wrong password', '198.51.100.' || i, 'IMAP', '2026-01-01 00:00:00+00:00' FROM n`,
+     SELECT ${user}, 'sign_in.failed', 'wrong password', '198.51.100.' || i, 'IMAP',
+            strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') FROM n`,
   );
   await page.reload();
   await expect(rows).toHaveCount(20);
-  await expect(rows.first()).toContainText('Authenticator app added');
-  await expect(rows.nth(19)).toContainText('Sign-in failed');
+  await expect(rows.first()).toContainText('Sign-in failed');
+  await expect(rows.first()).toContainText('198.51.100.25 · IMAP');
   await page.getByRole('link', { name: 'Older' }).click();
   await expect(page).toHaveURL(/\/activity\?before=\d+$/);
   await expect(rows).toHaveCount(7);
-  await expect(rows.last()).toContainText('198.51.100.1 · IMAP');
+  await expect(rows.nth(4)).toContainText('198.51.100.1 · IMAP');
+  await expect(rows.last()).toContainText('Signed in');
   await expect(page.getByRole('link', { name: 'Older' })).toHaveCount(0);
   await page.getByRole('link', { name: 'Newest' }).click();
-  await expect(rows.first()).toContainText('Authenticator app added');
+  await expect(rows.first()).toContainText('198.51.100.25 · IMAP');
 
   const plain = await pageWithoutScripts(browser, server, '/activity', page);
   await expect(plain.getByRole('list', { name: 'Your recent activity' }).getByRole('listitem')).toHaveCount(20);

@@ -151,7 +151,8 @@ test('with app passwords turned off they are not offered, creation is refused, e
     return { status: response.status, text: await response.text() };
   });
   expect(direct.status).toBe(403);
-  expect(JSON.parse(direct.text)).toEqual({ Forbidden: "Your organization doesn't allow app passwords." });
+  // A typed refusal: clients tell refusals apart by name, and word them themselves.
+  expect(JSON.parse(direct.text)).toEqual({ Forbidden: 'AppPasswordsNotAllowed' });
 
   const list = page.getByRole('list', { name: 'Your app passwords' });
   await expect(list.getByText('Old mail')).toBeVisible();

@@ -199,6 +199,15 @@ export function latchkeyAdmin(server: LatchkeyServer, ...args: string[]): string
   });
 }
 
+/** Adds a person (not an administrator) with `latchkey admin user add`. */
+export function addPerson(server: LatchkeyServer, username: string, password: string) {
+  execFileSync(path.join(root, 'target', 'release', 'latchkey'), ['admin', 'user', 'add', username, '--name', 'Grace Hopper'], {
+    env: { ...process.env, LATCHKEY_DATABASE_URL: server.databaseUrl, LATCHKEY_LOG: 'warn' },
+    input: password + '\n',
+    encoding: 'utf8',
+  });
+}
+
 /** Adds an authenticator app through Security info; returns its secret. */
 export async function addAuthenticator(page: Page, server: LatchkeyServer): Promise<string> {
   await page.goto(server.baseURL + '/security-info');

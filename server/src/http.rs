@@ -39,7 +39,13 @@ impl FromRef<AppState> for LeptosOptions {
 const MAX_USER_AGENT_CHARS: usize = 256;
 
 /// Pages that need a signed-in user; others (sign-in, setup, 404) do not.
-const SIGNED_IN_PAGES: &[&str] = &["/", "/security-info", "/app-passwords", "/activity"];
+const SIGNED_IN_PAGES: &[&str] = &[
+    "/",
+    "/security-info",
+    "/app-passwords",
+    "/activity",
+    "/admin",
+];
 /// The legacy app-password page, used only when the Security info experience is off.
 const LEGACY_APP_PASSWORDS_PAGE: &str = "/app-passwords";
 

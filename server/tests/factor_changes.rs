@@ -226,13 +226,20 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
             "{}: {refused:?}",
             database.name
         );
-        assert!(
-            backend
-                .security_info(&ctx)
-                .await?
-                .authenticator_added
-                .is_some()
-        );
+        let info = backend.security_info(&ctx).await?;
+        assert!(info.authenticator_added.is_some() && !info.two_step_required);
+        // Someone without an authenticator app is asked to add one when they sign in.
+        support::add_user(&backend, "bob@contoso.example").await;
+        let (step, cookie) = backend
+            .sign_in(
+                &context("192.0.2.2", None),
+                "bob@contoso.example",
+                support::PASSWORD,
+            )
+            .await?;
+        assert_eq!(step, app::model::SignInStep::TwoStepRequired);
+        let bob = context("192.0.2.2", Some(&cookie));
+        assert!(backend.security_info(&bob).await?.two_step_required);
         backend
             .store
             .set_policy(

@@ -427,7 +427,7 @@ fn FirstSignIn(id: i32) -> impl IntoView {
 #[component]
 pub fn DeleteAppPasswordDialog(
     apps: AppPasswords,
-    target: AppPasswordItem,
+    target: DialogTarget,
     id: &'static str,
     then_create: bool,
 ) -> impl IntoView {
@@ -476,7 +476,7 @@ pub fn DeleteRefusal(apps: AppPasswords) -> impl IntoView {
 #[component]
 pub fn RenameAppPasswordDialog(
     apps: AppPasswords,
-    target: AppPasswordItem,
+    target: DialogTarget,
     id: &'static str,
 ) -> impl IntoView {
     let page = apps.page;
@@ -535,24 +535,45 @@ pub fn AppPasswordChangeDialog(
     #[prop(optional)]
     legacy: bool,
 ) -> impl IntoView {
-    let target = move |id: i32| apps.overview().and_then(|o| o.item(id));
+    // Through memos of what the dialogs show: a list update (a refetch after a refusal, a new
+    // "Last used") must not rebuild an open dialog, which would close it.
+    let target = Memo::new(move |_| match dialog {
+        AppPasswordDialog::Delete { id, .. } | AppPasswordDialog::Rename { id } => apps
+            .overview()
+            .and_then(|o| o.item(id))
+            .map(|item| DialogTarget {
+                id: item.id,
+                name: item.name,
+            }),
+        AppPasswordDialog::Create | AppPasswordDialog::DeleteAll => None,
+    });
+    let any_listed = Memo::new(move |_| apps.overview().is_some_and(|o| !o.items.is_empty()));
+    let ids =
+        move |own: &'static str, legacy_own: &'static str| if legacy { legacy_own } else { own };
     move || {
         match dialog {
         AppPasswordDialog::Create => None,
-        AppPasswordDialog::Delete { id, then_create } => target(id).map(|target| {
-            let id = if legacy { "legacy-delete-app-password" } else { "delete-app-password" };
+        AppPasswordDialog::Delete { then_create, .. } => target.get().map(|target| {
+            let id = ids("delete-app-password", "legacy-delete-app-password");
             EitherOf3::A(view! { <DeleteAppPasswordDialog apps=apps target=target id=id then_create=then_create/> })
         }),
-        AppPasswordDialog::Rename { id } => target(id).map(|target| {
-            let id = if legacy { "legacy-rename-app-password" } else { "rename-app-password" };
+        AppPasswordDialog::Rename { .. } => target.get().map(|target| {
+            let id = ids("rename-app-password", "legacy-rename-app-password");
             EitherOf3::B(view! { <RenameAppPasswordDialog apps=apps target=target id=id/> })
         }),
-        AppPasswordDialog::DeleteAll => apps.overview().filter(|o| !o.items.is_empty()).map(|_| {
-            let id = if legacy { "legacy-delete-all-app-passwords" } else { "delete-all-app-passwords" };
+        AppPasswordDialog::DeleteAll => any_listed.get().then(|| {
+            let id = ids("delete-all-app-passwords", "legacy-delete-all-app-passwords");
             EitherOf3::C(view! { <DeleteAllAppPasswordsDialog apps=apps id=id/> })
         }),
     }
     }
+}
+
+/// The app password a dialog is about: what it shows of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DialogTarget {
+    pub id: i32,
+    pub name: String,
 }
 
 /// Which app-password dialog the page's query asks for.

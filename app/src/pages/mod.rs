@@ -1,6 +1,7 @@
 //! Pages, one module each.
 
 pub mod activity;
+pub mod admin;
 pub mod app_password_flow;
 pub mod legacy_app_passwords;
 pub mod not_found;

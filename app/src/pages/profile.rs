@@ -53,6 +53,13 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
                         <li><A href="/" exact=true>"Overview"</A></li>
                         <li><A href="/security-info">"Security info"</A></li>
                         <li><A href="/activity">"Recent activity"</A></li>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                user.await.ok().flatten().filter(|user| user.is_admin).map(|_| view! {
+                                    <li><A href="/admin">"Administration"</A></li>
+                                })
+                            })}
+                        </Suspense>
                     </ul>
                 </nav>
                 <main class="content" id="main">{children()}</main>

@@ -139,6 +139,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
             <DeleteRefusal apps=apps/>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 <LoadRefusal methods=methods/>
+                <TwoStepRequired methods=methods/>
                 <MethodList methods=methods/>
                 <AppPasswordRows apps=apps/>
                 <Dialogs methods=methods apps=apps/>
@@ -177,6 +178,19 @@ fn PreviewNotice(methods: Methods) -> impl IntoView {
                 </ActionForm>
             </div>
         </Show>
+    }
+}
+
+/// Said while the organization requires two-step verification and the person has none.
+#[component]
+fn TwoStepRequired(methods: Methods) -> impl IntoView {
+    move || {
+        methods.current().filter(|info| info.two_step_required).map(|_| view! {
+            <p class="notice warning" role="alert">
+                "Your organization requires two-step verification. Add an authenticator app: select "
+                <strong>"Add sign-in method"</strong> " and choose " <strong>"Authenticator app"</strong> "."
+            </p>
+        })
     }
 }
 

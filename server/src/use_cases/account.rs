@@ -127,6 +127,9 @@ impl AccountUseCases for ServerBackend {
                 "Password".to_owned()
             },
             show_preview_notice: !signed_in.user.preview_notice_dismissed,
+            two_step_required: self
+                .two_step_missing(authenticator.is_some(), context)
+                .await?,
         })
     }
 

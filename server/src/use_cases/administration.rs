@@ -1,10 +1,18 @@
 //! Administration of people and the organization's policy: what `latchkey admin` runs, by
-//! sign-in name. Each change is written with its audit event in one transaction (in `db`),
-//! attributed to the [`Actor`] the administration was opened with.
+//! sign-in name, and the admin console's server functions (through
+//! [`AdministrationUseCases`], for signed-in administrators only). Each change is written with
+//! its audit event in one transaction (in `db`), attributed to the [`Actor`] the
+//! administration was opened with.
 
 use std::collections::HashMap;
 
+use app::backend::{AdministrationUseCases, RequestContext};
+use app::error::{AppError, Refusal};
+use app::model::{OrganizationSettings, PolicySetting};
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+
+use super::{ServerBackend, actor};
 
 use crate::db::entities::{app_password, audit_event, organization, user};
 use crate::db::{Actor, NewUser, PasswordReset, Remover, Store, StoreError, Which};
@@ -237,5 +245,78 @@ impl Administration {
             .map(|u| (u.id, u.username))
             .collect();
         Ok(AuditLog { events, usernames })
+    }
+}
+
+impl From<AdministrationError> for AppError {
+    fn from(error: AdministrationError) -> Self {
+        match error {
+            AdministrationError::NoSuchUser(_) | AdministrationError::NoSuchAppPassword { .. } => {
+                AppError::NotFound
+            }
+            AdministrationError::Invalid(e) => e.into(),
+            AdministrationError::Store(e) => e.into(),
+            AdministrationError::Hash(e) => e.into(),
+        }
+    }
+}
+
+impl From<PolicySetting> for Setting {
+    fn from(setting: PolicySetting) -> Self {
+        match setting {
+            PolicySetting::AllowAppPasswords => Setting::AllowAppPasswords,
+            PolicySetting::SecurityInfoExperience => Setting::SecurityInfoExperience,
+            PolicySetting::RequireTwoStep => Setting::RequireTwoStep,
+            PolicySetting::ResetRevokesAppPasswords => Setting::ResetRevokesAppPasswords,
+        }
+    }
+}
+
+fn settings_of(org: organization::Model) -> OrganizationSettings {
+    let on = |setting| match setting {
+        PolicySetting::AllowAppPasswords => org.allow_app_passwords,
+        PolicySetting::SecurityInfoExperience => org.security_info_experience,
+        PolicySetting::RequireTwoStep => org.require_two_step,
+        PolicySetting::ResetRevokesAppPasswords => org.reset_revokes_app_passwords,
+    };
+    OrganizationSettings {
+        settings: PolicySetting::ALL.map(|s| (s, on(s))).to_vec(),
+        name: org.name,
+    }
+}
+
+impl ServerBackend {
+    /// The administration of the request's signed-in administrator; anyone else is refused.
+    /// Checked in every administration use case, whatever the page shows.
+    async fn administration_for(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Administration, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        if signed_in.user.role != "admin" {
+            return Err(AppError::Forbidden(Refusal::NotAdministrator));
+        }
+        Ok(Administration::new(self.store.clone(), actor(context)))
+    }
+}
+
+#[async_trait]
+impl AdministrationUseCases for ServerBackend {
+    async fn organization_settings(
+        &self,
+        context: &RequestContext,
+    ) -> Result<OrganizationSettings, AppError> {
+        let admin = self.administration_for(context).await?;
+        Ok(settings_of(admin.organization().await?))
+    }
+
+    async fn set_organization_setting(
+        &self,
+        context: &RequestContext,
+        setting: PolicySetting,
+        on: bool,
+    ) -> Result<OrganizationSettings, AppError> {
+        let admin = self.administration_for(context).await?;
+        Ok(settings_of(admin.set_policy(setting.into(), on).await?))
     }
 }

@@ -208,6 +208,20 @@ impl ServerBackend {
         context.memo.get_or_read("organization", read).await
     }
 
+    /// Whether the organization requires two-step verification and a person who has it
+    /// (`has_two_step`) or not lacks it: they are asked to add an authenticator app.
+    pub(crate) async fn two_step_missing(
+        &self,
+        has_two_step: bool,
+        context: &RequestContext,
+    ) -> Result<bool, AppError> {
+        Ok(!has_two_step
+            && self
+                .organization(context)
+                .await?
+                .is_some_and(|org| org.require_two_step))
+    }
+
     /// The organization's policy switches: (allow app passwords, security info experience).
     pub(crate) async fn policy(&self, context: &RequestContext) -> Result<(bool, bool), AppError> {
         Ok(self

@@ -394,6 +394,9 @@ impl SessionUseCases for ServerBackend {
             Utc::now(),
         )
         .await?;
+        if self.two_step_missing(false, context).await? {
+            return Ok((SignInStep::TwoStepRequired, cookie));
+        }
         Ok((SignInStep::SignedIn, cookie))
     }
 

@@ -1,0 +1,144 @@
+//! The admin console's server functions: every one refuses a signed-out client (401) and a
+//! person who is not an administrator (403), and works for an administrator; on SQLite and
+//! PostgreSQL, through the real router.
+
+mod support;
+
+use app::backend::prelude::*;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use server::http::router;
+use support::{PASSWORD, TestDatabase, TestResult, context};
+use tower::ServiceExt;
+
+/// Every admin server function with a valid form for it. The sweep below fails when an admin
+/// server function is added without being listed here.
+const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
+    ("/api/admin_organization", &[]),
+    (
+        "/api/admin_set_organization_setting",
+        &[("setting", "require_two_step"), ("on", "true")],
+    ),
+];
+
+async fn call(
+    app: &axum::Router,
+    path: &str,
+    fields: &[(&str, &str)],
+    session_token: Option<&str>,
+) -> Result<(StatusCode, String), Box<dyn std::error::Error + Send + Sync>> {
+    let mut request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header("Sec-Fetch-Site", "same-origin");
+    if let Some(token) = session_token {
+        request = request.header(
+            header::COOKIE,
+            format!("{}={token}", server::use_cases::SESSION_COOKIE),
+        );
+    }
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(serde_urlencoded::to_string(fields)?))?)
+        .await?;
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+async fn session_of(
+    backend: &server::use_cases::ServerBackend,
+    username: &str,
+) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
+    let (_, cookie) = backend
+        .sign_in(&context("192.0.2.1", None), username, PASSWORD)
+        .await?;
+    let token = context("192.0.2.1", Some(&cookie))
+        .session_token
+        .ok_or("no session")?;
+    Ok(token)
+}
+
+#[tokio::test]
+async fn every_admin_server_function_refuses_everyone_but_administrators() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let app = router(support::state(backend.clone()));
+        let admin = session_of(&backend, "admin@contoso.example").await?;
+        let person = session_of(&backend, "ada@contoso.example").await?;
+
+        let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
+            .map(|(path, _)| path)
+            .filter(|path| path.starts_with("/api/admin"))
+            .collect();
+        assert!(!registered.is_empty());
+        for path in &registered {
+            assert!(
+                ADMIN_CALLS.iter().any(|(listed, _)| listed == path),
+                "{path} is not swept: add it to ADMIN_CALLS"
+            );
+        }
+
+        for (path, fields) in ADMIN_CALLS {
+            let (status, body) = call(&app, path, fields, None).await?;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{path} signed out: {body}"
+            );
+            let (status, body) = call(&app, path, fields, Some(&person)).await?;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} as a person: {body}");
+            assert!(body.contains("NotAdministrator"), "{path}: {body}");
+            let (status, body) = call(&app, path, fields, Some(&admin)).await?;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{}: {path} as an administrator: {body}",
+                database.name
+            );
+        }
+        // Only the administrator's call changed anything, and it was audited.
+        let org = backend.store.organization().await?.ok_or("org")?;
+        assert!(org.require_two_step);
+        let changes = backend
+            .store
+            .audit_events(None, None)
+            .await?
+            .into_iter()
+            .filter(|e| e.kind == "policy.changed")
+            .count();
+        assert_eq!(changes, 1);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn an_administrator_turns_settings_on_and_off() -> TestResult {
+    use app::model::PolicySetting;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let admin = context(
+            "192.0.2.1",
+            Some(&session_of(&backend, "admin@contoso.example").await?),
+        );
+        let before = backend.organization_settings(&admin).await?;
+        assert_eq!(before.name, "Contoso");
+        assert!(before.is_on(PolicySetting::AllowAppPasswords));
+        assert!(before.is_on(PolicySetting::ResetRevokesAppPasswords));
+        assert!(!before.is_on(PolicySetting::RequireTwoStep));
+        for setting in PolicySetting::ALL {
+            let on = before.is_on(setting);
+            let after = backend
+                .set_organization_setting(&admin, setting, !on)
+                .await?;
+            assert_eq!(after.is_on(setting), !on, "{}: {setting:?}", database.name);
+        }
+        let org = backend.store.organization().await?.ok_or("org")?;
+        assert!(!org.allow_app_passwords && !org.security_info_experience);
+        assert!(org.require_two_step && !org.reset_revokes_app_passwords);
+    }
+    Ok(())
+}
