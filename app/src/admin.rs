@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{OrganizationSettings, PolicySetting};
+use crate::model::{OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting};
 
 /// The organization and its settings.
 #[server(endpoint = "admin_organization")]
@@ -37,6 +37,50 @@ pub async fn set_organization_setting(
                 leptos_axum::redirect(crate::pages::admin::PAGE);
             }
             Ok(settings)
+        }
+        .await,
+    )
+}
+
+/// People whose sign-in name or name starts with `query` (everyone when empty), 25 at a time
+/// from `after`.
+#[server(endpoint = "admin_people")]
+pub async fn get_people(
+    query: Option<String>,
+    after: Option<String>,
+) -> Result<PeoplePage, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .people(
+                    &crate::backend::request_context().await,
+                    query.as_deref().unwrap_or_default(),
+                    after,
+                )
+                .await
+        }
+        .await,
+    )
+}
+
+/// Does `action` to the person `username`; answers with them as they are now. A plain form
+/// post goes back to the console.
+#[server(endpoint = "admin_act_on_person")]
+pub async fn act_on_person(
+    username: String,
+    action: PersonAction,
+) -> Result<PersonSummary, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let person = backend
+                .act_on_person(&crate::backend::request_context().await, &username, action)
+                .await?;
+            if crate::backend::is_form_post() {
+                leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
+            }
+            Ok(person)
         }
         .await,
     )

@@ -10,8 +10,8 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ActivityPage, AppPasswordItem, AppPasswordOverview, AuthenticatorEnrollment,
-    CreatedAppPassword, CurrentUser, OrganizationSettings, PolicySetting, SecurityInfo, SetupForm,
-    SignInStep,
+    CreatedAppPassword, CurrentUser, OrganizationSettings, PeoplePage, PersonAction, PersonSummary,
+    PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
 
 /// What the server's middleware records about each request.
@@ -256,6 +256,20 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         setting: PolicySetting,
         on: bool,
     ) -> Result<OrganizationSettings, AppError>;
+    /// People whose sign-in name or name starts with `query`, a page at a time.
+    async fn people(
+        &self,
+        context: &RequestContext,
+        query: &str,
+        after: Option<String>,
+    ) -> Result<PeoplePage, AppError>;
+    /// Does `action` to the person `username`; answers with them as they are now.
+    async fn act_on_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        action: PersonAction,
+    ) -> Result<PersonSummary, AppError>;
 }
 
 /// Every use case a server function may call.
@@ -326,6 +340,32 @@ pub fn is_form_post() -> bool {
                 .map(|v| v.contains("text/html"))
         })
         .unwrap_or(false)
+}
+
+/// Where a plain form post of the admin console goes next: back to the console with the
+/// search it came from (its `Referer`'s `q` and `after`), without a confirmation open.
+pub fn page_after_admin_form_post() -> String {
+    use axum::http::{Uri, header, request::Parts};
+    let query = use_context::<Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(header::REFERER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<Uri>().ok())
+        })
+        .filter(|referer| referer.path() == "/admin")
+        .and_then(|referer| referer.query().map(str::to_owned))
+        .unwrap_or_default();
+    let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(&query)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|(key, _)| key == "q" || key == "after")
+        .collect();
+    match serde_urlencoded::to_string(&kept) {
+        Ok(kept) if !kept.is_empty() => format!("/admin?{kept}"),
+        _ => "/admin".to_owned(),
+    }
 }
 
 /// Pages a plain form post about app passwords may come from and go back to.

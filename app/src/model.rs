@@ -271,3 +271,99 @@ impl OrganizationSettings {
         self.settings.iter().any(|(s, on)| *s == setting && *on)
     }
 }
+
+/// A person as the admin console lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PersonSummary {
+    pub username: String,
+    pub display_name: String,
+    pub is_admin: bool,
+    pub is_enabled: bool,
+    pub has_two_step: bool,
+    pub app_passwords: u32,
+}
+
+/// A page of people, by sign-in name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeoplePage {
+    pub people: Vec<PersonSummary>,
+    /// Where the next page starts (`after`), when there is one.
+    pub next: Option<String>,
+}
+
+/// What an administrator does to one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PersonAction {
+    Disable,
+    Enable,
+    MakeAdministrator,
+    RemoveAdministrator,
+    /// Ends every session of the person.
+    SignOutEverywhere,
+    /// Revokes every app password of the person.
+    RevokeAppPasswords,
+}
+
+impl PersonAction {
+    /// Its value in a form (`action=disable`).
+    pub fn form_value(self) -> &'static str {
+        match self {
+            Self::Disable => "disable",
+            Self::Enable => "enable",
+            Self::MakeAdministrator => "make_administrator",
+            Self::RemoveAdministrator => "remove_administrator",
+            Self::SignOutEverywhere => "sign_out_everywhere",
+            Self::RevokeAppPasswords => "revoke_app_passwords",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Disable => "Disable",
+            Self::Enable => "Enable",
+            Self::MakeAdministrator => "Make administrator",
+            Self::RemoveAdministrator => "Remove administrator",
+            Self::SignOutEverywhere => "Sign out everywhere",
+            Self::RevokeAppPasswords => "Revoke all app passwords",
+        }
+    }
+
+    /// Asked again before it is done: it cannot be undone, or locks the person out.
+    pub fn needs_confirmation(self) -> bool {
+        matches!(self, Self::Disable | Self::RevokeAppPasswords)
+    }
+
+    /// From its form value.
+    pub fn from_form_value(value: &str) -> Option<Self> {
+        [
+            Self::Disable,
+            Self::Enable,
+            Self::MakeAdministrator,
+            Self::RemoveAdministrator,
+            Self::SignOutEverywhere,
+            Self::RevokeAppPasswords,
+        ]
+        .into_iter()
+        .find(|action| action.form_value() == value)
+    }
+
+    /// The actions that apply to `person` now.
+    pub fn for_person(person: &PersonSummary) -> Vec<Self> {
+        let mut actions = vec![if person.is_enabled {
+            Self::Disable
+        } else {
+            Self::Enable
+        }];
+        actions.push(if person.is_admin {
+            Self::RemoveAdministrator
+        } else {
+            Self::MakeAdministrator
+        });
+        actions.push(Self::SignOutEverywhere);
+        if person.app_passwords > 0 {
+            actions.push(Self::RevokeAppPasswords);
+        }
+        actions
+    }
+}

@@ -46,3 +46,47 @@ test('an administrator turns a setting on and off; a person is refused the conso
   await expect(person.getByRole('list', { name: 'Organization settings' })).toHaveCount(0);
   await other.close();
 });
+
+test('an administrator finds a person and disables them after confirming, with and without the WebAssembly', async ({ page, server, browser }) => {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  addPerson(server, 'grace@contoso.example', 'a long enough password');
+  addPerson(server, 'alan@contoso.example', 'a long enough password', 'Alan Turing');
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  await page.goto(server.baseURL + '/admin');
+  await hydrated(page);
+  const people = page.getByRole('list', { name: 'People' });
+  await expect(people.getByRole('listitem')).toHaveCount(3);
+  await page.getByLabel('Find people by sign-in name or name').fill('GRA');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/admin?q=GRA');
+  await expect(people.getByRole('listitem')).toHaveCount(1);
+  const grace = people.getByRole('listitem').first();
+  await expect(grace).toContainText('grace@contoso.example');
+
+  await grace.getByRole('link', { name: 'Disable grace@contoso.example' }).click();
+  const confirm = page.getByRole('dialog', { name: 'Disable this person?' });
+  await expect(confirm).toContainText('Disable Grace Hopper (grace@contoso.example)?');
+  await confirm.getByRole('button', { name: 'Disable' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page).toHaveURL(server.baseURL + '/admin?q=GRA');
+  await expect(grace).toContainText('Disabled');
+  expect(latchkeyAdmin(server, 'user', 'list')).toMatch(/grace@contoso\.example.*disabled/);
+  await grace.getByRole('button', { name: 'Enable grace@contoso.example' }).click();
+  await expect(grace).not.toContainText('Disabled');
+
+  // The last administrator cannot remove their own role: the refusal says why.
+  await page.getByLabel('Find people by sign-in name or name').fill('');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await people.getByRole('button', { name: 'Remove administrator ada@contoso.example' }).click();
+  await expect(page.getByText('This is the last administrator.')).toBeVisible();
+
+  const plain = await pageWithoutScripts(browser, server, '/admin?q=alan', page);
+  const alan = plain.getByRole('list', { name: 'People' }).getByRole('listitem').first();
+  await alan.getByRole('link', { name: 'Disable alan@contoso.example' }).click();
+  await plain.getByRole('dialog', { name: 'Disable this person?' }).getByRole('button', { name: 'Disable' }).click();
+  await plain.waitForLoadState('load');
+  await expect(plain).toHaveURL(server.baseURL + '/admin?q=alan');
+  await expect(alan).toContainText('Disabled');
+  await plain.context().close();
+});

@@ -200,8 +200,8 @@ export function latchkeyAdmin(server: LatchkeyServer, ...args: string[]): string
 }
 
 /** Adds a person (not an administrator) with `latchkey admin user add`. */
-export function addPerson(server: LatchkeyServer, username: string, password: string) {
-  execFileSync(path.join(root, 'target', 'release', 'latchkey'), ['admin', 'user', 'add', username, '--name', 'Grace Hopper'], {
+export function addPerson(server: LatchkeyServer, username: string, password: string, name = 'Grace Hopper') {
+  execFileSync(path.join(root, 'target', 'release', 'latchkey'), ['admin', 'user', 'add', username, '--name', name], {
     env: { ...process.env, LATCHKEY_DATABASE_URL: server.databaseUrl, LATCHKEY_LOG: 'warn' },
     input: password + '\n',
     encoding: 'utf8',

@@ -19,6 +19,14 @@ const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
         "/api/admin_set_organization_setting",
         &[("setting", "require_two_step"), ("on", "true")],
     ),
+    ("/api/admin_people", &[("query", "ada")]),
+    (
+        "/api/admin_act_on_person",
+        &[
+            ("username", "ada@contoso.example"),
+            ("action", "sign_out_everywhere"),
+        ],
+    ),
 ];
 
 async fn call(
@@ -139,6 +147,93 @@ async fn an_administrator_turns_settings_on_and_off() -> TestResult {
         let org = backend.store.organization().await?.ok_or("org")?;
         assert!(!org.allow_app_passwords && !org.security_info_experience);
         assert!(org.require_two_step && !org.reset_revokes_app_passwords);
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn people_are_found_by_the_start_of_their_names_a_page_at_a_time() -> TestResult {
+    use app::model::PersonAction;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        for n in 0..30 {
+            support::add_user(&backend, &format!("user{n:02}@contoso.example")).await;
+        }
+        support::add_user(&backend, "ada_lovelace@contoso.example").await;
+        support::add_user(&backend, "adam@contoso.example").await;
+        let admin = context(
+            "192.0.2.1",
+            Some(&session_of(&backend, "admin@contoso.example").await?),
+        );
+
+        // Everyone, 25 a page, by sign-in name, without gaps or repeats.
+        let first = backend.people(&admin, "", None).await?;
+        assert_eq!(first.people.len(), 25, "{}", database.name);
+        let second = backend.people(&admin, "", first.next.clone()).await?;
+        assert_eq!(second.people.len(), 8);
+        assert_eq!(second.next, None);
+        let names: Vec<&str> = first
+            .people
+            .iter()
+            .chain(&second.people)
+            .map(|p| p.username.as_str())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+
+        // A prefix, in any case; `_` is a character, not a wildcard.
+        let found = backend.people(&admin, "ADA", None).await?;
+        let found: Vec<&str> = found.people.iter().map(|p| p.username.as_str()).collect();
+        assert_eq!(
+            found,
+            ["ada_lovelace@contoso.example", "adam@contoso.example"]
+        );
+        let underscore = backend.people(&admin, "ada_", None).await?;
+        assert_eq!(underscore.people.len(), 1);
+        // By the start of the display name too ("Test User" for everyone added here).
+        assert_eq!(backend.people(&admin, "test", None).await?.people.len(), 25);
+        assert!(backend.people(&admin, "zzz", None).await?.people.is_empty());
+
+        // Actions answer with the person as they are now.
+        let ada = "ada_lovelace@contoso.example";
+        let disabled = backend
+            .act_on_person(&admin, ada, PersonAction::Disable)
+            .await?;
+        assert!(!disabled.is_enabled);
+        let enabled = backend
+            .act_on_person(&admin, ada, PersonAction::Enable)
+            .await?;
+        assert!(enabled.is_enabled);
+        let made = backend
+            .act_on_person(&admin, ada, PersonAction::MakeAdministrator)
+            .await?;
+        assert!(made.is_admin);
+        backend
+            .act_on_person(&admin, ada, PersonAction::RemoveAdministrator)
+            .await?;
+        // The last administrator stays one, and enabled.
+        for action in [PersonAction::RemoveAdministrator, PersonAction::Disable] {
+            assert_eq!(
+                backend
+                    .act_on_person(&admin, "admin@contoso.example", action)
+                    .await
+                    .err(),
+                Some(app::error::AppError::Forbidden(
+                    app::error::Refusal::LastAdministrator
+                )),
+                "{action:?}"
+            );
+        }
+        assert_eq!(
+            backend
+                .act_on_person(&admin, "nobody@contoso.example", PersonAction::Enable)
+                .await
+                .err(),
+            Some(app::error::AppError::NotFound)
+        );
     }
     Ok(())
 }

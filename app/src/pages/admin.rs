@@ -1,12 +1,20 @@
 //! The admin console (`/admin`): the organization's settings, each turned on or off by one
-//! server function. Shown in the navigation to administrators only; the server functions
+//! server function; people, searched by the start of their sign-in name or name (`?q=`),
+//! a page at a time (`?after=`), each with what an administrator can do to them (disabling and
+//! revoking app passwords are confirmed first: `?confirm=ACTION:USERNAME`). Shown in the navigation to administrators only; the server functions
 //! refuse everyone else. A lazy route: people who are not administrators never download it.
 
 use leptos::either::Either;
 use leptos::prelude::*;
 
-use crate::admin::{SetOrganizationSetting, get_organization_settings};
-use crate::model::{OrganizationSettings, PolicySetting};
+use leptos_router::components::A;
+use leptos_router::hooks::use_query_map;
+
+use crate::admin::{ActOnPerson, SetOrganizationSetting, get_organization_settings, get_people};
+use crate::components::links::DialogActions;
+use crate::components::modal::Modal;
+use crate::error::AppError;
+use crate::model::{OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting};
 use crate::pages::profile::ProfileLayout;
 
 pub const PAGE: &str = "/admin";
@@ -33,7 +41,240 @@ pub fn AdminPage() -> impl IntoView {
                     }),
                 })}
             </Transition>
+            <People/>
         </ProfileLayout>
+    }
+}
+
+/// The search, the page of people and what can be done to each.
+#[component]
+fn People() -> impl IntoView {
+    let query = use_query_map();
+    let search = Memo::new(move |_| {
+        let query = query.read();
+        (query.get("q").unwrap_or_default(), query.get("after"))
+    });
+    let page = Resource::new(
+        move || search.get(),
+        |(q, after)| get_people(Some(q), after),
+    );
+    let act = ServerAction::<ActOnPerson>::new();
+    // The answer is the person as they are now: their row changes in place, and a
+    // confirmation closes.
+    let navigate = leptos_router::hooks::use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(person)) = act.value().get() {
+            if query.read_untracked().get("confirm").is_some() {
+                let (q, after) = search.get_untracked();
+                navigate(&console_url(&q, after.as_deref()), Default::default());
+            }
+            page.update(|page| {
+                if let Some(Ok(page)) = page
+                    && let Some(row) = page
+                        .people
+                        .iter_mut()
+                        .find(|p| p.username == person.username)
+                {
+                    *row = person.clone();
+                }
+            });
+        }
+    });
+    // Hydrated, a search is a client-side navigation to `?q=` (the plain form does the same).
+    let search_input = NodeRef::<leptos::html::Input>::new();
+    let navigate_to_search = leptos_router::hooks::use_navigate();
+    let find = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let q = search_input
+            .get_untracked()
+            .map(|input| input.value())
+            .unwrap_or_default();
+        navigate_to_search(&console_url(q.trim(), None), Default::default());
+    };
+    let refusal = move || match act.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <section class="section" aria-labelledby="people-heading">
+            <h2 id="people-heading">"People"</h2>
+            <form method="get" action=PAGE class="search-form" role="search" on:submit=find>
+                <label for="people-search">"Find people by sign-in name or name"</label>
+                <div class="search-row">
+                    <input id="people-search" type="search" name="q" autocomplete="off"
+                        node_ref=search_input value=move || search.get().0/>
+                    <button type="submit" class="button">"Search"</button>
+                </div>
+            </form>
+            <p class="form-error" role="alert">{refusal}</p>
+            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+                {move || page.get().map(|answer| match answer {
+                    Ok(found) => Some(Either::Left(view! { <PeopleList found=found search=search.get_untracked() act=act/> })),
+                    // Not an administrator (or signed out): the settings above say so already.
+                    Err(AppError::Forbidden(_) | AppError::Unauthorized) => None,
+                    Err(error) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
+                })}
+                <Confirmation page=page act=act/>
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn PeopleList(
+    found: PeoplePage,
+    search: (String, Option<String>),
+    act: ServerAction<ActOnPerson>,
+) -> impl IntoView {
+    let empty = found.people.is_empty();
+    let next = found.next.map(|after| {
+        let href = format!("{PAGE}?{}", search_query(&search.0, Some(&after)));
+        view! { <A href=href>"Next page"</A> }
+    });
+    let here = search_query(&search.0, search.1.as_deref());
+    view! {
+        {empty.then(|| view! { <p class="muted">"Nobody found."</p> })}
+        <ul class="methods people" aria-label="People">
+            {found.people.into_iter().map(|person| view! { <PersonRow person=person act=act here=here.clone()/> }).collect_view()}
+        </ul>
+        <nav class="pager" aria-label="Pages of people">{next}</nav>
+    }
+}
+
+#[component]
+fn PersonRow(
+    person: PersonSummary,
+    act: ServerAction<ActOnPerson>,
+    /// The console's query now (search and page), kept by the confirmation's URL.
+    here: String,
+) -> impl IntoView {
+    let mut facts = Vec::new();
+    if person.is_admin {
+        facts.push("Administrator".to_owned());
+    }
+    if !person.is_enabled {
+        facts.push("Disabled".to_owned());
+    }
+    facts.push(
+        if person.has_two_step {
+            "Two-step verification"
+        } else {
+            "No two-step verification"
+        }
+        .to_owned(),
+    );
+    facts.push(match person.app_passwords {
+        1 => "1 app password".to_owned(),
+        n => format!("{n} app passwords"),
+    });
+    let actions = PersonAction::for_person(&person);
+    let username = person.username.clone();
+    view! {
+        <li class="method person">
+            <span class="method-name">{person.display_name.clone()}</span>
+            <span class="method-detail">{person.username.clone()} " · " {facts.join(" · ")}</span>
+            <span class="row-actions wrap">
+                {actions.into_iter().map(|action| {
+                    let username = username.clone();
+                    let label = format!("{} {}", action.label(), username);
+                    if action.needs_confirmation() {
+                        let confirm = format!("{}:{username}", action.form_value());
+                        let href = format!("{PAGE}?{here}{}confirm={}", if here.is_empty() { "" } else { "&" }, crate::account::urlencode(&confirm));
+                        Either::Left(view! {
+                            <A href=href attr:class="link" attr:aria-label=label>{action.label()}</A>
+                        })
+                    } else {
+                        Either::Right(view! {
+                            <ActionForm action=act attr:class="inline-form">
+                                <input type="hidden" name="username" value=username/>
+                                <input type="hidden" name="action" value=action.form_value()/>
+                                <button type="submit" class="link" aria-label=label>{action.label()}</button>
+                            </ActionForm>
+                        })
+                    }
+                }).collect_view()}
+            </span>
+        </li>
+    }
+}
+
+/// `q=...&after=...` of a search (empty parts left out).
+fn search_query(q: &str, after: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if !q.is_empty() {
+        parts.push(format!("q={}", crate::account::urlencode(q)));
+    }
+    if let Some(after) = after {
+        parts.push(format!("after={}", crate::account::urlencode(after)));
+    }
+    parts.join("&")
+}
+
+/// The console at a search and page.
+fn console_url(q: &str, after: Option<&str>) -> String {
+    match search_query(q, after) {
+        query if query.is_empty() => PAGE.to_owned(),
+        query => format!("{PAGE}?{query}"),
+    }
+}
+
+/// "Disable X?" / "Revoke all app passwords of X?", asked before doing it.
+#[component]
+fn Confirmation(
+    page: Resource<Result<PeoplePage, AppError>>,
+    act: ServerAction<ActOnPerson>,
+) -> impl IntoView {
+    let query = use_query_map();
+    let asked = Memo::new(move |_| {
+        let value = query.read().get("confirm")?;
+        let (action, username) = value.split_once(':')?;
+        let action = PersonAction::from_form_value(action).filter(|a| a.needs_confirmation())?;
+        Some((action, username.to_owned()))
+    });
+    // The question names the person from the page's own list, never only from the URL.
+    let listed = move |username: &str| {
+        page.get()
+            .and_then(Result::ok)
+            .and_then(|found| found.people.into_iter().find(|p| p.username == username))
+    };
+    let back = move || {
+        let query = query.read();
+        console_url(
+            &query.get("q").unwrap_or_default(),
+            query.get("after").as_deref(),
+        )
+    };
+    move || {
+        let (action, username) = asked.get()?;
+        let person = listed(&username)?;
+        let question = match action {
+            PersonAction::Disable => format!(
+                "Disable {} ({})? They are signed out everywhere and cannot sign in until enabled again; their app passwords stop working meanwhile.",
+                person.display_name, person.username
+            ),
+            _ => format!(
+                "Revoke all {} app passwords of {} ({})? Every app using one stops signing in. This can't be undone.",
+                person.app_passwords, person.display_name, person.username
+            ),
+        };
+        let title = if action == PersonAction::Disable {
+            "Disable this person?"
+        } else {
+            "Revoke all app passwords?"
+        };
+        Some(view! {
+            <Modal id="confirm-person-action" title=title close_href=back()>
+                <ActionForm action=act>
+                    <input type="hidden" name="username" value=person.username.clone()/>
+                    <input type="hidden" name="action" value=action.form_value()/>
+                    <p>{question}</p>
+                    <p class="form-error" role="alert">
+                        {move || act.value().get().and_then(Result::err).map(|e| e.to_string())}
+                    </p>
+                    <DialogActions back=back() back_label="No" submit=action.label() pending=act.pending()/>
+                </ActionForm>
+            </Modal>
+        })
     }
 }
 

@@ -28,7 +28,7 @@ pub use outbox::NewMail;
 pub use sessions::NewSession;
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
-pub use users::{NewUser, PasswordReset};
+pub use users::{NewUser, PasswordReset, PersonRow};
 
 /// Connections to an SQLite file: enough for concurrent page reads on a small machine.
 const SQLITE_POOL_SIZE: u32 = 4;

@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 use sea_orm::UpdateMany;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
     DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
 use super::audit::AuditNote;
-use super::entities::{app_password, organization, session, user};
+use super::entities::{app_password, authenticator_app, organization, session, user};
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
 use crate::domain::policy;
 
@@ -58,6 +58,73 @@ impl Store {
             .order_by_asc(user::Column::UsernameKey)
             .all(self.connection())
             .await?)
+    }
+
+    /// A page of people whose sign-in name or display name starts with `prefix` (any case),
+    /// by sign-in name, after the sign-in name key `after`; each with whether they have a
+    /// confirmed authenticator app and how many app passwords.
+    pub async fn people_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<PersonRow>, StoreError> {
+        use sea_orm::sea_query::{Expr as SqlExpr, ExprTrait, Func};
+        let prefix = prefix.to_lowercase();
+        // LIKE with its wildcards escaped: the prefix is matched as typed.
+        let pattern = format!(
+            "{}%",
+            prefix
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        );
+        let mut query = user::Entity::find().order_by_asc(user::Column::UsernameKey);
+        if !prefix.is_empty() {
+            query = query.filter(
+                Condition::any()
+                    .add(
+                        SqlExpr::col(user::Column::UsernameKey)
+                            .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+                    )
+                    .add(
+                        SqlExpr::expr(Func::lower(SqlExpr::col(user::Column::DisplayName)))
+                            .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
+                    ),
+            );
+        }
+        if let Some(after) = after {
+            query = query.filter(user::Column::UsernameKey.gt(after));
+        }
+        let people = query.limit(limit).all(self.connection()).await?;
+        let ids: Vec<i32> = people.iter().map(|p| p.id).collect();
+        let with_two_step: std::collections::HashSet<i32> = authenticator_app::Entity::find()
+            .filter(authenticator_app::Column::UserId.is_in(ids.clone()))
+            .filter(authenticator_app::Column::ConfirmedAt.is_not_null())
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .map(|a| a.user_id)
+            .collect();
+        let mut app_passwords = std::collections::HashMap::<i32, u64>::new();
+        for app in app_password::Entity::find()
+            .select_only()
+            .column(app_password::Column::UserId)
+            .filter(app_password::Column::UserId.is_in(ids))
+            .into_tuple::<i32>()
+            .all(self.connection())
+            .await?
+        {
+            *app_passwords.entry(app).or_default() += 1;
+        }
+        Ok(people
+            .into_iter()
+            .map(|user| PersonRow {
+                has_two_step: with_two_step.contains(&user.id),
+                app_passwords: app_passwords.get(&user.id).copied().unwrap_or(0),
+                user,
+            })
+            .collect())
     }
 
     /// Adds a user and audits it, in one transaction.
@@ -279,6 +346,14 @@ async fn refuse_last_administrator(
     } else {
         Err(StoreError::LastAdministrator)
     }
+}
+
+/// A person as the admin console lists them.
+#[derive(Debug, Clone)]
+pub struct PersonRow {
+    pub user: user::Model,
+    pub has_two_step: bool,
+    pub app_passwords: u64,
 }
 
 /// What an administrator's password reset ended.

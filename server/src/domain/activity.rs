@@ -9,7 +9,7 @@ use super::alerts::{created_name, new_ip_app_password_id};
 pub const PAGE_SIZE: u64 = 20;
 
 /// The kinds of audit events a person is shown ([`describe`] words each).
-pub const SHOWN_KINDS: [&str; 15] = [
+pub const SHOWN_KINDS: [&str; 16] = [
     "sign_in.succeeded",
     "sign_in.failed",
     "sign_out.everywhere",
@@ -25,6 +25,7 @@ pub const SHOWN_KINDS: [&str; 15] = [
     "user.disabled",
     "user.enabled",
     "sign_out",
+    "sign_out.by_administrator",
 ];
 
 /// One event as the person reads it.
@@ -76,6 +77,9 @@ pub fn describe(
         "sign_in.failed" => shown("Sign-in failed", Some(capitalized(detail)), true),
         "sign_out.everywhere" => shown("Signed out everywhere", None, false),
         "sign_out" => shown("Signed out", None, false),
+        "sign_out.by_administrator" => {
+            shown("Signed out everywhere by an administrator", None, true)
+        }
         "app_password.created" => shown("App password created", quoted_name(detail), false),
         "app_password.renamed" => shown("App password renamed", quoted_name(detail), false),
         "app_password.deleted" => shown("App password deleted", quoted_name(detail), false),

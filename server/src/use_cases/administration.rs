@@ -8,14 +8,14 @@ use std::collections::HashMap;
 
 use app::backend::{AdministrationUseCases, RequestContext};
 use app::error::{AppError, Refusal};
-use app::model::{OrganizationSettings, PolicySetting};
+use app::model::{OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{ServerBackend, actor};
 
 use crate::db::entities::{app_password, audit_event, organization, user};
-use crate::db::{Actor, NewUser, PasswordReset, Remover, Store, StoreError, Which};
+use crate::db::{Actor, NewUser, PasswordReset, PersonRow, Remover, Store, StoreError, Which};
 use crate::domain::app_password::AppName;
 use crate::domain::policy::Setting;
 use crate::domain::{ValidationError, account, password};
@@ -223,6 +223,34 @@ impl Administration {
         Ok((person, revoked))
     }
 
+    /// A page of people whose sign-in name or name starts with `prefix`, after `after`.
+    pub async fn people_page(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: u64,
+    ) -> Result<Vec<PersonRow>, AdministrationError> {
+        Ok(self.store.people_page(prefix, after, limit).await?)
+    }
+
+    /// Ends every session of the person; returns them and how many ended.
+    pub async fn sign_out_everywhere(
+        &self,
+        username: &str,
+    ) -> Result<(user::Model, u64), AdministrationError> {
+        let person = self.person(username).await?;
+        let ended = self
+            .store
+            .end_sessions_of_user(
+                person.id,
+                "sign_out.by_administrator",
+                &self.actor,
+                Utc::now(),
+            )
+            .await?;
+        Ok((person, ended))
+    }
+
     /// Audit events, oldest first: everyone's or one person's, from `since` on.
     pub async fn audit_log(
         &self,
@@ -318,5 +346,69 @@ impl AdministrationUseCases for ServerBackend {
     ) -> Result<OrganizationSettings, AppError> {
         let admin = self.administration_for(context).await?;
         Ok(settings_of(admin.set_policy(setting.into(), on).await?))
+    }
+
+    async fn people(
+        &self,
+        context: &RequestContext,
+        query: &str,
+        after: Option<String>,
+    ) -> Result<PeoplePage, AppError> {
+        let admin = self.administration_for(context).await?;
+        // One more than a page tells whether there is a next one.
+        let mut rows = admin
+            .people_page(query.trim(), after.as_deref(), PEOPLE_PAGE_SIZE + 1)
+            .await?;
+        let next = (rows.len() as u64 > PEOPLE_PAGE_SIZE).then(|| {
+            rows.truncate(PEOPLE_PAGE_SIZE as usize);
+            rows.last().map(|row| row.user.username_key.clone())
+        });
+        Ok(PeoplePage {
+            people: rows.into_iter().map(summary_of).collect(),
+            next: next.flatten(),
+        })
+    }
+
+    async fn act_on_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        action: PersonAction,
+    ) -> Result<PersonSummary, AppError> {
+        let admin = self.administration_for(context).await?;
+        match action {
+            PersonAction::Disable => drop(admin.set_enabled(username, false).await?),
+            PersonAction::Enable => drop(admin.set_enabled(username, true).await?),
+            PersonAction::MakeAdministrator => drop(admin.set_administrator(username, true).await?),
+            PersonAction::RemoveAdministrator => {
+                drop(admin.set_administrator(username, false).await?)
+            }
+            PersonAction::SignOutEverywhere => drop(admin.sign_out_everywhere(username).await?),
+            PersonAction::RevokeAppPasswords => {
+                drop(admin.revoke_app_passwords(username, Revoke::All).await?)
+            }
+        }
+        let person = admin.person(username).await?;
+        let row = admin
+            .people_page(&person.username_key, None, 1)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or(AppError::NotFound)?;
+        Ok(summary_of(row))
+    }
+}
+
+/// People shown per page in the admin console.
+const PEOPLE_PAGE_SIZE: u64 = 25;
+
+fn summary_of(row: PersonRow) -> PersonSummary {
+    PersonSummary {
+        is_admin: row.user.role == "admin",
+        is_enabled: row.user.is_enabled,
+        username: row.user.username,
+        display_name: row.user.display_name,
+        has_two_step: row.has_two_step,
+        app_passwords: u32::try_from(row.app_passwords).unwrap_or(u32::MAX),
     }
 }
