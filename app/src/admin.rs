@@ -4,7 +4,9 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting};
+use crate::model::{
+    AuditPage, OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting,
+};
 
 /// The organization and its settings.
 #[server(endpoint = "admin_organization")]
@@ -81,6 +83,33 @@ pub async fn act_on_person(
                 leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
             }
             Ok(person)
+        }
+        .await,
+    )
+}
+
+/// A page of the audit log (50 events, newest first) for the person, kind and days given
+/// (each may be empty), older than `before`.
+#[server(endpoint = "admin_audit")]
+pub async fn get_audit_log(
+    person: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    before: Option<i32>,
+) -> Result<AuditPage, AppError> {
+    crate::backend::respond(
+        async move {
+            let query = crate::model::AuditQuery {
+                person: person.unwrap_or_default(),
+                kind: kind.unwrap_or_default(),
+                from: from.unwrap_or_default(),
+                to: to.unwrap_or_default(),
+            };
+            let backend = crate::backend::backend()?;
+            backend
+                .audit_log(&crate::backend::request_context().await, &query, before)
+                .await
         }
         .await,
     )

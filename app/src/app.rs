@@ -7,6 +7,7 @@ use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 use crate::pages::activity::RecentActivityPage;
 use crate::pages::admin::AdminPage;
+use crate::pages::admin_audit::AuditLogPage;
 use crate::pages::legacy_app_passwords::LegacyAppPasswordsPage;
 use crate::pages::not_found::NotFound;
 use crate::pages::profile::OverviewPage;
@@ -206,10 +207,13 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=OverviewPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
                 <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::InOrder/>
-                <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::InOrder/>
+                <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
+                // (Also the lazy signed-in pages above: in order, a lazy page's title was
+                // missing from the server's HTML; out of order, its content needs JavaScript.)
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
@@ -245,3 +249,4 @@ lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
 lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);
 lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ ActivityRoute => RecentActivityPage);
 lazy_page!(/** The admin console: for administrators only. */ AdminRoute => AdminPage);
+lazy_page!(/** The audit log of the admin console. */ AuditLogRoute => AuditLogPage);

@@ -9,9 +9,9 @@ use leptos::prelude::use_context;
 
 use crate::error::AppError;
 use crate::model::{
-    ActivityPage, AppPasswordItem, AppPasswordOverview, AuthenticatorEnrollment,
-    CreatedAppPassword, CurrentUser, OrganizationSettings, PeoplePage, PersonAction, PersonSummary,
-    PolicySetting, SecurityInfo, SetupForm, SignInStep,
+    ActivityPage, AppPasswordItem, AppPasswordOverview, AuditPage, AuditQuery,
+    AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, OrganizationSettings, PeoplePage,
+    PersonAction, PersonSummary, PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
 
 /// What the server's middleware records about each request.
@@ -263,6 +263,13 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         query: &str,
         after: Option<String>,
     ) -> Result<PeoplePage, AppError>;
+    /// A page of the audit log matching `query`, newest first, older than `before`.
+    async fn audit_log(
+        &self,
+        context: &RequestContext,
+        query: &AuditQuery,
+        before: Option<i32>,
+    ) -> Result<AuditPage, AppError>;
     /// Does `action` to the person `username`; answers with them as they are now.
     async fn act_on_person(
         &self,

@@ -367,3 +367,58 @@ impl PersonAction {
         actions
     }
 }
+
+/// Which audit events an administrator asks for, as typed (every part may be empty; days are
+/// `YYYY-MM-DD`, `to` included).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub person: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub from: String,
+    #[serde(default)]
+    pub to: String,
+}
+
+impl AuditQuery {
+    /// `person=...&kind=...` with the parts given, for links and the CSV export.
+    pub fn to_query_string(&self) -> String {
+        [
+            ("person", &self.person),
+            ("kind", &self.kind),
+            ("from", &self.from),
+            ("to", &self.to),
+        ]
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(key, value)| format!("{key}={}", crate::account::urlencode(value.trim())))
+        .collect::<Vec<_>>()
+        .join("&")
+    }
+}
+
+/// One audit event as the console shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub id: i32,
+    /// "Nov 25, 2026, 14:05 UTC".
+    pub at: String,
+    /// The sign-in name of the person it is about, if any.
+    pub person: Option<String>,
+    pub kind: String,
+    pub detail: String,
+    pub address: Option<String>,
+    pub client: Option<String>,
+}
+
+/// A page of the audit log, newest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    /// Where the next (older) page starts, when there is one.
+    pub older: Option<i32>,
+    /// Every kind of event recorded, for the filter.
+    pub kinds: Vec<String>,
+}

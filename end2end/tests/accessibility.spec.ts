@@ -22,10 +22,14 @@ test('pages and dialogs have no axe violations and fit 320 px', async ({ page, s
 
   await readyUser(page, server);
   await page.goto(server.baseURL + '/signin');
+  // A lazy page's title is replaced while it hydrates: checked once it has.
+  await hydrated(page);
   await noViolations(page, 'sign-in name');
   await page.goto(server.baseURL + '/signin?username=ada%40contoso.example');
+  await hydrated(page);
   await noViolations(page, 'sign-in password');
   await page.goto(server.baseURL + '/signin?step=code');
+  await hydrated(page);
   await noViolations(page, 'sign-in code');
 
   await page.goto(server.baseURL + '/');
@@ -87,11 +91,21 @@ test('pages and dialogs have no axe violations and fit 320 px', async ({ page, s
   await noViolations(page, 'Authenticator app');
 
   await page.goto(server.baseURL + '/activity');
+  await hydrated(page);
   await expect(page.getByRole('list', { name: 'Your recent activity' })).toBeVisible();
   await noViolations(page, 'Recent activity');
   await page.goto(server.baseURL + '/admin');
+  await hydrated(page);
   await expect(page.getByRole('list', { name: 'Organization settings' })).toBeVisible();
   await noViolations(page, 'Administration');
+  await page.goto(server.baseURL + '/admin?confirm=disable%3Aada%40contoso.example');
+  await hydrated(page);
+  await expect(page.getByRole('dialog', { name: 'Disable this person?' })).toBeVisible();
+  await noViolations(page, 'Disable this person');
+  await page.goto(server.baseURL + '/admin/audit');
+  await hydrated(page);
+  await expect(page.getByRole('list', { name: 'Audit events' })).toBeVisible();
+  await noViolations(page, 'Audit log');
 
   latchkeyAdmin(server, 'org', 'set', 'security-info-experience', 'off');
   await page.goto(server.baseURL + '/app-passwords');

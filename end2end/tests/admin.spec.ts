@@ -90,3 +90,40 @@ test('an administrator finds a person and disables them after confirming, with a
   await expect(alan).toContainText('Disabled');
   await plain.context().close();
 });
+
+test('the audit log shows every event, filtered by person, kind and day, and downloads as CSV', async ({ page, server }) => {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  latchkeyAdmin(server, 'org', 'set', 'require-two-step', 'on');
+  await page.goto(server.baseURL + '/admin');
+  await page.getByRole('link', { name: 'Audit log' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/admin/audit');
+  await expect(page).toHaveTitle('Audit log - Latchkey');
+  await hydrated(page);
+  const events = page.getByRole('list', { name: 'Audit events' });
+  await expect(events.getByRole('listitem').first()).toContainText('policy.changed');
+  await expect(events).toContainText('setup.completed');
+
+  await page.getByLabel('Kind').selectOption('sign_in.succeeded');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/admin/audit?kind=sign_in.succeeded');
+  await expect(events.getByRole('listitem')).toHaveCount(1);
+  await expect(events).toContainText('ada@contoso.example');
+
+  await page.getByLabel('Person (sign-in name)').fill('nobody@contoso.example');
+  await page.getByRole('button', { name: 'Show' }).click();
+  await expect(page.getByText('No one has the sign-in name "nobody@contoso.example".')).toBeVisible();
+
+  await page.getByLabel('Person (sign-in name)').fill('');
+  await page.getByLabel('Kind').selectOption('');
+  await page.getByRole('button', { name: 'Show' }).click();
+  const csvHref = await page.getByRole('link', { name: 'Download CSV' }).getAttribute('href');
+  const csv = await page.request.get(server.baseURL + csvHref);
+  expect(csv.status()).toBe(200);
+  expect(csv.headers()['content-type']).toContain('text/csv');
+  const text = await csv.text();
+  expect(text.split('\n')[0]).toBe('time,person,kind,detail,address,client');
+  expect(text).toContain('policy.changed');
+  expect(text).toContain('setup.completed');
+});

@@ -39,16 +39,9 @@ pub enum AdminCommand {
 
 /// A day (midnight UTC) or an RFC 3339 moment.
 fn parse_since(text: &str) -> Result<chrono::DateTime<Utc>, String> {
-    if let Ok(moment) = chrono::DateTime::parse_from_rfc3339(text) {
-        return Ok(moment.with_timezone(&Utc));
-    }
-    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .ok()
-        .and_then(|day| day.and_hms_opt(0, 0, 0))
-        .map(|midnight| midnight.and_utc())
-        .ok_or_else(|| {
-            format!("{text:?} is not a day (2026-11-29) or a moment (2026-11-29T08:00:00Z)")
-        })
+    crate::domain::timefmt::parse_day_or_moment(text).ok_or_else(|| {
+        format!("{text:?} is not a day (2026-11-29) or a moment (2026-11-29T08:00:00Z)")
+    })
 }
 
 #[derive(Debug, Subcommand)]

@@ -45,6 +45,7 @@ const SIGNED_IN_PAGES: &[&str] = &[
     "/app-passwords",
     "/activity",
     "/admin",
+    "/admin/audit",
 ];
 /// The legacy app-password page, used only when the Security info experience is off.
 const LEGACY_APP_PASSWORDS_PAGE: &str = "/app-passwords";
@@ -82,6 +83,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/auth/basic", get(basic_check))
+        .route("/admin/audit.csv", get(audit_csv))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())
         })
@@ -157,6 +159,38 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 /// `GET /auth/basic`: the password check for non-browser apps, for nginx `auth_request`,
+/// `GET /admin/audit.csv?person=&kind=&from=&to=`: the audit log as CSV, streamed, for
+/// administrators only (401 signed out, 403 otherwise, 422 for a filter that cannot be read).
+async fn audit_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<app::model::AuditQuery>,
+    request: Request,
+) -> Response {
+    let context = request
+        .extensions()
+        .get::<RequestContext>()
+        .cloned()
+        .unwrap_or_default();
+    match state.backend.audit_csv(&context, &query).await {
+        Ok(rows) => (
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (
+                    header::CONTENT_DISPOSITION,
+                    "attachment; filename=\"latchkey-audit.csv\"",
+                ),
+            ],
+            axum::body::Body::from_stream(rows),
+        )
+            .into_response(),
+        Err(error) => (
+            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            format!("{error}\n"),
+        )
+            .into_response(),
+    }
+}
+
 /// Traefik ForwardAuth or Caddy `forward_auth`. 204 with the user's name and the app password's
 /// id when the Basic credentials are the username plus one of their app passwords; 401 when
 /// not; 429 with `Retry-After` when throttled; 503 when the database cannot be reached.

@@ -33,6 +33,7 @@ pub fn AdminPage() -> impl IntoView {
         <leptos_meta::Title text="Administration"/>
         <ProfileLayout>
             <h1 tabindex="-1">"Administration"</h1>
+            <p><A href=crate::pages::admin_audit::PAGE>"Audit log ›"</A></p>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || settings.get().map(|answer| match answer {
                     Ok(current) => Either::Left(view! { <Organization current=current change=change/> }),

@@ -8,6 +8,17 @@ use sea_orm::{
 use super::entities::audit_event;
 use super::store::{Actor, Store, StoreError};
 
+/// Which audit events an administrator asks for; every part optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub user_id: Option<i32>,
+    pub kind: Option<String>,
+    /// From this moment on.
+    pub from: Option<DateTime<Utc>>,
+    /// Before this moment.
+    pub until: Option<DateTime<Utc>>,
+}
+
 /// The audit event a change writes in its own transaction; who did it ([`Actor`]) and when
 /// are given with it, and the person is the one the change is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +116,51 @@ impl Store {
         Ok(query
             .order_by_desc(audit_event::Column::Id)
             .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// A page of events matching `filter`, newest first, older than the event `before` when
+    /// given (keyset paging on the primary key).
+    pub async fn audit_page(
+        &self,
+        filter: &AuditFilter,
+        before: Option<i32>,
+        limit: u64,
+    ) -> Result<Vec<audit_event::Model>, StoreError> {
+        use sea_orm::QuerySelect;
+        let mut query = audit_event::Entity::find();
+        if let Some(user_id) = filter.user_id {
+            query = query.filter(audit_event::Column::UserId.eq(user_id));
+        }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(audit_event::Column::Kind.eq(kind.as_str()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(audit_event::Column::CreatedAt.gte(from));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(audit_event::Column::CreatedAt.lt(until));
+        }
+        if let Some(before) = before {
+            query = query.filter(audit_event::Column::Id.lt(before));
+        }
+        Ok(query
+            .order_by_desc(audit_event::Column::Id)
+            .limit(limit)
+            .all(self.connection())
+            .await?)
+    }
+
+    /// The kinds of events recorded so far, for the audit log's filter.
+    pub async fn audit_kinds(&self) -> Result<Vec<String>, StoreError> {
+        use sea_orm::QuerySelect;
+        Ok(audit_event::Entity::find()
+            .select_only()
+            .column(audit_event::Column::Kind)
+            .distinct()
+            .order_by_asc(audit_event::Column::Kind)
+            .into_tuple::<String>()
             .all(self.connection())
             .await?)
     }

@@ -22,7 +22,7 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword, Remover, Which};
-pub use audit::AuditNote;
+pub use audit::{AuditFilter, AuditNote};
 pub use backup::Contents;
 pub use outbox::NewMail;
 pub use sessions::NewSession;

@@ -127,6 +127,26 @@ impl Store {
             .collect())
     }
 
+    /// The sign-in names of the users `ids`.
+    pub async fn usernames_of(
+        &self,
+        ids: &[i32],
+    ) -> Result<std::collections::HashMap<i32, String>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .column(user::Column::Username)
+            .filter(user::Column::Id.is_in(ids.to_vec()))
+            .into_tuple::<(i32, String)>()
+            .all(self.connection())
+            .await?
+            .into_iter()
+            .collect())
+    }
+
     /// Adds a user and audits it, in one transaction.
     pub async fn add_user(
         &self,

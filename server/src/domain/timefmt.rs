@@ -25,6 +25,18 @@ pub fn moment(then: DateTime<Utc>) -> String {
     then.format("%b %-d, %Y, %H:%M UTC").to_string()
 }
 
+/// A day (`2026-11-29`, midnight UTC) or an RFC 3339 moment, as administrators type them.
+pub fn parse_day_or_moment(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(moment) = DateTime::parse_from_rfc3339(text) {
+        return Some(moment.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|day| day.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,6 +56,15 @@ mod tests {
         );
         assert_eq!(date(now), "Nov 25, 2026");
         assert_eq!(moment(now), "Nov 25, 2026, 09:46 UTC");
+        assert_eq!(
+            parse_day_or_moment("2026-11-25").map(|d| d.timestamp()),
+            Some(1_795_564_800)
+        );
+        assert_eq!(
+            parse_day_or_moment("2026-11-25T09:46:40Z").map(|d| d.timestamp()),
+            Some(1_795_600_000)
+        );
+        assert_eq!(parse_day_or_moment("25/11/2026"), None);
         assert_eq!(
             relative(now + Duration::seconds(5), now),
             "just now",
