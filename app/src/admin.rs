@@ -5,7 +5,8 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::{
-    AuditPage, OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting,
+    AppPasswordItem, AuditPage, OrganizationSettings, PeoplePage, PersonAction, PersonSummary,
+    PolicySetting,
 };
 
 /// The organization and its settings.
@@ -110,6 +111,48 @@ pub async fn get_audit_log(
             backend
                 .audit_log(&crate::backend::request_context().await, &query, before)
                 .await
+        }
+        .await,
+    )
+}
+
+/// The app passwords of the person `username`, with their last use.
+#[server(endpoint = "admin_app_passwords")]
+pub async fn get_app_passwords_of_person(
+    username: String,
+) -> Result<Vec<AppPasswordItem>, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .app_passwords_of_person(&crate::backend::request_context().await, &username)
+                .await
+        }
+        .await,
+    )
+}
+
+/// Revokes one app password of the person `username`; answers with those left. A plain form
+/// post goes back to the console.
+#[server(endpoint = "admin_revoke_app_password")]
+pub async fn revoke_app_password_of_person(
+    username: String,
+    id: i32,
+) -> Result<Vec<AppPasswordItem>, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let left = backend
+                .revoke_app_password_of_person(
+                    &crate::backend::request_context().await,
+                    &username,
+                    id,
+                )
+                .await?;
+            if crate::backend::is_form_post() {
+                leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
+            }
+            Ok(left)
         }
         .await,
     )

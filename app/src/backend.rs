@@ -270,6 +270,19 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         query: &AuditQuery,
         before: Option<i32>,
     ) -> Result<AuditPage, AppError>;
+    /// The app passwords of the person `username`, with their last use.
+    async fn app_passwords_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<Vec<AppPasswordItem>, AppError>;
+    /// Revokes the person's app password `id`; answers with those left.
+    async fn revoke_app_password_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        id: i32,
+    ) -> Result<Vec<AppPasswordItem>, AppError>;
     /// Does `action` to the person `username`; answers with them as they are now.
     async fn act_on_person(
         &self,

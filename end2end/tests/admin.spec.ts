@@ -1,6 +1,18 @@
 // The admin console: administrators change the organization's settings in the browser (with
 // and without the WebAssembly); everyone else is neither shown the console nor let in.
-import { test, expect, completeSetup, signIn, hydrated, addPerson, latchkeyAdmin, pageWithoutScripts } from './fixtures';
+import { test, expect, completeSetup, signIn, hydrated, addPerson, latchkeyAdmin, pageWithoutScripts, addAuthenticator, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
+import type { Page } from '@playwright/test';
+import type { LatchkeyServer } from './fixtures';
+
+/** Adds an authenticator app, then an app password named `name`, through Security info. */
+async function addAuthenticatorAndAppPassword(page: Page, server: LatchkeyServer, name: string) {
+  await addAuthenticator(page, server);
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill(name);
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByLabel('Password', { exact: true })).toHaveValue(APP_PASSWORD);
+  await dialog.getByRole('link', { name: 'Done' }).click();
+}
 
 test('an administrator turns a setting on and off; a person is refused the console', async ({ page, server, browser }) => {
   await completeSetup(page, server, { allowAppPasswords: true });
@@ -74,6 +86,24 @@ test('an administrator finds a person and disables them after confirming, with a
   expect(latchkeyAdmin(server, 'user', 'list')).toMatch(/grace@contoso\.example.*disabled/);
   await grace.getByRole('button', { name: 'Enable grace@contoso.example' }).click();
   await expect(grace).not.toContainText('Disabled');
+
+  // The administrator's own app passwords: listed with their last use, each revocable.
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  await addAuthenticatorAndAppPassword(page, server, 'Old laptop');
+  await page.goto(server.baseURL + '/admin?q=ada');
+  await hydrated(page);
+  const ada = people.getByRole('listitem').first();
+  await expect(ada).toContainText('1 app password');
+  await ada.getByRole('link', { name: 'App passwords of ada@contoso.example' }).click();
+  const apps = page.getByRole('dialog', { name: 'App passwords' });
+  await expect(apps).toContainText('Old laptop');
+  await expect(apps).toContainText('Never used');
+  await apps.getByRole('button', { name: 'Revoke app password Old laptop' }).click();
+  await expect(apps).toContainText('No app passwords.');
+  await apps.getByRole('link', { name: 'Done' }).click();
+  await expect(apps).toBeHidden();
+  await expect(ada).toContainText('0 app passwords');
 
   // The last administrator cannot remove their own role: the refusal says why.
   await page.getByLabel('Find people by sign-in name or name').fill('');

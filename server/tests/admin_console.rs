@@ -22,6 +22,15 @@ const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("/api/admin_people", &[("query", "ada")]),
     ("/api/admin_audit", &[("kind", "policy.changed")]),
     (
+        "/api/admin_app_passwords",
+        &[("username", "ada@contoso.example")],
+    ),
+    (
+        "/api/admin_revoke_app_password",
+        &[("username", "ada@contoso.example"), ("id", "1")],
+    ),
+    // Last: it signs Ada out.
+    (
         "/api/admin_act_on_person",
         &[
             ("username", "ada@contoso.example"),
@@ -74,9 +83,11 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
+        // Her first app password (id 1), for the administrator to revoke.
+        let (ada, _) = support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
         let admin = session_of(&backend, "admin@contoso.example").await?;
-        let person = session_of(&backend, "ada@contoso.example").await?;
+        let person = ada.session_token.ok_or("no session")?;
 
         let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
             .map(|(path, _)| path)
@@ -111,14 +122,11 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         // Only the administrator's call changed anything, and it was audited.
         let org = backend.store.organization().await?.ok_or("org")?;
         assert!(org.require_two_step);
-        let changes = backend
-            .store
-            .audit_events(None, None)
-            .await?
-            .into_iter()
-            .filter(|e| e.kind == "policy.changed")
-            .count();
-        assert_eq!(changes, 1);
+        let events = backend.store.audit_events(None, None).await?;
+        let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
+        assert_eq!(count("policy.changed"), 1);
+        assert_eq!(count("app_password.revoked"), 1);
+        assert_eq!(count("sign_out.by_administrator"), 1);
     }
     Ok(())
 }

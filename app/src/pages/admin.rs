@@ -4,17 +4,22 @@
 //! revoking app passwords are confirmed first: `?confirm=ACTION:USERNAME`). Shown in the navigation to administrators only; the server functions
 //! refuse everyone else. A lazy route: people who are not administrators never download it.
 
-use leptos::either::Either;
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
-use crate::admin::{ActOnPerson, SetOrganizationSetting, get_organization_settings, get_people};
+use crate::admin::{
+    ActOnPerson, RevokeAppPasswordOfPerson, SetOrganizationSetting, get_app_passwords_of_person,
+    get_organization_settings, get_people,
+};
 use crate::components::links::DialogActions;
 use crate::components::modal::Modal;
 use crate::error::AppError;
-use crate::model::{OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting};
+use crate::model::{
+    AppPasswordItem, OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting,
+};
 use crate::pages::profile::ProfileLayout;
 
 pub const PAGE: &str = "/admin";
@@ -60,6 +65,7 @@ fn People() -> impl IntoView {
         |(q, after)| get_people(Some(q), after),
     );
     let act = ServerAction::<ActOnPerson>::new();
+    let person_apps = PersonApps::new(page);
     // The answer is the person as they are now: their row changes in place, and a
     // confirmation closes.
     let navigate = leptos_router::hooks::use_navigate();
@@ -116,6 +122,7 @@ fn People() -> impl IntoView {
                     Err(error) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
                 })}
                 <Confirmation page=page act=act/>
+                <PersonAppPasswords apps=person_apps/>
             </Transition>
         </section>
     }
@@ -170,11 +177,20 @@ fn PersonRow(
     });
     let actions = PersonAction::for_person(&person);
     let username = person.username.clone();
+    let apps_href = (person.app_passwords > 0).then(|| {
+        format!(
+            "{PAGE}?{here}{}apps={}",
+            if here.is_empty() { "" } else { "&" },
+            crate::account::urlencode(&username)
+        )
+    });
+    let apps_label = format!("App passwords of {username}");
     view! {
         <li class="method person">
             <span class="method-name">{person.display_name.clone()}</span>
             <span class="method-detail">{person.username.clone()} " · " {facts.join(" · ")}</span>
             <span class="row-actions wrap">
+                {apps_href.map(|href| view! { <A href=href attr:class="link" attr:aria-label=apps_label>"App passwords"</A> })}
                 {actions.into_iter().map(|action| {
                     let username = username.clone();
                     let label = format!("{} {}", action.label(), username);
@@ -196,6 +212,122 @@ fn PersonRow(
                 }).collect_view()}
             </span>
         </li>
+    }
+}
+
+/// The app passwords of one person (`?apps=USERNAME`), with their last use, each revocable.
+/// A person's sign-in name and their app passwords.
+type OwnedList = (String, Vec<AppPasswordItem>);
+
+/// The app passwords of the person the query names (`?apps=USERNAME`), read once per person;
+/// made with the page (a resource made inside a transition's content never resolves).
+#[derive(Clone, Copy)]
+struct PersonApps {
+    username: Memo<Option<String>>,
+    list: Resource<Result<Option<OwnedList>, AppError>>,
+    revoke: ServerAction<RevokeAppPasswordOfPerson>,
+}
+
+impl PersonApps {
+    fn new(page: Resource<Result<PeoplePage, AppError>>) -> Self {
+        let query = use_query_map();
+        let username = Memo::new(move |_| query.read().get("apps"));
+        let list = Resource::new(
+            move || username.get(),
+            |username| async move {
+                match username {
+                    Some(username) => get_app_passwords_of_person(username.clone())
+                        .await
+                        .map(|items| Some((username, items))),
+                    None => Ok(None),
+                }
+            },
+        );
+        let revoke = ServerAction::<RevokeAppPasswordOfPerson>::new();
+        // The answer is what is left: the dialog and the person's count follow it.
+        Effect::new(move |_| {
+            if let Some(Ok(left)) = revoke.value().get() {
+                let count = u32::try_from(left.len()).unwrap_or(u32::MAX);
+                if let Some(username) = username.get_untracked() {
+                    list.set(Some(Ok(Some((username.clone(), left)))));
+                    page.update(|page| {
+                        if let Some(Ok(page)) = page
+                            && let Some(row) =
+                                page.people.iter_mut().find(|p| p.username == username)
+                        {
+                            row.app_passwords = count;
+                        }
+                    });
+                }
+            }
+        });
+        Self {
+            username,
+            list,
+            revoke,
+        }
+    }
+}
+
+/// The app passwords of one person, with their last use, each revocable.
+#[component]
+fn PersonAppPasswords(apps: PersonApps) -> impl IntoView {
+    let query = use_query_map();
+    let (username, revoke) = (apps.username, apps.revoke);
+    let back = move || {
+        let query = query.read();
+        console_url(
+            &query.get("q").unwrap_or_default(),
+            query.get("after").as_deref(),
+        )
+    };
+    // The dialog is made when the URL names a person, and only then: its list is reactive
+    // inside it, so an update does not rebuild (and close) it.
+    move || {
+        let username = username.get()?;
+        let for_whom = username.clone();
+        let listed = move || match apps.list.get() {
+            Some(Ok(Some((owner, items)))) if owner == for_whom => Some(Ok(items)),
+            Some(Err(error)) => Some(Err(error)),
+            _ => None,
+        };
+        Some(view! {
+            <Modal id="person-app-passwords" title="App passwords" close_href=back()>
+                <p>{format!("App passwords of {username}")}</p>
+                <p class="form-error" role="alert">
+                    {move || revoke.value().get().and_then(Result::err).map(|e| e.to_string())}
+                </p>
+                {move || match listed() {
+                    Some(Ok(items)) if !items.is_empty() => EitherOf4::A(view! {
+                        <ul class="plain-list" aria-label="Their app passwords">
+                            {items.into_iter().map(|item| {
+                                let label = format!("Revoke app password {}", item.name);
+                                let username = username.clone();
+                                view! {
+                                    <li class="limit-item">
+                                        <span>
+                                            <strong>{item.name.clone()}</strong>
+                                            <span class="muted">" · Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
+                                        </span>
+                                        <ActionForm action=revoke attr:class="inline-form">
+                                            <input type="hidden" name="username" value=username/>
+                                            <input type="hidden" name="id" value=item.id.to_string()/>
+                                            <button type="submit" class="link" aria-label=label>"Revoke"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }),
+                    Some(Ok(_)) => EitherOf4::B(view! { <p class="muted">"No app passwords."</p> }),
+                    Some(Err(error)) => EitherOf4::C(view! { <p class="form-error" role="alert">{error.to_string()}</p> }),
+                    None => EitherOf4::D(view! { <p class="muted">"Loading..."</p> }),
+                }}
+                <div class="modal-actions">
+                    <a class="button primary" href=back()>"Done"</a>
+                </div>
+            </Modal>
+        })
     }
 }
 

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use app::backend::{AdministrationUseCases, RequestContext};
 use app::error::{AppError, Refusal};
 use app::model::{
-    AuditEntry, AuditPage, AuditQuery, OrganizationSettings, PeoplePage, PersonAction,
-    PersonSummary, PolicySetting,
+    AppPasswordItem, AuditEntry, AuditPage, AuditQuery, OrganizationSettings, PeoplePage,
+    PersonAction, PersonSummary, PolicySetting,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -45,6 +45,7 @@ pub enum AdministrationError {
 pub enum Revoke<'a> {
     All,
     Named(&'a str),
+    Id(i32),
 }
 
 /// A new person, as an administrator types them.
@@ -199,6 +200,10 @@ impl Administration {
         let ids: Vec<i32>;
         let which = match which {
             Revoke::All => Which::All,
+            Revoke::Id(id) => {
+                ids = vec![id];
+                Which::Ids(&ids)
+            }
             Revoke::Named(name) => {
                 let key = AppName::parse(name)?.key().to_owned();
                 let found = self
@@ -422,6 +427,34 @@ impl AdministrationUseCases for ServerBackend {
             older: older.flatten(),
             kinds: self.store.audit_kinds().await?,
         })
+    }
+
+    async fn app_passwords_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<Vec<AppPasswordItem>, AppError> {
+        let admin = self.administration_for(context).await?;
+        let (_, apps) = admin.app_passwords_of(username).await?;
+        let now = Utc::now();
+        Ok(apps
+            .into_iter()
+            .map(|app| super::app_passwords::list_item(app, now))
+            .collect())
+    }
+
+    async fn revoke_app_password_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        id: i32,
+    ) -> Result<Vec<AppPasswordItem>, AppError> {
+        let admin = self.administration_for(context).await?;
+        let (_, revoked) = admin.revoke_app_passwords(username, Revoke::Id(id)).await?;
+        if revoked.is_empty() {
+            return Err(AppError::AppPasswordGone);
+        }
+        self.app_passwords_of_person(context, username).await
     }
 
     async fn act_on_person(

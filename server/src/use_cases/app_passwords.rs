@@ -219,7 +219,7 @@ impl AppPasswordUseCases for ServerBackend {
 }
 
 /// An app password's row as the list shows it.
-fn list_item(row: app_password_row::Model, now: DateTime<Utc>) -> AppPasswordItem {
+pub(super) fn list_item(row: app_password_row::Model, now: DateTime<Utc>) -> AppPasswordItem {
     AppPasswordItem {
         id: row.id,
         name: row.name,
