@@ -295,15 +295,12 @@ async fn policy_off_refuses_creation_but_keeps_list_and_delete() -> TestResult {
         let kept = backend
             .create_app_password(&ctx, "Thunderbird", "", "")
             .await?;
-        backend
-            .store
-            .set_policy(
-                server::domain::policy::Setting::AllowAppPasswords,
-                false,
-                &server::db::Actor::default(),
-                chrono::Utc::now(),
-            )
-            .await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::AllowAppPasswords,
+            false,
+        )
+        .await?;
         let refused = backend.create_app_password(&ctx, "Another", "", "").await;
         assert!(
             matches!(

@@ -126,29 +126,23 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         }
 
         let good = basic("ada@contoso.example", &created.password);
-        backend
-            .store
-            .set_policy(
-                server::domain::policy::Setting::AllowAppPasswords,
-                false,
-                &server::db::Actor::default(),
-                chrono::Utc::now(),
-            )
-            .await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::AllowAppPasswords,
+            false,
+        )
+        .await?;
         assert_eq!(
             check(&app, Some(&good)).await?.status(),
             StatusCode::UNAUTHORIZED,
             "policy off"
         );
-        backend
-            .store
-            .set_policy(
-                server::domain::policy::Setting::AllowAppPasswords,
-                true,
-                &server::db::Actor::default(),
-                chrono::Utc::now(),
-            )
-            .await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::AllowAppPasswords,
+            true,
+        )
+        .await?;
         let user = backend
             .store
             .user_by_key("ada@contoso.example")

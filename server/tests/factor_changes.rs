@@ -206,15 +206,12 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
         support::set_up_organization(&backend).await;
         support::add_user(&backend, ADA).await;
         let (ctx, _) = support::signed_in_with_authenticator(&backend, ADA, "192.0.2.1").await?;
-        backend
-            .store
-            .set_policy(
-                server::domain::policy::Setting::RequireTwoStep,
-                true,
-                &server::db::Actor::default(),
-                chrono::Utc::now(),
-            )
-            .await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::RequireTwoStep,
+            true,
+        )
+        .await?;
         let refused = backend.delete_authenticator(&ctx, "", "").await;
         assert!(
             matches!(
@@ -240,15 +237,12 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
         assert_eq!(step, app::model::SignInStep::TwoStepRequired);
         let bob = context("192.0.2.2", Some(&cookie));
         assert!(backend.security_info(&bob).await?.two_step_required);
-        backend
-            .store
-            .set_policy(
-                server::domain::policy::Setting::RequireTwoStep,
-                false,
-                &server::db::Actor::default(),
-                chrono::Utc::now(),
-            )
-            .await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::RequireTwoStep,
+            false,
+        )
+        .await?;
         backend.delete_authenticator(&ctx, "", "").await?;
     }
     Ok(())

@@ -274,13 +274,7 @@ impl PersonApps {
 fn PersonAppPasswords(apps: PersonApps) -> impl IntoView {
     let query = use_query_map();
     let (username, revoke) = (apps.username, apps.revoke);
-    let back = move || {
-        let query = query.read();
-        console_url(
-            &query.get("q").unwrap_or_default(),
-            query.get("after").as_deref(),
-        )
-    };
+    let back = move || console_at(&query.read());
     // The dialog is made when the URL names a person, and only then: its list is reactive
     // inside it, so an update does not rebuild (and close) it.
     move || {
@@ -343,6 +337,14 @@ fn search_query(q: &str, after: Option<&str>) -> String {
     parts.join("&")
 }
 
+/// The console at the search and page of `query`, without a dialog open.
+fn console_at(query: &leptos_router::params::ParamsMap) -> String {
+    console_url(
+        &query.get("q").unwrap_or_default(),
+        query.get("after").as_deref(),
+    )
+}
+
 /// The console at a search and page.
 fn console_url(q: &str, after: Option<&str>) -> String {
     match search_query(q, after) {
@@ -370,13 +372,7 @@ fn Confirmation(
             .and_then(Result::ok)
             .and_then(|found| found.people.into_iter().find(|p| p.username == username))
     };
-    let back = move || {
-        let query = query.read();
-        console_url(
-            &query.get("q").unwrap_or_default(),
-            query.get("after").as_deref(),
-        )
-    };
+    let back = move || console_at(&query.read());
     move || {
         let (action, username) = asked.get()?;
         let person = listed(&username)?;

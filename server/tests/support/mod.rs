@@ -203,6 +203,24 @@ pub async fn set_up_organization(backend: &ServerBackend) {
         .expect("setup");
 }
 
+/// Turns one of the organization's settings on or off, as an administrator would.
+pub async fn set_policy(
+    backend: &ServerBackend,
+    setting: server::domain::policy::Setting,
+    on: bool,
+) -> Result<(), server::db::StoreError> {
+    backend
+        .store
+        .set_policy(
+            setting,
+            on,
+            &server::db::Actor::default(),
+            chrono::Utc::now(),
+        )
+        .await
+        .map(|_| ())
+}
+
 /// A request context from `ip` carrying `cookie` (a `Set-Cookie` value or a bare token).
 pub fn context(ip: &str, cookie: Option<&str>) -> app::backend::RequestContext {
     let session_token = cookie.map(|c| {
