@@ -206,8 +206,27 @@ async fn people_are_found_by_the_start_of_their_names_a_page_at_a_time() -> Test
         assert_eq!(backend.people(&admin, "test", None).await?.people.len(), 25);
         assert!(backend.people(&admin, "zzz", None).await?.people.is_empty());
 
-        // Actions answer with the person as they are now.
+        // Actions answer with the person as they are now, and with nobody else (not with
+        // someone listed before them whose name starts with their sign-in name).
+        backend
+            .store
+            .add_user(
+                server::db::NewUser {
+                    username: "aaron@contoso.example".to_owned(),
+                    username_key: "aaron@contoso.example".to_owned(),
+                    display_name: "ada_lovelace@contoso.example's deputy".to_owned(),
+                    password_hash: "unused".to_owned(),
+                    is_admin: false,
+                },
+                &server::db::Actor::default(),
+                chrono::Utc::now(),
+            )
+            .await?;
         let ada = "ada_lovelace@contoso.example";
+        let signed_out = backend
+            .act_on_person(&admin, ada, PersonAction::SignOutEverywhere)
+            .await?;
+        assert_eq!(signed_out.username, ada);
         let disabled = backend
             .act_on_person(&admin, ada, PersonAction::Disable)
             .await?;

@@ -97,6 +97,15 @@ impl Store {
             query = query.filter(user::Column::UsernameKey.gt(after));
         }
         let people = query.limit(limit).all(self.connection()).await?;
+        self.person_rows(people).await
+    }
+
+    /// `people` with whether each has a confirmed authenticator app and how many app
+    /// passwords (two queries, whatever their number).
+    pub async fn person_rows(
+        &self,
+        people: Vec<user::Model>,
+    ) -> Result<Vec<PersonRow>, StoreError> {
         let ids: Vec<i32> = people.iter().map(|p| p.id).collect();
         let with_two_step: std::collections::HashSet<i32> = authenticator_app::Entity::find()
             .filter(authenticator_app::Column::UserId.is_in(ids.clone()))

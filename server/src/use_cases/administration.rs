@@ -243,6 +243,17 @@ impl Administration {
         Ok(self.store.people_page(prefix, after, limit).await?)
     }
 
+    /// The person as the console lists them (as they are now).
+    pub async fn person_row(&self, username: &str) -> Result<PersonRow, AdministrationError> {
+        let person = self.person(username).await?;
+        self.store
+            .person_rows(vec![person])
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| AdministrationError::NoSuchUser(username.to_owned()))
+    }
+
     /// Ends every session of the person; returns them and how many ended.
     pub async fn sign_out_everywhere(
         &self,
@@ -476,14 +487,7 @@ impl AdministrationUseCases for ServerBackend {
                 drop(admin.revoke_app_passwords(username, Revoke::All).await?)
             }
         }
-        let person = admin.person(username).await?;
-        let row = admin
-            .people_page(&person.username_key, None, 1)
-            .await?
-            .into_iter()
-            .next()
-            .ok_or(AppError::NotFound)?;
-        Ok(summary_of(row))
+        Ok(summary_of(admin.person_row(username).await?))
     }
 }
 
