@@ -203,6 +203,7 @@ async fn a_backup_taken_during_writes_restores_every_acknowledged_one() -> TestR
     let backed_up = latchkey(live.path(), &["backup", &backup_path]).await?;
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     writer.await??;
+    let in_the_end = acknowledged.lock().map_err(|_| "lock")?.clone();
     assert_eq!(backed_up.code, Some(0), "{}", backed_up.stderr);
     let after_backup = acknowledged.lock().map_err(|_| "lock")?.created.len();
     println!(
@@ -239,16 +240,18 @@ async fn a_backup_taken_during_writes_restores_every_acknowledged_one() -> TestR
     drop(server);
     let server = Server::start(restored.path()).await?;
     for (name, password) in &before_backup.created {
-        let expected = if before_backup.deleted.contains(name) {
-            401
+        let answer = server.get("/auth/basic", Some((USER, password))).await?;
+        if before_backup.deleted.contains(name) {
+            assert_eq!(
+                answer, 401,
+                "{name}, deleted before the backup, in the restored copy"
+            );
+        } else if in_the_end.deleted.contains(name) {
+            // Deleted while the backup ran: either side of its moment is right.
+            assert!(matches!(answer, 204 | 401), "{name}: {answer}");
         } else {
-            204
-        };
-        assert_eq!(
-            server.get("/auth/basic", Some((USER, password))).await?,
-            expected,
-            "{name} in the restored copy"
-        );
+            assert_eq!(answer, 204, "{name}, never deleted, in the restored copy");
+        }
     }
     assert_eq!(
         server
