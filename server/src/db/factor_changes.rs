@@ -9,7 +9,7 @@ use sea_orm::{
     QueryFilter,
 };
 
-use super::entities::{authenticator_app, session, user};
+use super::entities::{authenticator_app, session};
 use super::store::{Actor, Store, StoreError};
 
 /// Ends the user's sessions except `keep`; returns how many ended.
@@ -56,15 +56,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let txn = self.begin_write().await?;
-        let updated = user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
-            .filter(user::Column::Id.eq(user_id))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(StoreError::NotFound);
-        }
+        super::users::write_new_password(&txn, user_id, hash, now).await?;
         let ended = finish(txn, user_id, keep_session, "password.changed", actor, now).await?;
         Ok(ended)
     }

@@ -235,15 +235,7 @@ impl Store {
             .one(&txn)
             .await?
             .is_none_or(|org| org.reset_revokes_app_passwords);
-        let updated = user::Entity::update_many()
-            .col_expr(user::Column::PasswordHash, Expr::value(hash))
-            .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
-            .filter(user::Column::Id.eq(user_id))
-            .exec(&txn)
-            .await?;
-        if updated.rows_affected != 1 {
-            return Err(StoreError::NotFound);
-        }
+        super::users::write_new_password(&txn, user_id, hash, now).await?;
         let sessions_ended = session::Entity::delete_many()
             .filter(session::Column::UserId.eq(user_id))
             .exec(&txn)
@@ -346,6 +338,26 @@ impl Store {
         txn.commit().await?;
         Ok(())
     }
+}
+
+/// Sets a new password hash and its change time inside a writing transaction; `NotFound` if
+/// there is no such user. Shared by the person's own change and an administrator's reset.
+pub(super) async fn write_new_password(
+    txn: &DatabaseTransaction,
+    user_id: i32,
+    hash: String,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PasswordHash, Expr::value(hash))
+        .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(txn)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
 
 /// The role of administrators.
