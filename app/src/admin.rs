@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::{
-    AppPasswordItem, AuditPage, OrganizationSettings, PeoplePage, PersonAction, PersonSummary,
-    PolicySetting,
+    AppPasswordItem, AuditPage, NewPersonValues, OrganizationSettings, PasswordLink, PeoplePage,
+    PersonAction, PersonSummary, PolicySetting,
 };
 
 /// The organization and its settings.
@@ -156,4 +156,50 @@ pub async fn revoke_app_password_of_person(
         }
         .await,
     )
+}
+
+/// Adds a person; answers with the one-time link with which they set their password (shown
+/// once). A plain form post is answered with the console showing the link, or the form as
+/// typed with what to correct (see `crate::form_post`).
+#[server(endpoint = "admin_add_person")]
+pub async fn add_person(
+    username: String,
+    display_name: String,
+    administrator: Option<String>,
+) -> Result<PasswordLink, AppError> {
+    let typed = NewPersonValues {
+        username,
+        display_name,
+        administrator: administrator.is_some(),
+    };
+    let result = async {
+        let backend = crate::backend::backend()?;
+        backend
+            .add_person(&crate::backend::request_context().await, typed.clone())
+            .await
+    }
+    .await;
+    crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::AddPerson {
+        typed,
+        result: result.clone(),
+    });
+    crate::backend::respond(result)
+}
+
+/// Resets the password of the person `username`; answers with the one-time link with which
+/// they set a new one (shown once). A plain form post is answered with the console showing it.
+#[server(endpoint = "admin_reset_password")]
+pub async fn reset_password_of_person(username: String) -> Result<PasswordLink, AppError> {
+    let result = async {
+        let backend = crate::backend::backend()?;
+        backend
+            .reset_password_of_person(&crate::backend::request_context().await, &username)
+            .await
+    }
+    .await;
+    crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::ResetPassword {
+        username,
+        result: result.clone(),
+    });
+    crate::backend::respond(result)
 }

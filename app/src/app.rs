@@ -13,6 +13,7 @@ use crate::pages::not_found::NotFound;
 use crate::pages::profile::OverviewPage;
 use crate::pages::security_info::SecurityInfoPage;
 use crate::pages::sign_in::SignInPage;
+use crate::password_link::SetPasswordPage;
 use crate::setup::SetupPage;
 
 /// The document around the app, rendered on the server only.
@@ -215,6 +216,7 @@ pub fn App() -> impl IntoView {
                 // (Also the lazy signed-in pages above: in order, a lazy page's title was
                 // missing from the server's HTML; out of order, its content needs JavaScript.)
                 <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
@@ -250,3 +252,4 @@ lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);
 lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ ActivityRoute => RecentActivityPage);
 lazy_page!(/** The admin console: for administrators only. */ AdminRoute => AdminPage);
 lazy_page!(/** The audit log of the admin console. */ AuditLogRoute => AuditLogPage);
+lazy_page!(/** A one-time password link's page: opened once, by a signed-out person. */ SetPasswordRoute => SetPasswordPage);

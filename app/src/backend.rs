@@ -10,8 +10,9 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ActivityPage, AppPasswordItem, AppPasswordOverview, AuditPage, AuditQuery,
-    AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, OrganizationSettings, PeoplePage,
-    PersonAction, PersonSummary, PolicySetting, SecurityInfo, SetupForm, SignInStep,
+    AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, NewPersonValues,
+    OrganizationSettings, PasswordLink, PasswordLinkFor, PeoplePage, PersonAction, PersonSummary,
+    PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
 
 /// What the server's middleware records about each request.
@@ -290,11 +291,44 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         username: &str,
         action: PersonAction,
     ) -> Result<PersonSummary, AppError>;
+    /// Adds a person, who sets their password with the one-time link answered.
+    async fn add_person(
+        &self,
+        context: &RequestContext,
+        person: NewPersonValues,
+    ) -> Result<PasswordLink, AppError>;
+    /// Resets the person's password (sessions end; app passwords as the organization says);
+    /// they set a new one with the one-time link answered.
+    async fn reset_password_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<PasswordLink, AppError>;
+}
+
+/// The page a one-time password link opens, for anyone holding the link.
+#[async_trait]
+pub trait PasswordLinkUseCases: Send + Sync + 'static {
+    /// Whom the link is for, while it works (`NotFound` otherwise).
+    async fn password_link(&self, token: &str) -> Result<PasswordLinkFor, AppError>;
+    /// Sets the person's password and uses the link up; answers with their sign-in name.
+    async fn set_password_with_link(
+        &self,
+        token: &str,
+        password: &str,
+        confirmation: &str,
+        context: &RequestContext,
+    ) -> Result<String, AppError>;
 }
 
 /// Every use case a server function may call.
 pub trait Backend:
-    SetupUseCases + SessionUseCases + AccountUseCases + AppPasswordUseCases + AdministrationUseCases
+    SetupUseCases
+    + SessionUseCases
+    + AccountUseCases
+    + AppPasswordUseCases
+    + AdministrationUseCases
+    + PasswordLinkUseCases
 {
 }
 
@@ -304,14 +338,15 @@ impl<T> Backend for T where
         + AccountUseCases
         + AppPasswordUseCases
         + AdministrationUseCases
+        + PasswordLinkUseCases
 {
 }
 
 /// The traits to bring into scope to call the use cases.
 pub mod prelude {
     pub use super::{
-        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend, RequestContext,
-        RequestMemo, SessionUseCases, SetupUseCases,
+        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend,
+        PasswordLinkUseCases, RequestContext, RequestMemo, SessionUseCases, SetupUseCases,
     };
 }
 

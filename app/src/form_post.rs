@@ -1,11 +1,12 @@
 //! The answer of a plain form post (a browser without the WebAssembly yet) that must be shown in
-//! the POST response itself instead of after a redirect: the new app password (shown once, so it
-//! cannot go in a URL) and a refused first-time setup (so what was typed comes back).
+//! the POST response itself instead of after a redirect: the new app password and a one-time
+//! password link (shown once, so they cannot go in a URL), and a refused first-time setup or
+//! new person (so what was typed comes back).
 //!
 //! Every other form post answers with a redirect: Leptos sends the browser back to the page
 //! (its `Referer`), with a failure in the `__err` query that `ServerAction` reads.
 //!
-//! How it flows: for those two server functions, the server puts an empty [`FormPostSlot`] in
+//! How it flows: for those server functions, the server puts an empty [`FormPostSlot`] in
 //! the request; the server function, seeing a form post, keeps its typed answer there
 //! ([`keep_for_page`]); the server then renders the page with the answer in the request
 //! ([`answer`]), without the page script (the answer is not part of the hydrated state).
@@ -13,7 +14,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::CreatedAppPassword;
+use crate::model::{CreatedAppPassword, NewPersonValues, PasswordLink};
 
 /// The typed answer a page shows after a plain form post.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,16 @@ pub enum FormPostAnswer {
     Setup {
         form: crate::model::SetupValues,
         error: AppError,
+    },
+    /// What `add_person` did with the person as typed: their one-time link, or why not.
+    AddPerson {
+        typed: NewPersonValues,
+        result: Result<PasswordLink, AppError>,
+    },
+    /// What `reset_password_of_person` did: the person's one-time link, or why not.
+    ResetPassword {
+        username: String,
+        result: Result<PasswordLink, AppError>,
     },
 }
 

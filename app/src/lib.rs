@@ -17,6 +17,7 @@ pub mod error;
 pub mod form_post;
 pub mod model;
 pub mod pages;
+pub mod password_link;
 pub mod secret;
 pub mod setup;
 

@@ -283,6 +283,36 @@ pub struct PersonSummary {
     pub app_passwords: u32,
 }
 
+/// A one-time link with which a person sets their password (after a reset, or as a new
+/// person), shown once to the administrator who made it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordLink {
+    pub username: String,
+    pub display_name: String,
+    pub url: String,
+    /// When it stops working, as people read it.
+    pub expires: String,
+    /// What the reset did (sessions ended, app passwords revoked); empty for a new person.
+    pub detail: String,
+}
+
+/// A person as an administrator adds them, as typed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewPersonValues {
+    pub username: String,
+    pub display_name: String,
+    pub administrator: bool,
+}
+
+/// Whom a password link is for, as its page greets them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasswordLinkFor {
+    pub username: String,
+    pub display_name: String,
+    /// A new person's first password (otherwise: after a reset).
+    pub first_password: bool,
+}
+
 /// A page of people, by sign-in name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PeoplePage {

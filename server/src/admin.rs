@@ -9,7 +9,7 @@ use clap::{Subcommand, ValueEnum};
 
 use crate::db::{self, Actor, Store};
 use crate::domain::policy::Setting;
-use crate::domain::{ValidationError, account};
+use crate::domain::{ValidationError, account, timefmt};
 use crate::use_cases::administration::{Administration, AdministrationError, NewPerson, Revoke};
 
 #[derive(Debug, Subcommand)]
@@ -73,6 +73,10 @@ pub enum UserCommand {
         /// Make the user an administrator.
         #[arg(long)]
         admin: bool,
+        /// Print a one-time link (valid 24 hours) with which they set their own password,
+        /// instead of asking for one.
+        #[arg(long)]
+        link: bool,
     },
     /// List all users.
     List,
@@ -81,7 +85,13 @@ pub enum UserCommand {
     /// Let a disabled or blocked user sign in again.
     Enable { username: String },
     /// Set a new password (asked for, or read from standard input); all sessions end.
-    ResetPassword { username: String },
+    ResetPassword {
+        username: String,
+        /// Print a one-time link (valid 24 hours) with which they set a new password
+        /// themselves; their current one stops working at once.
+        #[arg(long)]
+        link: bool,
+    },
     /// Make a user an administrator.
     MakeAdmin { username: String },
     /// Take the administrator role from a user (not from the last enabled administrator).
@@ -162,11 +172,16 @@ impl From<AdministrationError> for AdminError {
 }
 
 /// Runs the command on the database at `database_url`; returns what to print on success.
-pub async fn run(command: AdminCommand, database_url: &str) -> Result<String, AdminError> {
+/// One-time links printed are on the site at `public_url`.
+pub async fn run(
+    command: AdminCommand,
+    database_url: &str,
+    public_url: &str,
+) -> Result<String, AdminError> {
     let store = Store::new(db::connect_and_migrate(database_url).await?);
     let admin = Administration::new(store.clone(), cli_actor());
     let result = match command {
-        AdminCommand::User(command) => user_command(&admin, command).await,
+        AdminCommand::User(command) => user_command(&admin, command, public_url).await,
         AdminCommand::Org(command) => org_command(&admin, command).await,
         AdminCommand::AppPasswords(command) => app_passwords_command(&admin, command).await,
         AdminCommand::Audit { user, since, csv } => {
@@ -208,12 +223,37 @@ fn plural(count: usize, word: &str) -> String {
     format!("{count} {word}{}", if count == 1 { "" } else { "s" })
 }
 
-async fn user_command(admin: &Administration, command: UserCommand) -> Result<String, AdminError> {
+async fn user_command(
+    admin: &Administration,
+    command: UserCommand,
+    public_url: &str,
+) -> Result<String, AdminError> {
     match command {
         UserCommand::Add {
             username,
             name,
             admin: is_admin,
+            link: true,
+        } => {
+            let (user, link) = admin
+                .add_person_with_link(&username, &name, is_admin)
+                .await?;
+            Ok(format!(
+                "added {} ({}){}
+give them this one-time link to set their password (valid until {}):
+{}",
+                user.username,
+                user.display_name,
+                if is_admin { " as an administrator" } else { "" },
+                timefmt::moment(link.expires_at),
+                link.url(public_url)
+            ))
+        }
+        UserCommand::Add {
+            username,
+            name,
+            admin: is_admin,
+            link: false,
         } => {
             // Checked before the password is asked for.
             account::Username::parse(&username)?;
@@ -265,7 +305,26 @@ async fn user_command(admin: &Administration, command: UserCommand) -> Result<St
             let (user, _) = admin.set_enabled(&username, true).await?;
             Ok(format!("enabled {}", user.username))
         }
-        UserCommand::ResetPassword { username } => {
+        UserCommand::ResetPassword {
+            username,
+            link: true,
+        } => {
+            let (user, reset, link) = admin.reset_password_with_link(&username).await?;
+            Ok(format!(
+                "password of {} reset; {} session(s) ended, {} app password(s) revoked
+give them this one-time link to set a new password (valid until {}):
+{}",
+                user.username,
+                reset.sessions_ended,
+                reset.app_passwords_revoked,
+                timefmt::moment(link.expires_at),
+                link.url(public_url)
+            ))
+        }
+        UserCommand::ResetPassword {
+            username,
+            link: false,
+        } => {
             admin.person(&username).await?;
             let password = read_new_password()?;
             let (user, reset) = admin.reset_password(&username, password).await?;

@@ -136,6 +136,7 @@ impl Config {
     /// Session lifetimes and cookie flags for the backend.
     pub fn backend_settings(&self) -> crate::use_cases::BackendSettings {
         crate::use_cases::BackendSettings {
+            public_url: self.public_url(),
             session_policy: crate::domain::session::SessionPolicy {
                 idle: chrono::Duration::minutes(i64::from(self.session_idle_minutes)),
                 absolute: chrono::Duration::hours(i64::from(self.session_lifetime_hours)),

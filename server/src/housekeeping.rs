@@ -1,6 +1,6 @@
 //! Deleting what has ended, on a schedule: sessions nobody can use any more, throttle
 //! counters that have expired, audit events older than the retention setting, and mail alerts
-//! sent (or given up) more than a week ago. Every
+//! sent (or given up) more than a week ago, and one-time password links that expired. Every
 //! instance runs it; the deletes are idempotent, so several at once do no harm.
 
 use std::sync::Arc;
@@ -22,6 +22,7 @@ pub struct Purged {
     pub throttle_counters: u64,
     pub audit_events: u64,
     pub mails: u64,
+    pub password_links: u64,
 }
 
 /// How long a sent mail alert stays in the outbox (for an administrator looking into one).
@@ -52,6 +53,7 @@ pub async fn run_once(
         mails: store
             .purge_finished_mails(now - SENT_MAIL_RETENTION)
             .await?,
+        password_links: store.purge_expired_password_links(now).await?,
     })
 }
 

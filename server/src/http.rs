@@ -370,8 +370,14 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
 }
 
 /// Server functions whose plain form posts are answered with the page itself: the new app
-/// password is shown once, and a refused setup comes back as typed (`app::form_post`).
-const ANSWERED_IN_PAGE: [&str; 2] = ["/api/create_app_password", "/api/complete_setup"];
+/// password and one-time password links are shown once, and a refused setup or new person
+/// comes back as typed (`app::form_post`).
+const ANSWERED_IN_PAGE: [&str; 4] = [
+    "/api/create_app_password",
+    "/api/complete_setup",
+    "/api/admin_add_person",
+    "/api/admin_reset_password",
+];
 
 /// For a plain form post to one of `ANSWERED_IN_PAGE`: gives the server function a slot for its
 /// typed answer, and when it kept one, answers with the page showing it (rendered as the GET of
@@ -440,6 +446,10 @@ where
         }
         FormPostAnswer::Setup { form, .. } => {
             format!("/setup?token={}", app::account::urlencode(&form.token))
+        }
+        FormPostAnswer::AddPerson { .. } => "/admin?add=person".to_owned(),
+        FormPostAnswer::ResetPassword { username, .. } => {
+            format!("/admin?reset={}", app::account::urlencode(username))
         }
     };
     let Ok(uri) = page.parse() else {

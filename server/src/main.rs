@@ -23,7 +23,10 @@ async fn main() -> ExitCode {
         Command::Migrate => server::migrate(&cli.config).await,
         Command::Checkpassword(args) => return server::checkpassword::run(&args),
         Command::Admin(command) => {
-            return report(server::admin::run(command, &cli.config.database_url).await);
+            return report(
+                server::admin::run(command, &cli.config.database_url, &cli.config.public_url())
+                    .await,
+            );
         }
         Command::Backup(args) => return report(server::backup::backup(&cli.config, &args).await),
         Command::Restore(args) => {

@@ -29,6 +29,18 @@ const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
         "/api/admin_revoke_app_password",
         &[("username", "ada@contoso.example"), ("id", "1")],
     ),
+    (
+        "/api/admin_add_person",
+        &[
+            ("username", "grace@contoso.example"),
+            ("display_name", "Grace Hopper"),
+        ],
+    ),
+    // Bob's reset ends only his sessions.
+    (
+        "/api/admin_reset_password",
+        &[("username", "bob@contoso.example")],
+    ),
     // Last: it signs Ada out.
     (
         "/api/admin_act_on_person",
@@ -83,6 +95,7 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
         // Her first app password (id 1), for the administrator to revoke.
         let (ada, _) = support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
@@ -127,6 +140,14 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         assert_eq!(count("policy.changed"), 1);
         assert_eq!(count("app_password.revoked"), 1);
         assert_eq!(count("sign_out.by_administrator"), 1);
+        assert_eq!(count("password.reset"), 1);
+        assert!(
+            backend
+                .store
+                .user_by_key("grace@contoso.example")
+                .await?
+                .is_some()
+        );
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! The admin console (`/admin`): the organization's settings, each turned on or off by one
 //! server function; people, searched by the start of their sign-in name or name (`?q=`),
 //! a page at a time (`?after=`), each with what an administrator can do to them (disabling and
-//! revoking app passwords are confirmed first: `?confirm=ACTION:USERNAME`). Shown in the navigation to administrators only; the server functions
+//! revoking app passwords are confirmed first: `?confirm=ACTION:USERNAME`); adding a person
+//! (`?add=person`) and resetting a password (`?reset=USERNAME`) end in a one-time link
+//! (`admin_links`). Shown in the navigation to administrators only; the server functions
 //! refuse everyone else. A lazy route: people who are not administrators never download it.
 
 use leptos::either::{Either, EitherOf4};
@@ -11,8 +13,8 @@ use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
 
 use crate::admin::{
-    ActOnPerson, RevokeAppPasswordOfPerson, SetOrganizationSetting, get_app_passwords_of_person,
-    get_organization_settings, get_people,
+    ActOnPerson, AddPerson, ResetPasswordOfPerson, RevokeAppPasswordOfPerson,
+    SetOrganizationSetting, get_app_passwords_of_person, get_organization_settings, get_people,
 };
 use crate::components::links::DialogActions;
 use crate::components::modal::Modal;
@@ -20,6 +22,7 @@ use crate::error::AppError;
 use crate::model::{
     AppPasswordItem, OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting,
 };
+use crate::pages::admin_links::{AddPersonDialog, ResetPasswordDialog};
 use crate::pages::profile::ProfileLayout;
 
 pub const PAGE: &str = "/admin";
@@ -47,14 +50,14 @@ pub fn AdminPage() -> impl IntoView {
                     }),
                 })}
             </Transition>
-            <People/>
+            <People settings=settings/>
         </ProfileLayout>
     }
 }
 
 /// The search, the page of people and what can be done to each.
 #[component]
-fn People() -> impl IntoView {
+fn People(settings: Resource<Result<OrganizationSettings, AppError>>) -> impl IntoView {
     let query = use_query_map();
     let search = Memo::new(move |_| {
         let query = query.read();
@@ -65,7 +68,34 @@ fn People() -> impl IntoView {
         |(q, after)| get_people(Some(q), after),
     );
     let act = ServerAction::<ActOnPerson>::new();
+    let add = ServerAction::<AddPerson>::new();
+    let reset = ServerAction::<ResetPasswordOfPerson>::new();
     let person_apps = PersonApps::new(page);
+    let back = Signal::derive(move || console_at(&query.read()));
+    // A new person, or a reset (app passwords may be revoked), changes the list.
+    Effect::new(move |_| {
+        if matches!(add.value().get(), Some(Ok(_))) || matches!(reset.value().get(), Some(Ok(_))) {
+            page.refetch();
+        }
+    });
+    // A dialog opened again starts at its first step.
+    let dialog = Memo::new(move |_| {
+        let query = query.read();
+        (query.get("add"), query.get("reset"))
+    });
+    Effect::new(move |previous: Option<()>| {
+        dialog.track();
+        if previous.is_some() {
+            add.value().set(None);
+            reset.value().set(None);
+        }
+    });
+    let revokes_app_passwords = Signal::derive(move || {
+        settings
+            .get()
+            .and_then(Result::ok)
+            .map(|current| current.is_on(PolicySetting::ResetRevokesAppPasswords))
+    });
     // The answer is the person as they are now: their row changes in place, and a
     // confirmation closes.
     let navigate = leptos_router::hooks::use_navigate();
@@ -104,7 +134,10 @@ fn People() -> impl IntoView {
     };
     view! {
         <section class="section" aria-labelledby="people-heading">
-            <h2 id="people-heading">"People"</h2>
+            <div class="section-heading">
+                <h2 id="people-heading">"People"</h2>
+                <A href=move || add_person_url(&query.read()) attr:class="button">"Add person"</A>
+            </div>
             <form method="get" action=PAGE class="search-form" role="search" on:submit=find>
                 <label for="people-search">"Find people by sign-in name or name"</label>
                 <div class="search-row">
@@ -123,6 +156,8 @@ fn People() -> impl IntoView {
                 })}
                 <Confirmation page=page act=act/>
                 <PersonAppPasswords apps=person_apps/>
+                <AddPersonDialog add=add back=back/>
+                <ResetPasswordDialog reset=reset page=page revokes_app_passwords=revokes_app_passwords back=back/>
             </Transition>
         </section>
     }
@@ -185,12 +220,19 @@ fn PersonRow(
         )
     });
     let apps_label = format!("App passwords of {username}");
+    let reset_href = format!(
+        "{PAGE}?{here}{}reset={}",
+        if here.is_empty() { "" } else { "&" },
+        crate::account::urlencode(&username)
+    );
+    let reset_label = format!("Reset password of {username}");
     view! {
         <li class="method person">
             <span class="method-name">{person.display_name.clone()}</span>
             <span class="method-detail">{person.username.clone()} " · " {facts.join(" · ")}</span>
             <span class="row-actions wrap">
                 {apps_href.map(|href| view! { <A href=href attr:class="link" attr:aria-label=apps_label>"App passwords"</A> })}
+                <A href=reset_href attr:class="link" attr:aria-label=reset_label>"Reset password"</A>
                 {actions.into_iter().map(|action| {
                     let username = username.clone();
                     let label = format!("{} {}", action.label(), username);
@@ -343,6 +385,18 @@ fn console_at(query: &leptos_router::params::ParamsMap) -> String {
         &query.get("q").unwrap_or_default(),
         query.get("after").as_deref(),
     )
+}
+
+/// The console at the search and page of `query`, with "Add person" open.
+fn add_person_url(query: &leptos_router::params::ParamsMap) -> String {
+    let here = search_query(
+        &query.get("q").unwrap_or_default(),
+        query.get("after").as_deref(),
+    );
+    match here.as_str() {
+        "" => format!("{PAGE}?add=person"),
+        here => format!("{PAGE}?{here}&add=person"),
+    }
 }
 
 /// The console at a search and page.

@@ -19,14 +19,19 @@ pub fn SignInPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let sign_in = ServerAction::<SignIn>::new();
     let verify = ServerAction::<VerifySignInCode>::new();
-    let notice = move || match (param("setup").as_str(), param("signed_out").as_str()) {
-        ("done", _) => {
+    let notice = move || match (
+        param("setup").as_str(),
+        param("signed_out").as_str(),
+        param("password").as_str(),
+    ) {
+        ("done", _, _) => {
             Some("Latchkey is set up. Sign in with the administrator account you just created.")
         }
-        (_, "everywhere") => {
+        (_, "everywhere", _) => {
             Some("You signed out everywhere. Every device will need to sign in again.")
         }
-        (_, "1") => Some("You signed out."),
+        (_, "1", _) => Some("You signed out."),
+        (_, _, "set") => Some("Your password is set. Sign in with it."),
         _ => None,
     };
     let step = move || {

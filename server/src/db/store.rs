@@ -171,6 +171,7 @@ impl Store {
             organization_id: Set(ORGANIZATION_ID),
             username: Set(admin.username),
             username_key: Set(admin.username_key),
+            name_key: Set(crate::domain::account::name_key(&admin.display_name)),
             display_name: Set(admin.display_name),
             password_hash: Set(admin.password_hash),
             password_changed_at: Set(now),

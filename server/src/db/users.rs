@@ -11,6 +11,7 @@ use sea_orm::{
 
 use super::audit::AuditNote;
 use super::entities::{app_password, authenticator_app, organization, session, user};
+use super::password_links::NewPasswordLink;
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
 use crate::domain::policy;
 
@@ -69,28 +70,23 @@ impl Store {
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<PersonRow>, StoreError> {
-        use sea_orm::sea_query::{Expr as SqlExpr, ExprTrait, Func};
-        let prefix = prefix.to_lowercase();
-        // LIKE with its wildcards escaped: the prefix is matched as typed.
-        let pattern = format!(
-            "{}%",
-            prefix
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        );
+        let key = crate::domain::account::lookup_key(prefix);
         let mut query = user::Entity::find().order_by_asc(user::Column::UsernameKey);
-        if !prefix.is_empty() {
+        if !key.is_empty() {
+            // A range on each key's index, not LIKE (which SQLite and PostgreSQL index only
+            // under conditions on collation): both keys compare byte by byte.
+            let (from, until) = crate::domain::account::prefix_range(&key);
+            let starts_with = |column: user::Column| {
+                let condition = Condition::all().add(column.gte(from.clone()));
+                match &until {
+                    Some(until) => condition.add(column.lt(until.clone())),
+                    None => condition,
+                }
+            };
             query = query.filter(
                 Condition::any()
-                    .add(
-                        SqlExpr::col(user::Column::UsernameKey)
-                            .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-                    )
-                    .add(
-                        SqlExpr::expr(Func::lower(SqlExpr::col(user::Column::DisplayName)))
-                            .like(sea_orm::sea_query::LikeExpr::new(pattern).escape('\\')),
-                    ),
+                    .add(starts_with(user::Column::UsernameKey))
+                    .add(starts_with(user::Column::NameKey)),
             );
         }
         if let Some(after) = after {
@@ -163,11 +159,34 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<user::Model, StoreError> {
+        self.add_user_with(new, None, actor, now).await
+    }
+
+    /// Adds a user who sets their own password with `link` (their `password_hash` is one
+    /// nobody knows until then); the user, the link and the audit event in one transaction.
+    pub async fn add_user_with_link(
+        &self,
+        new: NewUser,
+        link: NewPasswordLink,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<user::Model, StoreError> {
+        self.add_user_with(new, Some(link), actor, now).await
+    }
+
+    async fn add_user_with(
+        &self,
+        new: NewUser,
+        link: Option<NewPasswordLink>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<user::Model, StoreError> {
         let txn = self.begin_write().await?;
         let inserted = user::ActiveModel {
             organization_id: Set(ORGANIZATION_ID),
             username: Set(new.username),
             username_key: Set(new.username_key),
+            name_key: Set(crate::domain::account::name_key(&new.display_name)),
             display_name: Set(new.display_name),
             password_hash: Set(new.password_hash),
             password_changed_at: Set(now),
@@ -190,7 +209,17 @@ impl Store {
             }
             other => other?,
         };
-        AuditNote::new("user.added", format!("role {}", added.role))
+        let detail = match &link {
+            Some(_) => format!(
+                "role {}; they set their password with a one-time link",
+                added.role
+            ),
+            None => format!("role {}", added.role),
+        };
+        if let Some(link) = link {
+            super::password_links::insert_link(&txn, added.id, link, now).await?;
+        }
+        AuditNote::new("user.added", detail)
             .row(Some(added.id), actor, now)
             .insert(&txn)
             .await?;
@@ -230,6 +259,33 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<PasswordReset, StoreError> {
+        self.reset_password_with(user_id, hash, None, actor, now)
+            .await
+    }
+
+    /// Resets the password to one nobody knows (`locked_hash`) and keeps `link`, with which
+    /// the person sets a new one; otherwise as [`Store::reset_password`]. Earlier links of the
+    /// person stop working.
+    pub async fn reset_password_with_link(
+        &self,
+        user_id: i32,
+        locked_hash: String,
+        link: NewPasswordLink,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<PasswordReset, StoreError> {
+        self.reset_password_with(user_id, locked_hash, Some(link), actor, now)
+            .await
+    }
+
+    async fn reset_password_with(
+        &self,
+        user_id: i32,
+        hash: String,
+        link: Option<NewPasswordLink>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<PasswordReset, StoreError> {
         let txn = self.begin_write().await?;
         let revokes = organization::Entity::find_by_id(ORGANIZATION_ID)
             .one(&txn)
@@ -250,8 +306,15 @@ impl Store {
         } else {
             0
         };
+        let how = match link {
+            Some(link) => {
+                super::password_links::insert_link(&txn, user_id, link, now).await?;
+                "by an administrator, with a one-time link"
+            }
+            None => "by an administrator",
+        };
         let detail = format!(
-            "by an administrator; {sessions_ended} sessions ended, {app_passwords_revoked} app passwords revoked"
+            "{how}; {sessions_ended} sessions ended, {app_passwords_revoked} app passwords revoked"
         );
         AuditNote::new("password.reset", detail)
             .row(Some(user_id), actor, now)

@@ -74,6 +74,30 @@ pub fn lookup_key(input: &str) -> String {
     input.trim().nfc().collect::<String>().to_lowercase()
 }
 
+/// The key the people search finds a display name under: like a sign-in name's (NFC,
+/// lower-case), so a prefix typed in any case matches.
+pub fn name_key(display_name: &str) -> String {
+    lookup_key(display_name)
+}
+
+/// The keys that start with `prefix`, as the range `from <= key < until` in byte order (UTF-8
+/// orders like code points), which an index answers; `until` is `None` when no string ends it.
+pub fn prefix_range(prefix: &str) -> (String, Option<String>) {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        // The smallest character after `last`; surrogates are not characters.
+        let next = match last as u32 + 1 {
+            0xD800 => Some('\u{E000}'),
+            n => char::from_u32(n),
+        };
+        if let Some(next) = next {
+            chars.push(next);
+            return (prefix.to_owned(), Some(chars.into_iter().collect()));
+        }
+    }
+    (prefix.to_owned(), None)
+}
+
 /// A sign-in name such as `ada@example.org`, as typed (trimmed, NFC), plus its case-folded key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Username {
@@ -249,5 +273,44 @@ mod tests {
         let mismatch = check_new_password("long enough pass", "long enough pasS").err();
         assert_eq!(mismatch.map(|e| e.field), Some("confirm_password"));
         assert!(check_new_password(&"p".repeat(257), &"p".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_keys_that_start_with_it() {
+        let keys = [
+            "",
+            "a",
+            "a-z",
+            "ab",
+            "ab\u{10FFFF}",
+            "abc",
+            "abd",
+            "ac",
+            "b",
+            "\u{D7FF}x",
+            "\u{E000}",
+            "\u{10FFFF}",
+            "\u{10FFFF}a",
+        ];
+        for prefix in [
+            "",
+            "a",
+            "ab",
+            "a-",
+            "\u{D7FF}",
+            "\u{10FFFF}",
+            "ab\u{10FFFF}",
+        ] {
+            let (from, until) = prefix_range(prefix);
+            for key in keys {
+                // `str`'s order is byte order, as in the database.
+                let in_range =
+                    key >= from.as_str() && until.as_deref().is_none_or(|until| key < until);
+                assert_eq!(in_range, key.starts_with(prefix), "{prefix:?} and {key:?}");
+            }
+        }
+        assert_eq!(prefix_range("ab"), ("ab".to_owned(), Some("ac".to_owned())));
+        assert_eq!(prefix_range("\u{10FFFF}").1, None);
+        assert_eq!(name_key(" Ada LOVELACE "), "ada lovelace");
     }
 }

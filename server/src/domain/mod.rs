@@ -8,6 +8,7 @@ pub mod app_password;
 pub mod basic_auth;
 pub mod common_passwords;
 pub mod password;
+pub mod password_link;
 pub mod policy;
 pub mod random;
 pub mod session;

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use app::backend::{AdministrationUseCases, RequestContext};
 use app::error::{AppError, Refusal};
 use app::model::{
-    AppPasswordItem, AuditEntry, AuditPage, AuditQuery, OrganizationSettings, PeoplePage,
-    PersonAction, PersonSummary, PolicySetting,
+    AppPasswordItem, AuditEntry, AuditPage, AuditQuery, NewPersonValues, OrganizationSettings,
+    PasswordLink, PeoplePage, PersonAction, PersonSummary, PolicySetting,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -19,10 +19,13 @@ use super::{ServerBackend, actor};
 
 use crate::db::entities::{app_password, audit_event, organization, user};
 use crate::db::{
-    Actor, AuditFilter, NewUser, PasswordReset, PersonRow, Remover, Store, StoreError, Which,
+    Actor, AuditFilter, NewPasswordLink, NewUser, PasswordReset, PersonRow, Remover, Store,
+    StoreError, Which,
 };
 use crate::domain::app_password::AppName;
+use crate::domain::password_link::{self, Purpose};
 use crate::domain::policy::Setting;
+use crate::domain::random::{OsRandom, random_hex};
 use crate::domain::{ValidationError, account, password, timefmt};
 
 /// Why an administration use case refused or failed; the text is what the administrator reads.
@@ -55,6 +58,40 @@ pub struct NewPerson {
     pub display_name: String,
     pub password: String,
     pub is_admin: bool,
+}
+
+/// A one-time password link just made. Its token exists only here and in the link: the
+/// database keeps its hash.
+#[derive(Debug)]
+pub struct IssuedLink {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl IssuedLink {
+    fn new(purpose: Purpose, now: DateTime<Utc>) -> (Self, NewPasswordLink) {
+        let token = password_link::new_token(&mut OsRandom);
+        let expires_at = password_link::expires_at(now);
+        let kept = NewPasswordLink {
+            token_hash: password_link::token_hash(&token),
+            purpose,
+            expires_at,
+        };
+        (Self { token, expires_at }, kept)
+    }
+
+    /// The link's address on the site at `public_url`.
+    pub fn url(&self, public_url: &str) -> String {
+        password_link::url(public_url, &self.token)
+    }
+}
+
+/// The hash of a password nobody knows (256 random bits, forgotten at once): the password of
+/// someone who sets theirs with a link. A real hash, so signing in with it takes as long as
+/// with any other and fails.
+async fn locked_password_hash() -> Result<String, AdministrationError> {
+    let unknown = random_hex(&mut OsRandom, 32);
+    Ok(password::hash_password_blocking(unknown).await?)
 }
 
 /// The audit log as administrators read it: events with the sign-in names they concern.
@@ -113,6 +150,54 @@ impl Administration {
             is_admin: new.is_admin,
         };
         Ok(self.store.add_user(person, &self.actor, Utc::now()).await?)
+    }
+
+    /// Adds a person without a password they know: they set one with the link returned.
+    pub async fn add_person_with_link(
+        &self,
+        username: &str,
+        display_name: &str,
+        is_admin: bool,
+    ) -> Result<(user::Model, IssuedLink), AdministrationError> {
+        let username = account::Username::parse(username)?;
+        let display_name = account::parse_display_name(display_name)?;
+        let now = Utc::now();
+        let (issued, link) = IssuedLink::new(Purpose::Welcome, now);
+        let person = NewUser {
+            username: username.as_str().to_owned(),
+            username_key: username.key().to_owned(),
+            display_name,
+            password_hash: locked_password_hash().await?,
+            is_admin,
+        };
+        let added = self
+            .store
+            .add_user_with_link(person, link, &self.actor, now)
+            .await?;
+        Ok((added, issued))
+    }
+
+    /// Resets the person's password to one nobody knows (every session ends; the app
+    /// passwords are revoked when the organization's policy says so); they set a new one with
+    /// the link returned.
+    pub async fn reset_password_with_link(
+        &self,
+        username: &str,
+    ) -> Result<(user::Model, PasswordReset, IssuedLink), AdministrationError> {
+        let person = self.person(username).await?;
+        let now = Utc::now();
+        let (issued, link) = IssuedLink::new(Purpose::Reset, now);
+        let reset = self
+            .store
+            .reset_password_with_link(
+                person.id,
+                locked_password_hash().await?,
+                link,
+                &self.actor,
+                now,
+            )
+            .await?;
+        Ok((person, reset, issued))
     }
 
     /// Enables or disables the person; returns them and how many sessions ended. The last
@@ -488,6 +573,51 @@ impl AdministrationUseCases for ServerBackend {
             }
         }
         Ok(summary_of(admin.person_row(username).await?))
+    }
+
+    async fn add_person(
+        &self,
+        context: &RequestContext,
+        person: NewPersonValues,
+    ) -> Result<PasswordLink, AppError> {
+        let admin = self.administration_for(context).await?;
+        let (added, link) = admin
+            .add_person_with_link(&person.username, &person.display_name, person.administrator)
+            .await?;
+        tracing::info!(user = %added.username, "person added from the admin console");
+        Ok(self.shown_link(added, link, String::new()))
+    }
+
+    async fn reset_password_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<PasswordLink, AppError> {
+        let admin = self.administration_for(context).await?;
+        let (person, reset, link) = admin.reset_password_with_link(username).await?;
+        let detail = format!(
+            "{} signed out everywhere; {}.",
+            person.display_name,
+            match reset.app_passwords_revoked {
+                0 => "no app password was revoked".to_owned(),
+                1 => "1 app password was revoked".to_owned(),
+                n => format!("{n} app passwords were revoked"),
+            }
+        );
+        Ok(self.shown_link(person, link, detail))
+    }
+}
+
+impl ServerBackend {
+    /// A link just made, as the administrator is shown it (once).
+    fn shown_link(&self, person: user::Model, link: IssuedLink, detail: String) -> PasswordLink {
+        PasswordLink {
+            url: link.url(&self.settings.public_url),
+            expires: timefmt::moment(link.expires_at),
+            username: person.username,
+            display_name: person.display_name,
+            detail,
+        }
     }
 }
 

@@ -10,11 +10,15 @@
 //!   ([`AccountUseCases`](app::backend::AccountUseCases)).
 //! - `app_passwords`: the person's app passwords
 //!   ([`AppPasswordUseCases`](app::backend::AppPasswordUseCases)).
-//! - `administration`: people and policy, for administrators (the `latchkey admin` commands).
+//! - `administration`: people and policy, for administrators (the `latchkey admin` commands
+//!   and the admin console).
+//! - `password_links`: the page a one-time password link opens
+//!   ([`PasswordLinkUseCases`](app::backend::PasswordLinkUseCases)).
 
 mod account;
 pub mod administration;
 mod app_passwords;
+mod password_links;
 mod sessions;
 mod setup;
 
@@ -57,8 +61,11 @@ const SIGN_INS_PER_ADDRESS: crate::domain::throttle::FailureLimit =
 const MAX_TRACKED_ADDRESSES: u64 = 100_000;
 
 /// Settings of the backend that come from configuration.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct BackendSettings {
+    /// The site's public base URL without a trailing slash, for links shown to people
+    /// (one-time password links); empty: links are paths on this site.
+    pub public_url: String,
     pub session_policy: SessionPolicy,
     /// Mark cookies `Secure` (when the public URL is https).
     pub secure_cookies: bool,
@@ -187,6 +194,7 @@ fn unix_seconds(now: DateTime<Utc>) -> u64 {
 impl ServerBackend {
     pub fn new(store: Store, secret_key: SecretKey, settings: BackendSettings) -> Arc<Self> {
         Arc::new(Self {
+            app_password_checker: AppPasswordChecker::new(settings.app_password_checks),
             store,
             setup_gate: SetupGate::default(),
             secret_key,
@@ -195,7 +203,6 @@ impl ServerBackend {
                 .max_capacity(MAX_TRACKED_ADDRESSES)
                 .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
-            app_password_checker: AppPasswordChecker::new(settings.app_password_checks),
         })
     }
 

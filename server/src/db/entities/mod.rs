@@ -9,6 +9,7 @@ pub mod key_check;
 pub mod mail_cursor;
 pub mod mail_outbox;
 pub mod organization;
+pub mod password_link;
 pub mod session;
 pub mod throttle_counter;
 pub mod user;

@@ -12,6 +12,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub username_key: String,
     pub display_name: String,
+    /// The lower-cased display name, which the people search's index is on.
+    pub name_key: String,
     /// Encoded argon2id PHC string.
     pub password_hash: String,
     pub password_changed_at: DateTimeUtc,

@@ -12,6 +12,7 @@ mod m20261129_000006_key_check;
 mod m20261129_000007_mail_outbox;
 mod m20261129_000008_reset_revokes_app_passwords;
 mod m20261129_000009_recent_activity;
+mod m20261130_000010_password_links;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_mail_outbox::Migration),
             Box::new(m20261129_000008_reset_revokes_app_passwords::Migration),
             Box::new(m20261129_000009_recent_activity::Migration),
+            Box::new(m20261130_000010_password_links::Migration),
         ]
     }
 }

@@ -1,0 +1,149 @@
+//! The page a one-time password link opens (`/set-password?token=...`): after an
+//! administrator's reset, or as a new person, the person sets their password there. Holding
+//! the link is the proof; it works once, for a day.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::field::Field;
+use crate::error::AppError;
+use crate::model::PasswordLinkFor;
+use crate::secret::Secret;
+
+/// The page's path.
+pub const PAGE: &str = "/set-password";
+
+/// Whom the link `token` is for, while it works.
+#[server(endpoint = "password_link")]
+pub async fn get_password_link(token: String) -> Result<PasswordLinkFor, AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend.password_link(&token).await
+        }
+        .await,
+    )
+}
+
+/// Sets the password of the person the link `token` is for, and uses the link up; then
+/// sign-in, with their sign-in name filled in.
+#[server(endpoint = "set_password_with_link")]
+pub async fn set_password_with_link(
+    token: String,
+    password: Secret,
+    confirm_password: Secret,
+) -> Result<(), AppError> {
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            let username = backend
+                .set_password_with_link(
+                    &token,
+                    password.expose(),
+                    confirm_password.expose(),
+                    &crate::backend::request_context().await,
+                )
+                .await?;
+            leptos_axum::redirect(&format!(
+                "/signin?password=set&username={}",
+                crate::account::urlencode(&username)
+            ));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// `/set-password?token=...`: the form, or why the link does not work.
+#[component]
+pub fn SetPasswordPage() -> impl IntoView {
+    let query = use_query_map();
+    let token = move || query.read().get("token").unwrap_or_default();
+    let link = Resource::new_blocking(token, get_password_link);
+    view! {
+        <leptos_meta::Title text="Set your password"/>
+        <main class="centered-page">
+            <section class="card" aria-labelledby="set-password-heading">
+                <p class="brand">"Latchkey"</p>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match link.await {
+                            Ok(person) => Either::Left(view! { <SetPasswordForm person=person token=token()/> }),
+                            Err(error) => Either::Right(view! { <LinkNotWorking error=error/> }),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        </main>
+    }
+}
+
+#[component]
+fn LinkNotWorking(error: AppError) -> impl IntoView {
+    let reason = match error {
+        AppError::NotFound => {
+            "This link has expired or was already used. Ask your administrator for a new one."
+                .to_owned()
+        }
+        other => other.to_string(),
+    };
+    view! {
+        <h1 id="set-password-heading" tabindex="-1">"This link doesn't work"</h1>
+        <p role="alert">{reason}</p>
+        <p><a href="/signin">"Go to sign-in"</a></p>
+    }
+}
+
+#[component]
+fn SetPasswordForm(person: PasswordLinkFor, token: String) -> impl IntoView {
+    let set = ServerAction::<SetPasswordWithLink>::new();
+    let error = Signal::derive(move || set.value().get().and_then(Result::err));
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
+    };
+    let general_error = move || {
+        error.get().map(|e| match e {
+            AppError::NotFound => {
+                "This link has expired or was already used. Ask your administrator for a new one."
+                    .to_owned()
+            }
+            AppError::Invalid { .. } => String::new(),
+            other => other.to_string(),
+        })
+    };
+    let intro = if person.first_password {
+        "Welcome. Choose the password you'll sign in with."
+    } else {
+        "Your administrator reset your password. Choose a new one to sign in again."
+    };
+    view! {
+        <h1 id="set-password-heading" tabindex="-1">"Set your password"</h1>
+        <p>{intro}</p>
+        <p class="muted">{person.display_name} " · " {person.username.clone()}</p>
+        <p class="hint">"Use at least 12 characters. A few unrelated words work well. This link works once."</p>
+        <ActionForm action=set attr:class="stack" attr:novalidate=true>
+            <input type="hidden" name="token" value=token/>
+            // For password managers: whose password this is.
+            <input type="hidden" name="username" autocomplete="username" value=person.username/>
+            <Field
+                label="New password"
+                name="password"
+                id="password"
+                autocomplete="new-password"
+                input_type="password"
+                error=field_error("password")
+            />
+            <Field
+                label="Confirm new password"
+                name="confirm_password"
+                id="confirm_password"
+                autocomplete="new-password"
+                input_type="password"
+                error=field_error("confirm_password")
+            />
+            <p class="form-error" role="alert">{general_error}</p>
+            <button type="submit" class="button primary" aria-disabled=move || set.pending().get().to_string()>"Set password"</button>
+        </ActionForm>
+    }
+}
