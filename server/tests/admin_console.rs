@@ -414,3 +414,175 @@ async fn the_audit_log_exports_100_000_events_as_csv_in_batches() -> TestResult 
     }
     Ok(())
 }
+
+/// Adds `count` people named from a few first and last names (so a prefix matches as many as
+/// in a real directory), a thousand rows per insert, all with one password hash.
+async fn seed_people(
+    store: &server::db::Store,
+    count: usize,
+) -> Result<Vec<(String, String)>, Box<dyn std::error::Error + Send + Sync>> {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    use server::db::entities::user;
+    const FIRST: [&str; 16] = [
+        "Ada",
+        "Alan",
+        "Barbara",
+        "Claude",
+        "Donald",
+        "Edsger",
+        "Frances",
+        "Grace",
+        "Hedy",
+        "John",
+        "Katherine",
+        "Leslie",
+        "Margaret",
+        "Niklaus",
+        "Radia",
+        "Tim",
+    ];
+    const LAST: [&str; 16] = [
+        "Allen",
+        "Backus",
+        "Cerf",
+        "Dijkstra",
+        "Engelbart",
+        "Floyd",
+        "Hamilton",
+        "Hopper",
+        "Johnson",
+        "Knuth",
+        "Lamport",
+        "Liskov",
+        "Perlman",
+        "Ritchie",
+        "Shannon",
+        "Wirth",
+    ];
+    let now = chrono::Utc::now();
+    let mut people = Vec::with_capacity(count);
+    for start in (0..count).step_by(1000) {
+        let rows: Vec<user::ActiveModel> = (start..(start + 1000).min(count))
+            .map(|n| {
+                let (first, last) = (FIRST[n % 16], LAST[(n / 16) % 16]);
+                let username = format!(
+                    "{}.{}{n}@contoso.example",
+                    first.to_lowercase(),
+                    last.to_lowercase()
+                );
+                let display_name = format!("{first} {last}");
+                people.push((username.clone(), display_name.clone()));
+                user::ActiveModel {
+                    organization_id: Set(1),
+                    username_key: Set(username.clone()),
+                    username: Set(username),
+                    name_key: Set(display_name.to_lowercase()),
+                    display_name: Set(display_name),
+                    password_hash: Set("unused".to_owned()),
+                    password_changed_at: Set(now),
+                    is_enabled: Set(true),
+                    role: Set("user".to_owned()),
+                    created_at: Set(now),
+                    failed_sign_ins: Set(0),
+                    throttled_until: Set(None),
+                    preview_notice_dismissed: Set(false),
+                    ..Default::default()
+                }
+            })
+            .collect();
+        user::Entity::insert_many(rows)
+            .exec_without_returning(store.connection())
+            .await?;
+    }
+    Ok(people)
+}
+
+#[tokio::test]
+async fn the_people_search_uses_the_indexes_with_100_000_people() -> TestResult {
+    use sea_orm::ConnectionTrait;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let people = seed_people(&backend.store, 100_000).await?;
+        // What a database does after loading: statistics for the planner.
+        backend
+            .store
+            .connection()
+            .execute_unprepared("ANALYZE")
+            .await?;
+        for prefix in ["", "a", "r", "ada", "grace h", "hedy.cerf1"] {
+            let plan = backend.store.people_search_plan(prefix).await?;
+            // A full scan: of the table, or of an index without a range (SQLite's "SCAN",
+            // PostgreSQL's index scan with only a filter). Everyone in order is one.
+            let full_scan = !prefix.is_empty()
+                && plan.iter().any(|line| {
+                    line.contains("Seq Scan")
+                        || line.trim_start().starts_with("SCAN")
+                        || line.contains("Filter:")
+                });
+            assert!(
+                !full_scan,
+                "{}: {prefix:?} scans every person:\n{}",
+                database.name,
+                plan.join("\n")
+            );
+            if prefix == "ada" {
+                println!(
+                    "{} plan for {prefix:?}:\n  {}",
+                    database.name,
+                    plan.join("\n  ")
+                );
+            }
+        }
+        let admin = context(
+            "192.0.2.1",
+            Some(&session_of(&backend, "admin@contoso.example").await?),
+        );
+        // Found as typed, in any case, by sign-in name or name.
+        let hedy = backend.people(&admin, "HEDY.CERF", None).await?;
+        assert!(!hedy.people.is_empty());
+        assert!(
+            hedy.people
+                .iter()
+                .all(|p| p.username.starts_with("hedy.cerf"))
+        );
+        let by_name = backend.people(&admin, "grace hop", None).await?;
+        assert_eq!(by_name.people.len(), 25);
+        assert!(
+            by_name
+                .people
+                .iter()
+                .all(|p| p.display_name == "Grace Hopper")
+        );
+
+        // Searches as administrators type them: the first letters of a name or sign-in name.
+        let mut durations = Vec::new();
+        let mut slowest = Vec::new();
+        for n in 0..400usize {
+            let (username, display_name) = &people[(n * 7919) % people.len()];
+            let source = if n % 2 == 0 { username } else { display_name };
+            let prefix: String = source.chars().take(1 + n % 6).collect();
+            let after = (n % 5 == 0).then(|| username.clone());
+            let started = std::time::Instant::now();
+            backend.people(&admin, &prefix, after.clone()).await?;
+            durations.push(started.elapsed());
+            slowest.push((started.elapsed(), prefix, after));
+        }
+        slowest.sort();
+        for (took, prefix, after) in slowest.iter().rev().take(3) {
+            println!("  slowest: {took:?} for {prefix:?} after {after:?}");
+        }
+        durations.sort();
+        let at =
+            |q: f64| durations[((durations.len() as f64 * q) as usize).min(durations.len() - 1)];
+        println!(
+            "{}: people search with 100,000 people, {} searches (debug build): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            database.name,
+            durations.len(),
+            at(0.5).as_secs_f64() * 1000.0,
+            at(0.99).as_secs_f64() * 1000.0,
+            durations[durations.len() - 1].as_secs_f64() * 1000.0,
+        );
+    }
+    Ok(())
+}

@@ -6,7 +6,7 @@ use sea_orm::UpdateMany;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
-    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
+    DatabaseTransaction, EntityTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, SqlErr,
 };
 
 use super::audit::AuditNote;
@@ -70,30 +70,61 @@ impl Store {
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<PersonRow>, StoreError> {
-        let key = crate::domain::account::lookup_key(prefix);
-        let mut query = user::Entity::find().order_by_asc(user::Column::UsernameKey);
-        if !key.is_empty() {
-            // A range on each key's index, not LIKE (which SQLite and PostgreSQL index only
-            // under conditions on collation): both keys compare byte by byte.
-            let (from, until) = crate::domain::account::prefix_range(&key);
-            let starts_with = |column: user::Column| {
-                let condition = Condition::all().add(column.gte(from.clone()));
-                match &until {
-                    Some(until) => condition.add(column.lt(until.clone())),
-                    None => condition,
-                }
-            };
-            query = query.filter(
-                Condition::any()
-                    .add(starts_with(user::Column::UsernameKey))
-                    .add(starts_with(user::Column::NameKey)),
+        // The page's (sign-in name key, id) pairs from the indexes alone, then the rows of the
+        // page only.
+        let mut page: Vec<(String, i32)> = Vec::new();
+        for query in people_queries(prefix, after, limit) {
+            page.extend(
+                query
+                    .select_only()
+                    .column(user::Column::UsernameKey)
+                    .column(user::Column::Id)
+                    .into_tuple::<(String, i32)>()
+                    .all(self.connection())
+                    .await?,
             );
         }
-        if let Some(after) = after {
-            query = query.filter(user::Column::UsernameKey.gt(after));
+        page.sort_unstable();
+        page.dedup();
+        page.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        if page.is_empty() {
+            return Ok(Vec::new());
         }
-        let people = query.limit(limit).all(self.connection()).await?;
+        let people = user::Entity::find()
+            .filter(user::Column::Id.is_in(page.into_iter().map(|(_, id)| id)))
+            .order_by_asc(user::Column::UsernameKey)
+            .all(self.connection())
+            .await?;
         self.person_rows(people).await
+    }
+
+    /// The database's plan for each query of the people search of `prefix`, one line per
+    /// step (`EXPLAIN QUERY PLAN` on SQLite, `EXPLAIN` on PostgreSQL): for tests and benchmark
+    /// reports that show it uses the indexes.
+    pub async fn people_search_plan(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
+        let backend = self.connection().get_database_backend();
+        let (explain, column) = match backend {
+            DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN ", "detail"),
+        };
+        let mut plan = Vec::new();
+        for query in people_queries(prefix, None, 26) {
+            let query = query
+                .select_only()
+                .column(user::Column::UsernameKey)
+                .column(user::Column::Id)
+                .build(backend);
+            let statement = sea_orm::Statement {
+                sql: format!("{explain}{}", query.sql),
+                ..query
+            };
+            let rows = self.connection().query_all_raw(statement).await?;
+            plan.extend(
+                rows.iter()
+                    .filter_map(|row| row.try_get::<String>("", column).ok()),
+            );
+        }
+        Ok(plan)
     }
 
     /// `people` with whether each has a confirmed authenticator app and how many app
@@ -465,4 +496,52 @@ pub struct PersonRow {
 pub struct PasswordReset {
     pub sessions_ended: u64,
     pub app_passwords_revoked: u64,
+}
+
+/// The people search's queries, whose matches together (sorted by sign-in name key, the
+/// first `limit`) are the page. Each is a range on one index, not LIKE (which SQLite and
+/// PostgreSQL index only under conditions on collation); both keys compare byte by byte.
+/// - Sign-in names: the range of `username_key`, in its order, `limit` of them.
+/// - Names: the range of `(name_key, username_key)`, sorted by `username_key || ''`, the first
+///   `limit`. The expression keeps the planners on that range: ordered by the column itself,
+///   SQLite and PostgreSQL may walk the whole sign-in name index instead, filtering, which is
+///   slow when the matches come late in it.
+///
+/// Without a prefix, everyone in sign-in name order, `limit` of them.
+fn people_queries(
+    prefix: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Vec<sea_orm::Select<user::Entity>> {
+    let after_key = |query: sea_orm::Select<user::Entity>| match after {
+        Some(after) => query.filter(user::Column::UsernameKey.gt(after)),
+        None => query,
+    };
+    let key = crate::domain::account::lookup_key(prefix);
+    if key.is_empty() {
+        return vec![
+            after_key(user::Entity::find())
+                .order_by_asc(user::Column::UsernameKey)
+                .limit(limit),
+        ];
+    }
+    let (from, until) = crate::domain::account::prefix_range(&key);
+    let starts_with = |column: user::Column| {
+        let query = user::Entity::find().filter(column.gte(from.clone()));
+        match &until {
+            Some(until) => query.filter(column.lt(until.clone())),
+            None => query,
+        }
+    };
+    vec![
+        after_key(starts_with(user::Column::UsernameKey))
+            .order_by_asc(user::Column::UsernameKey)
+            .limit(limit),
+        after_key(starts_with(user::Column::NameKey))
+            .order_by(
+                sea_orm::sea_query::Expr::cust("username_key || ''"),
+                sea_orm::Order::Asc,
+            )
+            .limit(limit),
+    ]
 }

@@ -25,6 +25,7 @@ enum Users {
     Table,
     Id,
     NameKey,
+    UsernameKey,
 }
 
 const NAME_INDEX: &str = "users_name_key";
@@ -110,6 +111,9 @@ impl MigrationTrait for Migration {
                     .name(NAME_INDEX)
                     .table(Users::Table)
                     .col(Users::NameKey)
+                    // With the sign-in name key, a search's matches are ordered and paged
+                    // from the index alone, reading only the rows of the page.
+                    .col(Users::UsernameKey)
                     .to_owned(),
             )
             .await
