@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::{
-    AppPasswordItem, AuditPage, NewPersonValues, OrganizationSettings, PasswordLink, PeoplePage,
-    PersonAction, PersonSummary, PolicySetting,
+    AppPasswordItem, AuditPage, OrganizationSettings, PasswordLink, PeoplePage, PersonAction,
+    PersonSummary, PolicySetting,
 };
 
 /// The organization and its settings.
@@ -167,7 +167,7 @@ pub async fn add_person(
     display_name: String,
     administrator: Option<String>,
 ) -> Result<PasswordLink, AppError> {
-    let typed = NewPersonValues {
+    let typed = crate::model::NewPersonValues {
         username,
         display_name,
         administrator: administrator.is_some(),
