@@ -157,3 +157,88 @@ test('the audit log shows every event, filtered by person, kind and day, and dow
   expect(text).toContain('policy.changed');
   expect(text).toContain('setup.completed');
 });
+
+test('an administrator adds a person and resets a password; each time the person sets theirs with the one-time link, with and without the WebAssembly', async ({ page, server, browser }) => {
+  await completeSetup(page, server, { allowAppPasswords: true });
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  await page.goto(server.baseURL + '/admin');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Add person' }).click();
+  const add = page.getByRole('dialog', { name: 'Add person' });
+  await add.getByLabel('Name').fill('Grace Hopper');
+  await add.getByLabel('Sign-in name').fill('grace at contoso');
+  await add.getByRole('button', { name: 'Add' }).click();
+  // What was typed stays; the refusal names the field.
+  await expect(add.getByText('Enter a sign-in name like someone@example.org, without spaces.')).toBeVisible();
+  await expect(add.getByLabel('Name')).toHaveValue('Grace Hopper');
+  await add.getByLabel('Sign-in name').fill('grace@contoso.example');
+  await add.getByRole('button', { name: 'Add' }).click();
+  const welcome = add.getByLabel('One-time link');
+  await expect(welcome).toHaveValue(/\/set-password\?token=[0-9a-f]{64}$/);
+  const welcomeUrl = await welcome.inputValue();
+  await expect(add).toContainText("This is the only time you'll see this link.");
+  await add.getByRole('link', { name: 'Done' }).click();
+  await expect(add).toBeHidden();
+  await expect(page.getByRole('list', { name: 'People' })).toContainText('grace@contoso.example');
+
+  // Grace opens it in her own browser and chooses her password.
+  const graceBrowser = await browser.newContext();
+  const grace = await graceBrowser.newPage();
+  await grace.goto(welcomeUrl);
+  await expect(grace).toHaveTitle('Set your password - Latchkey');
+  await expect(grace.getByText("Welcome. Choose the password you'll sign in with.")).toBeVisible();
+  await hydrated(grace);
+  await grace.getByLabel('New password', { exact: true }).fill('too short');
+  await grace.getByLabel('Confirm new password').fill('too short');
+  await grace.getByRole('button', { name: 'Set password' }).click();
+  await expect(grace.getByText('Use at least 12 characters (this one has 9).')).toBeVisible();
+  await grace.getByLabel('New password', { exact: true }).fill('a long enough password');
+  await grace.getByLabel('Confirm new password').fill('a long enough password');
+  await grace.getByRole('button', { name: 'Set password' }).click();
+  await expect(grace).toHaveURL(/\/signin\?password=set&username=grace%40contoso\.example$/);
+  await expect(grace.getByText('Your password is set. Sign in with it.')).toBeVisible();
+  await grace.getByLabel('Password', { exact: true }).fill('a long enough password');
+  await grace.getByRole('button', { name: 'Sign in' }).click();
+  await expect(grace).toHaveURL(server.baseURL + '/');
+  // It worked once.
+  await grace.goto(welcomeUrl);
+  await expect(grace.getByRole('heading', { name: "This link doesn't work" })).toBeVisible();
+  await expect(grace.getByRole('alert')).toContainText('This link has expired or was already used.');
+
+  // A reset from the console without the WebAssembly: confirmed, then the link, once.
+  const plain = await pageWithoutScripts(browser, server, '/admin?q=grace', page);
+  const row = plain.getByRole('list', { name: 'People' }).getByRole('listitem').first();
+  await row.getByRole('link', { name: 'Reset password of grace@contoso.example' }).click();
+  const reset = plain.getByRole('dialog', { name: 'Reset password' });
+  await expect(reset).toContainText('Reset the password of Grace Hopper (grace@contoso.example)?');
+  await reset.getByRole('button', { name: 'Reset password' }).click();
+  await plain.waitForLoadState('load');
+  const resetLink = plain.getByRole('dialog', { name: 'Reset password' }).getByLabel('One-time link');
+  await expect(resetLink).toHaveValue(/\/set-password\?token=[0-9a-f]{64}$/);
+  const resetUrl = await resetLink.inputValue();
+  await plain.context().close();
+  expect(latchkeyAdmin(server, 'audit', '--user', 'grace@contoso.example')).toMatch(/password\.reset.*with a one-time link/);
+
+  // Her session ended, and her old password no longer signs her in.
+  await grace.goto(server.baseURL + '/security-info');
+  await expect(grace).toHaveURL(/\/signin\?next=/);
+  await graceBrowser.close();
+
+  // She sets a new one without the WebAssembly.
+  const noScripts = await browser.newContext({ javaScriptEnabled: false });
+  const graceAgain = await noScripts.newPage();
+  await graceAgain.goto(resetUrl);
+  await expect(graceAgain.getByText('Your administrator reset your password.')).toBeVisible();
+  await graceAgain.getByLabel('New password', { exact: true }).fill('another long password');
+  await graceAgain.getByLabel('Confirm new password').fill('another long password');
+  await graceAgain.getByRole('button', { name: 'Set password' }).click();
+  await expect(graceAgain).toHaveURL(/\/signin\?password=set&username=grace%40contoso\.example$/);
+  await expect(graceAgain.getByText('Your password is set. Sign in with it.')).toBeVisible();
+  await noScripts.close();
+  const fresh = await browser.newContext();
+  const signedIn = await fresh.newPage();
+  await signIn(signedIn, server, { username: 'grace@contoso.example', password: 'another long password' });
+  await expect(signedIn).toHaveURL(server.baseURL + '/');
+  await fresh.close();
+});

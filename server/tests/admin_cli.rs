@@ -539,3 +539,75 @@ async fn the_last_administrator_stays_and_a_reset_revokes_app_passwords_as_the_p
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_command_line_prints_one_time_password_links() -> TestResult {
+    use app::backend::prelude::*;
+    for database in TestDatabase::all().await {
+        let url = database.url.as_str();
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let token_in = |stdout: &str| -> String {
+            stdout
+                .split("https://id.contoso.example/set-password?token=")
+                .nth(1)
+                .map(|rest| rest.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let public = ["--public-url", "https://id.contoso.example/"];
+        let added = latchkey(
+            url,
+            &[
+                &[
+                    "admin",
+                    "user",
+                    "add",
+                    "grace@contoso.example",
+                    "--name",
+                    "Grace Hopper",
+                    "--link",
+                ][..],
+                &public,
+            ]
+            .concat(),
+            "",
+        )?;
+        assert_eq!(added.code, 0, "{}: {}", database.name, added.stderr);
+        let welcome = token_in(&added.stdout);
+        assert!(
+            backend.password_link(&welcome).await?.first_password,
+            "{}",
+            added.stdout
+        );
+
+        let reset = latchkey(
+            url,
+            &[
+                &[
+                    "admin",
+                    "user",
+                    "reset-password",
+                    "grace@contoso.example",
+                    "--link",
+                ][..],
+                &public,
+            ]
+            .concat(),
+            "",
+        )?;
+        assert_eq!(reset.code, 0, "{}", reset.stderr);
+        assert!(
+            reset.stdout.contains("0 session(s) ended"),
+            "{}",
+            reset.stdout
+        );
+        let renewed = token_in(&reset.stdout);
+        assert!(!backend.password_link(&renewed).await?.first_password);
+        // The new link replaced the first.
+        assert_eq!(
+            backend.password_link(&welcome).await.err(),
+            Some(app::error::AppError::NotFound)
+        );
+    }
+    Ok(())
+}
