@@ -4,7 +4,9 @@
 //! a second factor) and a signed-in session. Prints one line per user:
 //! "username<TAB>app password<TAB>session token" (the 40-user's last app password).
 //!
-//! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE
+//! With a third argument N, also N more people (`db::seed`), for the people search's benchmark.
+//!
+//! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE [PEOPLE]
 
 use chrono::Utc;
 use server::db::{self, Actor, NewAdmin, NewAppPassword, NewOrganization, NewUser, Store};
@@ -18,7 +20,11 @@ use server::use_cases;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(database_url), Some(key_file)) = (args.next(), args.next()) else {
-        return Err("usage: seed_bench DATABASE_URL SECRET_KEY_FILE".into());
+        return Err("usage: seed_bench DATABASE_URL SECRET_KEY_FILE [PEOPLE]".into());
+    };
+    let people: usize = match args.next() {
+        Some(count) => count.parse()?,
+        None => 0,
     };
     let key = SecretKey::load_or_create(std::path::Path::new(&key_file), &mut OsRandom)?;
     let store = Store::new(db::connect_and_migrate(&database_url).await?);
@@ -95,6 +101,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             last = secret.for_display();
         }
         println!("{}\t{last}\t{token}", user.username);
+    }
+    if people > 0 {
+        let hash = password::hash_password("bench person password", &mut OsRandom)?;
+        store.seed_people(people, &hash, now).await?;
     }
     Ok(())
 }

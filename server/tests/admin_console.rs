@@ -415,95 +415,18 @@ async fn the_audit_log_exports_100_000_events_as_csv_in_batches() -> TestResult 
     Ok(())
 }
 
-/// Adds `count` people named from a few first and last names (so a prefix matches as many as
-/// in a real directory), a thousand rows per insert, all with one password hash.
-async fn seed_people(
-    store: &server::db::Store,
-    count: usize,
-) -> Result<Vec<(String, String)>, Box<dyn std::error::Error + Send + Sync>> {
-    use sea_orm::{ActiveValue::Set, EntityTrait};
-    use server::db::entities::user;
-    const FIRST: [&str; 16] = [
-        "Ada",
-        "Alan",
-        "Barbara",
-        "Claude",
-        "Donald",
-        "Edsger",
-        "Frances",
-        "Grace",
-        "Hedy",
-        "John",
-        "Katherine",
-        "Leslie",
-        "Margaret",
-        "Niklaus",
-        "Radia",
-        "Tim",
-    ];
-    const LAST: [&str; 16] = [
-        "Allen",
-        "Backus",
-        "Cerf",
-        "Dijkstra",
-        "Engelbart",
-        "Floyd",
-        "Hamilton",
-        "Hopper",
-        "Johnson",
-        "Knuth",
-        "Lamport",
-        "Liskov",
-        "Perlman",
-        "Ritchie",
-        "Shannon",
-        "Wirth",
-    ];
-    let now = chrono::Utc::now();
-    let mut people = Vec::with_capacity(count);
-    for start in (0..count).step_by(1000) {
-        let rows: Vec<user::ActiveModel> = (start..(start + 1000).min(count))
-            .map(|n| {
-                let (first, last) = (FIRST[n % 16], LAST[(n / 16) % 16]);
-                let username = format!(
-                    "{}.{}{n}@contoso.example",
-                    first.to_lowercase(),
-                    last.to_lowercase()
-                );
-                let display_name = format!("{first} {last}");
-                people.push((username.clone(), display_name.clone()));
-                user::ActiveModel {
-                    organization_id: Set(1),
-                    username_key: Set(username.clone()),
-                    username: Set(username),
-                    name_key: Set(display_name.to_lowercase()),
-                    display_name: Set(display_name),
-                    password_hash: Set("unused".to_owned()),
-                    password_changed_at: Set(now),
-                    is_enabled: Set(true),
-                    role: Set("user".to_owned()),
-                    created_at: Set(now),
-                    failed_sign_ins: Set(0),
-                    throttled_until: Set(None),
-                    preview_notice_dismissed: Set(false),
-                    ..Default::default()
-                }
-            })
-            .collect();
-        user::Entity::insert_many(rows)
-            .exec_without_returning(store.connection())
-            .await?;
-    }
-    Ok(people)
-}
-
 #[tokio::test]
 async fn the_people_search_uses_the_indexes_with_100_000_people() -> TestResult {
     use sea_orm::ConnectionTrait;
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
-        let people = seed_people(&backend.store, 100_000).await?;
+        backend
+            .store
+            .seed_people(100_000, "unused", chrono::Utc::now())
+            .await?;
+        let people: Vec<(String, String)> =
+            (0..100_000).map(server::db::seed::seeded_person).collect();
         // What a database does after loading: statistics for the planner.
         backend
             .store

@@ -70,16 +70,15 @@ impl Store {
         after: Option<&str>,
         limit: u64,
     ) -> Result<Vec<PersonRow>, StoreError> {
-        // The page's (sign-in name key, id) pairs from the indexes alone, then the rows of the
-        // page only.
-        let mut page: Vec<(String, i32)> = Vec::new();
+        // The page's sign-in name keys from the indexes alone (both hold them), then the rows
+        // of the page only.
+        let mut page: Vec<String> = Vec::new();
         for query in people_queries(prefix, after, limit) {
             page.extend(
                 query
                     .select_only()
                     .column(user::Column::UsernameKey)
-                    .column(user::Column::Id)
-                    .into_tuple::<(String, i32)>()
+                    .into_tuple::<String>()
                     .all(self.connection())
                     .await?,
             );
@@ -91,7 +90,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let people = user::Entity::find()
-            .filter(user::Column::Id.is_in(page.into_iter().map(|(_, id)| id)))
+            .filter(user::Column::UsernameKey.is_in(page))
             .order_by_asc(user::Column::UsernameKey)
             .all(self.connection())
             .await?;
@@ -112,7 +111,6 @@ impl Store {
             let query = query
                 .select_only()
                 .column(user::Column::UsernameKey)
-                .column(user::Column::Id)
                 .build(backend);
             let statement = sea_orm::Statement {
                 sql: format!("{explain}{}", query.sql),
