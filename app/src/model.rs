@@ -437,6 +437,9 @@ pub struct AuditEntry {
     pub at: String,
     /// The sign-in name of the person it is about, if any.
     pub person: Option<String>,
+    /// Who did it when it was not the person themselves: an administrator's sign-in name, or
+    /// "command line".
+    pub actor: Option<String>,
     pub kind: String,
     pub detail: String,
     pub address: Option<String>,

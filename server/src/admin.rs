@@ -192,10 +192,14 @@ pub async fn run(
     result
 }
 
+/// The client named in the audit events of `latchkey admin` commands.
+pub const CLI_USER_AGENT: &str = "latchkey admin (command line)";
+
 fn cli_actor() -> Actor {
     Actor {
         ip: None,
-        user_agent: Some("latchkey admin (command line)".to_owned()),
+        user_agent: Some(CLI_USER_AGENT.to_owned()),
+        user_id: None,
     }
 }
 
@@ -433,6 +437,7 @@ async fn audit_command(
     let rows = log.events.iter().map(|event| {
         [
             event.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            log.actor_of(event).unwrap_or("-").to_owned(),
             log.username_of(event).unwrap_or("-").to_owned(),
             event.kind.clone(),
             event.detail.clone(),
@@ -442,7 +447,9 @@ async fn audit_command(
     });
     if as_csv {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record(["time", "user", "kind", "detail", "address", "client"])?;
+        writer.write_record([
+            "time", "actor", "user", "kind", "detail", "address", "client",
+        ])?;
         for row in rows {
             writer.write_record(&row)?;
         }
@@ -452,9 +459,14 @@ async fn audit_command(
         return Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned());
     }
     let mut out = String::new();
-    for [time, user, kind, detail, ip, _] in rows {
+    for [time, actor, user, kind, detail, ip, _] in rows {
+        let by = if actor == "-" {
+            String::new()
+        } else {
+            format!(" (by {actor})")
+        };
         out.push_str(&format!(
-            "{time}  {user:<32} {kind:<24} {ip:<16} {detail}\n"
+            "{time}  {user:<32} {kind:<24} {ip:<16} {detail}{by}\n"
         ));
     }
     out.push_str(&plural(log.events.len(), "event"));

@@ -298,6 +298,7 @@ impl AppPasswordChecker {
         let actor = Actor {
             ip: client.ip.clone(),
             user_agent: client.name.clone(),
+            user_id: None,
         };
         if limit.just_reached(by_name) {
             tracing::warn!(username = ?username_key, "app-password checks throttled for a username");
@@ -370,6 +371,7 @@ impl AppPasswordChecker {
                     let actor = Actor {
                         ip: client.ip.clone(),
                         user_agent: client.name.clone(),
+                        user_id: None,
                     };
                     let detail = format!(
                         "app password {} used from {ip} for the first time",

@@ -141,6 +141,39 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         assert_eq!(count("app_password.revoked"), 1);
         assert_eq!(count("sign_out.by_administrator"), 1);
         assert_eq!(count("password.reset"), 1);
+        // Each names the administrator who did it, and the console shows them.
+        let admin_id = backend
+            .store
+            .user_by_key("admin@contoso.example")
+            .await?
+            .ok_or("admin")?
+            .id;
+        for kind in [
+            "policy.changed",
+            "app_password.revoked",
+            "password.reset",
+            "user.added",
+        ] {
+            assert!(
+                events
+                    .iter()
+                    .filter(|e| e.kind == kind && e.user_id != Some(admin_id))
+                    .any(|e| e.actor_user_id == Some(admin_id)),
+                "{}: {kind} without its administrator",
+                database.name
+            );
+        }
+        let admin_ctx = context("192.0.2.1", Some(&admin));
+        let log = backend
+            .audit_log(&admin_ctx, &app::model::AuditQuery::default(), None)
+            .await?;
+        let reset = log
+            .entries
+            .iter()
+            .find(|e| e.kind == "password.reset")
+            .ok_or("reset")?;
+        assert_eq!(reset.person.as_deref(), Some("bob@contoso.example"));
+        assert_eq!(reset.actor.as_deref(), Some("admin@contoso.example"));
         assert!(
             backend
                 .store
@@ -387,13 +420,15 @@ async fn the_audit_log_exports_100_000_events_as_csv_in_batches() -> TestResult 
         let mut reader = csv::Reader::from_reader(csv_text.as_slice());
         assert_eq!(
             reader.headers()?,
-            vec!["time", "person", "kind", "detail", "address", "client"]
+            vec![
+                "time", "actor", "person", "kind", "detail", "address", "client"
+            ]
         );
         let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
         assert_eq!(rows.len(), 100_000, "{}", database.name);
-        assert_eq!(&rows[0][1], "ada@contoso.example");
+        assert_eq!(&rows[0][2], "ada@contoso.example");
         assert_eq!(
-            &rows[0][3], "wrong password, \"quoted\"100000",
+            &rows[0][4], "wrong password, \"quoted\"100000",
             "newest first, quoted"
         );
         assert_eq!(&rows[99_999][0], "2026-01-01T00:00:01Z");

@@ -173,6 +173,7 @@ fn Entries(found: AuditPage, asked: AuditQuery) -> impl IntoView {
                         <span class="activity-title">{entry.kind}</span>
                         <span class="activity-detail">
                             {entry.person.map(|p| view! { <strong>{p}</strong> " · " })}
+                            {entry.actor.map(|by| view! { "by " {by} " · " })}
                             {entry.detail}
                         </span>
                         <span class="activity-meta">{entry.at} {(!whence.is_empty()).then(|| view! { " · " {whence} })}</span>

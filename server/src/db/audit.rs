@@ -57,6 +57,7 @@ pub(super) fn event(
 ) -> audit_event::ActiveModel {
     audit_event::ActiveModel {
         user_id: Set(user_id),
+        actor_user_id: Set(actor.user_id),
         kind: Set(kind.to_owned()),
         detail: Set(detail),
         ip: Set(actor.ip.clone()),

@@ -57,6 +57,9 @@ pub struct NewAdmin {
 pub struct Actor {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// The signed-in administrator acting on someone (`None`: the person themselves, someone
+    /// signing in, the command line or the system).
+    pub user_id: Option<i32>,
 }
 
 #[derive(Debug, Clone)]

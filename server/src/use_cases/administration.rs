@@ -109,6 +109,19 @@ impl AuditLog {
             .and_then(|id| self.usernames.get(&id))
             .map(String::as_str)
     }
+
+    /// Who did it, when it was not the person themselves: an administrator's sign-in name,
+    /// or the command line.
+    pub fn actor_of(&self, event: &audit_event::Model) -> Option<&str> {
+        match event.actor_user_id {
+            Some(id) if Some(id) != event.user_id => self.usernames.get(&id).map(String::as_str),
+            Some(_) => None,
+            None if event.user_agent.as_deref() == Some(crate::admin::CLI_USER_AGENT) => {
+                Some("command line")
+            }
+            None => None,
+        }
+    }
 }
 
 /// Administration on one database by one actor.
@@ -366,7 +379,11 @@ impl Administration {
         limit: u64,
     ) -> Result<AuditLog, AdministrationError> {
         let events = self.store.audit_page(filter, before, limit).await?;
-        let mut ids: Vec<i32> = events.iter().filter_map(|e| e.user_id).collect();
+        let mut ids: Vec<i32> = events
+            .iter()
+            .flat_map(|e| [e.user_id, e.actor_user_id])
+            .flatten()
+            .collect();
         ids.sort_unstable();
         ids.dedup();
         let usernames = self.store.usernames_of(&ids).await?;
@@ -446,7 +463,9 @@ impl ServerBackend {
         if signed_in.user.role != "admin" {
             return Err(AppError::Forbidden(Refusal::NotAdministrator));
         }
-        Ok(Administration::new(self.store.clone(), actor(context)))
+        let mut acting = actor(context);
+        acting.user_id = Some(signed_in.user.id);
+        Ok(Administration::new(self.store.clone(), acting))
     }
 }
 
@@ -512,6 +531,7 @@ impl AdministrationUseCases for ServerBackend {
                 id: event.id,
                 at: timefmt::moment(event.created_at),
                 person: log.username_of(event).map(str::to_owned),
+                actor: log.actor_of(event).map(str::to_owned),
                 kind: event.kind.clone(),
                 detail: event.detail.clone(),
                 address: event.ip.clone(),
@@ -682,9 +702,10 @@ impl ServerBackend {
     ) -> Result<impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + use<>, AppError>
     {
         let (admin, filter) = self.audit_filter(context, query).await?;
-        let header = csv_rows(&[
-            ["time", "person", "kind", "detail", "address", "client"].map(str::to_owned)
-        ]);
+        let header = csv_rows(&[[
+            "time", "actor", "person", "kind", "detail", "address", "client",
+        ]
+        .map(str::to_owned)]);
         let batches = futures::stream::try_unfold(Some(None), move |next: Option<Option<i32>>| {
             let admin = admin.clone();
             let filter = filter.clone();
@@ -696,12 +717,13 @@ impl ServerBackend {
                     .audit_page(&filter, before, CSV_BATCH)
                     .await
                     .map_err(std::io::Error::other)?;
-                let rows: Vec<[String; 6]> = log
+                let rows: Vec<[String; 7]> = log
                     .events
                     .iter()
                     .map(|event| {
                         [
                             event.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                            log.actor_of(event).unwrap_or_default().to_owned(),
                             log.username_of(event).unwrap_or_default().to_owned(),
                             event.kind.clone(),
                             event.detail.clone(),
@@ -726,7 +748,7 @@ impl ServerBackend {
 }
 
 /// Rows as RFC 4180 CSV.
-fn csv_rows(rows: &[[String; 6]]) -> Vec<u8> {
+fn csv_rows(rows: &[[String; 7]]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     for row in rows {
         // Writing to memory cannot fail.

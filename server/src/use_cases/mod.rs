@@ -165,6 +165,7 @@ fn actor(context: &RequestContext) -> Actor {
     Actor {
         ip: context.ip.clone(),
         user_agent: context.user_agent.clone(),
+        user_id: None,
     }
 }
 

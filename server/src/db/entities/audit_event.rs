@@ -6,7 +6,11 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i32,
+    /// The person it is about.
     pub user_id: Option<i32>,
+    /// The signed-in administrator who did it, when it was one (not the person themselves,
+    /// the command line or the system).
+    pub actor_user_id: Option<i32>,
     /// A stable machine-readable name, e.g. "setup.completed".
     pub kind: String,
     pub detail: String,

@@ -1,7 +1,8 @@
 //! One-time password links (an administrator's reset, or a new person's first password) and
 //! the people search's key on names: `users.name_key`, the lower-cased display name, indexed
 //! like `username_key`. On PostgreSQL both keys compare byte by byte (`COLLATE "C"`), so a
-//! prefix is one index range whatever the database's own collation.
+//! prefix is one index range whatever the database's own collation. And who did what:
+//! `audit_events.actor_user_id`, the signed-in administrator behind an event about someone.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 use sea_orm_migration::{prelude::*, schema::*};
@@ -18,6 +19,12 @@ enum PasswordLinks {
     Purpose,
     CreatedAt,
     ExpiresAt,
+}
+
+#[derive(DeriveIden)]
+enum AuditEvents {
+    Table,
+    ActorUserId,
 }
 
 #[derive(DeriveIden)]
@@ -63,6 +70,16 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        if !manager.has_column("audit_events", "actor_user_id").await? {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(AuditEvents::Table)
+                        .add_column(integer_null(AuditEvents::ActorUserId))
+                        .to_owned(),
+                )
+                .await?;
+        }
         if !manager.has_column("users", "name_key").await? {
             manager
                 .alter_table(
@@ -120,6 +137,14 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(AuditEvents::Table)
+                    .drop_column(AuditEvents::ActorUserId)
+                    .to_owned(),
+            )
+            .await?;
         manager
             .drop_index(
                 Index::drop()
