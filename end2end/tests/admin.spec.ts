@@ -121,7 +121,7 @@ test('an administrator finds a person and disables them after confirming, with a
   await plain.context().close();
 });
 
-test('the audit log shows every event, filtered by person, kind and day, and downloads as CSV', async ({ page, server }) => {
+test('the audit log shows every event, filtered by person, kind and day, and downloads as CSV, with and without the WebAssembly', async ({ page, server, browser }) => {
   await completeSetup(page, server, { allowAppPasswords: true });
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
@@ -153,9 +153,20 @@ test('the audit log shows every event, filtered by person, kind and day, and dow
   expect(csv.status()).toBe(200);
   expect(csv.headers()['content-type']).toContain('text/csv');
   const text = await csv.text();
-  expect(text.split('\n')[0]).toBe('time,person,kind,detail,address,client');
+  expect(text.split('\n')[0]).toBe('time,actor,person,kind,detail,address,client');
   expect(text).toContain('policy.changed');
   expect(text).toContain('setup.completed');
+  // Who did it: the setting was changed from the command line.
+  expect(text).toMatch(/command line,,policy\.changed/);
+  await expect(events.getByRole('listitem').filter({ hasText: 'policy.changed' })).toContainText('by command line');
+
+  // Without the WebAssembly the filters are a plain GET form.
+  const plain = await pageWithoutScripts(browser, server, '/admin/audit', page);
+  await plain.getByLabel('Kind').selectOption('sign_in.succeeded');
+  await plain.getByRole('button', { name: 'Show' }).click();
+  await expect(plain).toHaveURL(/\/admin\/audit\?.*kind=sign_in\.succeeded/);
+  await expect(plain.getByRole('list', { name: 'Audit events' }).getByRole('listitem')).toHaveCount(1);
+  await plain.context().close();
 });
 
 test('an administrator adds a person and resets a password; each time the person sets theirs with the one-time link, with and without the WebAssembly', async ({ page, server, browser }) => {
