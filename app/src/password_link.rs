@@ -14,6 +14,10 @@ use crate::secret::Secret;
 /// The page's path.
 pub const PAGE: &str = "/set-password";
 
+/// What a link that no longer works says (expired, used, or never one of ours).
+const LINK_GONE: &str =
+    "This link has expired or was already used. Ask your administrator for a new one.";
+
 /// Whom the link `token` is for, while it works.
 #[server(endpoint = "password_link")]
 pub async fn get_password_link(token: String) -> Result<PasswordLinkFor, AppError> {
@@ -82,10 +86,7 @@ pub fn SetPasswordPage() -> impl IntoView {
 #[component]
 fn LinkNotWorking(error: AppError) -> impl IntoView {
     let reason = match error {
-        AppError::NotFound => {
-            "This link has expired or was already used. Ask your administrator for a new one."
-                .to_owned()
-        }
+        AppError::NotFound => LINK_GONE.to_owned(),
         other => other.to_string(),
     };
     view! {
@@ -104,10 +105,7 @@ fn SetPasswordForm(person: PasswordLinkFor, token: String) -> impl IntoView {
     };
     let general_error = move || {
         error.get().map(|e| match e {
-            AppError::NotFound => {
-                "This link has expired or was already used. Ask your administrator for a new one."
-                    .to_owned()
-            }
+            AppError::NotFound => LINK_GONE.to_owned(),
             AppError::Invalid { .. } => String::new(),
             other => other.to_string(),
         })

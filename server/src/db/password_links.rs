@@ -44,6 +44,13 @@ pub(super) async fn insert_link(
     Ok(())
 }
 
+/// The link with this token hash, if it still works at `now`.
+fn live_link(token_hash: &str, now: DateTime<Utc>) -> sea_orm::Select<password_link::Entity> {
+    password_link::Entity::find()
+        .filter(password_link::Column::TokenHash.eq(token_hash))
+        .filter(password_link::Column::ExpiresAt.gt(now))
+}
+
 impl Store {
     /// The link with this token hash and its person, if it still works at `now`.
     pub async fn password_link(
@@ -51,12 +58,7 @@ impl Store {
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<(password_link::Model, user::Model)>, StoreError> {
-        let Some(link) = password_link::Entity::find()
-            .filter(password_link::Column::TokenHash.eq(token_hash))
-            .filter(password_link::Column::ExpiresAt.gt(now))
-            .one(self.connection())
-            .await?
-        else {
+        let Some(link) = live_link(token_hash, now).one(self.connection()).await? else {
             return Ok(None);
         };
         Ok(self.user(link.user_id).await?.map(|person| (link, person)))
@@ -74,9 +76,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<user::Model, StoreError> {
         let txn = self.begin_write().await?;
-        let link = password_link::Entity::find()
-            .filter(password_link::Column::TokenHash.eq(token_hash))
-            .filter(password_link::Column::ExpiresAt.gt(now))
+        let link = live_link(token_hash, now)
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound)?;
