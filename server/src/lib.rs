@@ -126,6 +126,8 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
             expected: secret_key::short_key_id(&recorded),
         });
     }
+    // Checks are answered from memory only while revocations made elsewhere reach us.
+    tokio::spawn(store.watch_revocations());
     let backend = ServerBackend::new(store, secret_key, config.backend_settings());
     let public_url = config.public_url();
 

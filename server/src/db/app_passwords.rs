@@ -180,7 +180,7 @@ impl Store {
             };
             note.row(Some(user_id), actor, now).insert(&txn).await?;
         }
-        txn.commit().await?;
+        self.commit_revoking(txn).await?;
         Ok(found)
     }
 }

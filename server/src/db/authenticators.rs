@@ -100,6 +100,7 @@ impl Store {
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .exec(self.connection())
             .await?;
+        self.revocations().revoked();
         Ok(result.rows_affected > 0)
     }
 }

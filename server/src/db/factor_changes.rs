@@ -128,6 +128,7 @@ impl Store {
             now,
         )
         .await?;
+        self.revocations().revoked();
         Ok(Some(ended))
     }
 }

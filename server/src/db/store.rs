@@ -8,8 +8,11 @@ use sea_orm::{
     TransactionTrait,
 };
 
+use std::sync::Arc;
+
 use super::audit::AuditNote;
 use super::entities::{organization, user};
+use super::revocations::Revocations;
 use crate::domain::policy::Setting;
 
 /// The id of the single organization row; inserting it twice fails on the primary key,
@@ -65,11 +68,33 @@ pub struct Actor {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    revocations: Arc<Revocations>,
 }
 
 impl Store {
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self {
+            db,
+            revocations: Arc::default(),
+        }
+    }
+
+    /// This instance's revocation epoch (see `db::revocations`).
+    pub fn revocations(&self) -> &Arc<Revocations> {
+        &self.revocations
+    }
+
+    /// Watches the database for revocations made by other instances until the pool closes.
+    pub fn watch_revocations(&self) -> impl Future<Output = ()> + Send + 'static {
+        super::revocations::watch(self.db.clone(), Arc::clone(&self.revocations))
+    }
+
+    /// Commits a change that may refuse an app password accepted until now; this instance's
+    /// cached checks are stale at once (other instances hear of it from the database).
+    pub(crate) async fn commit_revoking(&self, txn: DatabaseTransaction) -> Result<(), DbErr> {
+        txn.commit().await?;
+        self.revocations.revoked();
+        Ok(())
     }
 
     pub fn connection(&self) -> &DatabaseConnection {
@@ -130,7 +155,7 @@ impl Store {
             .row(None, actor, now)
             .insert(&txn)
             .await?;
-        txn.commit().await?;
+        self.commit_revoking(txn).await?;
         Ok(org)
     }
 

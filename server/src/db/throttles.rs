@@ -3,12 +3,12 @@
 //! a wait another has just started.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
 
 use super::entities::throttle_counter;
 use super::store::{Store, StoreError};
-use crate::domain::throttle::{Counter, Rule};
+use crate::domain::throttle::{Counter, FailureLimit, FailureWindow, Rule};
 
 /// Tries at a compare-and-swap before a claim under heavy contention counts as throttled.
 const MAX_CLAIM_TRIES: usize = 8;
@@ -119,6 +119,64 @@ impl Store {
             .exec_without_returning(self.connection())
             .await?;
         Ok(())
+    }
+
+    /// Counts one failure under `key` in `limit`'s fixed window and returns the window after
+    /// it: one upsert, atomic on both databases, so failures on every instance add up and
+    /// none is lost to a race. The row lives until the window ends (`expires_at`).
+    pub async fn count_failure(
+        &self,
+        key: &str,
+        limit: FailureLimit,
+        now: DateTime<Utc>,
+    ) -> Result<FailureWindow, StoreError> {
+        use throttle_counter::Column;
+        let new_end = now + limit.window;
+        let column = |c: Column| Expr::col((throttle_counter::Entity, c));
+        let live = column(Column::ExpiresAt).gt(now);
+        let statement = Query::insert()
+            .into_table(throttle_counter::Entity)
+            .columns([
+                Column::Key,
+                Column::Failures,
+                Column::ThrottledUntil,
+                Column::ExpiresAt,
+                Column::Version,
+            ])
+            .values([
+                key.into(),
+                1_i32.into(),
+                Option::<DateTime<Utc>>::None.into(),
+                new_end.into(),
+                1_i64.into(),
+            ])
+            .map_err(|error| DbErr::Custom(error.to_string()))?
+            .on_conflict(
+                OnConflict::column(Column::Key)
+                    .value(
+                        Column::Failures,
+                        Expr::case(live.clone(), column(Column::Failures).add(1)).finally(1),
+                    )
+                    .value(
+                        Column::ExpiresAt,
+                        Expr::case(live, column(Column::ExpiresAt)).finally(new_end),
+                    )
+                    .value(Column::Version, column(Column::Version).add(1))
+                    .to_owned(),
+            )
+            .returning(Query::returning().columns([Column::Failures, Column::ExpiresAt]))
+            .to_owned();
+        let row = self
+            .connection()
+            .query_one(&statement)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the counted failure".into()))?;
+        let failures: i32 = row.try_get("", "failures")?;
+        let ends: DateTime<Utc> = row.try_get("", "expires_at")?;
+        Ok(FailureWindow {
+            started: ends - limit.window,
+            failures: u32::try_from(failures).unwrap_or(0),
+        })
     }
 
     /// Deletes counters that have expired; returns how many.

@@ -349,7 +349,7 @@ impl Store {
             .row(Some(user_id), actor, now)
             .insert(&txn)
             .await?;
-        txn.commit().await?;
+        self.commit_revoking(txn).await?;
         Ok(PasswordReset {
             sessions_ended,
             app_passwords_revoked,
@@ -392,7 +392,7 @@ impl Store {
             AuditNote::new("user.disabled", format!("{ended} sessions ended"))
         };
         note.row(Some(user_id), actor, now).insert(&txn).await?;
-        txn.commit().await?;
+        self.commit_revoking(txn).await?;
         Ok(ended)
     }
 

@@ -144,8 +144,12 @@ pub enum KeyKind {
     Code,
     /// An address the person has signed in from (exempt from the account ceiling).
     KnownAddress,
-    /// Failed app-password checks for one name (kept in memory by the check).
+    /// Failed app-password checks for one name.
     CheckName,
+    /// Failed app-password checks from one address (IPv6: its /64).
+    CheckAddress,
+    /// Web sign-in attempts from one address (IPv6: its /64).
+    SignInAddress,
 }
 
 /// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
@@ -170,6 +174,8 @@ pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
         KeyKind::Code => "code",
         KeyKind::KnownAddress => "known",
         KeyKind::CheckName => "check",
+        KeyKind::CheckAddress => "check-address",
+        KeyKind::SignInAddress => "sign-in-address",
     };
     let mut hasher = Sha256::new();
     for part in [tag, name_key, address.unwrap_or("")] {

@@ -56,7 +56,7 @@ const SIGN_INS_PER_ADDRESS: crate::domain::throttle::FailureLimit =
         max_failures: 30,
         window: chrono::Duration::minutes(1),
     };
-/// Client addresses whose recent sign-in counts are kept in memory at most (the oldest go
+/// Client addresses whose recent sign-in counts are cached in memory at most (the oldest go
 /// first when more arrive).
 const MAX_TRACKED_ADDRESSES: u64 = 100_000;
 
@@ -79,8 +79,9 @@ pub struct ServerBackend {
     pub setup_gate: SetupGate,
     pub secret_key: SecretKey,
     pub settings: BackendSettings,
-    /// Keyed by `throttle::address_prefix` (IPv6 by /64).
-    /// Attempts in the current minute, per address; bounded in entries.
+    /// Keyed by `throttle::address_prefix` (IPv6 by /64): the count of sign-in attempts in
+    /// the current minute as last read from the database (which holds the count every
+    /// instance shares); bounded in entries.
     sign_ins_per_ip: moka::sync::Cache<String, crate::domain::throttle::FailureWindow>,
     /// The check behind `GET /auth/basic`, with its cache and throttling.
     pub app_password_checker: AppPasswordChecker,

@@ -130,20 +130,36 @@ impl ServerBackend {
         self.signed_in(context).await?.ok_or(AppError::Unauthorized)
     }
 
-    /// Refuses the attempt if this client IP has made too many recently.
-    pub(super) fn check_ip_rate(&self, context: &RequestContext) -> Result<(), AppError> {
+    /// Refuses the attempt if this client IP has made too many recently. Counted in the
+    /// database, so every instance sees the same count; an address known here to be over the
+    /// limit is refused without a query.
+    pub(super) async fn check_ip_rate(&self, context: &RequestContext) -> Result<(), AppError> {
         let Some(ip) = client_ip(context) else {
             return Ok(());
         };
         let limit = SIGN_INS_PER_ADDRESS;
         let now = Utc::now();
-        // Counted and checked in one step per key (moka's entry API), so parallel
-        // requests cannot all slip under the limit.
-        let window = self
-            .sign_ins_per_ip
-            .entry(crate::domain::throttle::address_prefix(ip))
-            .and_upsert_with(|previous| limit.after_failure(previous.map(|e| *e.value()), now))
-            .into_value();
+        let address = crate::domain::throttle::address_prefix(ip);
+        let window = match self.sign_ins_per_ip.get(&address) {
+            // Already over the limit in this window: no need to count it again.
+            Some(window)
+                if window.failures > limit.max_failures && now < window.started + limit.window =>
+            {
+                window
+            }
+            _ => {
+                // One atomic count per attempt, so parallel requests cannot all slip under
+                // the limit, on one instance or several.
+                let key = crate::domain::throttle::key(
+                    crate::domain::throttle::KeyKind::SignInAddress,
+                    "",
+                    Some(&address),
+                );
+                let window = self.store.count_failure(&key, limit, now).await?;
+                self.sign_ins_per_ip.insert(address, window);
+                window
+            }
+        };
         if window.failures <= limit.max_failures {
             return Ok(());
         }
@@ -230,7 +246,7 @@ impl ServerBackend {
         code: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        self.check_ip_rate(context)?;
+        self.check_ip_rate(context).await?;
         self.confirm_identity(&signed_in, context, password, code)
             .await?;
         self.store
@@ -334,7 +350,7 @@ impl SessionUseCases for ServerBackend {
         username: &str,
         password: &str,
     ) -> Result<(SignInStep, SetCookie), AppError> {
-        self.check_ip_rate(context)?;
+        self.check_ip_rate(context).await?;
         let parsed = account::Username::parse(username);
         // Names that cannot exist are counted too: answers must not tell names apart.
         let name_key = parsed
@@ -405,7 +421,7 @@ impl SessionUseCases for ServerBackend {
         context: &RequestContext,
         code: &str,
     ) -> Result<SetCookie, AppError> {
-        self.check_ip_rate(context)?;
+        self.check_ip_rate(context).await?;
         let pending = self.pending_sign_in(context).await?;
         let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
         if !self.use_code(pending.user.id, code).await? {

@@ -129,10 +129,26 @@ pub async fn backend(db: &TestDatabase) -> Arc<ServerBackend> {
     let key = SecretKey::load_or_create(&dir.path().join("secret.key"), &mut OsRandom)
         .expect("secret key");
     ServerBackend::new(
-        db.store().await,
+        watched_store(db).await,
         key,
         server::use_cases::BackendSettings::default(),
     )
+}
+
+/// A store whose revocation watch runs, as `serve` starts it (so checks are answered from
+/// memory), once the watch has begun.
+pub async fn watched_store(db: &TestDatabase) -> Store {
+    let store = db.store().await;
+    tokio::spawn(store.watch_revocations());
+    let started = std::time::Instant::now();
+    while !store.revocations().watched() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the revocation watch did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    store
 }
 
 /// Router state as `serve` builds it, with Leptos options that need no build output.
@@ -264,7 +280,7 @@ pub fn now_unix() -> u64 {
 /// app servers behind a load balancer share one key file).
 pub async fn backend_with_key_of(db: &TestDatabase, first: &ServerBackend) -> Arc<ServerBackend> {
     ServerBackend::new(
-        db.store().await,
+        watched_store(db).await,
         first.secret_key.clone(),
         server::use_cases::BackendSettings::default(),
     )

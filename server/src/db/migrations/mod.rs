@@ -13,6 +13,7 @@ mod m20261129_000007_mail_outbox;
 mod m20261129_000008_reset_revokes_app_passwords;
 mod m20261129_000009_recent_activity;
 mod m20261130_000010_password_links;
+pub(crate) mod m20261201_000011_revocation_signals;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_reset_revokes_app_passwords::Migration),
             Box::new(m20261129_000009_recent_activity::Migration),
             Box::new(m20261130_000010_password_links::Migration),
+            Box::new(m20261201_000011_revocation_signals::Migration),
         ]
     }
 }

@@ -1,0 +1,278 @@
+//! Several instances on one database (issue 15), on SQLite and PostgreSQL: a repeated
+//! app-password check is answered from memory, yet every kind of revocation made on one
+//! instance (or from outside any) is refused by the others within moments; failure counts
+//! for the check and for web sign-in are shared.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use app::backend::prelude::*;
+use app::error::AppError;
+use server::app_password_check::{CheckOutcome, Client};
+use server::db::{Actor, Remover, Which};
+use server::domain::policy::Setting;
+use server::use_cases::ServerBackend;
+use support::{PASSWORD, TestDatabase, TestResult, context};
+
+async fn check(
+    instance: &ServerBackend,
+    username: &str,
+    password: &str,
+    ip: Option<&str>,
+) -> Result<CheckOutcome, server::db::StoreError> {
+    let client = Client {
+        ip: ip.map(str::to_owned),
+        name: Some("IMAP".to_owned()),
+    };
+    instance
+        .app_password_checker
+        .check(
+            &instance.store,
+            &instance.secret_key,
+            username,
+            password,
+            &client,
+        )
+        .await
+}
+
+fn accepted(outcome: &CheckOutcome) -> bool {
+    matches!(outcome, CheckOutcome::Accepted(_))
+}
+
+/// How long `instance` keeps accepting after a revocation (polled every 2 ms, up to 3 s).
+async fn time_until_refused(
+    instance: &ServerBackend,
+    username: &str,
+    password: &str,
+) -> Result<Duration, server::db::StoreError> {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(3) {
+        if !accepted(&check(instance, username, password, None).await?) {
+            return Ok(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    Ok(started.elapsed())
+}
+
+#[tokio::test]
+async fn cached_checks_skip_the_database_and_every_revocation_reaches_the_other_instance()
+-> TestResult {
+    for database in TestDatabase::all().await {
+        let first = support::backend(&database).await;
+        support::set_up_organization(&first).await;
+        let second = support::backend_with_key_of(&database, &first).await;
+        // Outside any instance, as the command line or a person at a SQL prompt would.
+        let outside = database.store().await;
+        // Revocation within 1 s everywhere; PostgreSQL tells at once, SQLite is polled.
+        let deadline = if database.name.contains("postgres") {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(1)
+        };
+
+        let kinds = [
+            "deleted by its owner",
+            "person disabled",
+            "password reset",
+            "second factor removed",
+            "revoked from outside",
+            "app passwords turned off",
+        ];
+        let mut people = Vec::new();
+        for (n, kind) in kinds.iter().enumerate() {
+            let username = format!("person{n}@contoso.example");
+            let user = support::add_user(&first, &username).await;
+            let (ctx, created) = support::app_password_for(&first, &username, kind).await?;
+            people.push((kind, username, user, ctx, created));
+        }
+
+        for (kind, username, user, ctx, created) in &people {
+            // The previous change's signal also comes back to the instance that made it (a
+            // second, harmless flush): let it pass before counting reads.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            // Cached on both instances; the repeat reads no database.
+            for instance in [&first, &second] {
+                assert!(accepted(
+                    &check(instance, username, &created.password, None).await?
+                ));
+                let reads = instance.app_password_checker.candidate_reads();
+                for _ in 0..3 {
+                    assert!(accepted(
+                        &check(instance, username, &created.password, None).await?
+                    ));
+                }
+                assert_eq!(
+                    instance.app_password_checker.candidate_reads(),
+                    reads,
+                    "{}: a cached check read the database",
+                    database.name
+                );
+            }
+
+            let now = chrono::Utc::now();
+            let actor = Actor::default();
+            match **kind {
+                "deleted by its owner" => {
+                    first.delete_app_password(ctx, created.id).await?;
+                }
+                "person disabled" => {
+                    first.store.set_enabled(user.id, false, &actor, now).await?;
+                }
+                "password reset" => {
+                    let hash = server::domain::password::hash_password(
+                        "a brand new passphrase",
+                        &mut server::domain::random::OsRandom,
+                    )?;
+                    first
+                        .store
+                        .reset_password(user.id, hash, &actor, now)
+                        .await?;
+                }
+                "second factor removed" => {
+                    assert!(first.store.delete_authenticator(user.id).await?);
+                }
+                "revoked from outside" => {
+                    outside
+                        .remove_app_passwords(
+                            user.id,
+                            Which::All,
+                            Remover::Administrator,
+                            &actor,
+                            now,
+                        )
+                        .await?;
+                }
+                _ => support::set_policy(&first, Setting::AllowAppPasswords, false).await?,
+            }
+
+            let here = time_until_refused(&first, username, &created.password).await?;
+            let there = time_until_refused(&second, username, &created.password).await?;
+            println!(
+                "{}: {kind}: refused after {here:?} here, {there:?} on the other instance",
+                database.name
+            );
+            // Here at once: the first check after the change is refused.
+            if **kind != "revoked from outside" {
+                assert!(
+                    !accepted(&check(&first, username, &created.password, None).await?),
+                    "{}: {kind}",
+                    database.name
+                );
+            }
+            assert!(
+                here < deadline && there < deadline,
+                "{}: {kind}: refused after {here:?} here and {there:?} there",
+                database.name
+            );
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_instances_share_the_check_failure_limits() -> TestResult {
+    for database in TestDatabase::all().await {
+        let first = support::backend(&database).await;
+        support::set_up_organization(&first).await;
+        let second = support::backend_with_key_of(&database, &first).await;
+        let instances = [&first, &second];
+        let limit = server::domain::throttle::FailureLimit::PER_USERNAME.max_failures;
+
+        // Per username: the failures on both instances add up to one limit.
+        for n in 0..limit {
+            let instance = instances[n as usize % 2];
+            let ip = format!("198.51.100.{n}");
+            assert_eq!(
+                check(instance, "ada@contoso.example", "wrong", Some(&ip)).await?,
+                CheckOutcome::Refused,
+                "{}: failure {n}",
+                database.name
+            );
+        }
+        for instance in instances {
+            assert!(
+                matches!(
+                    check(instance, "ada@contoso.example", "wrong", Some("203.0.113.9")).await?,
+                    CheckOutcome::Throttled { retry_after_seconds } if retry_after_seconds > 0
+                ),
+                "{}",
+                database.name
+            );
+        }
+
+        // Per address: as many names as it takes, from one address, across both instances.
+        let limit = server::domain::throttle::FailureLimit::PER_CLIENT_IP.max_failures;
+        for n in 0..limit {
+            let instance = instances[n as usize % 2];
+            assert_eq!(
+                check(instance, &format!("guess{n}"), "wrong", Some("192.0.2.77")).await?,
+                CheckOutcome::Refused,
+                "{}: failure {n} from one address",
+                database.name
+            );
+        }
+        for instance in instances {
+            assert!(matches!(
+                check(
+                    instance,
+                    "another@contoso.example",
+                    "wrong",
+                    Some("192.0.2.77")
+                )
+                .await?,
+                CheckOutcome::Throttled { .. }
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn two_instances_share_the_sign_in_limit_of_an_address() -> TestResult {
+    for database in TestDatabase::all().await {
+        let first = support::backend(&database).await;
+        support::set_up_organization(&first).await;
+        let second = support::backend_with_key_of(&database, &first).await;
+        let instances: [&Arc<ServerBackend>; 2] = [&first, &second];
+        // 30 attempts a minute from one address, whichever instance answers them; each a
+        // different (unknown) name, so only the address's count can stop them.
+        for n in 0..30 {
+            let attempt = instances[n % 2]
+                .sign_in(
+                    &context("198.51.100.40", None),
+                    &format!("nobody{n}"),
+                    PASSWORD,
+                )
+                .await;
+            assert_eq!(
+                attempt.err(),
+                Some(AppError::SignInFailed),
+                "{}: attempt {n}",
+                database.name
+            );
+        }
+        for instance in instances {
+            let refused = instance
+                .sign_in(&context("198.51.100.40", None), "nobody", PASSWORD)
+                .await;
+            assert!(
+                matches!(refused, Err(AppError::Throttled { .. })),
+                "{}: {refused:?}",
+                database.name
+            );
+        }
+        // Another address is not affected.
+        assert_eq!(
+            first
+                .sign_in(&context("198.51.100.41", None), "nobody", PASSWORD)
+                .await
+                .err(),
+            Some(AppError::SignInFailed)
+        );
+    }
+    Ok(())
+}
