@@ -1,8 +1,8 @@
 // Starts the real release server (target/release/latchkey) on a free loopback port with a
 // temporary SQLite database, one per test, and reads the one-time setup link from its log.
 import { test as base, expect, type Page } from '@playwright/test';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { connect, createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
@@ -30,9 +30,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
+export interface StartedServer {
+  server: LatchkeyServer;
+  /** Ends the server (SIGTERM) and removes its folder. */
+  stop: () => Promise<void>;
+  /** The server's process, for tests that kill it or read its memory. */
+  child: ChildProcess;
+}
+
+/** Starts the release binary; `extraEnvironment` may point it at another database or key.
+ *  A database that is already set up prints no setup link (`setupUrl` is then empty). */
 export async function startServer(
   extraEnvironment: Record<string, string> = {},
-): Promise<{ server: LatchkeyServer; stop: () => Promise<void> }> {
+): Promise<StartedServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
   const port = await freePort();
   const baseURL = `http://127.0.0.1:${port}`;
@@ -61,28 +71,34 @@ export async function startServer(
 
   const deadline = Date.now() + 20_000;
   let setupUrl = '';
+  let listening = false;
   while (Date.now() < deadline) {
-    const match = output.match(/setup_url=(\S+)/);
-    if (match && output.includes('Latchkey is listening')) {
-      setupUrl = match[1];
+    // The setup link is logged before the server listens (which a quieter log level does
+    // not say: then the health check tells).
+    const answers = output.includes('Latchkey is listening') ||
+      (await fetch(`${baseURL}/healthz`).then((r) => r.ok, () => false));
+    if (answers) {
+      listening = true;
+      setupUrl = output.match(/setup_url=(\S+)/)?.[1] ?? '';
       break;
     }
     if (child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 20));
   }
-  if (!setupUrl) {
+  if (!listening) {
     child.kill('SIGKILL');
     throw new Error(`latchkey did not start:\n${output}`);
   }
   const stop = async () => {
-    if (child.exitCode === null) {
+    // A process ended by a signal has no exit code, only a signal code.
+    if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       await exited;
     }
     rmSync(dir, { recursive: true, force: true });
   };
-  return { server: { baseURL, databaseUrl, setupUrl, log: () => output }, stop };
+  return { server: { baseURL, databaseUrl: extraEnvironment.LATCHKEY_DATABASE_URL ?? databaseUrl, setupUrl, log: () => output }, stop, child };
 }
 
 /**
@@ -332,4 +348,85 @@ ${server}
     rmSync(dir, { recursive: true, force: true });
   };
   return { nginx, log, stop };
+}
+
+/** Dovecot on loopback checking logins through `latchkey checkpassword`: IMAP on `imapPort`,
+ *  and when given, its authentication service for Postfix (SASL) and LMTP delivery into
+ *  maildirs under `mail`. */
+export function startDovecot(server: LatchkeyServer, ports: { imapPort: number; authPort?: number; lmtpPort?: number }) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-dovecot-'));
+  chmodSync(dir, 0o755);
+  const mail = path.join(dir, 'mail');
+  mkdirSync(mail);
+  chmodSync(mail, 0o777);
+  const config = path.join(dir, 'dovecot.conf');
+  writeFileSync(config, `
+protocols = imap${ports.lmtpPort ? ' lmtp' : ''}
+listen = 127.0.0.1
+base_dir = ${dir}/run
+state_dir = ${dir}/state
+log_path = ${dir}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+passdb {
+  driver = checkpassword
+  args = ${path.join(root, 'target', 'release', 'latchkey')} checkpassword --server ${server.baseURL}
+}
+userdb {
+  driver = static
+  args = uid=65534 gid=65534 home=${mail}/%u allow_all_users=yes
+}
+mail_location = maildir:${mail}/%u
+service imap-login {
+  inet_listener imap {
+    address = 127.0.0.1
+    port = ${ports.imapPort}
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+${ports.authPort ? `service auth {
+  inet_listener {
+    address = 127.0.0.1
+    port = ${ports.authPort}
+  }
+}` : ''}
+${ports.lmtpPort ? `service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${ports.lmtpPort}
+  }
+}` : ''}
+`);
+  const log = () => (existsSync(`${dir}/dovecot.log`) ? readFileSync(`${dir}/dovecot.log`, 'utf8') : '');
+  const dovecot = spawn('/usr/sbin/dovecot', ['-F', '-c', config], { stdio: 'ignore' });
+  const stop = async () => {
+    await stopDaemon(dovecot);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { dovecot, log, mail, stop };
+}
+
+/** curl as an IMAP client: its exit code (0 signed in, 67 refused). */
+export function imapLogin(port: number, user: string, password: string): number {
+  const result = spawnSync('curl', ['-s', '--max-time', '20', `imap://127.0.0.1:${port}/`, '--user', `${user}:${password}`], {
+    encoding: 'utf8',
+  });
+  return result.status ?? -1;
+}
+
+
+/** A fresh PostgreSQL database on the machine's server (127.0.0.1:5432, trust), for tests of
+ *  several instances on one database; `drop` removes it. */
+export function createPostgresDatabase(): { url: string; drop: () => void } {
+  const admin = process.env.LATCHKEY_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  const name = `latchkey_e2e_${process.pid}_${Math.floor(Math.random() * 1e9)}`;
+  execFileSync('psql', [admin, '-q', '-c', `CREATE DATABASE ${name}`]);
+  const url = admin.replace(/\/[^/]*$/, `/${name}`);
+  const drop = () => {
+    execFileSync('psql', [admin, '-q', '-c', `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`]);
+  };
+  return { url, drop };
 }

@@ -3,16 +3,13 @@
 // Debian's nginx (`auth_request` to /auth/basic) with curl as the HTTP client.
 import {
   test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, startServer, ADMIN,
-  startNginx, type LatchkeyServer,
+  startNginx, startDovecot, imapLogin, type LatchkeyServer,
 } from './fixtures';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
-
-const root = path.resolve(__dirname, '..', '..');
-const latchkey = path.join(root, 'target', 'release', 'latchkey');
 
 /** Signs Ada in with an authenticator app and creates an app password named `name` through
  *  Security info; leaves the dialog open at the password step and returns the password. */
@@ -36,65 +33,6 @@ async function deleteAppPassword(page: Page, name: string) {
   await list.getByRole('button', { name: `Delete app password ${name}` }).click();
   await page.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
   await expect(list.getByText(name)).toBeHidden();
-}
-
-/** Dovecot on loopback checking logins through `latchkey checkpassword`: IMAP on `imapPort`,
- *  and when given, its authentication service for Postfix (SASL) and LMTP delivery into
- *  maildirs under `mail`. */
-function startDovecot(server: LatchkeyServer, ports: { imapPort: number; authPort?: number; lmtpPort?: number }) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-dovecot-'));
-  chmodSync(dir, 0o755);
-  const mail = path.join(dir, 'mail');
-  mkdirSync(mail);
-  chmodSync(mail, 0o777);
-  const config = path.join(dir, 'dovecot.conf');
-  writeFileSync(config, `
-protocols = imap${ports.lmtpPort ? ' lmtp' : ''}
-listen = 127.0.0.1
-base_dir = ${dir}/run
-state_dir = ${dir}/state
-log_path = ${dir}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-passdb {
-  driver = checkpassword
-  args = ${latchkey} checkpassword --server ${server.baseURL}
-}
-userdb {
-  driver = static
-  args = uid=65534 gid=65534 home=${mail}/%u allow_all_users=yes
-}
-mail_location = maildir:${mail}/%u
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = ${ports.imapPort}
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-${ports.authPort ? `service auth {
-  inet_listener {
-    address = 127.0.0.1
-    port = ${ports.authPort}
-  }
-}` : ''}
-${ports.lmtpPort ? `service lmtp {
-  inet_listener lmtp {
-    address = 127.0.0.1
-    port = ${ports.lmtpPort}
-  }
-}` : ''}
-`);
-  const log = () => (existsSync(`${dir}/dovecot.log`) ? readFileSync(`${dir}/dovecot.log`, 'utf8') : '');
-  const dovecot = spawn('/usr/sbin/dovecot', ['-F', '-c', config], { stdio: 'ignore' });
-  const stop = async () => {
-    await stopDaemon(dovecot);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { dovecot, log, mail, stop };
 }
 
 /** Postfix on loopback: SMTP on `smtpPort` with SMTP AUTH through Dovecot's SASL service on
@@ -153,13 +91,6 @@ relay_transport = lmtp:inet:127.0.0.1:${ports.lmtpPort}
 }
 
 /** curl's IMAP client: lists the mailboxes after LOGIN. Returns curl's exit code (67: login denied). */
-function imapLogin(port: number, user: string, password: string): number {
-  const result = spawnSync('curl', ['-s', '--max-time', '20', `imap://127.0.0.1:${port}/`, '--user', `${user}:${password}`], {
-    encoding: 'utf8',
-  });
-  return result.status ?? -1;
-}
-
 test('an IMAP client signs in through Dovecot with an app password, and only with one', async ({ page, server }) => {
   needs('/usr/sbin/dovecot');
   const password = await createAppPassword(page, server, 'Thunderbird');
