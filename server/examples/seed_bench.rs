@@ -4,9 +4,11 @@
 //! a second factor) and a signed-in session. Prints one line per user:
 //! "username<TAB>app password<TAB>session token" (the 40-user's last app password).
 //!
-//! With a third argument N, also N more people (`db::seed`), for the people search's benchmark.
+//! With a third argument N, also N more people (`db::seed`), for the people search's benchmark;
+//! with a fourth, K app passwords for each of them (`db::seed::seeded_app_password`), for the
+//! scale benchmark. Prints how long the seeding took on standard error.
 //!
-//! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE [PEOPLE]
+//! Usage: seed_bench DATABASE_URL SECRET_KEY_FILE [PEOPLE [APP_PASSWORDS_PER_PERSON]]
 
 use chrono::Utc;
 use server::db::{self, Actor, NewAdmin, NewAppPassword, NewOrganization, NewUser, Store};
@@ -20,12 +22,15 @@ use server::use_cases;
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(database_url), Some(key_file)) = (args.next(), args.next()) else {
-        return Err("usage: seed_bench DATABASE_URL SECRET_KEY_FILE [PEOPLE]".into());
+        return Err(
+            "usage: seed_bench DATABASE_URL SECRET_KEY_FILE [PEOPLE [APP_PASSWORDS_PER_PERSON]]"
+                .into(),
+        );
     };
-    let people: usize = match args.next() {
-        Some(count) => count.parse()?,
-        None => 0,
+    let mut count = || -> Result<usize, std::num::ParseIntError> {
+        args.next().map_or(Ok(0), |count| count.parse())
     };
+    let (people, per_person) = (count()?, count()?);
     let key = SecretKey::load_or_create(std::path::Path::new(&key_file), &mut OsRandom)?;
     let store = Store::new(db::connect_and_migrate(&database_url).await?);
     let now = Utc::now();
@@ -103,8 +108,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("{}\t{last}\t{token}", user.username);
     }
     if people > 0 {
+        let started = std::time::Instant::now();
         let hash = password::hash_password("bench person password", &mut OsRandom)?;
         store.seed_people(people, &hash, now).await?;
+        eprintln!("seeded {people} people in {:.1?}", started.elapsed());
+        if per_person > 0 {
+            let started = std::time::Instant::now();
+            let hash = password::hash_password("bench app password", &mut OsRandom)?;
+            let lookup =
+                |secret: &str| key.keyed_hash(app_password::LOOKUP_PURPOSE, secret.as_bytes());
+            store
+                .seed_app_passwords(people, per_person, &hash, lookup, now)
+                .await?;
+            eprintln!(
+                "seeded {} app passwords in {:.1?}",
+                people * per_person,
+                started.elapsed()
+            );
+        }
     }
     Ok(())
 }

@@ -27,12 +27,7 @@ impl Store {
         &self,
         user_id: i32,
     ) -> Result<Vec<app_password::Model>, StoreError> {
-        Ok(app_password::Entity::find()
-            .filter(app_password::Column::UserId.eq(user_id))
-            .order_by_asc(app_password::Column::CreatedAt)
-            .order_by_asc(app_password::Column::Id)
-            .all(self.connection())
-            .await?)
+        Ok(list_query(user_id).all(self.connection()).await?)
     }
 
     /// Inserts the app password unless the user already has `limit`. The count and the insert
@@ -258,46 +253,7 @@ impl Store {
         &self,
         lookup_hash: &str,
     ) -> Result<Option<AppPasswordCandidate>, StoreError> {
-        Ok(app_password::Entity::find()
-            .select_only()
-            .column_as(app_password::Column::Id, "id")
-            .column_as(app_password::Column::UserId, "user_id")
-            .column_as(app_password::Column::PasswordHash, "password_hash")
-            .column_as(app_password::Column::LastUsedAt, "last_used_at")
-            .column_as(user::Column::Username, "username")
-            .column_as(user::Column::UsernameKey, "username_key")
-            .column_as(user::Column::IsEnabled, "user_enabled")
-            .column_as(
-                organization::Column::AllowAppPasswords,
-                "allow_app_passwords",
-            )
-            .column_as(
-                authenticator_app::Column::ConfirmedAt,
-                "second_factor_confirmed_at",
-            )
-            .join(
-                JoinType::InnerJoin,
-                app_password::Entity::belongs_to(user::Entity)
-                    .from(app_password::Column::UserId)
-                    .to(user::Column::Id)
-                    .into(),
-            )
-            .join(
-                JoinType::InnerJoin,
-                user::Entity::belongs_to(organization::Entity)
-                    .from(user::Column::OrganizationId)
-                    .to(organization::Column::Id)
-                    .into(),
-            )
-            // At most one row: one authenticator app per user (unique index).
-            .join(
-                JoinType::LeftJoin,
-                user::Entity::belongs_to(authenticator_app::Entity)
-                    .from(user::Column::Id)
-                    .to(authenticator_app::Column::UserId)
-                    .into(),
-            )
-            .filter(app_password::Column::LookupHash.eq(lookup_hash))
+        Ok(candidate_query(lookup_hash)
             .into_model::<AppPasswordCandidate>()
             // `.all()`, not `.one()`: the lookup hash is unique, and the `LIMIT ?` of `.one()`
             // makes SQLite prepare a join again on every run (the planner reads the bound
@@ -354,4 +310,56 @@ impl std::fmt::Debug for AppPasswordCandidate {
             )
             .finish()
     }
+}
+
+/// The query behind [`Store::app_password_candidate`] (also explained by `db::plans`).
+pub(super) fn candidate_query(lookup_hash: &str) -> sea_orm::Select<app_password::Entity> {
+    app_password::Entity::find()
+        .select_only()
+        .column_as(app_password::Column::Id, "id")
+        .column_as(app_password::Column::UserId, "user_id")
+        .column_as(app_password::Column::PasswordHash, "password_hash")
+        .column_as(app_password::Column::LastUsedAt, "last_used_at")
+        .column_as(user::Column::Username, "username")
+        .column_as(user::Column::UsernameKey, "username_key")
+        .column_as(user::Column::IsEnabled, "user_enabled")
+        .column_as(
+            organization::Column::AllowAppPasswords,
+            "allow_app_passwords",
+        )
+        .column_as(
+            authenticator_app::Column::ConfirmedAt,
+            "second_factor_confirmed_at",
+        )
+        .join(
+            JoinType::InnerJoin,
+            app_password::Entity::belongs_to(user::Entity)
+                .from(app_password::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
+        .join(
+            JoinType::InnerJoin,
+            user::Entity::belongs_to(organization::Entity)
+                .from(user::Column::OrganizationId)
+                .to(organization::Column::Id)
+                .into(),
+        )
+        // At most one row: one authenticator app per user (unique index).
+        .join(
+            JoinType::LeftJoin,
+            user::Entity::belongs_to(authenticator_app::Entity)
+                .from(user::Column::Id)
+                .to(authenticator_app::Column::UserId)
+                .into(),
+        )
+        .filter(app_password::Column::LookupHash.eq(lookup_hash))
+}
+
+/// The query behind [`Store::app_passwords_of`] (also explained by `db::plans`).
+pub(super) fn list_query(user_id: i32) -> sea_orm::Select<app_password::Entity> {
+    app_password::Entity::find()
+        .filter(app_password::Column::UserId.eq(user_id))
+        .order_by_asc(app_password::Column::CreatedAt)
+        .order_by_asc(app_password::Column::Id)
 }

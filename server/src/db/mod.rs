@@ -10,6 +10,7 @@ mod factor_changes;
 pub mod migrations;
 mod outbox;
 mod password_links;
+pub mod plans;
 pub mod revocations;
 pub mod seed;
 mod sessions;

@@ -1,11 +1,13 @@
 //! Many people at once, for benchmarks and scale tests (`seed_bench`, the people-search test):
 //! named from a few first and last names, so a prefix matches as many as in a real directory,
-//! inserted a thousand rows per statement, all with one password hash.
+//! inserted a thousand rows per statement, all with one password hash; and as many app
+//! passwords for each as asked, all with one argon2 hash but each with its own lookup hash.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, EntityTrait};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sha2::{Digest, Sha256};
 
-use super::entities::user;
+use super::entities::{app_password, user};
 use super::store::{ORGANIZATION_ID, Store, StoreError};
 use crate::domain::account;
 
@@ -60,6 +62,19 @@ pub fn seeded_person(n: usize) -> (String, String) {
     )
 }
 
+/// The secret of the seeded person `n`'s `k`th app password: 16 letters derived from `n` and
+/// `k`, so a benchmark can sign in as anyone without a list of ten million secrets.
+pub fn seeded_app_password(n: usize, k: usize) -> String {
+    Sha256::digest(format!("seeded app password {n} {k}"))
+        .iter()
+        .take(16)
+        .map(|byte| char::from(b'a' + byte % 26))
+        .collect()
+}
+
+/// Rows per insert statement: well under PostgreSQL's 65,535 parameters.
+const APP_PASSWORD_BATCH: usize = 5000;
+
 impl Store {
     /// Adds the seeded people `0..count` (see [`seeded_person`]), without audit events.
     pub async fn seed_people(
@@ -89,6 +104,60 @@ impl Store {
                 }
             });
             user::Entity::insert_many(rows)
+                .exec_without_returning(self.connection())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Gives each of the seeded people `0..people` app passwords `0..per_person`
+    /// ([`seeded_app_password`]), all with `password_hash` and each with the lookup hash
+    /// `lookup(secret)` (the server key's, which the store does not hold), without audit
+    /// events.
+    pub async fn seed_app_passwords(
+        &self,
+        people: usize,
+        per_person: usize,
+        password_hash: &str,
+        lookup: impl Fn(&str) -> String,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        // The seeded people, in the order they were added (n = 0, 1, ...).
+        let ids: Vec<i32> = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::UsernameKey.like("%@seed.example"))
+            .order_by_asc(user::Column::Id)
+            .limit(u64::try_from(people).unwrap_or(u64::MAX))
+            .into_tuple()
+            .all(self.connection())
+            .await?;
+        let all = ids
+            .iter()
+            .enumerate()
+            .flat_map(|(n, id)| (0..per_person).map(move |k| (n, k, *id)));
+        let mut batch = Vec::with_capacity(APP_PASSWORD_BATCH);
+        for (n, k, user_id) in all {
+            batch.push(app_password::ActiveModel {
+                user_id: Set(user_id),
+                name: Set(format!("Device {k}")),
+                name_key: Set(format!("device {k}")),
+                lookup_hash: Set(lookup(&seeded_app_password(n, k))),
+                password_hash: Set(password_hash.to_owned()),
+                created_at: Set(now),
+                last_used_at: Set(None),
+                last_used_ip: Set(None),
+                last_used_client: Set(None),
+                ..Default::default()
+            });
+            if batch.len() == APP_PASSWORD_BATCH {
+                app_password::Entity::insert_many(std::mem::take(&mut batch))
+                    .exec_without_returning(self.connection())
+                    .await?;
+            }
+        }
+        if !batch.is_empty() {
+            app_password::Entity::insert_many(batch)
                 .exec_without_returning(self.connection())
                 .await?;
         }

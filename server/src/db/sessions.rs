@@ -120,17 +120,7 @@ impl Store {
         &self,
         token_hash: &str,
     ) -> Result<Option<(session::Model, user::Model)>, StoreError> {
-        use sea_orm::{JoinType, QuerySelect};
-        let found = session::Entity::find()
-            .select_also(user::Entity)
-            .join(
-                JoinType::InnerJoin,
-                session::Entity::belongs_to(user::Entity)
-                    .from(session::Column::UserId)
-                    .to(user::Column::Id)
-                    .into(),
-            )
-            .filter(session::Column::TokenHash.eq(token_hash))
+        let found = session_query(token_hash)
             // `.all()`, not `.one()`: the token hash is unique, and the `LIMIT ?` of `.one()`
             // makes SQLite prepare a join again on every run (the planner reads the bound
             // limit): measured as a tenth of a signed-in page's time.
@@ -199,4 +189,19 @@ impl Store {
             .await?
             .rows_affected)
     }
+}
+
+/// The query behind [`Store::session_by_hash`] (also explained by `db::plans`).
+pub(super) fn session_query(token_hash: &str) -> sea_orm::SelectTwo<session::Entity, user::Entity> {
+    use sea_orm::{JoinType, QuerySelect};
+    session::Entity::find()
+        .select_also(user::Entity)
+        .join(
+            JoinType::InnerJoin,
+            session::Entity::belongs_to(user::Entity)
+                .from(session::Column::UserId)
+                .to(user::Column::Id)
+                .into(),
+        )
+        .filter(session::Column::TokenHash.eq(token_hash))
 }

@@ -3,9 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr,
-    EntityTrait, PaginatorTrait, SqlErr, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ConnectionTrait, DatabaseBackend, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, PaginatorTrait, SqlErr, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait,
 };
 
 use std::sync::Arc;
@@ -112,6 +112,25 @@ impl Store {
                 ..Default::default()
             })
             .await
+    }
+
+    /// The database's plan for `statement`, one line per step (`EXPLAIN QUERY PLAN` on
+    /// SQLite, `EXPLAIN` on PostgreSQL): for tests and benchmark reports that show a query
+    /// uses its indexes.
+    pub(crate) async fn explain(&self, statement: Statement) -> Result<Vec<String>, StoreError> {
+        let (explain, column) = match statement.db_backend {
+            DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
+            _ => ("EXPLAIN QUERY PLAN ", "detail"),
+        };
+        let statement = Statement {
+            sql: format!("{explain}{}", statement.sql),
+            ..statement
+        };
+        let rows = self.db.query_all_raw(statement).await?;
+        Ok(rows
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", column).ok())
+            .collect())
     }
 
     /// Closes the pool's connections (on SQLite, the last close folds the WAL into the file).

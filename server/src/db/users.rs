@@ -102,25 +102,13 @@ impl Store {
     /// reports that show it uses the indexes.
     pub async fn people_search_plan(&self, prefix: &str) -> Result<Vec<String>, StoreError> {
         let backend = self.connection().get_database_backend();
-        let (explain, column) = match backend {
-            DatabaseBackend::Postgres => ("EXPLAIN ", "QUERY PLAN"),
-            _ => ("EXPLAIN QUERY PLAN ", "detail"),
-        };
         let mut plan = Vec::new();
         for query in people_queries(prefix, None, 26) {
             let query = query
                 .select_only()
                 .column(user::Column::UsernameKey)
                 .build(backend);
-            let statement = sea_orm::Statement {
-                sql: format!("{explain}{}", query.sql),
-                ..query
-            };
-            let rows = self.connection().query_all_raw(statement).await?;
-            plan.extend(
-                rows.iter()
-                    .filter_map(|row| row.try_get::<String>("", column).ok()),
-            );
+            plan.extend(self.explain(query).await?);
         }
         Ok(plan)
     }
