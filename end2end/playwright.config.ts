@@ -25,10 +25,23 @@ export default defineConfig({
     trace: 'retain-on-failure',
   },
   projects: [
-    { name: 'desktop', use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 }, channel: undefined } },
+    {
+      name: 'desktop',
+      testIgnore: /soak\.spec\.ts/,
+      use: { ...devices['Desktop Chrome'], viewport: { width: 1280, height: 800 }, channel: undefined },
+    },
     {
       name: 'phone',
+      testIgnore: /soak\.spec\.ts/,
       use: { ...devices['Pixel 7'], viewport: { width: 390, height: 844 }, channel: undefined },
+    },
+    // The soak measures the server's latency and memory under a fixed load: it runs alone, after
+    // everything else, so other tests' browsers and servers do not share the two cores with it.
+    {
+      name: 'soak',
+      testMatch: /soak\.spec\.ts/,
+      dependencies: ['desktop', 'phone'],
+      use: { ...devices['Desktop Chrome'], channel: undefined },
     },
   ],
 });

@@ -10,4 +10,4 @@ cd "$ROOT"
 . scripts/setup-tools.sh --test >/dev/null
 cargo leptos build --release --split --precompress >/dev/null 2>&1 || cargo leptos build --release --split --precompress
 cd end2end
-SOAK_SECONDS="${SOAK_SECONDS:-300}" npx playwright test soak.spec.ts --project desktop --reporter list
+SOAK_SECONDS="${SOAK_SECONDS:-300}" npx playwright test --project soak --no-deps --reporter list

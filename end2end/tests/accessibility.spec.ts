@@ -16,6 +16,8 @@ test('pages and dialogs have no axe violations and fit 320 px', async ({ page, s
   test.setTimeout(120_000);
   await page.setViewportSize({ width: 320, height: 640 });
   await page.goto(server.setupUrl);
+  // The setup page is lazy too: its title is replaced while it hydrates.
+  await hydrated(page);
   await noViolations(page, 'setup');
   await page.goto(server.baseURL + '/no-such-page');
   await noViolations(page, '404');

@@ -74,9 +74,13 @@ export async function startServer(
   let listening = false;
   while (Date.now() < deadline) {
     // The setup link is logged before the server listens (which a quieter log level does
-    // not say: then the health check tells).
-    const answers = output.includes('Latchkey is listening') ||
-      (await fetch(`${baseURL}/healthz`).then((r) => r.ok, () => false));
+    // not say: then the health check tells, and the log gets a moment to arrive through its
+    // pipe, which may lag behind the answer).
+    let answers = output.includes('Latchkey is listening');
+    if (!answers && (await fetch(`${baseURL}/healthz`).then((r) => r.ok, () => false))) {
+      await new Promise((r) => setTimeout(r, 300));
+      answers = true;
+    }
     if (answers) {
       listening = true;
       setupUrl = output.match(/setup_url=(\S+)/)?.[1] ?? '';

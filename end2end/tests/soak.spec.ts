@@ -2,7 +2,8 @@
 // capacity: Security info page views, app-password checks, app-password creates and deletes,
 // and sign-ins. Every response must be an answer (no 5xx, no dropped connection), latency must
 // not drift upwards and memory must stay flat; figures are printed per slice of the run.
-// The test command runs it for SOAK_SECONDS=20; `scripts/soak.sh` runs it for five minutes.
+// The test command runs it for SOAK_SECONDS=20, alone after all other tests (project `soak`);
+// `scripts/soak.sh` runs it for five minutes.
 import { test, expect, completeSetup, signIn, addAuthenticator, startServer, ADMIN, type StartedServer } from './fixtures';
 import { readFileSync } from 'node:fs';
 
@@ -25,7 +26,7 @@ function residentMegabytes(pid: number): number {
 }
 
 test('a steady mixed load gets no 5xx, stable latency and flat memory', async ({ page, request: stranger }) => {
-  test.skip(test.info().project.name !== 'desktop', 'no browser involved: once is enough');
+  // Its own project (playwright.config.ts), which runs after all the others.
   test.setTimeout(SECONDS * 1000 + 120_000);
   const running: StartedServer = await startServer({ LATCHKEY_LOG: 'warn' });
   const { server, child } = running;
