@@ -18,7 +18,7 @@ databases="${BENCH_DATABASES:-sqlite postgres}"
 cold_connections="${BENCH_COLD_CONNECTIONS:-8}"
 
 echo "==> building the release server and the seeding program"
-cargo leptos build --release --split >/dev/null 2>&1 || cargo leptos build --release --split
+cargo leptos build --release --split --precompress >/dev/null 2>&1 || cargo leptos build --release --split --precompress
 cargo build --release -q -p server --example seed_bench
 
 work="$(mktemp -d)"

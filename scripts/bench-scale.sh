@@ -17,7 +17,7 @@ people="${BENCH_PEOPLE:-1000000}"
 per_person="${BENCH_PER_PERSON:-10}"
 
 echo "==> building the release server and the seeding programs"
-cargo leptos build --release --split >/dev/null 2>&1 || cargo leptos build --release --split
+cargo leptos build --release --split --precompress >/dev/null 2>&1 || cargo leptos build --release --split --precompress
 cargo build --release -q -p server --example seed_bench --example hot_path_plans
 
 work="$(mktemp -d)"

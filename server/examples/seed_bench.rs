@@ -4,7 +4,8 @@
 //! a second factor) and a signed-in session. Prints one line per user:
 //! "username<TAB>app password<TAB>session token" (the 40-user's last app password).
 //!
-//! With a third argument N, also N more people (`db::seed`), for the people search's benchmark;
+//! With a third argument N, also N more people (`db::seed`), each with an authenticator app
+//! and signed in once, for the people search's benchmark and the hot-path queries' plans;
 //! with a fourth, K app passwords for each of them (`db::seed::seeded_app_password`), for the
 //! scale benchmark. Prints how long the seeding took on standard error.
 //!
@@ -112,6 +113,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let hash = password::hash_password("bench person password", &mut OsRandom)?;
         store.seed_people(people, &hash, now).await?;
         eprintln!("seeded {people} people in {:.1?}", started.elapsed());
+        let started = std::time::Instant::now();
+        store.seed_signed_in(people, now).await?;
+        eprintln!(
+            "seeded {people} authenticator apps and sessions in {:.1?}",
+            started.elapsed()
+        );
         if per_person > 0 {
             let started = std::time::Instant::now();
             let hash = password::hash_password("bench app password", &mut OsRandom)?;

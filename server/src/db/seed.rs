@@ -7,9 +7,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 
-use super::entities::{app_password, user};
+use super::entities::{app_password, authenticator_app, session, user};
 use super::store::{ORGANIZATION_ID, Store, StoreError};
 use crate::domain::account;
+use crate::domain::session as domain_session;
 
 const FIRST: [&str; 16] = [
     "Ada",
@@ -72,8 +73,14 @@ pub fn seeded_app_password(n: usize, k: usize) -> String {
         .collect()
 }
 
-/// Rows per insert statement: well under PostgreSQL's 65,535 parameters.
-const APP_PASSWORD_BATCH: usize = 5000;
+/// The session token of the seeded person `n`.
+pub fn seeded_session(n: usize) -> String {
+    format!("seeded session {n}")
+}
+
+/// Rows per insert statement: nine values a row stay under SQLite's 32,766 parameters (and
+/// PostgreSQL's 65,535).
+const ROWS_PER_INSERT: usize = 3000;
 
 impl Store {
     /// Adds the seeded people `0..count` (see [`seeded_person`]), without audit events.
@@ -122,21 +129,12 @@ impl Store {
         lookup: impl Fn(&str) -> String,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        // The seeded people, in the order they were added (n = 0, 1, ...).
-        let ids: Vec<i32> = user::Entity::find()
-            .select_only()
-            .column(user::Column::Id)
-            .filter(user::Column::UsernameKey.like("%@seed.example"))
-            .order_by_asc(user::Column::Id)
-            .limit(u64::try_from(people).unwrap_or(u64::MAX))
-            .into_tuple()
-            .all(self.connection())
-            .await?;
+        let ids = self.seeded_ids(people).await?;
         let all = ids
             .iter()
             .enumerate()
             .flat_map(|(n, id)| (0..per_person).map(move |k| (n, k, *id)));
-        let mut batch = Vec::with_capacity(APP_PASSWORD_BATCH);
+        let mut batch = Vec::with_capacity(ROWS_PER_INSERT);
         for (n, k, user_id) in all {
             batch.push(app_password::ActiveModel {
                 user_id: Set(user_id),
@@ -150,7 +148,7 @@ impl Store {
                 last_used_client: Set(None),
                 ..Default::default()
             });
-            if batch.len() == APP_PASSWORD_BATCH {
+            if batch.len() == ROWS_PER_INSERT {
                 app_password::Entity::insert_many(std::mem::take(&mut batch))
                     .exec_without_returning(self.connection())
                     .await?;
@@ -162,5 +160,61 @@ impl Store {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Gives each of the seeded people `0..people` a confirmed authenticator app (its sealed
+    /// secret a placeholder: nobody signs in with it) and a signed-in session (token
+    /// [`seeded_session`]), so the planner's statistics see both spread over everyone, as in
+    /// an organization where app passwords need a second factor.
+    pub async fn seed_signed_in(
+        &self,
+        people: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let ids = self.seeded_ids(people).await?;
+        for (start, chunk) in ids.chunks(ROWS_PER_INSERT).enumerate() {
+            let apps = chunk.iter().map(|user_id| authenticator_app::ActiveModel {
+                user_id: Set(*user_id),
+                secret_sealed: Set("seeded".to_owned()),
+                last_used_step: Set(None),
+                confirmed_at: Set(Some(now)),
+                created_at: Set(now),
+                ..Default::default()
+            });
+            authenticator_app::Entity::insert_many(apps)
+                .exec_without_returning(self.connection())
+                .await?;
+            let sessions = chunk.iter().enumerate().map(|(offset, user_id)| {
+                let n = start * ROWS_PER_INSERT + offset;
+                session::ActiveModel {
+                    user_id: Set(*user_id),
+                    token_hash: Set(domain_session::token_hash(&seeded_session(n))),
+                    created_at: Set(now),
+                    last_seen_at: Set(now),
+                    verified_at: Set(now),
+                    ip: Set(None),
+                    user_agent: Set(None),
+                    pending_second_step: Set(false),
+                    ..Default::default()
+                }
+            });
+            session::Entity::insert_many(sessions)
+                .exec_without_returning(self.connection())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The ids of the seeded people `0..people`, in the order they were added (n = 0, 1, ...).
+    async fn seeded_ids(&self, people: usize) -> Result<Vec<i32>, StoreError> {
+        Ok(user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::UsernameKey.like("%@seed.example"))
+            .order_by_asc(user::Column::Id)
+            .limit(u64::try_from(people).unwrap_or(u64::MAX))
+            .into_tuple()
+            .all(self.connection())
+            .await?)
     }
 }

@@ -339,3 +339,22 @@ pub fn run_with_input(
         .write_all(input)?;
     child.wait_with_output()
 }
+
+/// How long it takes until `condition` holds, polled every 2 ms; `None` if it still does not
+/// after `limit`. For what another instance or process learns from the database moments later
+/// (a revocation reaching a cached check).
+pub async fn time_until<E>(
+    limit: std::time::Duration,
+    mut condition: impl AsyncFnMut() -> Result<bool, E>,
+) -> Result<Option<std::time::Duration>, E> {
+    let started = std::time::Instant::now();
+    loop {
+        if condition().await? {
+            return Ok(Some(started.elapsed()));
+        }
+        if started.elapsed() >= limit {
+            return Ok(None);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+}
