@@ -27,6 +27,8 @@ pub struct AppState {
     pub delivery: crate::delivery::DeliverySettings,
     /// Proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Arc<[IpAddr]>,
+    /// Signed-in pages kept for a repeat view (`crate::page_cache`).
+    pub page_cache: Arc<crate::page_cache::PageCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -93,6 +95,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             require_sign_in,
+        ))
+        // Outside the sign-in gate: a page answered from memory needs no session read.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::page_cache::answer_from_memory,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),

@@ -17,6 +17,7 @@ pub mod domain;
 pub mod form_errors;
 pub mod housekeeping;
 pub mod http;
+pub mod page_cache;
 pub mod secret_key;
 pub mod sign_in_limits;
 pub mod site;
@@ -154,6 +155,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         backend: Arc::clone(&backend),
         delivery,
         trusted_proxies: config.trusted_proxies.clone().into(),
+        page_cache: Arc::default(),
     };
     let listener = TcpListener::bind(config.addr)
         .await

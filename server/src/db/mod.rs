@@ -17,6 +17,7 @@ mod sessions;
 pub mod store;
 mod throttles;
 mod users;
+mod view_versions;
 
 use std::path::Path;
 use std::time::Duration;
@@ -34,6 +35,7 @@ pub use sessions::NewSession;
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
 pub use users::{NewUser, PasswordReset, PersonRow};
+pub use view_versions::ViewVersions;
 
 /// Connections to an SQLite file: enough for concurrent page reads on a small machine.
 const SQLITE_POOL_SIZE: u32 = 4;

@@ -1,5 +1,6 @@
 //! The database's plans for the queries every request of a kind runs (the app-password check,
-//! the signed-in page's session, Security info's list, sign-in's lookup, the people search),
+//! the signed-in page's session, a kept page's view versions, Security info's list, sign-in's
+//! lookup, the people search),
 //! built from the very queries the store runs: for the scale benchmark's report and its test,
 //! which show that none of them reads more than an index range however many people there are.
 
@@ -63,6 +64,10 @@ impl Store {
             (
                 "signed-in request: session by token hash",
                 super::sessions::session_query(&key).build(backend),
+            ),
+            (
+                "kept page: the session's view versions",
+                super::view_versions::view_versions_query(backend, &key),
             ),
             (
                 "Security info: the person's app passwords",

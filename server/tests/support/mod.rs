@@ -167,6 +167,7 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
             "::1".parse().expect("address"),
         ]
         .into(),
+        page_cache: Default::default(),
     }
 }
 

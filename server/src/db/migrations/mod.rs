@@ -14,6 +14,7 @@ mod m20261129_000008_reset_revokes_app_passwords;
 mod m20261129_000009_recent_activity;
 mod m20261130_000010_password_links;
 pub(crate) mod m20261201_000011_revocation_signals;
+pub(crate) mod m20261202_000012_view_versions;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_recent_activity::Migration),
             Box::new(m20261130_000010_password_links::Migration),
             Box::new(m20261201_000011_revocation_signals::Migration),
+            Box::new(m20261202_000012_view_versions::Migration),
         ]
     }
 }
