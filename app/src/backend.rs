@@ -36,6 +36,9 @@ pub struct RequestMemo(Option<Arc<std::sync::Mutex<MemoSlots>>>);
 
 type MemoSlots = Vec<(&'static str, Arc<dyn std::any::Any + Send + Sync>)>;
 
+/// The memo's key for "a server function failed" ([`RequestMemo::note_failure`]).
+const FAILED: &str = "failed";
+
 impl RequestMemo {
     /// A memo for a request that changes nothing.
     pub fn for_reading() -> Self {
@@ -62,6 +65,17 @@ impl RequestMemo {
             slots.retain(|(k, _)| *k != key);
             slots.push((key, Arc::new(value)));
         }
+    }
+
+    /// Notes that a server function failed while this request's page was rendered: the page
+    /// shows an error, and is not kept for a repeat view (`server::page_cache`).
+    pub fn note_failure(&self) {
+        self.put(FAILED, true);
+    }
+
+    /// Whether a server function failed during this request.
+    pub fn failed(&self) -> bool {
+        self.get::<bool>(FAILED).unwrap_or(false)
     }
 
     /// The value remembered under `key`, or what `read` gives, remembered for the rest of the
@@ -367,7 +381,13 @@ pub async fn request_context() -> RequestContext {
 /// throttled or busy), so clients, proxies and logs see what happened. Plain form posts keep
 /// Leptos' redirect back to the page (with the error in its `__err` query) instead.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    use axum::http::{HeaderValue, StatusCode, header};
+    use axum::http::{HeaderValue, StatusCode, header, request::Parts};
+    if result.is_err()
+        && let Some(context) = use_context::<Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestContext>().cloned())
+    {
+        context.memo.note_failure();
+    }
     if let Err(error) = &result
         && !is_form_post()
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()

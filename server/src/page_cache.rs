@@ -10,7 +10,8 @@
 //!   "recently signed in" window has not closed since (see [`fresh_until`]).
 //!
 //! Only a plain `GET` of a page in [`CACHED_PAGES`] without a query, carrying the session
-//! cookie and no other, is looked up; only a `200` HTML answer without `Set-Cookie` is kept.
+//! cookie and no other, is looked up; only a `200` HTML answer without `Set-Cookie`, whose
+//! server functions all succeeded, is kept.
 //! The page's scripts carry the CSP nonce of the request that rendered it: a page served again
 //! gets this request's nonce in their place, so no two answers share one.
 
@@ -231,8 +232,11 @@ pub async fn answer_from_memory(
     };
     // The session as the render read it (remembered for this request: no second query).
     let signed_in = backend.signed_in(&context).await.ok().flatten();
+    // A page showing an error (a server function failed while it streamed) would go on
+    // showing it: not kept. Known only once the whole body is rendered.
     if let Some(signed_in) = signed_in.filter(|s| s.user.id == versions.user_id)
         && body.len() <= MAX_PAGE_BYTES
+        && !context.memo.failed()
     {
         let fresh_until = fresh_until(
             rendered_at,

@@ -43,11 +43,14 @@ impl Instance {
     /// `GET /security-info` with the session cookie: status, and the body with its nonce
     /// (named by the `Content-Security-Policy`) replaced by `NONCE`.
     async fn view(&self, token: &str) -> Result<View, Error> {
+        // As a browser asks: for HTML (a failed read then still answers 200, with the error
+        // in the page).
         let request = Request::get("/security-info")
             .header(
                 header::COOKIE,
                 format!("{}={token}", server::use_cases::SESSION_COOKIE),
             )
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
             .body(Body::empty())?;
         let response = self.app.clone().oneshot(request).await?;
         let status = response.status();
@@ -333,5 +336,61 @@ async fn a_session_that_ends_is_never_shown_its_kept_page() -> TestResult {
             }
         }
     }
+    Ok(())
+}
+
+/// A page whose reads failed shows an error: it is not kept, so the next view, once the
+/// database answers again, is not that error page.
+#[tokio::test]
+async fn a_page_showing_an_error_is_not_kept() -> TestResult {
+    for database in TestDatabase::all().await {
+        let (backend, a, _) = two_instances(&database).await?;
+        support::add_user(&backend, "ada@contoso.example").await;
+        let (ada, _) =
+            support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.1")
+                .await?;
+        let token = ada.session_token.clone().ok_or("no session")?;
+        // The session and the versions still read; the authenticator app does not.
+        let drop = if database.name == "sqlite" {
+            "DROP TABLE authenticator_apps"
+        } else {
+            "DROP TABLE authenticator_apps CASCADE"
+        };
+        sql(&backend, drop).await?;
+        let shown = a.view(&token).await?;
+        assert_eq!(shown.status, StatusCode::OK, "{}", database.name);
+        a.view(&token).await?;
+        assert_eq!(
+            a.served(),
+            0,
+            "{}: an error page was served again",
+            database.name
+        );
+    }
+    Ok(())
+}
+
+/// `TRUNCATE` names no rows; on PostgreSQL it moves the organization's version.
+#[tokio::test]
+async fn a_truncated_table_is_on_the_next_view() -> TestResult {
+    let Some(database) = TestDatabase::postgres().await else {
+        return Ok(());
+    };
+    let (backend, a, b) = two_instances(&database).await?;
+    support::add_user(&backend, "ada@contoso.example").await;
+    let (ada, _) = support::app_password_for(&backend, "ada@contoso.example", "Outlook").await?;
+    let token = ada.session_token.clone().ok_or("no session")?;
+    let kept = b.view_kept(&token, "before TRUNCATE").await?;
+    assert!(kept.body.contains("Outlook"));
+    sql(&backend, "TRUNCATE app_passwords CASCADE").await?;
+    for (name, instance) in [("A", &a), ("B", &b)] {
+        let after = instance.view(&token).await?;
+        assert_eq!(after.status, StatusCode::OK, "{name}");
+        assert!(
+            !after.body.contains("Outlook"),
+            "{name} shows a truncated app password"
+        );
+    }
+    assert_eq!(b.served(), 1);
     Ok(())
 }

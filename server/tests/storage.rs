@@ -50,6 +50,44 @@ async fn migrations_apply_and_are_safe_to_run_twice() -> TestResult {
                 .await?;
             assert!(count.is_some(), "{}: table {table} exists", database.name);
         }
+        // A later migration that rebuilds a table (SQLite's way to change a column) drops its
+        // triggers: the revocation signals and the view versions would then be silently
+        // wrong, and the caches in front of them with them.
+        let triggers = match again.get_database_backend() {
+            sea_orm::DatabaseBackend::Postgres => {
+                "SELECT tgname AS name FROM pg_trigger WHERE NOT tgisinternal"
+            }
+            _ => "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+        };
+        let names: Vec<String> = again
+            .query_all_raw(Statement::from_string(
+                again.get_database_backend(),
+                triggers,
+            ))
+            .await?
+            .iter()
+            .filter_map(|row| row.try_get::<String>("", "name").ok())
+            .collect();
+        let tables = [
+            "users",
+            "sessions",
+            "app_passwords",
+            "authenticator_apps",
+            "organizations",
+        ];
+        for table in tables {
+            for event in ["insert", "update", "delete"] {
+                let name = format!("view_version_on_{table}_{event}");
+                let expected = database.name == "sqlite" || table != "organizations";
+                assert_eq!(names.contains(&name), expected, "{}: {name}", database.name);
+            }
+        }
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("revoke_on_")).count(),
+            8,
+            "{}: {names:?}",
+            database.name
+        );
     }
     Ok(())
 }

@@ -9,7 +9,9 @@
 //!
 //! - PostgreSQL: statement-level triggers over transition tables, so a statement touching many
 //!   rows (a bulk insert, a revoke-all) counts each person up once.
-//! - SQLite: row-level triggers (the only kind it has).
+//! - SQLite: row-level triggers (the only kind it has; a `DELETE` without `WHERE` still fires
+//!   them, as SQLite skips its truncate shortcut on a table with triggers). PostgreSQL's
+//!   `TRUNCATE` of a personal table moves the organization's counter.
 
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::prelude::*;
@@ -106,6 +108,18 @@ impl MigrationTrait for Migration {
                      FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
                 ))
                 .await?;
+                // A TRUNCATE names no rows: it moves the organization's counter, which every
+                // page compares.
+                for (table, _) in PERSONAL_TABLES {
+                    let truncate = trigger_name(table, "TRUNCATE");
+                    db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {truncate} ON {table}"))
+                        .await?;
+                    db.execute_unprepared(&format!(
+                        "CREATE TRIGGER {truncate} AFTER TRUNCATE ON {table} \
+                         FOR EACH STATEMENT EXECUTE FUNCTION {name}()"
+                    ))
+                    .await?;
+                }
             }
             _ => {
                 for (table, column) in PERSONAL_TABLES {
@@ -145,6 +159,9 @@ impl MigrationTrait for Migration {
         let postgres = db.get_database_backend() == DatabaseBackend::Postgres;
         if postgres {
             for (table, _) in PERSONAL_TABLES {
+                let truncate = trigger_name(table, "TRUNCATE");
+                db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {truncate} ON {table}"))
+                    .await?;
                 for event in EVENTS {
                     let name = trigger_name(table, event);
                     db.execute_unprepared(&format!("DROP TRIGGER IF EXISTS {name} ON {table}"))
