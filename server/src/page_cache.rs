@@ -158,19 +158,16 @@ fn kept_path(request: &Request, session_cookie: &str) -> Option<&'static str> {
     let path = CACHED_PAGES
         .into_iter()
         .find(|page| *page == request.uri().path())?;
-    // The session cookie and nothing else: the page depends on no other.
+    // The session cookie and nothing else (parsed as `http::session_token` does): the page
+    // depends on no other.
     let mut cookies = request
         .headers()
         .get_all(header::COOKIE)
         .iter()
-        .flat_map(|value| value.to_str().ok().into_iter().flat_map(|v| v.split(';')))
-        .filter(|pair| !pair.trim().is_empty());
-    let only = cookies.next()?;
-    let is_session = only
-        .trim()
-        .split_once('=')
-        .is_some_and(|(name, _)| name == session_cookie);
-    (is_session && cookies.next().is_none()).then_some(path)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse);
+    let only = cookies.next()?.ok()?;
+    (only.name() == session_cookie && cookies.next().is_none()).then_some(path)
 }
 
 /// Middleware: answers a repeat view of a kept page from memory, and keeps what it renders.

@@ -72,6 +72,14 @@ impl Instance {
         })
     }
 
+    /// Views the page, which must be rendered, not served from memory.
+    async fn view_rendered(&self, token: &str, what: &str) -> Result<View, Error> {
+        let served = self.served();
+        let view = self.view(token).await?;
+        assert_eq!(self.served(), served, "{what}: served the kept page");
+        Ok(view)
+    }
+
     /// Views the page until it is kept, then once more, which must be served from memory.
     async fn view_kept(&self, token: &str, what: &str) -> Result<View, Error> {
         let first = self.view(token).await?;
@@ -269,14 +277,10 @@ async fn every_change_to_what_the_page_shows_is_on_the_next_view_on_both_instanc
             let shown = change(&fixture).await?;
             // No waiting: the versions are read from the database on every view.
             for (name, instance, kept) in [("A", &a, &kept_a), ("B", &b, &kept_b)] {
-                let served = instance.served();
-                let after = instance.view(&token).await?;
+                let after = instance
+                    .view_rendered(&token, &format!("{what} on {name}"))
+                    .await?;
                 assert_eq!(after.status, StatusCode::OK, "{what} on {name}");
-                assert_eq!(
-                    instance.served(),
-                    served,
-                    "{what}: {name} served the kept page"
-                );
                 assert_ne!(after.body, kept.body, "{what}: {name} shows the old page");
                 assert!(after.body.contains(shown), "{what}: {name} lacks {shown:?}");
             }
@@ -325,14 +329,10 @@ async fn a_session_that_ends_is_never_shown_its_kept_page() -> TestResult {
                 }
             }
             for (name, instance) in [("A", &a), ("B", &b)] {
-                let served = instance.served();
-                let after = instance.view(&token).await?;
+                let after = instance
+                    .view_rendered(&token, &format!("{what} on {name}"))
+                    .await?;
                 assert_eq!(after.status, StatusCode::SEE_OTHER, "{what} on {name}");
-                assert_eq!(
-                    instance.served(),
-                    served,
-                    "{what}: {name} served the kept page"
-                );
             }
         }
     }
