@@ -15,8 +15,9 @@
 //! The page's scripts carry the CSP nonce of the request that rendered it: a page served again
 //! gets this request's nonce in their place, so no two answers share one.
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use app::backend::RequestContext;
 use axum::body::{Body, Bytes};
@@ -26,9 +27,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use http_body_util::BodyExt;
+use tokio::sync::oneshot;
 
-use crate::db::ViewVersions;
 use crate::db::entities::session;
+use crate::db::{Store, ViewVersions};
 use crate::delivery::CspNonce;
 use crate::domain::app_password::REVERIFY_WINDOW;
 use crate::domain::session::{SessionPolicy, TOUCH_INTERVAL, token_hash};
@@ -80,6 +82,7 @@ impl KeptPage {
 pub struct PageCache {
     pages: moka::sync::Cache<(String, &'static str), Arc<KeptPage>>,
     served: AtomicU64,
+    versions: VersionReads,
 }
 
 impl Default for PageCache {
@@ -91,6 +94,117 @@ impl Default for PageCache {
                 .time_to_live(MAX_AGE.to_std().unwrap_or_default())
                 .build(),
             served: AtomicU64::new(0),
+            versions: VersionReads::default(),
+        }
+    }
+}
+
+/// Most sessions one version read asks about.
+const MAX_READ_BATCH: usize = 128;
+
+/// Version reads shared by the views that arrive together: a view waits for the next read to
+/// start, and that read answers every view waiting then, in one query (on PostgreSQL, one
+/// round trip for many views instead of one each). A read used for a view always starts
+/// after the view arrived, so it sees every change committed before: what one read per view
+/// would see.
+#[derive(Default)]
+pub struct VersionReads {
+    shared: Arc<Reads>,
+}
+
+/// The state the views and the reading task share.
+#[derive(Default)]
+struct Reads {
+    waiting: Mutex<Waiting>,
+    queries: AtomicU64,
+}
+
+/// Views waiting for versions, and whether a task is reading for them.
+#[derive(Default)]
+struct Waiting {
+    views: Vec<(String, oneshot::Sender<Option<ViewVersions>>)>,
+    reading: bool,
+}
+
+impl VersionReads {
+    /// How many queries the reads have taken (for tests and benchmarks).
+    pub fn queries(&self) -> u64 {
+        self.shared.queries.load(Ordering::Relaxed)
+    }
+
+    /// The view versions of the session with this token hash, read after this call began;
+    /// `None` when the session does not exist or the database could not be read.
+    pub async fn read(&self, store: &Store, token_hash: String) -> Option<ViewVersions> {
+        let (answer, answered) = oneshot::channel();
+        let start_reading = {
+            let mut waiting = self.shared.lock();
+            waiting.views.push((token_hash, answer));
+            !std::mem::replace(&mut waiting.reading, true)
+        };
+        if start_reading {
+            // A task of its own: a view whose client goes away must not stop the reads that
+            // the others wait for.
+            tokio::spawn(Arc::clone(&self.shared).read_while_waited_for(store.clone()));
+        }
+        answered.await.ok().flatten()
+    }
+}
+
+impl Reads {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reads for the views waiting, batch after batch, until none wait.
+    async fn read_while_waited_for(self: Arc<Self>, store: Store) {
+        // Should this task end otherwise than here (a panic, a runtime shutting down), the
+        // next view still starts a reader, and views waiting are answered `None` (rendered).
+        let mut cut_short = CutShort {
+            reads: &self,
+            armed: true,
+        };
+        loop {
+            let batch: Vec<_> = {
+                let mut waiting = self.lock();
+                if waiting.views.is_empty() {
+                    waiting.reading = false;
+                    cut_short.armed = false;
+                    return;
+                }
+                let take = waiting.views.len().min(MAX_READ_BATCH);
+                waiting.views.drain(..take).collect()
+            };
+            let mut token_hashes: Vec<&str> = batch.iter().map(|(hash, _)| hash.as_str()).collect();
+            token_hashes.sort_unstable();
+            token_hashes.dedup();
+            self.queries.fetch_add(1, Ordering::Relaxed);
+            let versions = match store.view_versions(&token_hashes).await {
+                Ok(versions) => versions,
+                Err(error) => {
+                    tracing::warn!(%error, "could not read view versions: pages are rendered");
+                    HashMap::new()
+                }
+            };
+            for (token_hash, answer) in batch {
+                let _ = answer.send(versions.get(&token_hash).copied());
+            }
+        }
+    }
+}
+
+/// Tidies up after a reading task that ended without finishing.
+struct CutShort<'a> {
+    reads: &'a Reads,
+    armed: bool,
+}
+
+impl Drop for CutShort<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            let mut waiting = self.reads.lock();
+            waiting.reading = false;
+            // Dropping their senders answers the views left waiting.
+            waiting.views.clear();
         }
     }
 }
@@ -108,6 +222,11 @@ impl PageCache {
     /// How many answers came from memory since start.
     pub fn served(&self) -> u64 {
         self.served.load(Ordering::Relaxed)
+    }
+
+    /// The reads of view versions behind its answers.
+    pub fn version_reads(&self) -> &VersionReads {
+        &self.versions
     }
 }
 
@@ -191,11 +310,10 @@ pub async fn answer_from_memory(
     };
     let key = (token_hash(token), path);
     // Read before rendering: whatever changes after this makes the page rendered now stale.
-    let versions = match backend.store.view_versions(&key.0).await {
-        Ok(Some(versions)) => versions,
-        _ => return next.run(request).await,
-    };
     let cache = &state.page_cache;
+    let Some(versions) = cache.versions.read(&backend.store, key.0.clone()).await else {
+        return next.run(request).await;
+    };
     if let Some(page) = cache.pages.get(&key)
         && page.versions == versions
         && Utc::now() < page.fresh_until

@@ -1,5 +1,8 @@
-//! The view versions of a session's person and of the organization (migration 12): the one
-//! query a page answered from memory costs (`crate::page_cache`).
+//! The view versions of sessions' people and of the organization (migration 12): the one
+//! query a page answered from memory costs (`crate::page_cache`), shared by the views that
+//! arrive together (`crate::page_cache::VersionReads`).
+
+use std::collections::HashMap;
 
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
 
@@ -16,39 +19,52 @@ pub struct ViewVersions {
     pub organization: i64,
 }
 
-/// The versions behind the session whose token hashes to `token_hash`: two primary-key
-/// reads beside the session's unique key, in one statement.
-pub(crate) fn view_versions_query(backend: DatabaseBackend, token_hash: &str) -> Statement {
-    let placeholder = match backend {
-        DatabaseBackend::Postgres => "$1",
-        _ => "?",
+/// The versions behind the sessions whose token hashes are in `token_hashes_json` (a JSON
+/// array of strings): per session, its unique key and two primary-key reads, in one statement
+/// whatever the number of sessions.
+pub(crate) fn view_versions_query(backend: DatabaseBackend, token_hashes_json: &str) -> Statement {
+    // On PostgreSQL, an array is an index condition whatever its length; a set-returning
+    // function in `IN` is guessed at 100 rows, which can tip the planner to reading every
+    // session.
+    let in_token_hashes = match backend {
+        DatabaseBackend::Postgres => "= ANY(ARRAY(SELECT json_array_elements_text($1::json)))",
+        _ => "IN (SELECT value FROM json_each(?))",
     };
     Statement::from_sql_and_values(
         backend,
         format!(
-            "SELECT sessions.user_id AS user_id, \
+            "SELECT sessions.token_hash AS token_hash, sessions.user_id AS user_id, \
              COALESCE((SELECT version FROM view_versions WHERE scope = sessions.user_id), 0) AS person, \
              COALESCE((SELECT version FROM view_versions WHERE scope = {ORGANIZATION_SCOPE}), 0) AS organization \
-             FROM sessions WHERE sessions.token_hash = {placeholder}"
+             FROM sessions WHERE sessions.token_hash {in_token_hashes}"
         ),
-        [token_hash.into()],
+        [token_hashes_json.into()],
     )
 }
 
 impl Store {
-    /// The view versions of the session with this token hash; `None` when it does not exist.
-    pub async fn view_versions(
+    /// The view versions of the sessions with these token hashes, by token hash; a session
+    /// that does not exist is missing from the answer.
+    pub async fn view_versions<S: AsRef<str>>(
         &self,
-        token_hash: &str,
-    ) -> Result<Option<ViewVersions>, StoreError> {
-        let statement = view_versions_query(self.connection().get_database_backend(), token_hash);
-        let Some(row) = self.connection().query_one_raw(statement).await? else {
-            return Ok(None);
-        };
-        Ok(Some(ViewVersions {
-            user_id: row.try_get("", "user_id")?,
-            person: row.try_get("", "person")?,
-            organization: row.try_get("", "organization")?,
-        }))
+        token_hashes: &[S],
+    ) -> Result<HashMap<String, ViewVersions>, StoreError> {
+        let token_hashes: Vec<&str> = token_hashes.iter().map(AsRef::as_ref).collect();
+        // A list of strings always serializes: mapped, not unwrapped.
+        let json = serde_json::to_string(&token_hashes)
+            .map_err(|error| sea_orm::DbErr::Custom(format!("token hashes as JSON: {error}")))?;
+        let statement = view_versions_query(self.connection().get_database_backend(), &json);
+        let mut versions = HashMap::with_capacity(token_hashes.len());
+        for row in self.connection().query_all_raw(statement).await? {
+            versions.insert(
+                row.try_get("", "token_hash")?,
+                ViewVersions {
+                    user_id: row.try_get("", "user_id")?,
+                    person: row.try_get("", "person")?,
+                    organization: row.try_get("", "organization")?,
+                },
+            );
+        }
+        Ok(versions)
     }
 }
