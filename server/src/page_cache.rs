@@ -4,7 +4,8 @@
 //! shows can have changed since:
 //! - the session's and the organization's view versions (migration 12: triggers count them up
 //!   with every change to the person's rows, sessions, app passwords, authenticator apps and
-//!   the organization, on every instance) are what they were before that render: one query;
+//!   the organization, on every instance) are what they were before that render: one query,
+//!   shared by the views that arrive together ([`VersionReads`]);
 //! - the page is younger than [`MAX_AGE`] (its relative times, "3 minutes ago", move on), and
 //!   the session needs no write yet: not due for its `last_seen_at` touch, not expired, and its
 //!   "recently signed in" window has not closed since (see [`fresh_until`]).
@@ -15,7 +16,7 @@
 //! The page's scripts carry the CSP nonce of the request that rendered it: a page served again
 //! gets this request's nonce in their place, so no two answers share one.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
@@ -102,11 +103,17 @@ impl Default for PageCache {
 /// Most sessions one version read asks about.
 const MAX_READ_BATCH: usize = 128;
 
+/// Most views waiting for a read; past it a view is rendered (a database that has stopped
+/// answering must not gather every view in memory).
+const MAX_WAITING: usize = 4096;
+
 /// Version reads shared by the views that arrive together: a view waits for the next read to
-/// start, and that read answers every view waiting then, in one query (on PostgreSQL, one
-/// round trip for many views instead of one each). A read used for a view always starts
-/// after the view arrived, so it sees every change committed before: what one read per view
-/// would see.
+/// start, and that read answers the views waiting then (up to [`MAX_READ_BATCH`]) in one
+/// query: on PostgreSQL, one round trip for many views instead of one each. A read used for a
+/// view always starts after the view arrived, so it sees every change committed before: what
+/// one read per view would see. One read is in flight per instance, which is what lets the
+/// views arriving meanwhile share the next; a read that cannot get a connection gives up after
+/// the pool's acquire timeout, and its views are rendered.
 #[derive(Default)]
 pub struct VersionReads {
     shared: Arc<Reads>,
@@ -122,7 +129,7 @@ struct Reads {
 /// Views waiting for versions, and whether a task is reading for them.
 #[derive(Default)]
 struct Waiting {
-    views: Vec<(String, oneshot::Sender<Option<ViewVersions>>)>,
+    views: VecDeque<(String, oneshot::Sender<Option<ViewVersions>>)>,
     reading: bool,
 }
 
@@ -133,18 +140,28 @@ impl VersionReads {
     }
 
     /// The view versions of the session with this token hash, read after this call began;
-    /// `None` when the session does not exist or the database could not be read.
+    /// `None` when the session does not exist, the database could not be read, or too many
+    /// views wait already.
     pub async fn read(&self, store: &Store, token_hash: String) -> Option<ViewVersions> {
         let (answer, answered) = oneshot::channel();
         let start_reading = {
             let mut waiting = self.shared.lock();
-            waiting.views.push((token_hash, answer));
+            if waiting.views.len() >= MAX_WAITING {
+                return None;
+            }
+            waiting.views.push_back((token_hash, answer));
             !std::mem::replace(&mut waiting.reading, true)
         };
         if start_reading {
-            // A task of its own: a view whose client goes away must not stop the reads that
-            // the others wait for.
-            tokio::spawn(Arc::clone(&self.shared).read_while_waited_for(store.clone()));
+            // Made before the task first runs, so that a task dropped unpolled still hands
+            // the reading over; a task of its own, so that a view whose client goes away
+            // does not stop the reads others wait for.
+            let reader = Reader {
+                reads: Arc::clone(&self.shared),
+                finished: false,
+            };
+            let store = store.clone();
+            tokio::spawn(async move { reader.read_while_waited_for(store).await });
         }
         answered.await.ok().flatten()
     }
@@ -154,21 +171,27 @@ impl Reads {
     fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
         self.waiting.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
 
+/// The task reading for the waiting views. Dropped before it finishes (a panic, a runtime
+/// shutting down), it hands the reading over: the next view starts a reader, and the views
+/// left waiting are answered `None` (rendered).
+struct Reader {
+    reads: Arc<Reads>,
+    finished: bool,
+}
+
+impl Reader {
     /// Reads for the views waiting, batch after batch, until none wait.
-    async fn read_while_waited_for(self: Arc<Self>, store: Store) {
-        // Should this task end otherwise than here (a panic, a runtime shutting down), the
-        // next view still starts a reader, and views waiting are answered `None` (rendered).
-        let mut cut_short = CutShort {
-            reads: &self,
-            armed: true,
-        };
+    async fn read_while_waited_for(mut self, store: Store) {
         loop {
             let batch: Vec<_> = {
-                let mut waiting = self.lock();
+                let mut waiting = self.reads.lock();
+                // A view whose client has gone needs no answer.
+                waiting.views.retain(|(_, answer)| !answer.is_closed());
                 if waiting.views.is_empty() {
                     waiting.reading = false;
-                    cut_short.armed = false;
+                    self.finished = true;
                     return;
                 }
                 let take = waiting.views.len().min(MAX_READ_BATCH);
@@ -177,7 +200,7 @@ impl Reads {
             let mut token_hashes: Vec<&str> = batch.iter().map(|(hash, _)| hash.as_str()).collect();
             token_hashes.sort_unstable();
             token_hashes.dedup();
-            self.queries.fetch_add(1, Ordering::Relaxed);
+            self.reads.queries.fetch_add(1, Ordering::Relaxed);
             let versions = match store.view_versions(&token_hashes).await {
                 Ok(versions) => versions,
                 Err(error) => {
@@ -192,15 +215,9 @@ impl Reads {
     }
 }
 
-/// Tidies up after a reading task that ended without finishing.
-struct CutShort<'a> {
-    reads: &'a Reads,
-    armed: bool,
-}
-
-impl Drop for CutShort<'_> {
+impl Drop for Reader {
     fn drop(&mut self) {
-        if self.armed {
+        if !self.finished {
             let mut waiting = self.reads.lock();
             waiting.reading = false;
             // Dropping their senders answers the views left waiting.

@@ -1,6 +1,6 @@
-//! The view versions of sessions' people and of the organization (migration 12): the one
-//! query a page answered from memory costs (`crate::page_cache`), shared by the views that
-//! arrive together (`crate::page_cache::VersionReads`).
+//! The view versions of sessions' people and of the organization (migration 12): what a page
+//! answered from memory costs (`crate::page_cache`), one query for the views that arrive
+//! together (`crate::page_cache::VersionReads`).
 
 use std::collections::HashMap;
 
