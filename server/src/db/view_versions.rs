@@ -45,13 +45,12 @@ pub(crate) fn view_versions_query(backend: DatabaseBackend, token_hashes_json: &
 impl Store {
     /// The view versions of the sessions with these token hashes, by token hash; a session
     /// that does not exist is missing from the answer.
-    pub async fn view_versions<S: AsRef<str>>(
+    pub async fn view_versions(
         &self,
-        token_hashes: &[S],
+        token_hashes: &[&str],
     ) -> Result<HashMap<String, ViewVersions>, StoreError> {
-        let token_hashes: Vec<&str> = token_hashes.iter().map(AsRef::as_ref).collect();
         // A list of strings always serializes: mapped, not unwrapped.
-        let json = serde_json::to_string(&token_hashes)
+        let json = serde_json::to_string(token_hashes)
             .map_err(|error| sea_orm::DbErr::Custom(format!("token hashes as JSON: {error}")))?;
         let statement = view_versions_query(self.connection().get_database_backend(), &json);
         let mut versions = HashMap::with_capacity(token_hashes.len());
