@@ -410,10 +410,15 @@ async fn views_arriving_together_share_a_version_read_and_each_gets_its_own_page
             people.push((context.session_token.clone().ok_or("no session")?, app));
         }
         let views_per_round = people.len() * 4;
-        // (what, served from memory in the round): Bo's app password is renamed before the
-        // third, so his four views are rendered and the other eight served.
-        for (round, served) in [("first views", 0), ("again", 12), ("Bo's page changed", 8)] {
-            if served == 8 {
+        // (what, whether Bo's app password is renamed first, served from memory in the
+        // round): after the rename his four views are rendered and the other eight served.
+        let rounds = [
+            ("first views", false, 0),
+            ("again", false, 12),
+            ("Bo's page changed", true, 8),
+        ];
+        for (round, rename_bos_first, served) in rounds {
+            if rename_bos_first {
                 sql(
                     &backend,
                     "UPDATE app_passwords SET name = 'Bo phone' WHERE name = 'Bo mail'",
