@@ -3,8 +3,8 @@
 # against the same server on a database of a thousand people, all figures from one run. The
 # release server on loopback, load from wrk in a second process. Prints how long seeding took,
 # then per database: the cached app-password check (p99 at 64 connections), Security info of a
-# person with 40 app passwords against a static file (requests/s, 16 connections; a repeat view,
-# answered from memory, and the page rendered each time), sign-in
+# person with 40 app passwords against a static file (requests/s, 16 connections; the page is
+# rendered on every view), sign-in
 # (argon2; 2 connections, each request from its own address behind a trusted proxy) and the
 # admin people search; and the plan of every hot-path query on the large database.
 #   scripts/bench-scale.sh                                  1,000,000 people x 10
@@ -101,8 +101,6 @@ run_on() { # $1: label, $2: people
 
   result[check_$1]="$(measure 64 "$base/auth/basic" -H "Authorization: $one")"
   result[page_$1]="$(measure 16 "$base/security-info" -H "Cookie: $forty_cookie")"
-  # The same page rendered on every view: a query string skips the kept page.
-  result[render_$1]="$(measure 16 "$base/security-info?view=1" -H "Cookie: $forty_cookie")"
   result[asset_$1]="$(measure 16 "$base$asset" -H 'Accept-Encoding: br')"
   result[search_$1]="$(measure 8 "$base/api/admin_people" -s "$work/search.lua" -H "Cookie: $admin_cookie" \
     -H 'Content-Type: application/x-www-form-urlencoded' -H 'Accept: application/json' \
@@ -138,7 +136,6 @@ for size in small large; do
   label="$([ $size = small ] && echo "1,000 people" || echo "$people people, $((people * per_person)) app passwords")"
   row "$label: check, cached (64 conn.)" "check_$size"
   row "$label: Security info, 40 app passwords (16)" "page_$size"
-  row "$label: Security info, rendered each time (16)" "render_$size"
   row "$label: static file, br (16)" "asset_$size"
   row "$label: sign-in, argon2 (2)" "sign_in_$size"
   row "$label: people search \"grace h\" (8)" "search_$size"

@@ -13,13 +13,16 @@ mod ssr {
     use axum::http::{HeaderValue, header};
     use leptos::prelude::use_context;
 
+    use crate::backend::SetCookie;
     use crate::error::AppError;
 
-    /// Sends a `Set-Cookie` header with the response.
-    pub fn set_cookie(value: &str) -> Result<(), AppError> {
-        let value = HeaderValue::from_str(value).map_err(|_| AppError::Internal)?;
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.append_header(header::SET_COOKIE, value);
+    /// Sends the `Set-Cookie` headers with the response.
+    pub fn set_cookie(cookies: &SetCookie) -> Result<(), AppError> {
+        for value in cookies.values() {
+            let value = HeaderValue::from_str(value).map_err(|_| AppError::Internal)?;
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.append_header(header::SET_COOKIE, value);
+            }
         }
         Ok(())
     }
@@ -81,6 +84,46 @@ pub async fn verify_sign_in_code(code: Secret, next: Option<String>) -> Result<(
         let cookie = backend.verify_sign_in_code(&context, code.expose()).await?;
         ssr::set_cookie(&cookie)?;
         leptos_axum::redirect(&backend.return_path(&next));
+        Ok(())
+    }
+    .await;
+    crate::backend::respond(result)
+}
+
+/// Asks for a sign-in link by mail for `username`, whose sign-ins are held back
+/// (`AppError::SignInHeldBack`); then back to the password step, which says a link is on its
+/// way if the name has a mail address here (the same answer for every name).
+#[server(endpoint = "mail_sign_in_link")]
+pub async fn mail_sign_in_link(username: String, next: Option<String>) -> Result<(), AppError> {
+    let next = next.unwrap_or_default();
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let context = crate::backend::request_context().await;
+        backend.mail_sign_in_link(&context, &username).await?;
+        leptos_axum::redirect(&format!(
+            "/signin?username={}&next={}&link=mailed",
+            urlencode(&username),
+            urlencode(&next)
+        ));
+        Ok(())
+    }
+    .await;
+    crate::backend::respond(result)
+}
+
+/// Uses a mailed sign-in link: this browser is remembered for the link's person, who then
+/// signs in with their password (the password step, their name filled in) past the hold.
+#[server(endpoint = "use_sign_in_link")]
+pub async fn use_sign_in_link(token: Secret) -> Result<(), AppError> {
+    let result = async {
+        let backend = crate::backend::backend()?;
+        let context = crate::backend::request_context().await;
+        let (username, cookie) = backend.use_sign_in_link(&context, token.expose()).await?;
+        ssr::set_cookie(&cookie)?;
+        leptos_axum::redirect(&format!(
+            "/signin?username={}&link=used",
+            urlencode(&username)
+        ));
         Ok(())
     }
     .await;
@@ -153,11 +196,15 @@ pub async fn add_method(
 ) -> Result<AddMethodAnswer, AppError> {
     let result = async {
         let backend = crate::backend::backend()?;
+        let context = crate::backend::request_context().await;
+        if backend.current_user(&context).await?.is_none() {
+            return Err(AppError::Unauthorized);
+        }
         let answer = match method.as_str() {
             "authenticator" => AddMethodAnswer::Authenticator(
                 backend
                     .begin_authenticator(
-                        &crate::backend::request_context().await,
+                        &context,
                         password.as_ref().map(Secret::expose).unwrap_or_default(),
                     )
                     .await?,
@@ -305,6 +352,30 @@ pub async fn dismiss_preview_notice() -> Result<(), AppError> {
                 .await?;
             if crate::backend::is_form_post() {
                 leptos_axum::redirect(SECURITY_INFO);
+            }
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// "Confirm it's you": the person's password (and code); changes that need a recent sign-in
+/// then need nothing more for 10 minutes. Asked by the admin console; a plain form post goes
+/// back to it.
+#[server(endpoint = "confirm_its_you")]
+pub async fn confirm_its_you(
+    password: Option<Secret>,
+    code: Option<Secret>,
+) -> Result<(), AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
+    crate::backend::respond(
+        async move {
+            let backend = crate::backend::backend()?;
+            backend
+                .confirm_its_you(&crate::backend::request_context().await, &check)
+                .await?;
+            if crate::backend::is_form_post() {
+                leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
             }
             Ok(())
         }

@@ -1,5 +1,6 @@
 //! The admin console's server functions. Each one is refused to anyone but a signed-in
-//! administrator by the use case behind it, whatever the page shows.
+//! administrator by the use case behind it, whatever the page shows. Each change also needs a
+//! sign-in within 10 minutes, or the administrator's `password` (and `code`) sent with it.
 
 use leptos::prelude::*;
 
@@ -8,6 +9,7 @@ use crate::model::{
     AppPasswordItem, AuditPage, OrganizationSettings, PasswordLink, PeoplePage, PersonAction,
     PersonSummary, PolicySetting,
 };
+use crate::secret::Secret;
 
 /// The organization and its settings.
 #[server(endpoint = "admin_organization")]
@@ -29,12 +31,20 @@ pub async fn get_organization_settings() -> Result<OrganizationSettings, AppErro
 pub async fn set_organization_setting(
     setting: PolicySetting,
     on: bool,
+    password: Option<Secret>,
+    code: Option<Secret>,
 ) -> Result<OrganizationSettings, AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             let settings = backend
-                .set_organization_setting(&crate::backend::request_context().await, setting, on)
+                .set_organization_setting(
+                    &crate::backend::request_context().await,
+                    setting,
+                    on,
+                    &check,
+                )
                 .await?;
             if crate::backend::is_form_post() {
                 leptos_axum::redirect(crate::pages::admin::PAGE);
@@ -73,12 +83,20 @@ pub async fn get_people(
 pub async fn act_on_person(
     username: String,
     action: PersonAction,
+    password: Option<Secret>,
+    code: Option<Secret>,
 ) -> Result<PersonSummary, AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
             let person = backend
-                .act_on_person(&crate::backend::request_context().await, &username, action)
+                .act_on_person(
+                    &crate::backend::request_context().await,
+                    &username,
+                    action,
+                    &check,
+                )
                 .await?;
             if crate::backend::is_form_post() {
                 leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
@@ -138,7 +156,10 @@ pub async fn get_app_passwords_of_person(
 pub async fn revoke_app_password_of_person(
     username: String,
     id: i32,
+    password: Option<Secret>,
+    code: Option<Secret>,
 ) -> Result<Vec<AppPasswordItem>, AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
@@ -147,6 +168,7 @@ pub async fn revoke_app_password_of_person(
                     &crate::backend::request_context().await,
                     &username,
                     id,
+                    &check,
                 )
                 .await?;
             if crate::backend::is_form_post() {
@@ -166,16 +188,23 @@ pub async fn add_person(
     username: String,
     display_name: String,
     administrator: Option<String>,
+    password: Option<Secret>,
+    code: Option<Secret>,
 ) -> Result<PasswordLink, AppError> {
     let typed = crate::model::NewPersonValues {
         username,
         display_name,
         administrator: administrator.is_some(),
     };
+    let check = crate::model::IdentityCheck::from_fields(password, code);
     let result = async {
         let backend = crate::backend::backend()?;
         backend
-            .add_person(&crate::backend::request_context().await, typed.clone())
+            .add_person(
+                &crate::backend::request_context().await,
+                typed.clone(),
+                &check,
+            )
             .await
     }
     .await;
@@ -189,11 +218,16 @@ pub async fn add_person(
 /// Resets the password of the person `username`; answers with the one-time link with which
 /// they set a new one (shown once). A plain form post is answered with the console showing it.
 #[server(endpoint = "admin_reset_password")]
-pub async fn reset_password_of_person(username: String) -> Result<PasswordLink, AppError> {
+pub async fn reset_password_of_person(
+    username: String,
+    password: Option<Secret>,
+    code: Option<Secret>,
+) -> Result<PasswordLink, AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
     let result = async {
         let backend = crate::backend::backend()?;
         backend
-            .reset_password_of_person(&crate::backend::request_context().await, &username)
+            .reset_password_of_person(&crate::backend::request_context().await, &username, &check)
             .await
     }
     .await;

@@ -10,7 +10,7 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::model::{
     ActivityPage, AppPasswordItem, AppPasswordOverview, AuditPage, AuditQuery,
-    AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, NewPersonValues,
+    AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, IdentityCheck, NewPersonValues,
     OrganizationSettings, PasswordLink, PasswordLinkFor, PeoplePage, PersonAction, PersonSummary,
     PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
@@ -22,22 +22,23 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The session cookie's value, if the browser sent one.
     pub session_token: Option<String>,
+    /// The known-device cookie's value (every one the browser sent, as one), if any: it lets
+    /// the person's own browsers sign in past their account's limit (`server::domain::known_device`).
+    pub known_device: Option<String>,
     /// What the backend has already read during this request (see [`RequestMemo`]).
     pub memo: RequestMemo,
 }
 
 /// Values the backend reads once per page request and shares between the sign-in gate and the
-/// server functions the page calls while it renders (the session behind the cookie, the
-/// organization's policy, the person's authenticator app): one query each instead of one per
-/// caller. Only requests that change nothing (GET) get one; clones share it, so it lives as
-/// long as the request. Without one ([`RequestMemo::off`], the default) every read is fresh.
+/// server functions the page calls while it renders (the session behind the cookie, with the
+/// organization's policy and the person's authenticator app read in the same query): one read
+/// instead of one per caller. Only requests that change nothing (GET) get one; clones share it,
+/// so it lives as long as the request. Without one ([`RequestMemo::off`], the default) every
+/// read is fresh.
 #[derive(Clone, Default)]
 pub struct RequestMemo(Option<Arc<std::sync::Mutex<MemoSlots>>>);
 
 type MemoSlots = Vec<(&'static str, Arc<dyn std::any::Any + Send + Sync>)>;
-
-/// The memo's key for "a server function failed" ([`RequestMemo::note_failure`]).
-const FAILED: &str = "failed";
 
 impl RequestMemo {
     /// A memo for a request that changes nothing.
@@ -67,17 +68,6 @@ impl RequestMemo {
         }
     }
 
-    /// Notes that a server function failed while this request's page was rendered: the page
-    /// shows an error, and is not kept for a repeat view (`server::page_cache`).
-    pub fn note_failure(&self) {
-        self.put(FAILED, true);
-    }
-
-    /// Whether a server function failed during this request.
-    pub fn failed(&self) -> bool {
-        self.get::<bool>(FAILED).unwrap_or(false)
-    }
-
     /// The value remembered under `key`, or what `read` gives, remembered for the rest of the
     /// request when it succeeds.
     pub async fn get_or_read<T, E>(
@@ -103,32 +93,57 @@ impl std::fmt::Debug for RequestContext {
             .field("ip", &self.ip)
             .field("user_agent", &self.user_agent)
             .field("has_session", &self.session_token.is_some())
+            .field("has_known_device", &self.known_device.is_some())
             .finish()
     }
 }
 
-/// A `Set-Cookie` header value. It carries a session token, so its `Debug` hides the value
-/// (sign-in results are printed in tests and could be logged).
+/// `Set-Cookie` header values: the first (the session cookie; `Deref` gives it) and those
+/// sent with it (the known-device cookie of a complete sign-in). They carry tokens, so `Debug`
+/// hides the values (sign-in results are printed in tests and could be logged).
 #[derive(Clone, PartialEq, Eq)]
-pub struct SetCookie(String);
+pub struct SetCookie {
+    first: String,
+    more: Vec<String>,
+}
 
 impl SetCookie {
     pub fn new(value: String) -> Self {
-        Self(value)
+        Self {
+            first: value,
+            more: Vec::new(),
+        }
+    }
+
+    /// These cookies and then `other`'s, sent together.
+    pub fn and(mut self, other: SetCookie) -> Self {
+        self.more.push(other.first);
+        self.more.extend(other.more);
+        self
+    }
+
+    /// Every header value, in order.
+    pub fn values(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.first.as_str()).chain(self.more.iter().map(String::as_str))
     }
 }
 
 impl std::ops::Deref for SetCookie {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.first
     }
 }
 
 impl std::fmt::Debug for SetCookie {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let name = self.0.split('=').next().unwrap_or_default();
-        write!(f, "SetCookie({name}=..)")
+        f.write_str("SetCookie(")?;
+        for (n, value) in self.values().enumerate() {
+            let name = value.split('=').next().unwrap_or_default();
+            let separator = if n == 0 { "" } else { ", " };
+            write!(f, "{separator}{name}=..")?;
+        }
+        f.write_str(")")
     }
 }
 
@@ -165,7 +180,29 @@ pub trait SessionUseCases: Send + Sync + 'static {
         code: &str,
     ) -> Result<SetCookie, AppError>;
     async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
+    /// Mails a sign-in link to `username` if its sign-ins are held back
+    /// ([`AppError::SignInHeldBack`]) and mail is set up; answers the same whether or not the
+    /// name exists or a mail goes.
+    async fn mail_sign_in_link(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<(), AppError>;
+    /// Uses a mailed sign-in link: this browser becomes one of its person's known devices.
+    /// Answers with their sign-in name and the device cookie.
+    async fn use_sign_in_link(
+        &self,
+        context: &RequestContext,
+        token: &str,
+    ) -> Result<(String, SetCookie), AppError>;
     async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
+    /// "Confirm it's you": the password (and code) again; the session then counts as freshly
+    /// signed in for 10 minutes.
+    async fn confirm_its_you(
+        &self,
+        context: &RequestContext,
+        check: &IdentityCheck,
+    ) -> Result<(), AppError>;
 }
 
 /// The account's sign-in methods on Security info: password and authenticator app; and what
@@ -258,7 +295,8 @@ pub trait AppPasswordUseCases: Send + Sync + 'static {
 }
 
 /// What administrators do in the admin console; every method refuses anyone else
-/// (`Refusal::NotAdministrator`, or `Unauthorized` when signed out).
+/// (`Refusal::NotAdministrator`, or `Unauthorized` when signed out). Every change needs a
+/// sign-in within 10 minutes, or `check` (`ReverifyRequired` otherwise).
 #[async_trait]
 pub trait AdministrationUseCases: Send + Sync + 'static {
     async fn organization_settings(
@@ -270,6 +308,7 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         context: &RequestContext,
         setting: PolicySetting,
         on: bool,
+        check: &IdentityCheck,
     ) -> Result<OrganizationSettings, AppError>;
     /// People whose sign-in name or name starts with `query`, a page at a time.
     async fn people(
@@ -297,6 +336,7 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         context: &RequestContext,
         username: &str,
         id: i32,
+        check: &IdentityCheck,
     ) -> Result<Vec<AppPasswordItem>, AppError>;
     /// Does `action` to the person `username`; answers with them as they are now.
     async fn act_on_person(
@@ -304,12 +344,14 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         context: &RequestContext,
         username: &str,
         action: PersonAction,
+        check: &IdentityCheck,
     ) -> Result<PersonSummary, AppError>;
     /// Adds a person, who sets their password with the one-time link answered.
     async fn add_person(
         &self,
         context: &RequestContext,
         person: NewPersonValues,
+        check: &IdentityCheck,
     ) -> Result<PasswordLink, AppError>;
     /// Resets the person's password (sessions end; app passwords as the organization says);
     /// they set a new one with the one-time link answered.
@@ -317,6 +359,7 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         &self,
         context: &RequestContext,
         username: &str,
+        check: &IdentityCheck,
     ) -> Result<PasswordLink, AppError>;
 }
 
@@ -381,13 +424,7 @@ pub async fn request_context() -> RequestContext {
 /// throttled or busy), so clients, proxies and logs see what happened. Plain form posts keep
 /// Leptos' redirect back to the page (with the error in its `__err` query) instead.
 pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
-    use axum::http::{HeaderValue, StatusCode, header, request::Parts};
-    if result.is_err()
-        && let Some(context) = use_context::<Parts>()
-            .and_then(|parts| parts.extensions.get::<RequestContext>().cloned())
-    {
-        context.memo.note_failure();
-    }
+    use axum::http::{HeaderValue, StatusCode, header};
     if let Err(error) = &result
         && !is_form_post()
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()

@@ -25,6 +25,16 @@ pub enum AppError {
         retry_after_seconds: u64,
         message: String,
     },
+    /// Sign-ins to this name from everywhere reached their limit: someone may be guessing its
+    /// password from many places. Browsers the person signed in with before get past it; with
+    /// `link_by_mail` (mail is set up), a link mailed to the name makes this browser one of
+    /// them. The same answer for every name, real or not; `message` says when to try again.
+    #[error("{message}")]
+    SignInHeldBack {
+        retry_after_seconds: u64,
+        message: String,
+        link_by_mail: bool,
+    },
     /// No valid session (never signed in, signed out, or expired).
     #[error("Your session has ended. Sign in again to continue.")]
     Unauthorized,
@@ -69,6 +79,12 @@ pub enum Refusal {
     AppPasswordsNotAllowed,
     #[error("Set up two-step verification first: add an authenticator app on Security info.")]
     TwoStepVerificationFirst,
+    /// The organization requires two-step verification and the person has no second factor:
+    /// until they add one, only Security info, adding a method and signing out are open.
+    #[error(
+        "Your organization requires two-step verification. Add an authenticator app on Security info first."
+    )]
+    AddTwoStepFirst,
     #[error("You already have an authenticator app. Delete it first to set up a new one.")]
     AuthenticatorExists,
     #[error(
@@ -126,7 +142,7 @@ impl AppError {
             Self::NotFound | Self::AppPasswordGone => 404,
             Self::AlreadySetUp | Self::LimitReached { .. } | Self::ListChanged => 409,
             Self::ReverifyRequired => 403,
-            Self::Throttled { .. } => 429,
+            Self::Throttled { .. } | Self::SignInHeldBack { .. } => 429,
             Self::Unavailable | Self::Busy { .. } => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
@@ -136,6 +152,10 @@ impl AppError {
     pub fn retry_after_seconds(&self) -> Option<u64> {
         match self {
             Self::Throttled {
+                retry_after_seconds,
+                ..
+            }
+            | Self::SignInHeldBack {
                 retry_after_seconds,
                 ..
             }

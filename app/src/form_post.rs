@@ -16,8 +16,10 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 use crate::model::{CreatedAppPassword, NewPersonValues, PasswordLink};
 
-/// The typed answer a page shows after a plain form post.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The typed answer a page shows after a plain form post. It may hold a new app password, a
+/// one-time link or a setup token, so `Debug` shows what was typed and how it ended, never
+/// what was made.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FormPostAnswer {
     /// What `create_app_password` did with the name typed.
     CreateAppPassword {
@@ -39,6 +41,43 @@ pub enum FormPostAnswer {
         username: String,
         result: Result<PasswordLink, AppError>,
     },
+}
+
+impl std::fmt::Debug for FormPostAnswer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        /// A result with what succeeded hidden: `Ok(<redacted>)` or the error.
+        struct Outcome<'a, T>(&'a Result<T, AppError>);
+        impl<T> std::fmt::Debug for Outcome<'_, T> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                match self.0 {
+                    Ok(_) => f.debug_tuple("Ok").field(&crate::secret::Redacted).finish(),
+                    Err(error) => f.debug_tuple("Err").field(error).finish(),
+                }
+            }
+        }
+        match self {
+            Self::CreateAppPassword { name, result } => f
+                .debug_struct("CreateAppPassword")
+                .field("name", name)
+                .field("result", &Outcome(result))
+                .finish(),
+            Self::Setup { form, error } => f
+                .debug_struct("Setup")
+                .field("form", form)
+                .field("error", error)
+                .finish(),
+            Self::AddPerson { typed, result } => f
+                .debug_struct("AddPerson")
+                .field("typed", typed)
+                .field("result", &Outcome(result))
+                .finish(),
+            Self::ResetPassword { username, result } => f
+                .debug_struct("ResetPassword")
+                .field("username", username)
+                .field("result", &Outcome(result))
+                .finish(),
+        }
+    }
 }
 
 /// Where a server function keeps its [`FormPostAnswer`] for the page (ssr only).

@@ -191,7 +191,8 @@ impl std::fmt::Debug for SetupForm {
 }
 
 /// What was typed into the setup form but the passwords: shown again after a refusal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// `Debug` hides the setup link's token.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetupValues {
     /// The setup link's token (the page is `/setup?token=...`).
     pub token: String,
@@ -199,6 +200,18 @@ pub struct SetupValues {
     pub allow_app_passwords: bool,
     pub display_name: String,
     pub username: String,
+}
+
+impl std::fmt::Debug for SetupValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetupValues")
+            .field("token", &crate::secret::Redacted)
+            .field("organization", &self.organization)
+            .field("allow_app_passwords", &self.allow_app_passwords)
+            .field("display_name", &self.display_name)
+            .field("username", &self.username)
+            .finish()
+    }
 }
 
 // Administration.
@@ -264,6 +277,32 @@ pub struct OrganizationSettings {
     pub name: String,
     /// Each setting and whether it is on, in [`PolicySetting::ALL`] order.
     pub settings: Vec<(PolicySetting, bool)>,
+    /// Whether the administrator reading them signed in (or confirmed it's them) within the
+    /// last 10 minutes: changes in the console need that, or the password (and code) with them.
+    pub recently_signed_in: bool,
+    /// Whether the administrator has a second factor (then confirming asks for a code too).
+    pub has_two_step: bool,
+}
+
+/// "Confirm it's you", sent with a change that needs a recent sign-in: the password, and a
+/// code when the person has a second factor. Empty while the session is recent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityCheck {
+    pub password: crate::secret::Secret,
+    pub code: crate::secret::Secret,
+}
+
+impl IdentityCheck {
+    /// From a form's optional `password` and `code` fields.
+    pub fn from_fields(
+        password: Option<crate::secret::Secret>,
+        code: Option<crate::secret::Secret>,
+    ) -> Self {
+        Self {
+            password: password.unwrap_or_default(),
+            code: code.unwrap_or_default(),
+        }
+    }
 }
 
 impl OrganizationSettings {
@@ -284,8 +323,9 @@ pub struct PersonSummary {
 }
 
 /// A one-time link with which a person sets their password (after a reset, or as a new
-/// person), shown once to the administrator who made it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// person), shown once to the administrator who made it. Its `url` holds the link's token, so
+/// `Debug` hides it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PasswordLink {
     pub username: String,
     pub display_name: String,
@@ -294,6 +334,18 @@ pub struct PasswordLink {
     pub expires: String,
     /// What the reset did (sessions ended, app passwords revoked); empty for a new person.
     pub detail: String,
+}
+
+impl std::fmt::Debug for PasswordLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordLink")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("url", &crate::secret::Redacted)
+            .field("expires", &self.expires)
+            .field("detail", &self.detail)
+            .finish()
+    }
 }
 
 /// A person as an administrator adds them, as typed.

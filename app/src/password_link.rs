@@ -18,13 +18,14 @@ pub const PAGE: &str = "/set-password";
 const LINK_GONE: &str =
     "This link has expired or was already used. Ask your administrator for a new one.";
 
-/// Whom the link `token` is for, while it works.
+/// Whom the link `token` is for, while it works. The token is a `Secret`: `#[server]` derives
+/// `Debug` for the arguments, and holding the link is the proof.
 #[server(endpoint = "password_link")]
-pub async fn get_password_link(token: String) -> Result<PasswordLinkFor, AppError> {
+pub async fn get_password_link(token: Secret) -> Result<PasswordLinkFor, AppError> {
     crate::backend::respond(
         async move {
             let backend = crate::backend::backend()?;
-            backend.password_link(&token).await
+            backend.password_link(token.expose()).await
         }
         .await,
     )
@@ -34,7 +35,7 @@ pub async fn get_password_link(token: String) -> Result<PasswordLinkFor, AppErro
 /// sign-in, with their sign-in name filled in.
 #[server(endpoint = "set_password_with_link")]
 pub async fn set_password_with_link(
-    token: String,
+    token: Secret,
     password: Secret,
     confirm_password: Secret,
 ) -> Result<(), AppError> {
@@ -43,7 +44,7 @@ pub async fn set_password_with_link(
             let backend = crate::backend::backend()?;
             let username = backend
                 .set_password_with_link(
-                    &token,
+                    token.expose(),
                     password.expose(),
                     confirm_password.expose(),
                     &crate::backend::request_context().await,
@@ -64,7 +65,7 @@ pub async fn set_password_with_link(
 pub fn SetPasswordPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
-    let link = Resource::new_blocking(token, get_password_link);
+    let link = Resource::new_blocking(move || Secret::new(token()), get_password_link);
     view! {
         <leptos_meta::Title text="Set your password"/>
         <main class="centered-page">

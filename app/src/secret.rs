@@ -25,6 +25,15 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// What a hand-written `Debug` prints in place of a secret field: `<redacted>`.
+pub struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
 impl From<String> for Secret {
     fn from(value: String) -> Self {
         Self(value)

@@ -11,11 +11,17 @@ use crate::model::SetupValues;
 use crate::pages::not_found::NotFound;
 use crate::secret::Secret;
 
-/// Whether the setup link with this token is valid now.
+/// Whether the setup link with this token is valid now. The token is a `Secret`: `#[server]`
+/// derives `Debug` for the arguments, and the token opens setup.
 #[server(endpoint = "setup_link_status")]
-pub async fn setup_link_status(token: String) -> Result<bool, AppError> {
+pub async fn setup_link_status(token: Secret) -> Result<bool, AppError> {
     crate::backend::respond(
-        async move { Ok(crate::backend::backend()?.setup_link_valid(&token).await) }.await,
+        async move {
+            Ok(crate::backend::backend()?
+                .setup_link_valid(token.expose())
+                .await)
+        }
+        .await,
     )
 }
 
@@ -24,7 +30,7 @@ pub async fn setup_link_status(token: String) -> Result<bool, AppError> {
 #[server(endpoint = "complete_setup")]
 #[allow(clippy::too_many_arguments)]
 pub async fn complete_setup(
-    token: String,
+    token: Secret,
     organization: String,
     allow_app_passwords: Option<String>,
     display_name: String,
@@ -33,14 +39,14 @@ pub async fn complete_setup(
     confirm_password: Secret,
 ) -> Result<(), AppError> {
     let values = SetupValues {
-        token: token.clone(),
+        token: token.expose().to_owned(),
         organization: organization.clone(),
         allow_app_passwords: allow_app_passwords.is_some(),
         display_name: display_name.clone(),
         username: username.clone(),
     };
     let form = crate::model::SetupForm {
-        token,
+        token: token.expose().to_owned(),
         organization,
         allow_app_passwords,
         display_name,
@@ -71,7 +77,7 @@ pub async fn complete_setup(
 pub fn SetupPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.read().get("token").unwrap_or_default();
-    let status = Resource::new_blocking(token, setup_link_status);
+    let status = Resource::new_blocking(move || Secret::new(token()), setup_link_status);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {

@@ -48,7 +48,7 @@ test('pages and dialogs have no axe violations and fit 320 px', async ({ page, s
   await noViolations(page, 'app password: shown once');
   await dialog.getByRole('link', { name: 'Done' }).click();
 
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   await expect(page.getByRole('dialog', { name: 'Add a method' })).toBeVisible();
   await noViolations(page, 'Add a method');
   await page.keyboard.press('Escape');
@@ -85,7 +85,7 @@ test('pages and dialogs have no axe violations and fit 320 px', async ({ page, s
   await page.getByRole('dialog', { name: 'Delete authenticator app?' }).getByRole('button', { name: 'Yes' }).click();
   await expect(methods.getByText('Authenticator app')).toBeHidden();
 
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });
   await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
   await chooser.getByRole('button', { name: 'Add' }).click();

@@ -20,7 +20,7 @@ test('enroll an authenticator app, sign out, sign in with the second step', asyn
   await signIn(page, server, { path: '/signin?next=/security-info' });
   await expect(page).toHaveURL(/\/security-info$/);
 
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add a method' });
   await expect(dialog).toBeVisible();
   await dialog.getByLabel('Which method would you like to add?').selectOption('authenticator');
@@ -114,7 +114,7 @@ test('adding and deleting an authenticator app work before the WebAssembly loads
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
   const plain = await pageWithoutScripts(browser, server, '/security-info', page);
-  await plain.getByRole('button', { name: 'Add sign-in method' }).click();
+  await plain.getByRole('button', { name: 'Add method' }).click();
   const chooser = plain.getByRole('dialog', { name: 'Add a method' });
   await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
   await chooser.getByRole('button', { name: 'Add' }).click();

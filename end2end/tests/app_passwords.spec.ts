@@ -133,7 +133,7 @@ test('with app passwords turned off they are not offered, creation is refused, e
 
   latchkeyAdmin(server, 'org', 'set', 'allow-app-passwords', 'off');
   await page.reload();
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });
   await expect(chooser.getByRole('option', { name: 'App password' })).toHaveCount(0);
   // Right after the reload the dialog may not be hydrated yet (Esc needs its island).
@@ -165,7 +165,7 @@ test('without two-step verification the page says why app passwords are missing'
   await completeSetup(page, server, { allowAppPasswords: true });
   await signIn(page, server, { path: '/signin?next=/security-info' });
   await expect(page.getByText('App passwords need two-step verification.')).toBeVisible();
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   await expect(page.getByRole('dialog', { name: 'Add a method' }).getByRole('option', { name: 'App password' })).toHaveCount(0);
 });
 
@@ -203,7 +203,7 @@ test('the legacy Manage app passwords page, when the Security info experience is
 test('create and delete work before the WebAssembly loads (plain links and forms)', async ({ page, server, browser }) => {
   await readyUser(page, server);
   const plain = await pageWithoutScripts(browser, server, '/security-info', page);
-  await plain.getByRole('button', { name: 'Add sign-in method' }).click();
+  await plain.getByRole('button', { name: 'Add method' }).click();
   await plain.waitForLoadState('load');
   await expect(plain).toHaveURL(/\?add=method$/);
   const chooser = plain.getByRole('dialog', { name: 'Add a method' });

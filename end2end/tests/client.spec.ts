@@ -123,7 +123,7 @@ test('the whole app-password flow by keyboard alone', async ({ page, server }) =
   await page.goto(server.baseURL + '/security-info');
   await hydrated(page);
 
-  const add = page.getByRole('button', { name: 'Add sign-in method' });
+  const add = page.getByRole('button', { name: 'Add method' });
   await tabTo(page, add);
   await page.keyboard.press('Enter');
   const chooser = page.getByRole('dialog', { name: 'Add a method' });

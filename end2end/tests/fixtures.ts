@@ -231,7 +231,7 @@ export function addPerson(server: LatchkeyServer, username: string, password: st
 /** Adds an authenticator app through Security info; returns its secret. */
 export async function addAuthenticator(page: Page, server: LatchkeyServer): Promise<string> {
   await page.goto(server.baseURL + '/security-info');
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const dialog = page.getByRole('dialog', { name: 'Add a method' });
   await dialog.getByLabel('Which method would you like to add?').selectOption('authenticator');
   await dialog.getByRole('button', { name: 'Add' }).click();
@@ -278,7 +278,7 @@ export async function readyUser(page: Page, server: LatchkeyServer) {
 
 /** Opens Add method > App password on Security info; returns its dialog. */
 export async function openAppPasswordDialog(page: Page) {
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });
   await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
   await chooser.getByRole('button', { name: 'Add' }).click();

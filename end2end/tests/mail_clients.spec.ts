@@ -18,7 +18,7 @@ async function createAppPassword(page: Page, server: LatchkeyServer, name: strin
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
   await addAuthenticator(page, server);
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });
   await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
   await chooser.getByRole('button', { name: 'Add' }).click();

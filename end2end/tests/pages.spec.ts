@@ -66,7 +66,7 @@ test('links and forms swap the page in place; Back and Forward work through dial
   await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
   const marker = () => page.evaluate(() => (window as unknown as { marker?: number }).marker);
 
-  await page.getByRole('button', { name: 'Add sign-in method' }).click();
+  await page.getByRole('button', { name: 'Add method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });
   await expect(chooser).toBeVisible();
   await expect(page).toHaveURL(/\?add=method$/);
@@ -79,7 +79,7 @@ test('links and forms swap the page in place; Back and Forward work through dial
   await page.keyboard.press('Escape');
   await expect(chooser).toBeHidden();
   await expect(page).toHaveURL(server.baseURL + '/security-info');
-  await expect(page.getByRole('button', { name: 'Add sign-in method' })).toBeFocused();
+  await expect(page.getByRole('button', { name: 'Add method' })).toBeFocused();
   await page.getByRole('link', { name: 'Overview' }).click();
   await expect(page).toHaveTitle('My Profile - Latchkey');
   expect(await marker()).toBe(7); // never reloaded

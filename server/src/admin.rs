@@ -154,8 +154,6 @@ pub enum AdminError {
     Invalid(#[from] ValidationError),
     #[error("cannot read the password: {0}")]
     ReadPassword(std::io::Error),
-    #[error("cannot write CSV: {0}")]
-    Csv(#[from] csv::Error),
 }
 
 impl From<AdministrationError> for AdminError {
@@ -434,28 +432,26 @@ async fn audit_command(
     as_csv: bool,
 ) -> Result<String, AdminError> {
     let log = admin.audit_log(username, since).await?;
+    // What is absent is an empty cell in CSV (as in the console's export), "-" on screen.
+    let absent = if as_csv { "" } else { "-" };
     let rows = log.events.iter().map(|event| {
         [
             event.created_at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-            log.actor_of(event).unwrap_or("-").to_owned(),
-            log.username_of(event).unwrap_or("-").to_owned(),
+            log.actor_of(event).unwrap_or(absent).to_owned(),
+            log.username_of(event).unwrap_or(absent).to_owned(),
             event.kind.clone(),
             event.detail.clone(),
-            event.ip.clone().unwrap_or_else(|| "-".to_owned()),
-            event.user_agent.clone().unwrap_or_else(|| "-".to_owned()),
+            event.ip.as_deref().unwrap_or(absent).to_owned(),
+            event.user_agent.as_deref().unwrap_or(absent).to_owned(),
         ]
     });
     if as_csv {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.write_record([
+        // The console's writer: no cell can become a spreadsheet formula.
+        let header = [[
             "time", "actor", "user", "kind", "detail", "address", "client",
-        ])?;
-        for row in rows {
-            writer.write_record(&row)?;
-        }
-        let bytes = writer
-            .into_inner()
-            .map_err(|error| csv::Error::from(error.into_error()))?;
+        ]
+        .map(str::to_owned)];
+        let bytes = crate::domain::spreadsheet::csv_rows(header.into_iter().chain(rows));
         return Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned());
     }
     let mut out = String::new();

@@ -1,10 +1,11 @@
-//! Mail alerts, sent when `--smtp-url` and `--mail-from` are set. Each alert is made from an
-//! audit event, which the change itself wrote in its own transaction: so no change is ever
-//! slowed or failed by mail, and none is missed. Every few seconds each instance
-//! 1. turns new audit events of the alerted kinds (`domain::alerts`) into mails in the outbox
-//!    table, moving a cursor over the audit log in the same transaction, and
-//! 2. sends the mails that are due, each claimed first so that no two instances send it;
-//!    a failure is logged and tried again later (`domain::alerts::retry_delay`).
+//! Mail alerts, sent when `--smtp-url` and `--mail-from` are set. A change that warrants an
+//! alert (`domain::alerts`) writes its audit event and the alert's outbox row in its own
+//! transaction (`db::audit`): so no change is ever slowed or failed by mail, and no alert is
+//! missed, however concurrent changes interleave. Every few seconds each instance claims a
+//! batch of the mails that are due, under a token of its own and for longer than the batch can
+//! take ([`alerts::CLAIM`]); it makes each mail from its audit event, sends it (each conversation
+//! cut off at [`alerts::SEND_DEADLINE`]) and records the outcome, which only the claim's
+//! holder can do. A failure is logged and tried again later (`domain::alerts::retry_delay`).
 
 use std::time::Duration;
 
@@ -12,14 +13,17 @@ use chrono::Utc;
 use lettre::message::Mailbox;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::db::{NewMail, Store, StoreError};
-use crate::domain::alerts::{self, ALERT_KINDS, AlertFacts, MAX_ATTEMPTS};
+use crate::db::entities::mail_outbox;
+use crate::db::{Store, StoreError};
+use crate::domain::alerts::{self, AlertFacts, MAX_ATTEMPTS};
+use crate::domain::random::{OsRandom, random_hex};
+use crate::domain::sign_in_link;
+use crate::secret_key::SecretKey;
 
-/// How often the outbox is filled and emptied.
+/// How often the outbox is emptied.
 pub const INTERVAL: Duration = Duration::from_secs(2);
-/// How long an instance holds a mail it is sending.
-const CLAIM: chrono::Duration = chrono::Duration::minutes(2);
-/// How long one SMTP conversation may take.
+/// How long one step of an SMTP conversation may take (the whole of it:
+/// [`alerts::SEND_DEADLINE`]).
 const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Why mail settings were refused at start-up.
@@ -41,6 +45,8 @@ pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
     public_url: String,
+    /// Opens the sealed token of a mailed sign-in link ([`Mailer::with_secret_key`]).
+    secret_key: Option<SecretKey>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -73,7 +79,25 @@ impl Mailer {
             transport,
             from,
             public_url: public_url.to_owned(),
+            secret_key: None,
         }))
+    }
+
+    /// This mailer with the server key, which a mailed sign-in link's mail needs (its token is
+    /// kept sealed, `use_cases::sign_in_link_mail`); without it those mails are not sent.
+    pub fn with_secret_key(mut self, key: SecretKey) -> Self {
+        self.secret_key = Some(key);
+        self
+    }
+
+    /// Whether the SMTP server can be reached: it connects, greets, logs us in when the URL has
+    /// credentials, and answers `NOOP` (for readiness; see `crate::readiness`).
+    pub async fn reachable(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the SMTP server did not answer NOOP".to_owned()),
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     async fn send(&self, recipient: &str, subject: &str, body: &str) -> Result<(), String> {
@@ -95,26 +119,81 @@ impl Mailer {
 /// What one round did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Round {
-    pub queued: usize,
+    /// Mails this instance took from the outbox.
+    pub claimed: usize,
     pub sent: usize,
+    /// Attempts that failed (tried again later, or given up after [`MAX_ATTEMPTS`]).
     pub failed: usize,
+    /// Mails given up without an attempt: nobody to send them to (see [`Undeliverable`]).
+    pub undeliverable: usize,
 }
 
-/// Queues the alerts of new audit events, then sends the mails that are due.
+/// Why a queued alert has nobody to go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Undeliverable {
+    #[error("its audit event is no longer kept")]
+    EventGone,
+    #[error("its audit event is about nobody")]
+    NobodyConcerned,
+    #[error("the person no longer exists")]
+    PersonGone,
+    #[error("the person's sign-in name is not a mail address")]
+    NotAMailAddress,
+    #[error("its audit event is not of an alerted kind")]
+    NotAlerted,
+    #[error("the sign-in link it would carry no longer works (used, replaced or expired)")]
+    SignInLinkGone,
+    #[error("a sign-in link's mail needs the server key (`Mailer::with_secret_key`)")]
+    NoSecretKey,
+}
+
+/// A mail made from its audit event, ready to send.
+struct Made {
+    recipient: String,
+    alert: alerts::Alert,
+}
+
+/// Sends the mails that are due, a batch claimed by this instance.
 pub async fn run_once(store: &Store, mailer: &Mailer) -> Result<Round, StoreError> {
-    let queued = enqueue_new_alerts(store, &mailer.public_url).await?;
+    let token = random_hex(&mut OsRandom, 16);
     let now = Utc::now();
+    let until = now + alerts::CLAIM;
+    let mails = store
+        .claim_due_mails(&token, now, until, alerts::BATCH)
+        .await?;
     let mut round = Round {
-        queued,
+        claimed: mails.len(),
         ..Round::default()
     };
-    for mail in store.claim_due_mails(now, now + CLAIM, 20).await? {
-        match mailer
-            .send(&mail.recipient, &mail.subject, &mail.body)
-            .await
-        {
+    for mail in mails {
+        if !alerts::room_for_one_more(Utc::now(), until) {
+            // The claim could run out while this mail is sent, and another instance send it too.
+            store.release_mails(&token).await?;
+            break;
+        }
+        let made = match make(store, mailer, &mail).await? {
+            Ok(made) => made,
+            Err(reason) => {
+                tracing::debug!(mail = mail.id, %reason, "a mail alert has nobody to go to");
+                let reason = reason.to_string();
+                let recorded = store
+                    .mail_failed(mail.id, &token, mail.attempts, &reason, None, Utc::now())
+                    .await?;
+                warn_unless_recorded(recorded, mail.id);
+                round.undeliverable += 1;
+                continue;
+            }
+        };
+        let sent = tokio::time::timeout(
+            alerts::SEND_DEADLINE,
+            mailer.send(&made.recipient, &made.alert.subject, &made.alert.body),
+        )
+        .await
+        .unwrap_or_else(|_| Err("the SMTP conversation took too long".to_owned()));
+        match sent {
             Ok(()) => {
-                store.mail_sent(mail.id, Utc::now()).await?;
+                let recorded = store.mail_sent(mail.id, &token, Utc::now()).await?;
+                warn_unless_recorded(recorded, mail.id);
                 round.sent += 1;
             }
             Err(error) => {
@@ -129,9 +208,10 @@ pub async fn run_once(store: &Store, mailer: &Mailer) -> Result<Round, StoreErro
                         tracing::error!(mail = mail.id, attempts, %error, "could not send a mail alert; gave up")
                     }
                 }
-                store
-                    .mail_failed(mail.id, attempts, &error, retry, Utc::now())
+                let recorded = store
+                    .mail_failed(mail.id, &token, attempts, &error, retry, Utc::now())
                     .await?;
+                warn_unless_recorded(recorded, mail.id);
                 round.failed += 1;
             }
         }
@@ -139,54 +219,78 @@ pub async fn run_once(store: &Store, mailer: &Mailer) -> Result<Round, StoreErro
     Ok(round)
 }
 
-/// Turns the audit events after the cursor into queued mails; returns how many.
-async fn enqueue_new_alerts(store: &Store, public_url: &str) -> Result<usize, StoreError> {
-    let cursor = store.alert_cursor().await?;
-    let (events, last) = store.audit_events_after(cursor, &ALERT_KINDS, 200).await?;
-    if last == cursor {
-        return Ok(0);
+/// Says so when an outcome could not be recorded because the claim was taken over, which the
+/// claim's length should make impossible (a clock far off, a database stalled for minutes).
+fn warn_unless_recorded(recorded: bool, mail: i32) {
+    if !recorded {
+        tracing::warn!(
+            mail,
+            "this instance's claim on a mail alert ran out and another instance took it over; the mail may be sent twice"
+        );
     }
-    let mut mails = Vec::new();
-    for event in events {
-        let Some(user_id) = event.user_id else {
-            continue;
+}
+
+/// The mail about `mail`'s audit event, made from the event as it is now kept, or why there is
+/// nobody to send it to.
+async fn make(
+    store: &Store,
+    mailer: &Mailer,
+    mail: &mail_outbox::Model,
+) -> Result<Result<Made, Undeliverable>, StoreError> {
+    let public_url = mailer.public_url.as_str();
+    let Some(event) = store.audit_event(mail.audit_event_id).await? else {
+        return Ok(Err(Undeliverable::EventGone));
+    };
+    let Some(user_id) = event.user_id else {
+        return Ok(Err(Undeliverable::NobodyConcerned));
+    };
+    let Some(user) = store.user(user_id).await? else {
+        return Ok(Err(Undeliverable::PersonGone));
+    };
+    if user.username.parse::<Mailbox>().is_err() {
+        return Ok(Err(Undeliverable::NotAMailAddress));
+    }
+    if event.kind == sign_in_link::MAILED {
+        let Some(key) = &mailer.secret_key else {
+            return Ok(Err(Undeliverable::NoSecretKey));
         };
-        let Some(user) = store.user(user_id).await? else {
-            continue;
-        };
-        // Sign-in names that are not mail addresses get no mail.
-        if user.username.parse::<Mailbox>().is_err() {
-            continue;
-        }
-        let app_password = match alerts::new_ip_app_password_id(&event.detail) {
-            Some(id) if event.kind == "app_password.new_ip" => {
-                store.app_password_of(user_id, id).await?
-            }
-            _ => None,
-        };
-        let facts = AlertFacts {
-            kind: &event.kind,
-            detail: &event.detail,
-            ip: event.ip.as_deref(),
-            client: event.user_agent.as_deref(),
-            at: event.created_at,
-            app_password_name: app_password.as_ref().map(|a| a.name.as_str()),
-            person: &user.display_name,
-            account: &user.username,
-            public_url,
-        };
-        if let Some(alert) = alerts::compose(&facts) {
-            mails.push(NewMail {
-                audit_event_id: event.id,
+        let mail =
+            crate::use_cases::sign_in_link_mail(store, key, &event, public_url, Utc::now()).await?;
+        return Ok(match mail {
+            Some(mail) => Ok(Made {
                 recipient: user.username.clone(),
-                subject: alert.subject,
-                body: alert.body,
-            });
-        }
+                alert: alerts::Alert {
+                    subject: mail.subject,
+                    body: mail.body,
+                },
+            }),
+            None => Err(Undeliverable::SignInLinkGone),
+        });
     }
-    let queued = mails.len();
-    store.enqueue_mails(mails, last, Utc::now()).await?;
-    Ok(queued)
+    let app_password = match alerts::new_ip_app_password_id(&event.detail) {
+        Some(id) if event.kind == "app_password.new_ip" => {
+            store.app_password_of(user_id, id).await?
+        }
+        _ => None,
+    };
+    let facts = AlertFacts {
+        kind: &event.kind,
+        detail: &event.detail,
+        ip: event.ip.as_deref(),
+        client: event.user_agent.as_deref(),
+        at: event.created_at,
+        app_password_name: app_password.as_ref().map(|a| a.name.as_str()),
+        person: &user.display_name,
+        account: &user.username,
+        public_url,
+    };
+    Ok(match alerts::compose(&facts) {
+        Some(alert) => Ok(Made {
+            recipient: user.username.clone(),
+            alert,
+        }),
+        None => Err(Undeliverable::NotAlerted),
+    })
 }
 
 /// Runs [`run_once`] every [`INTERVAL`] until the process ends; failures are logged.
@@ -196,7 +300,12 @@ pub fn spawn(store: Store, mailer: Mailer) {
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticks.tick().await;
-            match run_once(&store, &mailer).await {
+            let result = run_once(&store, &mailer).await;
+            if let Ok(round) = &result {
+                // Alerts are queued by the changes themselves (`db::audit`): a round claims them.
+                crate::metrics::mail_round(round.sent, round.failed);
+            }
+            match result {
                 Ok(round) if round != Round::default() => {
                     tracing::info!(?round, "mail alerts");
                 }

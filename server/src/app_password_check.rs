@@ -31,6 +31,7 @@ use crate::db::{Actor, AppPasswordCandidate, Store, StoreError};
 use crate::domain::app_password::{self, AppPasswordSecret};
 use crate::domain::throttle::{self, FailureLimit, FailureWindow};
 use crate::domain::{account, password};
+use crate::metrics::{self, CheckCache, CheckResult};
 use crate::secret_key::SecretKey;
 
 /// How often the last use of an app password is written (not on every check).
@@ -106,6 +107,13 @@ pub struct AppPasswordChecker {
     known_ips: moka::sync::Cache<(i32, String), ()>,
     argon2_runs: AtomicU64,
     candidate_reads: AtomicU64,
+}
+
+/// How many entries each of the check's caches holds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheEntries {
+    pub accepted: u64,
+    pub verified: u64,
 }
 
 /// An accepted check, as cached: the candidate row and the revocation epoch it was read in.
@@ -199,9 +207,46 @@ impl AppPasswordChecker {
         self.argon2_runs.load(Ordering::Relaxed)
     }
 
+    /// How many entries the two caches hold now (their pending bookkeeping done first: they
+    /// count lazily).
+    pub async fn cache_entries(&self) -> CacheEntries {
+        let mut entries = CacheEntries::default();
+        if let Some(cache) = &self.accepted {
+            cache.run_pending_tasks();
+            entries.accepted = cache.entry_count();
+        }
+        if let Some(cache) = &self.verified {
+            cache.run_pending_tasks().await;
+            entries.verified = cache.entry_count();
+        }
+        entries
+    }
+
     /// Is `password` one of `username`'s app passwords, usable now? Only app passwords are
     /// accepted, never the account password. `Err` only when the database cannot be read.
+    /// Counted in the metrics by outcome and protocol, and timed.
     pub async fn check(
+        &self,
+        store: &Store,
+        key: &SecretKey,
+        username: &str,
+        password: &str,
+        client: &Client,
+    ) -> Result<CheckOutcome, StoreError> {
+        let started = std::time::Instant::now();
+        let answer = self.answer(store, key, username, password, client).await;
+        let result = match &answer {
+            Ok(CheckOutcome::Accepted(_)) => CheckResult::Accepted,
+            Ok(CheckOutcome::Refused) => CheckResult::Refused,
+            Ok(CheckOutcome::Throttled { .. }) => CheckResult::Throttled,
+            Ok(CheckOutcome::Busy) => CheckResult::Busy,
+            Err(_) => CheckResult::Unavailable,
+        };
+        metrics::check_answered(result, client.name.as_deref(), started.elapsed());
+        answer
+    }
+
+    async fn answer(
         &self,
         store: &Store,
         key: &SecretKey,
@@ -306,12 +351,15 @@ impl AppPasswordChecker {
         epoch: u64,
     ) -> Option<Arc<Accepted>> {
         let cache = self.accepted.as_ref()?;
-        let accepted = cache.get(lookup)?;
-        if accepted.epoch != epoch {
-            cache.invalidate(lookup);
-            return None;
-        }
-        (accepted.candidate.username_key == username_key).then_some(accepted)
+        let found = cache.get(lookup).and_then(|accepted| {
+            if accepted.epoch != epoch {
+                cache.invalidate(lookup);
+                return None;
+            }
+            (accepted.candidate.username_key == username_key).then_some(accepted)
+        });
+        metrics::check_cache_lookup(CheckCache::Accepted, found.is_some());
+        found
     }
 
     fn remember_accepted(
@@ -342,11 +390,13 @@ impl AppPasswordChecker {
         };
         if let Some(verified) = cache.get(lookup).await {
             if &*verified == hash {
+                metrics::check_cache_lookup(CheckCache::Verified, true);
                 return Ok(());
             }
             // Verified against another hash: the row was replaced. Verify afresh.
             cache.invalidate(lookup).await;
         }
+        metrics::check_cache_lookup(CheckCache::Verified, false);
         let verified = cache
             .try_get_with(lookup.to_owned(), async {
                 self.run_argon2(secret, hash)

@@ -2,7 +2,9 @@
 //! while the server runs, with the secret key it needs beside it; and both put back into an
 //! empty place, checked before they appear there.
 //!
-//! A backup is two files: `FILE` (the database) and `FILE.key` (the secret key, mode 0600).
+//! A backup is two files: `FILE` (the database) and `FILE.key` (the secret key), both mode
+//! 0600 whatever the umask: the database holds password hashes and the audit log. A restored
+//! database is 0600 too, whatever the mode of the copy it came from.
 //! Without the key, the app passwords and authenticator apps in the database cannot be
 //! checked; the database records a check value of its key (`key_checks`), so a wrong pair is
 //! refused here and at start-up instead of failing every sign-in.
@@ -138,6 +140,8 @@ pub async fn backup(config: &Config, args: &BackupArgs) -> Result<String, Backup
     if partial.exists() {
         fs::remove_file(&partial).map_err(file_error(&partial))?;
     }
+    // SQLite fills an empty file and keeps its mode; one it created would follow the umask.
+    create_private(&partial)?;
     store.copy_sqlite_to(&partial).await?;
     store.close().await?;
     sync(&partial)?;
@@ -192,7 +196,7 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> Result<String, Back
     }
     let staging = with_suffix(&target, ".restoring");
     remove_sqlite_files(&staging)?;
-    fs::copy(&args.file, &staging).map_err(file_error(&staging))?;
+    copy_private(&args.file, &staging)?;
     let checked = check_restored(&staging, &args.file, &key, &key_path).await;
     let contents = match checked {
         Ok(contents) => contents,
@@ -255,6 +259,26 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(suffix);
     PathBuf::from(name)
+}
+
+/// Creates the empty file `path` (it must not exist) for its owner alone (0600), whatever
+/// the umask.
+fn create_private(path: &Path) -> Result<fs::File, BackupError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(file_error(path))
+}
+
+/// Copies `from` into the new private file `to` (`fs::copy` would give it `from`'s mode).
+fn copy_private(from: &Path, to: &Path) -> Result<(), BackupError> {
+    let mut source = fs::File::open(from).map_err(file_error(from))?;
+    let mut target = create_private(to)?;
+    std::io::copy(&mut source, &mut target).map_err(file_error(to))?;
+    Ok(())
 }
 
 /// Removes an SQLite file with its WAL and shared-memory files, where they exist.

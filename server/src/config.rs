@@ -111,6 +111,11 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_MAIL_FROM")]
     pub mail_from: Option<String>,
 
+    /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of its own (off unless
+    /// set; keep it on a private address: it is not the public site's port).
+    #[arg(long, env = "LATCHKEY_METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// Serve the site's files (WebAssembly, scripts, styles, favicon) from this folder (a
     /// `target/site` built by cargo-leptos for this same binary) instead of the copies built
     /// into a release binary.
@@ -146,6 +151,7 @@ impl Config {
                 cache_capacity: self.app_password_cache_size,
                 ..Default::default()
             },
+            mail_configured: self.smtp_url.is_some() && self.mail_from.is_some(),
         }
     }
 
@@ -174,6 +180,7 @@ mod tests {
         assert_eq!(cli.config.database_url, "sqlite://data/latchkey.db");
         assert_eq!(cli.config.public_url(), "http://127.0.0.1:3000");
         assert!(cli.command.is_none());
+        assert_eq!(cli.config.metrics_addr, None, "metrics are off by default");
         Ok(())
     }
 
@@ -185,9 +192,15 @@ mod tests {
             "0.0.0.0:8080",
             "--public-url",
             "https://id.example.org/",
+            "--metrics-addr",
+            "127.0.0.1:9464",
             "serve",
         ])?;
         assert_eq!(cli.config.addr.port(), 8080);
+        assert_eq!(
+            cli.config.metrics_addr,
+            Some(SocketAddr::from(([127, 0, 0, 1], 9464)))
+        );
         assert_eq!(cli.config.public_url(), "https://id.example.org");
         assert!(matches!(cli.command, Some(Command::Serve)));
         assert!(Cli::try_parse_from(["latchkey", "--addr", "not-an-address"]).is_err());

@@ -27,8 +27,8 @@ pub struct AppState {
     pub delivery: crate::delivery::DeliverySettings,
     /// Proxies whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Arc<[IpAddr]>,
-    /// Signed-in pages kept for a repeat view (`crate::page_cache`).
-    pub page_cache: Arc<crate::page_cache::PageCache>,
+    /// What `/readyz` keeps between requests (the mail server's last answer).
+    pub readiness: Arc<crate::readiness::Readiness>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -49,6 +49,9 @@ const SIGNED_IN_PAGES: &[&str] = &[
     "/admin",
     "/admin/audit",
 ];
+/// The page where a person adds sign-in methods: open even before they have the second
+/// factor their organization requires.
+const SECURITY_INFO_PAGE: &str = "/security-info";
 /// The legacy app-password page, used only when the Security info experience is off.
 const LEGACY_APP_PASSWORDS_PAGE: &str = "/app-passwords";
 
@@ -96,11 +99,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             require_sign_in,
         ))
-        // Outside the sign-in gate: a page answered from memory needs no session read.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::page_cache::answer_from_memory,
-        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::form_errors::sign_form_errors,
@@ -123,6 +121,8 @@ pub fn router(state: AppState) -> Router {
             let settings = state.delivery;
             move |request, next| crate::delivery::security_headers(settings, request, next)
         }))
+        // Outermost: every answer is counted, the other layers' refusals too.
+        .layer(middleware::from_fn(crate::metrics::record_request))
         .with_state(state)
 }
 
@@ -154,15 +154,16 @@ async fn healthz() -> &'static str {
     "ok\n"
 }
 
-/// Database answers; load balancers stop sending traffic here when it does not.
+/// Whether this instance can serve, as JSON with each check (`crate::readiness`); 503 when a
+/// required check fails, so load balancers stop sending traffic here.
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.backend.store.ping().await {
-        Ok(()) => "ready\n".into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unreachable\n").into_response()
-        }
-    }
+    let report = state.readiness.report(&state.backend).await;
+    let status = if report.ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(report)).into_response()
 }
 
 /// `GET /auth/basic`: the password check for non-browser apps, for nginx `auth_request`,
@@ -284,6 +285,20 @@ fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|c| c.value().to_owned())
 }
 
+/// The values of every known-device cookie `name` of the request, as one (see
+/// `domain::known_device::combine`).
+fn known_device_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    let cookies: Vec<cookie::Cookie<'_>> = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .filter(|c| c.name() == name)
+        .collect();
+    crate::domain::known_device::combine(cookies.iter().map(|c| c.value()))
+}
+
 /// The client's address: the peer's, or when the peer is a trusted proxy, the nearest
 /// address in `X-Forwarded-For` that is not one of the trusted proxies (entries further left
 /// were written by the client itself and prove nothing).
@@ -308,7 +323,26 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) 
     nearest
 }
 
-/// Records the client's address, User-Agent and session cookie for server functions.
+/// Every `X-Forwarded-For` line of `headers`, in order, as one list: a proxy may add its own
+/// line after the client's instead of extending it, and then the first line alone is the
+/// client's word. A line that is not text counts as an unreadable entry.
+fn forwarded_for(headers: &HeaderMap) -> Option<String> {
+    let lines: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .map(|line| line.to_str().unwrap_or(""))
+        .collect();
+    (!lines.is_empty()).then(|| lines.join(","))
+}
+
+/// The address of the client of a request from `peer` with `headers` ([`client_ip`] over all
+/// of its `X-Forwarded-For` lines): what every part of the server calls the client.
+pub fn request_client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    client_ip(peer, forwarded_for(headers).as_deref(), trusted)
+}
+
+/// Records the client's address, User-Agent, session cookie and known-device cookie for server
+/// functions.
 async fn record_request_context(
     State(state): State<AppState>,
     mut request: Request,
@@ -318,10 +352,7 @@ async fn record_request_context(
     let ip = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| {
-            let forwarded_for = headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
-            client_ip(c.0.ip(), forwarded_for, &state.trusted_proxies).to_string()
-        });
+        .map(|c| request_client_ip(c.0.ip(), headers, &state.trusted_proxies).to_string());
     let user_agent = headers
         .get(header::USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -335,6 +366,7 @@ async fn record_request_context(
         ip,
         user_agent,
         session_token: session_token(headers, state.backend.session_cookie_name()),
+        known_device: known_device_cookie(headers, state.backend.device_cookie_name()),
         memo,
     };
     request.extensions_mut().insert(context);
@@ -483,13 +515,30 @@ async fn require_sign_in(State(state): State<AppState>, request: Request, next: 
         .cloned()
         .unwrap_or_default();
     match state.backend.signed_in(&context).await {
-        Ok(Some(_)) if path == LEGACY_APP_PASSWORDS_PAGE => {
+        Ok(Some(signed_in)) => {
+            // Someone who must add a second factor first sees Security info, where they add it.
+            if path != SECURITY_INFO_PAGE {
+                match state
+                    .backend
+                    .must_add_two_step(signed_in.user.id, &context)
+                    .await
+                {
+                    Ok(false) => {}
+                    Ok(true) => return Redirect::to(SECURITY_INFO_PAGE).into_response(),
+                    Err(error) => {
+                        return (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n"))
+                            .into_response();
+                    }
+                }
+            }
+            if path != LEGACY_APP_PASSWORDS_PAGE {
+                return next.run(request).await;
+            }
             match state.backend.policy(&context).await {
                 Ok((_, false)) => next.run(request).await,
-                _ => Redirect::to("/security-info").into_response(),
+                _ => Redirect::to(SECURITY_INFO_PAGE).into_response(),
             }
         }
-        Ok(Some(_)) => next.run(request).await,
         Ok(None) => {
             let target = request
                 .uri()
@@ -504,7 +553,8 @@ async fn require_sign_in(State(state): State<AppState>, request: Request, next: 
 
 #[cfg(test)]
 mod tests {
-    use super::client_ip;
+    use super::{client_ip, request_client_ip};
+    use axum::http::{HeaderMap, HeaderValue};
     use std::net::IpAddr;
 
     fn ip(text: &str) -> IpAddr {
@@ -542,6 +592,41 @@ mod tests {
         );
         assert_eq!(
             client_ip(ip("::ffff:192.0.2.9"), Some("198.51.100.1"), &trusted),
+            ip("192.0.2.9")
+        );
+    }
+
+    #[test]
+    fn every_forwarded_for_line_is_read_and_the_proxys_own_wins() {
+        let trusted = [ip("127.0.0.1"), ip("10.0.0.2")];
+        // The client forged a first line; the proxy appended its own line, not a list entry.
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.66"));
+        headers.append("x-forwarded-for", HeaderValue::from_static("192.0.2.7"));
+        assert_eq!(
+            request_client_ip(ip("127.0.0.1"), &headers, &trusted),
+            ip("192.0.2.7")
+        );
+        // Two trusted hops, each with its own line.
+        headers.append("x-forwarded-for", HeaderValue::from_static("10.0.0.2"));
+        assert_eq!(
+            request_client_ip(ip("127.0.0.1"), &headers, &trusted),
+            ip("192.0.2.7")
+        );
+        // A line that is not text stops the walk at the nearest known address.
+        let mut headers = HeaderMap::new();
+        headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.66"));
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\xff").unwrap_or(HeaderValue::from_static("")),
+        );
+        assert_eq!(
+            request_client_ip(ip("127.0.0.1"), &headers, &trusted),
+            ip("127.0.0.1")
+        );
+        // Not behind a proxy: every line is ignored.
+        assert_eq!(
+            request_client_ip(ip("192.0.2.9"), &headers, &trusted),
             ip("192.0.2.9")
         );
     }

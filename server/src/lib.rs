@@ -17,7 +17,8 @@ pub mod domain;
 pub mod form_errors;
 pub mod housekeeping;
 pub mod http;
-pub mod page_cache;
+pub mod metrics;
+pub mod readiness;
 pub mod secret_key;
 pub mod sign_in_limits;
 pub mod site;
@@ -45,6 +46,8 @@ pub enum StartupError {
     SecretKey(#[from] SecretKeyError),
     #[error(transparent)]
     Mail(#[from] alerts::MailSettingsError),
+    #[error(transparent)]
+    Metrics(#[from] crate::metrics::MetricsError),
     #[error(
         "cannot listen on {addr}: {source} (is another program using that port? choose another with --addr or LATCHKEY_ADDR)"
     )]
@@ -141,8 +144,19 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     }
 
     housekeeping::spawn(Arc::clone(&backend), config.audit_retention());
+    let readiness = Arc::new(readiness::Readiness::default());
+    let mail_alerts = mailer.is_some();
     if let Some(mailer) = mailer {
-        alerts::spawn(backend.store.clone(), mailer);
+        readiness.watch_mail(mailer.clone());
+        alerts::spawn(
+            backend.store.clone(),
+            mailer.with_secret_key(backend.secret_key.clone()),
+        );
+    }
+    // A listener of its own, so the metrics are never on the public site by accident.
+    if let Some(addr) = config.metrics_addr {
+        let local = crate::metrics::listen(addr, Arc::clone(&backend), mail_alerts).await?;
+        tracing::info!(url = %format!("http://{local}/metrics"), "serving metrics");
     }
 
     let delivery = delivery::DeliverySettings {
@@ -155,7 +169,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         backend: Arc::clone(&backend),
         delivery,
         trusted_proxies: config.trusted_proxies.clone().into(),
-        page_cache: Arc::default(),
+        readiness,
     };
     let listener = TcpListener::bind(config.addr)
         .await

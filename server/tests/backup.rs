@@ -111,7 +111,29 @@ async fn latchkey(
     args: &[&str],
 ) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
     let mut command = Command::new(env!("CARGO_BIN_EXE_latchkey"));
-    command.args(args).envs(environment(dir));
+    command.args(args);
+    run(dir, command).await
+}
+
+/// Runs `latchkey ARGS` for the Latchkey in `dir` under umask 000: every file it creates
+/// without choosing a mode is readable and writable by everyone.
+async fn latchkey_under_open_umask(
+    dir: &Path,
+    args: &[&str],
+) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "umask 000 && exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_latchkey"))
+        .args(args);
+    run(dir, command).await
+}
+
+async fn run(
+    dir: &Path,
+    mut command: Command,
+) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
+    command.envs(environment(dir));
     let output = tokio::task::spawn_blocking(move || command.output()).await??;
     Ok(Output {
         code: output.status.code(),
@@ -321,5 +343,50 @@ async fn a_wrong_key_is_refused_by_restore_and_at_start() -> TestResult {
     let output = tokio::task::spawn_blocking(move || command.output()).await??;
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("pg_dump"));
+    Ok(())
+}
+
+/// The permission bits of `path`.
+fn mode_of(path: &Path) -> std::io::Result<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    Ok(std::fs::metadata(path)?.permissions().mode() & 0o777)
+}
+
+#[tokio::test]
+async fn backups_and_restored_databases_are_private_whatever_the_umask() -> TestResult {
+    use std::os::unix::fs::PermissionsExt;
+    let live = tempfile::tempdir()?;
+    let ready = latchkey(live.path(), &["migrate"]).await?;
+    assert_eq!(ready.code, Some(0), "{}", ready.stderr);
+    // The first start makes the key and records its check value.
+    drop(Server::start(live.path()).await?);
+
+    let backups = tempfile::tempdir()?;
+    let backup_file = backups.path().join("latchkey.db");
+    let backup_path = backup_file.display().to_string();
+    let backed_up = latchkey_under_open_umask(live.path(), &["backup", &backup_path]).await?;
+    assert_eq!(backed_up.code, Some(0), "{}", backed_up.stderr);
+    assert_eq!(
+        mode_of(&backup_file)?,
+        0o600,
+        "the database copy (password hashes, the audit log) is private"
+    );
+    assert_eq!(
+        mode_of(&backups.path().join("latchkey.db.key"))?,
+        0o600,
+        "the key copy is private"
+    );
+
+    // A copy that lost its mode on the way (another disk, an archive) is restored private.
+    std::fs::set_permissions(&backup_file, std::fs::Permissions::from_mode(0o644))?;
+    let restored = tempfile::tempdir()?;
+    let restore = latchkey_under_open_umask(restored.path(), &["restore", &backup_path]).await?;
+    assert_eq!(restore.code, Some(0), "{}", restore.stderr);
+    assert_eq!(
+        mode_of(&restored.path().join("data/latchkey.db"))?,
+        0o600,
+        "the restored database is private"
+    );
+    assert_eq!(mode_of(&restored.path().join("data/secret.key"))?, 0o600);
     Ok(())
 }

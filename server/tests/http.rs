@@ -49,6 +49,11 @@ async fn health_and_readiness() -> TestResult {
         get(&app, "/healthz").await?,
         (StatusCode::OK, "ok\n".to_owned())
     );
+    // As `serve` leaves the database (tests/readiness.rs checks each reason).
+    backend
+        .store
+        .record_key_check(&backend.secret_key.check_value())
+        .await?;
     assert_eq!(get(&app, "/readyz").await?.0, StatusCode::OK);
     backend.store.connection().clone().close().await?;
     assert_eq!(
@@ -478,6 +483,78 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         let (_, _, html) =
             get_with_cookie(&app, "/security-info?add=authenticator", &token).await?;
         assert!(html.contains("Scan this QR code"), "{html}");
+    }
+    Ok(())
+}
+
+/// Without JavaScript, an administrator whose sign-in is older than 10 minutes: the console
+/// offers "Confirm it's you", a dialog's form asks for the password and code itself, a change
+/// posted without them comes back asking, and with them it is made.
+#[tokio::test]
+async fn admin_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let (admin, secret) =
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
+                .await?;
+        let session = backend.signed_in(&admin).await?.ok_or("session")?.session;
+        backend
+            .store
+            .mark_session_verified(session.id, Utc::now() - chrono::Duration::minutes(11))
+            .await?;
+        let token = admin.session_token.clone().ok_or("no session")?;
+        let app = router(support::state(backend.clone()));
+
+        let (status, _, html) = get_with_cookie(&app, "/admin", &token).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("console-confirm-password"), "{html}");
+        let add = "/admin?add=person";
+        let (_, _, html) = get_with_cookie(&app, add, &token).await?;
+        assert!(html.contains("add-person-confirm-password"), "{html}");
+        assert!(html.contains("add-person-confirm-code"), "{html}");
+
+        let person = [
+            ("username", "grace@contoso.example"),
+            ("display_name", "Grace Hopper"),
+        ];
+        let (status, _, html) =
+            post_plain(&app, "/api/admin_add_person", add, Some(&token), &person).await?;
+        assert_eq!(status, StatusCode::OK, "{}: {html}", database.name);
+        assert!(html.contains("add-person-confirm-password"), "{html}");
+        assert!(
+            html.contains("Grace Hopper"),
+            "what was typed stays: {html}"
+        );
+        assert!(
+            backend
+                .store
+                .user_by_key("grace@contoso.example")
+                .await?
+                .is_none()
+        );
+
+        let code = support::code_for(&secret, support::now_unix() + 30)?;
+        let confirmed = [
+            person[0],
+            person[1],
+            ("password", support::PASSWORD),
+            ("code", code.as_str()),
+        ];
+        let (status, _, html) =
+            post_plain(&app, "/api/admin_add_person", add, Some(&token), &confirmed).await?;
+        assert_eq!(status, StatusCode::OK);
+        assert!(html.contains("One-time link"), "{html}");
+        assert!(
+            backend
+                .store
+                .user_by_key("grace@contoso.example")
+                .await?
+                .is_some()
+        );
+        // Confirmed: the console no longer asks.
+        let (_, _, html) = get_with_cookie(&app, "/admin", &token).await?;
+        assert!(!html.contains("console-confirm-password"), "{html}");
     }
     Ok(())
 }

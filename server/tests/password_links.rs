@@ -44,7 +44,13 @@ async fn a_new_person_sets_their_first_password_with_the_link_once() -> TestResu
             display_name: "Grace Hopper".to_owned(),
             administrator: false,
         };
-        let link = backend.add_person(&admin, person.clone()).await?;
+        let link = backend
+            .add_person(
+                &admin,
+                person.clone(),
+                &app::model::IdentityCheck::default(),
+            )
+            .await?;
         assert_eq!(link.username, "Grace@contoso.example");
         assert!(link.url.contains("/set-password?token="), "{}", link.url);
         let token = token_of(&link.url);
@@ -54,7 +60,9 @@ async fn a_new_person_sets_their_first_password_with_the_link_once() -> TestResu
         assert!(kept.iter().all(|e| !e.detail.contains(&token)));
 
         // The same sign-in name again is refused with the field it concerns.
-        let again = backend.add_person(&admin, person).await;
+        let again = backend
+            .add_person(&admin, person, &app::model::IdentityCheck::default())
+            .await;
         assert_eq!(
             again.err().and_then(|e| e.message_for("username")),
             Some("That sign-in name is already taken.".to_owned())
@@ -154,7 +162,11 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
         let admin = admin_context(&backend).await?;
 
         let first = backend
-            .reset_password_of_person(&admin, "ada@contoso.example")
+            .reset_password_of_person(
+                &admin,
+                "ada@contoso.example",
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert!(
             first.detail.contains("1 app password was revoked"),
@@ -182,7 +194,11 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
 
         // A second reset replaces the first link.
         let second = backend
-            .reset_password_of_person(&admin, "ada@contoso.example")
+            .reset_password_of_person(
+                &admin,
+                "ada@contoso.example",
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert_eq!(
             backend.password_link(&token_of(&first.url)).await.err(),
@@ -236,7 +252,12 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
 
         // With the organization's setting off, a reset keeps app passwords.
         backend
-            .set_organization_setting(&admin, PolicySetting::ResetRevokesAppPasswords, false)
+            .set_organization_setting(
+                &admin,
+                PolicySetting::ResetRevokesAppPasswords,
+                false,
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         backend
             .store
@@ -254,7 +275,11 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
             )
             .await?;
         let kept = backend
-            .reset_password_of_person(&admin, "ada@contoso.example")
+            .reset_password_of_person(
+                &admin,
+                "ada@contoso.example",
+                &app::model::IdentityCheck::default(),
+            )
             .await?;
         assert!(
             kept.detail.contains("no app password was revoked"),
@@ -287,14 +312,22 @@ async fn only_administrators_make_links() -> TestResult {
     let refused = Some(AppError::Forbidden(app::error::Refusal::NotAdministrator));
     assert_eq!(
         backend
-            .reset_password_of_person(&ada, "admin@contoso.example")
+            .reset_password_of_person(
+                &ada,
+                "admin@contoso.example",
+                &app::model::IdentityCheck::default()
+            )
             .await
             .err(),
         refused
     );
     assert_eq!(
         backend
-            .add_person(&ada, NewPersonValues::default())
+            .add_person(
+                &ada,
+                NewPersonValues::default(),
+                &app::model::IdentityCheck::default()
+            )
             .await
             .err(),
         refused

@@ -300,7 +300,7 @@ async fn every_hot_path_query_reads_an_index_range_with_20_000_people() -> TestR
             .await?
             .ok_or("the last seeded person")?;
         let plans = store.hot_path_plans(person.id, "grace h").await?;
-        assert_eq!(plans.len(), 6);
+        assert_eq!(plans.len(), 5);
         for plan in plans {
             assert!(
                 !plan.reads_everything(),

@@ -22,6 +22,9 @@ use crate::error::AppError;
 use crate::model::{
     AppPasswordItem, OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting,
 };
+use crate::pages::admin_check::{
+    ConfirmItsYouForm, ConsoleCheck, IdentityFields, needs_recent_sign_in, other_than_identity,
+};
 use crate::pages::admin_links::{AddPersonDialog, ResetPasswordDialog};
 use crate::pages::profile::ProfileLayout;
 
@@ -30,6 +33,7 @@ pub const PAGE: &str = "/admin";
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let settings = Resource::new(|| (), |_| get_organization_settings());
+    let check = ConsoleCheck::new(settings);
     let change = ServerAction::<SetOrganizationSetting>::new();
     // The answer carries every setting: the page shows it without asking again.
     Effect::new(move |_| {
@@ -37,11 +41,16 @@ pub fn AdminPage() -> impl IntoView {
             settings.set(Some(Ok(updated)));
         }
     });
+    check.watch(move || needs_recent_sign_in(change.value().get()));
     view! {
         <leptos_meta::Title text="Administration"/>
         <ProfileLayout>
             <h1 tabindex="-1">"Administration"</h1>
             <p><A href=crate::pages::admin_audit::PAGE>"Audit log ›"</A></p>
+            <Transition fallback=|| ()>
+                <ConfirmItsYouForm check=check password_id="console-confirm-password"
+                    code_id="console-confirm-code"/>
+            </Transition>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || settings.get().map(|answer| match answer {
                     Ok(current) => Either::Left(view! { <Organization current=current change=change/> }),
@@ -50,14 +59,17 @@ pub fn AdminPage() -> impl IntoView {
                     }),
                 })}
             </Transition>
-            <People settings=settings/>
+            <People settings=settings check=check/>
         </ProfileLayout>
     }
 }
 
 /// The search, the page of people and what can be done to each.
 #[component]
-fn People(settings: Resource<Result<OrganizationSettings, AppError>>) -> impl IntoView {
+fn People(
+    settings: Resource<Result<OrganizationSettings, AppError>>,
+    check: ConsoleCheck,
+) -> impl IntoView {
     let query = use_query_map();
     let search = Memo::new(move |_| {
         let query = query.read();
@@ -71,6 +83,12 @@ fn People(settings: Resource<Result<OrganizationSettings, AppError>>) -> impl In
     let add = ServerAction::<AddPerson>::new();
     let reset = ServerAction::<ResetPasswordOfPerson>::new();
     let person_apps = PersonApps::new(page);
+    check.watch(move || {
+        needs_recent_sign_in(act.value().get())
+            || needs_recent_sign_in(add.value().get())
+            || needs_recent_sign_in(reset.value().get())
+            || needs_recent_sign_in(person_apps.revoke.value().get())
+    });
     let back = Signal::derive(move || console_at(&query.read()));
     // A new person, or a reset (app passwords may be revoked), changes the list.
     Effect::new(move |_| {
@@ -154,10 +172,10 @@ fn People(settings: Resource<Result<OrganizationSettings, AppError>>) -> impl In
                     Err(AppError::Forbidden(_) | AppError::Unauthorized) => None,
                     Err(error) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
                 })}
-                <Confirmation page=page act=act/>
-                <PersonAppPasswords apps=person_apps/>
-                <AddPersonDialog add=add back=back/>
-                <ResetPasswordDialog reset=reset page=page revokes_app_passwords=revokes_app_passwords back=back/>
+                <Confirmation page=page act=act check=check/>
+                <PersonAppPasswords apps=person_apps check=check/>
+                <AddPersonDialog add=add back=back check=check/>
+                <ResetPasswordDialog reset=reset page=page revokes_app_passwords=revokes_app_passwords back=back check=check/>
             </Transition>
         </section>
     }
@@ -313,7 +331,7 @@ impl PersonApps {
 
 /// The app passwords of one person, with their last use, each revocable.
 #[component]
-fn PersonAppPasswords(apps: PersonApps) -> impl IntoView {
+fn PersonAppPasswords(apps: PersonApps, check: ConsoleCheck) -> impl IntoView {
     let query = use_query_map();
     let (username, revoke) = (apps.username, apps.revoke);
     let back = move || console_at(&query.read());
@@ -330,6 +348,8 @@ fn PersonAppPasswords(apps: PersonApps) -> impl IntoView {
         Some(view! {
             <Modal id="person-app-passwords" title="App passwords" close_href=back()>
                 <p>{format!("App passwords of {username}")}</p>
+                <ConfirmItsYouForm check=check password_id="apps-confirm-password"
+                    code_id="apps-confirm-code"/>
                 <p class="form-error" role="alert">
                     {move || revoke.value().get().and_then(Result::err).map(|e| e.to_string())}
                 </p>
@@ -412,6 +432,7 @@ fn console_url(q: &str, after: Option<&str>) -> String {
 fn Confirmation(
     page: Resource<Result<PeoplePage, AppError>>,
     act: ServerAction<ActOnPerson>,
+    check: ConsoleCheck,
 ) -> impl IntoView {
     let query = use_query_map();
     let asked = Memo::new(move |_| {
@@ -451,8 +472,11 @@ fn Confirmation(
                     <input type="hidden" name="username" value=person.username.clone()/>
                     <input type="hidden" name="action" value=action.form_value()/>
                     <p>{question}</p>
+                    <IdentityFields check=check password_id="confirm-action-password"
+                        code_id="confirm-action-code"
+                        error=Signal::derive(move || act.value().get().and_then(Result::err))/>
                     <p class="form-error" role="alert">
-                        {move || act.value().get().and_then(Result::err).map(|e| e.to_string())}
+                        {move || act.value().get().and_then(Result::err).filter(other_than_identity).map(|e| e.to_string())}
                     </p>
                     <DialogActions back=back() back_label="No" submit=action.label() pending=act.pending()/>
                 </ActionForm>

@@ -14,10 +14,15 @@ use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{NewPersonValues, PasswordLink, PeoplePage, PersonSummary};
+use crate::pages::admin_check::{ConsoleCheck, IdentityFields, other_than_identity};
 
 /// "Add person": name, sign-in name, administrator or not; then their link.
 #[component]
-pub fn AddPersonDialog(add: ServerAction<AddPerson>, back: Signal<String>) -> impl IntoView {
+pub fn AddPersonDialog(
+    add: ServerAction<AddPerson>,
+    back: Signal<String>,
+    check: ConsoleCheck,
+) -> impl IntoView {
     let query = use_query_map();
     let open = Memo::new(move |_| query.read().get("add").as_deref() == Some("person"));
     let (typed, kept) = match crate::form_post::answer() {
@@ -33,9 +38,14 @@ pub fn AddPersonDialog(add: ServerAction<AddPerson>, back: Signal<String>) -> im
         })
     };
     let general_error = move || match answer.get() {
-        Some(Err(error)) if !matches!(error, AppError::Invalid { .. }) => Some(error.to_string()),
+        Some(Err(error))
+            if !matches!(error, AppError::Invalid { .. }) && other_than_identity(&error) =>
+        {
+            Some(error.to_string())
+        }
         _ => None,
     };
+    let refusal = Signal::derive(move || answer.get().and_then(Result::err));
     move || {
         open.get().then(|| {
             let typed = typed.clone();
@@ -59,6 +69,8 @@ pub fn AddPersonDialog(add: ServerAction<AddPerson>, back: Signal<String>) -> im
                                         checked=typed.administrator/>
                                     <label for="new-person-admin">"Administrator"</label>
                                 </div>
+                                <IdentityFields check=check password_id="add-person-confirm-password"
+                                    code_id="add-person-confirm-code" error=refusal/>
                                 <p class="form-error" role="alert">{general_error}</p>
                                 <DialogActions back=back.get_untracked() back_label="Cancel"
                                     submit="Add" pending=add.pending()/>
@@ -79,6 +91,7 @@ pub fn ResetPasswordDialog(
     /// Whether a reset revokes app passwords (the organization's setting), when known.
     revokes_app_passwords: Signal<Option<bool>>,
     back: Signal<String>,
+    check: ConsoleCheck,
 ) -> impl IntoView {
     let query = use_query_map();
     let asked = Memo::new(move |_| query.read().get("reset"));
@@ -109,7 +122,7 @@ pub fn ResetPasswordDialog(
                 {move || match (answer.get(), person.clone()) {
                     (Some(Ok(link)), _) => EitherOf3::A(view! { <LinkShown link=link back=back/> }),
                     (answer, Some(person)) => EitherOf3::B(view! {
-                        <ResetQuestion person=person reset=reset back=back
+                        <ResetQuestion person=person reset=reset back=back check=check
                             revokes_app_passwords=revokes_app_passwords
                             refused=answer.and_then(Result::err)/>
                     }),
@@ -131,8 +144,13 @@ fn ResetQuestion(
     reset: ServerAction<ResetPasswordOfPerson>,
     revokes_app_passwords: Signal<Option<bool>>,
     back: Signal<String>,
+    check: ConsoleCheck,
     refused: Option<AppError>,
 ) -> impl IntoView {
+    let refusal = Signal::derive({
+        let refused = refused.clone();
+        move || refused.clone()
+    });
     let count = person.app_passwords;
     let app_passwords = move || match (revokes_app_passwords.get(), count) {
         (_, 0) => "",
@@ -151,7 +169,11 @@ fn ResetQuestion(
                 {app_passwords}
             </p>
             <p>"You get a one-time link, valid for 24 hours, with which they choose a new password."</p>
-            <p class="form-error" role="alert">{refused.map(|e| e.to_string())}</p>
+            <IdentityFields check=check password_id="reset-confirm-password"
+                code_id="reset-confirm-code" error=refusal/>
+            <p class="form-error" role="alert">
+                {refused.filter(other_than_identity).map(|e| e.to_string())}
+            </p>
             <DialogActions back=back.get_untracked() back_label="Cancel" submit="Reset password"
                 pending=reset.pending()/>
         </ActionForm>

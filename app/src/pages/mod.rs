@@ -3,6 +3,7 @@
 pub mod activity;
 pub mod admin;
 pub mod admin_audit;
+pub mod admin_check;
 pub mod admin_links;
 pub mod app_password_flow;
 pub mod legacy_app_passwords;

@@ -188,7 +188,7 @@ fn TwoStepRequired(methods: Methods) -> impl IntoView {
         methods.current().filter(|info| info.two_step_required).map(|_| view! {
             <p class="notice warning" role="alert">
                 "Your organization requires two-step verification. Add an authenticator app: select "
-                <strong>"Add sign-in method"</strong> " and choose " <strong>"Authenticator app"</strong> "."
+                <strong>"Add method"</strong> " and choose " <strong>"Authenticator app"</strong> "."
             </p>
         })
     }
@@ -219,8 +219,8 @@ fn MethodList(methods: Methods) -> impl IntoView {
                 "Default sign-in method: " <strong>{move || info().map(|i| i.default_method)}</strong>
             </p>
             <OpenDialog page=PAGE key="add" value="method" class="button add-method">
-                <span aria-hidden="true">"+ "</span>
-                "Add sign-in method"
+                <span aria-hidden="true" class="plus">"+"</span>
+                "Add method"
             </OpenDialog>
             <ul class="methods" aria-label="Your sign-in methods">
                 <li class="method">
@@ -579,7 +579,7 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
             } else if o.allowed && !o.has_two_step {
                 Some(Either::Right(view! {
                     <p class="notice info">
-                        "App passwords need two-step verification. Select " <strong>"Add sign-in method"</strong>
+                        "App passwords need two-step verification. Select " <strong>"Add method"</strong>
                         " and add an " <strong>"Authenticator app"</strong> " first."
                     </p>
                 }))

@@ -3,15 +3,24 @@
 //! the password and code steps call the `sign_in` and `verify_sign_in_code` server functions.
 //! A refusal comes back to the same step: as the action's answer, or (before the WebAssembly)
 //! through Leptos' signed `__err` query, which `ServerAction` reads.
+//!
+//! While an attack from many places holds a name's sign-ins back (`AppError::SignInHeldBack`),
+//! the password step offers a sign-in link by mail (`mail_sign_in_link`); the link opens this
+//! page (`?link=TOKEN`), whose one button (`use_sign_in_link`: mail scanners open links but do
+//! not press buttons) remembers the browser and leads back to the password step.
 
-use leptos::either::EitherOf3;
+use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::account::{SignIn, VerifySignInCode, urlencode};
+use crate::account::{MailSignInLink, SignIn, UseSignInLink, VerifySignInCode, urlencode};
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
+
+/// The `link` query values that are notices, not a mailed link's token.
+const LINK_MAILED: &str = "mailed";
+const LINK_USED: &str = "used";
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -19,30 +28,44 @@ pub fn SignInPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let sign_in = ServerAction::<SignIn>::new();
     let verify = ServerAction::<VerifySignInCode>::new();
+    let mail_link = ServerAction::<MailSignInLink>::new();
+    let use_link = ServerAction::<UseSignInLink>::new();
     let notice = move || match (
         param("setup").as_str(),
         param("signed_out").as_str(),
         param("password").as_str(),
+        param("link").as_str(),
     ) {
-        ("done", _, _) => {
+        ("done", _, _, _) => {
             Some("Latchkey is set up. Sign in with the administrator account you just created.")
         }
-        (_, "everywhere", _) => {
+        (_, "everywhere", _, _) => {
             Some("You signed out everywhere. Every device will need to sign in again.")
         }
-        (_, "1", _) => Some("You signed out."),
-        (_, _, "set") => Some("Your password is set. Sign in with it."),
+        (_, "1", _, _) => Some("You signed out."),
+        (_, _, "set", _) => Some("Your password is set. Sign in with it."),
+        (_, _, _, LINK_MAILED) => Some(
+            "If this sign-in name has a mail address here, a sign-in link is on its way to it. Open the link in this browser within an hour, then sign in with your password.",
+        ),
+        (_, _, _, LINK_USED) => Some("This browser is remembered now. Sign in with your password."),
         _ => None,
     };
     let step = move || {
         let next = param("next");
         let username = param("username");
+        let link = param("link");
         if param("step") == "code" {
-            EitherOf3::A(view! { <CodeStep next=next verify=verify/> })
+            EitherOf4::A(view! { <CodeStep next=next verify=verify/> })
+        } else if !link.is_empty() && link != LINK_MAILED && link != LINK_USED {
+            EitherOf4::B(view! { <LinkStep token=link use_link=use_link/> })
         } else if username.trim().is_empty() {
-            EitherOf3::B(view! { <UsernameStep next=next/> })
+            EitherOf4::C(view! { <UsernameStep next=next/> })
         } else {
-            EitherOf3::C(view! { <PasswordStep username=username next=next sign_in=sign_in/> })
+            let link_mailed = link == LINK_MAILED;
+            EitherOf4::D(view! {
+                <PasswordStep username=username next=next sign_in=sign_in mail_link=mail_link
+                    link_mailed=link_mailed/>
+            })
         }
     };
 
@@ -92,8 +115,40 @@ fn UsernameStep(next: String) -> impl IntoView {
 }
 
 #[component]
-fn PasswordStep(username: String, next: String, sign_in: ServerAction<SignIn>) -> impl IntoView {
+fn PasswordStep(
+    username: String,
+    next: String,
+    sign_in: ServerAction<SignIn>,
+    mail_link: ServerAction<MailSignInLink>,
+    /// A link was just asked for: not offered again.
+    link_mailed: bool,
+) -> impl IntoView {
     let back = format!("/signin?next={}", urlencode(&next));
+    // Held back by an attack from elsewhere, with mail set up: a link can let this browser in.
+    let offer_link = move || {
+        let held_back = matches!(
+            sign_in.value().get(),
+            Some(Err(AppError::SignInHeldBack {
+                link_by_mail: true,
+                ..
+            }))
+        );
+        let link_refused = mail_link
+            .value()
+            .get()
+            .is_some_and(|answer| answer.is_err());
+        !link_mailed && (held_back || link_refused)
+    };
+    let link_form = {
+        let (username, next) = (username.clone(), next.clone());
+        move || {
+            offer_link().then(|| {
+                view! {
+                    <MailLinkForm username=username.clone() next=next.clone() mail_link=mail_link/>
+                }
+            })
+        }
+    };
     view! {
         <a href=back class="back">
             <span aria-hidden="true">"← "</span>
@@ -115,6 +170,60 @@ fn PasswordStep(username: String, next: String, sign_in: ServerAction<SignIn>) -
             />
             <button type="submit" class="button primary">"Sign in"</button>
         </ActionForm>
+        {link_form}
+    }
+}
+
+/// "Email me a sign-in link", under a password step held back by an attack from elsewhere.
+#[component]
+fn MailLinkForm(
+    username: String,
+    next: String,
+    mail_link: ServerAction<MailSignInLink>,
+) -> impl IntoView {
+    view! {
+        <section class="notice info" aria-labelledby="mail-link-heading">
+            <h2 id="mail-link-heading">"Sign in with this browser anyway"</h2>
+            <p>
+                "Browsers you have signed in with before are let in. To let this one in, get a sign-in link by mail and open it here."
+            </p>
+            <ActionForm action=mail_link attr:class="stack">
+                <input type="hidden" name="username" value=username/>
+                <input type="hidden" name="next" value=next/>
+                <p class="form-error" role="alert">{refusal(mail_link.value())}</p>
+                <button type="submit" class="button">"Email me a sign-in link"</button>
+            </ActionForm>
+        </section>
+    }
+}
+
+/// The page a mailed sign-in link opens: one button remembers this browser for the link's
+/// person (a mail scanner opening the link uses nothing up).
+#[component]
+fn LinkStep(token: String, use_link: ServerAction<UseSignInLink>) -> impl IntoView {
+    let failed = move || refusal(use_link.value()).get();
+    let body = move || {
+        let token = token.clone();
+        match failed() {
+            // Used already, expired, or replaced by a newer link: only a new one helps.
+            Some(reason) => Either::Left(view! {
+                <p class="form-error" role="alert">{reason}</p>
+                <p><a href="/signin">"Go to sign-in"</a></p>
+            }),
+            None => Either::Right(view! {
+                <p>
+                    "Continue to let this browser past the hold on your sign-ins. Then sign in with your password."
+                </p>
+                <ActionForm action=use_link attr:class="stack">
+                    <input type="hidden" name="token" value=token/>
+                    <button type="submit" class="button primary">"Continue"</button>
+                </ActionForm>
+            }),
+        }
+    };
+    view! {
+        <h1 id="signin-heading" tabindex="-1">"Sign-in link"</h1>
+        {body}
     }
 }
 

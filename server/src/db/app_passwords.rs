@@ -11,14 +11,26 @@ use super::audit::AuditNote;
 use super::entities::{app_password, app_password_ip, authenticator_app, organization, user};
 use super::store::{Actor, Store, StoreError};
 
-/// A new app password, already hashed.
-#[derive(Debug, Clone)]
+/// A new app password, already hashed (`Debug` hides both hashes).
+#[derive(Clone)]
 pub struct NewAppPassword {
     pub user_id: i32,
     pub name: String,
     pub name_key: String,
     pub lookup_hash: String,
     pub password_hash: String,
+}
+
+impl std::fmt::Debug for NewAppPassword {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAppPassword")
+            .field("user_id", &self.user_id)
+            .field("name", &self.name)
+            .field("name_key", &self.name_key)
+            .field("lookup_hash", &app::secret::Redacted)
+            .field("password_hash", &app::secret::Redacted)
+            .finish()
+    }
 }
 
 impl Store {

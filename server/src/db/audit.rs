@@ -1,12 +1,17 @@
-//! Audit events: who did what, when, from where.
+//! Audit events: who did what, when, from where. An event that warrants a mail alert
+//! (`domain::alerts::is_alerted`) is written with its outbox row in the same transaction
+//! ([`AuditRow::insert`]), so the alert exists exactly when the event is committed, whatever
+//! order concurrent transactions commit in.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 
 use super::entities::audit_event;
 use super::store::{Actor, Store, StoreError};
+use crate::domain::alerts;
 
 /// Which audit events an administrator asks for; every part optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -36,17 +41,35 @@ impl AuditNote {
     }
 
     /// Its row, about `user_id`.
-    pub(super) fn row(
-        self,
-        user_id: Option<i32>,
-        actor: &Actor,
-        now: DateTime<Utc>,
-    ) -> audit_event::ActiveModel {
+    pub(super) fn row(self, user_id: Option<i32>, actor: &Actor, now: DateTime<Utc>) -> AuditRow {
         event(user_id, self.kind, self.detail, actor, now)
     }
 }
 
-/// An audit event row, for [`Store::audit`] and for use cases that insert theirs inside
+/// An audit event to write, and whether it warrants a mail alert: one about a person, of an
+/// alerted kind.
+pub(super) struct AuditRow {
+    event: audit_event::ActiveModel,
+    alerted: bool,
+}
+
+impl AuditRow {
+    /// Inserts the event and, when it warrants a mail, its outbox row, both in `txn`: a
+    /// transaction, so that neither is committed without the other.
+    pub(super) async fn insert(
+        self,
+        txn: &DatabaseTransaction,
+    ) -> Result<audit_event::Model, DbErr> {
+        let event = self.event.insert(txn).await?;
+        if self.alerted {
+            super::outbox::queue_alert(txn, &event).await?;
+            crate::metrics::mail_queued();
+        }
+        Ok(event)
+    }
+}
+
+/// An audit event row, for [`Store::audit`] and for the changes that insert theirs inside
 /// their own transaction.
 pub(super) fn event(
     user_id: Option<i32>,
@@ -54,20 +77,25 @@ pub(super) fn event(
     detail: String,
     actor: &Actor,
     now: DateTime<Utc>,
-) -> audit_event::ActiveModel {
-    audit_event::ActiveModel {
-        user_id: Set(user_id),
-        actor_user_id: Set(actor.user_id),
-        kind: Set(kind.to_owned()),
-        detail: Set(detail),
-        ip: Set(actor.ip.clone()),
-        user_agent: Set(actor.user_agent.clone()),
-        created_at: Set(now),
-        ..Default::default()
+) -> AuditRow {
+    AuditRow {
+        alerted: user_id.is_some() && alerts::is_alerted(kind),
+        event: audit_event::ActiveModel {
+            user_id: Set(user_id),
+            actor_user_id: Set(actor.user_id),
+            kind: Set(kind.to_owned()),
+            detail: Set(detail),
+            ip: Set(actor.ip.clone()),
+            user_agent: Set(actor.user_agent.clone()),
+            created_at: Set(now),
+            ..Default::default()
+        },
     }
 }
 
 impl Store {
+    /// Writes an audit event on its own (a change writes its event in its own transaction);
+    /// with its mail alert when it warrants one.
     pub async fn audit(
         &self,
         user_id: Option<i32>,
@@ -76,10 +104,23 @@ impl Store {
         actor: &Actor,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        event(user_id, kind, detail.into(), actor, now)
-            .insert(self.connection())
-            .await?;
+        let row = event(user_id, kind, detail.into(), actor, now);
+        if row.alerted {
+            let txn = self.begin_write().await?;
+            row.insert(&txn).await?;
+            txn.commit().await?;
+        } else {
+            // One statement needs no transaction (this one is on the app-password check's path).
+            row.event.insert(self.connection()).await?;
+        }
         Ok(())
+    }
+
+    /// The audit event `id`, if it is still kept.
+    pub async fn audit_event(&self, id: i32) -> Result<Option<audit_event::Model>, StoreError> {
+        Ok(audit_event::Entity::find_by_id(id)
+            .one(self.connection())
+            .await?)
     }
 
     /// Events, oldest first, optionally only `user_id`'s and only from `since` on.

@@ -7,6 +7,7 @@ mod authenticators;
 mod backup;
 pub mod entities;
 mod factor_changes;
+mod health;
 pub mod migrations;
 mod outbox;
 mod password_links;
@@ -14,10 +15,10 @@ pub mod plans;
 pub mod revocations;
 pub mod seed;
 mod sessions;
+mod sign_in_links;
 pub mod store;
 mod throttles;
 mod users;
-mod view_versions;
 
 use std::path::Path;
 use std::time::Duration;
@@ -29,13 +30,13 @@ use sea_orm_migration::MigratorTrait;
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword, Remover, Which};
 pub use audit::{AuditFilter, AuditNote};
 pub use backup::Contents;
-pub use outbox::NewMail;
+pub use health::{MailWaiting, MigrationState, PoolUse};
 pub use password_links::NewPasswordLink;
-pub use sessions::NewSession;
+pub use sessions::{NewSession, SessionWithOwner};
+pub use sign_in_links::{NewSignInLink, mailed_link_id};
 pub use store::{Actor, NewAdmin, NewOrganization, Store, StoreError};
 pub use throttles::Claim;
 pub use users::{NewUser, PasswordReset, PersonRow};
-pub use view_versions::ViewVersions;
 
 /// Connections to an SQLite file: enough for concurrent page reads on a small machine.
 const SQLITE_POOL_SIZE: u32 = 4;

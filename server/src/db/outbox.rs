@@ -1,173 +1,127 @@
-//! The mail outbox: alerts made from audit events, queued in the database (so they survive a
-//! restart) and sent by whichever instance claims them first.
+//! The mail outbox: one row per audit event that warrants a mail alert, written by the change
+//! itself in the transaction of its audit event ([`queue_alert`], from `db::audit`), so no
+//! event is passed over however transactions interleave; kept across restarts, and sent by
+//! whichever instance claims it first. A claim carries the claimer's own token, and only the
+//! holder of the token can record that the mail was sent or failed.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, Condition, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, QueryTrait,
 };
 
-use super::entities::{audit_event, mail_cursor, mail_outbox};
+use super::entities::{audit_event, mail_outbox};
 use super::store::{Store, StoreError};
+use crate::domain::alerts::FIRST_TRY_WITHIN;
 
-const CURSOR_ID: i32 = 1;
+/// Queues the mail alert about `event`, inside the transaction that wrote the event.
+pub(super) async fn queue_alert(
+    txn: &DatabaseTransaction,
+    event: &audit_event::Model,
+) -> Result<(), DbErr> {
+    mail_outbox::Entity::insert(mail_outbox::ActiveModel {
+        audit_event_id: Set(event.id),
+        created_at: Set(event.created_at),
+        attempts: Set(0),
+        next_attempt_at: Set(event.created_at),
+        ..Default::default()
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
 
-/// A mail to queue, made from the audit event `audit_event_id`.
-#[derive(Debug, Clone)]
-pub struct NewMail {
-    pub audit_event_id: i32,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
+/// Mails neither sent nor given up, due at `now`, not held by a live claim, and either tried
+/// before or still young enough to be tried first ([`FIRST_TRY_WITHIN`]).
+fn claimable(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(mail_outbox::Column::SentAt.is_null())
+        .add(mail_outbox::Column::GaveUpAt.is_null())
+        .add(mail_outbox::Column::NextAttemptAt.lte(now))
+        .add(
+            Condition::any()
+                .add(mail_outbox::Column::ClaimedUntil.is_null())
+                .add(mail_outbox::Column::ClaimedUntil.lt(now)),
+        )
+        .add(
+            Condition::any()
+                .add(mail_outbox::Column::Attempts.gt(0))
+                .add(mail_outbox::Column::CreatedAt.gte(now - FIRST_TRY_WITHIN)),
+        )
 }
 
 impl Store {
-    /// The last audit event already considered for alerts; on first use, the newest one (no
-    /// mail about what happened before alerts were turned on).
-    pub async fn alert_cursor(&self) -> Result<i32, StoreError> {
-        if let Some(row) = mail_cursor::Entity::find_by_id(CURSOR_ID)
-            .one(self.connection())
-            .await?
-        {
-            return Ok(row.last_audit_event_id);
-        }
-        let newest = audit_event::Entity::find()
-            .order_by_desc(audit_event::Column::Id)
-            .one(self.connection())
-            .await?
-            .map_or(0, |event| event.id);
-        mail_cursor::Entity::insert(mail_cursor::ActiveModel {
-            id: Set(CURSOR_ID),
-            last_audit_event_id: Set(newest),
-        })
-        .on_conflict(
-            OnConflict::column(mail_cursor::Column::Id)
-                .do_nothing()
-                .to_owned(),
-        )
-        .exec_without_returning(self.connection())
-        .await?;
-        Ok(newest)
-    }
-
-    /// Audit events of `kinds` after `after`, oldest first, at most `limit`; and the id of the
-    /// newest event looked at (of any kind), where the cursor may move to.
-    pub async fn audit_events_after(
-        &self,
-        after: i32,
-        kinds: &[&str],
-        limit: u64,
-    ) -> Result<(Vec<audit_event::Model>, i32), StoreError> {
-        let newest = audit_event::Entity::find()
-            .filter(audit_event::Column::Id.gt(after))
-            .order_by_asc(audit_event::Column::Id)
-            .limit(limit)
-            .all(self.connection())
-            .await?;
-        let last = newest.last().map_or(after, |event| event.id);
-        let events = newest
-            .into_iter()
-            .filter(|event| kinds.contains(&event.kind.as_str()))
-            .collect();
-        Ok((events, last))
-    }
-
-    /// Queues `mails` and moves the cursor to `cursor`, in one transaction. A mail already
-    /// queued for the same event (by another instance) is not queued twice.
-    pub async fn enqueue_mails(
-        &self,
-        mails: Vec<NewMail>,
-        cursor: i32,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let txn = self.begin_write().await?;
-        for mail in mails {
-            mail_outbox::Entity::insert(mail_outbox::ActiveModel {
-                audit_event_id: Set(mail.audit_event_id),
-                recipient: Set(mail.recipient),
-                subject: Set(mail.subject),
-                body: Set(mail.body),
-                created_at: Set(now),
-                attempts: Set(0),
-                next_attempt_at: Set(now),
-                ..Default::default()
-            })
-            .on_conflict(
-                OnConflict::column(mail_outbox::Column::AuditEventId)
-                    .do_nothing()
-                    .to_owned(),
-            )
-            .exec_without_returning(&txn)
-            .await?;
-        }
-        mail_cursor::Entity::update_many()
-            .col_expr(mail_cursor::Column::LastAuditEventId, Expr::value(cursor))
-            .filter(mail_cursor::Column::Id.eq(CURSOR_ID))
-            .filter(mail_cursor::Column::LastAuditEventId.lt(cursor))
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
-        Ok(())
-    }
-
-    /// Claims up to `limit` mails that are due, each until `until`; a mail another instance
-    /// holds is skipped.
+    /// Claims up to `limit` mails that are due at `now`, oldest first, until `until`, under
+    /// `token` (the claimer's own, new for each claim). A mail another instance holds is
+    /// skipped: the update checks each row again as it takes it, so of two claimers at the
+    /// same moment one gets it.
     pub async fn claim_due_mails(
         &self,
+        token: &str,
         now: DateTime<Utc>,
         until: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<mail_outbox::Model>, StoreError> {
-        let free = Condition::any()
-            .add(mail_outbox::Column::ClaimedUntil.is_null())
-            .add(mail_outbox::Column::ClaimedUntil.lt(now));
         let due = mail_outbox::Entity::find()
-            .filter(mail_outbox::Column::SentAt.is_null())
-            .filter(mail_outbox::Column::GaveUpAt.is_null())
-            .filter(mail_outbox::Column::NextAttemptAt.lte(now))
-            .filter(free.clone())
+            .select_only()
+            .column(mail_outbox::Column::Id)
+            .filter(claimable(now))
             .order_by_asc(mail_outbox::Column::Id)
             .limit(limit)
-            .all(self.connection())
+            .into_query();
+        let taken = mail_outbox::Entity::update_many()
+            .col_expr(mail_outbox::Column::ClaimedUntil, Expr::value(until))
+            .col_expr(mail_outbox::Column::ClaimToken, Expr::value(token))
+            .filter(mail_outbox::Column::Id.in_subquery(due))
+            .filter(claimable(now))
+            .exec(self.connection())
             .await?;
-        let mut claimed = Vec::new();
-        for mail in due {
-            let taken = mail_outbox::Entity::update_many()
-                .col_expr(mail_outbox::Column::ClaimedUntil, Expr::value(until))
-                .filter(mail_outbox::Column::Id.eq(mail.id))
-                .filter(free.clone())
-                .exec(self.connection())
-                .await?;
-            if taken.rows_affected == 1 {
-                claimed.push(mail);
-            }
+        if taken.rows_affected == 0 {
+            return Ok(Vec::new());
         }
-        Ok(claimed)
+        Ok(mail_outbox::Entity::find()
+            .filter(mail_outbox::Column::ClaimToken.eq(token))
+            .filter(mail_outbox::Column::SentAt.is_null())
+            .filter(mail_outbox::Column::GaveUpAt.is_null())
+            .order_by_asc(mail_outbox::Column::Id)
+            .all(self.connection())
+            .await?)
     }
 
-    /// Records that mail `id` was sent.
-    pub async fn mail_sent(&self, id: i32, now: DateTime<Utc>) -> Result<(), StoreError> {
-        mail_outbox::Entity::update_many()
+    /// Records that mail `id` was sent, if `token` still holds its claim; returns whether it
+    /// did (an instance whose claim ran out and was taken over cannot record it).
+    pub async fn mail_sent(
+        &self,
+        id: i32,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let recorded = mail_outbox::Entity::update_many()
             .col_expr(mail_outbox::Column::SentAt, Expr::value(now))
             .col_expr(
                 mail_outbox::Column::ClaimedUntil,
                 Expr::value(None::<DateTime<Utc>>),
             )
+            .col_expr(mail_outbox::Column::ClaimToken, Expr::value(None::<String>))
             .filter(mail_outbox::Column::Id.eq(id))
+            .filter(mail_outbox::Column::ClaimToken.eq(token))
             .exec(self.connection())
             .await?;
-        Ok(())
+        Ok(recorded.rows_affected == 1)
     }
 
-    /// Records a failed attempt at mail `id`: tried again at `next_attempt_at`, or given up.
+    /// Records a failed attempt at mail `id`, if `token` still holds its claim: tried again at
+    /// `next_attempt_at`, or given up. Returns whether it was recorded.
     pub async fn mail_failed(
         &self,
         id: i32,
+        token: &str,
         attempts: i32,
         error: &str,
         next_attempt_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let mut update = mail_outbox::Entity::update_many()
             .col_expr(mail_outbox::Column::Attempts, Expr::value(attempts))
             .col_expr(
@@ -177,23 +131,46 @@ impl Store {
             .col_expr(
                 mail_outbox::Column::ClaimedUntil,
                 Expr::value(None::<DateTime<Utc>>),
-            );
+            )
+            .col_expr(mail_outbox::Column::ClaimToken, Expr::value(None::<String>));
         update = match next_attempt_at {
             Some(at) => update.col_expr(mail_outbox::Column::NextAttemptAt, Expr::value(at)),
             None => update.col_expr(mail_outbox::Column::GaveUpAt, Expr::value(now)),
         };
-        update
+        let recorded = update
             .filter(mail_outbox::Column::Id.eq(id))
+            .filter(mail_outbox::Column::ClaimToken.eq(token))
             .exec(self.connection())
             .await?;
-        Ok(())
+        Ok(recorded.rows_affected == 1)
     }
 
-    /// Deletes mails sent or given up before `before`; returns how many.
+    /// Lets go of the mails still held under `token` (not sent, not failed), for another
+    /// round or instance to take at once.
+    pub async fn release_mails(&self, token: &str) -> Result<u64, StoreError> {
+        Ok(mail_outbox::Entity::update_many()
+            .col_expr(
+                mail_outbox::Column::ClaimedUntil,
+                Expr::value(None::<DateTime<Utc>>),
+            )
+            .col_expr(mail_outbox::Column::ClaimToken, Expr::value(None::<String>))
+            .filter(mail_outbox::Column::ClaimToken.eq(token))
+            .exec(self.connection())
+            .await?
+            .rows_affected)
+    }
+
+    /// Deletes mails sent or given up before `before`, and those never tried that were queued
+    /// before it (too old to be tried now: mail was off); returns how many.
     pub async fn purge_finished_mails(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        let never_tried = Condition::all()
+            .add(mail_outbox::Column::SentAt.is_null())
+            .add(mail_outbox::Column::Attempts.eq(0))
+            .add(mail_outbox::Column::CreatedAt.lt(before));
         let finished = Condition::any()
             .add(mail_outbox::Column::SentAt.lt(before))
-            .add(mail_outbox::Column::GaveUpAt.lt(before));
+            .add(mail_outbox::Column::GaveUpAt.lt(before))
+            .add(never_tried);
         Ok(mail_outbox::Entity::delete_many()
             .filter(finished)
             .exec(self.connection())

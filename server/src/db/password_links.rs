@@ -12,12 +12,23 @@ use super::entities::{password_link, user};
 use super::store::{Actor, Store, StoreError};
 use crate::domain::password_link::Purpose;
 
-/// A link to keep: the hash of its token, why it was made and until when it works.
-#[derive(Debug, Clone)]
+/// A link to keep: the hash of its token, why it was made and until when it works. `Debug`
+/// hides the hash.
+#[derive(Clone)]
 pub struct NewPasswordLink {
     pub token_hash: String,
     pub purpose: Purpose,
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for NewPasswordLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPasswordLink")
+            .field("token_hash", &app::secret::Redacted)
+            .field("purpose", &self.purpose)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 /// Keeps `link` for `user_id` inside `txn`; the person's earlier links stop working.

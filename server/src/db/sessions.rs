@@ -2,18 +2,59 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, FromQueryResult, QueryFilter,
+};
 
 use super::audit::AuditNote;
-use super::entities::{session, user};
+use super::entities::{authenticator_app, organization, session, user};
 use super::store::{Actor, Store, StoreError};
 
-/// A session to start for a person: complete, or waiting for the code step.
+/// A session as a signed-in page reads it: with its person and, from the same query, what every
+/// such page also shows: the organization's policy and the person's authenticator app.
 #[derive(Debug, Clone)]
+pub struct SessionWithOwner {
+    pub session: session::Model,
+    pub user: user::Model,
+    pub organization: Option<organization::Model>,
+    pub authenticator: Option<authenticator_app::Model>,
+}
+
+/// Column prefixes of [`session_query`]'s four tables.
+const SESSION: &str = "session_";
+const PERSON: &str = "person_";
+const ORGANIZATION: &str = "organization_";
+const AUTHENTICATOR: &str = "authenticator_";
+
+impl FromQueryResult for SessionWithOwner {
+    fn from_query_result(row: &sea_orm::QueryResult, _: &str) -> Result<Self, sea_orm::DbErr> {
+        Ok(Self {
+            session: session::Model::from_query_result(row, SESSION)?,
+            user: user::Model::from_query_result(row, PERSON)?,
+            // Missing rows of a left join: `None`; any other error is one.
+            organization: Option::from_query_result(row, ORGANIZATION)?,
+            authenticator: Option::from_query_result(row, AUTHENTICATOR)?,
+        })
+    }
+}
+
+/// A session to start for a person: complete, or waiting for the code step. `Debug` hides
+/// the token's hash.
+#[derive(Clone)]
 pub struct NewSession {
     pub user_id: i32,
     pub token_hash: String,
     pub pending_second_step: bool,
+}
+
+impl std::fmt::Debug for NewSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSession")
+            .field("user_id", &self.user_id)
+            .field("token_hash", &app::secret::Redacted)
+            .field("pending_second_step", &self.pending_second_step)
+            .finish()
+    }
 }
 
 impl Store {
@@ -115,20 +156,32 @@ impl Store {
         .await?)
     }
 
-    /// The session with this token hash and its user, in one query.
-    pub async fn session_by_hash(
+    /// The session with this token hash, its person, the organization and the person's
+    /// authenticator app, in one query.
+    pub async fn session_with_owner(
         &self,
         token_hash: &str,
-    ) -> Result<Option<(session::Model, user::Model)>, StoreError> {
-        let found = session_query(token_hash)
+    ) -> Result<Option<SessionWithOwner>, StoreError> {
+        Ok(session_query(token_hash)
+            .into_model::<SessionWithOwner>()
             // `.all()`, not `.one()`: the token hash is unique, and the `LIMIT ?` of `.one()`
             // makes SQLite prepare a join again on every run (the planner reads the bound
             // limit): measured as a tenth of a signed-in page's time.
             .all(self.connection())
             .await?
             .into_iter()
-            .next();
-        Ok(found.and_then(|(session, user)| user.map(|user| (session, user))))
+            .next())
+    }
+
+    /// The session with this token hash and its user ([`Store::session_with_owner`]).
+    pub async fn session_by_hash(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(session::Model, user::Model)>, StoreError> {
+        Ok(self
+            .session_with_owner(token_hash)
+            .await?
+            .map(|found| (found.session, found.user)))
     }
 
     pub async fn touch_session(
@@ -191,11 +244,16 @@ impl Store {
     }
 }
 
-/// The query behind [`Store::session_by_hash`] (also explained by `db::plans`).
-pub(super) fn session_query(token_hash: &str) -> sea_orm::SelectTwo<session::Entity, user::Entity> {
+/// The query behind [`Store::session_with_owner`] (also explained by `db::plans`): the session
+/// by its unique token hash, its person and organization by primary key, the authenticator app
+/// by its unique user id.
+pub(super) fn session_query(token_hash: &str) -> sea_orm::Select<session::Entity> {
     use sea_orm::{JoinType, QuerySelect};
-    session::Entity::find()
-        .select_also(user::Entity)
+    let query = session::Entity::find().select_only();
+    let query = with_columns_of::<session::Entity>(query, SESSION);
+    let query = with_columns_of::<user::Entity>(query, PERSON);
+    let query = with_columns_of::<organization::Entity>(query, ORGANIZATION);
+    with_columns_of::<authenticator_app::Entity>(query, AUTHENTICATOR)
         .join(
             JoinType::InnerJoin,
             session::Entity::belongs_to(user::Entity)
@@ -203,5 +261,32 @@ pub(super) fn session_query(token_hash: &str) -> sea_orm::SelectTwo<session::Ent
                 .to(user::Column::Id)
                 .into(),
         )
+        .join(
+            JoinType::LeftJoin,
+            user::Entity::belongs_to(organization::Entity)
+                .from(user::Column::OrganizationId)
+                .to(organization::Column::Id)
+                .into(),
+        )
+        // At most one row: one authenticator app per user (unique index).
+        .join(
+            JoinType::LeftJoin,
+            user::Entity::belongs_to(authenticator_app::Entity)
+                .from(user::Column::Id)
+                .to(authenticator_app::Column::UserId)
+                .into(),
+        )
         .filter(session::Column::TokenHash.eq(token_hash))
+}
+
+/// `query` selecting every column of `E` as `prefix` + its name.
+fn with_columns_of<E: EntityTrait>(
+    mut query: sea_orm::Select<session::Entity>,
+    prefix: &str,
+) -> sea_orm::Select<session::Entity> {
+    use sea_orm::{IdenStatic, Iterable, QuerySelect};
+    for column in E::Column::iter() {
+        query = query.column_as(column, format!("{prefix}{}", column.as_str()));
+    }
+    query
 }

@@ -46,13 +46,25 @@ pub struct NewOrganization {
     pub allow_app_passwords: bool,
 }
 
-/// The first administrator. `password_hash` is already an argon2id PHC string.
-#[derive(Debug, Clone)]
+/// The first administrator. `password_hash` is already an argon2id PHC string (`Debug`
+/// hides it).
+#[derive(Clone)]
 pub struct NewAdmin {
     pub username: String,
     pub username_key: String,
     pub display_name: String,
     pub password_hash: String,
+}
+
+impl std::fmt::Debug for NewAdmin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAdmin")
+            .field("username", &self.username)
+            .field("username_key", &self.username_key)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &app::secret::Redacted)
+            .finish()
+    }
 }
 
 /// Who did something, for audit events.

@@ -15,14 +15,26 @@ use super::password_links::NewPasswordLink;
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
 use crate::domain::policy;
 
-/// A user the administrator adds.
-#[derive(Debug, Clone)]
+/// A user the administrator adds. `Debug` hides the password hash.
+#[derive(Clone)]
 pub struct NewUser {
     pub username: String,
     pub username_key: String,
     pub display_name: String,
     pub password_hash: String,
     pub is_admin: bool,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("username", &self.username)
+            .field("username_key", &self.username_key)
+            .field("display_name", &self.display_name)
+            .field("password_hash", &app::secret::Redacted)
+            .field("is_admin", &self.is_admin)
+            .finish()
+    }
 }
 
 impl Store {

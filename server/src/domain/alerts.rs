@@ -1,6 +1,6 @@
-//! Mail alerts: which audit events a person is told about by mail, in what words, and how
-//! often a mail that could not be sent is tried again. An alert names the app, the address and
-//! the time, never a secret.
+//! Mail alerts: which audit events a person is told about by mail, in what words, how often a
+//! mail that could not be sent is tried again, and how long an instance holds the mails it
+//! sends. An alert names the app, the address and the time, never a secret.
 
 use chrono::{DateTime, Duration, Utc};
 
@@ -15,6 +15,44 @@ pub const ALERT_KINDS: [&str; 5] = [
 
 /// Attempts before a mail is given up (the delays add up to about a day).
 pub const MAX_ATTEMPTS: i32 = 12;
+
+/// A mail first tried later than this after its change is not sent: mail was off (or every
+/// instance down) when it happened, and an alert about something long past alarms for nothing.
+pub const FIRST_TRY_WITHIN: Duration = Duration::days(1);
+
+/// How many mails an instance claims at a time.
+pub const BATCH: u64 = 10;
+
+/// The longest one SMTP conversation may take, as a whole (the transport's own timeout bounds
+/// each step, not the sum).
+pub const SEND_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The longest one mail may take: making it from its audit event, sending it (at most
+/// [`SEND_DEADLINE`]), recording how it went (a few queries: 10 seconds allowed).
+pub const PER_MAIL: Duration = Duration::seconds(40);
+
+/// How far the clocks of two instances may disagree: a claim ends by the claimer's clock and
+/// is taken over by another's.
+pub const CLOCK_SKEW: Duration = Duration::minutes(1);
+
+/// How long a claim holds: a whole batch at its slowest, plus the clocks' disagreement, so no
+/// other instance takes a mail while the claimer may still be sending it.
+pub const CLAIM: Duration =
+    Duration::seconds(PER_MAIL.num_seconds() * BATCH as i64 + CLOCK_SKEW.num_seconds());
+
+/// Whether the audit event `kind` about a person is mailed to them.
+pub fn is_alerted(kind: &str) -> bool {
+    // A sign-in link is mailed like an alert, but its mail is made elsewhere (it carries the
+    // link: `use_cases::sign_in_link_mail`).
+    ALERT_KINDS.contains(&kind) || kind == super::sign_in_link::MAILED
+}
+
+/// Whether a claim that ends at `claimed_until` still has room, at `now`, for one more mail at
+/// its slowest (with the clocks' disagreement to spare). When it has not, the rest of the batch
+/// is left to the next round: the claim could run out while the mail is being sent.
+pub fn room_for_one_more(now: DateTime<Utc>, claimed_until: DateTime<Utc>) -> bool {
+    now + PER_MAIL + CLOCK_SKEW <= claimed_until
+}
 
 /// What an alert is made from: the audit event and what it refers to.
 #[derive(Debug, Clone)]
@@ -190,6 +228,33 @@ mod tests {
             assert!(compose(&facts(kind, "")).is_some(), "{kind}");
         }
         assert_eq!(compose(&facts("sign_in.succeeded", "")), None);
+    }
+
+    #[test]
+    fn a_claim_outlasts_its_batch_at_its_slowest() {
+        let slowest_send = Duration::from_std(SEND_DEADLINE).unwrap_or(Duration::MAX);
+        assert!(PER_MAIL > slowest_send);
+        assert!(CLAIM >= PER_MAIL * i32::try_from(BATCH).unwrap_or(i32::MAX) + CLOCK_SKEW);
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default();
+        let until = now + CLAIM;
+        // Every mail of the batch fits, each at its slowest...
+        let last_start = now + PER_MAIL * i32::try_from(BATCH - 1).unwrap_or(i32::MAX);
+        assert!(room_for_one_more(last_start, until));
+        // ...and none is started that could outrun the claim.
+        assert!(!room_for_one_more(until - PER_MAIL, until));
+        assert!(!room_for_one_more(
+            until - PER_MAIL - CLOCK_SKEW + Duration::seconds(1),
+            until
+        ));
+    }
+
+    #[test]
+    fn only_the_alerted_kinds_are_mailed() {
+        for kind in ALERT_KINDS {
+            assert!(is_alerted(kind), "{kind}");
+        }
+        assert!(!is_alerted("sign_in.succeeded"));
+        assert!(!is_alerted("app_password.deleted"));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use super::random::RandomSource;
 
@@ -25,6 +26,42 @@ pub enum HashError {
 /// Requests that may wait for a hashing thread, per core.
 const QUEUED_PER_CORE: usize = 16;
 
+/// What the hashing threads are doing, for the metrics (read with [`hashing_load`]).
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// The hashing pool's load at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLoad {
+    /// Hashes waiting for a thread.
+    pub waiting: usize,
+    /// Hashes being computed.
+    pub running: usize,
+    /// Threads (one per core).
+    pub threads: usize,
+    /// Places in the queue; a hash that finds them all taken is refused ([`HashError::Busy`]).
+    pub queue_capacity: usize,
+    /// Hashes refused as busy since the process started.
+    pub refused: u64,
+}
+
+/// How loaded the hashing pool is now.
+pub fn hashing_load() -> HashingLoad {
+    let threads = cores();
+    HashingLoad {
+        waiting: WAITING.load(Ordering::Relaxed),
+        running: RUNNING.load(Ordering::Relaxed),
+        threads,
+        queue_capacity: threads * QUEUED_PER_CORE,
+        refused: REFUSED.load(Ordering::Relaxed),
+    }
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+}
+
 type Job = Box<dyn FnOnce() + Send>;
 
 /// The threads that run argon2: one per core, fed by a bounded queue. Their own threads, not
@@ -35,7 +72,7 @@ struct HashingPool {
 }
 
 static POOL: std::sync::LazyLock<HashingPool> = std::sync::LazyLock::new(|| {
-    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let cores = cores();
     let (jobs, queue) = std::sync::mpsc::sync_channel::<Job>(cores * QUEUED_PER_CORE);
     let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
     for n in 0..cores {
@@ -60,15 +97,48 @@ static POOL: std::sync::LazyLock<HashingPool> = std::sync::LazyLock::new(|| {
     HashingPool { jobs }
 });
 
+/// One hash in [`WAITING`] until a thread starts it, then in [`RUNNING`]; uncounted when
+/// dropped, however it ends (done, panicked, or refused and never run).
+struct Counted {
+    started: bool,
+}
+
+impl Counted {
+    fn waiting() -> Self {
+        WAITING.fetch_add(1, Ordering::Relaxed);
+        Self { started: false }
+    }
+
+    fn start(&mut self) {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+        RUNNING.fetch_add(1, Ordering::Relaxed);
+        self.started = true;
+    }
+}
+
+impl Drop for Counted {
+    fn drop(&mut self) {
+        let counter = if self.started { &RUNNING } else { &WAITING };
+        counter.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Runs `work` on a hashing thread, or refuses at once when the queue is full.
 async fn through_gate<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, HashError> {
     let (answer, answered) = tokio::sync::oneshot::channel();
+    // Counted before it is queued, so a thread taking it at once never counts below zero.
+    let mut counted = Counted::waiting();
     let job: Job = Box::new(move || {
+        counted.start();
         let _ = answer.send(work());
+        drop(counted);
     });
-    POOL.jobs.try_send(job).map_err(|_| HashError::Busy)?;
+    if POOL.jobs.try_send(job).is_err() {
+        REFUSED.fetch_add(1, Ordering::Relaxed);
+        return Err(HashError::Busy);
+    }
     answered.await.map_err(|_| HashError::Lost)
 }
 
@@ -267,6 +337,37 @@ mod tests {
         );
         assert!(needs_rehash(&old));
         assert!(needs_rehash("garbage"));
+    }
+
+    #[tokio::test]
+    async fn the_load_counts_waiting_hashes_and_refusals() {
+        let before = hashing_load();
+        assert!(before.threads >= 1);
+        assert_eq!(before.queue_capacity, before.threads * QUEUED_PER_CORE);
+        // More than the threads and the queue can hold, submitted at once (each future hands
+        // its job over when first polled).
+        let hash = hash_password("a password here", &mut OsRandom).unwrap_or_default();
+        let jobs = before.threads + before.queue_capacity + 16;
+        let all = futures::future::join_all(
+            (0..jobs).map(|_| verify_password_blocking("a password here".into(), hash.clone())),
+        );
+        let mut all = std::pin::pin!(all);
+        assert!(futures::poll!(&mut all).is_pending());
+        let flooded = hashing_load();
+        assert!(flooded.waiting > 0, "{flooded:?}");
+        let answers = all.await;
+        let busy = answers
+            .iter()
+            .filter(|answer| matches!(answer, Err(HashError::Busy)))
+            .count();
+        assert!(busy > 0, "the queue overflowed");
+        assert!(
+            answers
+                .iter()
+                .all(|answer| matches!(answer, Ok(true) | Err(HashError::Busy)))
+        );
+        let after = hashing_load();
+        assert!(after.refused - before.refused >= busy as u64, "{after:?}");
     }
 
     #[test]

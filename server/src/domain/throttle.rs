@@ -7,7 +7,13 @@
 //! that ends with its 15-minute window ([`Rule::ACCOUNT`]) and does not apply from addresses the
 //! person has signed in from before; per account for the second step (the authenticator code)
 //! a delay that grows until a code succeeds, whatever the password steps or addresses in
-//! between ([`Rule::CODE`]). Nothing needs an administrator, and every wait ends by itself.
+//! between ([`Rule::CODE`]). A browser the person completed a sign-in in carries a known-device
+//! cookie (`domain::known_device`): its attempts skip the ceiling and the address pair, and are
+//! counted per device instead ([`Rule::DEVICE`]), so an attack from many addresses cannot keep
+//! the person out of their own browsers, and a stolen cookie gives only a few tries. A browser
+//! without one gets a device cookie from a link mailed to the person, at most one mail per
+//! account per window ([`Rule::SIGN_IN_LINK_MAIL`]). Nothing needs an administrator, and every
+//! wait ends by itself.
 //! Keys hash the sign-in name, so they are the same size and behave the same whether the
 //! account exists or not.
 //!
@@ -68,6 +74,20 @@ impl Rule {
         free: 5,
         max_delay: MAX_DELAY,
         forget_after: Duration::hours(24),
+    };
+    /// One known device (browser) of one account, from any address: it skips the account's
+    /// ceiling, so it has a backoff of its own, and a stolen device cookie is worth a few
+    /// tries only.
+    pub const DEVICE: Self = Self::Backoff {
+        free: 5,
+        max_delay: MAX_DELAY,
+        forget_after: Duration::hours(24),
+    };
+    /// Mailed sign-in links of one account: one per window, so asking again and again sends
+    /// no more mail.
+    pub const SIGN_IN_LINK_MAIL: Self = Self::Ceiling {
+        max: 1,
+        window: MAX_DELAY,
     };
 
     /// Before an attempt: `Ok` with the counter that counts it, or `Err` with the time the
@@ -150,6 +170,11 @@ pub enum KeyKind {
     CheckAddress,
     /// Web sign-in attempts from one address (IPv6: its /64).
     SignInAddress,
+    /// Password attempts for one sign-in name from one known device (the address part is
+    /// the device's nonce).
+    Device,
+    /// Sign-in links mailed for one sign-in name.
+    SignInLinkMail,
 }
 
 /// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
@@ -176,6 +201,8 @@ pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
         KeyKind::CheckName => "check",
         KeyKind::CheckAddress => "check-address",
         KeyKind::SignInAddress => "sign-in-address",
+        KeyKind::Device => "device",
+        KeyKind::SignInLinkMail => "sign-in-link-mail",
     };
     let mut hasher = Sha256::new();
     for part in [tag, name_key, address.unwrap_or("")] {
@@ -353,8 +380,26 @@ mod tests {
     }
 
     #[test]
+    fn one_sign_in_link_mail_per_window() {
+        let rule = Rule::SIGN_IN_LINK_MAIL;
+        let first = rule.claim(None, now()).expect("the first mail");
+        let end = now() + MAX_DELAY;
+        assert_eq!(
+            rule.claim(Some(first), now() + Duration::minutes(14)),
+            Err(end)
+        );
+        assert!(rule.claim(Some(first), end).is_ok(), "the next window");
+    }
+
+    #[test]
     fn no_wait_is_longer_than_fifteen_minutes() {
-        for rule in [Rule::PAIR, Rule::ACCOUNT, Rule::CODE] {
+        for rule in [
+            Rule::PAIR,
+            Rule::ACCOUNT,
+            Rule::CODE,
+            Rule::DEVICE,
+            Rule::SIGN_IN_LINK_MAIL,
+        ] {
             let mut current: Option<Counter> = None;
             let mut at = now();
             for _ in 0..500 {

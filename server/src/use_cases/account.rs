@@ -7,7 +7,9 @@ use app::model::{ActivityItem, ActivityPage, AuthenticatorEnrollment, SecurityIn
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::{ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds};
+use super::{
+    MEMO_AUTHENTICATOR, ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds,
+};
 use crate::db::StoreError;
 use crate::db::entities::authenticator_app;
 use crate::domain::random::OsRandom;
@@ -32,7 +34,7 @@ impl ServerBackend {
         context: &RequestContext,
     ) -> Result<Option<authenticator_app::Model>, AppError> {
         let read = async { Ok::<_, AppError>((user_id, self.store.authenticator(user_id).await?)) };
-        match context.memo.get_or_read("authenticator", read).await? {
+        match context.memo.get_or_read(MEMO_AUTHENTICATOR, read).await? {
             (id, app) if id == user_id => Ok(app),
             // Remembered for someone else (a page reads only its own person's).
             _ => Ok(self.store.authenticator(user_id).await?),
@@ -44,10 +46,10 @@ impl ServerBackend {
         &self,
         secret: &[u8],
         username: String,
+        context: &RequestContext,
     ) -> Result<AuthenticatorEnrollment, AppError> {
         let issuer = self
-            .store
-            .organization()
+            .organization(context)
             .await?
             .map_or_else(|| "Latchkey".to_owned(), |o| o.name);
         let url = totp::provisioning_url(secret, &issuer, &username)?;
@@ -111,7 +113,7 @@ impl ServerBackend {
 #[async_trait]
 impl AccountUseCases for ServerBackend {
     async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let now = Utc::now();
         let authenticator = self
             .authenticator_of(signed_in.user.id, context)
@@ -202,7 +204,7 @@ impl AccountUseCases for ServerBackend {
         context: &RequestContext,
         password: &str,
     ) -> Result<AuthenticatorEnrollment, AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         self.ensure_recent_sign_in(&signed_in, context, password, "")
             .await?;
         let secret = totp::generate_secret(&mut OsRandom);
@@ -222,17 +224,17 @@ impl AccountUseCases for ServerBackend {
             }
             other => other?,
         }
-        self.enrollment(&secret, signed_in.user.username).await
+        self.enrollment(&secret, signed_in.user.username, context)
+            .await
     }
 
     async fn pending_authenticator(
         &self,
         context: &RequestContext,
     ) -> Result<Option<AuthenticatorEnrollment>, AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let Some(app) = self
-            .store
-            .authenticator(signed_in.user.id)
+            .authenticator_of(signed_in.user.id, context)
             .await?
             .filter(|a| a.confirmed_at.is_none())
         else {
@@ -240,7 +242,8 @@ impl AccountUseCases for ServerBackend {
         };
         let secret = self.open_totp_secret(&app)?;
         Ok(Some(
-            self.enrollment(&secret, signed_in.user.username).await?,
+            self.enrollment(&secret, signed_in.user.username, context)
+                .await?,
         ))
     }
 
@@ -249,7 +252,7 @@ impl AccountUseCases for ServerBackend {
         context: &RequestContext,
         code: &str,
     ) -> Result<(), AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         self.ensure_recent_sign_in(&signed_in, context, "", "")
             .await?;
         let Some((app_id, step)) = self.code_step(signed_in.user.id, code, false).await? else {

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use app::backend::{AdministrationUseCases, RequestContext};
 use app::error::{AppError, Refusal};
 use app::model::{
-    AppPasswordItem, AuditEntry, AuditPage, AuditQuery, NewPersonValues, OrganizationSettings,
-    PasswordLink, PeoplePage, PersonAction, PersonSummary, PolicySetting,
+    AppPasswordItem, AuditEntry, AuditPage, AuditQuery, IdentityCheck, NewPersonValues,
+    OrganizationSettings, PasswordLink, PeoplePage, PersonAction, PersonSummary, PolicySetting,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -26,7 +26,7 @@ use crate::domain::app_password::AppName;
 use crate::domain::password_link::{self, Purpose};
 use crate::domain::policy::Setting;
 use crate::domain::random::{OsRandom, random_hex};
-use crate::domain::{ValidationError, account, password, timefmt};
+use crate::domain::{ValidationError, account, password, spreadsheet, timefmt};
 
 /// Why an administration use case refused or failed; the text is what the administrator reads.
 #[derive(Debug, thiserror::Error)]
@@ -51,8 +51,8 @@ pub enum Revoke<'a> {
     Id(i32),
 }
 
-/// A new person, as an administrator types them.
-#[derive(Debug, Clone)]
+/// A new person, as an administrator types them. `Debug` hides the password.
+#[derive(Clone)]
 pub struct NewPerson {
     pub username: String,
     pub display_name: String,
@@ -60,12 +60,31 @@ pub struct NewPerson {
     pub is_admin: bool,
 }
 
+impl std::fmt::Debug for NewPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPerson")
+            .field("username", &self.username)
+            .field("display_name", &self.display_name)
+            .field("password", &app::secret::Redacted)
+            .field("is_admin", &self.is_admin)
+            .finish()
+    }
+}
+
 /// A one-time password link just made. Its token exists only here and in the link: the
-/// database keeps its hash.
-#[derive(Debug)]
+/// database keeps its hash, and `Debug` hides it.
 pub struct IssuedLink {
     pub token: String,
     pub expires_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for IssuedLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedLink")
+            .field("token", &app::secret::Redacted)
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
 }
 
 impl IssuedLink {
@@ -439,7 +458,11 @@ impl From<PolicySetting> for Setting {
     }
 }
 
-fn settings_of(org: organization::Model) -> OrganizationSettings {
+fn settings_of(
+    org: organization::Model,
+    recently_signed_in: bool,
+    has_two_step: bool,
+) -> OrganizationSettings {
     let on = |setting| match setting {
         PolicySetting::AllowAppPasswords => org.allow_app_passwords,
         PolicySetting::SecurityInfoExperience => org.security_info_experience,
@@ -449,6 +472,8 @@ fn settings_of(org: organization::Model) -> OrganizationSettings {
     OrganizationSettings {
         settings: PolicySetting::ALL.map(|s| (s, on(s))).to_vec(),
         name: org.name,
+        recently_signed_in,
+        has_two_step,
     }
 }
 
@@ -459,13 +484,59 @@ impl ServerBackend {
         &self,
         context: &RequestContext,
     ) -> Result<Administration, AppError> {
+        Ok(self.administrator(context).await?.1)
+    }
+
+    /// [`Self::administration_for`] a change: it also needs a sign-in within 10 minutes, or
+    /// the administrator's password (and code) in `check`, as a person's own factor changes do.
+    async fn administration_for_change(
+        &self,
+        context: &RequestContext,
+        check: &IdentityCheck,
+    ) -> Result<Administration, AppError> {
+        Ok(self.administrator_for_change(context, check).await?.1)
+    }
+
+    async fn administrator_for_change(
+        &self,
+        context: &RequestContext,
+        check: &IdentityCheck,
+    ) -> Result<(super::SignedIn, Administration), AppError> {
+        let (signed_in, administration) = self.administrator(context).await?;
+        self.ensure_recent_sign_in(
+            &signed_in,
+            context,
+            check.password.expose(),
+            check.code.expose(),
+        )
+        .await?;
+        Ok((signed_in, administration))
+    }
+
+    /// The settings as the administrator `signed_in` reads them (`recently_signed_in` as of
+    /// now, after any check this request made).
+    async fn settings_for(
+        &self,
+        org: organization::Model,
+        signed_in: &super::SignedIn,
+        recently_signed_in: bool,
+        context: &RequestContext,
+    ) -> Result<OrganizationSettings, AppError> {
+        let has_two_step = self.has_two_step(signed_in.user.id, context).await?;
+        Ok(settings_of(org, recently_signed_in, has_two_step))
+    }
+
+    async fn administrator(
+        &self,
+        context: &RequestContext,
+    ) -> Result<(super::SignedIn, Administration), AppError> {
         let signed_in = self.require_signed_in(context).await?;
         if signed_in.user.role != "admin" {
             return Err(AppError::Forbidden(Refusal::NotAdministrator));
         }
         let mut acting = actor(context);
         acting.user_id = Some(signed_in.user.id);
-        Ok(Administration::new(self.store.clone(), acting))
+        Ok((signed_in, Administration::new(self.store.clone(), acting)))
     }
 }
 
@@ -475,8 +546,13 @@ impl AdministrationUseCases for ServerBackend {
         &self,
         context: &RequestContext,
     ) -> Result<OrganizationSettings, AppError> {
-        let admin = self.administration_for(context).await?;
-        Ok(settings_of(admin.organization().await?))
+        let (signed_in, admin) = self.administrator(context).await?;
+        let recent = crate::domain::app_password::recently_verified(
+            signed_in.session.verified_at,
+            Utc::now(),
+        );
+        self.settings_for(admin.organization().await?, &signed_in, recent, context)
+            .await
     }
 
     async fn set_organization_setting(
@@ -484,9 +560,11 @@ impl AdministrationUseCases for ServerBackend {
         context: &RequestContext,
         setting: PolicySetting,
         on: bool,
+        check: &IdentityCheck,
     ) -> Result<OrganizationSettings, AppError> {
-        let admin = self.administration_for(context).await?;
-        Ok(settings_of(admin.set_policy(setting.into(), on).await?))
+        let (signed_in, admin) = self.administrator_for_change(context, check).await?;
+        let org = admin.set_policy(setting.into(), on).await?;
+        self.settings_for(org, &signed_in, true, context).await
     }
 
     async fn people(
@@ -564,8 +642,9 @@ impl AdministrationUseCases for ServerBackend {
         context: &RequestContext,
         username: &str,
         id: i32,
+        check: &IdentityCheck,
     ) -> Result<Vec<AppPasswordItem>, AppError> {
-        let admin = self.administration_for(context).await?;
+        let admin = self.administration_for_change(context, check).await?;
         let (_, revoked) = admin.revoke_app_passwords(username, Revoke::Id(id)).await?;
         if revoked.is_empty() {
             return Err(AppError::AppPasswordGone);
@@ -578,8 +657,9 @@ impl AdministrationUseCases for ServerBackend {
         context: &RequestContext,
         username: &str,
         action: PersonAction,
+        check: &IdentityCheck,
     ) -> Result<PersonSummary, AppError> {
-        let admin = self.administration_for(context).await?;
+        let admin = self.administration_for_change(context, check).await?;
         match action {
             PersonAction::Disable => drop(admin.set_enabled(username, false).await?),
             PersonAction::Enable => drop(admin.set_enabled(username, true).await?),
@@ -599,8 +679,9 @@ impl AdministrationUseCases for ServerBackend {
         &self,
         context: &RequestContext,
         person: NewPersonValues,
+        check: &IdentityCheck,
     ) -> Result<PasswordLink, AppError> {
-        let admin = self.administration_for(context).await?;
+        let admin = self.administration_for_change(context, check).await?;
         let (added, link) = admin
             .add_person_with_link(&person.username, &person.display_name, person.administrator)
             .await?;
@@ -612,8 +693,9 @@ impl AdministrationUseCases for ServerBackend {
         &self,
         context: &RequestContext,
         username: &str,
+        check: &IdentityCheck,
     ) -> Result<PasswordLink, AppError> {
-        let admin = self.administration_for(context).await?;
+        let admin = self.administration_for_change(context, check).await?;
         let (person, reset, link) = admin.reset_password_with_link(username).await?;
         let detail = format!(
             "{} signed out everywhere; {}.",
@@ -702,10 +784,9 @@ impl ServerBackend {
     ) -> Result<impl futures::Stream<Item = Result<Vec<u8>, std::io::Error>> + use<>, AppError>
     {
         let (admin, filter) = self.audit_filter(context, query).await?;
-        let header = csv_rows(&[[
+        let header = spreadsheet::csv_rows([[
             "time", "actor", "person", "kind", "detail", "address", "client",
-        ]
-        .map(str::to_owned)]);
+        ]]);
         let batches = futures::stream::try_unfold(Some(None), move |next: Option<Option<i32>>| {
             let admin = admin.clone();
             let filter = filter.clone();
@@ -737,7 +818,7 @@ impl ServerBackend {
                 if rows.is_empty() {
                     return Ok(None);
                 }
-                Ok(Some((csv_rows(&rows), more)))
+                Ok(Some((spreadsheet::csv_rows(rows), more)))
             }
         });
         Ok(futures::StreamExt::chain(
@@ -745,16 +826,6 @@ impl ServerBackend {
             batches,
         ))
     }
-}
-
-/// Rows as RFC 4180 CSV.
-fn csv_rows(rows: &[[String; 7]]) -> Vec<u8> {
-    let mut writer = csv::Writer::from_writer(Vec::new());
-    for row in rows {
-        // Writing to memory cannot fail.
-        let _ = writer.write_record(row);
-    }
-    writer.into_inner().unwrap_or_default()
 }
 
 /// People shown per page in the admin console.

@@ -46,7 +46,8 @@ impl AppPasswordUseCases for ServerBackend {
         &self,
         context: &RequestContext,
     ) -> Result<AppPasswordOverview, AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        // Listed on Security info, which is open before the second factor a policy requires.
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let (allowed, security_info_experience) = self.policy(context).await?;
         let now = Utc::now();
         let items = self

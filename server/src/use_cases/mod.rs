@@ -14,10 +14,14 @@
 //!   and the admin console).
 //! - `password_links`: the page a one-time password link opens
 //!   ([`PasswordLinkUseCases`](app::backend::PasswordLinkUseCases)).
+//! - `known_devices`: the known-device cookie and mailed sign-in links, which let a person's
+//!   own browsers past their account's sign-in ceiling during an attack.
 
 mod account;
 pub mod administration;
 mod app_passwords;
+mod known_devices;
+pub use known_devices::sign_in_link_mail;
 mod password_links;
 mod sessions;
 mod setup;
@@ -60,6 +64,12 @@ const SIGN_INS_PER_ADDRESS: crate::domain::throttle::FailureLimit =
 /// first when more arrive).
 const MAX_TRACKED_ADDRESSES: u64 = 100_000;
 
+/// The keys of what a page request remembers (`RequestMemo`); one read of the session fills
+/// all three.
+const MEMO_SESSION: &str = "session";
+const MEMO_ORGANIZATION: &str = "organization";
+const MEMO_AUTHENTICATOR: &str = "authenticator";
+
 /// Settings of the backend that come from configuration.
 #[derive(Debug, Clone, Default)]
 pub struct BackendSettings {
@@ -71,6 +81,9 @@ pub struct BackendSettings {
     pub secure_cookies: bool,
     /// Cache size and throttling of the app-password check for non-browser apps.
     pub app_password_checks: CheckerSettings,
+    /// Mail is set up (`--smtp-url`): a sign-in held back by an attack from elsewhere may
+    /// ask for a sign-in link by mail (`known_devices`).
+    pub mail_configured: bool,
 }
 
 /// Shared by every request of one server process.
@@ -172,13 +185,20 @@ fn actor(context: &RequestContext) -> Actor {
 
 /// "Try again in 3 minutes." for a wait of `seconds`.
 fn retry_message(seconds: u64) -> String {
-    let wait = if seconds <= 60 {
+    format!(
+        "Too many sign-in attempts. Wait {}, then try again.",
+        wait_words(seconds)
+    )
+}
+
+/// "3 minutes", "1 second": a wait of `seconds` in words.
+fn wait_words(seconds: u64) -> String {
+    if seconds <= 60 {
         format!("{seconds} second{}", if seconds == 1 { "" } else { "s" })
     } else {
         let minutes = seconds.div_ceil(60);
         format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" })
-    };
-    format!("Too many sign-in attempts. Wait {wait}, then try again.")
+    }
 }
 
 fn throttled_until(until: DateTime<Utc>, now: DateTime<Utc>) -> AppError {
@@ -214,7 +234,7 @@ impl ServerBackend {
         context: &RequestContext,
     ) -> Result<Option<organization::Model>, AppError> {
         let read = async { Ok::<_, AppError>(self.store.organization().await?) };
-        context.memo.get_or_read("organization", read).await
+        context.memo.get_or_read(MEMO_ORGANIZATION, read).await
     }
 
     /// Whether the organization requires two-step verification and a person who has it

@@ -2,20 +2,22 @@
 //! out, the session behind a request's cookie, and "confirm it's you" before sensitive changes.
 
 use app::backend::{RequestContext, SessionUseCases, SetCookie};
-use app::error::AppError;
-use app::model::{CurrentUser, SignInStep};
+use app::error::{AppError, Refusal};
+use app::model::{CurrentUser, IdentityCheck, SignInStep};
 use async_trait::async_trait;
 use chrono::Utc;
 
 use super::{
-    SECURE_SESSION_COOKIE, SESSION_COOKIE, SIGN_INS_PER_ADDRESS, ServerBackend, SignedIn, actor,
-    client_ip, retry_message, throttled_until,
+    MEMO_AUTHENTICATOR, MEMO_ORGANIZATION, MEMO_SESSION, SECURE_SESSION_COOKIE, SESSION_COOKIE,
+    SIGN_INS_PER_ADDRESS, ServerBackend, SignedIn, actor, client_ip, retry_message,
+    throttled_until,
 };
 use crate::db::entities::user;
-use crate::db::{AuditNote, NewSession};
+use crate::db::{AuditNote, NewSession, SessionWithOwner};
 use crate::domain::random::OsRandom;
 use crate::domain::session as session_rules;
-use crate::domain::{account, app_password, password};
+use crate::domain::{account, app_password, known_device, password};
+use crate::metrics::{self, FailedStep, SignInLimit};
 use crate::sign_in_limits;
 
 impl ServerBackend {
@@ -78,11 +80,11 @@ impl ServerBackend {
 
     /// The session behind the request's cookie, whether complete or waiting for the second step.
     /// Read once per page request (see `RequestMemo`): the sign-in gate and the page's server
-    /// functions share it.
+    /// functions share it, and the organization and authenticator app read with it.
     async fn any_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
         context
             .memo
-            .get_or_read("session", self.read_session(context))
+            .get_or_read(MEMO_SESSION, self.read_session(context))
             .await
     }
 
@@ -90,13 +92,19 @@ impl ServerBackend {
         let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
-        let Some((session, user)) = self
+        let Some(found) = self
             .store
-            .session_by_hash(&session_rules::token_hash(token))
+            .session_with_owner(&session_rules::token_hash(token))
             .await?
         else {
             return Ok(None);
         };
+        let SessionWithOwner {
+            session,
+            user,
+            organization,
+            authenticator,
+        } = found;
         let now = Utc::now();
         let live = if session.pending_second_step {
             now < session.created_at + session_rules::PENDING_SECOND_STEP_LIFETIME
@@ -109,9 +117,15 @@ impl ServerBackend {
             self.store.delete_session(session.id).await?;
             return Ok(None);
         }
+        // A write at most once a minute per session, not on every view.
         if !session.pending_second_step && session_rules::should_touch(session.last_seen_at, now) {
             self.store.touch_session(session.id, now).await?;
         }
+        // Read in the same query: the page's server functions need them next.
+        context.memo.put(MEMO_ORGANIZATION, organization);
+        context
+            .memo
+            .put(MEMO_AUTHENTICATOR, (user.id, authenticator));
         Ok(Some(SignedIn { session, user }))
     }
 
@@ -123,11 +137,42 @@ impl ServerBackend {
             .filter(|s| !s.session.pending_second_step))
     }
 
+    /// The request's complete session, for everything but the few steps that lead to two-step
+    /// verification: while the organization requires it and the person has no second factor,
+    /// they are refused ([`Refusal::AddTwoStepFirst`]) until they add one.
     pub(super) async fn require_signed_in(
         &self,
         context: &RequestContext,
     ) -> Result<SignedIn, AppError> {
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
+        if self.must_add_two_step(signed_in.user.id, context).await? {
+            return Err(AppError::Forbidden(Refusal::AddTwoStepFirst));
+        }
+        Ok(signed_in)
+    }
+
+    /// The request's complete session, for what a person without the second factor their
+    /// organization requires may still do: read Security info, add an authenticator app, sign
+    /// out.
+    pub(super) async fn require_signed_in_to_add_two_step(
+        &self,
+        context: &RequestContext,
+    ) -> Result<SignedIn, AppError> {
         self.signed_in(context).await?.ok_or(AppError::Unauthorized)
+    }
+
+    /// Whether the organization requires two-step verification and this person has no second
+    /// factor yet (the organization and the authenticator are read once per page request).
+    pub async fn must_add_two_step(
+        &self,
+        user_id: i32,
+        context: &RequestContext,
+    ) -> Result<bool, AppError> {
+        let required = self
+            .organization(context)
+            .await?
+            .is_some_and(|org| org.require_two_step);
+        Ok(required && !self.has_two_step(user_id, context).await?)
     }
 
     /// Refuses the attempt if this client IP has made too many recently. Counted in the
@@ -163,6 +208,7 @@ impl ServerBackend {
         if window.failures <= limit.max_failures {
             return Ok(());
         }
+        metrics::sign_in_throttled(SignInLimit::Address);
         let seconds = u64::try_from((window.started + limit.window - now).num_seconds())
             .unwrap_or(0)
             .max(1);
@@ -191,17 +237,54 @@ impl ServerBackend {
         Ok(())
     }
 
-    /// Counts a password attempt for `name_key` from the request's address, or refuses it
-    /// with the time to wait.
+    /// Counts a password attempt for `name_key` from the request's address (or from the
+    /// person's known device in this browser), or refuses it with the time to wait.
     pub(super) async fn begin_password_attempt(
         &self,
         context: &RequestContext,
         name_key: &str,
     ) -> Result<sign_in_limits::PasswordAttempt, AppError> {
         let now = Utc::now();
-        sign_in_limits::begin_password_attempt(&self.store, name_key, client_ip(context), now)
+        self.count_password_attempt(context, name_key, now)
             .await?
-            .map_err(|until| throttled_until(until, now))
+            .map_err(|refused| throttled_until(refused.until, now))
+    }
+
+    /// [`Self::begin_password_attempt`] at sign-in: a refusal by the account's ceiling says
+    /// that an attack holds the account back, and what gets past it.
+    async fn begin_sign_in_attempt(
+        &self,
+        context: &RequestContext,
+        name_key: &str,
+    ) -> Result<sign_in_limits::PasswordAttempt, AppError> {
+        let now = Utc::now();
+        self.count_password_attempt(context, name_key, now)
+            .await?
+            .map_err(|refused| match refused.limit {
+                sign_in_limits::Limit::Account => self.held_back(refused.until, now),
+                _ => throttled_until(refused.until, now),
+            })
+    }
+
+    async fn count_password_attempt(
+        &self,
+        context: &RequestContext,
+        name_key: &str,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<Result<sign_in_limits::PasswordAttempt, sign_in_limits::Refused>, AppError> {
+        let device = self.known_device(context, name_key);
+        let counted = sign_in_limits::begin_password_attempt(
+            &self.store,
+            name_key,
+            client_ip(context),
+            device.as_ref(),
+            now,
+        )
+        .await?;
+        if counted.is_err() {
+            metrics::sign_in_throttled(SignInLimit::Password);
+        }
+        Ok(counted)
     }
 
     /// Counts an authenticator-code attempt for `name_key`, or refuses it.
@@ -212,7 +295,10 @@ impl ServerBackend {
         let now = Utc::now();
         sign_in_limits::begin_code_attempt(&self.store, name_key, now)
             .await?
-            .map_err(|until| throttled_until(until, now))
+            .map_err(|until| {
+                metrics::sign_in_throttled(SignInLimit::Code);
+                throttled_until(until, now)
+            })
     }
 
     /// The session waiting for its code step. A disabled account is told so, not that the
@@ -272,6 +358,7 @@ impl ServerBackend {
             password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
                 .await?;
         if !password_ok {
+            metrics::sign_in_failed(FailedStep::Password);
             self.sign_in_failed(user, context, "wrong password when confirming it's them")
                 .await?;
             return Err(AppError::invalid("password", "Your password is incorrect."));
@@ -280,6 +367,7 @@ impl ServerBackend {
         if self.has_two_step(user.id, context).await? {
             let attempt = self.begin_code_attempt(&user.username_key).await?;
             if !self.use_code(user.id, code).await? {
+                metrics::sign_in_failed(FailedStep::Code);
                 self.sign_in_failed(
                     user,
                     context,
@@ -356,7 +444,7 @@ impl SessionUseCases for ServerBackend {
         let name_key = parsed
             .as_ref()
             .map_or_else(|_| account::lookup_key(username), |u| u.key().to_owned());
-        let attempt = self.begin_password_attempt(context, &name_key).await?;
+        let attempt = self.begin_sign_in_attempt(context, &name_key).await?;
         let user = match parsed {
             Ok(_) => self.store.user_by_key(&name_key).await?,
             Err(_) => None,
@@ -364,6 +452,7 @@ impl SessionUseCases for ServerBackend {
         let Some(user) = user else {
             // Same work as for a real account, so the answer time reveals nothing.
             password::verify_unknown_user_blocking(password.to_owned()).await?;
+            metrics::sign_in_failed(FailedStep::Password);
             self.store
                 .audit(
                     None,
@@ -379,11 +468,24 @@ impl SessionUseCases for ServerBackend {
             password::verify_password_blocking(password.to_owned(), user.password_hash.clone())
                 .await?;
         if !password_ok {
+            metrics::sign_in_failed(FailedStep::Password);
             self.sign_in_failed(&user, context, "wrong password")
                 .await?;
             return Err(AppError::SignInFailed);
         }
+        let past_ceiling = attempt.past_ceiling();
         attempt.succeeded(&self.store, Utc::now()).await?;
+        if past_ceiling {
+            self.store
+                .audit(
+                    Some(user.id),
+                    known_device::PAST_CEILING,
+                    "right password from a browser signed in with before, past the limit that attempts from other places reached",
+                    &actor(context),
+                    Utc::now(),
+                )
+                .await?;
+        }
         if !user.is_enabled {
             return Err(AppError::account_disabled());
         }
@@ -410,6 +512,7 @@ impl SessionUseCases for ServerBackend {
             Utc::now(),
         )
         .await?;
+        let cookie = cookie.and(self.remember_browser(context, &user));
         if self.two_step_missing(false, context).await? {
             return Ok((SignInStep::TwoStepRequired, cookie));
         }
@@ -425,6 +528,7 @@ impl SessionUseCases for ServerBackend {
         let pending = self.pending_sign_in(context).await?;
         let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
         if !self.use_code(pending.user.id, code).await? {
+            metrics::sign_in_failed(FailedStep::Code);
             self.sign_in_failed(&pending.user, context, "wrong authenticator code")
                 .await?;
             return Err(AppError::wrong_code());
@@ -448,7 +552,23 @@ impl SessionUseCases for ServerBackend {
                 context,
             )
             .await?;
-        Ok(cookie)
+        Ok(cookie.and(self.remember_browser(context, &pending.user)))
+    }
+
+    async fn mail_sign_in_link(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<(), AppError> {
+        self.mail_link(context, username).await
+    }
+
+    async fn use_sign_in_link(
+        &self,
+        context: &RequestContext,
+        token: &str,
+    ) -> Result<(String, SetCookie), AppError> {
+        self.use_link(context, token).await
     }
 
     async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError> {
@@ -466,8 +586,17 @@ impl SessionUseCases for ServerBackend {
         Ok(self.clear_cookie())
     }
 
+    async fn confirm_its_you(
+        &self,
+        context: &RequestContext,
+        check: &IdentityCheck,
+    ) -> Result<(), AppError> {
+        self.reverify(context, check.password.expose(), check.code.expose())
+            .await
+    }
+
     async fn sign_out_everywhere(&self, context: &RequestContext) -> Result<SetCookie, AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         self.store
             .end_sessions_of_user(
                 signed_in.user.id,

@@ -167,7 +167,7 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
             "::1".parse().expect("address"),
         ]
         .into(),
-        page_cache: Default::default(),
+        readiness: Default::default(),
     }
 }
 
@@ -248,6 +248,7 @@ pub fn context(ip: &str, cookie: Option<&str>) -> app::backend::RequestContext {
         ip: Some(ip.to_owned()),
         user_agent: Some("test".to_owned()),
         session_token,
+        known_device: None,
         memo: app::backend::RequestMemo::off(),
     }
 }

@@ -15,6 +15,9 @@ mod m20261129_000009_recent_activity;
 mod m20261130_000010_password_links;
 pub(crate) mod m20261201_000011_revocation_signals;
 pub(crate) mod m20261202_000012_view_versions;
+mod m20261206_000013_drop_view_versions;
+mod m20261206_000014_transactional_outbox;
+mod m20261206_000015_sign_in_links;
 
 pub struct Migrator;
 
@@ -34,6 +37,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000010_password_links::Migration),
             Box::new(m20261201_000011_revocation_signals::Migration),
             Box::new(m20261202_000012_view_versions::Migration),
+            Box::new(m20261206_000013_drop_view_versions::Migration),
+            Box::new(m20261206_000014_transactional_outbox::Migration),
+            Box::new(m20261206_000015_sign_in_links::Migration),
         ]
     }
 }

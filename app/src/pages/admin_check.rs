@@ -1,0 +1,146 @@
+//! "Confirm it's you" in the admin console: every change there needs a sign-in within the last
+//! 10 minutes. The console knows from its settings whether the administrator's sign-in is that
+//! recent; when it is not, dialogs ask for the password (and code) in the same form as the
+//! change, and the page offers one prompt that opens the next 10 minutes for the one-click
+//! changes (settings, a person's row). A change refused because the time ran out while the page
+//! was open shows the prompt too.
+
+use leptos::prelude::*;
+
+use crate::account::ConfirmItsYou;
+use crate::components::field::{CodeField, Field};
+use crate::error::AppError;
+use crate::model::OrganizationSettings;
+
+/// Whether the console must ask the administrator to confirm it's them.
+#[derive(Clone, Copy)]
+pub struct ConsoleCheck {
+    settings: Resource<Result<OrganizationSettings, AppError>>,
+    /// A change was refused for want of a recent sign-in since the settings were read.
+    refused: RwSignal<bool>,
+    pub confirm: ServerAction<ConfirmItsYou>,
+}
+
+impl ConsoleCheck {
+    pub fn new(settings: Resource<Result<OrganizationSettings, AppError>>) -> Self {
+        let check = Self {
+            settings,
+            refused: RwSignal::new(false),
+            confirm: ServerAction::<ConfirmItsYou>::new(),
+        };
+        // Confirmed: the settings say so when read again.
+        Effect::new(move |_| {
+            if let Some(Ok(())) = check.confirm.value().get() {
+                check.refused.set(false);
+                settings.refetch();
+            }
+        });
+        check
+    }
+
+    /// Whether changes need the password (and code) now.
+    pub fn needed(self) -> bool {
+        self.refused.get()
+            || self
+                .settings
+                .get()
+                .and_then(Result::ok)
+                .is_some_and(|settings| !settings.recently_signed_in)
+    }
+
+    /// Whether the administrator has a second factor, so confirming asks for a code.
+    pub fn has_two_step(self) -> bool {
+        self.settings
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|settings| settings.has_two_step)
+    }
+
+    /// Notes every answer of a change that `refused_now` says needed a recent sign-in.
+    pub fn watch(self, refused_now: impl Fn() -> bool + Send + Sync + 'static) {
+        Effect::new(move |_| {
+            if refused_now() {
+                self.refused.set(true);
+            }
+        });
+    }
+}
+
+/// Whether `answer` refused a change for want of a recent sign-in.
+pub fn needs_recent_sign_in<T>(answer: Option<Result<T, AppError>>) -> bool {
+    matches!(answer, Some(Err(AppError::ReverifyRequired)))
+}
+
+/// Whether `error` is about something else than the password or code asked for here (those
+/// show at their fields; a refusal for want of a recent sign-in shows as the fields).
+pub fn other_than_identity(error: &AppError) -> bool {
+    !matches!(error, AppError::ReverifyRequired)
+        && error.message_for("password").is_none()
+        && error.message_for("code").is_none()
+}
+
+/// The password (and code) fields inside a change's own form, when the console must ask.
+#[component]
+pub fn IdentityFields(
+    check: ConsoleCheck,
+    password_id: &'static str,
+    code_id: &'static str,
+    /// The change's refusal, if any: a wrong password or code is shown at its field.
+    #[prop(into)]
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
+    };
+    view! {
+        <Show when=move || check.needed()>
+            <p>"For your security, confirm it's you first."</p>
+            <Field label="Your password" name="password" id=password_id input_type="password"
+                autocomplete="current-password" error=field_error("password")/>
+            <Show when=move || check.has_two_step()>
+                <CodeField id=code_id error=field_error("code")/>
+            </Show>
+        </Show>
+    }
+}
+
+/// One prompt that opens the next 10 minutes of changes, shown while the console must ask.
+#[component]
+pub fn ConfirmItsYouForm(
+    check: ConsoleCheck,
+    password_id: &'static str,
+    code_id: &'static str,
+) -> impl IntoView {
+    let error = Signal::derive(move || check.confirm.value().get().and_then(Result::err));
+    let other_error = move || {
+        error
+            .get()
+            .filter(other_than_identity)
+            .map(|e| e.to_string())
+    };
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
+    };
+    view! {
+        <Show when=move || check.needed()>
+            <section class="notice info confirm-its-you" aria-labelledby=format!("{password_id}-heading")>
+                <h2 id=format!("{password_id}-heading")>"Confirm it's you"</h2>
+                <p>"Changes here need a recent sign-in. Confirm it's you, then make changes for 10 minutes."</p>
+                <ActionForm action=check.confirm attr:class="stack">
+                    <Field label="Your password" name="password" id=password_id input_type="password"
+                        autocomplete="current-password" error=field_error("password")/>
+                    <Show when=move || check.has_two_step()>
+                        <CodeField id=code_id error=field_error("code")/>
+                    </Show>
+                    <p class="form-error" role="alert">{other_error}</p>
+                    <div>
+                        <button type="submit" class="button primary"
+                            aria-disabled=move || check.confirm.pending().get().to_string()>
+                            "Confirm"
+                        </button>
+                    </div>
+                </ActionForm>
+            </section>
+        </Show>
+    }
+}
