@@ -38,7 +38,7 @@ pub enum Command {
     Checkpassword(crate::checkpassword::CheckpasswordArgs),
 }
 
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Clone, clap::Args)]
 pub struct Config {
     /// Database to use: sqlite://PATH (created when missing) or postgres://USER@HOST/DB.
     #[arg(
@@ -129,6 +129,21 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LATCHKEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+}
+
+/// The database and SMTP URLs may hold passwords: printed with them masked.
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("database_url", &crate::db::redact(&self.database_url))
+            .field("addr", &self.addr)
+            .field("public_url", &self.public_url)
+            .field("secret_key_file", &self.secret_key_file)
+            .field("smtp_url", &self.smtp_url.as_deref().map(crate::db::redact))
+            .field("mail_from", &self.mail_from)
+            .field("metrics_addr", &self.metrics_addr)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -65,8 +65,7 @@ pub async fn begin_password_attempt(
 ) -> Result<Result<PasswordAttempt, Refused>, StoreError> {
     if let Some(device) = device {
         let key = throttle::key(KeyKind::Device, name_key, Some(device.nonce()));
-        let _ = &key;
-        if let Claim::WaitUntil(until) = Claim::Granted {
+        if let Claim::WaitUntil(until) = store.claim_attempt(&key, Rule::DEVICE, now).await? {
             return Ok(Err(Refused {
                 until,
                 limit: Limit::Device,

@@ -245,3 +245,20 @@ async fn debug_output_hides_one_time_links_new_passwords_and_what_is_stored_for_
     assert_hidden(&format!("{new_link:?}"), &new_link.token_hash);
     Ok(())
 }
+
+#[test]
+fn the_configuration_prints_without_the_database_or_mail_password() -> TestResult {
+    use clap::Parser;
+    let cli = server::config::Cli::try_parse_from([
+        "latchkey",
+        "--database-url",
+        "postgres://latchkey:db-pass-9x7@db.example/latchkey",
+        "--smtp-url",
+        "smtp://alerts:mail-pass-4k2@mail.example:587",
+    ])?;
+    let debug = format!("{cli:?}");
+    assert_hidden(&debug, "db-pass-9x7");
+    assert_hidden(&debug, "mail-pass-4k2");
+    assert!(debug.contains("db.example"), "{debug}");
+    Ok(())
+}

@@ -64,7 +64,11 @@ async fn unknown_and_known_names_take_the_same_time_to_refuse() -> TestResult {
                 .sign_in(&context(&ip, None), &name, "a wrong password, surely")
                 .await;
             times.push(started.elapsed());
-            assert_eq!(answer.err(), Some(AppError::SignInFailed), "{name} from {ip}");
+            assert_eq!(
+                answer.err(),
+                Some(AppError::SignInFailed),
+                "{name} from {ip}"
+            );
         }
     }
     known.sort();
@@ -74,7 +78,8 @@ async fn unknown_and_known_names_take_the_same_time_to_refuse() -> TestResult {
     println!(
         "sign-in refused, {TRIES} tries each: known name p50 {known_p50:?} p90 {known_p90:?}; unknown name p50 {unknown_p50:?} p90 {unknown_p90:?}"
     );
-    let gap = |a: Duration, b: Duration| (a.as_secs_f64() - b.as_secs_f64()).abs() / b.as_secs_f64();
+    let gap =
+        |a: Duration, b: Duration| (a.as_secs_f64() - b.as_secs_f64()).abs() / b.as_secs_f64();
     // Argon2 is almost all of either answer; what differs (one row read, one audit row) is a
     // few hundred microseconds against tens of milliseconds.
     assert!(
