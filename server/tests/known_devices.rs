@@ -164,6 +164,10 @@ async fn the_person_signs_in_with_their_device_cookie_while_an_attack_holds_thei
             .await?;
         assert_eq!(step, SignInStep::SignedIn, "{}", database.name);
         let renewed = device_cookie(&backend, &cookies)?;
+        // What is printed of a sign-in's cookies and of a request never shows the device's.
+        assert!(!format!("{cookies:?}").contains(&renewed), "{cookies:?}");
+        let request = from_browser("203.0.113.2", &adas);
+        assert!(!format!("{request:?}").contains(&adas), "{request:?}");
         let now = Utc::now();
         assert_eq!(
             known_device::recognise(&backend.secret_key, ADA, &renewed, now),
