@@ -9,6 +9,11 @@ use crate::model::{ActivityPage, AuthenticatorEnrollment, CurrentUser, SecurityI
 use crate::secret::Secret;
 
 #[cfg(feature = "ssr")]
+use crate::backend::{Next, call};
+#[cfg(feature = "ssr")]
+use crate::routes::{Page, SecurityInfoDialog, SignInQuery};
+
+#[cfg(feature = "ssr")]
 mod ssr {
     use axum::http::{HeaderValue, header};
     use leptos::prelude::use_context;
@@ -31,15 +36,9 @@ mod ssr {
 /// The signed-in user, or `None`.
 #[server(endpoint = "current_user")]
 pub async fn get_current_user() -> Result<Option<CurrentUser>, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .current_user(&crate::backend::request_context().await)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.current_user(&context).await })
+        .await
+        .answer()
 }
 
 /// Checks username and password. Signs in (and goes to `next`), or goes on to the code step.
@@ -52,42 +51,42 @@ pub async fn sign_in(
     next: Option<String>,
 ) -> Result<SignInStep, AppError> {
     let next = next.unwrap_or_default();
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let context = crate::backend::request_context().await;
+    call(|backend, context| async move {
         let (step, cookie) = backend
             .sign_in(&context, &username, password.expose())
             .await?;
         ssr::set_cookie(&cookie)?;
-        match step {
-            SignInStep::SignedIn => leptos_axum::redirect(&backend.return_path(&next)),
+        let after = match step {
+            SignInStep::SignedIn => backend.return_path(&next),
             SignInStep::TwoStepRequired => {
-                leptos_axum::redirect(&format!("{SECURITY_INFO}?add=authenticator"))
+                SecurityInfoDialog::AddAuthenticator.on(Page::SecurityInfo)
             }
-            SignInStep::CodeRequired => {
-                leptos_axum::redirect(&format!("/signin?step=code&next={}", urlencode(&next)))
+            SignInStep::CodeRequired => SignInQuery {
+                step: Some("code".to_owned()),
+                next: Some(next),
+                ..SignInQuery::default()
             }
-        }
-        Ok(step)
-    }
-    .await;
-    crate::backend::respond(result)
+            .link(),
+        };
+        Ok((step, after))
+    })
+    .await
+    .on_success(|(_, after)| Next::NavigateTo(after.clone()))
+    .map(|(step, _)| step)
 }
 
 /// Completes a sign-in with the authenticator app's code.
 #[server(endpoint = "verify_sign_in_code")]
 pub async fn verify_sign_in_code(code: Secret, next: Option<String>) -> Result<(), AppError> {
     let next = next.unwrap_or_default();
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let context = crate::backend::request_context().await;
+    call(|backend, context| async move {
         let cookie = backend.verify_sign_in_code(&context, code.expose()).await?;
         ssr::set_cookie(&cookie)?;
-        leptos_axum::redirect(&backend.return_path(&next));
-        Ok(())
-    }
-    .await;
-    crate::backend::respond(result)
+        Ok(backend.return_path(&next))
+    })
+    .await
+    .on_success(|after| Next::NavigateTo(after.clone()))
+    .map(|_| ())
 }
 
 /// Asks for a sign-in link by mail for `username`, whose sign-ins are held back
@@ -96,86 +95,85 @@ pub async fn verify_sign_in_code(code: Secret, next: Option<String>) -> Result<(
 #[server(endpoint = "mail_sign_in_link")]
 pub async fn mail_sign_in_link(username: String, next: Option<String>) -> Result<(), AppError> {
     let next = next.unwrap_or_default();
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let context = crate::backend::request_context().await;
-        backend.mail_sign_in_link(&context, &username).await?;
-        leptos_axum::redirect(&format!(
-            "/signin?username={}&next={}&link=mailed",
-            urlencode(&username),
-            urlencode(&next)
-        ));
-        Ok(())
-    }
-    .await;
-    crate::backend::respond(result)
+    let after = SignInQuery {
+        username: Some(username.clone()),
+        next: Some(next),
+        link: Some("mailed".to_owned()),
+        ..SignInQuery::default()
+    };
+    call(|backend, context| async move { backend.mail_sign_in_link(&context, &username).await })
+        .await
+        .on_success(|()| Next::NavigateTo(after.link()))
 }
 
 /// Uses a mailed sign-in link: this browser is remembered for the link's person, who then
 /// signs in with their password (the password step, their name filled in) past the hold.
 #[server(endpoint = "use_sign_in_link")]
 pub async fn use_sign_in_link(token: Secret) -> Result<(), AppError> {
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let context = crate::backend::request_context().await;
+    call(|backend, context| async move {
         let (username, cookie) = backend.use_sign_in_link(&context, token.expose()).await?;
         ssr::set_cookie(&cookie)?;
-        leptos_axum::redirect(&format!(
-            "/signin?username={}&link=used",
-            urlencode(&username)
-        ));
-        Ok(())
-    }
-    .await;
-    crate::backend::respond(result)
+        Ok(username)
+    })
+    .await
+    .on_success(|username| {
+        let after = SignInQuery {
+            username: Some(username.clone()),
+            link: Some("used".to_owned()),
+            ..SignInQuery::default()
+        };
+        Next::NavigateTo(after.link())
+    })
+    .map(|_| ())
 }
 
 /// Ends this session.
 #[server(endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let cookie = backend
-                .sign_out(&crate::backend::request_context().await)
-                .await?;
-            ssr::set_cookie(&cookie)?;
-            leptos_axum::redirect("/signin?signed_out=1");
-            Ok(())
-        }
-        .await,
-    )
+    call(|backend, context| async move { ssr::set_cookie(&backend.sign_out(&context).await?) })
+        .await
+        .on_success(|()| Next::NavigateTo(signed_out("1")))
 }
 
 /// Ends every session of the signed-in user, this one included.
 #[server(endpoint = "sign_out_everywhere")]
 pub async fn sign_out_everywhere() -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let cookie = backend
-                .sign_out_everywhere(&crate::backend::request_context().await)
-                .await?;
-            ssr::set_cookie(&cookie)?;
-            leptos_axum::redirect("/signin?signed_out=everywhere");
-            Ok(())
-        }
-        .await,
-    )
+    call(|backend, context| async move {
+        ssr::set_cookie(&backend.sign_out_everywhere(&context).await?)
+    })
+    .await
+    .on_success(|()| Next::NavigateTo(signed_out("everywhere")))
+}
+
+/// The sign-in page saying the person signed out (`1`: here; `everywhere`).
+#[cfg(feature = "ssr")]
+fn signed_out(where_: &str) -> String {
+    SignInQuery {
+        signed_out: Some(where_.to_owned()),
+        ..SignInQuery::default()
+    }
+    .link()
 }
 
 #[server(endpoint = "security_info")]
 pub async fn get_security_info() -> Result<SecurityInfo, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .security_info(&crate::backend::request_context().await)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.security_info(&context).await })
+        .await
+        .answer()
 }
+
+/// The methods Add method offers (the chooser's `method`, by its serde name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodToAdd {
+    Authenticator,
+    AppPassword,
+    /// Nothing chosen (the chooser's "Choose a method" is empty), or no method at all.
+    #[serde(other)]
+    Unchosen,
+}
+
+serde_plain::derive_display_from_serialize!(MethodToAdd);
 
 /// What Add method leads to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -186,68 +184,59 @@ pub enum AddMethodAnswer {
     AppPassword,
 }
 
-/// Add method: `method` is `authenticator` (starts adding one: a new secret, shown as QR code and
-/// text; after 10 minutes without a sign-in, `password` confirms it's the person first) or
-/// `app_password` (the app-password steps). A plain form post goes on to the chosen step's page.
+impl AddMethodAnswer {
+    /// The Security info dialog of the step it leads to.
+    pub fn next_dialog(&self) -> crate::routes::SecurityInfoDialog {
+        use crate::routes::{AppPasswordDialog, SecurityInfoDialog};
+        match self {
+            Self::Authenticator(_) => SecurityInfoDialog::AddAuthenticator,
+            Self::AppPassword => SecurityInfoDialog::AppPassword(AppPasswordDialog::Create),
+        }
+    }
+}
+
+/// Add method: an authenticator app (starts adding one: a new secret, shown as QR code and
+/// text; after 10 minutes without a sign-in, `password` confirms it's the person first) or an
+/// app password (the app-password steps). A plain form post goes on to the chosen step's page.
 #[server(endpoint = "add_method")]
 pub async fn add_method(
-    method: String,
+    method: MethodToAdd,
     password: Option<Secret>,
 ) -> Result<AddMethodAnswer, AppError> {
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let context = crate::backend::request_context().await;
+    call(|backend, context| async move {
         if backend.current_user(&context).await?.is_none() {
             return Err(AppError::Unauthorized);
         }
-        let answer = match method.as_str() {
-            "authenticator" => AddMethodAnswer::Authenticator(
-                backend
-                    .begin_authenticator(
-                        &context,
-                        password.as_ref().map(Secret::expose).unwrap_or_default(),
-                    )
-                    .await?,
-            ),
-            "app_password" => AddMethodAnswer::AppPassword,
-            _ => return Err(AppError::invalid("method", "Choose a method to add.")),
-        };
-        if crate::backend::is_form_post() {
-            leptos_axum::redirect(&format!("{SECURITY_INFO}?add={method}"));
+        match method {
+            MethodToAdd::Authenticator => {
+                let password = password.as_ref().map(Secret::expose).unwrap_or_default();
+                let enrollment = backend.begin_authenticator(&context, password).await?;
+                Ok(AddMethodAnswer::Authenticator(enrollment))
+            }
+            MethodToAdd::AppPassword => Ok(AddMethodAnswer::AppPassword),
+            MethodToAdd::Unchosen => Err(AppError::invalid("method", "Choose a method to add.")),
         }
-        Ok(answer)
-    }
-    .await;
-    crate::backend::respond(result)
+    })
+    .await
+    .on_success(|answer| Next::FormPostTo(answer.next_dialog().on(Page::SecurityInfo)))
 }
 
 /// The authenticator app being added but not confirmed yet, if any: its QR code again.
 #[server(endpoint = "pending_authenticator")]
 pub async fn get_pending_authenticator() -> Result<Option<AuthenticatorEnrollment>, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .pending_authenticator(&crate::backend::request_context().await)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.pending_authenticator(&context).await })
+        .await
+        .answer()
 }
 
 /// Finishes adding the authenticator app with a first code from it.
 #[server(endpoint = "confirm_authenticator")]
 pub async fn confirm_authenticator(code: Secret) -> Result<(), AppError> {
-    let result = async move {
-        let backend = crate::backend::backend()?;
-        backend
-            .confirm_authenticator(&crate::backend::request_context().await, code.expose())
-            .await?;
-        back_to_security_info_after_form_post("");
-        Ok(())
-    }
-    .await;
-    crate::backend::respond(result)
+    call(|backend, context| async move {
+        backend.confirm_authenticator(&context, code.expose()).await
+    })
+    .await
+    .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
 }
 
 /// Deletes the authenticator app. After 10 minutes without a sign-in, the password and a code
@@ -257,20 +246,17 @@ pub async fn delete_authenticator(
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<(), AppError> {
-    let result = async move {
-        let backend = crate::backend::backend()?;
+    call(|backend, context| async move {
         backend
             .delete_authenticator(
-                &crate::backend::request_context().await,
+                &context,
                 password.as_ref().map(Secret::expose).unwrap_or_default(),
                 code.as_ref().map(Secret::expose).unwrap_or_default(),
             )
-            .await?;
-        back_to_security_info_after_form_post("");
-        Ok(())
-    }
-    .await;
-    crate::backend::respond(result)
+            .await
+    })
+    .await
+    .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
 }
 
 /// Changes the account password; other sessions are signed out.
@@ -281,9 +267,7 @@ pub async fn change_password(
     confirm_password: Secret,
     code: Option<Secret>,
 ) -> Result<(), AppError> {
-    let result = async move {
-        let backend = crate::backend::backend()?;
-        let context = crate::backend::request_context().await;
+    call(|backend, context| async move {
         backend
             .change_password(
                 &context,
@@ -292,71 +276,31 @@ pub async fn change_password(
                 confirm_password.expose(),
                 code.as_ref().map(Secret::expose).unwrap_or_default(),
             )
-            .await?;
-        back_to_security_info_after_form_post("?change=password&step=done");
-        Ok(())
-    }
-    .await;
-    crate::backend::respond(result)
-}
-
-/// The Security info page.
-pub const SECURITY_INFO: &str = "/security-info";
-
-/// After a plain form post that succeeded, goes on to Security info (with `query`).
-#[cfg(feature = "ssr")]
-fn back_to_security_info_after_form_post(query: &str) {
-    if crate::backend::is_form_post() {
-        leptos_axum::redirect(&format!("{SECURITY_INFO}{query}"));
-    }
-}
-
-/// Percent-encodes a query value (only what a return path may contain needs care).
-pub fn urlencode(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(char::from(byte))
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
+            .await
+    })
+    .await
+    .on_success(|()| {
+        let done = SecurityInfoDialog::ChangePassword { done: true };
+        Next::FormPostTo(done.on(Page::SecurityInfo))
+    })
 }
 
 /// A page of the person's recent activity, newest first; `before` is where an older page
 /// starts (`ActivityPage::older`).
 #[server(endpoint = "recent_activity")]
 pub async fn get_recent_activity(before: Option<i32>) -> Result<ActivityPage, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .recent_activity(&crate::backend::request_context().await, before)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.recent_activity(&context, before).await })
+        .await
+        .answer()
 }
 
 /// Dismisses Security info's preview notice for good. A plain form post goes back to
 /// Security info.
 #[server(endpoint = "dismiss_preview_notice")]
 pub async fn dismiss_preview_notice() -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .dismiss_preview_notice(&crate::backend::request_context().await)
-                .await?;
-            if crate::backend::is_form_post() {
-                leptos_axum::redirect(SECURITY_INFO);
-            }
-            Ok(())
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.dismiss_preview_notice(&context).await })
+        .await
+        .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
 }
 
 /// "Confirm it's you": the person's password (and code); changes that need a recent sign-in
@@ -368,17 +312,10 @@ pub async fn confirm_its_you(
     code: Option<Secret>,
 ) -> Result<(), AppError> {
     let check = crate::model::IdentityCheck::from_fields(password, code);
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .confirm_its_you(&crate::backend::request_context().await, &check)
-                .await?;
-            if crate::backend::is_form_post() {
-                leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
-            }
-            Ok(())
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.confirm_its_you(&context, &check).await })
+        .await
+        .on_success(|()| {
+            let console = crate::backend::admin_console_of(crate::backend::referer().as_ref());
+            Next::FormPostTo(console.link())
+        })
 }

@@ -11,18 +11,15 @@ use crate::model::{
 };
 use crate::secret::Secret;
 
+#[cfg(feature = "ssr")]
+use crate::backend::{Next, admin_console_of, call, referer};
+
 /// The organization and its settings.
 #[server(endpoint = "admin_organization")]
 pub async fn get_organization_settings() -> Result<OrganizationSettings, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .organization_settings(&crate::backend::request_context().await)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.organization_settings(&context).await })
+        .await
+        .answer()
 }
 
 /// Turns one setting on or off; answers with all of them. A plain form post goes back to the
@@ -35,24 +32,13 @@ pub async fn set_organization_setting(
     code: Option<Secret>,
 ) -> Result<OrganizationSettings, AppError> {
     let check = crate::model::IdentityCheck::from_fields(password, code);
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let settings = backend
-                .set_organization_setting(
-                    &crate::backend::request_context().await,
-                    setting,
-                    on,
-                    &check,
-                )
-                .await?;
-            if crate::backend::is_form_post() {
-                leptos_axum::redirect(crate::pages::admin::PAGE);
-            }
-            Ok(settings)
-        }
-        .await,
-    )
+    call(|backend, context| async move {
+        backend
+            .set_organization_setting(&context, setting, on, &check)
+            .await
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(crate::routes::Page::Admin.path().to_owned()))
 }
 
 /// People whose sign-in name or name starts with `query` (everyone when empty), 25 at a time
@@ -62,23 +48,16 @@ pub async fn get_people(
     query: Option<String>,
     after: Option<String>,
 ) -> Result<PeoplePage, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .people(
-                    &crate::backend::request_context().await,
-                    query.as_deref().unwrap_or_default(),
-                    after,
-                )
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move {
+        let query = query.unwrap_or_default();
+        backend.people(&context, &query, after).await
+    })
+    .await
+    .answer()
 }
 
 /// Does `action` to the person `username`; answers with them as they are now. A plain form
-/// post goes back to the console.
+/// post goes back to the console, at the search it came from.
 #[server(endpoint = "admin_act_on_person")]
 pub async fn act_on_person(
     username: String,
@@ -87,24 +66,13 @@ pub async fn act_on_person(
     code: Option<Secret>,
 ) -> Result<PersonSummary, AppError> {
     let check = crate::model::IdentityCheck::from_fields(password, code);
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let person = backend
-                .act_on_person(
-                    &crate::backend::request_context().await,
-                    &username,
-                    action,
-                    &check,
-                )
-                .await?;
-            if crate::backend::is_form_post() {
-                leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
-            }
-            Ok(person)
-        }
-        .await,
-    )
+    call(|backend, context| async move {
+        backend
+            .act_on_person(&context, &username, action, &check)
+            .await
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(admin_console_of(referer().as_ref()).link()))
 }
 
 /// A page of the audit log (50 events, newest first) for the person, kind and days given
@@ -117,21 +85,15 @@ pub async fn get_audit_log(
     to: Option<String>,
     before: Option<i32>,
 ) -> Result<AuditPage, AppError> {
-    crate::backend::respond(
-        async move {
-            let query = crate::model::AuditQuery {
-                person: person.unwrap_or_default(),
-                kind: kind.unwrap_or_default(),
-                from: from.unwrap_or_default(),
-                to: to.unwrap_or_default(),
-            };
-            let backend = crate::backend::backend()?;
-            backend
-                .audit_log(&crate::backend::request_context().await, &query, before)
-                .await
-        }
-        .await,
-    )
+    let query = crate::model::AuditQuery {
+        person: person.unwrap_or_default(),
+        kind: kind.unwrap_or_default(),
+        from: from.unwrap_or_default(),
+        to: to.unwrap_or_default(),
+    };
+    call(|backend, context| async move { backend.audit_log(&context, &query, before).await })
+        .await
+        .answer()
 }
 
 /// The app passwords of the person `username`, with their last use.
@@ -139,19 +101,15 @@ pub async fn get_audit_log(
 pub async fn get_app_passwords_of_person(
     username: String,
 ) -> Result<Vec<AppPasswordItem>, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .app_passwords_of_person(&crate::backend::request_context().await, &username)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move {
+        backend.app_passwords_of_person(&context, &username).await
+    })
+    .await
+    .answer()
 }
 
 /// Revokes one app password of the person `username`; answers with those left. A plain form
-/// post goes back to the console.
+/// post goes back to the console, at the search it came from.
 #[server(endpoint = "admin_revoke_app_password")]
 pub async fn revoke_app_password_of_person(
     username: String,
@@ -160,24 +118,13 @@ pub async fn revoke_app_password_of_person(
     code: Option<Secret>,
 ) -> Result<Vec<AppPasswordItem>, AppError> {
     let check = crate::model::IdentityCheck::from_fields(password, code);
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let left = backend
-                .revoke_app_password_of_person(
-                    &crate::backend::request_context().await,
-                    &username,
-                    id,
-                    &check,
-                )
-                .await?;
-            if crate::backend::is_form_post() {
-                leptos_axum::redirect(&crate::backend::page_after_admin_form_post());
-            }
-            Ok(left)
-        }
-        .await,
-    )
+    call(|backend, context| async move {
+        backend
+            .revoke_app_password_of_person(&context, &username, id, &check)
+            .await
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(admin_console_of(referer().as_ref()).link()))
 }
 
 /// Adds a person; answers with the one-time link with which they set their password (shown
@@ -191,28 +138,26 @@ pub async fn add_person(
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<PasswordLink, AppError> {
+    use crate::form_post::FormPostAnswer;
+    use crate::routes::AdminDialog;
     let typed = crate::model::NewPersonValues {
         username,
         display_name,
         administrator: administrator.is_some(),
     };
     let check = crate::model::IdentityCheck::from_fields(password, code);
-    let result = async {
-        let backend = crate::backend::backend()?;
-        backend
-            .add_person(
-                &crate::backend::request_context().await,
-                typed.clone(),
-                &check,
-            )
-            .await
-    }
-    .await;
-    crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::AddPerson {
-        typed,
-        result: result.clone(),
-    });
-    crate::backend::respond(result)
+    let person = typed.clone();
+    call(|backend, context| async move { backend.add_person(&context, person, &check).await })
+        .await
+        .show_on_page(|result| Next::Show {
+            page: admin_console_of(referer().as_ref())
+                .with_dialog(Some(AdminDialog::AddPerson))
+                .link(),
+            answer: FormPostAnswer::AddPerson {
+                typed,
+                result: result.clone(),
+            },
+        })
 }
 
 /// Resets the password of the person `username`; answers with the one-time link with which
@@ -223,17 +168,25 @@ pub async fn reset_password_of_person(
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<PasswordLink, AppError> {
+    use crate::form_post::FormPostAnswer;
+    use crate::routes::AdminDialog;
     let check = crate::model::IdentityCheck::from_fields(password, code);
-    let result = async {
-        let backend = crate::backend::backend()?;
+    let person = username.clone();
+    call(|backend, context| async move {
         backend
-            .reset_password_of_person(&crate::backend::request_context().await, &username, &check)
+            .reset_password_of_person(&context, &person, &check)
             .await
-    }
-    .await;
-    crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::ResetPassword {
-        username,
-        result: result.clone(),
-    });
-    crate::backend::respond(result)
+    })
+    .await
+    .show_on_page(|result| Next::Show {
+        page: admin_console_of(referer().as_ref())
+            .with_dialog(Some(AdminDialog::ResetPassword {
+                username: username.clone(),
+            }))
+            .link(),
+        answer: FormPostAnswer::ResetPassword {
+            username,
+            result: result.clone(),
+        },
+    })
 }

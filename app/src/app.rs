@@ -1,9 +1,9 @@
-//! The HTML shell and the route table.
+//! The HTML shell and the router (its paths are `crate::routes::Page`s).
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route};
 
 use crate::pages::activity::RecentActivityPage;
 use crate::pages::admin::AdminPage;
@@ -14,6 +14,7 @@ use crate::pages::profile::OverviewPage;
 use crate::pages::security_info::SecurityInfoPage;
 use crate::pages::sign_in::SignInPage;
 use crate::password_link::SetPasswordPage;
+use crate::routes::Page;
 use crate::setup::SetupPage;
 
 /// The document around the app, rendered on the server only.
@@ -205,18 +206,18 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 // In order: the page arrives complete (no streamed fragments for a script to
                 // place); the data behind these pages is a few indexed queries.
-                <Route path=path!("/") view=OverviewPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/security-info") view=SecurityInfoPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/app-passwords") view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
-                <Route path=path!("/activity") view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/audit") view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/signin") view={Lazy::<SignInRoute>::new()}/>
+                <Route path=Page::Overview view=OverviewPage ssr=SsrMode::InOrder/>
+                <Route path=Page::SecurityInfo view=SecurityInfoPage ssr=SsrMode::InOrder/>
+                <Route path=Page::LegacyAppPasswords view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
+                <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::SignIn view={Lazy::<SignInRoute>::new()}/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 // (Also the lazy signed-in pages above: in order, a lazy page's title was
                 // missing from the server's HTML; out of order, its content needs JavaScript.)
-                <Route path=path!("/setup") view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/set-password") view={Lazy::<SetPasswordRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::Setup view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::SetPassword view={Lazy::<SetPasswordRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

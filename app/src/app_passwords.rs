@@ -6,116 +6,93 @@ use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
 use crate::secret::Secret;
 use leptos::prelude::*;
 
+#[cfg(feature = "ssr")]
+use crate::backend::{Next, after_app_password_change, call};
+
 #[server(endpoint = "get_app_passwords")]
 pub async fn get_app_passwords() -> Result<AppPasswordOverview, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .app_passwords(&crate::backend::request_context().await)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.app_passwords(&context).await })
+        .await
+        .answer()
 }
 
 /// Creates an app password for the app `name`; answers with its secret, once. After 10
 /// minutes without a sign-in, `password` (and `code`) confirm it's the person first. A plain
-/// form post is answered with the page showing the result (see `crate::form_post`).
+/// form post is answered with the page it came from showing the result (see
+/// `crate::form_post`); signed out, it goes to sign-in.
 #[server(endpoint = "create_app_password")]
 pub async fn create_app_password(
     name: String,
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<CreatedAppPassword, AppError> {
+    use crate::form_post::FormPostAnswer;
+    use crate::routes::{AppPasswordDialog, Page, SignInQuery};
     fn expose(secret: &Option<Secret>) -> &str {
         secret.as_ref().map(Secret::expose).unwrap_or_default()
     }
-    let result = async {
-        let backend = crate::backend::backend()?;
+    let page = crate::backend::app_password_page_of_post().await;
+    let typed = name.clone();
+    call(|backend, context| async move {
         backend
-            .create_app_password(
-                &crate::backend::request_context().await,
-                &name,
-                expose(&password),
-                expose(&code),
-            )
+            .create_app_password(&context, &name, expose(&password), expose(&code))
             .await
-    }
-    .await;
-    crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::CreateAppPassword {
-        name,
-        result: result.clone(),
-    });
-    crate::backend::respond(result)
+    })
+    .await
+    .show_on_page(|result| match result {
+        Err(AppError::Unauthorized) => {
+            Next::FormPostTo(SignInQuery::then_to(Page::SecurityInfo.path()).link())
+        }
+        result => Next::Show {
+            page: AppPasswordDialog::Create.on(page),
+            answer: FormPostAnswer::CreateAppPassword {
+                name: typed,
+                result: result.clone(),
+            },
+        },
+    })
 }
 
 /// Deletes one of the person's app passwords; answers with its id. A plain form post goes back
 /// to the page it came from (to the create steps when it came from their limit prompt).
 #[server(endpoint = "delete_app_password")]
 pub async fn delete_app_password(id: i32) -> Result<i32, AppError> {
-    let result = async {
-        let backend = crate::backend::backend()?;
-        backend
-            .delete_app_password(&crate::backend::request_context().await, id)
-            .await?;
-        if crate::backend::is_form_post() {
-            leptos_axum::redirect(&crate::backend::page_after_form_post(|query| {
-                query.contains("then=create")
-            }));
-        }
-        Ok(id)
-    }
-    .await;
-    crate::backend::respond(result)
+    call(|backend, context| async move {
+        backend.delete_app_password(&context, id).await.map(|()| id)
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(after_app_password_change(crate::backend::referer().as_ref())))
 }
 
 /// Whether the new app password `id` has been used yet, worded for the create dialog.
 #[server(endpoint = "app_password_first_sign_in")]
 pub async fn app_password_first_sign_in(id: i32) -> Result<Option<String>, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend
-                .app_password_first_sign_in(&crate::backend::request_context().await, id)
-                .await
-        }
-        .await,
-    )
+    call(|backend, context| async move { backend.app_password_first_sign_in(&context, id).await })
+        .await
+        .answer()
 }
 
 /// Renames one of the person's app passwords; answers with its row. A plain form post goes
 /// back to the page it came from.
 #[server(endpoint = "rename_app_password")]
 pub async fn rename_app_password(id: i32, name: String) -> Result<AppPasswordItem, AppError> {
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let item = backend
-            .rename_app_password(&crate::backend::request_context().await, id, &name)
-            .await?;
-        if crate::backend::is_form_post() {
-            leptos_axum::redirect(&crate::backend::page_after_form_post(|_| false));
-        }
-        Ok(item)
-    }
-    .await;
-    crate::backend::respond(result)
+    call(|backend, context| async move { backend.rename_app_password(&context, id, &name).await })
+        .await
+        .on_success(|_| {
+            Next::FormPostTo(after_app_password_change(
+                crate::backend::referer().as_ref(),
+            ))
+        })
 }
 
 /// Deletes all of the person's app passwords, if there are still `expected` of them (the
-/// count the confirmation named); answers with how many went.
+/// count the confirmation named); answers with how many went. A plain form post goes back to
+/// the page it came from.
 #[server(endpoint = "delete_all_app_passwords")]
 pub async fn delete_all_app_passwords(expected: u32) -> Result<u32, AppError> {
-    let result = async {
-        let backend = crate::backend::backend()?;
-        let deleted = backend
-            .delete_all_app_passwords(&crate::backend::request_context().await, expected)
-            .await?;
-        if crate::backend::is_form_post() {
-            leptos_axum::redirect(&crate::backend::page_after_form_post(|_| false));
-        }
-        Ok(deleted)
-    }
-    .await;
-    crate::backend::respond(result)
+    call(|backend, context| async move {
+        backend.delete_all_app_passwords(&context, expected).await
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(after_app_password_change(crate::backend::referer().as_ref())))
 }

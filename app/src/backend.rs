@@ -5,15 +5,18 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use axum::http::Uri;
 use leptos::prelude::use_context;
 
 use crate::error::AppError;
+use crate::form_post::FormPostAnswer;
 use crate::model::{
     ActivityPage, AppPasswordItem, AppPasswordOverview, AuditPage, AuditQuery,
     AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, IdentityCheck, NewPersonValues,
     OrganizationSettings, PasswordLink, PasswordLinkFor, PeoplePage, PersonAction, PersonSummary,
     PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
+use crate::routes::{AdminQuery, AppPasswordDialog, Page, SecurityInfoQuery, parse_query};
 
 /// What the server's middleware records about each request.
 #[derive(Clone, Default)]
@@ -420,10 +423,157 @@ pub async fn request_context() -> RequestContext {
         .unwrap_or_default()
 }
 
+/// Runs a server function's work: `work` gets the backend and what the middleware recorded
+/// about the request, and answers. What a plain form post (a page without its WebAssembly yet)
+/// gets then is said by finishing the [`Called`] answer: [`Called::answer`] for a call that
+/// changes nothing, [`Called::on_success`] or [`Called::show_on_page`] for a change.
+pub async fn call<T, F, Fut>(work: F) -> Called<T>
+where
+    F: FnOnce(Arc<dyn Backend>, RequestContext) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    let result = match backend() {
+        Ok(backend) => work(backend, request_context().await).await,
+        Err(error) => Err(error),
+    };
+    Called(result)
+}
+
+/// A server function's answer, until it says what a plain form post gets ([`Next`]). Only
+/// an answer a plain form post may leave behind ([`Refetchable`]) can be finished without
+/// showing it: [`Called::show_on_page`] is the only way out for the others.
+#[must_use = "say what a plain form post gets: answer, on_success or show_on_page"]
+pub struct Called<T>(Result<T, AppError>);
+
+/// What a plain form post gets after a server function. The WebAssembly gets the answer (and
+/// navigates too after [`Next::NavigateTo`]). No `Debug`: a page's query may hold a token.
+pub enum Next {
+    /// Back to the page it came from (Leptos' answer: the `Referer`, with a refusal in `__err`).
+    Back,
+    /// On to this page (path and query).
+    FormPostTo(String),
+    /// On to this page, and the WebAssembly navigates there too.
+    NavigateTo(String),
+    /// This page (path and query), rendered with `answer` in place of a redirect: for what is
+    /// shown once (it cannot go in a URL) or must come back as typed (see `crate::form_post`).
+    Show {
+        page: String,
+        answer: FormPostAnswer,
+    },
+}
+
+/// An answer a plain form post may leave behind, as it does when it is redirected: the page
+/// it goes to reads again whatever it shows. A one-time secret (a new app password, a
+/// password link) is not one: the call answering it must finish with
+/// [`Called::show_on_page`], or it does not compile:
+///
+/// ```compile_fail,E0277
+/// async fn create() -> Result<app::model::CreatedAppPassword, app::error::AppError> {
+///     app::backend::call(|backend, context| async move {
+///         backend.create_app_password(&context, "Mail", "", "").await
+///     })
+///     .await
+///     .answer() // the new password would be lost to a plain form post
+/// }
+/// ```
+///
+/// ```
+/// use app::backend::{Next, call};
+/// async fn create() -> Result<app::model::CreatedAppPassword, app::error::AppError> {
+///     call(|backend, context| async move {
+///         backend.create_app_password(&context, "Mail", "", "").await
+///     })
+///     .await
+///     .show_on_page(|_| Next::Back)
+/// }
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a plain form post cannot leave `{Self}` behind: finish the call with `show_on_page`",
+    label = "the page must show this answer"
+)]
+pub trait Refetchable {}
+
+macro_rules! refetchable {
+    ($($answer:ty),* $(,)?) => {
+        $(impl Refetchable for $answer {})*
+    };
+}
+
+refetchable!(
+    (),
+    bool,
+    i32,
+    u32,
+    String,
+    crate::model::CurrentUser,
+    crate::model::SecurityInfo,
+    crate::model::ActivityPage,
+    // Its secret is read again by the page it leads to (`pending_authenticator`).
+    crate::model::AuthenticatorEnrollment,
+    crate::account::AddMethodAnswer,
+    crate::model::SignInStep,
+    crate::model::AppPasswordItem,
+    crate::model::AppPasswordOverview,
+    crate::model::OrganizationSettings,
+    crate::model::PeoplePage,
+    crate::model::PersonSummary,
+    crate::model::AuditPage,
+    crate::model::PasswordLinkFor,
+);
+impl<T: Refetchable> Refetchable for Option<T> {}
+impl<T: Refetchable> Refetchable for Vec<T> {}
+impl<A: Refetchable, B: Refetchable> Refetchable for (A, B) {}
+
+impl<T> Called<T> {
+    /// The answer of a call that changes nothing (pages read it while they render).
+    pub fn answer(self) -> Result<T, AppError>
+    where
+        T: Refetchable,
+    {
+        self.finish(Next::Back)
+    }
+
+    /// The answer; a plain form post goes where `next` says after a success, and back to its
+    /// page with the reason after a refusal.
+    pub fn on_success(self, next: impl FnOnce(&T) -> Next) -> Result<T, AppError>
+    where
+        T: Refetchable,
+    {
+        let next = match &self.0 {
+            Ok(answer) => next(answer),
+            Err(_) => Next::Back,
+        };
+        self.finish(next)
+    }
+
+    /// The answer; a plain form post gets what `next` says of it, usually the page showing it
+    /// ([`Next::Show`]).
+    pub fn show_on_page(
+        self,
+        next: impl FnOnce(&Result<T, AppError>) -> Next,
+    ) -> Result<T, AppError> {
+        let next = next(&self.0);
+        self.finish(next)
+    }
+
+    fn finish(self, next: Next) -> Result<T, AppError> {
+        let plain = is_form_post();
+        match next {
+            Next::Back => {}
+            Next::FormPostTo(page) if plain => leptos_axum::redirect(&page),
+            Next::FormPostTo(_) => {}
+            Next::NavigateTo(page) => leptos_axum::redirect(&page),
+            Next::Show { page, answer } if plain => crate::form_post::keep_for_page(page, answer),
+            Next::Show { .. } => {}
+        }
+        respond(self.0)
+    }
+}
+
 /// Gives a failed server function the HTTP status of its error (and `Retry-After` when
 /// throttled or busy), so clients, proxies and logs see what happened. Plain form posts keep
 /// Leptos' redirect back to the page (with the error in its `__err` query) instead.
-pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
     use axum::http::{HeaderValue, StatusCode, header};
     if let Err(error) = &result
         && !is_form_post()
@@ -442,68 +592,131 @@ pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
 /// Whether this server-function call is a plain HTML form post (a page without its WebAssembly
 /// yet: browsers ask for HTML; the WebAssembly and API clients ask for JSON).
 pub fn is_form_post() -> bool {
+    use axum::http::request::Parts;
+    use_context::<Parts>().is_some_and(|parts| crate::form_post::asks_for_html(&parts.headers))
+}
+
+/// The page the request being answered came from (its `Referer`), if it names one.
+pub fn referer() -> Option<Uri> {
     use axum::http::{header, request::Parts};
-    use_context::<Parts>()
-        .and_then(|parts| {
-            parts
-                .headers
-                .get(header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.contains("text/html"))
-        })
-        .unwrap_or(false)
-}
-
-/// Where a plain form post of the admin console goes next: back to the console with the
-/// search it came from (its `Referer`'s `q` and `after`), without a confirmation open.
-pub fn page_after_admin_form_post() -> String {
-    use axum::http::{Uri, header, request::Parts};
-    let query = use_context::<Parts>()
-        .and_then(|parts| {
-            parts
-                .headers
-                .get(header::REFERER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.parse::<Uri>().ok())
-        })
-        .filter(|referer| referer.path() == "/admin")
-        .and_then(|referer| referer.query().map(str::to_owned))
-        .unwrap_or_default();
-    let kept: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(&query)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(key, _)| key == "q" || key == "after")
-        .collect();
-    match serde_urlencoded::to_string(&kept) {
-        Ok(kept) if !kept.is_empty() => format!("/admin?{kept}"),
-        _ => "/admin".to_owned(),
-    }
-}
-
-/// Pages a plain form post about app passwords may come from and go back to.
-const APP_PASSWORD_PAGES: [&str; 2] = ["/security-info", "/app-passwords"];
-
-/// Where a plain form post about app passwords goes next: back to the page it came from (its
-/// `Referer`: Security info or the legacy page; Security info when unknown), at the create
-/// steps when `to_create_steps` says so of that page's query.
-pub fn page_after_form_post(to_create_steps: impl Fn(&str) -> bool) -> String {
-    use axum::http::{Uri, header, request::Parts};
-    let referer = use_context::<Parts>().and_then(|parts| {
+    use_context::<Parts>().and_then(|parts| {
         parts
             .headers
             .get(header::REFERER)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<Uri>().ok())
-    });
-    let page = referer
-        .as_ref()
-        .map(Uri::path)
-        .and_then(|path| APP_PASSWORD_PAGES.into_iter().find(|page| *page == path))
-        .unwrap_or(APP_PASSWORD_PAGES[0]);
-    let query = referer.as_ref().and_then(Uri::query).unwrap_or_default();
-    if to_create_steps(query) {
-        format!("{page}?add=app_password")
+    })
+}
+
+/// The admin console a plain form post came from (`referer`), with its search and page but
+/// without its dialog; the console's first page when it came from elsewhere.
+pub fn admin_console_of(referer: Option<&Uri>) -> AdminQuery {
+    referer
+        .filter(|referer| Page::from_path(referer.path()) == Some(Page::Admin))
+        .map(|referer| parse_query::<AdminQuery>(referer.query().unwrap_or_default()))
+        .map(|query| query.with_dialog(None))
+        .unwrap_or_default()
+}
+
+/// The app-password page (Security info or the legacy page) `referer` is, if it is one.
+pub fn app_password_page_of(referer: Option<&Uri>) -> Option<Page> {
+    referer
+        .and_then(|referer| Page::from_path(referer.path()))
+        .filter(|page| matches!(page, Page::SecurityInfo | Page::LegacyAppPasswords))
+}
+
+/// Where a plain form post that changed the app-password list goes next: back to its page
+/// (`referer`: Security info or the legacy page; Security info when unknown), at the create
+/// steps when it was a deletion asked from their limit prompt.
+pub fn after_app_password_change(referer: Option<&Uri>) -> String {
+    let Some(page) = app_password_page_of(referer) else {
+        return Page::SecurityInfo.path().to_owned();
+    };
+    let asked = referer
+        .map(|referer| parse_query::<SecurityInfoQuery>(referer.query().unwrap_or_default()))
+        .and_then(|query| query.app_password_dialog());
+    match asked {
+        Some(AppPasswordDialog::Delete {
+            then_create: true, ..
+        }) => AppPasswordDialog::Create.on(page),
+        _ => page.path().to_owned(),
+    }
+}
+
+/// The page whose create steps answer a plain form post to `create_app_password`: the one it
+/// came from, or without a `Referer` that says, the one the organization uses.
+pub async fn app_password_page_of_post() -> Page {
+    if let Some(page) = app_password_page_of(referer().as_ref()) {
+        return page;
+    }
+    if !is_form_post() {
+        return Page::SecurityInfo;
+    }
+    let legacy = match backend() {
+        Ok(backend) => backend
+            .app_passwords(&request_context().await)
+            .await
+            .is_ok_and(|overview| !overview.security_info_experience),
+        Err(_) => false,
+    };
+    if legacy {
+        Page::LegacyAppPasswords
     } else {
-        page.to_owned()
+        Page::SecurityInfo
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uri(text: &str) -> Option<Uri> {
+        text.parse().ok()
+    }
+
+    #[test]
+    fn admin_form_posts_go_back_to_the_search_they_came_from() {
+        let from = |referer: &str| admin_console_of(uri(referer).as_ref()).link();
+        assert_eq!(
+            from("http://127.0.0.1:3000/admin?q=alan&confirm=disable%3Aalan%40contoso.example"),
+            "/admin?q=alan"
+        );
+        assert_eq!(
+            from("http://127.0.0.1:3000/admin?q=a+b&after=x%40y&apps=x%40y&__err=zz"),
+            "/admin?q=a%20b&after=x%40y"
+        );
+        assert_eq!(from("http://127.0.0.1:3000/admin"), "/admin");
+        // From elsewhere, or with nothing to go by: the console's first page.
+        assert_eq!(from("http://127.0.0.1:3000/security-info?q=alan"), "/admin");
+        assert_eq!(admin_console_of(None).link(), "/admin");
+    }
+
+    #[test]
+    fn app_password_form_posts_go_back_to_their_page() {
+        let after = |referer: &str| after_app_password_change(uri(referer).as_ref());
+        assert_eq!(after("http://h/security-info?rename=3"), "/security-info");
+        assert_eq!(after("http://h/app-passwords?delete=all"), "/app-passwords");
+        assert_eq!(after("http://h/app-passwords?delete=4"), "/app-passwords");
+        // A deletion asked from the create steps' limit prompt leads back to them.
+        assert_eq!(
+            after("http://h/security-info?delete=4&then=create"),
+            "/security-info?add=app_password"
+        );
+        assert_eq!(
+            after("http://h/app-passwords?delete=4&then=create"),
+            "/app-passwords?add=app_password"
+        );
+        // Unknown pages are not gone back to.
+        assert_eq!(
+            after("http://h/admin?delete=4&then=create"),
+            "/security-info"
+        );
+        assert_eq!(after("http://h/elsewhere"), "/security-info");
+        assert_eq!(after_app_password_change(None), "/security-info");
+        assert_eq!(
+            app_password_page_of(uri("/app-passwords?add=app_password").as_ref()),
+            Some(Page::LegacyAppPasswords)
+        );
+        assert_eq!(app_password_page_of(uri("/admin").as_ref()), None);
     }
 }

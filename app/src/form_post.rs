@@ -6,10 +6,12 @@
 //! Every other form post answers with a redirect: Leptos sends the browser back to the page
 //! (its `Referer`), with a failure in the `__err` query that `ServerAction` reads.
 //!
-//! How it flows: for those server functions, the server puts an empty [`FormPostSlot`] in
-//! the request; the server function, seeing a form post, keeps its typed answer there
-//! ([`keep_for_page`]); the server then renders the page with the answer in the request
-//! ([`answer`]), without the page script (the answer is not part of the hydrated state).
+//! How it flows: the server puts an empty [`FormPostSlot`] in every plain form post; a server
+//! function whose answer the page must show ends with `crate::backend::Called::show_on_page`
+//! (the type of its answer leaves it no other way), which keeps the page and the typed answer
+//! there; the server then renders that page with the answer in the request ([`answer`]),
+//! without the page script (the answer is not part of the hydrated state). Which functions do
+//! this, and which page shows their answer, is the app's to say: the server lists none.
 
 use serde::{Deserialize, Serialize};
 
@@ -80,39 +82,56 @@ impl std::fmt::Debug for FormPostAnswer {
     }
 }
 
-/// Where a server function keeps its [`FormPostAnswer`] for the page (ssr only).
+/// Where a server function keeps its [`FormPostAnswer`], and the page to show it on, for the
+/// server to render (ssr only). The server gives every plain form post one.
 #[cfg(feature = "ssr")]
 #[derive(Clone, Default)]
-pub struct FormPostSlot(std::sync::Arc<std::sync::Mutex<Option<FormPostAnswer>>>);
+pub struct FormPostSlot(std::sync::Arc<std::sync::Mutex<Option<PageAnswer>>>);
+
+/// A page (path and query) and the answer it shows. No `Debug`: the query may hold a setup
+/// token.
+#[cfg(feature = "ssr")]
+#[derive(Clone)]
+pub struct PageAnswer {
+    pub page: String,
+    pub answer: FormPostAnswer,
+}
 
 #[cfg(feature = "ssr")]
 impl FormPostSlot {
-    /// The answer kept by the server function, if it kept one.
-    pub fn take(&self) -> Option<FormPostAnswer> {
+    /// The page and answer kept by the server function, if it kept one.
+    pub fn take(&self) -> Option<PageAnswer> {
         self.0.lock().ok().and_then(|mut answer| answer.take())
     }
 
-    fn keep(&self, answer: FormPostAnswer) {
+    fn keep(&self, answer: PageAnswer) {
         if let Ok(mut slot) = self.0.lock() {
             *slot = Some(answer);
         }
     }
 }
 
-/// In a server function answering a plain form post: keeps `answer` for the page the server
-/// renders as the response. Does nothing for calls from the WebAssembly (they get the answer).
+/// In a server function answering a plain form post: keeps `answer` for `page`, which the
+/// server renders as the response (`crate::backend::Next::Show` says so).
 #[cfg(feature = "ssr")]
-pub fn keep_for_page(answer: FormPostAnswer) {
+pub(crate) fn keep_for_page(page: String, answer: FormPostAnswer) {
     use axum::http::request::Parts;
     use leptos::prelude::use_context;
-    if !crate::backend::is_form_post() {
-        return;
-    }
     if let Some(slot) =
         use_context::<Parts>().and_then(|parts| parts.extensions.get::<FormPostSlot>().cloned())
     {
-        slot.keep(answer);
+        slot.keep(PageAnswer { page, answer });
     }
+}
+
+/// Whether a request asks for HTML: a browser posting a form itself, where the WebAssembly
+/// and API clients ask for JSON.
+#[cfg(feature = "ssr")]
+pub fn asks_for_html(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
 }
 
 /// The answer the page being rendered starts from, if it is the response to a form post.

@@ -47,6 +47,9 @@ pub struct ActivityItem {
     pub client: Option<String>,
     /// Worth a second look: a failed sign-in, a revocation, a new address.
     pub notable: bool,
+    /// How many attempts it stands for: failed sign-ins are counted, one item per address
+    /// in 15 minutes (then `title` says how many, and from where).
+    pub count: u32,
 }
 
 /// A page of recent activity, newest first.
@@ -226,6 +229,11 @@ pub enum PolicySetting {
     ResetRevokesAppPasswords,
 }
 
+// Its value in a form (`setting=allow_app_passwords`) is its serde name, as the server
+// function reads it.
+serde_plain::derive_display_from_serialize!(PolicySetting);
+serde_plain::derive_fromstr_from_deserialize!(PolicySetting);
+
 impl PolicySetting {
     pub const ALL: [Self; 4] = [
         Self::AllowAppPasswords,
@@ -233,16 +241,6 @@ impl PolicySetting {
         Self::RequireTwoStep,
         Self::ResetRevokesAppPasswords,
     ];
-
-    /// Its value in a form (`setting=allow_app_passwords`).
-    pub fn form_value(self) -> &'static str {
-        match self {
-            Self::AllowAppPasswords => "allow_app_passwords",
-            Self::SecurityInfoExperience => "security_info_experience",
-            Self::RequireTwoStep => "require_two_step",
-            Self::ResetRevokesAppPasswords => "reset_revokes_app_passwords",
-        }
-    }
 
     pub fn title(self) -> &'static str {
         match self {
@@ -387,19 +385,12 @@ pub enum PersonAction {
     RevokeAppPasswords,
 }
 
-impl PersonAction {
-    /// Its value in a form (`action=disable`).
-    pub fn form_value(self) -> &'static str {
-        match self {
-            Self::Disable => "disable",
-            Self::Enable => "enable",
-            Self::MakeAdministrator => "make_administrator",
-            Self::RemoveAdministrator => "remove_administrator",
-            Self::SignOutEverywhere => "sign_out_everywhere",
-            Self::RevokeAppPasswords => "revoke_app_passwords",
-        }
-    }
+// Its value in a form (`action=disable`) and in the console's URL (`?confirm=disable:NAME`) is
+// its serde name, as the server function reads it.
+serde_plain::derive_display_from_serialize!(PersonAction);
+serde_plain::derive_fromstr_from_deserialize!(PersonAction);
 
+impl PersonAction {
     pub fn label(self) -> &'static str {
         match self {
             Self::Disable => "Disable",
@@ -414,20 +405,6 @@ impl PersonAction {
     /// Asked again before it is done: it cannot be undone, or locks the person out.
     pub fn needs_confirmation(self) -> bool {
         matches!(self, Self::Disable | Self::RevokeAppPasswords)
-    }
-
-    /// From its form value.
-    pub fn from_form_value(value: &str) -> Option<Self> {
-        [
-            Self::Disable,
-            Self::Enable,
-            Self::MakeAdministrator,
-            Self::RemoveAdministrator,
-            Self::SignOutEverywhere,
-            Self::RevokeAppPasswords,
-        ]
-        .into_iter()
-        .find(|action| action.form_value() == value)
     }
 
     /// The actions that apply to `person` now.
@@ -464,23 +441,6 @@ pub struct AuditQuery {
     pub to: String,
 }
 
-impl AuditQuery {
-    /// `person=...&kind=...` with the parts given, for links and the CSV export.
-    pub fn to_query_string(&self) -> String {
-        [
-            ("person", &self.person),
-            ("kind", &self.kind),
-            ("from", &self.from),
-            ("to", &self.to),
-        ]
-        .into_iter()
-        .filter(|(_, value)| !value.trim().is_empty())
-        .map(|(key, value)| format!("{key}={}", crate::account::urlencode(value.trim())))
-        .collect::<Vec<_>>()
-        .join("&")
-    }
-}
-
 /// One audit event as the console shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
@@ -496,6 +456,10 @@ pub struct AuditEntry {
     pub detail: String,
     pub address: Option<String>,
     pub client: Option<String>,
+    /// How many times it happened: 1, or more for the counted events outsiders can cause
+    /// (failed sign-ins, unknown names, paused app-password checks), one row per address in
+    /// 15 minutes.
+    pub count: u32,
 }
 
 /// A page of the audit log, newest first.

@@ -4,15 +4,12 @@
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::field::Field;
 use crate::error::AppError;
 use crate::model::PasswordLinkFor;
+use crate::routes::{Page, TokenQuery, use_page_query};
 use crate::secret::Secret;
-
-/// The page's path.
-pub const PAGE: &str = "/set-password";
 
 /// What a link that no longer works says (expired, used, or never one of ours).
 const LINK_GONE: &str =
@@ -22,13 +19,9 @@ const LINK_GONE: &str =
 /// `Debug` for the arguments, and holding the link is the proof.
 #[server(endpoint = "password_link")]
 pub async fn get_password_link(token: Secret) -> Result<PasswordLinkFor, AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            backend.password_link(token.expose()).await
-        }
-        .await,
-    )
+    crate::backend::call(|backend, _| async move { backend.password_link(token.expose()).await })
+        .await
+        .answer()
 }
 
 /// Sets the password of the person the link `token` is for, and uses the link up; then
@@ -39,32 +32,34 @@ pub async fn set_password_with_link(
     password: Secret,
     confirm_password: Secret,
 ) -> Result<(), AppError> {
-    crate::backend::respond(
-        async move {
-            let backend = crate::backend::backend()?;
-            let username = backend
-                .set_password_with_link(
-                    token.expose(),
-                    password.expose(),
-                    confirm_password.expose(),
-                    &crate::backend::request_context().await,
-                )
-                .await?;
-            leptos_axum::redirect(&format!(
-                "/signin?password=set&username={}",
-                crate::account::urlencode(&username)
-            ));
-            Ok(())
-        }
-        .await,
-    )
+    use crate::routes::SignInQuery;
+    crate::backend::call(|backend, context| async move {
+        backend
+            .set_password_with_link(
+                token.expose(),
+                password.expose(),
+                confirm_password.expose(),
+                &context,
+            )
+            .await
+    })
+    .await
+    .on_success(|username| {
+        let sign_in = SignInQuery {
+            password: Some("set".to_owned()),
+            username: Some(username.clone()),
+            ..SignInQuery::default()
+        };
+        crate::backend::Next::NavigateTo(sign_in.link())
+    })
+    .map(|_| ())
 }
 
 /// `/set-password?token=...`: the form, or why the link does not work.
 #[component]
 pub fn SetPasswordPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let query = use_page_query::<TokenQuery>();
+    let token = move || query.read().token.clone();
     let link = Resource::new_blocking(move || Secret::new(token()), get_password_link);
     view! {
         <leptos_meta::Title text="Set your password"/>
@@ -93,7 +88,7 @@ fn LinkNotWorking(error: AppError) -> impl IntoView {
     view! {
         <h1 id="set-password-heading" tabindex="-1">"This link doesn't work"</h1>
         <p role="alert">{reason}</p>
-        <p><a href="/signin">"Go to sign-in"</a></p>
+        <p><a href=Page::SignIn.path()>"Go to sign-in"</a></p>
     }
 }
 

@@ -3,26 +3,23 @@
 
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::field::Field;
 use crate::error::AppError;
 use crate::model::SetupValues;
 use crate::pages::not_found::NotFound;
+use crate::routes::{TokenQuery, use_page_query};
 use crate::secret::Secret;
 
 /// Whether the setup link with this token is valid now. The token is a `Secret`: `#[server]`
 /// derives `Debug` for the arguments, and the token opens setup.
 #[server(endpoint = "setup_link_status")]
 pub async fn setup_link_status(token: Secret) -> Result<bool, AppError> {
-    crate::backend::respond(
-        async move {
-            Ok(crate::backend::backend()?
-                .setup_link_valid(token.expose())
-                .await)
-        }
-        .await,
+    crate::backend::call(
+        |backend, _| async move { Ok(backend.setup_link_valid(token.expose()).await) },
     )
+    .await
+    .answer()
 }
 
 /// Creates the organization and the first administrator, then sends the browser to sign-in.
@@ -54,29 +51,37 @@ pub async fn complete_setup(
         password: password.expose().to_owned(),
         confirm_password: confirm_password.expose().to_owned(),
     };
-    let result: Result<(), AppError> = async move {
-        let backend = crate::backend::backend()?;
-        backend
-            .complete_setup(form, crate::backend::request_context().await)
-            .await?;
-        leptos_axum::redirect("/signin?setup=done");
-        Ok(())
-    }
-    .await;
-    if let Err(error) = &result {
-        crate::form_post::keep_for_page(crate::form_post::FormPostAnswer::Setup {
-            form: values,
-            error: error.clone(),
-        });
-    }
-    crate::backend::respond(result)
+    use crate::backend::Next;
+    use crate::routes::{Page, SignInQuery, TokenQuery};
+    crate::backend::call(
+        |backend, context| async move { backend.complete_setup(form, context).await },
+    )
+    .await
+    .show_on_page(|result| match result {
+        Ok(()) => Next::NavigateTo(
+            SignInQuery {
+                setup: Some("done".to_owned()),
+                ..SignInQuery::default()
+            }
+            .link(),
+        ),
+        Err(error) => Next::Show {
+            page: Page::Setup.with(&TokenQuery {
+                token: values.token.clone(),
+            }),
+            answer: crate::form_post::FormPostAnswer::Setup {
+                form: values,
+                error: error.clone(),
+            },
+        },
+    })
 }
 
 /// `/setup?token=...`: the setup form, or a 404 page without a valid token.
 #[component]
 pub fn SetupPage() -> impl IntoView {
-    let query = use_query_map();
-    let token = move || query.read().get("token").unwrap_or_default();
+    let query = use_page_query::<TokenQuery>();
+    let token = move || query.read().token.clone();
     let status = Resource::new_blocking(move || Secret::new(token()), setup_link_status);
     view! {
         <Suspense fallback=|| ()>

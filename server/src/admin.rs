@@ -443,26 +443,33 @@ async fn audit_command(
             event.detail.clone(),
             event.ip.as_deref().unwrap_or(absent).to_owned(),
             event.user_agent.as_deref().unwrap_or(absent).to_owned(),
+            // Failed sign-ins and the like are counted: one row stands for this many.
+            event.count.to_string(),
         ]
     });
     if as_csv {
         // The console's writer: no cell can become a spreadsheet formula.
         let header = [[
-            "time", "actor", "user", "kind", "detail", "address", "client",
+            "time", "actor", "user", "kind", "detail", "address", "client", "count",
         ]
         .map(str::to_owned)];
         let bytes = crate::domain::spreadsheet::csv_rows(header.into_iter().chain(rows));
         return Ok(String::from_utf8_lossy(&bytes).trim_end().to_owned());
     }
     let mut out = String::new();
-    for [time, actor, user, kind, detail, ip, _] in rows {
+    for [time, actor, user, kind, detail, ip, _, count] in rows {
         let by = if actor == "-" {
             String::new()
         } else {
             format!(" (by {actor})")
         };
+        let times = if count == "1" {
+            String::new()
+        } else {
+            format!(" ({count} times)")
+        };
         out.push_str(&format!(
-            "{time}  {user:<32} {kind:<24} {ip:<16} {detail}{by}\n"
+            "{time}  {user:<32} {kind:<24} {ip:<16} {detail}{times}{by}\n"
         ));
     }
     out.push_str(&plural(log.events.len(), "event"));

@@ -40,21 +40,6 @@ impl FromRef<AppState> for LeptosOptions {
 /// Longest User-Agent kept for audit events; longer ones are cut.
 const MAX_USER_AGENT_CHARS: usize = 256;
 
-/// Pages that need a signed-in user; others (sign-in, setup, 404) do not.
-const SIGNED_IN_PAGES: &[&str] = &[
-    "/",
-    "/security-info",
-    "/app-passwords",
-    "/activity",
-    "/admin",
-    "/admin/audit",
-];
-/// The page where a person adds sign-in methods: open even before they have the second
-/// factor their organization requires.
-const SECURITY_INFO_PAGE: &str = "/security-info";
-/// The legacy app-password page, used only when the Security info experience is off.
-const LEGACY_APP_PASSWORDS_PAGE: &str = "/app-passwords";
-
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(app::App);
     let backend: Arc<dyn Backend> = state.backend.clone();
@@ -75,20 +60,16 @@ pub fn router(state: AppState) -> Router {
             let options = options.clone();
             move || app::shell(options.clone())
         });
-    let answer_in_page = {
-        let state = state.clone();
-        move |request: Request, next: Next| {
-            let render_page = render_page.clone();
-            let state = state.clone();
-            async move { answer_form_post_in_page(&state, request, next, render_page).await }
-        }
+    let answer_in_page = move |request: Request, next: Next| {
+        let render_page = render_page.clone();
+        async move { answer_form_post_in_page(request, next, render_page).await }
     };
     let router = Router::new();
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/auth/basic", get(basic_check))
-        .route("/admin/audit.csv", get(audit_csv))
+        .route(app::routes::AUDIT_LOG_CSV, get(audit_csv))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())
         })
@@ -325,12 +306,13 @@ pub fn client_ip(peer: IpAddr, forwarded_for: Option<&str>, trusted: &[IpAddr]) 
 
 /// Every `X-Forwarded-For` line of `headers`, in order, as one list: a proxy may add its own
 /// line after the client's instead of extending it, and then the first line alone is the
-/// client's word. A line that is not text counts as an unreadable entry.
+/// client's word. Bytes that are not text are replaced, not the line dropped: a proxy appends
+/// the real address to the client's own line, which may hold anything.
 fn forwarded_for(headers: &HeaderMap) -> Option<String> {
-    let lines: Vec<&str> = headers
+    let lines: Vec<String> = headers
         .get_all("x-forwarded-for")
         .iter()
-        .map(|line| line.to_str().unwrap_or(""))
+        .map(|line| String::from_utf8_lossy(line.as_bytes()).into_owned())
         .collect();
     (!lines.is_empty()).then(|| lines.join(","))
 }
@@ -408,21 +390,11 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Server functions whose plain form posts are answered with the page itself: the new app
-/// password and one-time password links are shown once, and a refused setup or new person
-/// comes back as typed (`app::form_post`).
-const ANSWERED_IN_PAGE: [&str; 4] = [
-    "/api/create_app_password",
-    "/api/complete_setup",
-    "/api/admin_add_person",
-    "/api/admin_reset_password",
-];
-
-/// For a plain form post to one of `ANSWERED_IN_PAGE`: gives the server function a slot for its
-/// typed answer, and when it kept one, answers with the page showing it (rendered as the GET of
-/// that page, not hydrated) instead of Leptos' redirect.
+/// For a plain form post (a browser without the WebAssembly yet): gives the server function a
+/// slot for its typed answer, and when it kept one there (`app::form_post`), answers with the
+/// page it named, rendered with the answer as the GET of that page (not hydrated), instead of
+/// Leptos' redirect. Which calls do so, and on which page, is the app's to say.
 async fn answer_form_post_in_page<F, Fut>(
-    state: &AppState,
     mut request: Request,
     next: Next,
     render_page: F,
@@ -431,84 +403,38 @@ where
     F: Fn(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    use app::form_post::{FormPostAnswer, FormPostSlot};
+    use app::form_post::{FormPostSlot, asks_for_html};
 
-    let plain_form_post = request.method() == Method::POST
-        && ANSWERED_IN_PAGE.contains(&request.uri().path())
-        && request
-            .headers()
-            .get(header::ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
-    if !plain_form_post {
+    if request.method() != Method::POST || !asks_for_html(request.headers()) {
         return next.run(request).await;
     }
     let slot = FormPostSlot::default();
     request.extensions_mut().insert(slot.clone());
     let (mut parts, body) = request.into_parts();
-    let referer_path = parts
-        .headers
-        .get(header::REFERER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<axum::http::Uri>().ok())
-        .map(|uri| uri.path().to_owned());
     let response = next.run(Request::from_parts(parts.clone(), body)).await;
-    let Some(answer) = slot.take() else {
+    let Some(shown) = slot.take() else {
         return response;
     };
-    let page = match &answer {
-        FormPostAnswer::CreateAppPassword {
-            result: Err(app::error::AppError::Unauthorized),
-            ..
-        } => {
-            return Redirect::to("/signin?next=/security-info").into_response();
-        }
-        FormPostAnswer::CreateAppPassword { .. } => {
-            let legacy = match referer_path.as_deref() {
-                Some(LEGACY_APP_PASSWORDS_PAGE) => true,
-                Some("/security-info") => false,
-                _ => state
-                    .backend
-                    .store
-                    .organization()
-                    .await
-                    .ok()
-                    .flatten()
-                    .is_some_and(|org| !org.security_info_experience),
-            };
-            let page = if legacy {
-                LEGACY_APP_PASSWORDS_PAGE
-            } else {
-                "/security-info"
-            };
-            format!("{page}?add=app_password")
-        }
-        FormPostAnswer::Setup { form, .. } => {
-            format!("/setup?token={}", app::account::urlencode(&form.token))
-        }
-        FormPostAnswer::AddPerson { .. } => "/admin?add=person".to_owned(),
-        FormPostAnswer::ResetPassword { username, .. } => {
-            format!("/admin?reset={}", app::account::urlencode(username))
-        }
-    };
-    let Ok(uri) = page.parse() else {
+    let Ok(uri) = shown.page.parse() else {
         return response;
     };
     parts.method = Method::GET;
     parts.uri = uri;
     parts.headers.remove(header::CONTENT_TYPE);
     parts.headers.remove(header::CONTENT_LENGTH);
-    parts.extensions.insert(answer);
+    parts.extensions.insert(shown.answer);
     render_page(Request::from_parts(parts, axum::body::Body::empty())).await
 }
 
 /// Sends people who are not signed in from a protected page to sign-in, remembering where
 /// they were going.
 async fn require_sign_in(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let path = request.uri().path();
-    if request.method() != Method::GET || !SIGNED_IN_PAGES.contains(&path) {
+    use app::routes::{Access, Page, SignInQuery};
+
+    let page = Page::from_path(request.uri().path()).filter(|page| page.needs_session());
+    let Some(page) = page.filter(|_| request.method() == Method::GET) else {
         return next.run(request).await;
-    }
+    };
     let context = request
         .extensions()
         .get::<RequestContext>()
@@ -517,35 +443,36 @@ async fn require_sign_in(State(state): State<AppState>, request: Request, next: 
     match state.backend.signed_in(&context).await {
         Ok(Some(signed_in)) => {
             // Someone who must add a second factor first sees Security info, where they add it.
-            if path != SECURITY_INFO_PAGE {
+            if page.access() != Access::SignedInBeforeTwoStep {
                 match state
                     .backend
                     .must_add_two_step(signed_in.user.id, &context)
                     .await
                 {
                     Ok(false) => {}
-                    Ok(true) => return Redirect::to(SECURITY_INFO_PAGE).into_response(),
+                    Ok(true) => return Redirect::to(Page::SecurityInfo.path()).into_response(),
                     Err(error) => {
                         return (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n"))
                             .into_response();
                     }
                 }
             }
-            if path != LEGACY_APP_PASSWORDS_PAGE {
+            // The legacy app-password page is for organizations that turned Security info's
+            // experience off.
+            if page != Page::LegacyAppPasswords {
                 return next.run(request).await;
             }
             match state.backend.policy(&context).await {
                 Ok((_, false)) => next.run(request).await,
-                _ => Redirect::to(SECURITY_INFO_PAGE).into_response(),
+                _ => Redirect::to(Page::SecurityInfo.path()).into_response(),
             }
         }
         Ok(None) => {
             let target = request
                 .uri()
                 .path_and_query()
-                .map_or(path, |pq| pq.as_str());
-            Redirect::to(&format!("/signin?next={}", app::account::urlencode(target)))
-                .into_response()
+                .map_or(page.path(), |pq| pq.as_str());
+            Redirect::to(&SignInQuery::then_to(target).link()).into_response()
         }
         Err(error) => (StatusCode::SERVICE_UNAVAILABLE, format!("{error}\n")).into_response(),
     }
@@ -613,7 +540,17 @@ mod tests {
             request_client_ip(ip("127.0.0.1"), &headers, &trusted),
             ip("192.0.2.7")
         );
-        // A line that is not text stops the walk at the nearest known address.
+        // A byte that is not text in the client's part hides nothing the proxy appended.
+        let mut headers = HeaderMap::new();
+        headers.append(
+            "x-forwarded-for",
+            HeaderValue::from_bytes(b"\x80, 203.0.113.5").unwrap_or(HeaderValue::from_static("")),
+        );
+        assert_eq!(
+            request_client_ip(ip("127.0.0.1"), &headers, &trusted),
+            ip("203.0.113.5")
+        );
+        // An entry that is no address stops the walk at the nearest known address.
         let mut headers = HeaderMap::new();
         headers.append("x-forwarded-for", HeaderValue::from_static("198.51.100.66"));
         headers.append(

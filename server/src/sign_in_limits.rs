@@ -143,11 +143,37 @@ pub async fn may_mail_sign_in_link(
     if !account_held(store, name_key, now).await? {
         return Ok(false);
     }
-    let key = throttle::key(KeyKind::SignInLinkMail, name_key, None);
+    let window = throttle::key(KeyKind::SignInLinkMail, name_key, None);
+    if store
+        .claim_attempt(&window, Rule::SIGN_IN_LINK_MAIL, now)
+        .await?
+        != Claim::Granted
+    {
+        return Ok(false);
+    }
+    let day = throttle::key(KeyKind::SignInLinkMailDay, name_key, None);
     Ok(store
-        .claim_attempt(&key, Rule::SIGN_IN_LINK_MAIL, now)
+        .claim_attempt(&day, Rule::SIGN_IN_LINK_MAILS_PER_DAY, now)
         .await?
         == Claim::Granted)
+}
+
+/// Gives back the link mail [`may_mail_sign_in_link`] granted when none could be queued after
+/// all (the database failed): the person may ask again at once.
+pub async fn give_back_sign_in_link_mail(
+    store: &Store,
+    name_key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (kind, rule) in [
+        (KeyKind::SignInLinkMail, Rule::SIGN_IN_LINK_MAIL),
+        (KeyKind::SignInLinkMailDay, Rule::SIGN_IN_LINK_MAILS_PER_DAY),
+    ] {
+        store
+            .release_attempt(&throttle::key(kind, name_key, None), rule, now)
+            .await?;
+    }
+    Ok(())
 }
 
 impl PasswordAttempt {

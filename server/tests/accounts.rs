@@ -375,11 +375,7 @@ async fn changing_the_password_signs_out_other_sessions() -> TestResult {
 }
 
 fn form(fields: &[(&str, &str)]) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{k}={}", app::account::urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&")
+    serde_urlencoded::to_string(fields).unwrap_or_default()
 }
 
 #[tokio::test]

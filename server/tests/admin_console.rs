@@ -465,7 +465,7 @@ async fn the_audit_log_exports_100_000_events_as_csv_in_batches() -> TestResult 
         assert_eq!(
             reader.headers()?,
             vec![
-                "time", "actor", "person", "kind", "detail", "address", "client"
+                "time", "actor", "person", "kind", "detail", "address", "client", "count"
             ]
         );
         let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;

@@ -558,3 +558,62 @@ async fn admin_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
     }
     Ok(())
 }
+
+/// A plain form post whose answer the page must show is answered on the page the app names
+/// (`app::backend::Called::show_on_page`; the router lists no server functions): the legacy
+/// page's create steps when posted from it, or without a `Referer`, when the organization
+/// manages app passwords there; signed out, sign-in instead.
+#[tokio::test]
+async fn a_plain_form_posts_answer_is_the_page_the_app_names() -> TestResult {
+    use app::backend::prelude::*;
+    use server::domain::policy::Setting;
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, "ada@contoso.example").await;
+        support::set_policy(&backend, Setting::SecurityInfoExperience, false).await?;
+        let (ada, _) =
+            support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.1")
+                .await?;
+        let token = ada.session_token.clone().ok_or("no session")?;
+        let app = router(support::state(backend.clone()));
+        // The legacy page's create dialog, with the new password shown once.
+        let legacy_dialog = "create-app-password-title";
+
+        let (status, _, html) = post_plain(
+            &app,
+            "/api/create_app_password",
+            "/app-passwords?add=app_password",
+            Some(&token),
+            &[("name", "Outlook")],
+        )
+        .await?;
+        assert_eq!(status, StatusCode::OK, "{}: {html}", database.name);
+        assert!(html.contains(legacy_dialog), "{html}");
+        assert!(html.contains("Your app password for"), "{html}");
+
+        let without_referer = Request::post("/api/create_app_password")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html")
+            .header("Sec-Fetch-Site", "same-origin")
+            .header(header::COOKIE, session_cookie(&token))
+            .body(Body::from("name=Thunderbird"))?;
+        let (status, _, html) = answer(&app, without_referer).await?;
+        assert_eq!(status, StatusCode::OK, "{html}");
+        assert!(html.contains(legacy_dialog), "{html}");
+        assert!(html.contains("Thunderbird"), "{html}");
+        assert_eq!(backend.app_passwords(&ada).await?.items.len(), 2);
+
+        let (status, location, _) = post_plain(
+            &app,
+            "/api/create_app_password",
+            "/security-info?add=app_password",
+            None,
+            &[("name", "Mail")],
+        )
+        .await?;
+        assert!(status.is_redirection(), "{status}");
+        assert_eq!(location.as_deref(), Some("/signin?next=/security-info"));
+    }
+    Ok(())
+}

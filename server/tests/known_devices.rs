@@ -899,3 +899,41 @@ fn local(location: &Option<String>) -> String {
         .unwrap_or(&location)
         .to_owned()
 }
+
+/// Holds `name_key`'s sign-ins back at `at`, as a spread-out attack would (counters only).
+async fn hold_at(store: &server::db::Store, name_key: &str, at: chrono::DateTime<chrono::Utc>) -> TestResult {
+    use server::domain::throttle::{KeyKind, Rule, key};
+    let account = key(KeyKind::Account, name_key, None);
+    for _ in 0..account_ceiling() {
+        store.claim_attempt(&account, Rule::ACCOUNT, at).await?;
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn link_mails_are_at_most_one_per_window_and_six_a_day_and_a_lost_one_is_given_back() -> TestResult {
+    use server::sign_in_limits::{give_back_sign_in_link_mail, may_mail_sign_in_link};
+    for database in TestDatabase::all().await {
+        let store = database.store().await;
+        let start = chrono::Utc::now();
+        let mut granted = 0;
+        // Every 16 minutes for a day, with the ceiling held each time.
+        for n in 0..90 {
+            let at = start + chrono::Duration::minutes(16 * n);
+            hold_at(&store, ADA, at).await?;
+            if may_mail_sign_in_link(&store, ADA, at).await? {
+                granted += 1;
+                assert!(!may_mail_sign_in_link(&store, ADA, at).await?, "twice in one window");
+            }
+        }
+        assert_eq!(granted, 6, "{}: link mails in a day", database.name);
+
+        // Bob's link could not be queued: he may ask again at once.
+        hold_at(&store, BOB, start).await?;
+        assert!(may_mail_sign_in_link(&store, BOB, start).await?);
+        assert!(!may_mail_sign_in_link(&store, BOB, start).await?);
+        give_back_sign_in_link_mail(&store, BOB, start).await?;
+        assert!(may_mail_sign_in_link(&store, BOB, start).await?);
+    }
+    Ok(())
+}

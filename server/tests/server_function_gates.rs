@@ -35,6 +35,8 @@ const OPEN_BEFORE_TWO_STEP: &[&str] = &[
     "/api/add_method",
     "/api/pending_authenticator",
     "/api/confirm_authenticator",
+    // Adding an authenticator app long after signing in asks "confirm it's you".
+    "/api/confirm_its_you",
     "/api/get_app_passwords",
     "/api/sign_out",
     "/api/sign_out_everywhere",

@@ -5,26 +5,24 @@
 
 use leptos::prelude::*;
 
-/// A button that opens the dialog `key=value` on `page`.
+use crate::routes::{Page, SecurityInfoDialog, SecurityInfoQuery, query_pairs};
+
+/// A button that opens `dialog` on `page` (Security info or the legacy app-password page).
 #[component]
 pub fn OpenDialog(
-    page: &'static str,
-    key: &'static str,
-    #[prop(into)] value: String,
+    page: Page,
+    dialog: SecurityInfoDialog,
     class: &'static str,
     /// The accessible name when the visible text is not enough ("Delete" of what).
     #[prop(optional, into)]
     label: Option<String>,
-    /// `then=create`: a deletion asked from the app-password limit prompt goes back there.
-    #[prop(optional)]
-    then_create: bool,
     children: Children,
 ) -> impl IntoView {
-    let href = format!(
-        "{page}?{key}={}{}",
-        crate::account::urlencode(&value),
-        if then_create { "&then=create" } else { "" }
-    );
+    let href = dialog.on(page);
+    // Without the WebAssembly the form itself asks for that URL: the query, field by field.
+    let fields = query_pairs(&SecurityInfoQuery {
+        dialog: Some(dialog),
+    });
     // Hydrated, the submission becomes a client-side navigation to exactly that URL.
     let navigate = leptos_router::hooks::use_navigate();
     let open = move |ev: leptos::ev::SubmitEvent| {
@@ -32,9 +30,8 @@ pub fn OpenDialog(
         navigate(&href, Default::default());
     };
     view! {
-        <form method="get" action=page class="inline-form" on:submit=open>
-            <input type="hidden" name=key value=value/>
-            {then_create.then(|| view! { <input type="hidden" name="then" value="create"/> })}
+        <form method="get" action=page.path() class="inline-form" on:submit=open>
+            {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
             <button type="submit" class=class aria-label=label>{children()}</button>
         </form>
     }

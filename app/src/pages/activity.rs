@@ -1,27 +1,21 @@
 //! Recent activity: what happened to the person's account lately (sign-ins, app passwords,
 //! changes of sign-in methods), newest first, a page at a time. Paging is a link
-//! (`?before=ID`), so it works before the WebAssembly too.
+//! (`?before=ID`), so it works before the WebAssembly too. Failed sign-ins from one address
+//! within 15 minutes are one item that says how many ("3 failed sign-ins from 203.0.113.7").
 
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 use crate::account::get_recent_activity;
 use crate::model::{ActivityItem, ActivityPage};
 use crate::pages::profile::ProfileLayout;
-
-pub const PAGE: &str = "/activity";
+use crate::routes::{ActivityQuery, Page, use_page_query};
 
 #[component]
 pub fn RecentActivityPage() -> impl IntoView {
-    let query = use_query_map();
-    let before = Memo::new(move |_| {
-        query
-            .read()
-            .get("before")
-            .and_then(|id| id.parse::<i32>().ok())
-    });
+    let query = use_page_query::<ActivityQuery>();
+    let before = Memo::new(move |_| query.read().before);
     let page = Resource::new(move || before.get(), get_recent_activity);
     view! {
         <leptos_meta::Title text="Recent activity"/>
@@ -29,7 +23,7 @@ pub fn RecentActivityPage() -> impl IntoView {
             <h1 tabindex="-1">"Recent activity"</h1>
             <p class="muted">
                 "Sign-ins and changes to how you sign in, newest first. If you don't recognise something, "
-                <A href="/security-info">"change your password"</A>
+                <A href=Page::SecurityInfo.path()>"change your password"</A>
                 " and delete app passwords you don't use."
             </p>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
@@ -55,9 +49,9 @@ fn ActivityList(page: ActivityPage, paged: bool) -> impl IntoView {
             {page.items.into_iter().map(|item| view! { <ActivityRow item=item/> }).collect_view()}
         </ol>
         <nav class="pager" aria-label="Pages of recent activity">
-            {paged.then(|| view! { <A href=PAGE>"Newest"</A> })}
+            {paged.then(|| view! { <A href=Page::Activity.path()>"Newest"</A> })}
             {page.older.map(|older| view! {
-                <A href=format!("{PAGE}?before={older}")>"Older"</A>
+                <A href=Page::Activity.with(&ActivityQuery { before: Some(older) })>"Older"</A>
             })}
         </nav>
     }
@@ -65,7 +59,9 @@ fn ActivityList(page: ActivityPage, paged: bool) -> impl IntoView {
 
 #[component]
 fn ActivityRow(item: ActivityItem) -> impl IntoView {
-    let whence = [item.address, item.client]
+    // A counted item's title already says where the attempts came from.
+    let address = item.address.filter(|_| item.count <= 1);
+    let whence = [address, item.client]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()

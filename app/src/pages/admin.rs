@@ -10,7 +10,6 @@ use leptos::either::{Either, EitherOf4};
 use leptos::prelude::*;
 
 use leptos_router::components::A;
-use leptos_router::hooks::use_query_map;
 
 use crate::admin::{
     ActOnPerson, AddPerson, ResetPasswordOfPerson, RevokeAppPasswordOfPerson,
@@ -27,8 +26,7 @@ use crate::pages::admin_check::{
 };
 use crate::pages::admin_links::{AddPersonDialog, ResetPasswordDialog};
 use crate::pages::profile::ProfileLayout;
-
-pub const PAGE: &str = "/admin";
+use crate::routes::{AdminDialog, AdminQuery, Page, use_page_query};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
@@ -46,7 +44,7 @@ pub fn AdminPage() -> impl IntoView {
         <leptos_meta::Title text="Administration"/>
         <ProfileLayout>
             <h1 tabindex="-1">"Administration"</h1>
-            <p><A href=crate::pages::admin_audit::PAGE>"Audit log ›"</A></p>
+            <p><A href=Page::AuditLog.path()>"Audit log ›"</A></p>
             <Transition fallback=|| ()>
                 <ConfirmItsYouForm check=check password_id="console-confirm-password"
                     code_id="console-confirm-code"/>
@@ -70,10 +68,10 @@ fn People(
     settings: Resource<Result<OrganizationSettings, AppError>>,
     check: ConsoleCheck,
 ) -> impl IntoView {
-    let query = use_query_map();
+    let query = use_page_query::<AdminQuery>();
     let search = Memo::new(move |_| {
         let query = query.read();
-        (query.get("q").unwrap_or_default(), query.get("after"))
+        (query.search.clone(), query.after.clone())
     });
     let page = Resource::new(
         move || search.get(),
@@ -89,7 +87,7 @@ fn People(
             || needs_recent_sign_in(reset.value().get())
             || needs_recent_sign_in(person_apps.revoke.value().get())
     });
-    let back = Signal::derive(move || console_at(&query.read()));
+    let back = Signal::derive(move || query.read().with_dialog(None).link());
     // A new person, or a reset (app passwords may be revoked), changes the list.
     Effect::new(move |_| {
         if matches!(add.value().get(), Some(Ok(_))) || matches!(reset.value().get(), Some(Ok(_))) {
@@ -97,10 +95,7 @@ fn People(
         }
     });
     // A dialog opened again starts at its first step.
-    let dialog = Memo::new(move |_| {
-        let query = query.read();
-        (query.get("add"), query.get("reset"))
-    });
+    let dialog = Memo::new(move |_| query.read().dialog.clone());
     Effect::new(move |previous: Option<()>| {
         dialog.track();
         if previous.is_some() {
@@ -119,9 +114,15 @@ fn People(
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(person)) = act.value().get() {
-            if query.read_untracked().get("confirm").is_some() {
+            if matches!(
+                query.read_untracked().dialog,
+                Some(AdminDialog::Confirm { .. })
+            ) {
                 let (q, after) = search.get_untracked();
-                navigate(&console_url(&q, after.as_deref()), Default::default());
+                navigate(
+                    &AdminQuery::search(&q, after.as_deref()).link(),
+                    Default::default(),
+                );
             }
             page.update(|page| {
                 if let Some(Ok(page)) = page
@@ -144,7 +145,10 @@ fn People(
             .get_untracked()
             .map(|input| input.value())
             .unwrap_or_default();
-        navigate_to_search(&console_url(q.trim(), None), Default::default());
+        navigate_to_search(
+            &AdminQuery::search(q.trim(), None).link(),
+            Default::default(),
+        );
     };
     let refusal = move || match act.value().get() {
         Some(Err(error)) => Some(error.to_string()),
@@ -154,9 +158,10 @@ fn People(
         <section class="section" aria-labelledby="people-heading">
             <div class="section-heading">
                 <h2 id="people-heading">"People"</h2>
-                <A href=move || add_person_url(&query.read()) attr:class="button">"Add person"</A>
+                <A href=move || query.read().with_dialog(Some(AdminDialog::AddPerson)).link()
+                    attr:class="button">"Add person"</A>
             </div>
-            <form method="get" action=PAGE class="search-form" role="search" on:submit=find>
+            <form method="get" action=Page::Admin.path() class="search-form" role="search" on:submit=find>
                 <label for="people-search">"Find people by sign-in name or name"</label>
                 <div class="search-row">
                     <input id="people-search" type="search" name="q" autocomplete="off"
@@ -189,10 +194,10 @@ fn PeopleList(
 ) -> impl IntoView {
     let empty = found.people.is_empty();
     let next = found.next.map(|after| {
-        let href = format!("{PAGE}?{}", search_query(&search.0, Some(&after)));
+        let href = AdminQuery::search(&search.0, Some(&after)).link();
         view! { <A href=href>"Next page"</A> }
     });
-    let here = search_query(&search.0, search.1.as_deref());
+    let here = AdminQuery::search(&search.0, search.1.as_deref());
     view! {
         {empty.then(|| view! { <p class="muted">"Nobody found."</p> })}
         <ul class="methods people" aria-label="People">
@@ -206,8 +211,8 @@ fn PeopleList(
 fn PersonRow(
     person: PersonSummary,
     act: ServerAction<ActOnPerson>,
-    /// The console's query now (search and page), kept by the confirmation's URL.
-    here: String,
+    /// The console's search and page now, kept by the dialogs' URLs.
+    here: AdminQuery,
 ) -> impl IntoView {
     let mut facts = Vec::new();
     if person.is_admin {
@@ -230,19 +235,16 @@ fn PersonRow(
     });
     let actions = PersonAction::for_person(&person);
     let username = person.username.clone();
+    let open = |dialog: AdminDialog| here.with_dialog(Some(dialog)).link();
     let apps_href = (person.app_passwords > 0).then(|| {
-        format!(
-            "{PAGE}?{here}{}apps={}",
-            if here.is_empty() { "" } else { "&" },
-            crate::account::urlencode(&username)
-        )
+        open(AdminDialog::AppPasswordsOf {
+            username: username.clone(),
+        })
     });
     let apps_label = format!("App passwords of {username}");
-    let reset_href = format!(
-        "{PAGE}?{here}{}reset={}",
-        if here.is_empty() { "" } else { "&" },
-        crate::account::urlencode(&username)
-    );
+    let reset_href = open(AdminDialog::ResetPassword {
+        username: username.clone(),
+    });
     let reset_label = format!("Reset password of {username}");
     view! {
         <li class="method person">
@@ -255,8 +257,7 @@ fn PersonRow(
                     let username = username.clone();
                     let label = format!("{} {}", action.label(), username);
                     if action.needs_confirmation() {
-                        let confirm = format!("{}:{username}", action.form_value());
-                        let href = format!("{PAGE}?{here}{}confirm={}", if here.is_empty() { "" } else { "&" }, crate::account::urlencode(&confirm));
+                        let href = open(AdminDialog::Confirm { action, username });
                         Either::Left(view! {
                             <A href=href attr:class="link" attr:aria-label=label>{action.label()}</A>
                         })
@@ -264,7 +265,7 @@ fn PersonRow(
                         Either::Right(view! {
                             <ActionForm action=act attr:class="inline-form">
                                 <input type="hidden" name="username" value=username/>
-                                <input type="hidden" name="action" value=action.form_value()/>
+                                <input type="hidden" name="action" value=action.to_string()/>
                                 <button type="submit" class="link" aria-label=label>{action.label()}</button>
                             </ActionForm>
                         })
@@ -290,8 +291,11 @@ struct PersonApps {
 
 impl PersonApps {
     fn new(page: Resource<Result<PeoplePage, AppError>>) -> Self {
-        let query = use_query_map();
-        let username = Memo::new(move |_| query.read().get("apps"));
+        let query = use_page_query::<AdminQuery>();
+        let username = Memo::new(move |_| match &query.read().dialog {
+            Some(AdminDialog::AppPasswordsOf { username }) => Some(username.clone()),
+            _ => None,
+        });
         let list = Resource::new(
             move || username.get(),
             |username| async move {
@@ -332,9 +336,9 @@ impl PersonApps {
 /// The app passwords of one person, with their last use, each revocable.
 #[component]
 fn PersonAppPasswords(apps: PersonApps, check: ConsoleCheck) -> impl IntoView {
-    let query = use_query_map();
+    let query = use_page_query::<AdminQuery>();
     let (username, revoke) = (apps.username, apps.revoke);
-    let back = move || console_at(&query.read());
+    let back = move || query.read().with_dialog(None).link();
     // The dialog is made when the URL names a person, and only then: its list is reactive
     // inside it, so an update does not rebuild (and close) it.
     move || {
@@ -387,46 +391,6 @@ fn PersonAppPasswords(apps: PersonApps, check: ConsoleCheck) -> impl IntoView {
     }
 }
 
-/// `q=...&after=...` of a search (empty parts left out).
-fn search_query(q: &str, after: Option<&str>) -> String {
-    let mut parts = Vec::new();
-    if !q.is_empty() {
-        parts.push(format!("q={}", crate::account::urlencode(q)));
-    }
-    if let Some(after) = after {
-        parts.push(format!("after={}", crate::account::urlencode(after)));
-    }
-    parts.join("&")
-}
-
-/// The console at the search and page of `query`, without a dialog open.
-fn console_at(query: &leptos_router::params::ParamsMap) -> String {
-    console_url(
-        &query.get("q").unwrap_or_default(),
-        query.get("after").as_deref(),
-    )
-}
-
-/// The console at the search and page of `query`, with "Add person" open.
-fn add_person_url(query: &leptos_router::params::ParamsMap) -> String {
-    let here = search_query(
-        &query.get("q").unwrap_or_default(),
-        query.get("after").as_deref(),
-    );
-    match here.as_str() {
-        "" => format!("{PAGE}?add=person"),
-        here => format!("{PAGE}?{here}&add=person"),
-    }
-}
-
-/// The console at a search and page.
-fn console_url(q: &str, after: Option<&str>) -> String {
-    match search_query(q, after) {
-        query if query.is_empty() => PAGE.to_owned(),
-        query => format!("{PAGE}?{query}"),
-    }
-}
-
 /// "Disable X?" / "Revoke all app passwords of X?", asked before doing it.
 #[component]
 fn Confirmation(
@@ -434,12 +398,10 @@ fn Confirmation(
     act: ServerAction<ActOnPerson>,
     check: ConsoleCheck,
 ) -> impl IntoView {
-    let query = use_query_map();
-    let asked = Memo::new(move |_| {
-        let value = query.read().get("confirm")?;
-        let (action, username) = value.split_once(':')?;
-        let action = PersonAction::from_form_value(action).filter(|a| a.needs_confirmation())?;
-        Some((action, username.to_owned()))
+    let query = use_page_query::<AdminQuery>();
+    let asked = Memo::new(move |_| match &query.read().dialog {
+        Some(AdminDialog::Confirm { action, username }) => Some((*action, username.clone())),
+        _ => None,
     });
     // The question names the person from the page's own list, never only from the URL.
     let listed = move |username: &str| {
@@ -447,7 +409,7 @@ fn Confirmation(
             .and_then(Result::ok)
             .and_then(|found| found.people.into_iter().find(|p| p.username == username))
     };
-    let back = move || console_at(&query.read());
+    let back = move || query.read().with_dialog(None).link();
     move || {
         let (action, username) = asked.get()?;
         let person = listed(&username)?;
@@ -470,7 +432,7 @@ fn Confirmation(
             <Modal id="confirm-person-action" title=title close_href=back()>
                 <ActionForm action=act>
                     <input type="hidden" name="username" value=person.username.clone()/>
-                    <input type="hidden" name="action" value=action.form_value()/>
+                    <input type="hidden" name="action" value=action.to_string()/>
                     <p>{question}</p>
                     <IdentityFields check=check password_id="confirm-action-password"
                         code_id="confirm-action-code"
@@ -515,7 +477,7 @@ fn SettingRow(
     on: bool,
     change: ServerAction<SetOrganizationSetting>,
 ) -> impl IntoView {
-    let id = format!("setting-{}", setting.form_value());
+    let id = format!("setting-{setting}");
     let label = format!(
         "{}: turn {}",
         setting.title(),
@@ -529,7 +491,7 @@ fn SettingRow(
                 " · " {setting.description()}
             </span>
             <ActionForm action=change>
-                <input type="hidden" name="setting" value=setting.form_value()/>
+                <input type="hidden" name="setting" value=setting.to_string()/>
                 <input type="hidden" name="on" value=(!on).to_string()/>
                 <button type="submit" class="button" aria-label=label aria-describedby=id
                     aria-disabled=move || change.pending().get().to_string()>

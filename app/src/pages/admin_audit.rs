@@ -1,34 +1,26 @@
 //! The audit log in the admin console (`/admin/audit`): every event, newest first, 50 a page
 //! (`?before=ID`), filtered by person, kind and days (`?person=&kind=&from=&to=`), and the same
 //! selection as a CSV file (`/admin/audit.csv`, streamed by the server). A lazy route.
+//! Events outsiders can cause (failed sign-ins, unknown names, paused app-password checks)
+//! are counted, one row per address and name in 15 minutes: the row says how many times.
 
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
 use crate::admin::get_audit_log;
 use crate::error::AppError;
 use crate::model::{AuditPage, AuditQuery};
 use crate::pages::profile::ProfileLayout;
-
-pub const PAGE: &str = "/admin/audit";
+use crate::routes::{AuditLogQuery, Page, audit_log_csv, use_page_query};
 
 #[component]
 pub fn AuditLogPage() -> impl IntoView {
-    let query = use_query_map();
+    let query = use_page_query::<AuditLogQuery>();
     let asked = Memo::new(move |_| {
         let query = query.read();
-        let part = |key: &str| query.get(key).unwrap_or_default();
-        (
-            AuditQuery {
-                person: part("person"),
-                kind: part("kind"),
-                from: part("from"),
-                to: part("to"),
-            },
-            query.get("before").and_then(|id| id.parse::<i32>().ok()),
-        )
+        (query.filter(), query.before)
     });
     let page = Resource::new(
         move || asked.get(),
@@ -45,7 +37,7 @@ pub fn AuditLogPage() -> impl IntoView {
     view! {
         <leptos_meta::Title text="Audit log"/>
         <ProfileLayout>
-            <p><A href=crate::pages::admin::PAGE>"‹ Administration"</A></p>
+            <p><A href=Page::Admin.path()>"‹ Administration"</A></p>
             <h1 tabindex="-1">"Audit log"</h1>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 // Inside the transition: the filters read the page's answer (kinds, refusals),
@@ -89,13 +81,8 @@ fn Filters(
             from: input(from),
             to: input(to),
         };
-        let query = query.to_query_string();
         navigate(
-            &if query.is_empty() {
-                PAGE.to_owned()
-            } else {
-                format!("{PAGE}?{query}")
-            },
+            &Page::AuditLog.with(&AuditLogQuery::new(&query, None)),
             Default::default(),
         );
     };
@@ -114,7 +101,7 @@ fn Filters(
             .unwrap_or_default()
     };
     view! {
-        <form method="get" action=PAGE class="filters" on:submit=show aria-label="Filter the audit log">
+        <form method="get" action=Page::AuditLog.path() class="filters" on:submit=show aria-label="Filter the audit log">
             <div class="field">
                 <label for="audit-person">"Person (sign-in name)"</label>
                 <input id="audit-person" name="person" type="text" autocomplete="off" node_ref=person
@@ -146,7 +133,7 @@ fn Filters(
             <div class="filter-actions">
                 <button type="submit" class="button primary">"Show"</button>
                 <a class="button" download="latchkey-audit.csv"
-                    href=move || format!("/admin/audit.csv?{}", current().to_query_string())>"Download CSV"</a>
+                    href=move || audit_log_csv(&current())>"Download CSV"</a>
             </div>
         </form>
     }
@@ -156,11 +143,7 @@ fn Filters(
 fn Entries(found: AuditPage, asked: AuditQuery) -> impl IntoView {
     let empty = found.entries.is_empty();
     let older = found.older.map(|before| {
-        let query = asked.to_query_string();
-        let href = format!(
-            "{PAGE}?{query}{}before={before}",
-            if query.is_empty() { "" } else { "&" }
-        );
+        let href = Page::AuditLog.with(&AuditLogQuery::new(&asked, Some(before)));
         view! { <A href=href>"Older"</A> }
     });
     view! {
@@ -168,6 +151,7 @@ fn Entries(found: AuditPage, asked: AuditQuery) -> impl IntoView {
         <ol class="activity audit" aria-label="Audit events">
             {found.entries.into_iter().map(|entry| {
                 let whence = [entry.address, entry.client].into_iter().flatten().collect::<Vec<_>>().join(" · ");
+                let times = (entry.count > 1).then(|| format!(" · {} times", entry.count));
                 view! {
                     <li class="activity-item">
                         <span class="activity-title">{entry.kind}</span>
@@ -175,6 +159,7 @@ fn Entries(found: AuditPage, asked: AuditQuery) -> impl IntoView {
                             {entry.person.map(|p| view! { <strong>{p}</strong> " · " })}
                             {entry.actor.map(|by| view! { "by " {by} " · " })}
                             {entry.detail}
+                            {times}
                         </span>
                         <span class="activity-meta">{entry.at} {(!whence.is_empty()).then(|| view! { " · " {whence} })}</span>
                     </li>

@@ -4,7 +4,6 @@
 
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 use crate::admin::{AddPerson, ResetPasswordOfPerson};
 use crate::components::copy::CopyButton;
@@ -15,6 +14,7 @@ use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{NewPersonValues, PasswordLink, PeoplePage, PersonSummary};
 use crate::pages::admin_check::{ConsoleCheck, IdentityFields, other_than_identity};
+use crate::routes::{AdminDialog, AdminQuery, use_page_query};
 
 /// "Add person": name, sign-in name, administrator or not; then their link.
 #[component]
@@ -23,8 +23,8 @@ pub fn AddPersonDialog(
     back: Signal<String>,
     check: ConsoleCheck,
 ) -> impl IntoView {
-    let query = use_query_map();
-    let open = Memo::new(move |_| query.read().get("add").as_deref() == Some("person"));
+    let query = use_page_query::<AdminQuery>();
+    let open = Memo::new(move |_| query.read().dialog == Some(AdminDialog::AddPerson));
     let (typed, kept) = match crate::form_post::answer() {
         Some(FormPostAnswer::AddPerson { typed, result }) => (typed, Some(result)),
         _ => (NewPersonValues::default(), None),
@@ -93,8 +93,11 @@ pub fn ResetPasswordDialog(
     back: Signal<String>,
     check: ConsoleCheck,
 ) -> impl IntoView {
-    let query = use_query_map();
-    let asked = Memo::new(move |_| query.read().get("reset"));
+    let query = use_page_query::<AdminQuery>();
+    let asked = Memo::new(move |_| match &query.read().dialog {
+        Some(AdminDialog::ResetPassword { username }) => Some(username.clone()),
+        _ => None,
+    });
     let kept = match crate::form_post::answer() {
         Some(FormPostAnswer::ResetPassword { username, result }) => Some((username, result)),
         _ => None,

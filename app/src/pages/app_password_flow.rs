@@ -12,7 +12,7 @@
 
 use leptos::either::{Either, EitherOf3, EitherOf4};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::app_passwords::{
     CreateAppPassword, DeleteAllAppPasswords, DeleteAppPassword, RenameAppPassword,
@@ -25,11 +25,15 @@ use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
+use crate::routes::{
+    AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, use_page_query,
+};
 
 /// The app passwords of a page: the list and the calls that change it.
 #[derive(Clone, Copy)]
 pub struct AppPasswords {
-    pub page: &'static str,
+    /// Security info or the legacy page.
+    pub page: Page,
     pub list: Resource<Result<AppPasswordOverview, AppError>>,
     pub create: ServerAction<CreateAppPassword>,
     pub delete: ServerAction<DeleteAppPassword>,
@@ -41,7 +45,7 @@ pub struct AppPasswords {
 
 impl AppPasswords {
     /// The list of `page`, kept up to date from the answers of its calls.
-    pub fn new(page: &'static str) -> Self {
+    pub fn new(page: Page) -> Self {
         let answer = create_answer();
         let this = Self {
             page,
@@ -85,7 +89,7 @@ impl AppPasswords {
                 });
             }
         });
-        let query = use_query_map();
+        let query = use_page_query::<SecurityInfoQuery>();
         let navigate = use_navigate();
         let page = self.page;
         Effect::new(move |_| match delete.value().get() {
@@ -96,11 +100,17 @@ impl AppPasswords {
                     }
                 });
                 // From the limit prompt: back to the create steps, with a slot free now.
-                let then_create = query.read_untracked().get("then").as_deref() == Some("create");
+                let then_create = matches!(
+                    query.read_untracked().app_password_dialog(),
+                    Some(AppPasswordDialog::Delete {
+                        then_create: true,
+                        ..
+                    })
+                );
                 let next = if then_create {
-                    format!("{page}?add=app_password")
+                    AppPasswordDialog::Create.on(page)
                 } else {
-                    page.to_owned()
+                    page.path().to_owned()
                 };
                 navigate(&next, Default::default());
             }
@@ -117,7 +127,7 @@ impl AppPasswords {
                         overview.replace(renamed.clone());
                     }
                 });
-                navigate(page, Default::default());
+                navigate(page.path(), Default::default());
             }
             Some(Err(AppError::AppPasswordGone)) => list.refetch(),
             _ => {}
@@ -130,7 +140,7 @@ impl AppPasswords {
                         overview.items.clear();
                     }
                 });
-                navigate(page, Default::default());
+                navigate(page.path(), Default::default());
             }
             // Another window changed the list: the dialog names the new count.
             Some(Err(AppError::ListChanged)) => list.refetch(),
@@ -227,9 +237,10 @@ pub fn confirmation_failed(error: &AppError) -> bool {
 
 /// "Rename" for one app password: opens its Rename dialog.
 #[component]
-pub fn RenameAppPasswordButton(page: &'static str, item: AppPasswordItem) -> impl IntoView {
+pub fn RenameAppPasswordButton(page: Page, item: AppPasswordItem) -> impl IntoView {
+    let dialog = SecurityInfoDialog::AppPassword(AppPasswordDialog::Rename { id: item.id });
     view! {
-        <OpenDialog page=page key="rename" value=item.id.to_string() class="link"
+        <OpenDialog page=page dialog=dialog class="link"
             label=format!("Rename app password {}", item.name)>
             "Rename"
         </OpenDialog>
@@ -238,9 +249,10 @@ pub fn RenameAppPasswordButton(page: &'static str, item: AppPasswordItem) -> imp
 
 /// "Delete all" app passwords: opens its confirmation (only worth offering for two or more).
 #[component]
-pub fn DeleteAllAppPasswordsButton(page: &'static str) -> impl IntoView {
+pub fn DeleteAllAppPasswordsButton(page: Page) -> impl IntoView {
+    let dialog = SecurityInfoDialog::AppPassword(AppPasswordDialog::DeleteAll);
     view! {
-        <OpenDialog page=page key="delete" value="all" class="button danger-outline">
+        <OpenDialog page=page dialog=dialog class="button danger-outline">
             "Delete all"
         </OpenDialog>
     }
@@ -250,13 +262,17 @@ pub fn DeleteAllAppPasswordsButton(page: &'static str) -> impl IntoView {
 /// (`from_create`), both answers lead back to the create steps.
 #[component]
 pub fn DeleteAppPasswordButton(
-    page: &'static str,
+    page: Page,
     item: AppPasswordItem,
     #[prop(optional)] from_create: bool,
 ) -> impl IntoView {
+    let dialog = SecurityInfoDialog::AppPassword(AppPasswordDialog::Delete {
+        id: item.id,
+        then_create: from_create,
+    });
     view! {
-        <OpenDialog page=page key="delete" value=item.id.to_string() class="link"
-            label=format!("Delete app password {}", item.name) then_create=from_create>
+        <OpenDialog page=page dialog=dialog class="link"
+            label=format!("Delete app password {}", item.name)>
             "Delete"
         </OpenDialog>
     }
@@ -287,7 +303,7 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                     <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
                         value=apps.name.get_untracked() autofocus=true error=error
                         on_input=move |value: String| apps.name.set(value)/>
-                    <DialogActions back=page back_label="Cancel" submit="Next" pending=pending/>
+                    <DialogActions back=page.path() back_label="Cancel" submit="Next" pending=pending/>
                 </ActionForm>
             })
         }
@@ -311,7 +327,7 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                     {has_two_step.then(|| view! {
                         <CodeField id="reverify-code" error=code_error/>
                     })}
-                    <DialogActions back=page back_label="Cancel" submit="Confirm" pending=pending/>
+                    <DialogActions back=page.path() back_label="Cancel" submit="Confirm" pending=pending/>
                 </ActionForm>
             })
         }
@@ -344,7 +360,7 @@ fn LimitPrompt(apps: AppPasswords) -> impl IntoView {
                     }).collect_view()}
                 </ul>
                 <div class="modal-actions">
-                    <DialogBack href=page>"Cancel"</DialogBack>
+                    <DialogBack href=page.path()>"Cancel"</DialogBack>
                     <button type="button" class="button primary" disabled=true>"Next"</button>
                 </div>
             </div>
@@ -354,7 +370,7 @@ fn LimitPrompt(apps: AppPasswords) -> impl IntoView {
 
 /// The new password, shown this once, with Copy and the first sign-in status.
 #[component]
-fn ShowOnce(created: CreatedAppPassword, page: &'static str) -> impl IntoView {
+fn ShowOnce(created: CreatedAppPassword, page: Page) -> impl IntoView {
     view! {
         <div class="stack">
             <p>
@@ -373,7 +389,7 @@ fn ShowOnce(created: CreatedAppPassword, page: &'static str) -> impl IntoView {
             </p>
             <FirstSignIn id=created.id/>
             <div class="modal-actions">
-                <DialogBack href=page class="button primary">"Done"</DialogBack>
+                <DialogBack href=page.path() class="button primary">"Done"</DialogBack>
             </div>
         </div>
     }
@@ -433,9 +449,9 @@ pub fn DeleteAppPasswordDialog(
 ) -> impl IntoView {
     let page = apps.page;
     let back = if then_create {
-        format!("{page}?add=app_password")
+        AppPasswordDialog::Create.on(page)
     } else {
-        page.to_owned()
+        page.path().to_owned()
     };
     // "Already deleted" is said on the page: the dialog goes with the list's row.
     let error = move || match apps.delete.value().get() {
@@ -487,12 +503,12 @@ pub fn RenameAppPasswordDialog(
         _ => None,
     };
     view! {
-        <Modal id=id title="Rename app password" close_href=page>
+        <Modal id=id title="Rename app password" close_href=page.path()>
             <ActionForm action=apps.rename attr:class="stack">
                 <input type="hidden" name="id" value=target.id.to_string()/>
                 <Field label="Name" name="name" id="rename-app-password-name" value=target.name.clone()
                     autofocus=true error=Signal::derive(error)/>
-                <DialogActions back=page back_label="Cancel" submit="Save" pending=apps.rename.pending()/>
+                <DialogActions back=page.path() back_label="Cancel" submit="Save" pending=apps.rename.pending()/>
             </ActionForm>
         </Modal>
     }
@@ -509,7 +525,7 @@ pub fn DeleteAllAppPasswordsDialog(apps: AppPasswords, id: &'static str) -> impl
         _ => None,
     };
     view! {
-        <Modal id=id title="Delete all app passwords?" close_href=page>
+        <Modal id=id title="Delete all app passwords?" close_href=page.path()>
             <ActionForm action=apps.delete_all>
                 <input type="hidden" name="expected" value=move || count().to_string()/>
                 <p>
@@ -519,7 +535,7 @@ pub fn DeleteAllAppPasswordsDialog(apps: AppPasswords, id: &'static str) -> impl
                     }}
                 </p>
                 <p class="form-error" role="alert">{error}</p>
-                <DialogActions back=page back_label="No" submit="Delete all" pending=apps.delete_all.pending()/>
+                <DialogActions back=page.path() back_label="No" submit="Delete all" pending=apps.delete_all.pending()/>
             </ActionForm>
         </Modal>
     }
@@ -576,35 +592,12 @@ pub struct DialogTarget {
     pub name: String,
 }
 
-/// Which app-password dialog the page's query asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AppPasswordDialog {
-    Create,
-    Delete { id: i32, then_create: bool },
-    Rename { id: i32 },
-    DeleteAll,
-}
-
-impl AppPasswordDialog {
-    /// From the query (`?add=app_password`, `?delete=ID[&then=create]`, `?rename=ID`,
-    /// `?delete=all`), or the create steps when the page answers a form post that created one.
-    pub fn from_query(query: &leptos_router::params::ParamsMap) -> Option<Self> {
-        let delete = query.get("delete");
-        if let Some(id) = delete.as_deref().and_then(|id| id.parse().ok()) {
-            return Some(Self::Delete {
-                id,
-                then_create: query.get("then").as_deref() == Some("create"),
-            });
-        }
-        if delete.as_deref() == Some("all") {
-            return Some(Self::DeleteAll);
-        }
-        if let Some(id) = query.get("rename").and_then(|id| id.parse().ok()) {
-            return Some(Self::Rename { id });
-        }
-        (query.get("add").as_deref() == Some("app_password") || answering_create())
-            .then_some(Self::Create)
-    }
+/// The app-password dialog open on a page with `query`: the query's, or the create steps when
+/// the page answers a plain form post that created an app password.
+pub fn app_password_dialog(query: &SecurityInfoQuery) -> Option<AppPasswordDialog> {
+    query
+        .app_password_dialog()
+        .or_else(|| answering_create().then_some(AppPasswordDialog::Create))
 }
 
 #[cfg(test)]

@@ -5,22 +5,25 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
-use leptos_router::hooks::use_query_map;
 
 use crate::components::links::OpenDialog;
 use crate::components::modal::Modal;
 use crate::pages::app_password_flow::{
-    AppPasswordChangeDialog, AppPasswordDialog, AppPasswordSteps, AppPasswords,
-    DeleteAllAppPasswordsButton, DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton,
+    AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
+    DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, app_password_dialog,
     forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::profile::ProfileLayout;
+use crate::routes::{
+    AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, use_page_query,
+};
 
-pub const PAGE: &str = "/app-passwords";
+/// The page's path: where its dialogs lead back to.
+const PAGE: &str = Page::LegacyAppPasswords.path();
 
 #[component]
 pub fn LegacyAppPasswordsPage() -> impl IntoView {
-    let apps = AppPasswords::new(PAGE);
+    let apps = AppPasswords::new(Page::LegacyAppPasswords);
     forget_answers_when_the_dialog_changes(move || apps.forget_answers());
     refresh_when_shown(move || apps.list.refetch());
 
@@ -36,7 +39,7 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
             <DeleteRefusal apps=apps/>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || match apps.list.get() {
-                    Some(Ok(o)) if o.security_info_experience => Some(Either::Left(view! { <Redirect path="/security-info"/> })),
+                    Some(Ok(o)) if o.security_info_experience => Some(Either::Left(view! { <Redirect path=Page::SecurityInfo.path()/> })),
                     Some(Err(error)) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
                     _ => None,
                 }}
@@ -70,12 +73,14 @@ fn LegacyList(apps: AppPasswords) -> impl IntoView {
             <div class="toolbar">
                 {match blocked {
                     None => Either::Left(view! {
-                        <OpenDialog page=PAGE key="add" value="app_password" class="button primary">"Create"</OpenDialog>
+                        <OpenDialog page=Page::LegacyAppPasswords
+                            dialog=SecurityInfoDialog::AppPassword(AppPasswordDialog::Create)
+                            class="button primary">"Create"</OpenDialog>
                     }),
                     Some(_) => Either::Right(view! { <button type="button" class="button primary" disabled=true>"Create"</button> }),
                 }}
                 <span class="muted">{format!("{} of {} in use", overview.items.len(), overview.limit)}</span>
-                {(overview.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=PAGE/> })}
+                {(overview.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::LegacyAppPasswords/> })}
             </div>
             {blocked.map(|reason| view! { <p class="hint">{reason}</p> })}
             <table class="legacy-table">
@@ -89,8 +94,8 @@ fn LegacyList(apps: AppPasswords) -> impl IntoView {
                             <td>{item.last_used.clone()}</td>
                             <td>
                                 <span class="row-actions">
-                                    <RenameAppPasswordButton page=PAGE item=item.clone()/>
-                                    <DeleteAppPasswordButton page=PAGE item=item/>
+                                    <RenameAppPasswordButton page=Page::LegacyAppPasswords item=item.clone()/>
+                                    <DeleteAppPasswordButton page=Page::LegacyAppPasswords item=item/>
                                 </span>
                             </td>
                         </tr>
@@ -103,11 +108,11 @@ fn LegacyList(apps: AppPasswords) -> impl IntoView {
 
 #[component]
 fn LegacyDialogs(apps: AppPasswords) -> impl IntoView {
-    let query = use_query_map();
+    let query = use_page_query::<SecurityInfoQuery>();
     // Read here, not in the view: a list update must not rebuild an open dialog.
     let dialog = Memo::new(move |_| {
         let legacy = apps.overview().is_some_and(|o| !o.security_info_experience);
-        match AppPasswordDialog::from_query(&query.read()) {
+        match app_password_dialog(&query.read()) {
             Some(AppPasswordDialog::Create) if blocked_reason(&apps).is_some() => None,
             dialog if legacy => dialog,
             _ => None,

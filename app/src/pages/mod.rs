@@ -16,14 +16,13 @@ pub mod sign_in;
 /// whose code is still loading would not match the dialog the server rendered.
 #[cfg(feature = "hydrate")]
 pub async fn preload_dialog_opened_by(url: &leptos_router::location::Url) {
-    let query = url.search_params();
-    match url.path() {
-        crate::account::SECURITY_INFO if security_info::opens_dialog(query) => {
+    use crate::routes::{Page, SecurityInfoQuery, parse_query};
+    let query: SecurityInfoQuery = parse_query(url.search());
+    match Page::from_path(url.path()) {
+        Some(Page::SecurityInfo) if query.dialog.is_some() => {
             security_info::__preload_security_info_dialog().await
         }
-        legacy_app_passwords::PAGE
-            if app_password_flow::AppPasswordDialog::from_query(query).is_some() =>
-        {
+        Some(Page::LegacyAppPasswords) if query.app_password_dialog().is_some() => {
             legacy_app_passwords::__preload_legacy_dialog().await
         }
         _ => {}
@@ -34,7 +33,8 @@ pub async fn preload_dialog_opened_by(url: &leptos_router::location::Url) {
 /// Security info's everywhere else (a person signing in goes on to it).
 #[cfg(feature = "hydrate")]
 pub async fn prefetch_dialogs_for(path: &str) {
-    if path == legacy_app_passwords::PAGE {
+    use crate::routes::Page;
+    if Page::from_path(path) == Some(Page::LegacyAppPasswords) {
         legacy_app_passwords::__preload_legacy_dialog().await
     } else {
         security_info::__preload_security_info_dialog().await

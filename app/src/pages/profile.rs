@@ -6,6 +6,7 @@ use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::account::{SignOut, get_current_user};
+use crate::routes::{Page, SignInQuery};
 
 /// The frame of every My Profile page: top bar, left navigation, content.
 #[component]
@@ -21,7 +22,7 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
             location.pathname.get_untracked(),
             location.search.get_untracked()
         );
-        format!("/signin?next={}", crate::account::urlencode(&here))
+        SignInQuery::then_to(&here).link()
     };
     view! {
         <Suspense fallback=|| ()>
@@ -33,7 +34,7 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="portal">
             <header class="topbar">
-                <a class="brand" href="/">"Latchkey"</a>
+                <a class="brand" href=Page::Overview.path()>"Latchkey"</a>
                 <span class="topbar-title">"My Profile"</span>
                 <span class="topbar-spacer"></span>
                 <Suspense fallback=|| ()>
@@ -50,13 +51,13 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
             <div class="portal-body">
                 <nav class="sidenav" aria-label="My Profile">
                     <ul>
-                        <li><A href="/" exact=true>"Overview"</A></li>
-                        <li><A href="/security-info">"Security info"</A></li>
-                        <li><A href="/activity">"Recent activity"</A></li>
+                        <li><A href=Page::Overview.path() exact=true>"Overview"</A></li>
+                        <li><A href=Page::SecurityInfo.path()>"Security info"</A></li>
+                        <li><A href=Page::Activity.path()>"Recent activity"</A></li>
                         <Suspense fallback=|| ()>
                             {move || Suspend::new(async move {
                                 user.await.ok().flatten().filter(|user| user.is_admin).map(|_| view! {
-                                    <li><A href="/admin">"Administration"</A></li>
+                                    <li><A href=Page::Admin.path()>"Administration"</A></li>
                                 })
                             })}
                         </Suspense>
@@ -90,12 +91,12 @@ pub fn OverviewPage() -> impl IntoView {
                 <section class="tile" aria-labelledby="tile-security">
                     <h2 id="tile-security">"Security info"</h2>
                     <p class="muted">"Keep your verification methods and security info up to date."</p>
-                    <A href="/security-info" attr:class="tile-link">"Update info"<span aria-hidden="true">" ›"</span></A>
+                    <A href=Page::SecurityInfo.path() attr:class="tile-link">"Update info"<span aria-hidden="true">" ›"</span></A>
                 </section>
                 <section class="tile" aria-labelledby="tile-activity">
                     <h2 id="tile-activity">"Recent activity"</h2>
                     <p class="muted">"See where and when your account was used."</p>
-                    <A href="/activity" attr:class="tile-link">"Review activity"<span aria-hidden="true">" ›"</span></A>
+                    <A href=Page::Activity.path() attr:class="tile-link">"Review activity"<span aria-hidden="true">" ›"</span></A>
                 </section>
             </div>
         </ProfileLayout>

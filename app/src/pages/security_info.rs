@@ -10,12 +10,11 @@
 
 use leptos::either::{Either, EitherOf5, EitherOf6};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 
 use crate::account::{
-    AddMethod, AddMethodAnswer, ChangePassword, ConfirmAuthenticator, DeleteAuthenticator,
-    DismissPreviewNotice, SECURITY_INFO as PAGE, SignOutEverywhere, get_pending_authenticator,
-    get_security_info,
+    AddMethod, ChangePassword, ConfirmAuthenticator, DeleteAuthenticator, DismissPreviewNotice,
+    MethodToAdd, SignOutEverywhere, get_pending_authenticator, get_security_info,
 };
 use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
@@ -23,11 +22,17 @@ use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::model::{AuthenticatorEnrollment, SecurityInfo};
 use crate::pages::app_password_flow::{
-    AppPasswordChangeDialog, AppPasswordDialog, AppPasswordSteps, AppPasswords,
-    DeleteAllAppPasswordsButton, DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton,
+    AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
+    DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
     confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::profile::ProfileLayout;
+use crate::routes::{
+    AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, SignInQuery, use_page_query,
+};
+
+/// The page's path: where its dialogs lead back to.
+const PAGE: &str = Page::SecurityInfo.path();
 
 /// The page's calls that change sign-in methods, and what it lists about them.
 #[derive(Clone, Copy)]
@@ -43,9 +48,9 @@ pub(crate) struct Methods {
 
 impl Methods {
     fn new(apps: AppPasswords) -> Self {
-        let query = use_query_map();
+        let query = use_page_query::<SecurityInfoQuery>();
         let adding_authenticator =
-            move || query.read().get("add").as_deref() == Some("authenticator");
+            move || query.read().dialog == Some(SecurityInfoDialog::AddAuthenticator);
         let this = Self {
             info: Resource::new(|| (), |_| get_security_info()),
             pending: Resource::new(adding_authenticator, |open| async move {
@@ -64,14 +69,13 @@ impl Methods {
         let info = this.info;
         Effect::new({
             let navigate = navigate.clone();
-            move |_| match this.add.value().get() {
-                Some(Ok(AddMethodAnswer::Authenticator(_))) => {
-                    navigate(&format!("{PAGE}?add=authenticator"), Default::default())
+            move |_| {
+                if let Some(Ok(answer)) = this.add.value().get() {
+                    navigate(
+                        &answer.next_dialog().on(Page::SecurityInfo),
+                        Default::default(),
+                    );
                 }
-                Some(Ok(AddMethodAnswer::AppPassword)) => {
-                    navigate(&format!("{PAGE}?add=app_password"), Default::default())
-                }
-                _ => {}
             }
         });
         // Adding or deleting the authenticator app changes the methods and whether app
@@ -116,7 +120,7 @@ impl Methods {
 
 #[component]
 pub fn SecurityInfoPage() -> impl IntoView {
-    let apps = AppPasswords::new(PAGE);
+    let apps = AppPasswords::new(Page::SecurityInfo);
     let methods = Methods::new(apps);
     forget_answers_when_the_dialog_changes(move || {
         methods.forget_answers();
@@ -200,7 +204,7 @@ fn LoadRefusal(methods: Methods) -> impl IntoView {
     move || match methods.info.get() {
         Some(Err(AppError::Unauthorized)) => Some(Either::Left(view! {
             <p class="form-error" role="alert">
-                "Your session has ended. " <a href="/signin?next=/security-info">"Sign in again"</a>
+                "Your session has ended. " <a href=SignInQuery::then_to(PAGE).link()>"Sign in again"</a>
             </p>
         })),
         Some(Err(error)) => Some(Either::Right(
@@ -218,7 +222,7 @@ fn MethodList(methods: Methods) -> impl IntoView {
             <p class="default-method">
                 "Default sign-in method: " <strong>{move || info().map(|i| i.default_method)}</strong>
             </p>
-            <OpenDialog page=PAGE key="add" value="method" class="button add-method">
+            <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::AddMethod class="button add-method">
                 <span aria-hidden="true" class="plus">"+"</span>
                 "Add method"
             </OpenDialog>
@@ -226,46 +230,19 @@ fn MethodList(methods: Methods) -> impl IntoView {
                 <li class="method">
                     <span class="method-name">"Password"</span>
                     <span class="method-detail">"Last updated: " {move || info().map(|i| i.password_changed)}</span>
-                    <OpenDialog page=PAGE key="change" value="password" class="link">"Change"</OpenDialog>
+                    <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::ChangePassword { done: false }
+                        class="link">"Change"</OpenDialog>
                 </li>
                 {move || info().and_then(|i| i.authenticator_added).map(|added| view! {
                     <li class="method">
                         <span class="method-name">"Authenticator app"</span>
                         <span class="method-detail">"Time-based one-time password (TOTP), added " {added}</span>
-                        <OpenDialog page=PAGE key="remove" value="authenticator" class="link">"Delete"</OpenDialog>
+                        <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::DeleteAuthenticator
+                            class="link">"Delete"</OpenDialog>
                     </li>
                 })}
             </ul>
         </Show>
-    }
-}
-
-/// The dialogs of the page, by its query.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Dialog {
-    Choose,
-    Authenticator,
-    ChangePassword,
-    RemoveAuthenticator,
-    AppPassword(AppPasswordDialog),
-}
-
-impl Dialog {
-    fn from_query(query: &leptos_router::params::ParamsMap) -> Option<Self> {
-        if let Some(dialog) = AppPasswordDialog::from_query(query) {
-            return Some(Self::AppPassword(dialog));
-        }
-        match (
-            query.get("add").as_deref(),
-            query.get("change").as_deref(),
-            query.get("remove").as_deref(),
-        ) {
-            (Some("method"), _, _) => Some(Self::Choose),
-            (Some("authenticator"), _, _) => Some(Self::Authenticator),
-            (_, Some("password"), _) => Some(Self::ChangePassword),
-            (_, _, Some("authenticator")) => Some(Self::RemoveAuthenticator),
-            _ => None,
-        }
     }
 }
 
@@ -274,8 +251,15 @@ impl Dialog {
 /// before hydrating a page whose URL opens one, and when idle otherwise.
 #[component]
 fn Dialogs(methods: Methods, apps: AppPasswords) -> impl IntoView {
-    let query = use_query_map();
-    let dialog = Memo::new(move |_| Dialog::from_query(&query.read()));
+    let query = use_page_query::<SecurityInfoQuery>();
+    // A page that answers a plain form post creating an app password shows the create steps.
+    let dialog = Memo::new(move |_| {
+        let created = answering_create().then_some(AppPasswordDialog::Create);
+        query
+            .read()
+            .dialog
+            .or(created.map(SecurityInfoDialog::AppPassword))
+    });
     move || {
         dialog
             .get()
@@ -283,42 +267,39 @@ fn Dialogs(methods: Methods, apps: AppPasswords) -> impl IntoView {
     }
 }
 
-/// Whether the page's query opens a dialog (whose chunk must be loaded before hydrating).
-pub fn opens_dialog(query: &leptos_router::params::ParamsMap) -> bool {
-    Dialog::from_query(query).is_some()
-}
-
 /// The dialog's view. Each reads the page's state in place, so a list update does not rebuild
 /// an open dialog.
 #[leptos::lazy]
 pub(crate) fn security_info_dialog(
-    dialog: Dialog,
+    dialog: SecurityInfoDialog,
     methods: Methods,
     apps: AppPasswords,
 ) -> AnyView {
     match dialog {
-        Dialog::Choose => EitherOf6::A(view! { <ChooseMethod methods=methods apps=apps/> }),
-        Dialog::Authenticator => EitherOf6::B(view! {
+        SecurityInfoDialog::AddMethod => {
+            EitherOf6::A(view! { <ChooseMethod methods=methods apps=apps/> })
+        }
+        SecurityInfoDialog::AddAuthenticator => EitherOf6::B(view! {
             <Modal id="add-method" title="Authenticator app" close_href=PAGE>
                 <AuthenticatorSteps methods=methods/>
             </Modal>
         }),
-        Dialog::ChangePassword => EitherOf6::C(view! {
+        SecurityInfoDialog::ChangePassword { .. } => EitherOf6::C(view! {
             <Modal id="change-password" title="Change password" close_href=PAGE>
                 <ChangePasswordSteps methods=methods/>
             </Modal>
         }),
-        Dialog::RemoveAuthenticator => EitherOf6::D(view! {
+        SecurityInfoDialog::DeleteAuthenticator => EitherOf6::D(view! {
             <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
                 <DeleteAuthenticator methods=methods/>
             </Modal>
         }),
-        Dialog::AppPassword(AppPasswordDialog::Create) => EitherOf6::E(view! {
+        SecurityInfoDialog::AppPassword(AppPasswordDialog::Create) => EitherOf6::E(view! {
             <Modal id="add-method" title="App password" close_href=PAGE>
                 <AppPasswordSteps apps=apps/>
             </Modal>
         }),
-        Dialog::AppPassword(dialog) => EitherOf6::F(view! {
+        SecurityInfoDialog::AppPassword(dialog) => EitherOf6::F(view! {
             <AppPasswordChangeDialog apps=apps dialog=dialog/>
         }),
     }
@@ -368,8 +349,8 @@ fn MethodChooser(methods: Methods, apps: AppPasswords) -> impl IntoView {
                 <label for="method-choice">"Which method would you like to add?"</label>
                 <select id="method-choice" name="method" required>
                     <option value="">"Choose a method"</option>
-                    {move || (!has_authenticator()).then(|| view! { <option value="authenticator">"Authenticator app"</option> })}
-                    {move || offer_app_password().then(|| view! { <option value="app_password">"App password"</option> })}
+                    {move || (!has_authenticator()).then(|| view! { <option value=MethodToAdd::Authenticator.to_string()>"Authenticator app"</option> })}
+                    {move || offer_app_password().then(|| view! { <option value=MethodToAdd::AppPassword.to_string()>"App password"</option> })}
                 </select>
             </div>
             {move || has_authenticator().then(|| view! {
@@ -396,7 +377,7 @@ fn StartAuthenticator(
     view! {
         {ask_password.then(|| view! { <p>"For your security, confirm it's you before you add a sign-in method."</p> })}
         <ActionForm action=methods.add attr:class="stack">
-            <input type="hidden" name="method" value="authenticator"/>
+            <input type="hidden" name="method" value=MethodToAdd::Authenticator.to_string()/>
             {ask_password.then(|| view! {
                 <Field label="Password" name="password" id="confirm-authenticator-password" input_type="password"
                     autocomplete="current-password" autofocus=true error=password_error/>
@@ -508,10 +489,10 @@ fn DeleteAuthenticator(methods: Methods) -> impl IntoView {
 /// Change password (`change_password`): the form, or (done) what it did.
 #[component]
 fn ChangePasswordSteps(methods: Methods) -> impl IntoView {
-    let query = use_query_map();
+    let query = use_page_query::<SecurityInfoQuery>();
     let done = Memo::new(move |_| {
         matches!(methods.change_password.value().get(), Some(Ok(())))
-            || query.read().get("step").as_deref() == Some("done")
+            || query.read().dialog == Some(SecurityInfoDialog::ChangePassword { done: true })
     });
     move || {
         if done.get() {
@@ -573,7 +554,7 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                 Some(Either::Left(view! {
                     <p class="hint">
                         "Your organization manages app passwords on the "
-                        <a href="/app-passwords">"Manage app passwords"</a> " page."
+                        <a href=Page::LegacyAppPasswords.path()>"Manage app passwords"</a> " page."
                     </p>
                 }))
             } else if o.allowed && !o.has_two_step {
@@ -594,7 +575,7 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                         <h2 id="app-passwords-heading">"App passwords"</h2>
                         <div class="list-toolbar">
                             <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
-                            {(o.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=PAGE/> })}
+                            {(o.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
                         </div>
                         {(!o.allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
@@ -605,8 +586,8 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                                     <span class="method-name">{item.name.clone()}</span>
                                     <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
                                     <span class="row-actions">
-                                        <RenameAppPasswordButton page=PAGE item=item.clone()/>
-                                        <DeleteAppPasswordButton page=PAGE item=item/>
+                                        <RenameAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
+                                        <DeleteAppPasswordButton page=Page::SecurityInfo item=item/>
                                     </span>
                                 </li>
                             }).collect_view()}

@@ -14,9 +14,10 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::account::{MailSignInLink, SignIn, UseSignInLink, VerifySignInCode, urlencode};
+use crate::account::{MailSignInLink, SignIn, UseSignInLink, VerifySignInCode};
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
+use crate::routes::{Page, SignInQuery};
 
 /// The `link` query values that are notices, not a mailed link's token.
 const LINK_MAILED: &str = "mailed";
@@ -95,7 +96,7 @@ fn refusal<T: Send + Sync + 'static>(
 fn UsernameStep(next: String) -> impl IntoView {
     view! {
         <h1 id="signin-heading" tabindex="-1">"Sign in"</h1>
-        <Form method="get" action="/signin" attr:class="stack">
+        <Form method="get" action=Page::SignIn.path() attr:class="stack">
             <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="username">"Sign-in name"</label>
@@ -123,7 +124,7 @@ fn PasswordStep(
     /// A link was just asked for: not offered again.
     link_mailed: bool,
 ) -> impl IntoView {
-    let back = format!("/signin?next={}", urlencode(&next));
+    let back = SignInQuery::then_to(&next).link();
     // Held back by an attack from elsewhere, with mail set up: a link can let this browser in.
     let offer_link = move || {
         let held_back = matches!(
@@ -208,7 +209,7 @@ fn LinkStep(token: String, use_link: ServerAction<UseSignInLink>) -> impl IntoVi
             // Used already, expired, or replaced by a newer link: only a new one helps.
             Some(reason) => Either::Left(view! {
                 <p class="form-error" role="alert">{reason}</p>
-                <p><a href="/signin">"Go to sign-in"</a></p>
+                <p><a href=Page::SignIn.path()>"Go to sign-in"</a></p>
             }),
             None => Either::Right(view! {
                 <p>
@@ -253,7 +254,7 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoVi
                 autofocus=true
                 error=refusal(verify.value())
             />
-            {move || expired().then(|| view! { <a href="/signin">"Start again"</a> })}
+            {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
     }

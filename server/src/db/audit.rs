@@ -1,17 +1,22 @@
 //! Audit events: who did what, when, from where. An event that warrants a mail alert
 //! (`domain::alerts::is_alerted`) is written with its outbox row in the same transaction
 //! ([`AuditRow::insert`]), so the alert exists exactly when the event is committed, whatever
-//! order concurrent transactions commit in.
+//! order concurrent transactions commit in. Events any outsider can cause (failed sign-ins,
+//! unknown names, paused app-password checks) are counted instead, at most so many rows a
+//! window ([`Store::audit`], `domain::audit_bounds`), so a flood cannot grow the table
+//! without bound.
 
 use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::entities::audit_event;
+use super::entities::{audit_event, throttle_counter};
 use super::store::{Actor, Store, StoreError};
-use crate::domain::alerts;
+use crate::domain::throttle::FailureLimit;
+use crate::domain::{alerts, audit_bounds};
 
 /// Which audit events an administrator asks for; every part optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -95,7 +100,8 @@ pub(super) fn event(
 
 impl Store {
     /// Writes an audit event on its own (a change writes its event in its own transaction);
-    /// with its mail alert when it warrants one.
+    /// with its mail alert when it warrants one. An event of a kind outsiders can cause
+    /// (`audit_bounds::COUNTED_KINDS`) is counted instead ([`Self::count_event`]).
     pub async fn audit(
         &self,
         user_id: Option<i32>,
@@ -109,11 +115,148 @@ impl Store {
             let txn = self.begin_write().await?;
             row.insert(&txn).await?;
             txn.commit().await?;
+        } else if audit_bounds::is_counted(kind) {
+            self.count_event(row.event, user_id, kind, actor, now)
+                .await?;
         } else {
             // One statement needs no transaction (this one is on the app-password check's path).
             row.event.insert(self.connection()).await?;
         }
         Ok(())
+    }
+
+    /// Counts `event`: one more on its row of this window (`audit_bounds::bucket`); or, the
+    /// first time, its row written while the window has fewer than
+    /// `audit_bounds::ROWS_PER_WINDOW` rows of its kind about its person (or about no one);
+    /// or else one more on the window's `audit_bounds::OTHERS` row.
+    ///
+    /// Safe with any number of instances counting at once, on both databases, each step one
+    /// atomic statement: rows are numbered by one upsert of a shared counter
+    /// (`count_failure`); the first number taken for a bucket is kept for it (an upsert that
+    /// answers with the number already there), so every attempt of the bucket, however many
+    /// arrive at once, makes the same choice between its row and the row of others; and a row
+    /// is written by an upsert on its unique bucket, so two at once make one row and lose no
+    /// count. A number taken by an attempt that finds its bucket already numbered is spent:
+    /// the rows stay within the bound.
+    async fn count_event(
+        &self,
+        mut event: audit_event::ActiveModel,
+        user_id: Option<i32>,
+        kind: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        use audit_event::Column;
+        let window = audit_bounds::window_start(now);
+        let detail = match &event.detail {
+            ActiveValue::Set(detail) | ActiveValue::Unchanged(detail) => detail.clone(),
+            ActiveValue::NotSet => String::new(),
+        };
+        let bucket = audit_bounds::bucket(kind, user_id, &detail, actor.ip.as_deref(), window);
+        // Repeats, the usual case in a flood, are one UPDATE.
+        if self.add_to_bucket(&bucket).await? {
+            return Ok(());
+        }
+        // Kept past their window, so an instance whose clock lags cannot start them over.
+        let kept = audit_bounds::WINDOW + audit_bounds::WINDOW;
+        let numbering = FailureLimit {
+            max_failures: audit_bounds::ROWS_PER_WINDOW,
+            window: kept,
+        };
+        let taken = self
+            .count_failure(
+                &audit_bounds::rows_counter(kind, user_id, window),
+                numbering,
+                now,
+            )
+            .await?
+            .failures;
+        let number = self
+            .keep_first_number(&audit_bounds::bucket_number(&bucket), taken, now + kept)
+            .await?;
+        if number <= audit_bounds::ROWS_PER_WINDOW {
+            event.bucket = Set(Some(bucket));
+        } else {
+            // The window's rows are used up (many names or addresses): counted, not told apart.
+            event.detail = Set(audit_bounds::OTHERS.to_owned());
+            event.ip = Set(None);
+            event.user_agent = Set(None);
+            event.actor_user_id = Set(None);
+            event.bucket = Set(Some(audit_bounds::others_bucket(kind, user_id, window)));
+        }
+        audit_event::Entity::insert(event)
+            .on_conflict(
+                OnConflict::column(Column::Bucket)
+                    .value(
+                        Column::Count,
+                        Expr::col((audit_event::Entity, Column::Count)).add(1),
+                    )
+                    .to_owned(),
+            )
+            .exec_without_returning(self.connection())
+            .await?;
+        Ok(())
+    }
+
+    /// Stores `number` under `key` unless a number is there already; answers with the one
+    /// kept. One upsert (a throttle counter that lives until `expires_at`), so of attempts at
+    /// once the first number wins for all of them.
+    async fn keep_first_number(
+        &self,
+        key: &str,
+        number: u32,
+        expires_at: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        use throttle_counter::Column;
+        let statement = Query::insert()
+            .into_table(throttle_counter::Entity)
+            .columns([
+                Column::Key,
+                Column::Failures,
+                Column::ThrottledUntil,
+                Column::ExpiresAt,
+                Column::Version,
+            ])
+            .values([
+                key.into(),
+                i32::try_from(number).unwrap_or(i32::MAX).into(),
+                Option::<DateTime<Utc>>::None.into(),
+                expires_at.into(),
+                1_i64.into(),
+            ])
+            .map_err(|error| DbErr::Custom(error.to_string()))?
+            .on_conflict(
+                // Touches the row only so that it is returned, number unchanged.
+                OnConflict::column(Column::Key)
+                    .value(
+                        Column::Version,
+                        Expr::col((throttle_counter::Entity, Column::Version)).add(1),
+                    )
+                    .to_owned(),
+            )
+            .returning(Query::returning().column(Column::Failures))
+            .to_owned();
+        let row = self
+            .connection()
+            .query_one(&statement)
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the number of a counted event".into()))?;
+        let kept: i32 = row.try_get("", "failures")?;
+        Ok(u32::try_from(kept).unwrap_or(u32::MAX))
+    }
+
+    /// Adds one to the counted row `bucket`; false when there is no such row yet.
+    async fn add_to_bucket(&self, bucket: &str) -> Result<bool, StoreError> {
+        use audit_event::Column;
+        let updated = audit_event::Entity::update_many()
+            .col_expr(
+                Column::Count,
+                Expr::col((audit_event::Entity, Column::Count)).add(1),
+            )
+            .filter(Column::Bucket.eq(bucket))
+            .exec(self.connection())
+            .await?;
+        Ok(updated.rows_affected > 0)
     }
 
     /// The audit event `id`, if it is still kept.

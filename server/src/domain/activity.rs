@@ -1,9 +1,11 @@
 //! A person's recent activity: which of their audit events they are shown, and in what words.
 //! Sign-ins (and failed ones), app passwords created, renamed, deleted or revoked and first
 //! used from a new address, and changes of sign-in factors; administrative events about the
-//! account (added, role changes) are for administrators.
+//! account (added, role changes) are for administrators. Failed sign-ins are counted
+//! (`domain::audit_bounds`): one event may stand for several, and says how many.
 
 use super::alerts::{created_name, new_ip_app_password_id};
+use super::audit_bounds;
 
 /// Events shown per page of recent activity.
 pub const PAGE_SIZE: u64 = 20;
@@ -31,8 +33,8 @@ pub const SHOWN_KINDS: [&str; 16] = [
 /// One event as the person reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Activity {
-    /// "Signed in", "App password created", ...
-    pub title: &'static str,
+    /// "Signed in", "App password created", "3 failed sign-ins from 203.0.113.7", ...
+    pub title: String,
     /// What it concerns: "Password and authenticator app", "Outlook", ...
     pub detail: Option<String>,
     /// Whether it is worth a second look (a failed sign-in, a revocation, a new address).
@@ -51,21 +53,40 @@ fn quoted_name(detail: &str) -> Option<String> {
 }
 
 /// How the event of `kind` with `detail` is shown, or `None` when it is not shown to the
-/// person. `app_password_name` names the app password an `app_password.new_ip` event is about
-/// (looked up by its id, `None` once deleted).
+/// person. `count` is how many attempts it stands for (1 but for counted events) and
+/// `address` where they came from. `app_password_name` names the app password an
+/// `app_password.new_ip` event is about (looked up by its id, `None` once deleted).
 pub fn describe(
     kind: &str,
     detail: &str,
+    count: u32,
+    address: Option<&str>,
     app_password_name: impl Fn(i32) -> Option<String>,
 ) -> Option<Activity> {
-    let shown = |title, detail: Option<String>, notable| {
+    let shown = |title: &str, detail: Option<String>, notable| {
         Some(Activity {
-            title,
+            title: counted(title, count),
             detail,
             notable,
         })
     };
     match kind {
+        "sign_in.failed" if detail == audit_bounds::OTHERS => Some(Activity {
+            title: match count {
+                1 => "1 more failed sign-in from another address".to_owned(),
+                _ => format!("{count} more failed sign-ins from other addresses"),
+            },
+            detail: None,
+            notable: true,
+        }),
+        "sign_in.failed" if count > 1 => Some(Activity {
+            title: match address {
+                Some(address) => format!("{count} failed sign-ins from {address}"),
+                None => format!("{count} failed sign-ins"),
+            },
+            detail: Some(capitalized(detail)),
+            notable: true,
+        }),
         "sign_in.succeeded" => shown(
             "Signed in",
             Some(match detail {
@@ -101,6 +122,14 @@ pub fn describe(
         "user.disabled" => shown("Account disabled by an administrator", None, true),
         "user.enabled" => shown("Account enabled by an administrator", None, false),
         _ => None,
+    }
+}
+
+/// `title`, saying how many times when it was more than once.
+fn counted(title: &str, count: u32) -> String {
+    match count {
+        0 | 1 => title.to_owned(),
+        _ => format!("{title} ({count} times)"),
     }
 }
 
@@ -145,45 +174,86 @@ mod tests {
         None
     }
 
+    /// An event that happened once, from 192.0.2.1.
+    fn once(kind: &str, detail: &str) -> Option<Activity> {
+        describe(kind, detail, 1, Some("192.0.2.1"), no_names)
+    }
+
     #[test]
     fn person_events_are_worded_and_admin_events_hidden() {
-        let signed_in = describe("sign_in.succeeded", "password", no_names);
+        let signed_in = once("sign_in.succeeded", "password");
         assert_eq!(
             signed_in.map(|a| (a.title, a.detail)),
-            Some(("Signed in", Some("Password".to_owned())))
+            Some(("Signed in".to_owned(), Some("Password".to_owned())))
         );
-        let created = describe("app_password.created", "'Outlook 2010' (id 7)", no_names);
+        let created = once("app_password.created", "'Outlook 2010' (id 7)");
         assert_eq!(
             created.and_then(|a| a.detail),
             Some("Outlook 2010".to_owned())
         );
-        let renamed = describe(
-            "app_password.renamed",
-            "'Mail' to 'Thunder' (id 7)",
-            no_names,
-        );
+        let renamed = once("app_password.renamed", "'Mail' to 'Thunder' (id 7)");
         assert_eq!(renamed.and_then(|a| a.detail), Some("Thunder".to_owned()));
-        let failed = describe("sign_in.failed", "wrong password", no_names);
+        let failed = once("sign_in.failed", "wrong password");
         assert!(failed.as_ref().is_some_and(|a| a.notable));
         assert_eq!(
-            failed.and_then(|a| a.detail),
-            Some("Wrong password".to_owned())
+            failed.map(|a| (a.title, a.detail)),
+            Some((
+                "Sign-in failed".to_owned(),
+                Some("Wrong password".to_owned())
+            ))
         );
-        assert_eq!(describe("user.made_admin", "", no_names), None);
+        assert_eq!(once("user.made_admin", ""), None);
         for kind in SHOWN_KINDS {
-            assert!(describe(kind, "", no_names).is_some(), "{kind} is worded");
+            assert!(once(kind, "").is_some(), "{kind} is worded");
         }
-        assert_eq!(describe("policy.changed", "x = on", no_names), None);
+        assert_eq!(once("policy.changed", "x = on"), None);
+    }
+
+    #[test]
+    fn counted_failures_say_how_many_and_from_where() {
+        let failed = |detail, count, address| {
+            describe("sign_in.failed", detail, count, address, no_names)
+                .map(|a| (a.title, a.detail, a.notable))
+        };
+        assert_eq!(
+            failed("wrong password", 3, Some("203.0.113.7")),
+            Some((
+                "3 failed sign-ins from 203.0.113.7".to_owned(),
+                Some("Wrong password".to_owned()),
+                true
+            ))
+        );
+        assert_eq!(
+            failed("wrong authenticator code", 2, None).map(|a| a.0),
+            Some("2 failed sign-ins".to_owned())
+        );
+        assert_eq!(
+            failed(audit_bounds::OTHERS, 812, None),
+            Some((
+                "812 more failed sign-ins from other addresses".to_owned(),
+                None,
+                true
+            ))
+        );
+        assert_eq!(
+            failed(audit_bounds::OTHERS, 1, None).map(|a| a.0),
+            Some("1 more failed sign-in from another address".to_owned())
+        );
+        // Any other kind counted more than once says so too.
+        assert_eq!(
+            describe("sign_out", "", 2, None, no_names).map(|a| a.title),
+            Some("Signed out (2 times)".to_owned())
+        );
     }
 
     #[test]
     fn a_new_address_names_the_app_password_while_it_exists() {
         let detail = "app password 42 used from 192.0.2.7 for the first time";
-        let named = describe("app_password.new_ip", detail, |id| {
+        let named = describe("app_password.new_ip", detail, 1, None, |id| {
             (id == 42).then(|| "Outlook".to_owned())
         });
         assert_eq!(named.and_then(|a| a.detail), Some("Outlook".to_owned()));
-        let gone = describe("app_password.new_ip", detail, no_names);
+        let gone = once("app_password.new_ip", detail);
         assert_eq!(
             gone.and_then(|a| a.detail),
             Some("(since deleted)".to_owned())

@@ -5,6 +5,7 @@ pub mod account;
 pub mod activity;
 pub mod alerts;
 pub mod app_password;
+pub mod audit_bounds;
 pub mod basic_auth;
 pub mod common_passwords;
 pub mod known_device;

@@ -9,9 +9,6 @@ use super::random::{RandomSource, random_hex};
 /// How long a link works.
 pub const LIFETIME: Duration = Duration::hours(24);
 
-/// The page the link opens.
-pub const PAGE: &str = "/set-password";
-
 /// Why the link was made; it decides what the page says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
@@ -53,11 +50,6 @@ pub fn expires_at(now: DateTime<Utc>) -> DateTime<Utc> {
     now + LIFETIME
 }
 
-/// The link's address on the site at `public_url` (no trailing slash).
-pub fn url(public_url: &str, token: &str) -> String {
-    format!("{public_url}{PAGE}?token={token}")
-}
-
 /// Whether a token could be one of ours at all (64 hex digits); anything else is not looked up.
 pub fn is_well_formed(token: &str) -> bool {
     token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
@@ -86,9 +78,5 @@ mod tests {
         for purpose in [Purpose::Reset, Purpose::Welcome] {
             assert_eq!(Purpose::parse(purpose.as_str()), Some(purpose));
         }
-        assert_eq!(
-            url("https://id.example.org", "ab"),
-            "https://id.example.org/set-password?token=ab"
-        );
     }
 }

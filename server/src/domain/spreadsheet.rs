@@ -6,9 +6,9 @@
 
 use std::borrow::Cow;
 
-/// How a cell begins that a spreadsheet may read as a formula (tab and carriage return are
-/// stripped by some before they look).
-const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+/// How a cell begins that a spreadsheet may read as a formula (tab, carriage return and NUL
+/// are stripped by some before they look; OWASP ASVS 1.2.10).
+const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\t', '\r', '\0'];
 
 /// `cell` as a spreadsheet shows it, as text: prefixed with `'` when it begins like a formula.
 pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
@@ -19,14 +19,17 @@ pub fn neutralise_formula(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// `rows` as RFC 4180 CSV (quoted where needed), every cell through [`neutralise_formula`]:
-/// the one writer of the CSV Latchkey gives out.
+/// `rows` as RFC 4180 CSV, every cell through [`neutralise_formula`] and quoted: a spreadsheet
+/// in a locale whose list separator is `;` would split an unquoted `x;=1+1` into a second cell
+/// that begins like a formula. The one writer of the CSV Latchkey gives out.
 pub fn csv_rows<Row, Cell>(rows: impl IntoIterator<Item = Row>) -> Vec<u8>
 where
     Row: IntoIterator<Item = Cell>,
     Cell: AsRef<str>,
 {
-    let mut writer = csv::Writer::from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .quote_style(csv::QuoteStyle::Always)
+        .from_writer(Vec::new());
     for row in rows {
         let cells = row
             .into_iter()
@@ -40,6 +43,12 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_cell_is_quoted_so_no_separator_splits_one_into_a_formula() {
+        let csv = String::from_utf8(csv_rows([["x;=1+1", "\0=1+1", "plain"]])).unwrap_or_default();
+        assert_eq!(csv, "\"x;=1+1\",\"'\0=1+1\",\"plain\"\n");
+    }
 
     #[test]
     fn cells_that_begin_like_a_formula_are_prefixed() {

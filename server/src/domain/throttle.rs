@@ -89,6 +89,12 @@ impl Rule {
         max: 1,
         window: MAX_DELAY,
     };
+    /// Mailed sign-in links of one account per day: someone who keeps the ceiling up cannot
+    /// make the person's mailbox fill with one every 15 minutes.
+    pub const SIGN_IN_LINK_MAILS_PER_DAY: Self = Self::Ceiling {
+        max: 6,
+        window: Duration::hours(24),
+    };
 
     /// Before an attempt: `Ok` with the counter that counts it, or `Err` with the time the
     /// next attempt may start.
@@ -175,6 +181,8 @@ pub enum KeyKind {
     Device,
     /// Sign-in links mailed for one sign-in name.
     SignInLinkMail,
+    /// Sign-in links mailed for one sign-in name in a day.
+    SignInLinkMailDay,
 }
 
 /// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
@@ -203,6 +211,7 @@ pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
         KeyKind::SignInAddress => "sign-in-address",
         KeyKind::Device => "device",
         KeyKind::SignInLinkMail => "sign-in-link-mail",
+        KeyKind::SignInLinkMailDay => "sign-in-link-mail-day",
     };
     let mut hasher = Sha256::new();
     for part in [tag, name_key, address.unwrap_or("")] {

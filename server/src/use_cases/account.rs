@@ -173,17 +173,24 @@ impl AccountUseCases for ServerBackend {
         let items = events
             .into_iter()
             .filter_map(|event| {
-                let shown =
-                    activity::describe(&event.kind, &event.detail, |id| names.get(&id).cloned())?;
+                let count = u32::try_from(event.count).unwrap_or(1);
+                let shown = activity::describe(
+                    &event.kind,
+                    &event.detail,
+                    count,
+                    event.ip.as_deref(),
+                    |id| names.get(&id).cloned(),
+                )?;
                 Some(ActivityItem {
                     id: event.id,
-                    title: shown.title.to_owned(),
+                    title: shown.title,
                     detail: shown.detail,
                     when: timefmt::relative(event.created_at, now),
                     at: timefmt::moment(event.created_at),
                     address: event.ip,
                     client: event.user_agent.as_deref().and_then(activity::client_name),
                     notable: shown.notable,
+                    count,
                 })
             })
             .collect();

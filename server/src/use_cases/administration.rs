@@ -99,9 +99,14 @@ impl IssuedLink {
         (Self { token, expires_at }, kept)
     }
 
-    /// The link's address on the site at `public_url`.
+    /// The link's address on the site at `public_url` (no trailing slash): the app's page for
+    /// it, with the token as its query.
     pub fn url(&self, public_url: &str) -> String {
-        password_link::url(public_url, &self.token)
+        use app::routes::{Page, TokenQuery};
+        let token = TokenQuery {
+            token: self.token.clone(),
+        };
+        format!("{public_url}{}", Page::SetPassword.with(&token))
     }
 }
 
@@ -614,6 +619,7 @@ impl AdministrationUseCases for ServerBackend {
                 detail: event.detail.clone(),
                 address: event.ip.clone(),
                 client: event.user_agent.clone(),
+                count: u32::try_from(event.count).unwrap_or(1),
             })
             .collect();
         Ok(AuditPage {
@@ -785,7 +791,7 @@ impl ServerBackend {
     {
         let (admin, filter) = self.audit_filter(context, query).await?;
         let header = spreadsheet::csv_rows([[
-            "time", "actor", "person", "kind", "detail", "address", "client",
+            "time", "actor", "person", "kind", "detail", "address", "client", "count",
         ]]);
         let batches = futures::stream::try_unfold(Some(None), move |next: Option<Option<i32>>| {
             let admin = admin.clone();
@@ -798,7 +804,7 @@ impl ServerBackend {
                     .audit_page(&filter, before, CSV_BATCH)
                     .await
                     .map_err(std::io::Error::other)?;
-                let rows: Vec<[String; 7]> = log
+                let rows: Vec<[String; 8]> = log
                     .events
                     .iter()
                     .map(|event| {
@@ -810,6 +816,7 @@ impl ServerBackend {
                             event.detail.clone(),
                             event.ip.clone().unwrap_or_default(),
                             event.user_agent.clone().unwrap_or_default(),
+                            event.count.to_string(),
                         ]
                     })
                     .collect();

@@ -125,6 +125,11 @@ impl ServerBackend {
         tokio::spawn(async move {
             if let Err(error) = queue_link(&store, &key, &name_key, &actor, Utc::now()).await {
                 tracing::warn!(%error, "could not queue a sign-in link mail");
+                let given_back =
+                    sign_in_limits::give_back_sign_in_link_mail(&store, &name_key, Utc::now());
+                if let Err(error) = given_back.await {
+                    tracing::warn!(%error, "could not give back the sign-in link mail");
+                }
             }
         });
         Ok(())

@@ -218,7 +218,9 @@ impl ServerBackend {
         })
     }
 
-    /// Audits a failed sign-in step of `user` (the attempt was counted when it began).
+    /// Audits a failed sign-in step of `user` (the attempt was counted when it began). The
+    /// audit log counts these (`domain::audit_bounds`): one row per address and step in 15
+    /// minutes, with how many times, and a bounded number of rows however many addresses.
     pub(super) async fn sign_in_failed(
         &self,
         user: &user::Model,
@@ -331,7 +333,8 @@ impl ServerBackend {
         password: &str,
         code: &str,
     ) -> Result<(), AppError> {
-        let signed_in = self.require_signed_in(context).await?;
+        // Open before two-step too: adding an authenticator app may ask for it.
+        let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         self.check_ip_rate(context).await?;
         self.confirm_identity(&signed_in, context, password, code)
             .await?;
@@ -453,6 +456,8 @@ impl SessionUseCases for ServerBackend {
             // Same work as for a real account, so the answer time reveals nothing.
             password::verify_unknown_user_blocking(password.to_owned()).await?;
             metrics::sign_in_failed(FailedStep::Password);
+            // Counted, not one row each: names and addresses an outsider rotates add at most
+            // `audit_bounds::MAX_ROWS_PER_HOUR_PER_SUBJECT` rows an hour.
             self.store
                 .audit(
                     None,

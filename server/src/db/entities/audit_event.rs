@@ -16,7 +16,13 @@ pub struct Model {
     pub detail: String,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    /// When it happened; for a counted event (`domain::audit_bounds`), the first of them.
     pub created_at: DateTimeUtc,
+    /// How many attempts this row stands for: 1, or more for a counted event.
+    pub count: i32,
+    /// What a counted event counts (`domain::audit_bounds::bucket`); unique. `None` for an
+    /// event written on its own.
+    pub bucket: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

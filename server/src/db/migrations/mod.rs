@@ -18,6 +18,7 @@ pub(crate) mod m20261202_000012_view_versions;
 mod m20261206_000013_drop_view_versions;
 mod m20261206_000014_transactional_outbox;
 mod m20261206_000015_sign_in_links;
+mod m20261206_000016_audit_counts;
 
 pub struct Migrator;
 
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000013_drop_view_versions::Migration),
             Box::new(m20261206_000014_transactional_outbox::Migration),
             Box::new(m20261206_000015_sign_in_links::Migration),
+            Box::new(m20261206_000016_audit_counts::Migration),
         ]
     }
 }
