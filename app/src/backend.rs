@@ -1,6 +1,8 @@
-//! The interface between server functions and the server crate (ssr only). Server functions
-//! take an `Arc<dyn Backend>` from the Leptos context, call one method, and return its answer;
-//! all rules and storage live behind it, in `server`.
+//! The interface between server functions and the server crate (ssr only). A server function
+//! is one [`call`]: it gets the `Arc<dyn Backend>` the server provided and the request's
+//! [`RequestContext`], calls one method, and finishes its answer by saying what a plain form
+//! post gets ([`Next`]: back, on to a page, or the page showing the answer); all rules and
+//! storage live behind the backend, in `server`.
 
 use std::sync::Arc;
 

@@ -61,16 +61,19 @@ pub(super) struct AuditRow {
 impl AuditRow {
     /// Inserts the event and, when it warrants a mail, its outbox row, both in `txn`: a
     /// transaction, so that neither is committed without the other.
-    pub(super) async fn insert(
-        self,
-        txn: &DatabaseTransaction,
-    ) -> Result<audit_event::Model, DbErr> {
-        let event = self.event.insert(txn).await?;
+    pub(super) async fn insert(self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         if self.alerted {
+            let event = self.event.insert(txn).await?;
             super::outbox::queue_alert(txn, &event).await?;
             crate::metrics::mail_queued();
+        } else {
+            // Nothing reads the row back: only the columns written are named (a database
+            // still being migrated from before the counts takes it too).
+            audit_event::Entity::insert(self.event)
+                .exec_without_returning(txn)
+                .await?;
         }
-        Ok(event)
+        Ok(())
     }
 }
 
@@ -120,7 +123,9 @@ impl Store {
                 .await?;
         } else {
             // One statement needs no transaction (this one is on the app-password check's path).
-            row.event.insert(self.connection()).await?;
+            audit_event::Entity::insert(row.event)
+                .exec_without_returning(self.connection())
+                .await?;
         }
         Ok(())
     }
