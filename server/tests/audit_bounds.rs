@@ -100,7 +100,11 @@ async fn a_thousand_failed_sign_ins_from_rotating_names_and_addresses_write_a_bo
         assert_eq!(total(&for_bo), 100, "{name}");
         // In a bounded number of rows.
         for rows in [&unknown, &for_ada, &for_bo] {
-            assert!(rows.len() <= most_rows(windows), "{name}: {} rows", rows.len());
+            assert!(
+                rows.len() <= most_rows(windows),
+                "{name}: {} rows",
+                rows.len()
+            );
             assert!(
                 rows.iter().filter(|e| e.detail == OTHERS).count() <= windows,
                 "{name}: one row of others a window"
@@ -260,11 +264,7 @@ async fn recent_activity_and_the_audit_log_say_how_many_times() -> TestResult {
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
         let (_, cookie) = backend
-            .sign_in(
-                &context("192.0.2.1", None),
-                "ada@contoso.example",
-                PASSWORD,
-            )
+            .sign_in(&context("192.0.2.1", None), "ada@contoso.example", PASSWORD)
             .await?;
         let ada = context("192.0.2.1", Some(&cookie));
         // Someone tries her name three times from one address.
@@ -304,7 +304,10 @@ async fn recent_activity_and_the_audit_log_say_how_many_times() -> TestResult {
         let log = backend.audit_log(&admin, &query, None).await?;
         assert_eq!(log.entries.len(), 1, "{name}");
         assert_eq!(log.entries[0].count, 3, "{name}");
-        assert_eq!(log.entries[0].person.as_deref(), Some("ada@contoso.example"));
+        assert_eq!(
+            log.entries[0].person.as_deref(),
+            Some("ada@contoso.example")
+        );
         let mut csv_bytes = Vec::new();
         let mut stream = Box::pin(backend.audit_csv(&admin, &query).await?);
         while let Some(chunk) = stream.next().await {

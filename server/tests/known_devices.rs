@@ -901,7 +901,11 @@ fn local(location: &Option<String>) -> String {
 }
 
 /// Holds `name_key`'s sign-ins back at `at`, as a spread-out attack would (counters only).
-async fn hold_at(store: &server::db::Store, name_key: &str, at: chrono::DateTime<chrono::Utc>) -> TestResult {
+async fn hold_at(
+    store: &server::db::Store,
+    name_key: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> TestResult {
     use server::domain::throttle::{KeyKind, Rule, key};
     let account = key(KeyKind::Account, name_key, None);
     for _ in 0..account_ceiling() {
@@ -911,7 +915,8 @@ async fn hold_at(store: &server::db::Store, name_key: &str, at: chrono::DateTime
 }
 
 #[tokio::test]
-async fn link_mails_are_at_most_one_per_window_and_six_a_day_and_a_lost_one_is_given_back() -> TestResult {
+async fn link_mails_are_at_most_one_per_window_and_six_a_day_and_a_lost_one_is_given_back()
+-> TestResult {
     use server::sign_in_limits::{give_back_sign_in_link_mail, may_mail_sign_in_link};
     for database in TestDatabase::all().await {
         let store = database.store().await;
@@ -923,7 +928,10 @@ async fn link_mails_are_at_most_one_per_window_and_six_a_day_and_a_lost_one_is_g
             hold_at(&store, ADA, at).await?;
             if may_mail_sign_in_link(&store, ADA, at).await? {
                 granted += 1;
-                assert!(!may_mail_sign_in_link(&store, ADA, at).await?, "twice in one window");
+                assert!(
+                    !may_mail_sign_in_link(&store, ADA, at).await?,
+                    "twice in one window"
+                );
             }
         }
         assert_eq!(granted, 6, "{}: link mails in a day", database.name);

@@ -141,20 +141,25 @@ mod tests {
     #[test]
     fn a_bucket_is_one_kind_person_detail_and_address_in_one_window() {
         let window = at(14, 0, 0);
-        let first = bucket("sign_in.failed", Some(7), "wrong password", Some("192.0.2.1"), window);
+        let ip = Some("192.0.2.1");
+        let failed = |user, detail, ip, window| bucket("sign_in.failed", user, detail, ip, window);
+        let first = failed(Some(7), "wrong password", ip, window);
         assert_eq!(first.len(), 64);
-        assert_eq!(
-            first,
-            bucket("sign_in.failed", Some(7), "wrong password", Some("192.0.2.1"), window)
-        );
+        assert_eq!(first, failed(Some(7), "wrong password", ip, window));
         for other in [
-            bucket("sign_in.unknown_user", Some(7), "wrong password", Some("192.0.2.1"), window),
-            bucket("sign_in.failed", Some(8), "wrong password", Some("192.0.2.1"), window),
-            bucket("sign_in.failed", None, "wrong password", Some("192.0.2.1"), window),
-            bucket("sign_in.failed", Some(7), "wrong code", Some("192.0.2.1"), window),
-            bucket("sign_in.failed", Some(7), "wrong password", Some("192.0.2.2"), window),
-            bucket("sign_in.failed", Some(7), "wrong password", None, window),
-            bucket("sign_in.failed", Some(7), "wrong password", Some("192.0.2.1"), at(14, 15, 0)),
+            bucket(
+                "sign_in.unknown_user",
+                Some(7),
+                "wrong password",
+                ip,
+                window,
+            ),
+            failed(Some(8), "wrong password", ip, window),
+            failed(None, "wrong password", ip, window),
+            failed(Some(7), "wrong code", ip, window),
+            failed(Some(7), "wrong password", Some("192.0.2.2"), window),
+            failed(Some(7), "wrong password", None, window),
+            failed(Some(7), "wrong password", ip, at(14, 15, 0)),
             others_bucket("sign_in.failed", Some(7), window),
             rows_counter("sign_in.failed", Some(7), window),
             bucket_number(&first),
@@ -163,8 +168,8 @@ mod tests {
         }
         // Parts cannot run into each other.
         assert_ne!(
-            bucket("sign_in.failed", None, "ab", Some("c"), window),
-            bucket("sign_in.failed", None, "a", Some("bc"), window)
+            failed(None, "ab", Some("c"), window),
+            failed(None, "a", Some("bc"), window)
         );
     }
 
