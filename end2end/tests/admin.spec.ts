@@ -1,6 +1,6 @@
 // The admin console: administrators change the organization's settings in the browser (with
 // and without the WebAssembly); everyone else is neither shown the console nor let in.
-import { test, expect, completeSetup, signIn, hydrated, addPerson, latchkeyAdmin, pageWithoutScripts, addAuthenticator, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
+import { test, expect, completeSetup, signIn, hydrated, readyUser, addPerson, latchkeyAdmin, pageWithoutScripts, addAuthenticator, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
 import type { Page } from '@playwright/test';
 import type { LatchkeyServer } from './fixtures';
 
@@ -15,9 +15,10 @@ async function addAuthenticatorAndAppPassword(page: Page, server: LatchkeyServer
 }
 
 test('an administrator turns a setting on and off; a person is refused the console', async ({ page, server, browser }) => {
-  await completeSetup(page, server, { allowAppPasswords: true });
-  await signIn(page, server);
-  await expect(page).toHaveURL(server.baseURL + '/');
+  // With two steps: once the organization requires them, an administrator without would be
+  // asked to add a method before anything else.
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/');
   await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Administration' }).click();
   await expect(page).toHaveURL(server.baseURL + '/admin');
   await expect(page).toHaveTitle('Administration - Latchkey');
@@ -53,6 +54,12 @@ test('an administrator turns a setting on and off; a person is refused the conso
   await expect(person.getByRole('dialog', { name: 'Authenticator app' })).toBeVisible();
   await expect(person.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Security info' })).toBeVisible();
   await expect(person.getByRole('link', { name: 'Administration' })).toHaveCount(0);
+  // Until she has added it, every other page leads back to Security info.
+  await person.goto(server.baseURL + '/admin');
+  await expect(person).toHaveURL(server.baseURL + '/security-info');
+  await expect(person.getByRole('list', { name: 'Organization settings' })).toHaveCount(0);
+  // With it, the console is still refused: she is not an administrator.
+  await addAuthenticator(person, server);
   await person.goto(server.baseURL + '/admin');
   await expect(person.getByRole('alert')).toContainText('Only administrators can do this.');
   await expect(person.getByRole('list', { name: 'Organization settings' })).toHaveCount(0);
@@ -122,9 +129,7 @@ test('an administrator finds a person and disables them after confirming, with a
 });
 
 test('the audit log shows every event, filtered by person, kind and day, and downloads as CSV, with and without the WebAssembly', async ({ page, server, browser }) => {
-  await completeSetup(page, server, { allowAppPasswords: true });
-  await signIn(page, server);
-  await expect(page).toHaveURL(server.baseURL + '/');
+  await readyUser(page, server);
   latchkeyAdmin(server, 'org', 'set', 'require-two-step', 'on');
   await page.goto(server.baseURL + '/admin');
   await page.getByRole('link', { name: 'Audit log' }).click();
