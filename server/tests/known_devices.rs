@@ -11,7 +11,7 @@ mod support;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use app::backend::SetCookie;
 use app::backend::prelude::*;
@@ -22,7 +22,7 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::EntityTrait;
-use server::alerts::{Mailer, run_once};
+use server::alerts::run_once;
 use server::db::Store;
 use server::db::entities::sign_in_link;
 use server::domain::known_device::{self, Device};
@@ -31,8 +31,8 @@ use server::http::router;
 use server::secret_key::SecretKey;
 use server::sign_in_limits::{self, Limit};
 use server::use_cases::{BackendSettings, ServerBackend};
+use support::mail_sink::MailSink;
 use support::{PASSWORD, TestDatabase, TestResult, context};
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tower::ServiceExt;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
@@ -273,81 +273,6 @@ async fn a_stolen_device_cookie_gets_its_few_tries_then_waits() -> TestResult {
     Ok(())
 }
 
-/// An SMTP server on a free port that accepts every mail and keeps it (as in tests/alerts.rs).
-struct MailSink {
-    port: u16,
-    received: Arc<Mutex<Vec<(String, String)>>>,
-}
-
-impl MailSink {
-    async fn start() -> Result<Self, Error> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let port = listener.local_addr()?.port();
-        let received = Arc::new(Mutex::new(Vec::new()));
-        let kept = Arc::clone(&received);
-        tokio::spawn(async move {
-            while let Ok((socket, _)) = listener.accept().await {
-                tokio::spawn(converse(socket, Arc::clone(&kept)));
-            }
-        });
-        Ok(Self { port, received })
-    }
-
-    fn mailer(&self) -> Result<Mailer, Error> {
-        Mailer::from_settings(
-            Some(&format!("smtp://127.0.0.1:{}", self.port)),
-            Some("Latchkey <security@contoso.example>"),
-            PUBLIC_URL,
-        )?
-        .ok_or_else(|| "configured".into())
-    }
-
-    /// (recipient, message) of every mail received.
-    fn received(&self) -> Vec<(String, String)> {
-        self.received
-            .lock()
-            .map(|received| received.clone())
-            .unwrap_or_default()
-    }
-}
-
-/// One SMTP conversation: every command is answered 250, and each mail is kept.
-async fn converse(
-    socket: tokio::net::TcpStream,
-    kept: Arc<Mutex<Vec<(String, String)>>>,
-) -> std::io::Result<()> {
-    let (read, mut write) = socket.into_split();
-    let mut lines = BufReader::new(read).lines();
-    write.write_all(b"220 sink ESMTP\r\n").await?;
-    let mut recipient = String::new();
-    while let Some(line) = lines.next_line().await? {
-        let command = line.to_ascii_uppercase();
-        if command == "QUIT" {
-            write.write_all(b"221 bye\r\n").await?;
-            return Ok(());
-        }
-        if let Some(address) = command.strip_prefix("RCPT TO:") {
-            recipient = address.trim_matches(['<', '>', ' ']).to_lowercase();
-        }
-        if command == "DATA" {
-            write.write_all(b"354 go on\r\n").await?;
-            let mut message = String::new();
-            while let Some(line) = lines.next_line().await? {
-                if line == "." {
-                    break;
-                }
-                message.push_str(&line);
-                message.push('\n');
-            }
-            if let Ok(mut received) = kept.lock() {
-                received.push((recipient.clone(), message));
-            }
-        }
-        write.write_all(b"250 ok\r\n").await?;
-    }
-    Ok(())
-}
-
 /// The token of the sign-in link in a mail as received (quoted-printable or not).
 fn link_token(message: &str) -> Option<String> {
     let text = message.replace("=\n", "").replace("=3D", "=");
@@ -403,12 +328,14 @@ async fn a_browser_without_the_cookie_signs_in_after_the_mailed_link() -> TestRe
         backend.mail_sign_in_link(&browser, NOBODY).await?;
         backend.mail_sign_in_link(&browser, ADA).await?;
         outbox_holds(&backend.store, 1).await?;
-        let mailer = sink.mailer()?.with_secret_key(backend.secret_key.clone());
+        let mailer = sink
+            .mailer_for(PUBLIC_URL)?
+            .with_secret_key(backend.secret_key.clone());
         let round = run_once(&backend.store, &mailer).await?;
         assert_eq!(round.sent, 1, "{}: {round:?}", database.name);
         let received = sink.received();
         assert_eq!(received.len(), 1);
-        let (recipient, message) = &received[0];
+        let (recipient, message) = (&received[0].recipient, &received[0].message);
         assert_eq!(recipient, ADA);
         assert!(message.contains("Subject: Your sign-in link"), "{message}");
         let token = link_token(message).ok_or("no link in the mail")?;
@@ -467,7 +394,7 @@ async fn a_link_mail_needs_the_server_key() -> TestResult {
         .await?;
     outbox_holds(&backend.store, 1).await?;
     // Without the server key the mail cannot be made.
-    let keyless = run_once(&backend.store, &sink.mailer()?).await?;
+    let keyless = run_once(&backend.store, &sink.mailer_for(PUBLIC_URL)?).await?;
     assert_eq!((keyless.sent, keyless.undeliverable), (0, 1));
     assert!(sink.received().is_empty());
     Ok(())

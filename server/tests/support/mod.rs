@@ -7,6 +7,8 @@
     reason = "a fixture that cannot be built should stop the test"
 )]
 
+pub mod mail_sink;
+
 use std::sync::Arc;
 
 use sea_orm::{ConnectionTrait, Database};
