@@ -5,7 +5,8 @@
 # second over 16 connections: signed-in Security info with 40 app passwords (rendered on every
 # view: nothing keeps pages), signed-in My Profile, the sign-in page, a hashed asset, a public/
 # file, a cached /auth/basic check and /healthz. Then the goals: every median <= 5 ms; Security
-# info >= 0.3x a static file's rate.
+# info rendered on every view at least 1,500 pages/s over 16 connections (issue 33), and its
+# ratio to a static file's rate, for comparison with earlier runs.
 #   scripts/bench-latency.sh                          5 s per measurement
 #   BENCH_SECONDS=10 scripts/bench-latency.sh
 #   BENCH_SERVER=/tmp/old/latchkey BENCH_SITE=/tmp/old/site scripts/bench-latency.sh
@@ -106,4 +107,5 @@ for i in "${!labels[@]}"; do
 done
 echo
 echo "largest median: $worst_median ms (goal <= 5 ms): $(awk -v m="$worst_median" 'BEGIN { print (m <= 5 ? "met" : "missed") }')"
-echo "Security info / public/ file requests/s: $(awk -v a="$security_rps" -v b="$static_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') (goal >= 0.3): $(awk -v a="$security_rps" -v b="$static_rps" 'BEGIN { print (b > 0 && a / b >= 0.3 ? "met" : "missed") }')"
+echo "Security info rendered on every view: $security_rps pages/s over $connections connections (goal >= 1500): $(awk -v a="$security_rps" 'BEGIN { print (a >= 1500 ? "met" : "missed") }')"
+echo "Security info / public/ file requests/s: $(awk -v a="$security_rps" -v b="$static_rps" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }')"
