@@ -1,6 +1,6 @@
 // The admin console: administrators change the organization's settings in the browser (with
 // and without the WebAssembly); everyone else is neither shown the console nor let in.
-import { test, expect, completeSetup, signIn, hydrated, readyUser, addPerson, latchkeyAdmin, pageWithoutScripts, addAuthenticator, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
+import { test, expect, completeSetup, signIn, hydrated, readyUser, sql, totp, ADMIN, addPerson, latchkeyAdmin, pageWithoutScripts, addAuthenticator, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
 import type { Page } from '@playwright/test';
 import type { LatchkeyServer } from './fixtures';
 
@@ -258,4 +258,27 @@ test('an administrator adds a person and resets a password; each time the person
   await signIn(signedIn, server, { username: 'grace@contoso.example', password: 'another long password' });
   await expect(signedIn).toHaveURL(server.baseURL + '/');
   await fresh.close();
+});
+
+test('after 10 minutes the console asks "Confirm it\'s you" once, then changes go through (hydrated)', async ({ page, server }) => {
+  const secret = await readyUser(page, server);
+  // Age every session's last verification by years (Python's sqlite3 on the server's file).
+  sql(server.databaseUrl, "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)");
+  await page.goto(server.baseURL + '/admin');
+  await hydrated(page);
+  const prompt = page.getByRole('region', { name: "Confirm it's you" });
+  await expect(prompt).toBeVisible();
+  // A one-click change is refused until then, and says why.
+  const settings = page.getByRole('list', { name: 'Organization settings' });
+  const twoStep = settings.getByRole('listitem').filter({ hasText: 'Require two-step verification' });
+  await twoStep.getByRole('button', { name: 'Require two-step verification: turn on' }).click();
+  await expect(page.getByText("For your security, confirm it's you before you continue.").first()).toBeVisible();
+  await expect(twoStep).toContainText('Off');
+  await prompt.getByLabel('Your password').fill(ADMIN.password);
+  await prompt.getByLabel('Code from your authenticator app').fill(totp(secret, Date.now() / 1000 + 30));
+  await prompt.getByRole('button', { name: 'Confirm' }).click();
+  await expect(prompt).toBeHidden();
+  await twoStep.getByRole('button', { name: 'Require two-step verification: turn on' }).click();
+  await expect(twoStep).toContainText('On');
+  expect(latchkeyAdmin(server, 'org', 'show')).toMatch(/require-two-step:\s+on/);
 });
