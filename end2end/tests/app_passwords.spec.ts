@@ -1,4 +1,4 @@
-import { test, expect, untilItResponds, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, pageWithoutScripts, readyUser, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
+import { test, expect, untilItResponds, completeSetup, signIn, addAuthenticator, latchkeyAdmin, startOtherSite, totp, ADMIN, pageWithoutScripts, readyUser, openAppPasswordDialog, APP_PASSWORD, hydrated } from './fixtures';
 import { execFileSync } from 'node:child_process';
 import { chromium } from '@playwright/test';
 import { chromiumArgs } from '../playwright.config';
@@ -292,4 +292,32 @@ test('where the clipboard is unavailable (plain http), Copy selects the password
   } finally {
     await browser.close();
   }
+});
+
+test('a name made of markup is shown as text, before and after hydration', async ({ page, server, browser }) => {
+  await readyUser(page, server);
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  const markup = '"><img src=x onerror="window.__pwned=1">';
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill(markup);
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  await expect(dialog.getByRole('button', { name: 'Copy' })).toBeVisible();
+  await dialog.getByRole('link', { name: 'Done' }).click();
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  // Hydrated: rendered by the client.
+  await expect(list.getByText(markup, { exact: true })).toBeVisible();
+  expect(await page.locator('main img').count()).toBe(0);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  // Rendered by the server and hydrated again.
+  await page.reload();
+  await hydrated(page);
+  await expect(list.getByText(markup, { exact: true })).toBeVisible();
+  expect(await page.locator('main img').count()).toBe(0);
+  expect(await page.evaluate(() => (window as unknown as { __pwned?: number }).__pwned)).toBeUndefined();
+  // Before any WebAssembly.
+  const plain = await pageWithoutScripts(browser, server, '/security-info', page);
+  await expect(plain.getByRole('list', { name: 'Your app passwords' }).getByText(markup, { exact: true })).toBeVisible();
+  expect(await plain.locator('main img').count()).toBe(0);
+  await plain.context().close();
 });
