@@ -1,7 +1,8 @@
 //! A flood of sign-ins against the real server process: 200 at once, for names that do not
 //! exist, each from its own address (so only the hashing gate, not throttling, holds them
 //! back). Memory stays bounded (peak RSS of the process, printed), every answer is a 401 or a
-//! quick 503 with `Retry-After`, and `/healthz` keeps answering throughout.
+//! quick 503 with `Retry-After`, and `/healthz` keeps answering throughout (never so slowly, so
+//! often in a row, that an orchestrator's probe would take the instance out of service).
 
 mod support;
 
@@ -14,6 +15,12 @@ use tokio::net::TcpStream;
 /// Peak resident memory allowed for the server during the flood. Without the gate, 200
 /// argon2 runs of 19 MiB each at once pass 3 GiB.
 const MAX_PEAK_RSS_MIB: u64 = 160;
+
+/// A health probe's timeout and how many failed probes in a row take an instance out of
+/// service: Kubernetes' defaults (`timeoutSeconds: 1`, `failureThreshold: 3`). One slow
+/// answer on a busy machine is not an outage; three in a row would be.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+const PROBE_FAILURES_TO_REMOVE: u32 = 3;
 
 /// Sends one HTTP/1.1 request and returns the status and the response head.
 async fn send(port: u16, request: String) -> std::io::Result<(u16, String)> {
@@ -103,13 +110,22 @@ async fn two_hundred_concurrent_sign_ins_keep_memory_bounded_and_health_checks_a
     let flood: Vec<_> = (0..200)
         .map(|n| tokio::spawn(send(port, sign_in_request(n))))
         .collect();
-    // Health checks while the flood runs.
+    // Health checks while the flood runs. A probe counts as failed past its timeout; the
+    // instance is taken out of service only after several failures in a row.
     let mut slowest_health = Duration::ZERO;
+    let (mut slow_in_a_row, mut most_slow_in_a_row) = (0, 0);
     while !flood.iter().all(|task| task.is_finished()) {
         let asked = Instant::now();
         let (status, _) = tokio::time::timeout(Duration::from_secs(5), health()).await??;
         assert_eq!(status, 200);
-        slowest_health = slowest_health.max(asked.elapsed());
+        let took = asked.elapsed();
+        slowest_health = slowest_health.max(took);
+        slow_in_a_row = if took >= PROBE_TIMEOUT {
+            slow_in_a_row + 1
+        } else {
+            0
+        };
+        most_slow_in_a_row = most_slow_in_a_row.max(slow_in_a_row);
         tokio::time::sleep(Duration::from_millis(20)).await;
         assert!(
             started.elapsed() < Duration::from_secs(120),
@@ -140,8 +156,9 @@ async fn two_hundred_concurrent_sign_ins_keep_memory_bounded_and_health_checks_a
         "peak RSS {peak_mib} MiB > {MAX_PEAK_RSS_MIB} MiB"
     );
     assert!(
-        slowest_health < Duration::from_secs(1),
-        "{slowest_health:?}"
+        most_slow_in_a_row < PROBE_FAILURES_TO_REMOVE,
+        "{most_slow_in_a_row} health checks in a row took {PROBE_TIMEOUT:?} or more \
+         (slowest {slowest_health:?})"
     );
     Ok(())
 }

@@ -7,13 +7,13 @@
 //! without bound.
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr,
+    EntityTrait, QueryFilter, QueryOrder,
 };
 
-use super::entities::{audit_event, throttle_counter};
+use super::entities::audit_event;
 use super::store::{Actor, Store, StoreError};
 use crate::domain::throttle::FailureLimit;
 use crate::domain::{alerts, audit_bounds};
@@ -201,53 +201,6 @@ impl Store {
             .exec_without_returning(self.connection())
             .await?;
         Ok(())
-    }
-
-    /// Stores `number` under `key` unless a number is there already; answers with the one
-    /// kept. One upsert (a throttle counter that lives until `expires_at`), so of attempts at
-    /// once the first number wins for all of them.
-    async fn keep_first_number(
-        &self,
-        key: &str,
-        number: u32,
-        expires_at: DateTime<Utc>,
-    ) -> Result<u32, StoreError> {
-        use throttle_counter::Column;
-        let statement = Query::insert()
-            .into_table(throttle_counter::Entity)
-            .columns([
-                Column::Key,
-                Column::Failures,
-                Column::ThrottledUntil,
-                Column::ExpiresAt,
-                Column::Version,
-            ])
-            .values([
-                key.into(),
-                i32::try_from(number).unwrap_or(i32::MAX).into(),
-                Option::<DateTime<Utc>>::None.into(),
-                expires_at.into(),
-                1_i64.into(),
-            ])
-            .map_err(|error| DbErr::Custom(error.to_string()))?
-            .on_conflict(
-                // Touches the row only so that it is returned, number unchanged.
-                OnConflict::column(Column::Key)
-                    .value(
-                        Column::Version,
-                        Expr::col((throttle_counter::Entity, Column::Version)).add(1),
-                    )
-                    .to_owned(),
-            )
-            .returning(Query::returning().column(Column::Failures))
-            .to_owned();
-        let row = self
-            .connection()
-            .query_one(&statement)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("the number of a counted event".into()))?;
-        let kept: i32 = row.try_get("", "failures")?;
-        Ok(u32::try_from(kept).unwrap_or(u32::MAX))
     }
 
     /// Adds one to the counted row `bucket`; false when there is no such row yet.
