@@ -1,3 +1,5 @@
+//! Form fields: a labelled input with its error message, and the one-time-code input.
+
 use leptos::prelude::*;
 
 /// A labelled input with its error message, wired for screen readers.

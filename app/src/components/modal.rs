@@ -1,3 +1,5 @@
+//! The modal dialog every page uses, server-rendered open and made modal once hydrated.
+
 use leptos::prelude::*;
 
 /// A modal dialog on the native `<dialog>` element. The server renders it open (the page's URL

@@ -1,3 +1,5 @@
+//! The page for paths no route matches.
+
 use leptos::prelude::*;
 
 /// The 404 page. During server rendering it also sets the response status.

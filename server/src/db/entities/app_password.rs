@@ -1,3 +1,5 @@
+//! The `app_passwords` table.
+
 use sea_orm::entity::prelude::*;
 
 /// An app password. The secret itself is never stored: `lookup_hash` (keyed HMAC, unique)

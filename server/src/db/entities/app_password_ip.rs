@@ -1,3 +1,5 @@
+//! The `app_password_ips` table.
+
 use sea_orm::entity::prelude::*;
 
 /// A client address an app password was used from; unique per app password.

@@ -1,3 +1,5 @@
+//! The `audit_events` table.
+
 use sea_orm::entity::prelude::*;
 
 /// Something security-relevant that happened, kept for the administrator.

@@ -1,3 +1,5 @@
+//! The `authenticator_apps` table.
+
 use sea_orm::entity::prelude::*;
 
 /// A user's authenticator app (TOTP). The secret is sealed with the server key. Until

@@ -1,3 +1,5 @@
+//! The `key_checks` table.
+
 use sea_orm::entity::prelude::*;
 
 /// The one row (`id` 1) holding the check value of the secret key the database is used with

@@ -1,3 +1,5 @@
+//! The `mail_outbox` table.
+
 use sea_orm::entity::prelude::*;
 
 /// A mail alert to send about the audit event `audit_event_id`, written in the same transaction

@@ -1,3 +1,5 @@
+//! The `organizations` table.
+
 use sea_orm::entity::prelude::*;
 
 /// The one organization this Latchkey instance serves, with its sign-in policy.

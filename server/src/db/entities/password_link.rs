@@ -1,3 +1,5 @@
+//! The `password_links` table.
+
 use sea_orm::entity::prelude::*;
 
 /// A one-time link with which a person sets their password: after an administrator's reset,

@@ -1,3 +1,5 @@
+//! The `sessions` table.
+
 use sea_orm::entity::prelude::*;
 
 /// A browser session. Only a hash of the cookie value is stored, so a copy of the

@@ -1,3 +1,5 @@
+//! The `sign_in_links` table.
+
 use sea_orm::entity::prelude::*;
 
 /// A sign-in link mailed to a person whose sign-ins are held back (`domain::sign_in_link`).

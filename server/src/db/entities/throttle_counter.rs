@@ -1,3 +1,5 @@
+//! The `throttle_counters` table.
+
 use sea_orm::entity::prelude::*;
 
 /// One throttle counter (see `domain::throttle::Counter`); `version` changes on every write,

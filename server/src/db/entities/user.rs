@@ -1,3 +1,5 @@
+//! The `users` table.
+
 use sea_orm::entity::prelude::*;
 
 /// An account of the organization. `username_key` is the case-folded username that the
