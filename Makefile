@@ -1,7 +1,7 @@
 # The two commands a newcomer needs, plus a development loop.
 .PHONY: run test dev dist
 
-# Build the release and serve Latchkey at http://127.0.0.1:3000 (data in ./data/).
+# Build the release and serve Latchkey at http://localhost:3000 (data in ./data/).
 run:
 	@bash scripts/run.sh
 

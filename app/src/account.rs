@@ -1,11 +1,14 @@
 //! Signing in and out, the signed-in user, and the account methods on Security info
-//! (password, authenticator app): thin server functions (their types are in `crate::model`).
+//! (password, authenticator app, recovery codes): thin server functions (their types are in
+//! `crate::model`).
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::{ActivityPage, AuthenticatorEnrollment, CurrentUser, SecurityInfo, SignInStep};
+use crate::model::{
+    ActivityPage, AuthenticatorEnrollment, CurrentUser, NewRecoveryCodes, SecurityInfo, SignInStep,
+};
 use crate::secret::Secret;
 
 #[cfg(feature = "ssr")]
@@ -14,7 +17,7 @@ use crate::backend::{Next, call};
 use crate::routes::{Page, SecurityInfoDialog, SignInQuery};
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use axum::http::{HeaderValue, header};
     use leptos::prelude::use_context;
 
@@ -89,6 +92,26 @@ pub async fn verify_sign_in_code(code: Secret, next: Option<String>) -> Result<(
     .map(|_| ())
 }
 
+/// Completes a sign-in with one of the person's recovery codes, in place of the authenticator
+/// app's code; the code never works again. A refusal comes back to the recovery-code step.
+#[server(endpoint = "verify_sign_in_recovery_code")]
+pub async fn verify_sign_in_recovery_code(
+    recovery_code: Secret,
+    next: Option<String>,
+) -> Result<(), AppError> {
+    let next = next.unwrap_or_default();
+    call(|backend, context| async move {
+        let cookie = backend
+            .verify_sign_in_recovery_code(&context, recovery_code.expose())
+            .await?;
+        ssr::set_cookie(&cookie)?;
+        Ok(backend.return_path(&next))
+    })
+    .await
+    .on_success(|after| Next::NavigateTo(after.clone()))
+    .map(|_| ())
+}
+
 /// Asks for a sign-in link by mail for `username`, whose sign-ins are held back
 /// (`AppError::SignInHeldBack`); then back to the password step, which says a link is on its
 /// way if the name has a mail address here (the same answer for every name).
@@ -147,7 +170,7 @@ pub async fn sign_out_everywhere() -> Result<(), AppError> {
 
 /// The sign-in page saying the person signed out (`1`: here; `everywhere`).
 #[cfg(feature = "ssr")]
-fn signed_out(where_: &str) -> String {
+pub(crate) fn signed_out(where_: &str) -> String {
     SignInQuery {
         signed_out: Some(where_.to_owned()),
         ..SignInQuery::default()
@@ -283,6 +306,32 @@ pub async fn change_password(
         let done = SecurityInfoDialog::ChangePassword { done: true };
         Next::FormPostTo(done.on(Page::SecurityInfo))
     })
+}
+
+/// A new set of recovery codes in place of the earlier ones, answered this once. After 10
+/// minutes without a sign-in, the password and a code are needed too. A plain form post is
+/// answered with Security info showing the codes (or why not) in their dialog: they cannot go
+/// in a URL (see `crate::form_post`).
+#[server(endpoint = "new_recovery_codes")]
+pub async fn get_new_recovery_codes(
+    password: Option<Secret>,
+    code: Option<Secret>,
+) -> Result<NewRecoveryCodes, AppError> {
+    use crate::form_post::FormPostAnswer;
+    let check = crate::model::IdentityCheck::from_fields(password, code);
+    call(|backend, context| async move { backend.new_recovery_codes(&context, &check).await })
+        .await
+        .show_on_page(|result| match result {
+            Err(AppError::Unauthorized) => {
+                Next::FormPostTo(SignInQuery::then_to(Page::SecurityInfo.path()).link())
+            }
+            result => Next::Show {
+                page: SecurityInfoDialog::RecoveryCodes.on(Page::SecurityInfo),
+                answer: FormPostAnswer::NewRecoveryCodes {
+                    result: result.clone(),
+                },
+            },
+        })
 }
 
 /// A page of the person's recent activity, newest first; `before` is where an older page

@@ -57,19 +57,38 @@ pub async fn get_people(
 }
 
 /// Does `action` to the person `username`; answers with them as they are now. A plain form
-/// post goes back to the console, at the search it came from.
+/// post goes back to the console, at the search it came from. `understood` (a ticked box,
+/// saying what the dialog said follows) is for resetting one's own methods, which may close the
+/// console until a method is added.
 #[server(endpoint = "admin_act_on_person")]
 pub async fn act_on_person(
     username: String,
     action: PersonAction,
+    understood: Option<String>,
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<PersonSummary, AppError> {
     let check = crate::model::IdentityCheck::from_fields(password, code);
     call(|backend, context| async move {
-        backend
-            .act_on_person(&context, &username, action, &check)
-            .await
+        match action {
+            PersonAction::ResetMethods => {
+                backend
+                    .reset_methods_of_person(
+                        &context,
+                        &username,
+                        understood
+                            .as_deref()
+                            .map(crate::error::OwnMethodsReset::from_form_value),
+                        &check,
+                    )
+                    .await
+            }
+            _ => {
+                backend
+                    .act_on_person(&context, &username, action, &check)
+                    .await
+            }
+        }
     })
     .await
     .on_success(|_| Next::FormPostTo(admin_console_of(referer().as_ref()).link()))

@@ -15,8 +15,8 @@ use crate::form_post::FormPostAnswer;
 use crate::model::{
     ActivityPage, AppPasswordItem, AppPasswordOverview, AuditPage, AuditQuery,
     AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, IdentityCheck, NewPersonValues,
-    OrganizationSettings, PasswordLink, PasswordLinkFor, PeoplePage, PersonAction, PersonSummary,
-    PolicySetting, SecurityInfo, SetupForm, SignInStep,
+    NewRecoveryCodes, OrganizationSettings, PasswordLink, PasswordLinkFor, PeoplePage,
+    PersonAction, PersonSummary, PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
 use crate::routes::{AdminQuery, AppPasswordDialog, Page, SecurityInfoQuery, parse_query};
 
@@ -260,6 +260,25 @@ pub trait AccountUseCases: Send + Sync + 'static {
     ) -> Result<(), AppError>;
 }
 
+/// Recovery codes: a new set on Security info, and one used at sign-in's code step.
+#[async_trait]
+pub trait RecoveryCodeUseCases: Send + Sync + 'static {
+    /// A new set of recovery codes in place of the person's earlier ones, answered this once.
+    /// Only for a person with a second factor; needs a sign-in within 10 minutes, or `check`.
+    async fn new_recovery_codes(
+        &self,
+        context: &RequestContext,
+        check: &IdentityCheck,
+    ) -> Result<NewRecoveryCodes, AppError>;
+    /// Completes a sign-in waiting for its second step with one of the person's unused
+    /// recovery codes, as a code from the authenticator app would; the code never works again.
+    async fn verify_sign_in_recovery_code(
+        &self,
+        context: &RequestContext,
+        code: &str,
+    ) -> Result<SetCookie, AppError>;
+}
+
 /// A person's app passwords.
 #[async_trait]
 pub trait AppPasswordUseCases: Send + Sync + 'static {
@@ -351,6 +370,18 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         action: PersonAction,
         check: &IdentityCheck,
     ) -> Result<PersonSummary, AppError>;
+    /// Removes every second factor of the person `username` (their sessions end; their app
+    /// passwords are revoked, or stop until they add a method, as the organization's reset
+    /// setting says); answers with them as they are now. Administrators resetting their own
+    /// methods where that closes the console to them (or to everyone) must have `understood`
+    /// all that follows ([`crate::error::Refusal::ConfirmOwnMethodsReset`] otherwise).
+    async fn reset_methods_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        understood: Option<crate::error::OwnMethodsReset>,
+        check: &IdentityCheck,
+    ) -> Result<PersonSummary, AppError>;
     /// Adds a person, who sets their password with the one-time link answered.
     async fn add_person(
         &self,
@@ -383,14 +414,41 @@ pub trait PasswordLinkUseCases: Send + Sync + 'static {
     ) -> Result<String, AppError>;
 }
 
+/// What signing out one browser from Security info's list did.
+pub enum BrowserSignedOut {
+    /// It was this browser: signed out as Sign out does; the cookie clears the session's.
+    ThisBrowser(SetCookie),
+    /// Another of the person's browsers: its session has ended, for every instance at once.
+    Another,
+}
+
+/// The person's signed-in browsers on Security info, each of which they may sign out.
+#[async_trait]
+pub trait SignedInBrowserUseCases: Send + Sync + 'static {
+    /// The person's signed-in browsers: this one first, then the most recently active.
+    async fn signed_in_browsers(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Vec<crate::signed_in_browsers::SignedInBrowser>, AppError>;
+    /// Signs out the person's browser `id` (a [`crate::signed_in_browsers::SignedInBrowser`]'s
+    /// id), with its audit event; any other id is `NotFound`.
+    async fn sign_out_browser(
+        &self,
+        context: &RequestContext,
+        id: i32,
+    ) -> Result<BrowserSignedOut, AppError>;
+}
+
 /// Every use case a server function may call.
 pub trait Backend:
     SetupUseCases
     + SessionUseCases
     + AccountUseCases
+    + RecoveryCodeUseCases
     + AppPasswordUseCases
     + AdministrationUseCases
     + PasswordLinkUseCases
+    + SignedInBrowserUseCases
 {
 }
 
@@ -398,9 +456,11 @@ impl<T> Backend for T where
     T: SetupUseCases
         + SessionUseCases
         + AccountUseCases
+        + RecoveryCodeUseCases
         + AppPasswordUseCases
         + AdministrationUseCases
         + PasswordLinkUseCases
+        + SignedInBrowserUseCases
 {
 }
 
@@ -408,7 +468,8 @@ impl<T> Backend for T where
 pub mod prelude {
     pub use super::{
         AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend,
-        PasswordLinkUseCases, RequestContext, RequestMemo, SessionUseCases, SetupUseCases,
+        PasswordLinkUseCases, RecoveryCodeUseCases, RequestContext, RequestMemo, SessionUseCases,
+        SetupUseCases, SignedInBrowserUseCases,
     };
 }
 
@@ -466,7 +527,7 @@ pub enum Next {
 
 /// An answer a plain form post may leave behind, as it does when it is redirected: the page
 /// it goes to reads again whatever it shows. A one-time secret (a new app password, a
-/// password link) is not one: the call answering it must finish with
+/// password link, new recovery codes) is not one: the call answering it must finish with
 /// [`Called::show_on_page`], or it does not compile:
 ///
 /// ```compile_fail,E0277
@@ -521,6 +582,7 @@ refetchable!(
     crate::model::PersonSummary,
     crate::model::AuditPage,
     crate::model::PasswordLinkFor,
+    crate::signed_in_browsers::SignedInBrowser,
 );
 impl<T: Refetchable> Refetchable for Option<T> {}
 impl<T: Refetchable> Refetchable for Vec<T> {}

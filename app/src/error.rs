@@ -105,6 +105,76 @@ pub enum Refusal {
     LastAdministrator,
     #[error("Only administrators can do this.")]
     NotAdministrator,
+    /// An administrator resetting their own sign-in methods where that keeps them (or
+    /// everyone) from the console for a while: done only once they say they understand.
+    #[error("{0} Tick \"I understand\", then reset them.")]
+    ConfirmOwnMethodsReset(OwnMethodsReset),
+}
+
+/// What follows when administrators reset their own sign-in methods: they are signed out;
+/// where the organization requires two-step verification, the console is closed to them
+/// until they add a method; as the last administrator, to everyone. Its text is what the
+/// confirmation says.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnMethodsReset {
+    pub two_step_required: bool,
+    pub last_administrator: bool,
+}
+
+impl OwnMethodsReset {
+    /// Whether having been told `told` covers this: everything that follows was said.
+    pub fn told_by(self, told: Self) -> bool {
+        (!self.two_step_required || told.two_step_required)
+            && (!self.last_administrator || told.last_administrator)
+    }
+
+    /// Its value in the confirmation's "I understand" box, so the server knows what the dialog
+    /// said: "two_step_required,last_administrator", "signed_out" when only that.
+    pub fn form_value(self) -> String {
+        let mut said = vec!["signed_out"];
+        if self.two_step_required {
+            said.push("two_step_required");
+        }
+        if self.last_administrator {
+            said.push("last_administrator");
+        }
+        said.join(",")
+    }
+
+    /// What a box's [`Self::form_value`] says was said; words it does not know count for
+    /// nothing.
+    pub fn from_form_value(value: &str) -> Self {
+        let said = |word: &str| value.split(',').any(|w| w.trim() == word);
+        Self {
+            two_step_required: said("two_step_required"),
+            last_administrator: said("last_administrator"),
+        }
+    }
+}
+
+impl std::fmt::Display for OwnMethodsReset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("These are your own methods: you will be signed out everywhere, here too.")?;
+        match (self.two_step_required, self.last_administrator) {
+            (true, last) => {
+                f.write_str(
+                    " Your organization requires two-step verification: at your next sign-in you \
+                     will be asked to add a method, and you can't use the console until you do.",
+                )?;
+                if last {
+                    f.write_str(
+                        " You are the last administrator, so nobody can use it until then.",
+                    )?;
+                }
+            }
+            (false, true) => f.write_str(
+                " You are the last administrator: until you add a method again, your password \
+                 alone protects the console.",
+            )?,
+            (false, false) => {}
+        }
+        Ok(())
+    }
 }
 
 impl AppError {
@@ -113,6 +183,14 @@ impl AppError {
         Self::invalid(
             "code",
             "That code didn't work. Check your authenticator app and enter the newest code.",
+        )
+    }
+
+    /// The recovery code is not one of the person's, or was used already.
+    pub fn wrong_recovery_code() -> Self {
+        Self::invalid(
+            "recovery_code",
+            "That recovery code didn't work. Each code works once: check it, or use another one.",
         )
     }
 
@@ -180,5 +258,33 @@ impl FromServerFnError for AppError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         Self::Transport(value.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OwnMethodsReset;
+
+    #[test]
+    fn the_understood_box_says_what_was_said_and_covers_only_that() {
+        let all = OwnMethodsReset {
+            two_step_required: true,
+            last_administrator: true,
+        };
+        let partly = OwnMethodsReset {
+            two_step_required: true,
+            last_administrator: false,
+        };
+        for said in [all, partly, OwnMethodsReset::default()] {
+            assert_eq!(OwnMethodsReset::from_form_value(&said.form_value()), said);
+        }
+        assert_eq!(
+            OwnMethodsReset::from_form_value("yes"),
+            OwnMethodsReset::default()
+        );
+        assert!(all.told_by(all) && partly.told_by(all));
+        assert!(!all.told_by(partly));
+        assert!(all.to_string().contains("nobody can use it until then"));
+        assert!(!partly.to_string().contains("last administrator"));
     }
 }

@@ -1,7 +1,7 @@
 //! The answer of a plain form post (a browser without the WebAssembly yet) that must be shown in
-//! the POST response itself instead of after a redirect: the new app password and a one-time
-//! password link (shown once, so they cannot go in a URL), and a refused first-time setup or
-//! new person (so what was typed comes back).
+//! the POST response itself instead of after a redirect: the new app password, new recovery
+//! codes and a one-time password link (shown once, so they cannot go in a URL), and a refused
+//! first-time setup or new person (so what was typed comes back).
 //!
 //! Every other form post answers with a redirect: Leptos sends the browser back to the page
 //! (its `Referer`), with a failure in the `__err` query that `ServerAction` reads.
@@ -16,7 +16,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::model::{CreatedAppPassword, NewPersonValues, PasswordLink};
+use crate::model::{CreatedAppPassword, NewPersonValues, NewRecoveryCodes, PasswordLink};
 
 /// The typed answer a page shows after a plain form post. It may hold a new app password, a
 /// one-time link or a setup token, so `Debug` shows what was typed and how it ended, never
@@ -42,6 +42,10 @@ pub enum FormPostAnswer {
     ResetPassword {
         username: String,
         result: Result<PasswordLink, AppError>,
+    },
+    /// What `new_recovery_codes` did: the new codes, shown once, or why not.
+    NewRecoveryCodes {
+        result: Result<NewRecoveryCodes, AppError>,
     },
 }
 
@@ -76,6 +80,10 @@ impl std::fmt::Debug for FormPostAnswer {
             Self::ResetPassword { username, result } => f
                 .debug_struct("ResetPassword")
                 .field("username", username)
+                .field("result", &Outcome(result))
+                .finish(),
+            Self::NewRecoveryCodes { result } => f
+                .debug_struct("NewRecoveryCodes")
                 .field("result", &Outcome(result))
                 .finish(),
         }

@@ -17,10 +17,12 @@ pub mod error;
 pub mod form_post;
 pub mod model;
 pub mod pages;
+pub mod passkey_model;
 pub mod password_link;
 pub mod routes;
 pub mod secret;
 pub mod setup;
+pub mod signed_in_browsers;
 
 pub use app::{App, shell};
 

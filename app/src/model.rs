@@ -28,6 +28,76 @@ pub struct SecurityInfo {
     pub show_preview_notice: bool,
     /// The organization requires two-step verification and the person has none yet.
     pub two_step_required: bool,
+    /// The person's recovery codes; `None` while they have no second factor (codes stand in
+    /// for one, so they are not offered).
+    pub recovery_codes: Option<RecoveryCodesLeft>,
+}
+
+/// How many of the person's recovery codes are left, for Security info's row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecoveryCodesLeft {
+    pub left: u32,
+    /// How many the set had (10); 0 when the person has none yet.
+    pub issued: u32,
+    /// So few are left that it is time for new ones (the server's rule).
+    pub few_left: bool,
+}
+
+/// A new set of recovery codes: the only time they leave the server. `Debug` hides them.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewRecoveryCodes {
+    /// "7kx2m-qp4rz-a9fh3", ...
+    pub codes: Vec<String>,
+    /// The sign-in name they are for.
+    pub account: String,
+    /// The organization's name.
+    pub organization: String,
+    /// When they were made, as people read it.
+    pub created: String,
+}
+
+impl std::fmt::Debug for NewRecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewRecoveryCodes")
+            .field("codes", &self.codes.len())
+            .field("account", &self.account)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NewRecoveryCodes {
+    /// The codes one a line, as copied.
+    pub fn lines(&self) -> String {
+        self.codes.join("\n")
+    }
+
+    /// The text file the person downloads (and may print).
+    pub fn file_text(&self) -> String {
+        format!(
+            "Latchkey recovery codes\n\
+             Organization: {organization}\n\
+             Account: {account}\n\
+             Made: {created}\n\n\
+             Each code signs you in once, in place of a code from your authenticator app.\n\
+             Getting new codes makes these stop working. Keep them somewhere safe.\n\n\
+             {codes}\n",
+            organization = self.organization,
+            account = self.account,
+            created = self.created,
+            codes = self.lines(),
+        )
+    }
+
+    /// A `data:` URL of [`Self::file_text`], for a download link that needs no script.
+    pub fn download_href(&self) -> String {
+        let text = self.file_text();
+        let encoded =
+            percent_encoding::utf8_percent_encode(&text, percent_encoding::NON_ALPHANUMERIC);
+        format!("data:text/plain;charset=utf-8,{encoded}")
+    }
+
+    /// The downloaded file's name.
+    pub const FILE_NAME: &'static str = "latchkey-recovery-codes.txt";
 }
 
 /// One event of the person's recent activity, worded by the server.
@@ -50,6 +120,9 @@ pub struct ActivityItem {
     /// How many attempts it stands for: failed sign-ins are counted, one item per address
     /// in 15 minutes (then `title` says how many, and from where).
     pub count: u32,
+    /// Someone else knows the person's password (they failed only the second step): the page
+    /// offers to change it.
+    pub suggests_password_change: bool,
 }
 
 /// A page of recent activity, newest first.
@@ -318,6 +391,8 @@ pub struct PersonSummary {
     pub is_enabled: bool,
     pub has_two_step: bool,
     pub app_passwords: u32,
+    /// The administrator reading the list (resetting their own methods signs them out).
+    pub is_you: bool,
 }
 
 /// A one-time link with which a person sets their password (after a reset, or as a new
@@ -383,6 +458,9 @@ pub enum PersonAction {
     SignOutEverywhere,
     /// Revokes every app password of the person.
     RevokeAppPasswords,
+    /// Removes every second factor of the person (sessions end; app passwords as the
+    /// organization's reset setting says): they add a method again at their next sign-in.
+    ResetMethods,
 }
 
 // Its value in a form (`action=disable`) and in the console's URL (`?confirm=disable:NAME`) is
@@ -399,12 +477,16 @@ impl PersonAction {
             Self::RemoveAdministrator => "Remove administrator",
             Self::SignOutEverywhere => "Sign out everywhere",
             Self::RevokeAppPasswords => "Revoke all app passwords",
+            Self::ResetMethods => "Reset methods",
         }
     }
 
     /// Asked again before it is done: it cannot be undone, or locks the person out.
     pub fn needs_confirmation(self) -> bool {
-        matches!(self, Self::Disable | Self::RevokeAppPasswords)
+        matches!(
+            self,
+            Self::Disable | Self::RevokeAppPasswords | Self::ResetMethods
+        )
     }
 
     /// The actions that apply to `person` now.
@@ -422,6 +504,9 @@ impl PersonAction {
         actions.push(Self::SignOutEverywhere);
         if person.app_passwords > 0 {
             actions.push(Self::RevokeAppPasswords);
+        }
+        if person.has_two_step {
+            actions.push(Self::ResetMethods);
         }
         actions
     }
@@ -470,4 +555,45 @@ pub struct AuditPage {
     pub older: Option<i32>,
     /// Every kind of event recorded, for the filter.
     pub kinds: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn new_recovery_codes_download_as_a_text_file_and_hide_from_debug() {
+        let codes = NewRecoveryCodes {
+            codes: vec![
+                "7kx2m-qp4rz-a9fh3".to_owned(),
+                "bbbbb-ccccc-ddddd".to_owned(),
+            ],
+            account: "ada@contoso.example".to_owned(),
+            organization: "Contoso & Co".to_owned(),
+            created: "Dec 6, 2026, 10:00 UTC".to_owned(),
+        };
+        assert_eq!(codes.lines(), "7kx2m-qp4rz-a9fh3\nbbbbb-ccccc-ddddd");
+        let text = codes.file_text();
+        for part in [
+            "Account: ada@contoso.example",
+            "Contoso & Co",
+            "7kx2m-qp4rz-a9fh3\nbbbbb",
+        ] {
+            assert!(text.contains(part), "{part}: {text}");
+        }
+        let href = codes.download_href();
+        let encoded = href
+            .strip_prefix("data:text/plain;charset=utf-8,")
+            .unwrap_or_default();
+        // Nothing in the link can end it or start another part of the URL.
+        assert!(
+            encoded
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'%'),
+            "{encoded}"
+        );
+        let decoded = percent_encoding::percent_decode_str(encoded).decode_utf8_lossy();
+        assert_eq!(decoded, text);
+        assert!(!format!("{codes:?}").contains("7kx2m"));
+    }
 }

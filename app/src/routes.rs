@@ -221,6 +221,8 @@ pub enum SecurityInfoDialog {
     },
     /// `?remove=authenticator`.
     DeleteAuthenticator,
+    /// `?codes=new`: "Get new codes" (recovery codes), then the codes shown once.
+    RecoveryCodes,
     AppPassword(AppPasswordDialog),
 }
 
@@ -279,6 +281,8 @@ struct SecurityInfoKeys {
     delete: Option<Deleting>,
     #[serde(deserialize_with = "lenient")]
     then: Option<Then>,
+    #[serde(deserialize_with = "lenient")]
+    codes: Option<Codes>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -311,6 +315,12 @@ enum Removing {
 #[serde(rename_all = "snake_case")]
 enum Then {
     Create,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Codes {
+    New,
 }
 
 /// `delete=all` or `delete=ID`.
@@ -363,7 +373,9 @@ impl From<SecurityInfoKeys> for SecurityInfoQuery {
                 done: keys.step == Some(Step::Done),
             }),
             (_, _, Some(Removing::Authenticator)) => Some(SecurityInfoDialog::DeleteAuthenticator),
-            _ => None,
+            _ => keys
+                .codes
+                .map(|Codes::New| SecurityInfoDialog::RecoveryCodes),
         };
         Self {
             dialog: app_password.map(SecurityInfoDialog::AppPassword).or(own),
@@ -385,6 +397,7 @@ impl From<SecurityInfoQuery> for SecurityInfoKeys {
             Some(SecurityInfoDialog::DeleteAuthenticator) => {
                 keys.remove = Some(Removing::Authenticator)
             }
+            Some(SecurityInfoDialog::RecoveryCodes) => keys.codes = Some(Codes::New),
             Some(SecurityInfoDialog::AppPassword(dialog)) => match dialog {
                 AppPasswordDialog::Create => keys.add = Some(Adding::AppPassword),
                 AppPasswordDialog::Delete { id, then_create } => {
@@ -612,7 +625,8 @@ pub struct SignInQuery {
     /// `set`: the password was just set with a one-time link.
     pub password: Option<String>,
     pub username: Option<String>,
-    /// `code`: the authenticator app's code.
+    /// [`SignInQuery::CODE_STEP`]: the authenticator app's code;
+    /// [`SignInQuery::RECOVERY_CODE_STEP`]: a recovery code in its place.
     pub step: Option<String>,
     /// Where to go once signed in (a path on this site).
     pub next: Option<String>,
@@ -621,6 +635,21 @@ pub struct SignInQuery {
 }
 
 impl SignInQuery {
+    /// The step asking for the authenticator app's code.
+    pub const CODE_STEP: &str = "code";
+    /// The step asking for a recovery code instead ("Use a recovery code").
+    pub const RECOVERY_CODE_STEP: &str = "recovery_code";
+
+    /// The second step `step` ([`Self::CODE_STEP`] or [`Self::RECOVERY_CODE_STEP`]), then on to
+    /// `next`.
+    pub fn second_step(step: &str, next: &str) -> Self {
+        Self {
+            step: Some(step.to_owned()),
+            next: Some(next.to_owned()),
+            ..Self::default()
+        }
+    }
+
     /// Sign-in, then on to `next`.
     pub fn then_to(next: &str) -> Self {
         Self {
@@ -729,6 +758,8 @@ mod tests {
                 "/security-info?remove=authenticator",
                 Some(DeleteAuthenticator),
             ),
+            ("/security-info?codes=new", Some(RecoveryCodes)),
+            ("/security-info?codes=old", None),
             (
                 "/security-info?rename=7",
                 Some(AppPassword(Rename { id: 7 })),
@@ -779,6 +810,7 @@ mod tests {
             ChangePassword { done: false },
             ChangePassword { done: true },
             DeleteAuthenticator,
+            RecoveryCodes,
             AppPassword(Create),
             AppPassword(Delete {
                 id: 12,
@@ -838,6 +870,13 @@ mod tests {
             admin("/admin?confirm=revoke_app_passwords:ada@contoso.example").dialog,
             Some(AdminDialog::Confirm {
                 action: PersonAction::RevokeAppPasswords,
+                username: ada.clone()
+            })
+        );
+        assert_eq!(
+            admin("/admin?confirm=reset_methods:ada@contoso.example").dialog,
+            Some(AdminDialog::Confirm {
+                action: PersonAction::ResetMethods,
                 username: ada.clone()
             })
         );
@@ -979,6 +1018,10 @@ mod tests {
             ..SignInQuery::default()
         };
         assert_eq!(code.link(), "/signin?step=code&next=");
+        assert_eq!(
+            SignInQuery::second_step(SignInQuery::RECOVERY_CODE_STEP, "/security-info").link(),
+            "/signin?step=recovery_code&next=/security-info"
+        );
         assert_eq!(SignInQuery::default().link(), "/signin");
         assert_eq!(read::<SignInQuery>(&set.link()), set);
     }

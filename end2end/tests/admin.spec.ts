@@ -1,8 +1,16 @@
 // The admin console: administrators change the organization's settings in the browser (with
 // and without the WebAssembly); everyone else is neither shown the console nor let in.
 import { test, expect, completeSetup, signIn, hydrated, readyUser, sql, totp, ADMIN, addPerson, latchkeyAdmin, pageWithoutScripts, addAuthenticator, openAppPasswordDialog, APP_PASSWORD } from './fixtures';
+import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
 import type { LatchkeyServer } from './fixtures';
+
+/** axe-core finds nothing on the page as it is now. */
+async function noAxeViolations(page: Page, what: string) {
+  const results = await new AxeBuilder({ page }).analyze();
+  const found = results.violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(' ')).join(', ')})`);
+  expect(found, what).toEqual([]);
+}
 
 /** Adds an authenticator app, then an app password named `name`, through Security info. */
 async function addAuthenticatorAndAppPassword(page: Page, server: LatchkeyServer, name: string) {
@@ -281,4 +289,78 @@ test('after 10 minutes the console asks "Confirm it\'s you" once, then changes g
   await twoStep.getByRole('button', { name: 'Require two-step verification: turn on' }).click();
   await expect(twoStep).toContainText('On');
   expect(latchkeyAdmin(server, 'org', 'show')).toMatch(/require-two-step:\s+on/);
+});
+
+test('an administrator resets a person\'s methods; the person signs in with the password and is asked to add a method', async ({ page, server, browser }) => {
+  await readyUser(page, server);
+  addPerson(server, 'grace@contoso.example', 'a long enough password');
+  // Grace has an authenticator app and is signed in in her own browser.
+  const graceBrowser = await browser.newContext();
+  const grace = await graceBrowser.newPage();
+  await signIn(grace, server, { username: 'grace@contoso.example', password: 'a long enough password' });
+  await expect(grace).toHaveURL(server.baseURL + '/');
+  await addAuthenticator(grace, server);
+  latchkeyAdmin(server, 'org', 'set', 'require-two-step', 'on');
+
+  // She lost her phone: the administrator resets her methods from the console.
+  await page.goto(server.baseURL + '/admin?q=grace');
+  await hydrated(page);
+  const row = page.getByRole('list', { name: 'People' }).getByRole('listitem').first();
+  await expect(row).toContainText('grace@contoso.example');
+  await expect(row).toContainText('Two-step verification');
+  await row.getByRole('link', { name: 'Reset methods grace@contoso.example' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/admin?q=grace&confirm=reset_methods%3Agrace%40contoso.example');
+  const confirm = page.getByRole('dialog', { name: 'Reset sign-in methods?' });
+  await expect(confirm).toContainText('Reset the sign-in methods of Grace Hopper (grace@contoso.example)?');
+  await expect(confirm).toContainText('they are signed out everywhere');
+  await expect(confirm).toContainText('At their next sign-in they will be asked to add a method.');
+  // Only one's own reset asks for the box.
+  await expect(confirm.getByLabel('I understand')).toHaveCount(0);
+  await noAxeViolations(page, 'Reset sign-in methods');
+  await confirm.getByRole('button', { name: 'Reset methods' }).click();
+  await expect(confirm).toBeHidden();
+  await expect(page).toHaveURL(server.baseURL + '/admin?q=grace');
+  await expect(row).toContainText('No two-step verification');
+  await expect(row.getByRole('link', { name: 'Reset methods grace@contoso.example' })).toHaveCount(0);
+  expect(latchkeyAdmin(server, 'audit', '--user', 'grace@contoso.example')).toMatch(/methods\.reset.*1 authenticator app removed.*\(by ada@contoso\.example\)/);
+
+  // Her browser was signed out.
+  await grace.goto(server.baseURL + '/security-info');
+  await expect(grace).toHaveURL(/\/signin\?next=/);
+  // With her password alone she is in, and asked to add a method before anything else.
+  await signIn(grace, server, { username: 'grace@contoso.example', password: 'a long enough password' });
+  await expect(grace).toHaveURL(server.baseURL + '/security-info?add=authenticator');
+  await expect(grace.getByText('Your organization requires two-step verification.')).toBeVisible();
+  await expect(grace.getByRole('dialog', { name: 'Authenticator app' })).toBeVisible();
+  await grace.goto(server.baseURL + '/activity');
+  await expect(grace).toHaveURL(server.baseURL + '/security-info');
+  // She adds one again, and is in.
+  await addAuthenticator(grace, server);
+  await grace.goto(server.baseURL + '/activity');
+  await expect(grace.getByRole('list', { name: 'Your recent activity' })).toContainText('Sign-in methods reset by an administrator');
+  await graceBrowser.close();
+
+  // The administrator's own methods: the dialog says what follows and asks for the box.
+  await page.goto(server.baseURL + '/admin?confirm=reset_methods%3Aada%40contoso.example');
+  await hydrated(page);
+  const own = page.getByRole('dialog', { name: 'Reset sign-in methods?' });
+  await expect(own).toContainText('These are your own methods: you will be signed out everywhere, here too.');
+  await expect(own).toContainText("you can't use the console until you do.");
+  await noAxeViolations(page, 'Reset your own sign-in methods');
+  await own.getByRole('button', { name: 'Reset methods' }).click();
+  // Not ticked: the browser keeps the form, nothing is sent.
+  await expect(own).toBeVisible();
+  expect(latchkeyAdmin(server, 'audit', '--user', ADMIN.username)).not.toMatch(/methods\.reset/);
+  await own.getByLabel('I understand').check();
+  await own.getByRole('button', { name: 'Reset methods' }).click();
+  // The page could not know that nobody else administers: the server says so, and asks again.
+  await expect(own).toContainText('You are the last administrator, so nobody can use it until then.');
+  expect(latchkeyAdmin(server, 'audit', '--user', ADMIN.username)).not.toMatch(/methods\.reset/);
+  await own.getByLabel('I understand').check();
+  await own.getByRole('button', { name: 'Reset methods' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/signin?next=/admin');
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/security-info?add=authenticator');
+  await page.goto(server.baseURL + '/admin');
+  await expect(page).toHaveURL(server.baseURL + '/security-info');
 });

@@ -96,6 +96,15 @@ pub enum UserCommand {
     MakeAdmin { username: String },
     /// Take the administrator role from a user (not from the last enabled administrator).
     RemoveAdmin { username: String },
+    /// Remove every second factor of a user (authenticator app, passkeys, recovery codes) so they can
+    /// add a new one at their next sign-in; all their sessions end, and their app passwords
+    /// are revoked or stop working, as reset-revokes-app-passwords says. Asks first.
+    ResetMethods {
+        username: String,
+        /// Do not ask (for scripts).
+        #[arg(long)]
+        yes: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -154,6 +163,10 @@ pub enum AdminError {
     Invalid(#[from] ValidationError),
     #[error("cannot read the password: {0}")]
     ReadPassword(std::io::Error),
+    #[error("nothing was changed: answer yes to go on, or pass --yes")]
+    NotConfirmed,
+    #[error("cannot read the answer: {0}")]
+    ReadAnswer(std::io::Error),
 }
 
 impl From<AdministrationError> for AdminError {
@@ -219,6 +232,51 @@ fn read_new_password() -> Result<String, AdminError> {
         account::check_new_password(&password, &password)?;
         Ok(password)
     }
+}
+
+/// Asks `question` on standard error and reads one line from standard input (a terminal or a
+/// pipe); only "yes" (or "y", any case) goes on.
+fn confirm(question: &str) -> Result<(), AdminError> {
+    eprint!("{question}\nType yes to go on: ");
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(AdminError::ReadAnswer)?;
+    match line.trim().to_lowercase().as_str() {
+        "yes" | "y" => Ok(()),
+        _ => Err(AdminError::NotConfirmed),
+    }
+}
+
+/// What resetting the methods of `person` does, asked before it is done.
+fn reset_methods_question(
+    person: &crate::db::entities::user::Model,
+    org: &crate::db::entities::organization::Model,
+) -> String {
+    let mut question = format!(
+        "Reset the sign-in methods of {} ({})? Their authenticator app, passkeys and recovery \
+         codes are removed and all their sessions end; their app passwords {}.",
+        person.username,
+        person.display_name,
+        if org.reset_revokes_app_passwords {
+            "are revoked (reset-revokes-app-passwords is on)"
+        } else {
+            "are kept but stop working until they add a method (reset-revokes-app-passwords is off)"
+        }
+    );
+    if org.require_two_step {
+        question.push_str(
+            " The organization requires two-step verification: at their next sign-in they \
+             will be asked to add a method",
+        );
+        question.push_str(if person.role == "admin" {
+            ", and they can't use the console until they do."
+        } else {
+            "."
+        });
+    }
+    question
 }
 
 fn plural(count: usize, word: &str) -> String {
@@ -342,6 +400,24 @@ give them this one-time link to set a new password (valid until {}):
         UserCommand::RemoveAdmin { username } => {
             let user = admin.set_administrator(&username, false).await?;
             Ok(format!("{} is no longer an administrator", user.username))
+        }
+        UserCommand::ResetMethods { username, yes } => {
+            let person = admin.person(&username).await?;
+            let org = admin.organization().await?;
+            if !yes {
+                confirm(&reset_methods_question(&person, &org))?;
+            }
+            // The command line is no person: the console's "your own methods" rule is not its.
+            let (user, reset) = admin.reset_methods(&username, None).await?;
+            let mut out = format!(
+                "sign-in methods of {} reset: {}",
+                user.username,
+                reset.detail()
+            );
+            if org.require_two_step {
+                out.push_str("\nat their next sign-in they will be asked to add a method");
+            }
+            Ok(out)
         }
     }
 }

@@ -134,6 +134,13 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     tokio::spawn(store.watch_revocations());
     let backend = ServerBackend::new(store, secret_key, config.backend_settings());
     let public_url = config.public_url();
+    // Not a refusal to start: the default public URL (http://127.0.0.1:3000) is an IP address,
+    // which browsers refuse as a WebAuthn id; everything else works without passkeys.
+    if let app::passkey_model::PasskeyAvailability::Unavailable { reason } =
+        backend.passkey_availability()
+    {
+        tracing::warn!("{reason}");
+    }
 
     if !backend.store.has_accounts().await? {
         let token = backend.setup_gate.issue(&mut OsRandom, Utc::now());

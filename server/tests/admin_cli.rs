@@ -662,3 +662,157 @@ async fn the_audit_log_as_csv_never_holds_a_spreadsheet_formula() -> TestResult 
     }
     Ok(())
 }
+
+#[tokio::test]
+async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
+    use app::backend::prelude::*;
+    use server::app_password_check::{CheckOutcome, Client};
+    for database in TestDatabase::all().await {
+        let url = database.url.as_str();
+        let name = database.name;
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let ada = support::add_user(&backend, "ada@contoso.example").await;
+        let (ctx, mail) =
+            support::app_password_for(&backend, "ada@contoso.example", "Mail").await?;
+        backend
+            .new_recovery_codes(&ctx, &app::model::IdentityCheck::default())
+            .await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::RequireTwoStep,
+            true,
+        )
+        .await?;
+        let client = Client {
+            ip: Some("192.0.2.9".to_owned()),
+            name: Some("IMAP".to_owned()),
+        };
+        let accepted = async || -> Result<bool, server::db::StoreError> {
+            Ok(matches!(
+                backend
+                    .check_app_password("ada@contoso.example", &mail.password, &client)
+                    .await?,
+                CheckOutcome::Accepted(_)
+            ))
+        };
+        assert!(accepted().await?, "{name}: cached by the running instance");
+
+        // Asked first: anything but yes changes nothing.
+        let declined = latchkey(
+            url,
+            &["admin", "user", "reset-methods", "Ada@Contoso.example"],
+            "no\n",
+        )?;
+        assert_eq!(declined.code, 1, "{name}: {}", declined.stdout);
+        assert!(
+            declined.stderr.contains(
+                "Reset the sign-in methods of ada@contoso.example (Test User)? Their authenticator app, passkeys and recovery codes are removed and all their sessions end; their app passwords are revoked (reset-revokes-app-passwords is on)."
+            ) && declined
+                .stderr
+                .contains("at their next sign-in they will be asked to add a method"),
+            "{name}: {}",
+            declined.stderr
+        );
+        assert!(
+            declined.stderr.contains("nothing was changed"),
+            "{}",
+            declined.stderr
+        );
+        assert!(backend.store.authenticator(ada.id).await?.is_some());
+        assert!(accepted().await?, "{name}");
+
+        let reset = latchkey(
+            url,
+            &["admin", "user", "reset-methods", "ada@contoso.example"],
+            "yes\n",
+        )?;
+        assert_eq!(reset.code, 0, "{name}: {}", reset.stderr);
+        assert_eq!(
+            reset.stdout.trim_end(),
+            "sign-in methods of ada@contoso.example reset: 1 authenticator app and 10 recovery codes removed, 1 session ended, 1 app password revoked\nat their next sign-in they will be asked to add a method",
+            "{name}"
+        );
+        assert!(backend.store.authenticator(ada.id).await?.is_none());
+        assert_eq!(backend.store.recovery_codes_left(ada.id).await?.issued, 0);
+        assert!(backend.signed_in(&ctx).await?.is_none(), "{name}");
+        // Another process: the running instance hears of it from the database.
+        let refused = support::time_until(std::time::Duration::from_secs(1), async || {
+            Ok::<_, server::db::StoreError>(!accepted().await?)
+        })
+        .await?;
+        assert!(refused.is_some(), "{name}: the app password still works");
+        // Audited as the command line's, and the person's mail queued with it.
+        let events = backend.store.audit_events_of(ada.id).await?;
+        let event = events
+            .iter()
+            .find(|event| event.kind == "methods.reset")
+            .ok_or("the reset's event")?;
+        assert_eq!(event.actor_user_id, None);
+        assert_eq!(
+            event.user_agent.as_deref(),
+            Some(server::admin::CLI_USER_AGENT)
+        );
+        assert!(
+            backend
+                .store
+                .outbox()
+                .await?
+                .iter()
+                .any(|mail| mail.audit_event_id == event.id),
+            "{name}: the mail is queued"
+        );
+        let log = latchkey(
+            url,
+            &["admin", "audit", "--user", "ada@contoso.example"],
+            "",
+        )?;
+        assert!(
+            log.stdout
+                .lines()
+                .any(|line| line.contains("methods.reset") && line.ends_with("(by command line)")),
+            "{}",
+            log.stdout
+        );
+
+        // --yes does not ask (for scripts); an unknown name is said so.
+        let again = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "reset-methods",
+                "ada@contoso.example",
+                "--yes",
+            ],
+            "",
+        )?;
+        assert_eq!(again.code, 0, "{name}: {}", again.stderr);
+        assert!(
+            again
+                .stdout
+                .contains("reset: no method to remove, 0 sessions ended, no app passwords"),
+            "{}",
+            again.stdout
+        );
+        assert!(!again.stderr.contains("Reset the sign-in methods"));
+        let unknown = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "reset-methods",
+                "nobody@contoso.example",
+                "--yes",
+            ],
+            "",
+        )?;
+        assert_eq!(unknown.code, 1);
+        assert!(
+            unknown.stderr.contains("no user with the sign-in name"),
+            "{}",
+            unknown.stderr
+        );
+    }
+    Ok(())
+}

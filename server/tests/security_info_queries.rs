@@ -69,11 +69,13 @@ async fn view(app: &axum::Router, uri: &str, token: &str) -> Result<(StatusCode,
 }
 
 /// A view of Security info reads the session (with its person, the organization's policy and
-/// the authenticator app) once and the app-password list once: two statements, and no write
-/// while the session's `last_seen_at` is less than a minute old. When the touch is due, one
-/// view writes it and the next does not.
+/// the authenticator app) once, the app-password list once, for a person with a second factor
+/// how many recovery codes are left once, and the signed-in browsers once (an index range of
+/// the person's sessions, read on this page only): four statements, and no write while the
+/// session's `last_seen_at` is less than a minute old. When the touch is due, one view writes
+/// it and the next does not.
 #[tokio::test]
-async fn a_security_info_view_costs_two_reads_and_touches_the_session_once_a_minute() -> TestResult
+async fn a_security_info_view_costs_four_reads_and_touches_the_session_once_a_minute() -> TestResult
 {
     for database in TestDatabase::all().await {
         let name = database.name;
@@ -92,8 +94,8 @@ async fn a_security_info_view_costs_two_reads_and_touches_the_session_once_a_min
         // The page, the page with the "add an authenticator app" dialog open (it reads the one
         // being added), and My Profile (the person and organization only).
         for (uri, reads) in [
-            ("/security-info", 2),
-            ("/security-info?add=authenticator", 2),
+            ("/security-info", 4),
+            ("/security-info?add=authenticator", 4),
             ("/", 1),
         ] {
             statements.take();
@@ -107,7 +109,7 @@ async fn a_security_info_view_costs_two_reads_and_touches_the_session_once_a_min
             assert_eq!(
                 run.len(),
                 reads,
-                "{name} {uri}: the session read (and the list), nothing else:\n{}",
+                "{name} {uri}: the session read (and the list, the recovery codes and the browsers), nothing else:\n{}",
                 run.join("\n")
             );
             assert!(
@@ -116,9 +118,9 @@ async fn a_security_info_view_costs_two_reads_and_touches_the_session_once_a_min
                 run.join("\n")
             );
         }
-        // What Security info shows comes from those two reads: the method, the list.
+        // What Security info shows comes from those reads: the method, the list, the browsers.
         let (_, body) = view(&app, "/security-info", &token).await?;
-        for shown in ["Authenticator app", "Thunderbird", "Phone"] {
+        for shown in ["Authenticator app", "Thunderbird", "Phone", "This browser"] {
             assert!(
                 body.contains(shown),
                 "{name}: {shown} missing from the page"
@@ -152,8 +154,8 @@ async fn a_security_info_view_costs_two_reads_and_touches_the_session_once_a_min
             .collect();
         assert_eq!(
             run.len(),
-            3,
-            "{name}: two reads and the touch:\n{}",
+            5,
+            "{name}: four reads and the touch:\n{}",
             run.join("\n")
         );
         assert!(
@@ -168,7 +170,7 @@ async fn a_security_info_view_costs_two_reads_and_touches_the_session_once_a_min
         let run = statements.take();
         assert_eq!(
             run.len(),
-            2,
+            4,
             "{name}: the next view does not touch again:\n{}",
             run.join("\n")
         );

@@ -19,6 +19,7 @@ const PUBLIC: &[&str] = &[
     "/api/current_user",
     "/api/sign_in",
     "/api/verify_sign_in_code",
+    "/api/verify_sign_in_recovery_code",
     "/api/sign_out",
     "/api/setup_link_status",
     "/api/complete_setup",
@@ -40,6 +41,9 @@ const OPEN_BEFORE_TWO_STEP: &[&str] = &[
     "/api/get_app_passwords",
     "/api/sign_out",
     "/api/sign_out_everywhere",
+    // Security info lists the signed-in browsers; signing one out is signing out.
+    "/api/signed_in_browsers",
+    "/api/sign_out_browser",
 ];
 
 /// Every server function behind a session, with a form it accepts. Signing out comes last.
@@ -60,6 +64,7 @@ const SIGNED_IN_CALLS: &[(&str, &[(&str, &str)])] = &[
             ("confirm_password", "a much longer new password"),
         ],
     ),
+    ("/api/new_recovery_codes", &[("password", PASSWORD)]),
     ("/api/recent_activity", &[]),
     ("/api/dismiss_preview_notice", &[]),
     ("/api/confirm_its_you", &[("password", PASSWORD)]),
@@ -93,6 +98,9 @@ const SIGNED_IN_CALLS: &[(&str, &[(&str, &str)])] = &[
         "/api/admin_act_on_person",
         &[("username", ADA), ("action", "disable")],
     ),
+    ("/api/signed_in_browsers", &[]),
+    // No session has id 0: nothing is signed out before the end.
+    ("/api/sign_out_browser", &[("id", "0")]),
     ("/api/sign_out_everywhere", &[]),
 ];
 

@@ -1,31 +1,34 @@
 use leptos::prelude::*;
 
-/// Copies the value of the input with id `input_id` with the Clipboard API. Where the
-/// clipboard is unavailable (a page served over plain http, an old browser, a denied
-/// permission), it selects the text in the input so the person can copy it by hand, and says
-/// so. It reads the input rather than taking the text, so the secret is on the page once.
+/// Copies the value of the input (or text area) with id `input_id` with the Clipboard API.
+/// Where the clipboard is unavailable (a page served over plain http, an old browser, a denied
+/// permission), it selects the text in the field so the person can copy it by hand, and says
+/// so (`selected` names what is selected). It reads the field rather than taking the text, so
+/// the secret is on the page once.
 #[component]
-pub fn CopyButton(input_id: &'static str) -> impl IntoView {
+pub fn CopyButton(
+    input_id: &'static str,
+    #[prop(default = "The password is selected")] selected: &'static str,
+) -> impl IntoView {
     let status = RwSignal::new(String::new());
     let copy = move |_| {
         #[cfg(feature = "hydrate")]
         leptos::task::spawn_local(async move {
-            let Some(input) = find_input(input_id) else {
+            let Some(field) = TextField::find(input_id) else {
                 return;
             };
-            let copied = write_clipboard(&input.value()).await;
+            let copied = write_clipboard(&field.value()).await;
             if !copied {
-                let _ = input.focus();
-                input.select();
+                field.select_all();
             }
             status.set(if copied {
                 "Copied to the clipboard.".to_owned()
             } else {
-                "Copying isn't available here. The password is selected: copy it with Ctrl+C (or ⌘C), or long-press and choose Copy.".to_owned()
+                format!("Copying isn't available here. {selected}: copy with Ctrl+C (or ⌘C), or long-press and choose Copy.")
             });
         });
         #[cfg(not(feature = "hydrate"))]
-        let _ = (input_id, status);
+        let _ = (input_id, selected, status);
     };
     view! {
         <button type="button" class="button" on:click=copy>"Copy"</button>
@@ -46,11 +49,47 @@ async fn write_clipboard(text: &str) -> bool {
     wasm_bindgen_futures::JsFuture::from(promise).await.is_ok()
 }
 
+/// The field a [`CopyButton`] copies: a one-line input or a text area.
 #[cfg(feature = "hydrate")]
-fn find_input(id: &str) -> Option<web_sys::HtmlInputElement> {
-    use wasm_bindgen::JsCast;
-    web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(id))
-        .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok())
+enum TextField {
+    Input(web_sys::HtmlInputElement),
+    Area(web_sys::HtmlTextAreaElement),
+}
+
+#[cfg(feature = "hydrate")]
+impl TextField {
+    fn find(id: &str) -> Option<Self> {
+        use wasm_bindgen::JsCast;
+        let element = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id(id))?;
+        match element.dyn_into::<web_sys::HtmlInputElement>() {
+            Ok(input) => Some(Self::Input(input)),
+            Err(element) => element
+                .dyn_into::<web_sys::HtmlTextAreaElement>()
+                .ok()
+                .map(Self::Area),
+        }
+    }
+
+    fn value(&self) -> String {
+        match self {
+            Self::Input(input) => input.value(),
+            Self::Area(area) => area.value(),
+        }
+    }
+
+    /// Focuses the field and selects all its text, for copying by hand.
+    fn select_all(&self) {
+        match self {
+            Self::Input(input) => {
+                let _ = input.focus();
+                input.select();
+            }
+            Self::Area(area) => {
+                let _ = area.focus();
+                area.select();
+            }
+        }
+    }
 }

@@ -2,6 +2,8 @@
 //! changes of sign-in methods), newest first, a page at a time. Paging is a link
 //! (`?before=ID`), so it works before the WebAssembly too. Failed sign-ins from one address
 //! within 15 minutes are one item that says how many ("3 failed sign-ins from 203.0.113.7").
+//! When someone with the password failed the second step again and again, the alert's item
+//! links to Change password.
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -10,7 +12,7 @@ use leptos_router::components::A;
 use crate::account::get_recent_activity;
 use crate::model::{ActivityItem, ActivityPage};
 use crate::pages::profile::ProfileLayout;
-use crate::routes::{ActivityQuery, Page, use_page_query};
+use crate::routes::{ActivityQuery, Page, SecurityInfoDialog, use_page_query};
 
 #[component]
 pub fn RecentActivityPage() -> impl IntoView {
@@ -70,6 +72,10 @@ fn ActivityRow(item: ActivityItem) -> impl IntoView {
         <li class="activity-item" class:notable=item.notable>
             <span class="activity-title">{item.title}</span>
             {item.detail.map(|detail| view! { <span class="activity-detail">{detail}</span> })}
+            {item.suggests_password_change.then(|| view! {
+                <A href=SecurityInfoDialog::ChangePassword { done: false }.on(Page::SecurityInfo)
+                    attr:class="activity-action">"Change your password"</A>
+            })}
             <span class="activity-meta">
                 <time title=item.at.clone()>{item.when}</time>
                 {(!whence.is_empty()).then(|| view! { " · " {whence} })}

@@ -1,7 +1,8 @@
 //! The admin console (`/admin`): the organization's settings, each turned on or off by one
 //! server function; people, searched by the start of their sign-in name or name (`?q=`),
-//! a page at a time (`?after=`), each with what an administrator can do to them (disabling and
-//! revoking app passwords are confirmed first: `?confirm=ACTION:USERNAME`); adding a person
+//! a page at a time (`?after=`), each with what an administrator can do to them (disabling,
+//! revoking app passwords and resetting their sign-in methods are confirmed first, saying what
+//! follows: `?confirm=ACTION:USERNAME`); adding a person
 //! (`?add=person`) and resetting a password (`?reset=USERNAME`) end in a one-time link
 //! (`admin_links`). Shown in the navigation to administrators only; the server functions
 //! refuse everyone else. A lazy route: people who are not administrators never download it.
@@ -17,7 +18,7 @@ use crate::admin::{
 };
 use crate::components::links::DialogActions;
 use crate::components::modal::Modal;
-use crate::error::AppError;
+use crate::error::{AppError, OwnMethodsReset, Refusal};
 use crate::model::{
     AppPasswordItem, OrganizationSettings, PeoplePage, PersonAction, PersonSummary, PolicySetting,
 };
@@ -110,10 +111,26 @@ fn People(
             .map(|current| current.is_on(PolicySetting::ResetRevokesAppPasswords))
     });
     // The answer is the person as they are now: their row changes in place, and a
-    // confirmation closes.
+    // confirmation closes. Administrators who reset their own methods were signed out with
+    // them: on to sign-in.
     let navigate = leptos_router::hooks::use_navigate();
     Effect::new(move |_| {
         if let Some(Ok(person)) = act.value().get() {
+            let signed_out = person.is_you
+                && matches!(
+                    query.read_untracked().dialog,
+                    Some(AdminDialog::Confirm {
+                        action: PersonAction::ResetMethods,
+                        ..
+                    })
+                );
+            if signed_out {
+                navigate(
+                    &crate::routes::SignInQuery::then_to(Page::Admin.path()).link(),
+                    Default::default(),
+                );
+                return;
+            }
             if matches!(
                 query.read_untracked().dialog,
                 Some(AdminDialog::Confirm { .. })
@@ -177,7 +194,7 @@ fn People(
                     Err(AppError::Forbidden(_) | AppError::Unauthorized) => None,
                     Err(error) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
                 })}
-                <Confirmation page=page act=act check=check/>
+                <Confirmation page=page settings=settings act=act check=check/>
                 <PersonAppPasswords apps=person_apps check=check/>
                 <AddPersonDialog add=add back=back check=check/>
                 <ResetPasswordDialog reset=reset page=page revokes_app_passwords=revokes_app_passwords back=back check=check/>
@@ -391,10 +408,12 @@ fn PersonAppPasswords(apps: PersonApps, check: ConsoleCheck) -> impl IntoView {
     }
 }
 
-/// "Disable X?" / "Revoke all app passwords of X?", asked before doing it.
+/// "Disable X?" / "Revoke all app passwords of X?" / "Reset the sign-in methods of X?", asked
+/// before doing it, with what follows.
 #[component]
 fn Confirmation(
     page: Resource<Result<PeoplePage, AppError>>,
+    settings: Resource<Result<OrganizationSettings, AppError>>,
     act: ServerAction<ActOnPerson>,
     check: ConsoleCheck,
 ) -> impl IntoView {
@@ -410,30 +429,73 @@ fn Confirmation(
             .and_then(|found| found.people.into_iter().find(|p| p.username == username))
     };
     let back = move || query.read().with_dialog(None).link();
+    let setting = move |which: PolicySetting| {
+        settings
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|current| current.is_on(which))
+    };
     move || {
         let (action, username) = asked.get()?;
         let person = listed(&username)?;
-        let question = match action {
-            PersonAction::Disable => format!(
-                "Disable {} ({})? They are signed out everywhere and cannot sign in until enabled again; their app passwords stop working meanwhile.",
-                person.display_name, person.username
+        let (title, question) = match action {
+            PersonAction::Disable => (
+                "Disable this person?",
+                format!(
+                    "Disable {} ({})? They are signed out everywhere and cannot sign in until enabled again; their app passwords stop working meanwhile.",
+                    person.display_name, person.username
+                ),
             ),
-            _ => format!(
-                "Revoke all {} app passwords of {} ({})? Every app using one stops signing in. This can't be undone.",
-                person.app_passwords, person.display_name, person.username
+            PersonAction::ResetMethods => (
+                "Reset sign-in methods?",
+                reset_methods_question(
+                    &person,
+                    setting(PolicySetting::RequireTwoStep),
+                    setting(PolicySetting::ResetRevokesAppPasswords),
+                ),
+            ),
+            _ => (
+                "Revoke all app passwords?",
+                format!(
+                    "Revoke all {} app passwords of {} ({})? Every app using one stops signing in. This can't be undone.",
+                    person.app_passwords, person.display_name, person.username
+                ),
             ),
         };
-        let title = if action == PersonAction::Disable {
-            "Disable this person?"
-        } else {
-            "Revoke all app passwords?"
+        // Resetting one's own methods may close the console: said, and ticked, first; the box
+        // tells the server what was said. Where that was not all (the server knows who else
+        // administers), its refusal says the rest and the box then stands for it.
+        let is_you = action == PersonAction::ResetMethods && person.is_you;
+        let said_here = OwnMethodsReset {
+            two_step_required: setting(PolicySetting::RequireTwoStep),
+            last_administrator: false,
         };
+        let refused_with = move || match act.value().get() {
+            Some(Err(AppError::Forbidden(Refusal::ConfirmOwnMethodsReset(follows)))) => {
+                Some(follows)
+            }
+            _ => None,
+        };
+        let what_follows = move || {
+            (is_you && refused_with().is_none()).then(|| {
+                view! { <p class="notice warning">{said_here.to_string()}</p> }
+            })
+        };
+        let understood = move || refused_with().unwrap_or(said_here).form_value();
         Some(view! {
             <Modal id="confirm-person-action" title=title close_href=back()>
                 <ActionForm action=act>
                     <input type="hidden" name="username" value=person.username.clone()/>
                     <input type="hidden" name="action" value=action.to_string()/>
                     <p>{question}</p>
+                    {what_follows}
+                    <Show when=move || is_you || refused_with().is_some()>
+                        <div class="checkbox-row">
+                            <input type="checkbox" id="confirm-action-understood" name="understood"
+                                value=understood required=true/>
+                            <label for="confirm-action-understood">"I understand"</label>
+                        </div>
+                    </Show>
                     <IdentityFields check=check password_id="confirm-action-password"
                         code_id="confirm-action-code"
                         error=Signal::derive(move || act.value().get().and_then(Result::err))/>
@@ -445,6 +507,43 @@ fn Confirmation(
             </Modal>
         })
     }
+}
+
+/// What resetting the sign-in methods of `person` does, as the organization's settings say.
+fn reset_methods_question(
+    person: &PersonSummary,
+    two_step_required: bool,
+    reset_revokes_app_passwords: bool,
+) -> String {
+    let mut question = format!(
+        "Reset the sign-in methods of {} ({})? Their two-step verification methods (authenticator app, passkeys, recovery codes) are removed and they are signed out everywhere.",
+        person.display_name, person.username
+    );
+    match (person.app_passwords, reset_revokes_app_passwords) {
+        (0, _) => {}
+        (count, true) => question.push_str(&format!(
+            " {} revoked.",
+            if count == 1 {
+                "Their app password is".to_owned()
+            } else {
+                format!("Their {count} app passwords are")
+            }
+        )),
+        (count, false) => question.push_str(&format!(
+            " {} until they add a method again.",
+            if count == 1 {
+                "Their app password stops working".to_owned()
+            } else {
+                format!("Their {count} app passwords stop working")
+            }
+        )),
+    }
+    question.push_str(if two_step_required {
+        " At their next sign-in they will be asked to add a method."
+    } else {
+        " They can add a method again on Security info."
+    });
+    question
 }
 
 #[component]

@@ -11,6 +11,7 @@ pub mod not_found;
 pub mod profile;
 pub mod security_info;
 pub mod sign_in;
+pub mod signed_in_browsers;
 
 /// Fetches the chunk of the dialog that `url` opens, if any. Called before hydrating: a dialog
 /// whose code is still loading would not match the dialog the server rendered.

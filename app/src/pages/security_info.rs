@@ -1,32 +1,38 @@
 //! Security info: the sign-in methods of the signed-in person, with Add method, Change
-//! password, Delete, app passwords, and Sign out everywhere.
+//! password, Delete, recovery codes ("N of 10 left", Get new codes), app passwords, and under
+//! "Lost device?" the signed-in browsers (each with Sign out) and Sign out everywhere.
 //!
-//! Client state: `info` (a `Resource` of `get_security_info`) and the app passwords
-//! ([`AppPasswords`]), rendered on the server and hydrated. Each change is one server function
+//! Client state: `info` (a `Resource` of `get_security_info`), the app passwords
+//! ([`AppPasswords`]) and the signed-in browsers ([`Browsers`]), rendered on the server and
+//! hydrated. Each change is one server function
 //! called through an `ActionForm`; its answer updates the state (or refetches `info`). Which
 //! dialog is open is the URL's query (`?add=method`, `?change=password`, ...), so Back and
 //! Forward open and close dialogs, and everything works before the WebAssembly (the forms post
 //! to the same functions, which redirect back; see `crate::form_post` for the exceptions).
 
-use leptos::either::{Either, EitherOf5, EitherOf6};
+use leptos::either::{Either, EitherOf5, EitherOf7};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::account::{
     AddMethod, ChangePassword, ConfirmAuthenticator, DeleteAuthenticator, DismissPreviewNotice,
-    MethodToAdd, SignOutEverywhere, get_pending_authenticator, get_security_info,
+    GetNewRecoveryCodes, MethodToAdd, SignOutEverywhere, get_pending_authenticator,
+    get_security_info,
 };
+use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
-use crate::model::{AuthenticatorEnrollment, SecurityInfo};
+use crate::form_post::FormPostAnswer;
+use crate::model::{AuthenticatorEnrollment, NewRecoveryCodes, RecoveryCodesLeft, SecurityInfo};
 use crate::pages::app_password_flow::{
     AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
     DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
     confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::profile::ProfileLayout;
+use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
 use crate::routes::{
     AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, SignInQuery, use_page_query,
 };
@@ -44,6 +50,8 @@ pub(crate) struct Methods {
     confirm: ServerAction<ConfirmAuthenticator>,
     delete: ServerAction<DeleteAuthenticator>,
     change_password: ServerAction<ChangePassword>,
+    /// "Get new codes": answers with the new recovery codes, shown once.
+    new_codes: ServerAction<GetNewRecoveryCodes>,
 }
 
 impl Methods {
@@ -64,6 +72,7 @@ impl Methods {
             confirm: ServerAction::new(),
             delete: ServerAction::new(),
             change_password: ServerAction::new(),
+            new_codes: ServerAction::new(),
         };
         let navigate = use_navigate();
         let info = this.info;
@@ -103,6 +112,12 @@ impl Methods {
                 info.refetch();
             }
         });
+        // New codes: the row counts them (the dialog keeps showing them from the answer).
+        Effect::new(move |_| {
+            if let Some(Ok(_)) = this.new_codes.value().get() {
+                info.refetch();
+            }
+        });
         this
     }
 
@@ -115,6 +130,8 @@ impl Methods {
         self.confirm.value().set(None);
         self.delete.value().set(None);
         self.change_password.value().set(None);
+        // Closing the dialog forgets the codes: they are shown once.
+        self.new_codes.value().set(None);
     }
 }
 
@@ -126,9 +143,22 @@ pub fn SecurityInfoPage() -> impl IntoView {
         methods.forget_answers();
         apps.forget_answers();
     });
+    let browsers = Browsers::load();
+    // A new password or factor ends the person's other sessions: the list without them.
+    Effect::new(move |_| {
+        let ended = [
+            methods.confirm.value().get(),
+            methods.delete.value().get(),
+            methods.change_password.value().get(),
+        ];
+        if ended.iter().any(|answer| matches!(answer, Some(Ok(())))) {
+            browsers.list.refetch();
+        }
+    });
     refresh_when_shown(move || {
         methods.info.refetch();
         apps.list.refetch();
+        browsers.list.refetch();
     });
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
 
@@ -150,6 +180,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
             </Transition>
             <section class="section" aria-labelledby="devices-heading">
                 <h2 id="devices-heading">"Lost device?"</h2>
+                <SignedInBrowsers browsers=browsers/>
                 <p class="muted">"Sign out of Latchkey on every browser and device, this one included."</p>
                 <ActionForm action=sign_out_everywhere>
                     <button type="submit" class="button">"Sign out everywhere"</button>
@@ -241,9 +272,49 @@ fn MethodList(methods: Methods) -> impl IntoView {
                             class="link">"Delete"</OpenDialog>
                     </li>
                 })}
+                {move || info().and_then(|i| i.recovery_codes).map(|codes| view! {
+                    <RecoveryCodesRow codes=codes/>
+                })}
             </ul>
+            {move || info().and_then(|i| i.recovery_codes).filter(|codes| codes.few_left).map(|codes| view! {
+                <p class="notice warning">{few_codes_left(codes.left)}</p>
+            })}
         </Show>
     }
+}
+
+/// The recovery codes' row: how many are left, and "Get new codes".
+#[component]
+fn RecoveryCodesRow(codes: RecoveryCodesLeft) -> impl IntoView {
+    let (detail, action) = if codes.issued == 0 {
+        (
+            "None yet: they let you sign in if you lose your phone".to_owned(),
+            "Get codes",
+        )
+    } else {
+        (
+            format!("{} of {} left", codes.left, codes.issued),
+            "Get new codes",
+        )
+    };
+    view! {
+        <li class="method">
+            <span class="method-name">"Recovery codes"</span>
+            <span class="method-detail">{detail}</span>
+            <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::RecoveryCodes
+                class="link">{action}</OpenDialog>
+        </li>
+    }
+}
+
+/// The warning at few codes left.
+fn few_codes_left(left: u32) -> String {
+    let how_many = match left {
+        0 => "You have no recovery codes left.".to_owned(),
+        1 => "You have 1 recovery code left.".to_owned(),
+        n => format!("You have {n} recovery codes left."),
+    };
+    format!("{how_many} Get new codes, so you can still sign in if you lose your phone.")
 }
 
 /// The one dialog the page's URL asks for, if any. Its code is a chunk of its own
@@ -252,13 +323,18 @@ fn MethodList(methods: Methods) -> impl IntoView {
 #[component]
 fn Dialogs(methods: Methods, apps: AppPasswords) -> impl IntoView {
     let query = use_page_query::<SecurityInfoQuery>();
-    // A page that answers a plain form post creating an app password shows the create steps.
+    // A page that answers a plain form post creating an app password shows the create steps;
+    // one that answers "Get new codes", the codes.
     let dialog = Memo::new(move |_| {
         let created = answering_create().then_some(AppPasswordDialog::Create);
+        let new_codes = new_codes_answer()
+            .is_some()
+            .then_some(SecurityInfoDialog::RecoveryCodes);
         query
             .read()
             .dialog
             .or(created.map(SecurityInfoDialog::AppPassword))
+            .or(new_codes)
     });
     move || {
         dialog
@@ -277,30 +353,35 @@ pub(crate) fn security_info_dialog(
 ) -> AnyView {
     match dialog {
         SecurityInfoDialog::AddMethod => {
-            EitherOf6::A(view! { <ChooseMethod methods=methods apps=apps/> })
+            EitherOf7::A(view! { <ChooseMethod methods=methods apps=apps/> })
         }
-        SecurityInfoDialog::AddAuthenticator => EitherOf6::B(view! {
+        SecurityInfoDialog::AddAuthenticator => EitherOf7::B(view! {
             <Modal id="add-method" title="Authenticator app" close_href=PAGE>
                 <AuthenticatorSteps methods=methods/>
             </Modal>
         }),
-        SecurityInfoDialog::ChangePassword { .. } => EitherOf6::C(view! {
+        SecurityInfoDialog::ChangePassword { .. } => EitherOf7::C(view! {
             <Modal id="change-password" title="Change password" close_href=PAGE>
                 <ChangePasswordSteps methods=methods/>
             </Modal>
         }),
-        SecurityInfoDialog::DeleteAuthenticator => EitherOf6::D(view! {
+        SecurityInfoDialog::DeleteAuthenticator => EitherOf7::D(view! {
             <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
                 <DeleteAuthenticator methods=methods/>
             </Modal>
         }),
-        SecurityInfoDialog::AppPassword(AppPasswordDialog::Create) => EitherOf6::E(view! {
+        SecurityInfoDialog::AppPassword(AppPasswordDialog::Create) => EitherOf7::E(view! {
             <Modal id="add-method" title="App password" close_href=PAGE>
                 <AppPasswordSteps apps=apps/>
             </Modal>
         }),
-        SecurityInfoDialog::AppPassword(dialog) => EitherOf6::F(view! {
+        SecurityInfoDialog::AppPassword(dialog) => EitherOf7::F(view! {
             <AppPasswordChangeDialog apps=apps dialog=dialog/>
+        }),
+        SecurityInfoDialog::RecoveryCodes => EitherOf7::G(view! {
+            <Modal id="recovery-codes" title="Recovery codes" close_href=PAGE>
+                <RecoveryCodeSteps methods=methods/>
+            </Modal>
         }),
     }
     .into_any()
@@ -483,6 +564,106 @@ fn DeleteAuthenticator(methods: Methods) -> impl IntoView {
             <p class="form-error" role="alert">{other_error}</p>
             <DialogActions back=PAGE back_label="No" submit="Yes" pending=methods.delete.pending()/>
         </ActionForm>
+    }
+}
+
+/// What a plain form post to `get_new_recovery_codes` did, when the page is its answer.
+fn new_codes_answer() -> Option<Result<NewRecoveryCodes, AppError>> {
+    match crate::form_post::answer() {
+        Some(FormPostAnswer::NewRecoveryCodes { result }) => Some(result),
+        _ => None,
+    }
+}
+
+/// `?codes=new`: "Get new codes" (confirmed, and after 10 minutes without a sign-in the password
+/// and a code in the same form), then the codes, shown this once.
+#[component]
+fn RecoveryCodeSteps(methods: Methods) -> impl IntoView {
+    let answered = new_codes_answer();
+    let answer = Memo::new(move |_| methods.new_codes.value().get().or_else(|| answered.clone()));
+    move || match answer.get() {
+        Some(Ok(codes)) => Either::Left(view! { <ShowRecoveryCodes codes=codes/> }),
+        _ => Either::Right(view! { <GetNewRecoveryCodesForm methods=methods answer=answer/> }),
+    }
+}
+
+#[component]
+fn GetNewRecoveryCodesForm(
+    methods: Methods,
+    answer: Memo<Option<Result<NewRecoveryCodes, AppError>>>,
+) -> impl IntoView {
+    let error = Memo::new(move |_| match answer.get() {
+        Some(Err(error)) => Some(error),
+        _ => None,
+    });
+    let ask_confirmation = move || {
+        !methods.current().is_some_and(|i| i.recently_signed_in)
+            || error.get().is_some_and(|e| confirmation_failed(&e))
+    };
+    let field_error = move |field: &'static str| {
+        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
+    };
+    let other_error = move || {
+        error
+            .get()
+            .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
+            .map(|e| e.to_string())
+    };
+    let has_codes = move || {
+        methods
+            .current()
+            .and_then(|i| i.recovery_codes)
+            .is_some_and(|codes| codes.issued > 0)
+    };
+    view! {
+        <p>
+            "Recovery codes let you sign in when you can't use your authenticator app. "
+            "Each code works once, in place of a code from the app."
+        </p>
+        <Show when=has_codes>
+            <p class="notice info">"Your current recovery codes stop working when you get new ones."</p>
+        </Show>
+        <ActionForm action=methods.new_codes attr:class="stack">
+            <Show when=ask_confirmation>
+                <p>"For your security, confirm it's you first."</p>
+                <Field label="Password" name="password" id="recovery-codes-password" input_type="password"
+                    autocomplete="current-password" autofocus=true error=field_error("password")/>
+                <CodeField id="recovery-codes-code" error=field_error("code")/>
+            </Show>
+            <p class="form-error" role="alert">{other_error}</p>
+            <DialogActions back=PAGE back_label="Cancel" submit="Get new codes" pending=methods.new_codes.pending()/>
+        </ActionForm>
+    }
+}
+
+/// The new codes, shown this once: Copy (the clipboard, or the text selected) and Download (a
+/// `data:` link, which needs no script).
+#[component]
+fn ShowRecoveryCodes(codes: NewRecoveryCodes) -> impl IntoView {
+    let rows = codes.codes.len().to_string();
+    view! {
+        <div class="stack">
+            <p>
+                "Here are your new recovery codes. Each one signs you in once, in place of a code "
+                "from your authenticator app. Your earlier codes no longer work."
+            </p>
+            <div class="field">
+                <label for="new-recovery-codes">"Your recovery codes"</label>
+                <textarea id="new-recovery-codes" class="secret-input recovery-codes" readonly
+                    rows=rows spellcheck="false" autocomplete="off">{codes.lines()}</textarea>
+            </div>
+            <div class="copy-row">
+                <CopyButton input_id="new-recovery-codes" selected="The codes are selected"/>
+                <a class="button" href=codes.download_href() download=NewRecoveryCodes::FILE_NAME>"Download"</a>
+            </div>
+            <p class="notice warning" role="status">
+                "This is the only time you'll see these codes. Keep them somewhere safe, apart from your phone: "
+                "a password manager, or printed."
+            </p>
+            <div class="modal-actions">
+                <DialogBack href=PAGE class="button primary">"Done"</DialogBack>
+            </div>
+        </div>
     }
 }
 

@@ -1,6 +1,8 @@
 //! Sign-in in the familiar steps: the sign-in name, then the password, then (when the person
-//! has an authenticator app) its code. The name step is a GET form (the name goes in the URL);
-//! the password and code steps call the `sign_in` and `verify_sign_in_code` server functions.
+//! has an authenticator app) its code, or with "Use a recovery code" (`?step=recovery_code`, a
+//! link) one of their recovery codes. The name step is a GET form (the name goes in the URL);
+//! the password and code steps call the `sign_in` and `verify_sign_in_code` (or
+//! `verify_sign_in_recovery_code`) server functions.
 //! A refusal comes back to the same step: as the action's answer, or (before the WebAssembly)
 //! through Leptos' signed `__err` query, which `ServerAction` reads.
 //!
@@ -9,12 +11,14 @@
 //! page (`?link=TOKEN`), whose one button (`use_sign_in_link`: mail scanners open links but do
 //! not press buttons) remembers the browser and leads back to the password step.
 
-use leptos::either::{Either, EitherOf4};
+use leptos::either::{Either, EitherOf5};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::account::{MailSignInLink, SignIn, UseSignInLink, VerifySignInCode};
+use crate::account::{
+    MailSignInLink, SignIn, UseSignInLink, VerifySignInCode, VerifySignInRecoveryCode,
+};
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
 use crate::routes::{Page, SignInQuery};
@@ -29,6 +33,7 @@ pub fn SignInPage() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let sign_in = ServerAction::<SignIn>::new();
     let verify = ServerAction::<VerifySignInCode>::new();
+    let verify_recovery = ServerAction::<VerifySignInRecoveryCode>::new();
     let mail_link = ServerAction::<MailSignInLink>::new();
     let use_link = ServerAction::<UseSignInLink>::new();
     let notice = move || match (
@@ -55,15 +60,18 @@ pub fn SignInPage() -> impl IntoView {
         let next = param("next");
         let username = param("username");
         let link = param("link");
-        if param("step") == "code" {
-            EitherOf4::A(view! { <CodeStep next=next verify=verify/> })
+        let step = param("step");
+        if step == SignInQuery::CODE_STEP {
+            EitherOf5::A(view! { <CodeStep next=next verify=verify/> })
+        } else if step == SignInQuery::RECOVERY_CODE_STEP {
+            EitherOf5::E(view! { <RecoveryCodeStep next=next verify=verify_recovery/> })
         } else if !link.is_empty() && link != LINK_MAILED && link != LINK_USED {
-            EitherOf4::B(view! { <LinkStep token=link use_link=use_link/> })
+            EitherOf5::B(view! { <LinkStep token=link use_link=use_link/> })
         } else if username.trim().is_empty() {
-            EitherOf4::C(view! { <UsernameStep next=next/> })
+            EitherOf5::C(view! { <UsernameStep next=next/> })
         } else {
             let link_mailed = link == LINK_MAILED;
-            EitherOf4::D(view! {
+            EitherOf5::D(view! {
                 <PasswordStep username=username next=next sign_in=sign_in mail_link=mail_link
                     link_mailed=link_mailed/>
             })
@@ -228,18 +236,22 @@ fn LinkStep(token: String, use_link: ServerAction<UseSignInLink>) -> impl IntoVi
     }
 }
 
+/// Whether a second step's refusal means the pending sign-in is gone (expired or used up, or
+/// the account was disabled meanwhile): only starting again helps.
+fn must_start_again<T>(answer: Option<Result<T, AppError>>) -> bool {
+    matches!(
+        answer,
+        Some(Err(AppError::Forbidden(
+            Refusal::SignInExpired | Refusal::AccountDisabled
+        )))
+    )
+}
+
 #[component]
 fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoView {
-    // The pending sign-in expired or was used up, or the account was disabled meanwhile: only
-    // starting again helps.
-    let expired = move || {
-        matches!(
-            verify.value().get(),
-            Some(Err(AppError::Forbidden(
-                Refusal::SignInExpired | Refusal::AccountDisabled
-            )))
-        )
-    };
+    let expired = move || must_start_again(verify.value().get());
+    // A link, so it works without the WebAssembly too.
+    let use_recovery_code = SignInQuery::second_step(SignInQuery::RECOVERY_CODE_STEP, &next).link();
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter code"</h1>
         <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
@@ -257,5 +269,35 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoVi
             {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
+        <p>
+            "Can't use your authenticator app? " <a href=use_recovery_code>"Use a recovery code"</a>
+        </p>
+    }
+}
+
+/// "Use a recovery code": one of the codes the person saved, in place of the app's code.
+#[component]
+fn RecoveryCodeStep(next: String, verify: ServerAction<VerifySignInRecoveryCode>) -> impl IntoView {
+    let expired = move || must_start_again(verify.value().get());
+    let use_the_app = SignInQuery::second_step(SignInQuery::CODE_STEP, &next).link();
+    view! {
+        <h1 id="signin-heading" tabindex="-1">"Enter a recovery code"</h1>
+        <p class="muted">"Enter one of the recovery codes you saved. Each code works once."</p>
+        <ActionForm action=verify attr:class="stack">
+            <input type="hidden" name="next" value=next/>
+            <Field
+                label="Recovery code"
+                name="recovery_code"
+                id="recovery-code"
+                placeholder="xxxxx-xxxxx-xxxxx"
+                autofocus=true
+                error=refusal(verify.value())
+            />
+            {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
+            <button type="submit" class="button primary">"Verify"</button>
+        </ActionForm>
+        <p>
+            <a href=use_the_app>"Use a code from your authenticator app instead"</a>
+        </p>
     }
 }

@@ -246,15 +246,19 @@ pub struct AppPasswordCandidate {
     pub username_key: String,
     pub user_enabled: bool,
     pub allow_app_passwords: bool,
-    /// When the owner's authenticator app was confirmed; `None` without a second factor.
+    /// When the owner's authenticator app was confirmed; `None` without one.
     pub second_factor_confirmed_at: Option<DateTime<Utc>>,
+    /// The owner has a passkey (also a second factor); read apart, only for owners without an
+    /// authenticator app, so the candidate's query stays on its indexes.
+    #[sea_orm(skip)]
+    pub owner_has_passkey: bool,
 }
 
 impl AppPasswordCandidate {
     /// App passwords stand in for two-step verification: without a second factor on the
     /// account they do not sign in (until one is added again).
     pub fn has_second_factor(&self) -> bool {
-        self.second_factor_confirmed_at.is_some()
+        self.second_factor_confirmed_at.is_some() || self.owner_has_passkey
     }
 }
 
@@ -265,7 +269,7 @@ impl Store {
         &self,
         lookup_hash: &str,
     ) -> Result<Option<AppPasswordCandidate>, StoreError> {
-        Ok(candidate_query(lookup_hash)
+        let Some(mut candidate) = candidate_query(lookup_hash)
             .into_model::<AppPasswordCandidate>()
             // `.all()`, not `.one()`: the lookup hash is unique, and the `LIMIT ?` of `.one()`
             // makes SQLite prepare a join again on every run (the planner reads the bound
@@ -273,7 +277,14 @@ impl Store {
             .all(self.connection())
             .await?
             .into_iter()
-            .next())
+            .next()
+        else {
+            return Ok(None);
+        };
+        if candidate.second_factor_confirmed_at.is_none() {
+            candidate.owner_has_passkey = self.has_passkey(candidate.user_id).await?;
+        }
+        Ok(Some(candidate))
     }
 
     /// Notes that app password `id` was used from `ip`; true the first time for that address.
@@ -320,6 +331,7 @@ impl std::fmt::Debug for AppPasswordCandidate {
                 "second_factor_confirmed_at",
                 &self.second_factor_confirmed_at,
             )
+            .field("owner_has_passkey", &self.owner_has_passkey)
             .finish()
     }
 }

@@ -95,12 +95,16 @@ impl Store {
         Ok(true)
     }
 
+    /// Deletes the user's authenticator app and, in the same transaction, the recovery codes
+    /// that stand in for it.
     pub async fn delete_authenticator(&self, user_id: i32) -> Result<bool, StoreError> {
+        let txn = self.begin_write().await?;
         let result = authenticator_app::Entity::delete_many()
             .filter(authenticator_app::Column::UserId.eq(user_id))
-            .exec(self.connection())
+            .exec(&txn)
             .await?;
-        self.revocations().revoked();
+        super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+        self.commit_revoking(txn).await?;
         Ok(result.rows_affected > 0)
     }
 }

@@ -1,6 +1,6 @@
-//! Changes of a person's sign-in factors (password, authenticator app), each one transaction
-//! with what must go with it: the person's other sessions end and an audit event is written,
-//! or nothing happens at all.
+//! Changes of a person's sign-in factors (password, authenticator app with its recovery
+//! codes), each one transaction with what must go with it: the person's other sessions end and
+//! an audit event is written, or nothing happens at all.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
@@ -101,8 +101,8 @@ impl Store {
         Ok(Some(ended))
     }
 
-    /// Deletes the user's authenticator app, ends their other sessions and audits it. `None`
-    /// when they had none.
+    /// Deletes the user's authenticator app and their recovery codes, ends their other
+    /// sessions and audits it. `None` when they had none.
     pub async fn remove_authenticator(
         &self,
         user_id: i32,
@@ -118,6 +118,9 @@ impl Store {
         if deleted.rows_affected == 0 {
             return Ok(None);
         }
+        // The person has no authenticator app left: recovery codes stand in for one, so they
+        // go with it (a later app does not bring an old set back).
+        super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
         let ended = finish(
             txn,
             user_id,

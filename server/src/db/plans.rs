@@ -1,6 +1,6 @@
 //! The database's plans for the queries every request of a kind runs (the app-password check,
 //! the signed-in page's session with its person, policy and authenticator app, Security info's
-//! list, sign-in's lookup, the people search),
+//! list and signed-in browsers, sign-in's lookup, the people search),
 //! built from the very queries the store runs: for the scale benchmark's report and its test,
 //! which show that none of them reads more than an index range however many people there are.
 
@@ -69,6 +69,10 @@ impl Store {
             (
                 "Security info: the person's app passwords",
                 super::app_passwords::list_query(user_id).build(backend),
+            ),
+            (
+                "Security info: the person's signed-in browsers",
+                super::signed_in_browsers::browsers_query(user_id).build(backend),
             ),
             (
                 "sign-in: person by sign-in name",

@@ -59,7 +59,8 @@ impl std::fmt::Debug for NewSession {
 
 impl Store {
     /// Starts a session in one transaction with what goes with it: the browser's previous
-    /// session (`replaces`) ends, and `audit` is written when the sign-in is complete.
+    /// session (`replaces`) ends, and when the sign-in is complete, `audit` is written and the
+    /// person's streak of failed second steps ends (`db::attack_alerts`).
     pub async fn start_session(
         &self,
         new: NewSession,
@@ -87,6 +88,8 @@ impl Store {
         .await?;
         if let Some(note) = audit {
             note.row(Some(new.user_id), actor, now).insert(&txn).await?;
+            // A complete sign-in: the next run of failed second steps is mailed again.
+            super::attack_alerts::end_streak(&txn, new.user_id).await?;
         }
         txn.commit().await?;
         Ok(started)

@@ -130,53 +130,7 @@ impl Store {
         limit: FailureLimit,
         now: DateTime<Utc>,
     ) -> Result<FailureWindow, StoreError> {
-        use throttle_counter::Column;
-        let new_end = now + limit.window;
-        let column = |c: Column| Expr::col((throttle_counter::Entity, c));
-        let live = column(Column::ExpiresAt).gt(now);
-        let statement = Query::insert()
-            .into_table(throttle_counter::Entity)
-            .columns([
-                Column::Key,
-                Column::Failures,
-                Column::ThrottledUntil,
-                Column::ExpiresAt,
-                Column::Version,
-            ])
-            .values([
-                key.into(),
-                1_i32.into(),
-                Option::<DateTime<Utc>>::None.into(),
-                new_end.into(),
-                1_i64.into(),
-            ])
-            .map_err(|error| DbErr::Custom(error.to_string()))?
-            .on_conflict(
-                OnConflict::column(Column::Key)
-                    .value(
-                        Column::Failures,
-                        Expr::case(live.clone(), column(Column::Failures).add(1)).finally(1),
-                    )
-                    .value(
-                        Column::ExpiresAt,
-                        Expr::case(live, column(Column::ExpiresAt)).finally(new_end),
-                    )
-                    .value(Column::Version, column(Column::Version).add(1))
-                    .to_owned(),
-            )
-            .returning(Query::returning().columns([Column::Failures, Column::ExpiresAt]))
-            .to_owned();
-        let row = self
-            .connection()
-            .query_one(&statement)
-            .await?
-            .ok_or_else(|| DbErr::RecordNotFound("the counted failure".into()))?;
-        let failures: i32 = row.try_get("", "failures")?;
-        let ends: DateTime<Utc> = row.try_get("", "expires_at")?;
-        Ok(FailureWindow {
-            started: ends - limit.window,
-            failures: u32::try_from(failures).unwrap_or(0),
-        })
+        count_failure_on(self.connection(), key, limit, now).await
     }
 
     /// Stores `number` under `key` unless a number is there already; answers with the one
@@ -284,4 +238,60 @@ impl Store {
         };
         Ok(written == 1)
     }
+}
+
+/// [`Store::count_failure`] on `connection`: the store's, or a transaction that writes what
+/// goes with the count (`db::attack_alerts`).
+pub(super) async fn count_failure_on(
+    connection: &impl ConnectionTrait,
+    key: &str,
+    limit: FailureLimit,
+    now: DateTime<Utc>,
+) -> Result<FailureWindow, StoreError> {
+    use throttle_counter::Column;
+    let new_end = now + limit.window;
+    let column = |c: Column| Expr::col((throttle_counter::Entity, c));
+    let live = column(Column::ExpiresAt).gt(now);
+    let statement = Query::insert()
+        .into_table(throttle_counter::Entity)
+        .columns([
+            Column::Key,
+            Column::Failures,
+            Column::ThrottledUntil,
+            Column::ExpiresAt,
+            Column::Version,
+        ])
+        .values([
+            key.into(),
+            1_i32.into(),
+            Option::<DateTime<Utc>>::None.into(),
+            new_end.into(),
+            1_i64.into(),
+        ])
+        .map_err(|error| DbErr::Custom(error.to_string()))?
+        .on_conflict(
+            OnConflict::column(Column::Key)
+                .value(
+                    Column::Failures,
+                    Expr::case(live.clone(), column(Column::Failures).add(1)).finally(1),
+                )
+                .value(
+                    Column::ExpiresAt,
+                    Expr::case(live, column(Column::ExpiresAt)).finally(new_end),
+                )
+                .value(Column::Version, column(Column::Version).add(1))
+                .to_owned(),
+        )
+        .returning(Query::returning().columns([Column::Failures, Column::ExpiresAt]))
+        .to_owned();
+    let row = connection
+        .query_one(&statement)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the counted failure".into()))?;
+    let failures: i32 = row.try_get("", "failures")?;
+    let ends: DateTime<Utc> = row.try_get("", "expires_at")?;
+    Ok(FailureWindow {
+        started: ends - limit.window,
+        failures: u32::try_from(failures).unwrap_or(0),
+    })
 }

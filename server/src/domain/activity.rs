@@ -1,8 +1,8 @@
 //! A person's recent activity: which of their audit events they are shown, and in what words.
 //! Sign-ins (and failed ones), app passwords created, renamed, deleted or revoked and first
-//! used from a new address, and changes of sign-in factors; administrative events about the
-//! account (added, role changes) are for administrators. Failed sign-ins are counted
-//! (`domain::audit_bounds`): one event may stand for several, and says how many.
+//! used from a new address, and changes of sign-in factors (recovery codes too); administrative
+//! events about the account (added, role changes) are for administrators. Failed sign-ins are
+//! counted (`domain::audit_bounds`): one event may stand for several, and says how many.
 
 use super::alerts::{created_name, new_ip_app_password_id};
 use super::audit_bounds;
@@ -11,7 +11,7 @@ use super::audit_bounds;
 pub const PAGE_SIZE: u64 = 20;
 
 /// The kinds of audit events a person is shown ([`describe`] words each).
-pub const SHOWN_KINDS: [&str; 16] = [
+pub const SHOWN_KINDS: [&str; 24] = [
     "sign_in.succeeded",
     "sign_in.failed",
     "sign_out.everywhere",
@@ -24,11 +24,25 @@ pub const SHOWN_KINDS: [&str; 16] = [
     "password.reset",
     "authenticator.added",
     "authenticator.deleted",
+    super::recovery_code::CREATED,
+    super::recovery_code::USED,
+    super::method_reset::RESET,
     "user.disabled",
     "user.enabled",
     "sign_out",
     "sign_out.by_administrator",
+    super::passkey::ADDED,
+    super::passkey::RENAMED,
+    super::passkey::DELETED,
+    super::attack_alert::ALERTED,
+    SIGNED_OUT_A_BROWSER,
 ];
+
+/// The detail of a `sign_in.succeeded` event whose second step was a recovery code.
+pub const SIGNED_IN_WITH_RECOVERY_CODE: &str = "password and recovery code";
+
+/// The audit kind of a browser signed out from Security info's list (its detail names it).
+pub const SIGNED_OUT_A_BROWSER: &str = "sign_out.browser";
 
 /// One event as the person reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,18 +98,29 @@ pub fn describe(
                 Some(address) => format!("{count} failed sign-ins from {address}"),
                 None => format!("{count} failed sign-ins"),
             },
-            detail: Some(capitalized(detail)),
+            detail: Some(failure_detail(detail)),
             notable: true,
         }),
         "sign_in.succeeded" => shown(
             "Signed in",
             Some(match detail {
                 "password" => "Password".to_owned(),
+                SIGNED_IN_WITH_RECOVERY_CODE => "Password and recovery code".to_owned(),
+                super::passkey::SIGNED_IN_WITH_PASSWORD_AND_PASSKEY => {
+                    "Password and passkey".to_owned()
+                }
+                super::passkey::SIGNED_IN_WITH_PASSKEY => "Passkey".to_owned(),
                 _ => "Password and authenticator app".to_owned(),
             }),
             false,
         ),
-        "sign_in.failed" => shown("Sign-in failed", Some(capitalized(detail)), true),
+        "sign_in.failed" => shown("Sign-in failed", Some(failure_detail(detail)), true),
+        super::attack_alert::ALERTED => shown(
+            "Someone entered your password but not the code",
+            Some(capitalized(detail)),
+            true,
+        ),
+        SIGNED_OUT_A_BROWSER => shown("Signed out a browser", Some(detail.to_owned()), false),
         "sign_out.everywhere" => shown("Signed out everywhere", None, false),
         "sign_out" => shown("Signed out", None, false),
         "sign_out.by_administrator" => {
@@ -119,6 +144,24 @@ pub fn describe(
         "password.reset" => shown("Password reset by an administrator", None, true),
         "authenticator.added" => shown("Authenticator app added", None, false),
         "authenticator.deleted" => shown("Authenticator app deleted", None, true),
+        super::recovery_code::CREATED => shown("New recovery codes", None, false),
+        super::recovery_code::USED => shown("Recovery code used", Some(capitalized(detail)), true),
+        super::method_reset::RESET => shown(
+            "Sign-in methods reset by an administrator",
+            Some(capitalized(detail)),
+            true,
+        ),
+        super::passkey::ADDED => shown(
+            "Passkey added",
+            super::passkey::name_in_detail(detail).map(str::to_owned),
+            false,
+        ),
+        super::passkey::RENAMED => shown("Passkey renamed", None, false),
+        super::passkey::DELETED => shown(
+            "Passkey deleted",
+            super::passkey::name_in_detail(detail).map(str::to_owned),
+            true,
+        ),
         "user.disabled" => shown("Account disabled by an administrator", None, true),
         "user.enabled" => shown("Account enabled by an administrator", None, false),
         _ => None,
@@ -130,6 +173,16 @@ fn counted(title: &str, count: u32) -> String {
     match count {
         0 | 1 => title.to_owned(),
         _ => format!("{title} ({count} times)"),
+    }
+}
+
+/// A failed sign-in's detail as the person reads it: one after the right password says so
+/// (someone has it: `domain::attack_alert`).
+fn failure_detail(detail: &str) -> String {
+    if super::attack_alert::after_the_right_password(detail) {
+        format!("Right password, {detail}")
+    } else {
+        capitalized(detail)
     }
 }
 
@@ -149,15 +202,10 @@ pub fn client_name(user_agent: &str) -> Option<String> {
     if user_agent.is_empty() {
         return None;
     }
-    if let Some(parsed) = woothee::parser::Parser::new().parse(user_agent)
-        && parsed.category != "UNKNOWN"
-        && parsed.name != "UNKNOWN"
-    {
-        return Some(if parsed.os == "UNKNOWN" {
-            parsed.name.to_owned()
-        } else {
-            format!("{} on {}", parsed.name, parsed.os)
-        });
+    // Worded as Security info's signed-in browsers are.
+    let browser = super::user_agent::describe(user_agent);
+    if browser.is_known() {
+        return Some(browser.label());
     }
     let mut short: String = user_agent.chars().take(MAX_CLIENT_CHARS).collect();
     if short.len() < user_agent.len() {
@@ -193,6 +241,20 @@ mod tests {
         );
         let renamed = once("app_password.renamed", "'Mail' to 'Thunder' (id 7)");
         assert_eq!(renamed.and_then(|a| a.detail), Some("Thunder".to_owned()));
+        let recovered = once("sign_in.succeeded", SIGNED_IN_WITH_RECOVERY_CODE);
+        assert_eq!(
+            recovered.and_then(|a| a.detail),
+            Some("Password and recovery code".to_owned())
+        );
+        let used = once("recovery_code.used", "2 recovery codes left");
+        assert_eq!(
+            used.map(|a| (a.title, a.detail, a.notable)),
+            Some((
+                "Recovery code used".to_owned(),
+                Some("2 recovery codes left".to_owned()),
+                true
+            ))
+        );
         let failed = once("sign_in.failed", "wrong password");
         assert!(failed.as_ref().is_some_and(|a| a.notable));
         assert_eq!(
@@ -200,6 +262,42 @@ mod tests {
             Some((
                 "Sign-in failed".to_owned(),
                 Some("Wrong password".to_owned())
+            ))
+        );
+        // A failed second step after the right password says so; others as they are.
+        let after_password = once("sign_in.failed", "wrong recovery code");
+        assert_eq!(
+            after_password.and_then(|a| a.detail),
+            Some("Right password, wrong recovery code".to_owned())
+        );
+        let counted = describe("sign_in.failed", "wrong authenticator code", 4, None, no_names);
+        assert_eq!(
+            counted.map(|a| (a.title, a.detail, a.notable)),
+            Some((
+                "4 failed sign-ins".to_owned(),
+                Some("Right password, wrong authenticator code".to_owned()),
+                true
+            ))
+        );
+        let alert = once(
+            super::super::attack_alert::ALERTED,
+            &super::super::attack_alert::alert_detail(),
+        );
+        assert_eq!(
+            alert.map(|a| (a.title, a.detail, a.notable)),
+            Some((
+                "Someone entered your password but not the code".to_owned(),
+                Some("10 wrong codes since the last sign-in".to_owned()),
+                true
+            ))
+        );
+        let signed_out = once(SIGNED_OUT_A_BROWSER, "Firefox on Windows, 192.0.2.7");
+        assert_eq!(
+            signed_out.map(|a| (a.title, a.detail, a.notable)),
+            Some((
+                "Signed out a browser".to_owned(),
+                Some("Firefox on Windows, 192.0.2.7".to_owned()),
+                false
             ))
         );
         assert_eq!(once("user.made_admin", ""), None);
@@ -265,7 +363,7 @@ mod tests {
         let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
         assert_eq!(client_name(firefox), Some("Firefox on Linux".to_owned()));
         let chrome = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/120.0 Mobile/15E148 Safari/604.1";
-        assert!(client_name(chrome).is_some_and(|name| name.contains("iPhone")));
+        assert_eq!(client_name(chrome), Some("Chrome on iOS".to_owned()));
         assert_eq!(client_name("IMAP"), Some("IMAP".to_owned()));
         assert_eq!(client_name("  "), None);
         assert_eq!(

@@ -5,12 +5,18 @@
 use chrono::{DateTime, Duration, Utc};
 
 /// The audit events that become mail alerts.
-pub const ALERT_KINDS: [&str; 5] = [
+pub const ALERT_KINDS: [&str; 11] = [
     "app_password.created",
     "app_password.new_ip",
     "password.changed",
     "authenticator.added",
     "authenticator.deleted",
+    super::recovery_code::CREATED,
+    super::recovery_code::USED,
+    super::method_reset::RESET,
+    super::passkey::ADDED,
+    super::passkey::DELETED,
+    super::attack_alert::ALERTED,
 ];
 
 /// Attempts before a mail is given up (the delays add up to about a day).
@@ -98,6 +104,10 @@ pub fn new_ip_app_password_id(detail: &str) -> Option<i32> {
 
 /// The alert for an audit event, or `None` when its kind is not alerted.
 pub fn compose(facts: &AlertFacts<'_>) -> Option<Alert> {
+    // Not a change the person may have made: its own words, and what to do.
+    if facts.kind == super::attack_alert::ALERTED {
+        return Some(super::attack_alert::alert(facts));
+    }
     let when = facts.at.format("%Y-%m-%d %H:%M UTC");
     let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
     let (subject, what) = match facts.kind {
@@ -139,6 +149,44 @@ pub fn compose(facts: &AlertFacts<'_>) -> Option<Alert> {
                 "The authenticator app of your account was deleted {when}{from}. Your app passwords stop signing in until you add one again."
             ),
         ),
+        super::recovery_code::CREATED => (
+            "New recovery codes".to_owned(),
+            format!(
+                "New recovery codes were made for your account {when}{from}. The earlier ones no longer work."
+            ),
+        ),
+        super::recovery_code::USED => (
+            "A recovery code was used to sign in".to_owned(),
+            format!(
+                "A recovery code was used to sign in to your account {when}{from} ({detail}).",
+                detail = facts.detail
+            ),
+        ),
+        super::method_reset::RESET => (
+            "Your sign-in methods were reset".to_owned(),
+            format!(
+                "An administrator reset the sign-in methods of your account {when}{from} ({detail}): you were signed out everywhere. At your next sign-in, add a method again on Security info.",
+                detail = facts.detail
+            ),
+        ),
+        super::passkey::ADDED => {
+            let name = super::passkey::name_in_detail(facts.detail).unwrap_or("(unnamed)");
+            (
+                format!("Passkey \"{name}\" added"),
+                format!(
+                    "A passkey or security key, \"{name}\", was added to your account {when}{from}. Your other browsers and devices were signed out."
+                ),
+            )
+        }
+        super::passkey::DELETED => {
+            let name = super::passkey::name_in_detail(facts.detail).unwrap_or("(unnamed)");
+            (
+                format!("Passkey \"{name}\" deleted"),
+                format!(
+                    "The passkey or security key \"{name}\" was deleted from your account {when}{from}. Your other browsers and devices were signed out."
+                ),
+            )
+        }
         _ => return None,
     };
     let body = format!(
@@ -224,9 +272,30 @@ mod tests {
             "password.changed",
             "authenticator.added",
             "authenticator.deleted",
+            "recovery_codes.created",
         ] {
             assert!(compose(&facts(kind, "")).is_some(), "{kind}");
         }
+        let used = compose(&facts("recovery_code.used", "3 recovery codes left"));
+        let used = used.unwrap_or_else(|| panic!("an alert"));
+        assert_eq!(used.subject, "A recovery code was used to sign in");
+        assert!(
+            used.body
+                .contains("2027-01-15 08:00 UTC from 192.0.2.7 (3 recovery codes left)"),
+            "{}",
+            used.body
+        );
+        let reset = compose(&facts(
+            "methods.reset",
+            "1 authenticator app removed, 2 sessions ended, 3 app passwords revoked",
+        ));
+        let reset = reset.unwrap_or_else(|| panic!("an alert"));
+        assert_eq!(reset.subject, "Your sign-in methods were reset");
+        assert!(
+            reset.body.contains("(1 authenticator app removed, 2 sessions ended, 3 app passwords revoked): you were signed out everywhere"),
+            "{}",
+            reset.body
+        );
         assert_eq!(compose(&facts("sign_in.succeeded", "")), None);
     }
 

@@ -5,14 +5,18 @@ pub mod account;
 pub mod activity;
 pub mod alerts;
 pub mod app_password;
+pub mod attack_alert;
 pub mod audit_bounds;
 pub mod basic_auth;
 pub mod common_passwords;
 pub mod known_device;
+pub mod method_reset;
+pub mod passkey;
 pub mod password;
 pub mod password_link;
 pub mod policy;
 pub mod random;
+pub mod recovery_code;
 pub mod session;
 pub mod setup_token;
 pub mod sign_in_link;
@@ -20,6 +24,7 @@ pub mod spreadsheet;
 pub mod throttle;
 pub mod timefmt;
 pub mod totp;
+pub mod user_agent;
 
 /// Bad input, with the form field it concerns and a message fit to show the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -183,6 +183,9 @@ pub enum KeyKind {
     SignInLinkMail,
     /// Sign-in links mailed for one sign-in name in a day.
     SignInLinkMailDay,
+    /// Failed second steps of one person since their last complete sign-in (the name part is
+    /// their user id: `domain::attack_alert`).
+    SecondStepStreak,
 }
 
 /// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
@@ -212,6 +215,7 @@ pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
         KeyKind::Device => "device",
         KeyKind::SignInLinkMail => "sign-in-link-mail",
         KeyKind::SignInLinkMailDay => "sign-in-link-mail-day",
+        KeyKind::SecondStepStreak => "second-step-streak",
     };
     let mut hasher = Sha256::new();
     for part in [tag, name_key, address.unwrap_or("")] {

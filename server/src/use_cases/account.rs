@@ -13,18 +13,21 @@ use super::{
 use crate::db::StoreError;
 use crate::db::entities::authenticator_app;
 use crate::domain::random::OsRandom;
-use crate::domain::{account, activity, app_password, password, timefmt, totp};
+use crate::domain::{account, activity, app_password, attack_alert, password, timefmt, totp};
 
 impl ServerBackend {
+    /// Whether the person has a second factor: a confirmed authenticator app or a passkey
+    /// (read only for people without an app).
     pub(super) async fn has_two_step(
         &self,
         user_id: i32,
         context: &RequestContext,
     ) -> Result<bool, AppError> {
-        Ok(self
+        let app = self
             .authenticator_of(user_id, context)
             .await?
-            .is_some_and(|a| a.confirmed_at.is_some()))
+            .is_some_and(|a| a.confirmed_at.is_some());
+        Ok(app || self.store.has_passkey(user_id).await?)
     }
 
     /// The person's authenticator app, read once per page request (see `RequestMemo`).
@@ -119,6 +122,11 @@ impl AccountUseCases for ServerBackend {
             .authenticator_of(signed_in.user.id, context)
             .await?
             .and_then(|a| a.confirmed_at);
+        // Offered with a second factor only: codes stand in for one.
+        let recovery_codes = match authenticator {
+            Some(_) => Some(self.recovery_codes_left(signed_in.user.id).await?),
+            None => None,
+        };
         Ok(SecurityInfo {
             recently_signed_in: app_password::recently_verified(signed_in.session.verified_at, now),
             password_changed: timefmt::relative(signed_in.user.password_changed_at, now),
@@ -132,6 +140,7 @@ impl AccountUseCases for ServerBackend {
             two_step_required: self
                 .two_step_missing(authenticator.is_some(), context)
                 .await?,
+            recovery_codes,
         })
     }
 
@@ -191,6 +200,7 @@ impl AccountUseCases for ServerBackend {
                     client: event.user_agent.as_deref().and_then(activity::client_name),
                     notable: shown.notable,
                     count,
+                    suggests_password_change: event.kind == attack_alert::ALERTED,
                 })
             })
             .collect();

@@ -28,6 +28,8 @@ use crate::domain::policy::Setting;
 use crate::domain::random::{OsRandom, random_hex};
 use crate::domain::{ValidationError, account, password, spreadsheet, timefmt};
 
+mod method_resets;
+
 /// Why an administration use case refused or failed; the text is what the administrator reads.
 #[derive(Debug, thiserror::Error)]
 pub enum AdministrationError {
@@ -41,6 +43,10 @@ pub enum AdministrationError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Hash(#[from] password::HashError),
+    /// Administrators resetting their own methods, where that closes the console to them
+    /// (or to everyone), did not say they understand what follows.
+    #[error("{0}")]
+    OwnMethodsReset(app::error::OwnMethodsReset),
 }
 
 /// Which of a person's app passwords to revoke.
@@ -448,6 +454,9 @@ impl From<AdministrationError> for AppError {
             AdministrationError::Invalid(e) => e.into(),
             AdministrationError::Store(e) => e.into(),
             AdministrationError::Hash(e) => e.into(),
+            AdministrationError::OwnMethodsReset(what_follows) => {
+                AppError::Forbidden(Refusal::ConfirmOwnMethodsReset(what_follows))
+            }
         }
     }
 }
@@ -587,8 +596,12 @@ impl AdministrationUseCases for ServerBackend {
             rows.truncate(PEOPLE_PAGE_SIZE as usize);
             rows.last().map(|row| row.user.username_key.clone())
         });
+        let acting = admin.actor.user_id;
         Ok(PeoplePage {
-            people: rows.into_iter().map(summary_of).collect(),
+            people: rows
+                .into_iter()
+                .map(|row| summary_of(row, acting))
+                .collect(),
             next: next.flatten(),
         })
     }
@@ -677,8 +690,24 @@ impl AdministrationUseCases for ServerBackend {
             PersonAction::RevokeAppPasswords => {
                 drop(admin.revoke_app_passwords(username, Revoke::All).await?)
             }
+            // Without the ticked box: refused where it would close the console to oneself.
+            PersonAction::ResetMethods => drop(admin.reset_methods(username, None).await?),
         }
-        Ok(summary_of(admin.person_row(username).await?))
+        Ok(summary_of(
+            admin.person_row(username).await?,
+            admin.actor.user_id,
+        ))
+    }
+
+    async fn reset_methods_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        understood: Option<app::error::OwnMethodsReset>,
+        check: &IdentityCheck,
+    ) -> Result<PersonSummary, AppError> {
+        self.reset_methods_from_console(context, username, understood, check)
+            .await
     }
 
     async fn add_person(
@@ -838,8 +867,10 @@ impl ServerBackend {
 /// People shown per page in the admin console.
 const PEOPLE_PAGE_SIZE: u64 = 25;
 
-fn summary_of(row: PersonRow) -> PersonSummary {
+/// The person as the console lists them to the administrator `acting`.
+fn summary_of(row: PersonRow, acting: Option<i32>) -> PersonSummary {
     PersonSummary {
+        is_you: acting == Some(row.user.id),
         is_admin: row.user.role == "admin",
         is_enabled: row.user.is_enabled,
         username: row.user.username,

@@ -8,6 +8,10 @@
 //!   ([`SessionUseCases`](app::backend::SessionUseCases)).
 //! - `account`: the authenticator app and the password
 //!   ([`AccountUseCases`](app::backend::AccountUseCases)).
+//! - `recovery_codes`: new recovery codes, and one used in place of the authenticator app's
+//!   code at sign-in ([`RecoveryCodeUseCases`](app::backend::RecoveryCodeUseCases)).
+//! - `passkeys`: passkeys and security keys (WebAuthn): adding, renaming, deleting, and
+//!   signing in with one (second step, passwordless, "confirm it's you").
 //! - `app_passwords`: the person's app passwords
 //!   ([`AppPasswordUseCases`](app::backend::AppPasswordUseCases)).
 //! - `administration`: people and policy, for administrators (the `latchkey admin` commands
@@ -16,15 +20,21 @@
 //!   ([`PasswordLinkUseCases`](app::backend::PasswordLinkUseCases)).
 //! - `known_devices`: the known-device cookie and mailed sign-in links, which let a person's
 //!   own browsers past their account's sign-in ceiling during an attack.
+//! - `signed_in_browsers`: the person's signed-in browsers on Security info, each of which
+//!   they may sign out ([`SignedInBrowserUseCases`](app::backend::SignedInBrowserUseCases)).
 
 mod account;
 pub mod administration;
 mod app_passwords;
 mod known_devices;
 pub use known_devices::sign_in_link_mail;
+mod passkeys;
+pub use passkeys::{PasskeyError, PasswordlessStart};
 mod password_links;
+mod recovery_codes;
 mod sessions;
 mod setup;
+mod signed_in_browsers;
 
 use std::net::IpAddr;
 use std::sync::Arc;

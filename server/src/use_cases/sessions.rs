@@ -1,5 +1,6 @@
-//! Signing in (password, then the code when the person has an authenticator app), signing
-//! out, the session behind a request's cookie, and "confirm it's you" before sensitive changes.
+//! Signing in (password, then the code when the person has an authenticator app, or one of
+//! their recovery codes in its place), signing out, the session behind a request's cookie, and
+//! "confirm it's you" before sensitive changes.
 
 use app::backend::{RequestContext, SessionUseCases, SetCookie};
 use app::error::{AppError, Refusal};
@@ -16,9 +17,49 @@ use crate::db::entities::user;
 use crate::db::{AuditNote, NewSession, SessionWithOwner};
 use crate::domain::random::OsRandom;
 use crate::domain::session as session_rules;
-use crate::domain::{account, app_password, known_device, password};
+use crate::domain::{account, activity, app_password, known_device, password};
 use crate::metrics::{self, FailedStep, SignInLimit};
 use crate::sign_in_limits;
+
+/// What completes a sign-in waiting for its second step.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum SecondStep<'a> {
+    /// A code from the person's authenticator app.
+    AuthenticatorCode(&'a str),
+    /// One of the person's unused recovery codes, in place of the app's code.
+    RecoveryCode(&'a str),
+    /// A passkey's answer to the challenge this session started (`use_cases::passkeys`).
+    Passkey(super::passkeys::PasskeyAssertion<'a>),
+}
+
+impl SecondStep<'_> {
+    /// The audit detail of a wrong one.
+    fn failure(self) -> &'static str {
+        match self {
+            Self::AuthenticatorCode(_) => "wrong authenticator code",
+            Self::RecoveryCode(_) => "wrong recovery code",
+            Self::Passkey(_) => crate::domain::passkey::ASSERTION_REFUSED,
+        }
+    }
+
+    /// What the person is told about a wrong one.
+    fn refusal(self) -> AppError {
+        match self {
+            Self::AuthenticatorCode(_) => AppError::wrong_code(),
+            Self::RecoveryCode(_) => AppError::wrong_recovery_code(),
+            Self::Passkey(_) => app::passkey_model::PasskeyRefusal::NotAccepted.into(),
+        }
+    }
+
+    /// The audit detail of the completed sign-in.
+    fn completed(self) -> &'static str {
+        match self {
+            Self::AuthenticatorCode(_) => "password and authenticator app",
+            Self::RecoveryCode(_) => activity::SIGNED_IN_WITH_RECOVERY_CODE,
+            Self::Passkey(_) => crate::domain::passkey::SIGNED_IN_WITH_PASSWORD_AND_PASSKEY,
+        }
+    }
+}
 
 impl ServerBackend {
     /// The name of the session cookie (see [`SECURE_SESSION_COOKIE`]).
@@ -58,7 +99,7 @@ impl ServerBackend {
 
     /// Starts a session for `user` in place of the browser's previous one (`replaces`), with
     /// the `audit` event of a completed sign-in, in one transaction; returns its cookie.
-    async fn start_session(
+    pub(super) async fn start_session(
         &self,
         user: &user::Model,
         pending_second_step: bool,
@@ -81,7 +122,10 @@ impl ServerBackend {
     /// The session behind the request's cookie, whether complete or waiting for the second step.
     /// Read once per page request (see `RequestMemo`): the sign-in gate and the page's server
     /// functions share it, and the organization and authenticator app read with it.
-    async fn any_session(&self, context: &RequestContext) -> Result<Option<SignedIn>, AppError> {
+    pub(super) async fn any_session(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<SignedIn>, AppError> {
         context
             .memo
             .get_or_read(MEMO_SESSION, self.read_session(context))
@@ -305,7 +349,10 @@ impl ServerBackend {
 
     /// The session waiting for its code step. A disabled account is told so, not that the
     /// sign-in took too long.
-    async fn pending_sign_in(&self, context: &RequestContext) -> Result<SignedIn, AppError> {
+    pub(super) async fn pending_sign_in(
+        &self,
+        context: &RequestContext,
+    ) -> Result<SignedIn, AppError> {
         let Some(token) = context.session_token.as_deref().filter(|t| !t.is_empty()) else {
             return Err(AppError::sign_in_expired());
         };
@@ -323,6 +370,59 @@ impl ServerBackend {
             .await?
             .filter(|s| s.session.pending_second_step)
             .ok_or_else(AppError::sign_in_expired)
+    }
+
+    /// Completes the sign-in waiting for its second step with `step`. Whatever the step, it is
+    /// counted and throttled as one code attempt (a wrong recovery code counts as a wrong
+    /// code), and a success starts the same session, with the same audit event and cookies.
+    pub(super) async fn complete_second_step(
+        &self,
+        context: &RequestContext,
+        step: SecondStep<'_>,
+    ) -> Result<SetCookie, AppError> {
+        self.check_ip_rate(context).await?;
+        let pending = self.pending_sign_in(context).await?;
+        let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
+        let passed = match step {
+            SecondStep::AuthenticatorCode(code) => self.use_code(pending.user.id, code).await?,
+            SecondStep::RecoveryCode(code) => {
+                self.use_recovery_code(&pending.user, code, context).await?
+            }
+            SecondStep::Passkey(assertion) => {
+                self.passkey_second_step_passes(&pending.user, assertion)
+                    .await?
+            }
+        };
+        if !passed {
+            metrics::sign_in_failed(FailedStep::Code);
+            self.sign_in_failed(&pending.user, context, step.failure())
+                .await?;
+            // Someone has the password: the person is mailed at the streak's tenth failure.
+            self.store
+                .count_failed_second_step(pending.user.id, &actor(context), Utc::now())
+                .await?;
+            return Err(step.refusal());
+        }
+        let now = Utc::now();
+        attempt.succeeded(&self.store, now).await?;
+        sign_in_limits::remember_address(
+            &self.store,
+            &pending.user.username_key,
+            client_ip(context),
+            now,
+        )
+        .await?;
+        let completed = AuditNote::new("sign_in.succeeded", step.completed());
+        let cookie = self
+            .start_session(
+                &pending.user,
+                false,
+                Some(pending.session.id),
+                Some(completed),
+                context,
+            )
+            .await?;
+        Ok(cookie.and(self.remember_browser(context, &pending.user)))
     }
 
     /// Confirms it's the signed-in person (password, and code when they have an authenticator
@@ -529,35 +629,8 @@ impl SessionUseCases for ServerBackend {
         context: &RequestContext,
         code: &str,
     ) -> Result<SetCookie, AppError> {
-        self.check_ip_rate(context).await?;
-        let pending = self.pending_sign_in(context).await?;
-        let attempt = self.begin_code_attempt(&pending.user.username_key).await?;
-        if !self.use_code(pending.user.id, code).await? {
-            metrics::sign_in_failed(FailedStep::Code);
-            self.sign_in_failed(&pending.user, context, "wrong authenticator code")
-                .await?;
-            return Err(AppError::wrong_code());
-        }
-        let now = Utc::now();
-        attempt.succeeded(&self.store, now).await?;
-        sign_in_limits::remember_address(
-            &self.store,
-            &pending.user.username_key,
-            client_ip(context),
-            now,
-        )
-        .await?;
-        let completed = AuditNote::new("sign_in.succeeded", "password and authenticator app");
-        let cookie = self
-            .start_session(
-                &pending.user,
-                false,
-                Some(pending.session.id),
-                Some(completed),
-                context,
-            )
-            .await?;
-        Ok(cookie.and(self.remember_browser(context, &pending.user)))
+        self.complete_second_step(context, SecondStep::AuthenticatorCode(code))
+            .await
     }
 
     async fn mail_sign_in_link(

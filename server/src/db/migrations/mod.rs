@@ -19,6 +19,8 @@ mod m20261206_000013_drop_view_versions;
 mod m20261206_000014_transactional_outbox;
 mod m20261206_000015_sign_in_links;
 mod m20261206_000016_audit_counts;
+mod m20261206_000017_recovery_codes;
+mod m20261206_000019_passkeys;
 
 pub struct Migrator;
 
@@ -42,6 +44,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000014_transactional_outbox::Migration),
             Box::new(m20261206_000015_sign_in_links::Migration),
             Box::new(m20261206_000016_audit_counts::Migration),
+            Box::new(m20261206_000017_recovery_codes::Migration),
+            Box::new(m20261206_000019_passkeys::Migration),
         ]
     }
 }

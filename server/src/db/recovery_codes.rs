@@ -1,0 +1,135 @@
+//! Recovery codes (`domain::recovery_code`): a person's set replaced as a whole, counted, and
+//! used one code at a time. Every change is one transaction with its audit event (a use's event
+//! queues the person's mail through `db::audit`). A code is used by one conditional UPDATE
+//! (`used_at` set only where it is still empty), so of two uses of one code at once, on one
+//! instance or several, exactly one signs in.
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QuerySelect,
+};
+
+use super::audit::AuditNote;
+use super::entities::{authenticator_app, recovery_code};
+use super::store::{Actor, Store, StoreError};
+use crate::domain::recovery_code::{CREATED, USED, used_detail};
+
+/// How many codes of a person's set are still unused, and how many the set had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RecoveryCodeCount {
+    pub left: u64,
+    /// 0: the person never got codes (or lost them with their last authenticator app).
+    pub issued: u64,
+}
+
+/// Deletes every recovery code of `user_id` inside a transaction: when the set is replaced,
+/// or when the person's last second factor goes (a code stands in for one).
+pub(super) async fn delete_recovery_codes(
+    txn: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<u64, DbErr> {
+    Ok(recovery_code::Entity::delete_many()
+        .filter(recovery_code::Column::UserId.eq(user_id))
+        .exec(txn)
+        .await?
+        .rows_affected)
+}
+
+impl Store {
+    /// Replaces the person's recovery codes with new ones (`code_hashes`: their keyed hashes),
+    /// with the audit event, in one transaction; the earlier codes stop working. Only for a
+    /// person with a confirmed authenticator app (`NotFound` otherwise), checked under a lock
+    /// on it (PostgreSQL: `FOR UPDATE`; SQLite: the IMMEDIATE transaction), so an app deleted
+    /// at the same moment cannot leave codes behind without it.
+    pub async fn replace_recovery_codes(
+        &self,
+        user_id: i32,
+        code_hashes: Vec<String>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.begin_write().await?;
+        let mut second_factor = authenticator_app::Entity::find()
+            .filter(authenticator_app::Column::UserId.eq(user_id))
+            .filter(authenticator_app::Column::ConfirmedAt.is_not_null());
+        if self.connection().get_database_backend() == DatabaseBackend::Postgres {
+            second_factor = second_factor.lock_exclusive();
+        }
+        if second_factor.all(&txn).await?.is_empty() {
+            return Err(StoreError::NotFound);
+        }
+        delete_recovery_codes(&txn, user_id).await?;
+        let issued = code_hashes.len();
+        recovery_code::Entity::insert_many(code_hashes.into_iter().map(|code_hash| {
+            recovery_code::ActiveModel {
+                user_id: Set(user_id),
+                code_hash: Set(code_hash),
+                created_at: Set(now),
+                used_at: Set(None),
+                ..Default::default()
+            }
+        }))
+        .exec_without_returning(&txn)
+        .await?;
+        AuditNote::new(
+            CREATED,
+            format!("{issued} new recovery codes; the earlier ones stop working"),
+        )
+        .row(Some(user_id), actor, now)
+        .insert(&txn)
+        .await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    /// How many of the person's recovery codes are left (one query).
+    pub async fn recovery_codes_left(&self, user_id: i32) -> Result<RecoveryCodeCount, StoreError> {
+        let codes = recovery_code::Entity::find()
+            .filter(recovery_code::Column::UserId.eq(user_id))
+            .all(self.connection())
+            .await?;
+        Ok(RecoveryCodeCount {
+            left: codes.iter().filter(|code| code.used_at.is_none()).count() as u64,
+            issued: codes.len() as u64,
+        })
+    }
+
+    /// Uses the person's unused recovery code with this keyed hash, with its audit event (which
+    /// queues their mail), in one transaction. Answers how many codes are left, or `None` when
+    /// it is not one of theirs or was used already, a moment ago included: the UPDATE's
+    /// condition lets only one of two uses at once set `used_at`.
+    pub async fn use_recovery_code(
+        &self,
+        user_id: i32,
+        code_hash: &str,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<Option<u64>, StoreError> {
+        let txn = self.begin_write().await?;
+        let claimed = recovery_code::Entity::update_many()
+            .col_expr(recovery_code::Column::UsedAt, Expr::value(now))
+            .filter(recovery_code::Column::UserId.eq(user_id))
+            .filter(recovery_code::Column::CodeHash.eq(code_hash))
+            .filter(recovery_code::Column::UsedAt.is_null())
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if claimed != 1 {
+            // Nothing was changed: the transaction ends unwritten.
+            return Ok(None);
+        }
+        let left = recovery_code::Entity::find()
+            .filter(recovery_code::Column::UserId.eq(user_id))
+            .filter(recovery_code::Column::UsedAt.is_null())
+            .count(&txn)
+            .await?;
+        AuditNote::new(USED, used_detail(left))
+            .row(Some(user_id), actor, now)
+            .insert(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(Some(left))
+    }
+}

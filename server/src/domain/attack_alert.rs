@@ -1,0 +1,140 @@
+//! The person hears about attacks on their second step. Someone who types the right password
+//! but then fails the second step (a wrong authenticator code, a wrong recovery code, a
+//! passkey that is not accepted) [`ALERT_AFTER`] times since the person's last complete
+//! sign-in has the password: the person is mailed once ("Someone entered your password but
+//! not the code"), and Recent activity shows the alert and marks each failure after the right
+//! password.
+//!
+//! The failures are counted per person in one shared throttle counter ([`streak_key`],
+//! counted by `db::attack_alerts` with one atomic upsert, the alert's audit event and mail in
+//! the same transaction, so of instances counting at once exactly one sees the count reach
+//! [`ALERT_AFTER`]). A complete sign-in deletes the counter (`db::sessions::start_session`),
+//! so the next streak is mailed again; a streak is otherwise forgotten [`STREAK`]`.window`
+//! after its first failure.
+
+use chrono::Duration;
+
+use super::alerts::{Alert, AlertFacts};
+use super::throttle::{self, FailureLimit, KeyKind};
+
+/// Failed second steps since the last complete sign-in that make the person a mail.
+pub const ALERT_AFTER: u32 = 10;
+
+/// The streak's counter: mailed when the count reaches [`ALERT_AFTER`], kept 30 days from its
+/// first failure (an attack slower than that is a new streak).
+pub const STREAK: FailureLimit = FailureLimit {
+    max_failures: ALERT_AFTER,
+    window: Duration::days(30),
+};
+
+/// The audit kind of the alert (mailed: `domain::alerts`; shown: `domain::activity`).
+pub const ALERTED: &str = "sign_in.failed_second_steps";
+
+/// The `sign_in.failed` details of a second step failed after the right password, which
+/// Recent activity marks (`use_cases::sessions::SecondStep::failure`). A passkey not accepted
+/// is not among them: a passwordless sign-in writes the same detail with no password typed.
+pub const AFTER_THE_RIGHT_PASSWORD: [&str; 2] = ["wrong authenticator code", "wrong recovery code"];
+
+/// The counter of `user_id`'s streak.
+pub fn streak_key(user_id: i32) -> String {
+    throttle::key(KeyKind::SecondStepStreak, &user_id.to_string(), None)
+}
+
+/// The alert's audit detail.
+pub fn alert_detail() -> String {
+    format!("{ALERT_AFTER} wrong codes since the last sign-in")
+}
+
+/// Whether a `sign_in.failed` event with `detail` came after the right password.
+pub fn after_the_right_password(detail: &str) -> bool {
+    AFTER_THE_RIGHT_PASSWORD.contains(&detail)
+}
+
+/// The mail: what happened, what to do (change the password, which is known), and when it is
+/// nothing to worry about.
+pub fn alert(facts: &AlertFacts<'_>) -> Alert {
+    let when = facts.at.format("%Y-%m-%d %H:%M UTC");
+    let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+    let change_password = app::routes::SecurityInfoDialog::ChangePassword { done: false }
+        .on(app::routes::Page::SecurityInfo);
+    let body = format!(
+        "Hello {person},\n\n\
+         Someone entered the right password for your account but not the code: since your \
+         last sign-in, {ALERT_AFTER} codes were wrong, the latest {when}{from}. They were not \
+         signed in.\n\n\
+         Change your password now, since whoever it was knows it: sign in at \
+         {url}{change_password} and choose a new one.\n\n\
+         If it was you (a mistyped code, or an authenticator app whose clock is off), there is \
+         nothing to do.\n\n\
+         Account: {account}\n\n\
+         (Latchkey sends this mail once for each run of wrong codes; your next sign-in starts \
+         the count again.)\n",
+        person = facts.person,
+        account = facts.account,
+        url = facts.public_url,
+    );
+    Alert {
+        subject: "Someone entered your password but not the code".to_owned(),
+        body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::DateTime;
+
+    use super::*;
+
+    #[test]
+    fn the_mail_says_what_happened_and_to_change_the_password() {
+        let facts = AlertFacts {
+            kind: ALERTED,
+            detail: &alert_detail(),
+            ip: Some("203.0.113.9"),
+            client: None,
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            app_password_name: None,
+            person: "Ada Lovelace",
+            account: "ada@contoso.example",
+            public_url: "https://id.contoso.example",
+        };
+        let mail = alert(&facts);
+        assert_eq!(
+            mail.subject,
+            "Someone entered your password but not the code"
+        );
+        for said in [
+            "Hello Ada Lovelace",
+            "10 codes were wrong, the latest 2027-01-15 08:00 UTC from 203.0.113.9",
+            "Change your password now",
+            "https://id.contoso.example/security-info?change=password",
+            "Account: ada@contoso.example",
+        ] {
+            assert!(mail.body.contains(said), "{said}: {}", mail.body);
+        }
+        assert_eq!(super::super::alerts::compose(&facts), Some(mail));
+    }
+
+    #[test]
+    fn only_failures_after_the_right_password_are_marked() {
+        assert!(after_the_right_password("wrong authenticator code"));
+        assert!(after_the_right_password("wrong recovery code"));
+        assert!(!after_the_right_password("wrong password"));
+        assert!(!after_the_right_password(
+            "wrong authenticator code when confirming it's them"
+        ));
+        assert!(!after_the_right_password(
+            super::super::passkey::ASSERTION_REFUSED
+        ));
+    }
+
+    #[test]
+    fn each_person_has_a_streak_of_their_own() {
+        assert_ne!(streak_key(1), streak_key(2));
+        assert_eq!(streak_key(7), streak_key(7));
+        assert!(STREAK.just_reached(throttle::FailureWindow {
+            started: DateTime::from_timestamp(0, 0).unwrap_or_default(),
+            failures: ALERT_AFTER,
+        }));
+    }
+}
