@@ -439,6 +439,83 @@ pub trait SignedInBrowserUseCases: Send + Sync + 'static {
     ) -> Result<BrowserSignedOut, AppError>;
 }
 
+/// Passkeys and security keys (WebAuthn): adding, listing, renaming and deleting them, and
+/// using one as the second step, alone (passwordless) or to confirm it's the person. Each
+/// ceremony is two calls: the options for the browser's prompt, then its answer.
+#[async_trait]
+pub trait PasskeyUseCases: Send + Sync + 'static {
+    /// Whether this server offers passkeys (not when its public URL cannot be a relying party).
+    fn passkey_availability(&self) -> crate::passkey_model::PasskeyAvailability;
+    /// The signed-in person's passkeys, oldest first.
+    async fn passkeys(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Vec<crate::passkey_model::PasskeyItem>, AppError>;
+    /// Starts adding a passkey named `name`; after 10 minutes without a sign-in, the password
+    /// (and code) confirm it's the person.
+    async fn start_passkey_registration(
+        &self,
+        context: &RequestContext,
+        name: &str,
+        check: &IdentityCheck,
+    ) -> Result<webauthn_rs_proto::CreationChallengeResponse, AppError>;
+    /// Finishes adding the passkey this session started with the browser's answer.
+    async fn finish_passkey_registration(
+        &self,
+        context: &RequestContext,
+        credential: &webauthn_rs_proto::RegisterPublicKeyCredential,
+    ) -> Result<crate::passkey_model::PasskeyItem, AppError>;
+    async fn rename_passkey(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        name: &str,
+    ) -> Result<crate::passkey_model::PasskeyItem, AppError>;
+    /// Deletes one of the person's passkeys, with the factor-change rules of the
+    /// authenticator app (recent sign-in or `check`).
+    async fn delete_passkey(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        check: &IdentityCheck,
+    ) -> Result<(), AppError>;
+    /// The options for the second step of the sign-in waiting for it, with a passkey.
+    async fn start_passkey_second_step(
+        &self,
+        context: &RequestContext,
+    ) -> Result<webauthn_rs_proto::RequestChallengeResponse, AppError>;
+    /// Completes the sign-in waiting for its second step with the browser's answer.
+    async fn finish_passkey_second_step(
+        &self,
+        context: &RequestContext,
+        credential: &webauthn_rs_proto::PublicKeyCredential,
+    ) -> Result<SetCookie, AppError>;
+    /// The options for a passwordless sign-in, and the token binding it to this page.
+    async fn start_passkey_sign_in(
+        &self,
+        context: &RequestContext,
+    ) -> Result<crate::passkeys::PasswordlessStart, AppError>;
+    /// Signs in with a discoverable credential's answer and the ceremony's token.
+    async fn finish_passkey_sign_in(
+        &self,
+        context: &RequestContext,
+        ceremony: &str,
+        credential: &webauthn_rs_proto::PublicKeyCredential,
+    ) -> Result<SetCookie, AppError>;
+    /// The options for "confirm it's you" with a passkey.
+    async fn start_passkey_confirmation(
+        &self,
+        context: &RequestContext,
+    ) -> Result<webauthn_rs_proto::RequestChallengeResponse, AppError>;
+    /// Confirms it's the person with the browser's answer: the session counts as freshly
+    /// signed in.
+    async fn finish_passkey_confirmation(
+        &self,
+        context: &RequestContext,
+        credential: &webauthn_rs_proto::PublicKeyCredential,
+    ) -> Result<(), AppError>;
+}
+
 /// Every use case a server function may call.
 pub trait Backend:
     SetupUseCases
@@ -449,6 +526,7 @@ pub trait Backend:
     + AdministrationUseCases
     + PasswordLinkUseCases
     + SignedInBrowserUseCases
+    + PasskeyUseCases
 {
 }
 
@@ -461,13 +539,14 @@ impl<T> Backend for T where
         + AdministrationUseCases
         + PasswordLinkUseCases
         + SignedInBrowserUseCases
+        + PasskeyUseCases
 {
 }
 
 /// The traits to bring into scope to call the use cases.
 pub mod prelude {
     pub use super::{
-        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend,
+        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend, PasskeyUseCases,
         PasswordLinkUseCases, RecoveryCodeUseCases, RequestContext, RequestMemo, SessionUseCases,
         SetupUseCases, SignedInBrowserUseCases,
     };
@@ -583,6 +662,13 @@ refetchable!(
     crate::model::AuditPage,
     crate::model::PasswordLinkFor,
     crate::signed_in_browsers::SignedInBrowser,
+    crate::passkey_model::PasskeyItem,
+    crate::passkey_model::PasskeyAvailability,
+    // Passkey ceremonies: only the WebAssembly asks (a plain form post cannot use a passkey),
+    // and a new ceremony is started each time.
+    crate::passkeys::PasswordlessStart,
+    webauthn_rs_proto::CreationChallengeResponse,
+    webauthn_rs_proto::RequestChallengeResponse,
 );
 impl<T: Refetchable> Refetchable for Option<T> {}
 impl<T: Refetchable> Refetchable for Vec<T> {}

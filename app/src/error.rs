@@ -69,6 +69,9 @@ pub enum AppError {
         "Your app passwords changed in another window meanwhile, so nothing was deleted. Look at the list again, then try again."
     )]
     ListChanged,
+    /// A passkey step was refused; the refusal says why.
+    #[error("{0}")]
+    Passkey(crate::passkey_model::PasskeyRefusal),
 }
 
 /// Why a request was refused (403). Typed, so pages can react to a particular refusal; the
@@ -88,7 +91,7 @@ pub enum Refusal {
     #[error("You already have an authenticator app. Delete it first to set up a new one.")]
     AuthenticatorExists,
     #[error(
-        "Your organization requires two-step verification, so your authenticator app can't be deleted. To move to a new phone, ask your administrator."
+        "Your organization requires two-step verification, so your authenticator app can't be deleted while it is your only second factor. Add a passkey first, or ask your administrator."
     )]
     TwoStepRequiredByOrganization,
     #[error("Your account is disabled. Ask your administrator to enable it.")]
@@ -223,6 +226,7 @@ impl AppError {
             Self::Throttled { .. } | Self::SignInHeldBack { .. } => 429,
             Self::Unavailable | Self::Busy { .. } => 503,
             Self::Internal | Self::Transport(_) => 500,
+            Self::Passkey(refusal) => refusal.status(),
         }
     }
 

@@ -18,6 +18,7 @@ pub mod form_post;
 pub mod model;
 pub mod pages;
 pub mod passkey_model;
+pub mod passkeys;
 pub mod password_link;
 pub mod routes;
 pub mod secret;

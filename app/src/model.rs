@@ -28,6 +28,11 @@ pub struct SecurityInfo {
     pub show_preview_notice: bool,
     /// The organization requires two-step verification and the person has none yet.
     pub two_step_required: bool,
+    /// The person has a second factor: a confirmed authenticator app or a passkey.
+    pub has_two_step: bool,
+    /// The person's second factor is a passkey: they have one and no authenticator app (the
+    /// server reads passkeys for Security info only then; the page's list has them all).
+    pub passkey_only: bool,
     /// The person's recovery codes; `None` while they have no second factor (codes stand in
     /// for one, so they are not offered).
     pub recovery_codes: Option<RecoveryCodesLeft>,

@@ -59,12 +59,60 @@ pub enum PasskeyRefusal {
         "Your organization requires two-step verification, and this is your last method for it. Add another method first, then delete this one."
     )]
     LastSecondFactor,
+    /// The browser's prompt was closed, timed out, or the person said no (said by the
+    /// browser, never by the server).
+    #[error("The passkey prompt was closed or timed out. Try again, or use another way.")]
+    Cancelled,
+    /// This browser has no WebAuthn (`navigator.credentials`), or the page is not a secure
+    /// context (said by the browser).
+    #[error("This browser can't use passkeys here. Use another way.")]
+    NotSupported,
 }
 
-/// Until `AppError` has a passkey case of its own, a refusal reaches the page as a message on
-/// the `passkey` field (422).
+impl PasskeyRefusal {
+    /// The HTTP status a server function answers with when a passkey step is refused.
+    pub fn status(&self) -> u16 {
+        match self {
+            Self::NotAccepted | Self::Cancelled => 401,
+            Self::NotSupported => 409,
+            Self::Gone => 404,
+            Self::LastSecondFactor => 403,
+            Self::Unavailable { .. }
+            | Self::CeremonyExpired
+            | Self::NoPasskey
+            | Self::AlreadyRegistered
+            | Self::LimitReached { .. } => 409,
+        }
+    }
+}
+
 impl From<PasskeyRefusal> for AppError {
     fn from(refusal: PasskeyRefusal) -> Self {
-        AppError::invalid("passkey", refusal.to_string())
+        AppError::Passkey(refusal)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_reaches_the_page_typed_with_its_words_and_status() {
+        let refused = AppError::from(PasskeyRefusal::NotAccepted);
+        assert_eq!(refused, AppError::Passkey(PasskeyRefusal::NotAccepted));
+        assert_eq!(refused.status(), 401);
+        assert_eq!(
+            refused.to_string(),
+            "That passkey wasn't accepted. Try again, or use another way."
+        );
+        // As the server function's answer carries it to the browser, and back.
+        let carried = serde_json::to_string(&refused).expect("serialises");
+        let read: AppError = serde_json::from_str(&carried).expect("deserialises");
+        assert_eq!(read, refused);
+        assert_eq!(AppError::from(PasskeyRefusal::Gone).status(), 404);
+        assert_eq!(
+            AppError::from(PasskeyRefusal::LastSecondFactor).status(),
+            403
+        );
     }
 }

@@ -42,10 +42,15 @@ export interface StartedServer {
  *  A database that is already set up prints no setup link (`setupUrl` is then empty). */
 export async function startServer(
   extraEnvironment: Record<string, string> = {},
+  options: { host?: '127.0.0.1' | 'localhost' } = {},
 ): Promise<StartedServer> {
   const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-e2e-'));
   const port = await freePort();
-  const baseURL = `http://127.0.0.1:${port}`;
+  // Passkeys need a host name as their relying party (browsers refuse IP addresses): a server
+  // started for them is reached, and knows itself, as http://localhost:PORT.
+  const host = options.host ?? '127.0.0.1';
+  const baseURL = `http://${host}:${port}`;
+  if (host === 'localhost') extraEnvironment = { LATCHKEY_PUBLIC_URL: baseURL, ...extraEnvironment };
   const databaseUrl = `sqlite://${path.join(dir, 'latchkey.db')}`;
   // The release binary copied alone to an empty folder and run there: it must serve the whole
   // app from the files built into it (one file to deploy).

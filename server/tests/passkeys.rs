@@ -914,3 +914,338 @@ async fn passkey_sign_in_server_time() -> TestResult {
     }
     Ok(())
 }
+
+/// Ada's user id, from her session.
+async fn user_id_of(backend: &ServerBackend, ctx: &RequestContext) -> Result<i32, Error> {
+    Ok(backend.signed_in(ctx).await?.ok_or("signed in")?.user.id)
+}
+
+/// Adds an authenticator app to the signed-in `ctx`'s person.
+async fn add_authenticator(backend: &ServerBackend, ctx: &RequestContext) -> Result<(), Error> {
+    let enrollment = backend.begin_authenticator(ctx, "").await?;
+    backend
+        .confirm_authenticator(
+            ctx,
+            &support::code_for(&enrollment.secret, support::now_unix())?,
+        )
+        .await?;
+    Ok(())
+}
+
+/// How many recovery codes Ada has left, as Security info says (0 without a set).
+async fn codes_left(backend: &ServerBackend, ctx: &RequestContext) -> Result<u32, Error> {
+    Ok(backend
+        .security_info(ctx)
+        .await?
+        .recovery_codes
+        .map_or(0, |codes| codes.left))
+}
+
+/// A passkey is a second factor for recovery codes, Security info, the organization's rule
+/// and deleting the authenticator app: a passkey-only person gets codes and is not asked to
+/// add two-step verification; deleting the app beside a passkey keeps the codes and is allowed
+/// where the organization requires two-step verification; deleting the last passkey beside the
+/// app too; the last second factor of either kind stays there.
+#[tokio::test]
+async fn a_passkey_counts_as_the_second_factor_for_codes_security_info_and_deleting_the_app()
+-> TestResult {
+    use app::model::IdentityCheck;
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = with_ada(&database).await?;
+        let (_, ada) = password_sign_in(&backend, "192.0.2.1").await?;
+        let info = backend.security_info(&ada).await?;
+        assert!(
+            !info.has_two_step && !info.passkey_only && info.recovery_codes.is_none(),
+            "{name}: {info:?}"
+        );
+        let mut key = SoftKey::new();
+        let passkey = add_passkey(&backend, &ada, &mut key, "Laptop").await?;
+
+        // Only a passkey: codes are offered and given, Security info says so.
+        let codes = backend
+            .new_recovery_codes(&ada, &IdentityCheck::default())
+            .await?;
+        assert_eq!(codes.codes.len(), 10, "{name}");
+        let info = backend.security_info(&ada).await?;
+        assert!(info.has_two_step && info.passkey_only, "{name}: {info:?}");
+        assert_eq!(info.default_method, "Passkey or security key", "{name}");
+        assert_eq!(info.recovery_codes.map(|codes| codes.left), Some(10));
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::RequireTwoStep,
+            true,
+        )
+        .await?;
+        let info = backend.security_info(&ada).await?;
+        assert!(!info.two_step_required, "{name}: the banner asks for one");
+        assert!(
+            !backend
+                .must_add_two_step(user_id_of(&backend, &ada).await?, &ada)
+                .await?,
+            "{name}"
+        );
+
+        // The app beside the passkey, then deleted: the codes stay, also where the
+        // organization requires two-step verification (the passkey is left).
+        add_authenticator(&backend, &ada).await?;
+        let info = backend.security_info(&ada).await?;
+        assert!(info.has_two_step && !info.passkey_only, "{name}: {info:?}");
+        backend.delete_authenticator(&ada, "", "").await?;
+        assert_eq!(codes_left(&backend, &ada).await?, 10, "{name}: codes kept");
+        // The store's own deletion (the command line's and tests') keeps them too.
+        add_authenticator(&backend, &ada).await?;
+        let user_id = user_id_of(&backend, &ada).await?;
+        assert!(backend.store.delete_authenticator(user_id).await?, "{name}");
+        assert_eq!(codes_left(&backend, &ada).await?, 10, "{name}: codes kept");
+
+        // The last passkey beside the app goes; then the app is the last one and stays.
+        add_authenticator(&backend, &ada).await?;
+        backend.delete_passkey(&ada, passkey.id, "", "").await?;
+        assert_eq!(codes_left(&backend, &ada).await?, 10, "{name}: codes kept");
+        assert_eq!(
+            backend.delete_authenticator(&ada, "", "").await,
+            Err(app::error::AppError::Forbidden(
+                app::error::Refusal::TwoStepRequiredByOrganization
+            )),
+            "{name}"
+        );
+        assert!(backend.security_info(&ada).await?.has_two_step, "{name}");
+
+        // Without the rule, the last second factor takes the codes with it.
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::RequireTwoStep,
+            false,
+        )
+        .await?;
+        backend.delete_authenticator(&ada, "", "").await?;
+        let info = backend.security_info(&ada).await?;
+        assert!(
+            !info.has_two_step && info.recovery_codes.is_none(),
+            "{name}: {info:?}"
+        );
+        assert_eq!(
+            count(&backend, "SELECT COUNT(*) AS n FROM recovery_codes").await?,
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            backend
+                .new_recovery_codes(&ada, &IdentityCheck::default())
+                .await
+                .err(),
+            Some(app::error::AppError::Forbidden(
+                app::error::Refusal::TwoStepVerificationFirst
+            )),
+            "{name}"
+        );
+    }
+    Ok(())
+}
+
+/// A passkey stored straight in the database for `user_id` (its credential is never used).
+async fn stored_passkey(
+    backend: &ServerBackend,
+    user_id: i32,
+    keep_session: i32,
+    n: usize,
+) -> Result<server::db::entities::passkey::Model, Error> {
+    Ok(backend
+        .store
+        .add_passkey(
+            server::db::NewPasskey {
+                user_id,
+                name: format!("Key {n}"),
+                credential_id: format!("credential-{n}"),
+                user_handle: format!("handle-{n}"),
+                credential: "{}".to_owned(),
+                sign_count: 0,
+            },
+            keep_session,
+            &server::db::Actor::default(),
+            chrono::Utc::now(),
+        )
+        .await?)
+}
+
+/// Under the locks the store takes (PostgreSQL `FOR UPDATE`, SQLite's IMMEDIATE transaction),
+/// changes at the same moment never leave recovery codes without a second factor: new codes
+/// while the last passkey goes, and the app and the last passkey deleted at once (each sees
+/// the other's deletion, so the last one takes the codes).
+#[tokio::test]
+async fn codes_never_outlive_the_last_second_factor_under_concurrent_changes() -> TestResult {
+    let actor = server::db::Actor::default();
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = with_ada(&database).await?;
+        let (_, ada) = password_sign_in(&backend, "192.0.2.1").await?;
+        let signed_in = backend.signed_in(&ada).await?.ok_or("signed in")?;
+        let (user_id, session_id) = (signed_in.user.id, signed_in.session.id);
+        for round in 0..6 {
+            let passkey = stored_passkey(&backend, user_id, session_id, round).await?;
+            let with_app = round % 2 == 1;
+            if with_app {
+                add_authenticator(&backend, &ada).await?;
+            }
+            backend
+                .new_recovery_codes(&ada, &app::model::IdentityCheck::default())
+                .await?;
+            let now = chrono::Utc::now();
+            let hashes = (0..10).map(|i| format!("round {round} code {i}")).collect();
+            let (replaced, removed, app_removed) = tokio::join!(
+                async {
+                    if with_app {
+                        Ok(())
+                    } else {
+                        backend
+                            .store
+                            .replace_recovery_codes(user_id, hashes, &actor, now)
+                            .await
+                    }
+                },
+                backend
+                    .store
+                    .remove_passkey(user_id, passkey.id, session_id, false, &actor, now),
+                async {
+                    if with_app {
+                        backend
+                            .store
+                            .remove_authenticator(user_id, session_id, false, &actor, now)
+                            .await
+                            .map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                },
+            );
+            // New codes either came first (then went with the passkey) or found none left.
+            assert!(
+                matches!(replaced, Ok(()) | Err(server::db::StoreError::NotFound)),
+                "{name}: {replaced:?}"
+            );
+            assert!(
+                matches!(removed, Ok(server::db::PasskeyRemoval::Removed { .. })),
+                "{name}: {removed:?}"
+            );
+            assert!(
+                matches!(
+                    app_removed,
+                    Ok(None | Some(server::db::AuthenticatorRemoval::Removed { .. }))
+                ),
+                "{name}: {app_removed:?}"
+            );
+            assert!(!backend.security_info(&ada).await?.has_two_step, "{name}");
+            assert_eq!(
+                count(&backend, "SELECT COUNT(*) AS n FROM recovery_codes").await?,
+                0,
+                "{name} round {round}: codes left without a second factor"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The console counts a passkey as two-step verification (the people list and its "Reset
+/// methods" offer), and resetting a person's methods deletes their passkeys and codes.
+#[tokio::test]
+async fn the_console_counts_passkeys_and_a_reset_deletes_them() -> TestResult {
+    use app::model::{IdentityCheck, PersonAction};
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = with_ada(&database).await?;
+        let (admin, _) =
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.9")
+                .await?;
+        let (_, ada) = password_sign_in(&backend, "192.0.2.1").await?;
+        let ada_row = async |backend: &ServerBackend| -> Result<_, Error> {
+            Ok(backend
+                .people(&admin, "ada", None)
+                .await?
+                .people
+                .into_iter()
+                .find(|person| person.username == ADA)
+                .ok_or("Ada is listed")?)
+        };
+        assert!(!ada_row(&backend).await?.has_two_step, "{name}");
+        let mut key = SoftKey::new();
+        add_passkey(&backend, &ada, &mut key, "Laptop").await?;
+        backend
+            .new_recovery_codes(&ada, &IdentityCheck::default())
+            .await?;
+        assert!(ada_row(&backend).await?.has_two_step, "{name}: a passkey");
+
+        let row = backend
+            .act_on_person(
+                &admin,
+                ADA,
+                PersonAction::ResetMethods,
+                &IdentityCheck::default(),
+            )
+            .await?;
+        assert!(!row.has_two_step, "{name}");
+        assert!(!ada_row(&backend).await?.has_two_step, "{name}");
+        assert_eq!(
+            count(&backend, "SELECT COUNT(*) AS n FROM passkeys").await?,
+            0,
+            "{name}"
+        );
+        assert_eq!(
+            count(&backend, "SELECT COUNT(*) AS n FROM recovery_codes").await?,
+            0,
+            "{name}"
+        );
+    }
+    Ok(())
+}
+
+/// The two-step gate: in an organization that requires two-step verification a person with
+/// only a passkey uses every page (the session's second factor counts it), one with none is
+/// kept on Security info.
+#[tokio::test]
+async fn a_passkey_only_person_passes_the_two_step_gate() -> TestResult {
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = with_ada(&database).await?;
+        support::add_user(&backend, "bob@contoso.example").await;
+        let (_, ada) = password_sign_in(&backend, "192.0.2.1").await?;
+        let mut key = SoftKey::new();
+        add_passkey(&backend, &ada, &mut key, "Laptop").await?;
+        support::set_policy(
+            &backend,
+            server::domain::policy::Setting::RequireTwoStep,
+            true,
+        )
+        .await?;
+        // A new sign-in, with the passkey as the second step.
+        let (step, ada) = password_sign_in(&backend, "192.0.2.1").await?;
+        assert_eq!(step, SignInStep::CodeRequired, "{name}");
+        let options = backend.start_passkey_second_step(&ada).await?;
+        let answer = key.get(&options, ORIGIN, true)?;
+        let cookie = backend.finish_passkey_second_step(&ada, &answer).await?;
+        let ada = context("192.0.2.1", Some(&cookie));
+        backend.recent_activity(&ada, None).await?;
+        backend.app_passwords(&ada).await?;
+        assert!(
+            !backend.security_info(&ada).await?.two_step_required,
+            "{name}"
+        );
+
+        let (_, cookie) = backend
+            .sign_in(&context("192.0.2.2", None), "bob@contoso.example", PASSWORD)
+            .await?;
+        let bob = context("192.0.2.2", Some(&cookie));
+        assert_eq!(
+            backend.recent_activity(&bob, None).await.err(),
+            Some(app::error::AppError::Forbidden(
+                app::error::Refusal::AddTwoStepFirst
+            )),
+            "{name}"
+        );
+        assert!(
+            backend.security_info(&bob).await?.two_step_required,
+            "{name}"
+        );
+    }
+    Ok(())
+}

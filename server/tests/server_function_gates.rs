@@ -27,6 +27,11 @@ const PUBLIC: &[&str] = &[
     "/api/set_password_with_link",
     "/api/mail_sign_in_link",
     "/api/use_sign_in_link",
+    "/api/passkey_availability",
+    "/api/start_passkey_second_step",
+    "/api/finish_passkey_second_step",
+    "/api/start_passkey_sign_in",
+    "/api/finish_passkey_sign_in",
 ];
 
 /// What a person who must add a second factor first may still call.
@@ -44,6 +49,12 @@ const OPEN_BEFORE_TWO_STEP: &[&str] = &[
     // Security info lists the signed-in browsers; signing one out is signing out.
     "/api/signed_in_browsers",
     "/api/sign_out_browser",
+    // A passkey is a second factor: listing, adding one, and confirming it's them with one.
+    "/api/passkeys",
+    "/api/start_passkey_registration",
+    "/api/finish_passkey_registration",
+    "/api/start_passkey_confirmation",
+    "/api/finish_passkey_confirmation",
 ];
 
 /// Every server function behind a session, with a form it accepts. Signing out comes last.
@@ -98,6 +109,16 @@ const SIGNED_IN_CALLS: &[(&str, &[(&str, &str)])] = &[
         "/api/admin_act_on_person",
         &[("username", ADA), ("action", "disable")],
     ),
+    ("/api/passkeys", &[]),
+    ("/api/start_passkey_registration", &[("name", "Laptop")]),
+    ("/api/finish_passkey_registration", &[("credential", "{}")]),
+    ("/api/rename_passkey", &[("id", "1"), ("name", "Phone")]),
+    (
+        "/api/delete_passkey",
+        &[("id", "1"), ("password", PASSWORD)],
+    ),
+    ("/api/start_passkey_confirmation", &[]),
+    ("/api/finish_passkey_confirmation", &[("credential", "{}")]),
     ("/api/signed_in_browsers", &[]),
     // No session has id 0: nothing is signed out before the end.
     ("/api/sign_out_browser", &[("id", "0")]),

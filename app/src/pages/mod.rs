@@ -8,6 +8,7 @@ pub mod admin_links;
 pub mod app_password_flow;
 pub mod legacy_app_passwords;
 pub mod not_found;
+pub mod passkey_methods;
 pub mod profile;
 pub mod security_info;
 pub mod sign_in;

@@ -31,6 +31,7 @@ use crate::pages::app_password_flow::{
     DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
     confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
+use crate::pages::passkey_methods::{AddPasskey, PasskeyRows, passkey_list};
 use crate::pages::profile::ProfileLayout;
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
 use crate::routes::{
@@ -248,6 +249,8 @@ fn LoadRefusal(methods: Methods) -> impl IntoView {
 #[component]
 fn MethodList(methods: Methods) -> impl IntoView {
     let info = move || methods.current();
+    let passkeys = passkey_list();
+    let recently_signed_in = Signal::derive(move || info().is_some_and(|i| i.recently_signed_in));
     view! {
         <Show when=move || info().is_some()>
             <p class="default-method">
@@ -272,10 +275,14 @@ fn MethodList(methods: Methods) -> impl IntoView {
                             class="link">"Delete"</OpenDialog>
                     </li>
                 })}
+                <PasskeyRows list=passkeys recently_signed_in=recently_signed_in
+                    changed=Callback::new(move |()| methods.info.refetch())/>
                 {move || info().and_then(|i| i.recovery_codes).map(|codes| view! {
                     <RecoveryCodesRow codes=codes/>
                 })}
             </ul>
+            <AddPasskey list=passkeys recently_signed_in=recently_signed_in
+                changed=Callback::new(move |()| methods.info.refetch())/>
             {move || info().and_then(|i| i.recovery_codes).filter(|codes| codes.few_left).map(|codes| view! {
                 <p class="notice warning">{few_codes_left(codes.left)}</p>
             })}
@@ -437,6 +444,7 @@ fn MethodChooser(methods: Methods, apps: AppPasswords) -> impl IntoView {
             {move || has_authenticator().then(|| view! {
                 <p class="hint">"You already have an authenticator app. Delete it first to set up a new one."</p>
             })}
+            <p class="hint">"A passkey or security key: use “Add a passkey or security key” under your methods."</p>
             <p class="form-error" role="alert">{error}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Add" pending=methods.add.pending()/>
         </ActionForm>

@@ -3,6 +3,8 @@
 //! link) one of their recovery codes. The name step is a GET form (the name goes in the URL);
 //! the password and code steps call the `sign_in` and `verify_sign_in_code` (or
 //! `verify_sign_in_recovery_code`) server functions.
+//! A person with a passkey may use it at the code step ("Use a passkey"), or sign in with it
+//! alone from the first step ("Sign in with a passkey"; `pages::passkey_methods`).
 //! A refusal comes back to the same step: as the action's answer, or (before the WebAssembly)
 //! through Leptos' signed `__err` query, which `ServerAction` reads.
 //!
@@ -21,6 +23,7 @@ use crate::account::{
 };
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
+use crate::pages::passkey_methods::{PasskeySecondStepButton, PasskeySignInButton};
 use crate::routes::{Page, SignInQuery};
 
 /// The `link` query values that are notices, not a mailed link's token.
@@ -102,6 +105,7 @@ fn refusal<T: Send + Sync + 'static>(
 
 #[component]
 fn UsernameStep(next: String) -> impl IntoView {
+    let next_for_passkey = next.clone();
     view! {
         <h1 id="signin-heading" tabindex="-1">"Sign in"</h1>
         <Form method="get" action=Page::SignIn.path() attr:class="stack">
@@ -120,6 +124,7 @@ fn UsernameStep(next: String) -> impl IntoView {
             </div>
             <button type="submit" class="button primary">"Next"</button>
         </Form>
+        <PasskeySignInButton next=next_for_passkey/>
     }
 }
 
@@ -252,6 +257,7 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoVi
     let expired = move || must_start_again(verify.value().get());
     // A link, so it works without the WebAssembly too.
     let use_recovery_code = SignInQuery::second_step(SignInQuery::RECOVERY_CODE_STEP, &next).link();
+    let next_for_passkey = next.clone();
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter code"</h1>
         <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
@@ -269,6 +275,7 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoVi
             {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
+        <PasskeySecondStepButton next=next_for_passkey/>
         <p>
             "Can't use your authenticator app? " <a href=use_recovery_code>"Use a recovery code"</a>
         </p>

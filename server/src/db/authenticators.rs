@@ -95,15 +95,18 @@ impl Store {
         Ok(true)
     }
 
-    /// Deletes the user's authenticator app and, in the same transaction, the recovery codes
-    /// that stand in for it.
+    /// Deletes the user's authenticator app and, in the same transaction, when no second
+    /// factor is left (no passkey), the recovery codes that stand in for one.
     pub async fn delete_authenticator(&self, user_id: i32) -> Result<bool, StoreError> {
         let txn = self.begin_write().await?;
+        super::factor_changes::lock_person(self, &txn, user_id).await?;
         let result = authenticator_app::Entity::delete_many()
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .exec(&txn)
             .await?;
-        super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+        if !super::passkeys::has_second_factor(&txn, user_id).await? {
+            super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+        }
         self.commit_revoking(txn).await?;
         Ok(result.rows_affected > 0)
     }

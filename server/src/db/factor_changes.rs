@@ -1,15 +1,50 @@
-//! Changes of a person's sign-in factors (password, authenticator app with its recovery
-//! codes), each one transaction with what must go with it: the person's other sessions end and
-//! an audit event is written, or nothing happens at all.
+//! Changes of a person's sign-in factors (password, authenticator app; the recovery codes go
+//! with the last second factor), each one transaction with what must go with it: the
+//! person's other sessions end and an audit event is written, or nothing happens at all.
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
+    QueryFilter, QuerySelect,
 };
 
-use super::entities::{authenticator_app, session};
+use super::entities::{authenticator_app, session, user};
 use super::store::{Actor, Store, StoreError};
+
+/// What deleting the authenticator app did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthenticatorRemoval {
+    /// Deleted; `second_factor_left`: the person still has one (a passkey). Without, their
+    /// recovery codes went with it and their app passwords stop.
+    Removed {
+        sessions_ended: u64,
+        second_factor_left: bool,
+    },
+    /// The person had none (deleted meanwhile, perhaps in another window).
+    NotFound,
+    /// It is the person's last second factor and the organization requires one.
+    LastSecondFactor,
+}
+
+/// Locks the person's row until `txn` ends, on PostgreSQL (`FOR UPDATE`; SQLite's IMMEDIATE
+/// write transaction already lets one writer at a time): every deletion of a second factor
+/// takes it, so of two at once (the app and the last passkey) the second sees the first's
+/// result and cannot leave the person without the second factor their organization requires,
+/// or with recovery codes and no second factor.
+pub(super) async fn lock_person(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    user_id: i32,
+) -> Result<(), StoreError> {
+    if store.connection().get_database_backend() == DatabaseBackend::Postgres {
+        user::Entity::find_by_id(user_id)
+            .lock_exclusive()
+            .one(txn)
+            .await?;
+    }
+    Ok(())
+}
 
 /// Ends the user's sessions except `keep`; returns how many ended.
 async fn end_other_sessions(
@@ -101,27 +136,40 @@ impl Store {
         Ok(Some(ended))
     }
 
-    /// Deletes the user's authenticator app and their recovery codes, ends their other
-    /// sessions and audits it. `None` when they had none.
+    /// Deletes the user's authenticator app, ends their other sessions and audits it, in one
+    /// transaction. With `second_factor_required` (the organization requires two-step
+    /// verification) the last second factor stays: the app goes only beside a passkey. When no
+    /// second factor is left, the recovery codes that stand in for one go too and this
+    /// instance's cached app-password checks are stale at once. Checked under the person's lock
+    /// ([`lock_person`]).
     pub async fn remove_authenticator(
         &self,
         user_id: i32,
         keep_session: i32,
+        second_factor_required: bool,
         actor: &Actor,
         now: DateTime<Utc>,
-    ) -> Result<Option<u64>, StoreError> {
+    ) -> Result<AuthenticatorRemoval, StoreError> {
         let txn = self.begin_write().await?;
+        lock_person(self, &txn, user_id).await?;
         let deleted = authenticator_app::Entity::delete_many()
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .exec(&txn)
             .await?;
         if deleted.rows_affected == 0 {
-            return Ok(None);
+            return Ok(AuthenticatorRemoval::NotFound);
         }
-        // The person has no authenticator app left: recovery codes stand in for one, so they
-        // go with it (a later app does not bring an old set back).
-        super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
-        let ended = finish(
+        let second_factor_left = super::passkeys::has_second_factor(&txn, user_id).await?;
+        if second_factor_required && !second_factor_left {
+            // Dropped unwritten: the delete above rolls back.
+            return Ok(AuthenticatorRemoval::LastSecondFactor);
+        }
+        if !second_factor_left {
+            // Recovery codes stand in for a second factor, so they go with the last one (a
+            // later one does not bring an old set back).
+            super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+        }
+        let sessions_ended = finish(
             txn,
             user_id,
             keep_session,
@@ -131,6 +179,9 @@ impl Store {
         )
         .await?;
         self.revocations().revoked();
-        Ok(Some(ended))
+        Ok(AuthenticatorRemoval::Removed {
+            sessions_ended,
+            second_factor_left,
+        })
     }
 }

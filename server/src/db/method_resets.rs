@@ -7,7 +7,10 @@
 //! deletes fire migration 11's triggers, so the other instances do too.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DatabaseBackend, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect,
+};
 
 use super::audit::AuditNote;
 use super::entities::{app_password, authenticator_app, organization, passkey, session, user};
@@ -50,7 +53,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<MethodsResetOutcome, StoreError> {
         let txn = self.begin_write().await?;
-        if user::Entity::find_by_id(user_id).one(&txn).await?.is_none() {
+        // The person's lock first, as every change of their second factors takes it (new
+        // recovery codes at the same moment wait, then find no second factor).
+        let mut person = user::Entity::find_by_id(user_id);
+        if self.connection().get_database_backend() == DatabaseBackend::Postgres {
+            person = person.lock_exclusive();
+        }
+        if person.one(&txn).await?.is_none() {
             return Err(StoreError::NotFound);
         }
         let org = organization::Entity::find_by_id(ORGANIZATION_ID)

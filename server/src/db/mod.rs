@@ -35,6 +35,7 @@ use sea_orm_migration::MigratorTrait;
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword, Remover, Which};
 pub use audit::{AuditFilter, AuditNote};
 pub use backup::Contents;
+pub use factor_changes::AuthenticatorRemoval;
 pub use health::{MailWaiting, MigrationState, PoolUse};
 pub use method_resets::MethodsResetOutcome;
 pub use passkeys::{CeremonyBinding, NewCeremony, NewPasskey, PasskeyRemoval};

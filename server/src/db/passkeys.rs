@@ -88,7 +88,10 @@ fn bound_to(binding: CeremonyBinding<'_>) -> Condition {
 }
 
 /// Whether the person has a second factor: a confirmed authenticator app or a passkey.
-async fn has_second_factor(db: &impl ConnectionTrait, user_id: i32) -> Result<bool, StoreError> {
+pub(super) async fn has_second_factor(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<bool, StoreError> {
     let apps = authenticator_app::Entity::find()
         .filter(authenticator_app::Column::UserId.eq(user_id))
         .filter(authenticator_app::Column::ConfirmedAt.is_not_null())

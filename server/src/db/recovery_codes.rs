@@ -7,12 +7,11 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
 };
 
 use super::audit::AuditNote;
-use super::entities::{authenticator_app, recovery_code};
+use super::entities::recovery_code;
 use super::store::{Actor, Store, StoreError};
 use crate::domain::recovery_code::{CREATED, USED, used_detail};
 
@@ -20,7 +19,7 @@ use crate::domain::recovery_code::{CREATED, USED, used_detail};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RecoveryCodeCount {
     pub left: u64,
-    /// 0: the person never got codes (or lost them with their last authenticator app).
+    /// 0: the person never got codes (or lost them with their last second factor).
     pub issued: u64,
 }
 
@@ -40,9 +39,10 @@ pub(super) async fn delete_recovery_codes(
 impl Store {
     /// Replaces the person's recovery codes with new ones (`code_hashes`: their keyed hashes),
     /// with the audit event, in one transaction; the earlier codes stop working. Only for a
-    /// person with a confirmed authenticator app (`NotFound` otherwise), checked under a lock
-    /// on it (PostgreSQL: `FOR UPDATE`; SQLite: the IMMEDIATE transaction), so an app deleted
-    /// at the same moment cannot leave codes behind without it.
+    /// person with a second factor, a confirmed authenticator app or a passkey (`NotFound`
+    /// otherwise), checked under the lock on the person every deletion of a second factor
+    /// takes first (`factor_changes::lock_person`), so one at the same moment cannot leave
+    /// codes behind without a second factor (and, all taking it first, none deadlocks).
     pub async fn replace_recovery_codes(
         &self,
         user_id: i32,
@@ -51,13 +51,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
-        let mut second_factor = authenticator_app::Entity::find()
-            .filter(authenticator_app::Column::UserId.eq(user_id))
-            .filter(authenticator_app::Column::ConfirmedAt.is_not_null());
-        if self.connection().get_database_backend() == DatabaseBackend::Postgres {
-            second_factor = second_factor.lock_exclusive();
-        }
-        if second_factor.all(&txn).await?.is_empty() {
+        super::factor_changes::lock_person(self, &txn, user_id).await?;
+        if !super::passkeys::has_second_factor(&txn, user_id).await? {
             return Err(StoreError::NotFound);
         }
         delete_recovery_codes(&txn, user_id).await?;

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::audit::AuditNote;
-use super::entities::{app_password, authenticator_app, organization, session, user};
+use super::entities::{app_password, authenticator_app, organization, passkey, session, user};
 use super::password_links::NewPasswordLink;
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
 use crate::domain::policy;
@@ -75,7 +75,7 @@ impl Store {
 
     /// A page of people whose sign-in name or display name starts with `prefix` (any case),
     /// by sign-in name, after the sign-in name key `after`; each with whether they have a
-    /// confirmed authenticator app and how many app passwords.
+    /// second factor (authenticator app or passkey) and how many app passwords.
     pub async fn people_page(
         &self,
         prefix: &str,
@@ -125,8 +125,8 @@ impl Store {
         Ok(plan)
     }
 
-    /// `people` with whether each has a confirmed authenticator app and how many app
-    /// passwords (two queries, whatever their number).
+    /// `people` with whether each has a second factor (a confirmed authenticator app or a
+    /// passkey) and how many app passwords (three queries, whatever their number).
     pub async fn person_rows(
         &self,
         people: Vec<user::Model>,
@@ -139,6 +139,16 @@ impl Store {
             .await?
             .into_iter()
             .map(|a| a.user_id)
+            .chain(
+                // A passkey is a second factor too.
+                passkey::Entity::find()
+                    .select_only()
+                    .column(passkey::Column::UserId)
+                    .filter(passkey::Column::UserId.is_in(ids.clone()))
+                    .into_tuple::<i32>()
+                    .all(self.connection())
+                    .await?,
+            )
             .collect();
         let mut app_passwords = std::collections::HashMap::<i32, u64>::new();
         for app in app_password::Entity::find()

@@ -270,7 +270,13 @@ mod tests {
             after_password.and_then(|a| a.detail),
             Some("Right password, wrong recovery code".to_owned())
         );
-        let counted = describe("sign_in.failed", "wrong authenticator code", 4, None, no_names);
+        let counted = describe(
+            "sign_in.failed",
+            "wrong authenticator code",
+            4,
+            None,
+            no_names,
+        );
         assert_eq!(
             counted.map(|a| (a.title, a.detail, a.notable)),
             Some((

@@ -10,8 +10,8 @@ use chrono::Utc;
 use super::{
     MEMO_AUTHENTICATOR, ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds,
 };
-use crate::db::StoreError;
 use crate::db::entities::authenticator_app;
+use crate::db::{AuthenticatorRemoval, StoreError};
 use crate::domain::random::OsRandom;
 use crate::domain::{account, activity, app_password, attack_alert, password, timefmt, totp};
 
@@ -122,10 +122,15 @@ impl AccountUseCases for ServerBackend {
             .authenticator_of(signed_in.user.id, context)
             .await?
             .and_then(|a| a.confirmed_at);
+        // Beside an authenticator app a passkey changes nothing here: read only without one.
+        let passkey_only =
+            authenticator.is_none() && self.store.has_passkey(signed_in.user.id).await?;
+        let has_two_step = authenticator.is_some() || passkey_only;
         // Offered with a second factor only: codes stand in for one.
-        let recovery_codes = match authenticator {
-            Some(_) => Some(self.recovery_codes_left(signed_in.user.id).await?),
-            None => None,
+        let recovery_codes = if has_two_step {
+            Some(self.recovery_codes_left(signed_in.user.id).await?)
+        } else {
+            None
         };
         Ok(SecurityInfo {
             recently_signed_in: app_password::recently_verified(signed_in.session.verified_at, now),
@@ -133,13 +138,15 @@ impl AccountUseCases for ServerBackend {
             authenticator_added: authenticator.map(timefmt::date),
             default_method: if authenticator.is_some() {
                 "Authenticator app - time-based one-time password (TOTP)".to_owned()
+            } else if passkey_only {
+                "Passkey or security key".to_owned()
             } else {
                 "Password".to_owned()
             },
             show_preview_notice: !signed_in.user.preview_notice_dismissed,
-            two_step_required: self
-                .two_step_missing(authenticator.is_some(), context)
-                .await?,
+            two_step_required: self.two_step_missing(has_two_step, context).await?,
+            has_two_step,
+            passkey_only,
             recovery_codes,
         })
     }
@@ -296,25 +303,34 @@ impl AccountUseCases for ServerBackend {
         code: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        if self
+        let required = self
             .store
             .organization()
             .await?
-            .is_some_and(|org| org.require_two_step)
-        {
+            .is_some_and(|org| org.require_two_step);
+        // Said before any prompt (a passkey is the other second factor there can be); checked
+        // again, under a lock, when deleting.
+        if required && !self.store.has_passkey(signed_in.user.id).await? {
             return Err(AppError::Forbidden(Refusal::TwoStepRequiredByOrganization));
         }
         self.ensure_recent_sign_in(&signed_in, context, password, code)
             .await?;
-        self.store
+        match self
+            .store
             .remove_authenticator(
                 signed_in.user.id,
                 signed_in.session.id,
+                required,
                 &actor(context),
                 Utc::now(),
             )
-            .await?;
-        Ok(())
+            .await?
+        {
+            AuthenticatorRemoval::LastSecondFactor => {
+                Err(AppError::Forbidden(Refusal::TwoStepRequiredByOrganization))
+            }
+            AuthenticatorRemoval::Removed { .. } | AuthenticatorRemoval::NotFound => Ok(()),
+        }
     }
 
     async fn change_password(

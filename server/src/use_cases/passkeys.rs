@@ -17,13 +17,15 @@
 //! URL that cannot be one (an IP address, plain http on a name other than localhost) turns
 //! passkeys off ([`ServerBackend::passkey_availability`]), and every call says so.
 //!
-//! These are `ServerBackend` methods taking and answering JSON-serialisable types
-//! (`webauthn-rs-proto`'s options and credentials, `app::passkey_model`), for the server
-//! functions to call.
+//! These are `ServerBackend` methods answering [`PasskeyError`] (the tests match its refusals);
+//! the server functions call them through [`PasskeyUseCases`], which answers `AppError`.
 
-use app::backend::{RequestContext, SetCookie};
+use app::backend::{PasskeyUseCases, RequestContext, SetCookie};
 use app::error::AppError;
+use app::model::IdentityCheck;
 use app::passkey_model::{PasskeyAvailability, PasskeyItem, PasskeyRefusal};
+pub use app::passkeys::PasswordlessStart;
+use async_trait::async_trait;
 use chrono::Utc;
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 use webauthn_rs::prelude::{
@@ -65,23 +67,6 @@ impl From<PasskeyError> for AppError {
             PasskeyError::Refused(refusal) => refusal.into(),
             PasskeyError::App(e) => e,
         }
-    }
-}
-
-/// The start of a passwordless sign-in: the options for the browser's prompt, and the token
-/// that binds the ceremony to the page that asked (sent back with the answer; never in a URL).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct PasswordlessStart {
-    pub options: RequestChallengeResponse,
-    pub ceremony: String,
-}
-
-impl std::fmt::Debug for PasswordlessStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordlessStart")
-            .field("options", &self.options)
-            .field("ceremony", &app::secret::Redacted)
-            .finish()
     }
 }
 
@@ -726,5 +711,112 @@ impl ServerBackend {
             .mark_session_verified(signed_in.session.id, now)
             .await?;
         Ok(())
+    }
+}
+
+/// The server functions' way in: the methods above, their refusals as `AppError`.
+#[async_trait]
+impl PasskeyUseCases for ServerBackend {
+    fn passkey_availability(&self) -> PasskeyAvailability {
+        ServerBackend::passkey_availability(self)
+    }
+
+    async fn passkeys(&self, context: &RequestContext) -> Result<Vec<PasskeyItem>, AppError> {
+        Ok(ServerBackend::passkeys(self, context).await?)
+    }
+
+    async fn start_passkey_registration(
+        &self,
+        context: &RequestContext,
+        name: &str,
+        check: &IdentityCheck,
+    ) -> Result<CreationChallengeResponse, AppError> {
+        Ok(ServerBackend::start_passkey_registration(
+            self,
+            context,
+            name,
+            check.password.expose(),
+            check.code.expose(),
+        )
+        .await?)
+    }
+
+    async fn finish_passkey_registration(
+        &self,
+        context: &RequestContext,
+        credential: &RegisterPublicKeyCredential,
+    ) -> Result<PasskeyItem, AppError> {
+        Ok(ServerBackend::finish_passkey_registration(self, context, credential).await?)
+    }
+
+    async fn rename_passkey(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        name: &str,
+    ) -> Result<PasskeyItem, AppError> {
+        Ok(ServerBackend::rename_passkey(self, context, id, name).await?)
+    }
+
+    async fn delete_passkey(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        check: &IdentityCheck,
+    ) -> Result<(), AppError> {
+        Ok(ServerBackend::delete_passkey(
+            self,
+            context,
+            id,
+            check.password.expose(),
+            check.code.expose(),
+        )
+        .await?)
+    }
+
+    async fn start_passkey_second_step(
+        &self,
+        context: &RequestContext,
+    ) -> Result<RequestChallengeResponse, AppError> {
+        Ok(ServerBackend::start_passkey_second_step(self, context).await?)
+    }
+
+    async fn finish_passkey_second_step(
+        &self,
+        context: &RequestContext,
+        credential: &PublicKeyCredential,
+    ) -> Result<SetCookie, AppError> {
+        Ok(ServerBackend::finish_passkey_second_step(self, context, credential).await?)
+    }
+
+    async fn start_passkey_sign_in(
+        &self,
+        context: &RequestContext,
+    ) -> Result<PasswordlessStart, AppError> {
+        Ok(ServerBackend::start_passkey_sign_in(self, context).await?)
+    }
+
+    async fn finish_passkey_sign_in(
+        &self,
+        context: &RequestContext,
+        ceremony: &str,
+        credential: &PublicKeyCredential,
+    ) -> Result<SetCookie, AppError> {
+        Ok(ServerBackend::finish_passkey_sign_in(self, context, ceremony, credential).await?)
+    }
+
+    async fn start_passkey_confirmation(
+        &self,
+        context: &RequestContext,
+    ) -> Result<RequestChallengeResponse, AppError> {
+        Ok(ServerBackend::start_passkey_confirmation(self, context).await?)
+    }
+
+    async fn finish_passkey_confirmation(
+        &self,
+        context: &RequestContext,
+        credential: &PublicKeyCredential,
+    ) -> Result<(), AppError> {
+        Ok(ServerBackend::finish_passkey_confirmation(self, context, credential).await?)
     }
 }

@@ -90,7 +90,7 @@ impl RecoveryCodeUseCases for ServerBackend {
             .replace_recovery_codes(user_id, hashes, &actor(context), now)
             .await
         {
-            // The authenticator app was deleted a moment ago (in another window).
+            // The last second factor was deleted a moment ago (in another window).
             Err(StoreError::NotFound) => {
                 return Err(AppError::Forbidden(Refusal::TwoStepVerificationFirst));
             }

@@ -1,5 +1,5 @@
 //! An administrator brings a person back (`domain::method_reset`): every second factor of
-//! theirs is removed (authenticator apps, recovery codes), their sessions end and their app
+//! theirs is removed (authenticator apps, passkeys, recovery codes), their sessions end and their app
 //! passwords are revoked or stop, as the organization's reset setting says; one transaction
 //! with the audit event naming the administrator and the person's mail (`db::method_resets`).
 //! At their next sign-in the person adds a method again (where the organization requires

@@ -1,0 +1,294 @@
+//! Passkeys and security keys on the pages: their rows on Security info (kind, name, when
+//! added, last used; Rename and Delete) with "Add a passkey or security key", and the sign-in
+//! buttons ("Sign in with a passkey" on the first step, passwordless; "Use a passkey" at the
+//! code step). Each ceremony (its server calls and the browser's prompt) is one of
+//! `crate::passkeys`' lazily loaded chunks: none of it is in the main module. Rename and Delete are plain forms (in `<details>`), so they work
+//! before the WebAssembly; adding and using a passkey need JavaScript, and say so without it.
+
+use leptos::either::Either;
+use leptos::prelude::*;
+
+use crate::components::field::{CodeField, Field};
+use crate::error::AppError;
+use crate::passkey_model::{PasskeyAvailability, PasskeyItem};
+use crate::passkeys::{
+    DeletePasskey, RenamePasskey, add_passkey, get_passkey_availability, get_passkeys,
+    second_step_with_passkey, sign_in_with_passkey,
+};
+use crate::secret::Secret;
+
+/// What a page without JavaScript says where a passkey would be used.
+// Also what shows until the WebAssembly starts, so it does not say JavaScript is off.
+const NEEDS_JAVASCRIPT: &str = "Passkeys need JavaScript.";
+
+/// Whether the WebAssembly runs this page: `false` on the server and while hydrating (so the
+/// hydrated page matches the server's), `true` once it has started. Until then the page says
+/// passkeys need JavaScript, which a page without it keeps saying (no `<noscript>`: its
+/// content is text to a browser with scripts, which hydration cannot match).
+fn scripts_running() -> ReadSignal<bool> {
+    let (running, set_running) = signal(false);
+    Effect::new(move |_| set_running.set(true));
+    running
+}
+
+fn error_of<T: Clone>(answer: Option<Result<T, AppError>>) -> Option<String> {
+    match answer {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    }
+}
+
+/// "Sign in with a passkey" on the sign-in page's first step: a discoverable credential signs
+/// in with no name or password typed.
+#[component]
+pub(crate) fn PasskeySignInButton(next: String) -> impl IntoView {
+    let sign_in = Action::new_local(move |next: &String| sign_in_with_passkey(next.clone()));
+    let error = move || error_of(sign_in.value().get());
+    let running = scripts_running();
+    let button = move || {
+        let next = next.clone();
+        view! {
+            <button type="button" class="button passkey-button" id="passkey-sign-in"
+                disabled=move || sign_in.pending().get()
+                on:click=move |_| {
+                    sign_in.dispatch_local(next.clone());
+                }>
+                "Sign in with a passkey"
+            </button>
+        }
+    };
+    view! {
+        <div class="passkey-sign-in stack">
+            <Show when=move || running.get()
+                fallback=|| view! { <p class="hint">{NEEDS_JAVASCRIPT} " Sign in with your name and password."</p> }>
+                {button.clone()}
+            </Show>
+            <p class="form-error" role="alert">{error}</p>
+        </div>
+    }
+}
+
+/// "Use a passkey" at the code step: the passkey answers in place of the code.
+#[component]
+pub(crate) fn PasskeySecondStepButton(next: String) -> impl IntoView {
+    let verify = Action::new_local(move |next: &String| second_step_with_passkey(next.clone()));
+    let error = move || error_of(verify.value().get());
+    let running = scripts_running();
+    let button = move || {
+        let next = next.clone();
+        view! {
+            <button type="button" class="button passkey-button" id="use-passkey"
+                disabled=move || verify.pending().get()
+                on:click=move |_| {
+                    verify.dispatch_local(next.clone());
+                }>
+                "Use a passkey"
+            </button>
+        }
+    };
+    view! {
+        <div class="passkey-second-step stack">
+            <Show when=move || running.get()
+                fallback=|| view! { <p class="hint">{NEEDS_JAVASCRIPT} " Use a code instead."</p> }>
+                {button.clone()}
+            </Show>
+            <p class="form-error" role="alert">{error}</p>
+        </div>
+    }
+}
+
+/// The signed-in person's passkeys, read by the rows and refetched after a change.
+pub(crate) type PasskeyList = Resource<Result<Vec<PasskeyItem>, AppError>>;
+
+/// Reads the person's passkeys (on the server first, then hydrated).
+pub(crate) fn passkey_list() -> PasskeyList {
+    Resource::new(|| (), |_| get_passkeys())
+}
+
+/// The person's passkeys as rows of Security info's method list.
+/// `recently_signed_in`: whether changes need no "confirm it's you"; `changed` is called after
+/// a passkey is added or deleted (the methods, app passwords and default method change).
+#[component]
+pub(crate) fn PasskeyRows(
+    list: PasskeyList,
+    #[prop(into)] recently_signed_in: Signal<bool>,
+    #[prop(into)] changed: Callback<()>,
+) -> impl IntoView {
+    let rename = ServerAction::<RenamePasskey>::new();
+    let delete = ServerAction::<DeletePasskey>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = rename.value().get() {
+            list.refetch();
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = delete.value().get() {
+            list.refetch();
+            changed.run(());
+        }
+    });
+    let rows = move || {
+        list.get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                view! {
+                    <PasskeyRow item=item rename=rename delete=delete
+                        recently_signed_in=recently_signed_in/>
+                }
+            })
+            .collect_view()
+    };
+    view! { <Transition fallback=|| ()>{rows}</Transition> }
+}
+
+#[component]
+fn PasskeyRow(
+    item: PasskeyItem,
+    rename: ServerAction<RenamePasskey>,
+    delete: ServerAction<DeletePasskey>,
+    recently_signed_in: Signal<bool>,
+) -> impl IntoView {
+    let id = item.id;
+    let used = item.last_used.map_or_else(
+        || "never used".to_owned(),
+        |when| format!("last used {when}"),
+    );
+    let detail = format!("Added {}, {used}", item.added);
+    let rename_error = move || match rename.value().get() {
+        Some(Err(error)) if rename.input().get().is_none_or(|i| i.id == id) => {
+            Some(error.to_string())
+        }
+        _ => None,
+    };
+    let delete_error = move || match delete.value().get() {
+        Some(Err(error)) if !matches!(error, AppError::ReverifyRequired) => Some(error.to_string()),
+        _ => None,
+    };
+    let ask_confirmation = move || {
+        !recently_signed_in.get()
+            || matches!(
+                delete.value().get(),
+                Some(Err(AppError::ReverifyRequired | AppError::Invalid { .. }))
+            )
+    };
+    let rename_id = format!("passkey-name-{id}");
+    let password_id = format!("delete-passkey-password-{id}");
+    view! {
+        <li class="method passkey">
+            <span class="method-name">"Passkey or security key: " <strong>{item.name.clone()}</strong></span>
+            <span class="method-detail">{detail}</span>
+            <details class="passkey-rename">
+                <summary class="link">"Rename"</summary>
+                <ActionForm action=rename attr:class="stack">
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <div class="field">
+                        <label for=rename_id.clone()>"New name"</label>
+                        <input id=rename_id name="name" value=item.name maxlength="64" required/>
+                    </div>
+                    <p class="form-error" role="alert">{rename_error}</p>
+                    <button type="submit" class="button primary">"Save"</button>
+                </ActionForm>
+            </details>
+            <details class="passkey-delete">
+                <summary class="link">"Delete"</summary>
+                <ActionForm action=delete attr:class="stack">
+                    <p>"Delete this passkey? It will no longer sign you in."</p>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <Show when=ask_confirmation>
+                        <p>"For your security, confirm it's you first."</p>
+                        <div class="field">
+                            <label for=password_id.clone()>"Password"</label>
+                            <input id=password_id.clone() name="password" type="password"
+                                autocomplete="current-password"/>
+                        </div>
+                        <CodeField id="delete-passkey-code"/>
+                    </Show>
+                    <p class="form-error" role="alert">{delete_error}</p>
+                    <button type="submit" class="button danger">"Yes, delete"</button>
+                </ActionForm>
+            </details>
+        </li>
+    }
+}
+
+/// "Add a passkey or security key": a name (and after 10 minutes without a sign-in, the
+/// password and code), then the browser's prompt. Not offered, and said why, when the server
+/// has no passkeys; without JavaScript, says passkeys need it.
+#[component]
+pub(crate) fn AddPasskey(
+    list: PasskeyList,
+    #[prop(into)] recently_signed_in: Signal<bool>,
+    #[prop(into)] changed: Callback<()>,
+) -> impl IntoView {
+    let availability = Resource::new(|| (), |_| get_passkey_availability());
+    let running = scripts_running();
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let add = Action::new_local(move |(name, password, code): &(String, String, String)| {
+        let optional = |value: &String| (!value.is_empty()).then(|| Secret::new(value.clone()));
+        add_passkey(name.clone(), optional(password), optional(code))
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = add.value().get() {
+            name.set(String::new());
+            password.set(String::new());
+            code.set(String::new());
+            list.refetch();
+            changed.run(());
+        }
+    });
+    let ask_confirmation = move || {
+        !recently_signed_in.get()
+            || matches!(
+                add.value().get(),
+                Some(Err(AppError::ReverifyRequired | AppError::Invalid { .. }))
+            )
+    };
+    let error = move || error_of(add.value().get());
+    let form = move || {
+        view! {
+            <form class="stack" on:submit=move |event| {
+                event.prevent_default();
+                add.dispatch_local((name.get(), password.get(), code.get()));
+            }>
+                <Field label="Name it (so you can tell your keys apart)" name="name" id="passkey-name"
+                    placeholder="Work laptop" value=name.get_untracked()
+                    on_input=Callback::new(move |value| name.set(value))/>
+                <Show when=ask_confirmation>
+                    <p>"For your security, confirm it's you before you add a sign-in method."</p>
+                    <Field label="Password" name="password" id="add-passkey-password" input_type="password"
+                        autocomplete="current-password"
+                        on_input=Callback::new(move |value| password.set(value))/>
+                    <Field label="Code from your authenticator app (if you have one)" name="code"
+                        id="add-passkey-code" autocomplete="one-time-code" inputmode="numeric"
+                        on_input=Callback::new(move |value| code.set(value))/>
+                </Show>
+                <p class="form-error" role="alert">{error}</p>
+                <button type="submit" class="button primary" disabled=move || add.pending().get()>
+                    "Add passkey"
+                </button>
+            </form>
+        }
+    };
+    let body = move || match availability.get() {
+        Some(Ok(PasskeyAvailability::Unavailable { reason })) => Some(Either::Left(view! {
+            <p class="hint">"Passkeys and security keys aren't available on this server: " {reason}</p>
+        })),
+        Some(Ok(PasskeyAvailability::Available)) => Some(Either::Right(view! {
+            <Show when=move || running.get()
+                fallback=|| view! { <p class="hint">{NEEDS_JAVASCRIPT} " Add method offers the other kinds."</p> }>
+                {form}
+            </Show>
+        })),
+        _ => None,
+    };
+    view! {
+        <details class="add-passkey">
+            <summary class="link">"Add a passkey or security key"</summary>
+            <Transition fallback=|| ()>{body}</Transition>
+        </details>
+    }
+}
