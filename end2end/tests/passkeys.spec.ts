@@ -75,7 +75,7 @@ test('add a passkey, sign in with it after the password and alone, rename and de
   // Add one: a name, then the browser's prompt (answered by the virtual authenticator).
   await page.goto(server.baseURL + '/security-info');
   await hydrated(page);
-  await methods(page).getByText('Add a passkey or security key', { exact: true }).click();
+  await page.getByText('Add a passkey or security key', { exact: true }).click();
   await page.getByLabel('Name it (so you can tell your keys apart)').fill('Work laptop');
   await noViolations(page, 'adding a passkey');
   await page.getByRole('button', { name: 'Add passkey' }).click();

@@ -70,12 +70,13 @@ async fn view(app: &axum::Router, uri: &str, token: &str) -> Result<(StatusCode,
 
 /// A view of Security info reads the session (with its person, the organization's policy and
 /// the authenticator app) once, the app-password list once, for a person with a second factor
-/// how many recovery codes are left once, and the signed-in browsers once (an index range of
-/// the person's sessions, read on this page only): four statements, and no write while the
+/// how many recovery codes are left once, the signed-in browsers once (an index range of
+/// the person's sessions, read on this page only) and the passkeys once: five statements, and
+/// no write while the
 /// session's `last_seen_at` is less than a minute old. When the touch is due, one view writes
 /// it and the next does not.
 #[tokio::test]
-async fn a_security_info_view_costs_four_reads_and_touches_the_session_once_a_minute() -> TestResult
+async fn a_security_info_view_costs_five_reads_and_touches_the_session_once_a_minute() -> TestResult
 {
     for database in TestDatabase::all().await {
         let name = database.name;
@@ -94,8 +95,8 @@ async fn a_security_info_view_costs_four_reads_and_touches_the_session_once_a_mi
         // The page, the page with the "add an authenticator app" dialog open (it reads the one
         // being added), and My Profile (the person and organization only).
         for (uri, reads) in [
-            ("/security-info", 4),
-            ("/security-info?add=authenticator", 4),
+            ("/security-info", 5),
+            ("/security-info?add=authenticator", 5),
             ("/", 1),
         ] {
             statements.take();
@@ -109,7 +110,7 @@ async fn a_security_info_view_costs_four_reads_and_touches_the_session_once_a_mi
             assert_eq!(
                 run.len(),
                 reads,
-                "{name} {uri}: the session read (and the list, the recovery codes and the browsers), nothing else:\n{}",
+                "{name} {uri}: the session read (and the list, the recovery codes, the browsers and the passkeys), nothing else:\n{}",
                 run.join("\n")
             );
             assert!(
@@ -154,8 +155,8 @@ async fn a_security_info_view_costs_four_reads_and_touches_the_session_once_a_mi
             .collect();
         assert_eq!(
             run.len(),
-            5,
-            "{name}: four reads and the touch:\n{}",
+            6,
+            "{name}: five reads and the touch:\n{}",
             run.join("\n")
         );
         assert!(
@@ -170,7 +171,7 @@ async fn a_security_info_view_costs_four_reads_and_touches_the_session_once_a_mi
         let run = statements.take();
         assert_eq!(
             run.len(),
-            4,
+            5,
             "{name}: the next view does not touch again:\n{}",
             run.join("\n")
         );

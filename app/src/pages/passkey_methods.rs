@@ -100,9 +100,17 @@ pub(crate) fn PasskeySecondStepButton(next: String) -> impl IntoView {
 /// The signed-in person's passkeys, read by the rows and refetched after a change.
 pub(crate) type PasskeyList = Resource<Result<Vec<PasskeyItem>, AppError>>;
 
-/// Reads the person's passkeys (on the server first, then hydrated).
-pub(crate) fn passkey_list() -> PasskeyList {
-    Resource::new(|| (), |_| get_passkeys())
+/// Whether this server offers passkeys, and why not.
+pub(crate) type PasskeyAvailabilityAnswer = Resource<Result<PasskeyAvailability, AppError>>;
+
+/// Reads the person's passkeys and whether passkeys can be added (on the server first, then
+/// hydrated). Made once with the page: a resource made inside a transition's content is made
+/// again each time the server re-renders it, and each one reads again.
+pub(crate) fn passkey_resources() -> (PasskeyList, PasskeyAvailabilityAnswer) {
+    (
+        Resource::new(|| (), |_| get_passkeys()),
+        Resource::new(|| (), |_| get_passkey_availability()),
+    )
 }
 
 /// The person's passkeys as rows of Security info's method list.
@@ -219,10 +227,10 @@ fn PasskeyRow(
 #[component]
 pub(crate) fn AddPasskey(
     list: PasskeyList,
+    availability: PasskeyAvailabilityAnswer,
     #[prop(into)] recently_signed_in: Signal<bool>,
     #[prop(into)] changed: Callback<()>,
 ) -> impl IntoView {
-    let availability = Resource::new(|| (), |_| get_passkey_availability());
     let running = scripts_running();
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());

@@ -31,7 +31,9 @@ use crate::pages::app_password_flow::{
     DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
     confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
-use crate::pages::passkey_methods::{AddPasskey, PasskeyRows, passkey_list};
+use crate::pages::passkey_methods::{
+    AddPasskey, PasskeyAvailabilityAnswer, PasskeyList, PasskeyRows, passkey_resources,
+};
 use crate::pages::profile::ProfileLayout;
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
 use crate::routes::{
@@ -53,6 +55,8 @@ pub(crate) struct Methods {
     change_password: ServerAction<ChangePassword>,
     /// "Get new codes": answers with the new recovery codes, shown once.
     new_codes: ServerAction<GetNewRecoveryCodes>,
+    passkeys: PasskeyList,
+    passkey_availability: PasskeyAvailabilityAnswer,
 }
 
 impl Methods {
@@ -60,6 +64,7 @@ impl Methods {
         let query = use_page_query::<SecurityInfoQuery>();
         let adding_authenticator =
             move || query.read().dialog == Some(SecurityInfoDialog::AddAuthenticator);
+        let (passkeys, passkey_availability) = passkey_resources();
         let this = Self {
             info: Resource::new(|| (), |_| get_security_info()),
             pending: Resource::new(adding_authenticator, |open| async move {
@@ -74,6 +79,8 @@ impl Methods {
             delete: ServerAction::new(),
             change_password: ServerAction::new(),
             new_codes: ServerAction::new(),
+            passkeys,
+            passkey_availability,
         };
         let navigate = use_navigate();
         let info = this.info;
@@ -249,7 +256,7 @@ fn LoadRefusal(methods: Methods) -> impl IntoView {
 #[component]
 fn MethodList(methods: Methods) -> impl IntoView {
     let info = move || methods.current();
-    let passkeys = passkey_list();
+    let (passkeys, availability) = (methods.passkeys, methods.passkey_availability);
     let recently_signed_in = Signal::derive(move || info().is_some_and(|i| i.recently_signed_in));
     view! {
         <Show when=move || info().is_some()>
@@ -281,7 +288,7 @@ fn MethodList(methods: Methods) -> impl IntoView {
                     <RecoveryCodesRow codes=codes/>
                 })}
             </ul>
-            <AddPasskey list=passkeys recently_signed_in=recently_signed_in
+            <AddPasskey list=passkeys availability=availability recently_signed_in=recently_signed_in
                 changed=Callback::new(move |()| methods.info.refetch())/>
             {move || info().and_then(|i| i.recovery_codes).filter(|codes| codes.few_left).map(|codes| view! {
                 <p class="notice warning">{few_codes_left(codes.left)}</p>
