@@ -45,7 +45,7 @@ async function signInWithRecoveryCode(page: Page, server: LatchkeyServer, code: 
   await page.getByRole('link', { name: 'Use a recovery code' }).click();
   await expect(page.getByRole('heading', { name: 'Enter a recovery code' })).toBeVisible();
   await expect(page).toHaveURL(/\/signin\?step=recovery_code/);
-  await page.getByLabel('Recovery code').fill(code);
+  await page.getByLabel('Recovery code', { exact: true }).fill(code);
   await page.getByRole('button', { name: 'Verify' }).click();
 }
 
@@ -116,7 +116,7 @@ test('get recovery codes, copy and download them, sign in with one, and see it r
   await expect(page.getByRole('heading', { name: 'Enter a recovery code' })).toBeVisible();
   await noViolations(page, 'sign-in recovery code, refused');
   // Another code works.
-  await page.getByLabel('Recovery code').fill(codes[1]);
+  await page.getByLabel('Recovery code', { exact: true }).fill(codes[1]);
   await page.getByRole('button', { name: 'Verify' }).click();
   await expect(page).toHaveURL(server.baseURL + '/');
 

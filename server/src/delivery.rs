@@ -87,9 +87,11 @@ pub async fn security_headers(
     set(
         headers,
         HeaderName::from_static("permissions-policy"),
+        // Passkeys: this site's own pages may ask for and make WebAuthn credentials; no frame
+        // of another origin may.
         "accelerometer=(), autoplay=(), camera=(), display-capture=(), geolocation=(), gyroscope=(), \
-         magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-get=(), usb=(), \
-         clipboard-read=(), clipboard-write=(self)",
+         magnetometer=(), microphone=(), midi=(), payment=(), publickey-credentials-create=(self), \
+         publickey-credentials-get=(self), usb=(), clipboard-read=(), clipboard-write=(self)",
     );
     if settings.hsts {
         set(
