@@ -12,15 +12,21 @@ async function overlaps(page: Page): Promise<string[]> {
     const describe = (el: Element) =>
       `${el.tagName.toLowerCase()} "${(el.textContent || (el as HTMLInputElement).value || '').trim().slice(0, 40)}"`;
     const visible = (r: DOMRect) => r.width > 0 && r.height > 0;
+    // The content of a closed <details> (all but its summary) is not drawn, though Chromium still
+    // gives its text boxes.
+    const folded = (el: Element) => {
+      const details = el.closest('details:not([open])');
+      return details !== null && !el.closest('summary');
+    };
     const controls = Array.from(document.querySelectorAll('main a, main button, main input, main select, main textarea'))
-      .filter((el) => (el as HTMLInputElement).type !== 'hidden')
+      .filter((el) => (el as HTMLInputElement).type !== 'hidden' && !folded(el))
       .map((el) => ({ el, box: el.getBoundingClientRect() }))
       .filter(({ box }) => visible(box));
     // Each line of text in main, as the boxes of its text nodes' rendered lines.
     const lines: { el: Element; box: DOMRect }[] = [];
     const walker = document.createTreeWalker(document.querySelector('main') ?? document.body, NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
-      if (!node.textContent || !node.textContent.trim() || !node.parentElement) continue;
+      if (!node.textContent || !node.textContent.trim() || !node.parentElement || folded(node.parentElement)) continue;
       const range = document.createRange();
       range.selectNodeContents(node);
       for (const box of Array.from(range.getClientRects())) {

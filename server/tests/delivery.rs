@@ -72,6 +72,13 @@ fn assert_security_headers(what: &str, headers: &HeaderMap) {
         header(headers, "permissions-policy").contains("camera=()"),
         "{what}"
     );
+    // Passkeys: the site's own pages may make and use WebAuthn credentials.
+    for feature in ["publickey-credentials-create", "publickey-credentials-get"] {
+        assert!(
+            header(headers, "permissions-policy").contains(&format!("{feature}=(self)")),
+            "{what}: {feature}"
+        );
+    }
 }
 
 #[tokio::test]
