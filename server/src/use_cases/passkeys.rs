@@ -206,6 +206,32 @@ impl ServerBackend {
     }
 
     /// The person's passkeys with their credentials, oldest first.
+    /// Options asking for one of `user_id`'s passkeys, the ceremony kept for `session_id`: the
+    /// start of the second step and of "confirm it's you" alike.
+    async fn start_assertion(
+        &self,
+        webauthn: &Webauthn,
+        user_id: i32,
+        session_id: i32,
+        kind: CeremonyKind,
+    ) -> Result<RequestChallengeResponse, PasskeyError> {
+        let keys: Vec<Passkey> = self
+            .credentials_of(user_id)
+            .await?
+            .into_iter()
+            .map(|(_, key)| key)
+            .collect();
+        if keys.is_empty() {
+            return Err(PasskeyRefusal::NoPasskey.into());
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&keys)
+            .map_err(options_failed)?;
+        self.keep_ceremony(CeremonyBinding::Session(session_id), kind, None, &state)
+            .await?;
+        Ok(options)
+    }
+
     async fn credentials_of(
         &self,
         user_id: i32,
@@ -486,26 +512,9 @@ impl ServerBackend {
     ) -> Result<RequestChallengeResponse, PasskeyError> {
         let webauthn = self.webauthn()?;
         let pending = self.pending_sign_in(context).await?;
-        let keys: Vec<Passkey> = self
-            .credentials_of(pending.user.id)
-            .await?
-            .into_iter()
-            .map(|(_, key)| key)
-            .collect();
-        if keys.is_empty() {
-            return Err(PasskeyRefusal::NoPasskey.into());
-        }
-        let (options, state) = webauthn
-            .start_passkey_authentication(&keys)
-            .map_err(options_failed)?;
-        self.keep_ceremony(
-            CeremonyBinding::Session(pending.session.id),
-            CeremonyKind::SecondStep,
-            None,
-            &state,
-        )
-        .await?;
-        Ok(options)
+        let (user, session) = (pending.user.id, pending.session.id);
+        self.start_assertion(&webauthn, user, session, CeremonyKind::SecondStep)
+            .await
     }
 
     /// Finishes the second step with the browser's answer: the sign-in completes as with an
@@ -645,26 +654,9 @@ impl ServerBackend {
     ) -> Result<RequestChallengeResponse, PasskeyError> {
         let webauthn = self.webauthn()?;
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
-        let keys: Vec<Passkey> = self
-            .credentials_of(signed_in.user.id)
-            .await?
-            .into_iter()
-            .map(|(_, key)| key)
-            .collect();
-        if keys.is_empty() {
-            return Err(PasskeyRefusal::NoPasskey.into());
-        }
-        let (options, state) = webauthn
-            .start_passkey_authentication(&keys)
-            .map_err(options_failed)?;
-        self.keep_ceremony(
-            CeremonyBinding::Session(signed_in.session.id),
-            CeremonyKind::Confirm,
-            None,
-            &state,
-        )
-        .await?;
-        Ok(options)
+        let (user, session) = (signed_in.user.id, signed_in.session.id);
+        self.start_assertion(&webauthn, user, session, CeremonyKind::Confirm)
+            .await
     }
 
     /// Finishes "confirm it's you" with the browser's answer: a passkey with user
