@@ -3,12 +3,12 @@
 //! `crate::model`).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
 use crate::model::{
     ActivityPage, AuthenticatorEnrollment, CurrentUser, NewRecoveryCodes, SecurityInfo, SignInStep,
 };
+pub use crate::model::{AddMethodAnswer, MethodToAdd};
 use crate::secret::Secret;
 
 #[cfg(feature = "ssr")]
@@ -183,28 +183,6 @@ pub async fn get_security_info() -> Result<SecurityInfo, AppError> {
     call(|backend, context| async move { backend.security_info(&context).await })
         .await
         .answer()
-}
-
-/// The methods Add method offers (the chooser's `method`, by its serde name).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MethodToAdd {
-    Authenticator,
-    AppPassword,
-    /// Nothing chosen (the chooser's "Choose a method" is empty), or no method at all.
-    #[serde(other)]
-    Unchosen,
-}
-
-serde_plain::derive_display_from_serialize!(MethodToAdd);
-
-/// What Add method leads to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AddMethodAnswer {
-    /// Adding an authenticator app has started: show its QR code and ask for a code.
-    Authenticator(AuthenticatorEnrollment),
-    /// The app-password steps (their first step asks for the app's name).
-    AppPassword,
 }
 
 impl AddMethodAnswer {

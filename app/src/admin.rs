@@ -179,22 +179,32 @@ pub async fn add_person(
         })
 }
 
-/// Resets the password of the person `username`; answers with the one-time link with which
-/// they set a new one (shown once). A plain form post is answered with the console showing it.
+/// Resets the password of the person `username` (with `methods`, their sign-in methods too, in
+/// the same change); answers with the one-time link with which they set a new one (shown
+/// once). A plain form post is answered with the console showing it.
 #[server(endpoint = "admin_reset_password")]
 pub async fn reset_password_of_person(
     username: String,
     password: Option<Secret>,
     code: Option<Secret>,
+    methods: Option<String>,
 ) -> Result<PasswordLink, AppError> {
     use crate::form_post::FormPostAnswer;
     use crate::routes::AdminDialog;
     let check = crate::model::IdentityCheck::from_fields(password, code);
     let person = username.clone();
+    // "Also reset their sign-in methods" ticked: "reset password and methods", one change.
+    let with_methods = methods.is_some_and(|value| !value.is_empty());
     call(|backend, context| async move {
-        backend
-            .reset_password_of_person(&context, &person, &check)
-            .await
+        if with_methods {
+            backend
+                .reset_password_and_methods_of_person(&context, &person, None, &check)
+                .await
+        } else {
+            backend
+                .reset_password_of_person(&context, &person, &check)
+                .await
+        }
     })
     .await
     .show_on_page(|result| Next::Show {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route};
 
 use crate::pages::activity::RecentActivityPage;
@@ -10,7 +10,7 @@ use crate::pages::admin::AdminPage;
 use crate::pages::admin_audit::AuditLogPage;
 use crate::pages::legacy_app_passwords::LegacyAppPasswordsPage;
 use crate::pages::not_found::NotFound;
-use crate::pages::profile::OverviewPage;
+use crate::pages::profile::{OverviewPage, ProfileFrame};
 use crate::pages::security_info::SecurityInfoPage;
 use crate::pages::sign_in::SignInPage;
 use crate::password_link::SetPasswordPage;
@@ -204,15 +204,21 @@ pub fn App() -> impl IntoView {
         <Router>
             <PageAnnouncer/>
             <Routes fallback=NotFound>
-                // In order: the page arrives complete (no streamed fragments for a script to
-                // place); the data behind these pages is a few indexed queries.
-                <Route path=Page::Overview view=OverviewPage ssr=SsrMode::InOrder/>
-                <Route path=Page::SecurityInfo view=SecurityInfoPage ssr=SsrMode::InOrder/>
-                <Route path=Page::LegacyAppPasswords view=LegacyAppPasswordsPage ssr=SsrMode::InOrder/>
-                <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=Page::SignIn view={Lazy::<SignInRoute>::new()}/>
+                // The signed-in pages share My Profile's frame, which stays while the person
+                // moves between them (it reads the signed-in person once). A page's mode is
+                // the whole request's (the frame's own, out of order, is the least strict).
+                <ParentRoute path=() view=ProfileFrame>
+                    // Every page is a lazy route (see `lazy_page!` below), rendered whole
+                    // before the response starts (the data behind each is a few indexed
+                    // queries).
+                    <Route path=Page::Overview view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::SecurityInfo view={Lazy::<SecurityInfoRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::LegacyAppPasswords view={Lazy::<LegacyAppPasswordsRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
+                </ParentRoute>
+                <Route path=Page::SignIn view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 // (Also the lazy signed-in pages above: in order, a lazy page's title was
                 // missing from the server's HTML; out of order, its content needs JavaScript.)
@@ -223,13 +229,11 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// The pages a signed-in person uses (My Profile, Security info, the legacy page) are in the
-// main WebAssembly module: Security info, the heart of the app, hydrates from one file with
-// no second round trip, and a person on the sign-in page needs them right after signing in.
-// The pages a signed-in person never needs (sign-in, setup) are lazy routes: chunks of their
-// own (`cargo leptos build --split`), fetched when such a page is hydrated or visited.
-// (Every page lazy was measured too: the sign-in page's first view shrank, Security info's
-// grew past the single module's, and the whole app by a third; see BENCHMARKS.md.)
+// Every page is a lazy route: a chunk of its own (`cargo leptos build --split`), fetched
+// before hydrating the page that shows it, or when a link leads to it. The main module holds
+// the shell, the router, My Profile's frame and the shared runtime only, so each page's first
+// view carries its own code and no other page's (see BENCHMARKS.md, session 16). Once
+// hydrated, only the next step's chunk is fetched (`crate::prefetch_next_step`).
 // The pages keep their data in their own components, so `data()` has nothing to start.
 macro_rules! lazy_page {
     ($(#[$doc:meta])* $route:ident => $page:ident) => {
@@ -248,6 +252,27 @@ macro_rules! lazy_page {
     };
 }
 
+/// Fetches the chunk of `page`'s lazy route (and the chunks it shares with others), so that a
+/// link or a sign-in leading there draws it without waiting. Pages without a chunk of their
+/// own have nothing to fetch.
+#[cfg(feature = "hydrate")]
+pub async fn preload_page(page: Page) {
+    match page {
+        Page::Overview => OverviewRoute::preload().await,
+        Page::SecurityInfo => SecurityInfoRoute::preload().await,
+        Page::LegacyAppPasswords => LegacyAppPasswordsRoute::preload().await,
+        Page::Activity => ActivityRoute::preload().await,
+        Page::Admin => AdminRoute::preload().await,
+        Page::AuditLog => AuditLogRoute::preload().await,
+        Page::SignIn => SignInRoute::preload().await,
+        Page::Setup => SetupRoute::preload().await,
+        Page::SetPassword => SetPasswordRoute::preload().await,
+    }
+}
+
+lazy_page!(/** My Profile's overview. */ OverviewRoute => OverviewPage);
+lazy_page!(/** Security info, with its dialogs as a lazy function of their own. */ SecurityInfoRoute => SecurityInfoPage);
+lazy_page!(/** The legacy app-password page. */ LegacyAppPasswordsRoute => LegacyAppPasswordsPage);
 lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
 lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);
 lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ ActivityRoute => RecentActivityPage);

@@ -397,6 +397,16 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         username: &str,
         check: &IdentityCheck,
     ) -> Result<PasswordLink, AppError>;
+    /// "Reset password and methods": the person's sign-in methods reset and their password
+    /// too, in one transaction; the one-time link answered (administrators resetting their own
+    /// say first that they understand what follows, as for the methods alone).
+    async fn reset_password_and_methods_of_person(
+        &self,
+        context: &RequestContext,
+        username: &str,
+        understood: Option<crate::error::OwnMethodsReset>,
+        check: &IdentityCheck,
+    ) -> Result<PasswordLink, AppError>;
 }
 
 /// The page a one-time password link opens, for anyone holding the link.
@@ -412,6 +422,17 @@ pub trait PasswordLinkUseCases: Send + Sync + 'static {
         confirmation: &str,
         context: &RequestContext,
     ) -> Result<String, AppError>;
+    /// Whether sign-in offers "Forgot password?": mail is set up and the organization turned
+    /// it on.
+    async fn reset_by_mail_offered(&self) -> Result<bool, AppError>;
+    /// "Forgot password?": mails a one-time link to `username` when it is a person's mail
+    /// address (at most once per window); the same answer, in about the same time, for every
+    /// name.
+    async fn mail_password_link(
+        &self,
+        context: &RequestContext,
+        username: &str,
+    ) -> Result<(), AppError>;
 }
 
 /// What signing out one browser from Security info's list did.
@@ -429,8 +450,8 @@ pub trait SignedInBrowserUseCases: Send + Sync + 'static {
     async fn signed_in_browsers(
         &self,
         context: &RequestContext,
-    ) -> Result<Vec<crate::signed_in_browsers::SignedInBrowser>, AppError>;
-    /// Signs out the person's browser `id` (a [`crate::signed_in_browsers::SignedInBrowser`]'s
+    ) -> Result<Vec<crate::model::SignedInBrowser>, AppError>;
+    /// Signs out the person's browser `id` (a [`crate::model::SignedInBrowser`]'s
     /// id), with its audit event; any other id is `NotFound`.
     async fn sign_out_browser(
         &self,
@@ -494,7 +515,7 @@ pub trait PasskeyUseCases: Send + Sync + 'static {
     async fn start_passkey_sign_in(
         &self,
         context: &RequestContext,
-    ) -> Result<crate::passkeys::PasswordlessStart, AppError>;
+    ) -> Result<crate::passkey_model::PasswordlessStart, AppError>;
     /// Signs in with a discoverable credential's answer and the ceremony's token.
     async fn finish_passkey_sign_in(
         &self,
@@ -652,7 +673,7 @@ refetchable!(
     crate::model::ActivityPage,
     // Its secret is read again by the page it leads to (`pending_authenticator`).
     crate::model::AuthenticatorEnrollment,
-    crate::account::AddMethodAnswer,
+    crate::model::AddMethodAnswer,
     crate::model::SignInStep,
     crate::model::AppPasswordItem,
     crate::model::AppPasswordOverview,
@@ -661,12 +682,12 @@ refetchable!(
     crate::model::PersonSummary,
     crate::model::AuditPage,
     crate::model::PasswordLinkFor,
-    crate::signed_in_browsers::SignedInBrowser,
+    crate::model::SignedInBrowser,
     crate::passkey_model::PasskeyItem,
     crate::passkey_model::PasskeyAvailability,
     // Passkey ceremonies: only the WebAssembly asks (a plain form post cannot use a passkey),
     // and a new ceremony is started each time.
-    crate::passkeys::PasswordlessStart,
+    crate::passkey_model::PasswordlessStart,
     webauthn_rs_proto::CreationChallengeResponse,
     webauthn_rs_proto::RequestChallengeResponse,
 );

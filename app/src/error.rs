@@ -5,6 +5,8 @@ use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
+use crate::passkey_model::PasskeyRefusal;
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AppError {
     /// Bad input in a form field; `field` names the input so the form can mark it.
@@ -71,7 +73,7 @@ pub enum AppError {
     ListChanged,
     /// A passkey step was refused; the refusal says why.
     #[error("{0}")]
-    Passkey(crate::passkey_model::PasskeyRefusal),
+    Passkey(PasskeyRefusal),
 }
 
 /// Why a request was refused (403). Typed, so pages can react to a particular refusal; the
@@ -108,6 +110,11 @@ pub enum Refusal {
     LastAdministrator,
     #[error("Only administrators can do this.")]
     NotAdministrator,
+    /// "Forgot password?" is off (the organization's setting, or mail is not set up).
+    #[error(
+        "Resetting your password by mail isn't available here. Ask your administrator to reset it."
+    )]
+    ResetByMailOff,
     /// An administrator resetting their own sign-in methods where that keeps them (or
     /// everyone) from the console for a while: done only once they say they understand.
     #[error("{0} Tick \"I understand\", then reset them.")]
@@ -265,9 +272,35 @@ impl FromServerFnError for AppError {
     }
 }
 
+impl From<PasskeyRefusal> for AppError {
+    fn from(refusal: PasskeyRefusal) -> Self {
+        AppError::Passkey(refusal)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::OwnMethodsReset;
+    use super::{AppError, OwnMethodsReset, PasskeyRefusal};
+
+    #[test]
+    fn a_refusal_reaches_the_page_typed_with_its_words_and_status() {
+        let refused = AppError::from(PasskeyRefusal::NotAccepted);
+        assert_eq!(refused, AppError::Passkey(PasskeyRefusal::NotAccepted));
+        assert_eq!(refused.status(), 401);
+        assert_eq!(
+            refused.to_string(),
+            "That passkey wasn't accepted. Try again, or use another way."
+        );
+        // As the server function's answer carries it to the browser, and back.
+        let carried = serde_json::to_string(&refused).expect("serialises");
+        let read: AppError = serde_json::from_str(&carried).expect("deserialises");
+        assert_eq!(read, refused);
+        assert_eq!(AppError::from(PasskeyRefusal::Gone).status(), 404);
+        assert_eq!(
+            AppError::from(PasskeyRefusal::LastSecondFactor).status(),
+            403
+        );
+    }
 
     #[test]
     fn the_understood_box_says_what_was_said_and_covers_only_that() {

@@ -28,8 +28,8 @@ pub mod signed_in_browsers;
 pub use app::{App, shell};
 
 /// Entry point of the WebAssembly build (called by the page script when the browser is idle):
-/// hydrates the whole app once the current page's chunks have arrived (sign-in and setup are
-/// lazy routes, dialogs lazy functions), then sets the `hydrated` performance mark that the
+/// hydrates the whole app once the current page's chunks have arrived (every page is a lazy
+/// route, dialogs lazy functions), then sets the `hydrated` performance mark that the
 /// load-time benchmark measures up to.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -47,27 +47,48 @@ pub fn hydrate() {
     wasm_bindgen_futures::spawn_local(async move {
         let url = BrowserUrl::current().ok();
         if let Some(url) = &url {
+            // The page's chunk is fetched alongside the dialog's (the router waits for it).
+            if let Some(page) = routes::Page::from_path(url.path()) {
+                wasm_bindgen_futures::spawn_local(app::preload_page(page));
+            }
             pages::preload_dialog_opened_by(url).await;
         }
         leptos::mount::hydrate_from_async(body, App).await.forget();
         if let Some(performance) = web_sys::window().and_then(|w| w.performance()) {
             let _ = performance.mark("hydrated");
         }
-        prefetch_when_idle(url.map(|url| url.path().to_owned()).unwrap_or_default());
+        if let Some(url) = url {
+            prefetch_when_idle(url);
+        }
     });
 }
 
-/// Once hydrated and the browser is idle, fetches the chunks the next steps need: the sign-in
-/// page (where signing out leads) and the dialogs of the page. After the `hydrated` mark: none
+/// Once hydrated and the browser is idle, fetches the chunk of the next step only, not the
+/// whole app: on the sign-in page, the page signing in leads to (Security info unless `next`
+/// names another); on My Profile's overview, Security info (its main link); on a page with
+/// dialogs, the chunk of its dialogs (what its buttons open). After the `hydrated` mark: none
 /// of it is on the way to the first interaction.
 #[cfg(feature = "hydrate")]
-fn prefetch_when_idle(path: String) {
-    use leptos_router::LazyRoute;
+fn prefetch_when_idle(url: leptos_router::location::Url) {
+    use routes::{Page, SignInQuery, parse_query};
+    let next = match Page::from_path(url.path()) {
+        Some(Page::SignIn) => {
+            let query: SignInQuery = parse_query(url.search());
+            let next = query.next.unwrap_or_default();
+            let path = next.split(['?', '#']).next().unwrap_or_default();
+            Some(Page::from_path(path).unwrap_or(Page::SecurityInfo))
+        }
+        Some(Page::Overview) => Some(Page::SecurityInfo),
+        _ => None,
+    };
+    let path = url.path().to_owned();
     leptos::prelude::request_idle_callback(move || {
         let path = path.clone();
         leptos::task::spawn_local(async move {
-            pages::prefetch_dialogs_for(&path).await;
-            app::SignInRoute::preload().await;
+            match next {
+                Some(page) => app::preload_page(page).await,
+                None => pages::prefetch_dialogs_for(&path).await,
+            }
         });
     });
 }

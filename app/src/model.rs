@@ -305,6 +305,7 @@ pub enum PolicySetting {
     SecurityInfoExperience,
     RequireTwoStep,
     ResetRevokesAppPasswords,
+    ResetPasswordByMail,
 }
 
 // Its value in a form (`setting=allow_app_passwords`) is its serde name, as the server
@@ -313,11 +314,12 @@ serde_plain::derive_display_from_serialize!(PolicySetting);
 serde_plain::derive_fromstr_from_deserialize!(PolicySetting);
 
 impl PolicySetting {
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 5] = [
         Self::AllowAppPasswords,
         Self::SecurityInfoExperience,
         Self::RequireTwoStep,
         Self::ResetRevokesAppPasswords,
+        Self::ResetPasswordByMail,
     ];
 
     pub fn title(self) -> &'static str {
@@ -326,6 +328,7 @@ impl PolicySetting {
             Self::SecurityInfoExperience => "New Security info experience",
             Self::RequireTwoStep => "Require two-step verification",
             Self::ResetRevokesAppPasswords => "Password resets revoke app passwords",
+            Self::ResetPasswordByMail => "People may reset their password by mail",
         }
     }
 
@@ -342,6 +345,9 @@ impl PolicySetting {
             }
             Self::ResetRevokesAppPasswords => {
                 "When an administrator resets someone's password, their app passwords stop working too. Their sessions always end."
+            }
+            Self::ResetPasswordByMail => {
+                "Sign-in offers \"Forgot password?\": a link to set a new password is mailed to the sign-in name, valid for an hour. The next sign-in still asks for the second step. Needs mail set up."
             }
         }
     }
@@ -441,6 +447,9 @@ pub struct PasswordLinkFor {
     pub display_name: String,
     /// A new person's first password (otherwise: after a reset).
     pub first_password: bool,
+    /// Asked for by the person ("Forgot password?") and mailed to them.
+    #[serde(default)]
+    pub mailed: bool,
 }
 
 /// A page of people, by sign-in name.
@@ -601,4 +610,45 @@ mod tests {
         assert_eq!(decoded, text);
         assert!(!format!("{codes:?}").contains("7kx2m"));
     }
+}
+
+/// The methods Add method offers (the chooser's `method`, by its serde name).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodToAdd {
+    Authenticator,
+    AppPassword,
+    /// Nothing chosen (the chooser's "Choose a method" is empty), or no method at all.
+    #[serde(other)]
+    Unchosen,
+}
+
+serde_plain::derive_display_from_serialize!(MethodToAdd);
+
+/// What Add method leads to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AddMethodAnswer {
+    /// Adding an authenticator app has started: show its QR code and ask for a code.
+    Authenticator(AuthenticatorEnrollment),
+    /// The app-password steps (their first step asks for the app's name).
+    AppPassword,
+}
+
+/// One of the person's signed-in browsers, worded by the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedInBrowser {
+    /// What "Sign out" names: the session's row id, never its token or the token's hash.
+    pub id: i32,
+    /// "Firefox on Windows", or "Unknown browser".
+    pub browser: String,
+    /// The address it signed in from.
+    pub address: Option<String>,
+    /// "5 minutes ago".
+    pub last_active: String,
+    /// "Nov 25, 2026, 14:05 UTC".
+    pub last_active_at: String,
+    /// "Nov 25, 2026".
+    pub signed_in: String,
+    /// The browser asking.
+    pub this_browser: bool,
 }

@@ -1,11 +1,10 @@
 //! The typed values of passkeys and security keys (WebAuthn) shared by browser and server: a
 //! person's passkeys as Security info lists them, whether this server offers passkeys at all,
 //! and why a passkey step was refused. The WebAuthn options and the browser's answers are
-//! `webauthn-rs-proto`'s own types; they are not here, so this file needs no WebAuthn crate.
+//! `webauthn-rs-proto`'s own types, used here only by [`PasswordlessStart`] (the Security info
+//! rows in the main module use none of them).
 
 use serde::{Deserialize, Serialize};
-
-use crate::error::AppError;
 
 /// One passkey or security key as Security info lists it. Times are worded by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,33 +85,19 @@ impl PasskeyRefusal {
     }
 }
 
-impl From<PasskeyRefusal> for AppError {
-    fn from(refusal: PasskeyRefusal) -> Self {
-        AppError::Passkey(refusal)
-    }
+/// The start of a passwordless sign-in: the options for the browser's prompt, and the token
+/// that binds the ceremony to the page that asked (sent back with the answer; never in a URL).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct PasswordlessStart {
+    pub options: webauthn_rs_proto::RequestChallengeResponse,
+    pub ceremony: String,
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_refusal_reaches_the_page_typed_with_its_words_and_status() {
-        let refused = AppError::from(PasskeyRefusal::NotAccepted);
-        assert_eq!(refused, AppError::Passkey(PasskeyRefusal::NotAccepted));
-        assert_eq!(refused.status(), 401);
-        assert_eq!(
-            refused.to_string(),
-            "That passkey wasn't accepted. Try again, or use another way."
-        );
-        // As the server function's answer carries it to the browser, and back.
-        let carried = serde_json::to_string(&refused).expect("serialises");
-        let read: AppError = serde_json::from_str(&carried).expect("deserialises");
-        assert_eq!(read, refused);
-        assert_eq!(AppError::from(PasskeyRefusal::Gone).status(), 404);
-        assert_eq!(
-            AppError::from(PasskeyRefusal::LastSecondFactor).status(),
-            403
-        );
+impl std::fmt::Debug for PasswordlessStart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PasswordlessStart")
+            .field("options", &self.options)
+            .field("ceremony", &crate::secret::Redacted)
+            .finish()
     }
 }

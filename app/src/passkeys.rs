@@ -8,13 +8,13 @@
 //! so every server function takes a plain form like the others.
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 use webauthn_rs_proto::{
     CreationChallengeResponse, PublicKeyCredential, RegisterPublicKeyCredential,
     RequestChallengeResponse,
 };
 
 use crate::error::AppError;
+pub use crate::passkey_model::PasswordlessStart;
 use crate::passkey_model::{PasskeyAvailability, PasskeyItem, PasskeyRefusal};
 use crate::secret::Secret;
 
@@ -22,23 +22,6 @@ use crate::secret::Secret;
 use crate::backend::{Next, call};
 #[cfg(feature = "ssr")]
 use crate::routes::Page;
-
-/// The start of a passwordless sign-in: the options for the browser's prompt, and the token
-/// that binds the ceremony to the page that asked (sent back with the answer; never in a URL).
-#[derive(Clone, Serialize, Deserialize)]
-pub struct PasswordlessStart {
-    pub options: RequestChallengeResponse,
-    pub ceremony: String,
-}
-
-impl std::fmt::Debug for PasswordlessStart {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("PasswordlessStart")
-            .field("options", &self.options)
-            .field("ceremony", &crate::secret::Redacted)
-            .finish()
-    }
-}
 
 /// The browser's answer read from its JSON text; an answer that is not one is not accepted.
 #[cfg(feature = "ssr")]

@@ -1,6 +1,8 @@
 //! The page a one-time password link opens (`/set-password?token=...`): after an
-//! administrator's reset, or as a new person, the person sets their password there. Holding
-//! the link is the proof; it works once, for a day.
+//! administrator's reset, as a new person, or with a link mailed for "Forgot password?", the
+//! person sets their password there. Holding the link is the proof; it works once, for a day
+//! (a mailed one for an hour). Setting it signs nobody in: sign-in still asks for the second
+//! step. Also the server functions of "Forgot password?", which the sign-in page offers.
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -12,8 +14,7 @@ use crate::routes::{Page, TokenQuery, use_page_query};
 use crate::secret::Secret;
 
 /// What a link that no longer works says (expired, used, or never one of ours).
-const LINK_GONE: &str =
-    "This link has expired or was already used. Ask your administrator for a new one.";
+const LINK_GONE: &str = "This link has expired or was already used. Ask your administrator for a new one, or use \"Forgot password?\" at sign-in if it is offered.";
 
 /// Whom the link `token` is for, while it works. The token is a `Secret`: `#[server]` derives
 /// `Debug` for the arguments, and holding the link is the proof.
@@ -53,6 +54,31 @@ pub async fn set_password_with_link(
         crate::backend::Next::NavigateTo(sign_in.link())
     })
     .map(|_| ())
+}
+
+/// Whether sign-in offers "Forgot password?" (mail is set up and the organization allows it).
+#[server(endpoint = "reset_by_mail_offered")]
+pub async fn reset_by_mail_offered() -> Result<bool, AppError> {
+    crate::backend::call(|backend, _| async move { backend.reset_by_mail_offered().await })
+        .await
+        .answer()
+}
+
+/// "Forgot password?": mails a one-time link to set a new password to `username` if it is a
+/// person's mail address here; then sign-in, which says a link is on its way if so (the same
+/// answer for every name).
+#[server(endpoint = "mail_password_link")]
+pub async fn mail_password_link(username: String) -> Result<(), AppError> {
+    use crate::routes::SignInQuery;
+    let after = SignInQuery {
+        password: Some(crate::pages::sign_in::PASSWORD_LINK_MAILED.to_owned()),
+        ..SignInQuery::default()
+    };
+    crate::backend::call(|backend, context| async move {
+        backend.mail_password_link(&context, &username).await
+    })
+    .await
+    .on_success(|()| crate::backend::Next::NavigateTo(after.link()))
 }
 
 /// `/set-password?token=...`: the form, or why the link does not work.
@@ -108,6 +134,8 @@ fn SetPasswordForm(person: PasswordLinkFor, token: String) -> impl IntoView {
     };
     let intro = if person.first_password {
         "Welcome. Choose the password you'll sign in with."
+    } else if person.mailed {
+        "Choose a new password. Your other browsers will be signed out, and signing in still asks for your second step."
     } else {
         "Your administrator reset your password. Choose a new one to sign in again."
     };

@@ -622,11 +622,13 @@ pub struct SignInQuery {
     pub setup: Option<String>,
     /// `1` (this browser) or `everywhere`.
     pub signed_out: Option<String>,
-    /// `set`: the password was just set with a one-time link.
+    /// `set`: the password was just set with a one-time link; `mailed`: one was asked for
+    /// ("Forgot password?").
     pub password: Option<String>,
     pub username: Option<String>,
     /// [`SignInQuery::CODE_STEP`]: the authenticator app's code;
-    /// [`SignInQuery::RECOVERY_CODE_STEP`]: a recovery code in its place.
+    /// [`SignInQuery::RECOVERY_CODE_STEP`]: a recovery code in its place;
+    /// [`SignInQuery::FORGOT_STEP`]: "Forgot password?".
     pub step: Option<String>,
     /// Where to go once signed in (a path on this site).
     pub next: Option<String>,
@@ -639,6 +641,8 @@ impl SignInQuery {
     pub const CODE_STEP: &str = "code";
     /// The step asking for a recovery code instead ("Use a recovery code").
     pub const RECOVERY_CODE_STEP: &str = "recovery_code";
+    /// "Forgot password?": the sign-in name, to mail a link to set a new password.
+    pub const FORGOT_STEP: &str = "forgot";
 
     /// The second step `step` ([`Self::CODE_STEP`] or [`Self::RECOVERY_CODE_STEP`]), then on to
     /// `next`.
@@ -983,7 +987,7 @@ mod tests {
 
     #[test]
     fn add_method_reads_what_the_chooser_sends() {
-        use crate::account::MethodToAdd;
+        use crate::model::MethodToAdd;
         assert_eq!(MethodToAdd::Authenticator.to_string(), "authenticator");
         assert_eq!(MethodToAdd::AppPassword.to_string(), "app_password");
         let chosen = |value: &str| serde_plain::from_str::<MethodToAdd>(value).ok();

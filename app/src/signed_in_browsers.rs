@@ -3,31 +3,12 @@
 //! checks that a session is the person's own).
 
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
+pub use crate::model::SignedInBrowser;
 
 #[cfg(feature = "ssr")]
 use crate::backend::{BrowserSignedOut, Next, call};
-
-/// One of the person's signed-in browsers, worded by the server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignedInBrowser {
-    /// What "Sign out" names: the session's row id, never its token or the token's hash.
-    pub id: i32,
-    /// "Firefox on Windows", or "Unknown browser".
-    pub browser: String,
-    /// The address it signed in from.
-    pub address: Option<String>,
-    /// "5 minutes ago".
-    pub last_active: String,
-    /// "Nov 25, 2026, 14:05 UTC".
-    pub last_active_at: String,
-    /// "Nov 25, 2026".
-    pub signed_in: String,
-    /// The browser asking.
-    pub this_browser: bool,
-}
 
 impl SignedInBrowser {
     /// "Sign out Firefox on Windows, 203.0.113.7": the row's button, told apart from the

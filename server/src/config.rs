@@ -26,16 +26,16 @@ pub enum Command {
     /// Apply database migrations and exit.
     Migrate,
     /// Copy the SQLite database, while the server runs, to FILE and its secret key to FILE.key.
-    Backup(crate::backup::BackupArgs),
+    Backup(crate::cli::backup_commands::BackupArgs),
     /// Put a backup and its key back where --database-url and --secret-key-file say (both
     /// must not exist yet; Latchkey stopped).
-    Restore(crate::backup::RestoreArgs),
+    Restore(crate::cli::backup_commands::RestoreArgs),
     /// Administer users and the organization's policy.
     #[command(subcommand)]
-    Admin(crate::admin::AdminCommand),
+    Admin(crate::cli::admin_commands::AdminCommand),
     /// Check a mail login for Dovecot or qmail (checkpassword interface) by asking the
     /// running server; credentials are read from file descriptor 3.
-    Checkpassword(crate::checkpassword::CheckpasswordArgs),
+    Checkpassword(crate::cli::checkpassword::CheckpasswordArgs),
 }
 
 #[derive(Clone, clap::Args)]
@@ -87,7 +87,7 @@ pub struct Config {
 
     /// Verified app passwords kept in memory so that repeat sign-ins of mail clients cost no
     /// argon2 (a few hundred bytes each; 0 turns the cache off).
-    #[arg(long, env = "LATCHKEY_APP_PASSWORD_CACHE_SIZE", default_value_t = crate::app_password_check::DEFAULT_CACHE_CAPACITY)]
+    #[arg(long, env = "LATCHKEY_APP_PASSWORD_CACHE_SIZE", default_value_t = crate::use_cases::app_password_check::DEFAULT_CACHE_CAPACITY)]
     pub app_password_cache_size: u64,
 
     /// Addresses of reverse proxies (nginx, Dovecot via `latchkey checkpassword`) whose
@@ -162,7 +162,7 @@ impl Config {
                 absolute: chrono::Duration::hours(i64::from(self.session_lifetime_hours)),
             },
             secure_cookies: self.public_url().starts_with("https://"),
-            app_password_checks: crate::app_password_check::CheckerSettings {
+            app_password_checks: crate::use_cases::app_password_check::CheckerSettings {
                 cache_capacity: self.app_password_cache_size,
                 ..Default::default()
             },

@@ -4,24 +4,14 @@
 
 #![recursion_limit = "256"]
 
-pub mod admin;
-pub mod alerts;
-pub mod app_password_check;
-pub mod backup;
-pub mod checkpassword;
+pub mod cli;
 pub mod config;
-pub mod connections;
 pub mod db;
-pub mod delivery;
 pub mod domain;
-pub mod form_errors;
-pub mod housekeeping;
 pub mod http;
+pub mod jobs;
 pub mod metrics;
-pub mod readiness;
 pub mod secret_key;
-pub mod sign_in_limits;
-pub mod site;
 pub mod telemetry;
 pub mod use_cases;
 
@@ -34,6 +24,8 @@ use tokio::net::TcpListener;
 use crate::config::Config;
 use crate::db::Store;
 use crate::domain::random::OsRandom;
+use crate::http::{connections, delivery, readiness, site_files};
+use crate::jobs::{housekeeping, mail_alerts};
 use crate::secret_key::{SecretKey, SecretKeyError};
 use crate::use_cases::ServerBackend;
 
@@ -45,7 +37,7 @@ pub enum StartupError {
     #[error(transparent)]
     SecretKey(#[from] SecretKeyError),
     #[error(transparent)]
-    Mail(#[from] alerts::MailSettingsError),
+    Mail(#[from] mail_alerts::MailSettingsError),
     #[error(transparent)]
     Metrics(#[from] crate::metrics::MetricsError),
     #[error(
@@ -71,7 +63,7 @@ pub enum StartupError {
 
 /// Leptos' settings (site root, output name) with our listening address, and where the site's
 /// files come from: `--site-dir`, or those built into a release binary.
-fn leptos_options(config: &Config) -> Result<(LeptosOptions, site::SiteFiles), StartupError> {
+fn leptos_options(config: &Config) -> Result<(LeptosOptions, site_files::SiteFiles), StartupError> {
     let mut options = leptos::config::get_configuration(None)
         .map_err(|e| StartupError::Leptos(e.to_string()))?
         .leptos_options;
@@ -79,9 +71,9 @@ fn leptos_options(config: &Config) -> Result<(LeptosOptions, site::SiteFiles), S
     let site = match &config.site_dir {
         Some(dir) => {
             options.site_root = dir.display().to_string().into();
-            site::SiteFiles::Directory(dir.clone())
+            site_files::SiteFiles::Directory(dir.clone())
         }
-        None => site::SiteFiles::for_options(&options),
+        None => site_files::SiteFiles::for_options(&options),
     };
     match site.asset_names(&options) {
         // A release binary names its hashed assets from the files built into it.
@@ -111,7 +103,7 @@ pub async fn migrate(config: &Config) -> Result<(), StartupError> {
 
 /// Starts the web server and runs until SIGINT or SIGTERM.
 pub async fn serve(config: Config) -> Result<(), StartupError> {
-    let mailer = alerts::Mailer::from_settings(
+    let mailer = mail_alerts::Mailer::from_settings(
         config.smtp_url.as_deref(),
         config.mail_from.as_deref(),
         &config.public_url(),
@@ -142,7 +134,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         tracing::warn!("{reason}");
     }
 
-    if !backend.store.has_accounts().await? {
+    if !backend.has_accounts().await? {
         let token = backend.setup_gate.issue(&mut OsRandom, Utc::now());
         tracing::warn!(
             setup_url = %format!("{public_url}/setup?token={token}"),
@@ -155,14 +147,15 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
     let mail_alerts = mailer.is_some();
     if let Some(mailer) = mailer {
         readiness.watch_mail(mailer.clone());
-        alerts::spawn(
-            backend.store.clone(),
+        mail_alerts::spawn(
+            backend.store().clone(),
             mailer.with_secret_key(backend.secret_key.clone()),
         );
     }
     // A listener of its own, so the metrics are never on the public site by accident.
     if let Some(addr) = config.metrics_addr {
-        let local = crate::metrics::listen(addr, Arc::clone(&backend), mail_alerts).await?;
+        let figures: Arc<dyn crate::metrics::StateFigureSource> = backend.clone();
+        let local = crate::metrics::listen(addr, figures, mail_alerts).await?;
         tracing::info!(url = %format!("http://{local}/metrics"), "serving metrics");
     }
 
@@ -196,7 +189,7 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
 
     tracing::info!("shutting down: closing the database");
     backend
-        .store
+        .store()
         .connection()
         .clone()
         .close()

@@ -4,6 +4,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
+use server::cli::backup_commands;
 use server::config::{Cli, Command};
 
 /// mimalloc: per-thread heaps instead of glibc's contended arenas (see Cargo.toml).
@@ -15,22 +16,28 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Checkpassword(args)) = &cli.command {
         // A process per mail login: no logging set-up, no database; the exit code speaks.
-        return server::checkpassword::run(args);
+        return server::cli::checkpassword::run(args);
     }
     server::telemetry::init(&cli.config);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => server::migrate(&cli.config).await,
-        Command::Checkpassword(args) => return server::checkpassword::run(&args),
+        Command::Checkpassword(args) => return server::cli::checkpassword::run(&args),
         Command::Admin(command) => {
             return report(
-                server::admin::run(command, &cli.config.database_url, &cli.config.public_url())
-                    .await,
+                server::cli::admin_commands::run(
+                    command,
+                    &cli.config.database_url,
+                    &cli.config.public_url(),
+                )
+                .await,
             );
         }
-        Command::Backup(args) => return report(server::backup::backup(&cli.config, &args).await),
+        Command::Backup(args) => {
+            return report(backup_commands::backup(&database_files(&cli.config), &args).await);
+        }
         Command::Restore(args) => {
-            return report(server::backup::restore(&cli.config, &args).await);
+            return report(backup_commands::restore(&database_files(&cli.config), &args).await);
         }
     };
     match result {
@@ -53,5 +60,13 @@ fn report(result: Result<String, impl std::fmt::Display>) -> ExitCode {
             eprintln!("latchkey: {error}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Where the configuration puts the database and its key, for `backup` and `restore`.
+fn database_files(config: &server::config::Config) -> backup_commands::DatabaseFiles<'_> {
+    backup_commands::DatabaseFiles {
+        database_url: &config.database_url,
+        secret_key_file: &config.secret_key_file,
     }
 }

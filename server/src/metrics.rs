@@ -28,7 +28,6 @@ use http_body_util::BodyExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 use crate::domain::password;
-use crate::use_cases::ServerBackend;
 
 /// Requests answered, by route class and status class.
 pub const HTTP_REQUESTS: &str = "latchkey_http_requests_total";
@@ -83,8 +82,6 @@ const SECONDS_BUCKETS: &[f64] = &[
 ];
 /// How often histogram samples are folded into their buckets between scrapes.
 const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
-/// Longest a scrape waits for the database's figures; past it they keep their last values.
-const DATABASE_FIGURES_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why metrics could not be started.
 #[derive(Debug, thiserror::Error)]
@@ -438,7 +435,7 @@ impl Drop for PageRender {
 #[derive(Clone)]
 struct Exporter {
     handle: PrometheusHandle,
-    backend: Arc<ServerBackend>,
+    source: Arc<dyn StateFigureSource>,
     mail_alerts: bool,
 }
 
@@ -447,7 +444,7 @@ struct Exporter {
 /// off, alerts wait in the outbox unsent by design.
 pub async fn listen(
     addr: SocketAddr,
-    backend: Arc<ServerBackend>,
+    source: Arc<dyn StateFigureSource>,
     mail_alerts: bool,
 ) -> Result<SocketAddr, MetricsError> {
     let handle = install()?;
@@ -469,7 +466,7 @@ pub async fn listen(
         .route("/metrics", get(scrape))
         .with_state(Exporter {
             handle,
-            backend,
+            source,
             mail_alerts,
         });
     tokio::spawn(async move {
@@ -482,7 +479,7 @@ pub async fn listen(
 
 /// `GET /metrics`: the gauges read now, then everything in Prometheus' text format.
 async fn scrape(State(exporter): State<Exporter>) -> Response {
-    read_gauges(&exporter.backend, exporter.mail_alerts).await;
+    read_gauges(exporter.source.as_ref(), exporter.mail_alerts).await;
     exporter.handle.run_upkeep();
     (
         [(
@@ -494,9 +491,37 @@ async fn scrape(State(exporter): State<Exporter>) -> Response {
         .into_response()
 }
 
-/// Sets the gauges of state kept elsewhere. A database that does not answer in time leaves
-/// its gauges as they were (and is logged): the scrape still answers.
-async fn read_gauges(backend: &ServerBackend, mail_alerts: bool) {
+/// Figures of state kept elsewhere (the check's caches, the database), read when Prometheus
+/// scrapes. A figure that could not be read in time is `None`: its gauge keeps its last value
+/// and the scrape still answers.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct StateFigures {
+    pub check_cache_accepted: u64,
+    pub check_cache_verified: u64,
+    pub pool: Option<PoolFigures>,
+    pub sessions_active: Option<u64>,
+    /// Mail alerts waiting in the outbox, and how long the oldest has waited; `None` with
+    /// mail alerts off (they wait unsent by design) or when the database did not answer.
+    pub mail_waiting: Option<(u64, f64)>,
+}
+
+/// The database connection pool: connections idle, lent out, and the most it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolFigures {
+    pub idle: u32,
+    pub in_use: u32,
+    pub max: u32,
+}
+
+/// Where the scrape reads [`StateFigures`] from (the use cases' backend), so this module
+/// knows no storage.
+#[async_trait::async_trait]
+pub trait StateFigureSource: Send + Sync {
+    async fn state_figures(&self, mail_alerts: bool) -> StateFigures;
+}
+
+/// Sets the gauges of the hashing pool (read here) and of state kept elsewhere.
+async fn read_gauges(source: &dyn StateFigureSource, mail_alerts: bool) {
     let load = password::hashing_load();
     gauge!(HASHING_WAITING).set(load.waiting as f64);
     gauge!(HASHING_RUNNING).set(load.running as f64);
@@ -504,46 +529,22 @@ async fn read_gauges(backend: &ServerBackend, mail_alerts: bool) {
     gauge!(HASHING_QUEUE_CAPACITY).set(load.queue_capacity as f64);
     counter!(HASHING_BUSY).absolute(load.refused);
 
-    let entries = backend.app_password_checker.cache_entries().await;
+    let figures = source.state_figures(mail_alerts).await;
     gauge!(CHECK_CACHE_ENTRIES, "cache" => CheckCache::Accepted.label())
-        .set(entries.accepted as f64);
+        .set(figures.check_cache_accepted as f64);
     gauge!(CHECK_CACHE_ENTRIES, "cache" => CheckCache::Verified.label())
-        .set(entries.verified as f64);
-
-    let store = &backend.store;
-    if let Some(pool) = store.pool_use() {
-        let in_use = pool.open.saturating_sub(pool.idle);
+        .set(figures.check_cache_verified as f64);
+    if let Some(pool) = figures.pool {
         gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(pool.idle));
-        gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(f64::from(in_use));
+        gauge!(DB_POOL_CONNECTIONS, "state" => "in_use").set(f64::from(pool.in_use));
         gauge!(DB_POOL_MAX).set(f64::from(pool.max));
     }
-
-    let now = chrono::Utc::now();
-    let policy = backend.settings.session_policy;
-    let figures = async {
-        let sessions = store
-            .active_sessions(now, policy.idle, policy.absolute)
-            .await?;
-        let mail = if mail_alerts {
-            Some(store.mail_waiting(now).await?)
-        } else {
-            None
-        };
-        Ok::<_, crate::db::StoreError>((sessions, mail))
-    };
-    match tokio::time::timeout(DATABASE_FIGURES_TIMEOUT, figures).await {
-        Ok(Ok((sessions, mail))) => {
-            gauge!(SESSIONS_ACTIVE).set(sessions as f64);
-            if let Some(mail) = mail {
-                gauge!(MAIL_WAITING).set(mail.count as f64);
-                let oldest = mail.oldest.map_or(0.0, |at| {
-                    (now - at).num_milliseconds().max(0) as f64 / 1000.0
-                });
-                gauge!(MAIL_OLDEST_WAITING_SECONDS).set(oldest);
-            }
-        }
-        Ok(Err(error)) => tracing::warn!(%error, "metrics: cannot read sessions and mail"),
-        Err(_) => tracing::warn!("metrics: the database did not answer in time"),
+    if let Some(sessions) = figures.sessions_active {
+        gauge!(SESSIONS_ACTIVE).set(sessions as f64);
+    }
+    if let Some((count, oldest_seconds)) = figures.mail_waiting {
+        gauge!(MAIL_WAITING).set(count as f64);
+        gauge!(MAIL_OLDEST_WAITING_SECONDS).set(oldest_seconds);
     }
 }
 

@@ -567,7 +567,7 @@ async fn recent_activity_is_the_persons_own_newest_first_in_pages() -> TestResul
         // Pages of twenty, newest first, without gaps or repeats.
         for n in 0..45 {
             backend
-                .store
+                .store()
                 .audit(
                     Some(ada_user.id),
                     "sign_in.failed",
@@ -578,7 +578,7 @@ async fn recent_activity_is_the_persons_own_newest_first_in_pages() -> TestResul
                 .await?;
         }
         backend
-            .store
+            .store()
             .audit(
                 Some(ada_user.id),
                 "user.made_admin",

@@ -138,7 +138,7 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
         )?;
         assert_eq!(reset.code, 0, "{}", reset.stderr);
         let bob = backend
-            .store
+            .store()
             .user_by_key("bob@contoso.example")
             .await?
             .ok_or("bob missing")?;
@@ -156,8 +156,8 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
             0
         );
         assert_eq!(
-            backend.store.user(bob.id).await?.map(|u| u.role),
-            Some("admin".to_owned())
+            backend.store().user(bob.id).await?.map(|u| u.role),
+            Some(server::db::Role::Administrator)
         );
 
         let missing = latchkey(
@@ -199,7 +199,7 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
             "{}",
             set.stdout
         );
-        let org = backend.store.organization().await?.ok_or("org missing")?;
+        let org = backend.store().organization().await?.ok_or("org missing")?;
         assert!(!org.allow_app_passwords && !org.security_info_experience);
         assert!(org.require_two_step);
 
@@ -258,7 +258,7 @@ fn bad_configuration_ends_with_one_clear_line()
 #[tokio::test]
 async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> TestResult {
     use app::backend::prelude::*;
-    use server::app_password_check::{CheckOutcome, Client};
+    use server::use_cases::app_password_check::{CheckOutcome, Client};
     for database in TestDatabase::all().await {
         let url = database.url.as_str();
         let backend = support::backend(&database).await;
@@ -395,12 +395,12 @@ async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> Test
         assert!(refused.is_some(), "mutt: still accepted");
 
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("ada")?;
         let revocations = backend
-            .store
+            .store()
             .audit_events_of(user.id)
             .await?
             .into_iter()
@@ -419,7 +419,7 @@ async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> Test
 async fn the_last_administrator_stays_and_a_reset_revokes_app_passwords_as_the_policy_says()
 -> TestResult {
     use app::backend::prelude::*;
-    use server::app_password_check::{CheckOutcome, Client};
+    use server::use_cases::app_password_check::{CheckOutcome, Client};
     for database in TestDatabase::all().await {
         let url = database.url.as_str();
         let backend = support::backend(&database).await;
@@ -440,11 +440,11 @@ async fn the_last_administrator_stays_and_a_reset_revokes_app_passwords_as_the_p
             );
         }
         let admin = backend
-            .store
+            .store()
             .user_by_key("admin@contoso.example")
             .await?
             .ok_or("admin")?;
-        assert!(admin.is_enabled && admin.role == "admin");
+        assert!(admin.is_enabled && admin.role == server::db::Role::Administrator);
         // With a second administrator, the first may step down.
         support::add_user(&backend, "ada@contoso.example").await;
         let made = latchkey(
@@ -532,7 +532,7 @@ async fn the_last_administrator_stays_and_a_reset_revokes_app_passwords_as_the_p
 
         // Each change wrote its audit event.
         let kinds: Vec<String> = backend
-            .store
+            .store()
             .audit_events(None, None)
             .await?
             .into_iter()
@@ -666,7 +666,7 @@ async fn the_audit_log_as_csv_never_holds_a_spreadsheet_formula() -> TestResult 
 #[tokio::test]
 async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
     use app::backend::prelude::*;
-    use server::app_password_check::{CheckOutcome, Client};
+    use server::use_cases::app_password_check::{CheckOutcome, Client};
     for database in TestDatabase::all().await {
         let url = database.url.as_str();
         let name = database.name;
@@ -719,7 +719,7 @@ async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
             "{}",
             declined.stderr
         );
-        assert!(backend.store.authenticator(ada.id).await?.is_some());
+        assert!(backend.store().authenticator(ada.id).await?.is_some());
         assert!(accepted().await?, "{name}");
 
         let reset = latchkey(
@@ -733,8 +733,8 @@ async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
             "sign-in methods of ada@contoso.example reset: 1 authenticator app and 10 recovery codes removed, 1 session ended, 1 app password revoked\nat their next sign-in they will be asked to add a method",
             "{name}"
         );
-        assert!(backend.store.authenticator(ada.id).await?.is_none());
-        assert_eq!(backend.store.recovery_codes_left(ada.id).await?.issued, 0);
+        assert!(backend.store().authenticator(ada.id).await?.is_none());
+        assert_eq!(backend.store().recovery_codes_left(ada.id).await?.issued, 0);
         assert!(backend.signed_in(&ctx).await?.is_none(), "{name}");
         // Another process: the running instance hears of it from the database.
         let refused = support::time_until(std::time::Duration::from_secs(1), async || {
@@ -743,19 +743,19 @@ async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
         .await?;
         assert!(refused.is_some(), "{name}: the app password still works");
         // Audited as the command line's, and the person's mail queued with it.
-        let events = backend.store.audit_events_of(ada.id).await?;
+        let events = backend.store().audit_events_of(ada.id).await?;
         let event = events
             .iter()
             .find(|event| event.kind == "methods.reset")
             .ok_or("the reset's event")?;
         assert_eq!(event.actor_user_id, None);
-        assert_eq!(
-            event.user_agent.as_deref(),
-            Some(server::admin::CLI_USER_AGENT)
+        assert!(
+            event.by_command_line,
+            "{name}: marked as the command line's"
         );
         assert!(
             backend
-                .store
+                .store()
                 .outbox()
                 .await?
                 .iter()
@@ -813,6 +813,90 @@ async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
             "{}",
             unknown.stderr
         );
+    }
+    Ok(())
+}
+
+/// `reset-methods --password-link` ("reset password and methods"): asked first, one change
+/// with both audit events, and the link printed; `org set reset-password-by-mail`.
+#[tokio::test]
+async fn reset_methods_with_a_password_link_and_reset_by_mail_from_the_command_line() -> TestResult
+{
+    for database in TestDatabase::all().await {
+        let url = database.url.as_str();
+        let name = database.name;
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let ada = support::add_user(&backend, "ada@contoso.example").await;
+        support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.9").await?;
+
+        let declined = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "reset-methods",
+                "ada@contoso.example",
+                "--password-link",
+            ],
+            "no\n",
+        )?;
+        assert_eq!(declined.code, 1, "{name}: {}", declined.stdout);
+        assert!(
+            declined.stderr.contains("Their password is reset too"),
+            "{}",
+            declined.stderr
+        );
+        assert!(backend.store().authenticator(ada.id).await?.is_some());
+
+        let reset = latchkey(
+            url,
+            &[
+                "admin",
+                "user",
+                "reset-methods",
+                "ada@contoso.example",
+                "--password-link",
+            ],
+            "yes\n",
+        )?;
+        assert_eq!(reset.code, 0, "{name}: {}", reset.stderr);
+        assert!(
+            reset.stdout.starts_with(
+                "password and sign-in methods of ada@contoso.example reset: 1 authenticator app removed, 1 session ended"
+            ) && reset.stdout.contains("/set-password?token="),
+            "{name}: {}",
+            reset.stdout
+        );
+        assert!(backend.store().authenticator(ada.id).await?.is_none());
+        let kinds: Vec<String> = backend
+            .store()
+            .audit_events_of(ada.id)
+            .await?
+            .into_iter()
+            .map(|event| event.kind)
+            .collect();
+        for kind in ["methods.reset", "password.reset"] {
+            assert!(kinds.iter().any(|k| k == kind), "{name}: {kind}: {kinds:?}");
+        }
+
+        let set = latchkey(
+            url,
+            &["admin", "org", "set", "reset-password-by-mail", "on"],
+            "",
+        )?;
+        assert_eq!(set.code, 0, "{name}: {}", set.stderr);
+        assert!(
+            set.stdout.contains("reset-password-by-mail:      on"),
+            "{}",
+            set.stdout
+        );
+        let org = backend
+            .store()
+            .organization()
+            .await?
+            .ok_or("organization")?;
+        assert!(org.reset_password_by_mail, "{name}");
     }
     Ok(())
 }

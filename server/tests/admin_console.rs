@@ -137,9 +137,9 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
             );
         }
         // Only the administrator's call changed anything, and it was audited.
-        let org = backend.store.organization().await?.ok_or("org")?;
+        let org = backend.store().organization().await?.ok_or("org")?;
         assert!(org.require_two_step);
-        let events = backend.store.audit_events(None, None).await?;
+        let events = backend.store().audit_events(None, None).await?;
         let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
         assert_eq!(count("policy.changed"), 1);
         assert_eq!(count("app_password.revoked"), 1);
@@ -147,7 +147,7 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         assert_eq!(count("password.reset"), 1);
         // Each names the administrator who did it, and the console shows them.
         let admin_id = backend
-            .store
+            .store()
             .user_by_key("admin@contoso.example")
             .await?
             .ok_or("admin")?
@@ -180,7 +180,7 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         assert_eq!(reset.actor.as_deref(), Some("admin@contoso.example"));
         assert!(
             backend
-                .store
+                .store()
                 .user_by_key("grace@contoso.example")
                 .await?
                 .is_some()
@@ -216,7 +216,7 @@ async fn an_administrator_turns_settings_on_and_off() -> TestResult {
                 .await?;
             assert_eq!(after.is_on(setting), !on, "{}: {setting:?}", database.name);
         }
-        let org = backend.store.organization().await?.ok_or("org")?;
+        let org = backend.store().organization().await?.ok_or("org")?;
         assert!(!org.allow_app_passwords && !org.security_info_experience);
         assert!(org.require_two_step && !org.reset_revokes_app_passwords);
     }
@@ -272,7 +272,7 @@ async fn people_are_found_by_the_start_of_their_names_a_page_at_a_time() -> Test
         // Actions answer with the person as they are now, and with nobody else (not with
         // someone listed before them whose name starts with their sign-in name).
         backend
-            .store
+            .store()
             .add_user(
                 server::db::NewUser {
                     username: "aaron@contoso.example".to_owned(),
@@ -405,7 +405,11 @@ async fn the_audit_log_exports_100_000_events_as_csv_in_batches() -> TestResult 
                 ada.id
             )
         };
-        backend.store.connection().execute_unprepared(&fill).await?;
+        backend
+            .store()
+            .connection()
+            .execute_unprepared(&fill)
+            .await?;
 
         let get = |uri: &str, token: Option<&str>| {
             let mut request = Request::get(uri);
@@ -501,19 +505,19 @@ async fn the_people_search_uses_the_indexes_with_100_000_people() -> TestResult 
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         backend
-            .store
+            .store()
             .seed_people(100_000, "unused", chrono::Utc::now())
             .await?;
         let people: Vec<(String, String)> =
             (0..100_000).map(server::db::seed::seeded_person).collect();
         // What a database does after loading: statistics for the planner.
         backend
-            .store
+            .store()
             .connection()
             .execute_unprepared("ANALYZE")
             .await?;
         for prefix in ["", "a", "r", "ada", "grace h", "hedy.cerf1"] {
-            let plan = backend.store.people_search_plan(prefix).await?;
+            let plan = backend.store().people_search_plan(prefix).await?;
             // A full scan: of the table, or of an index without a range (SQLite's "SCAN",
             // PostgreSQL's index scan with only a filter). Everyone in order is one.
             let full_scan = !prefix.is_empty()
@@ -687,7 +691,7 @@ async fn every_admin_change_needs_a_recent_sign_in_or_the_password_and_code() ->
             .id;
         let age = || async {
             backend
-                .store
+                .store()
                 .mark_session_verified(
                     session_id,
                     chrono::Utc::now() - chrono::Duration::minutes(11),
@@ -703,7 +707,7 @@ async fn every_admin_change_needs_a_recent_sign_in_or_the_password_and_code() ->
         age().await?;
         let settings = backend.organization_settings(&admin_ctx).await?;
         assert!(!settings.recently_signed_in && settings.has_two_step);
-        let events_before = backend.store.audit_events(None, None).await?.len();
+        let events_before = backend.store().audit_events(None, None).await?.len();
         for (path, fields) in &changes {
             let (status, body) = call(&app, path, fields, Some(&admin)).await?;
             assert_eq!(
@@ -713,7 +717,7 @@ async fn every_admin_change_needs_a_recent_sign_in_or_the_password_and_code() ->
                 database.name
             );
         }
-        let events = backend.store.audit_events(None, None).await?;
+        let events = backend.store().audit_events(None, None).await?;
         assert_eq!(events.len(), events_before, "nothing changed");
 
         // One prompt in the same request: a wrong password, then no code, then both.

@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, SubsecRound, Utc};
 use sea_orm::{ConnectionTrait, TransactionTrait};
-use server::alerts::{MailSettingsError, Mailer, Round, run_once};
 use server::db::{Actor, Store};
+use server::jobs::mail_alerts::{MailSettingsError, Mailer, Round, run_once};
 use support::mail_sink::MailSink;
 use support::{TestDatabase, TestResult};
 
@@ -57,10 +57,10 @@ async fn alerted_changes_are_queued_in_their_own_transaction_and_retried_when_th
         // The changes succeed although the mail server is down, and queue their alerts
         // themselves, before any sender runs.
         support::app_password_for(&backend, "ada@contoso.example", "Outlook").await?;
-        let outbox = backend.store.outbox().await?;
+        let outbox = backend.store().outbox().await?;
         let mut kinds = Vec::new();
         for mail in &outbox {
-            let event = backend.store.audit_event(mail.audit_event_id).await?;
+            let event = backend.store().audit_event(mail.audit_event_id).await?;
             kinds.extend(event.map(|event| event.kind));
         }
         assert_eq!(
@@ -71,12 +71,12 @@ async fn alerted_changes_are_queued_in_their_own_transaction_and_retried_when_th
         );
 
         let second_instance = support::backend_with_key_of(&database, &backend).await;
-        let first = run_once(&backend.store, &mailer).await?;
-        let second = run_once(&second_instance.store, &mailer).await?;
+        let first = run_once(backend.store(), &mailer).await?;
+        let second = run_once(second_instance.store(), &mailer).await?;
         assert_eq!(first.claimed + second.claimed, 2, "{}", database.name);
         assert_eq!(first.failed + second.failed, 2, "{}", database.name);
 
-        let outbox = backend.store.outbox().await?;
+        let outbox = backend.store().outbox().await?;
         assert_eq!(outbox.len(), 2, "{}", database.name);
         for mail in &outbox {
             assert_eq!(mail.attempts, 1);
@@ -90,7 +90,7 @@ async fn alerted_changes_are_queued_in_their_own_transaction_and_retried_when_th
         }
         // Nothing is due yet: no new attempt.
         assert_eq!(
-            run_once(&backend.store, &mailer).await?,
+            run_once(backend.store(), &mailer).await?,
             Round::default(),
             "{}",
             database.name
@@ -100,20 +100,25 @@ async fn alerted_changes_are_queued_in_their_own_transaction_and_retried_when_th
         let now = Utc::now();
         let later = now + Duration::hours(2);
         let claimed = backend
-            .store
+            .store()
             .claim_due_mails("housekeeping-test", later, later + Duration::minutes(1), 10)
             .await?;
         assert_eq!(claimed.len(), 2, "{}", database.name);
         assert!(
             backend
-                .store
+                .store()
                 .mail_sent(outbox[0].id, "housekeeping-test", now - Duration::days(8))
                 .await?
         );
-        assert_eq!(backend.store.release_mails("housekeeping-test").await?, 1);
-        let purged = server::housekeeping::run_once(&backend, None, now).await?;
+        assert_eq!(backend.store().release_mails("housekeeping-test").await?, 1);
+        let purged = server::jobs::housekeeping::run_once(&backend, None, now).await?;
         assert_eq!(purged.mails, 1, "{}", database.name);
-        assert_eq!(backend.store.outbox().await?.len(), 1, "{}", database.name);
+        assert_eq!(
+            backend.store().outbox().await?.len(),
+            1,
+            "{}",
+            database.name
+        );
     }
     Ok(())
 }
@@ -133,7 +138,7 @@ async fn an_alert_committed_after_a_later_one_is_sent_exactly_once() -> TestResu
     support::set_up_organization(&backend).await;
     let ada = support::add_user(&backend, "ada@contoso.example").await;
     let bo = support::add_user(&backend, "bo@contoso.example").await;
-    let first = backend.store.clone();
+    let first = backend.store().clone();
     let second = database.store().await;
     let sink = MailSink::start().await?;
     let mailer = sink.mailer()?;
@@ -241,7 +246,7 @@ async fn two_instances_with_concurrent_writers_send_every_alert_exactly_once() -
         for i in 0..PEOPLE {
             people.push(support::add_user(&backend, &format!("person{i}@contoso.example")).await);
         }
-        let instances = [backend.store.clone(), database.store().await];
+        let instances = [backend.store().clone(), database.store().await];
         let sink = MailSink::start().await?;
         let mailer = sink.mailer()?;
 
@@ -314,7 +319,7 @@ async fn an_instance_whose_claim_was_taken_over_cannot_record_the_mail() -> Test
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         let ada = support::add_user(&backend, "ada@contoso.example").await;
-        let first = backend.store.clone();
+        let first = backend.store().clone();
         let second = database.store().await;
         first
             .change_password(
@@ -383,7 +388,7 @@ async fn alerts_carry_no_secret_and_go_only_to_mail_addresses_while_fresh() -> T
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
-        let store = &backend.store;
+        let store = backend.store();
         let sink = MailSink::start().await?;
         let mailer = sink.mailer()?;
 

@@ -24,7 +24,7 @@ async fn enrolled_user(
 async fn fill(backend: &ServerBackend, user_id: i32, n: usize) -> TestResult {
     for i in 0..n {
         backend
-            .store
+            .store()
             .create_app_password(
                 NewAppPassword {
                     user_id,
@@ -67,11 +67,11 @@ async fn create_shows_the_secret_once_and_stores_only_hashes() -> TestResult {
         assert!(overview.can_create() && overview.limit == 40);
 
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
-        let rows = backend.store.app_passwords_of(user.id).await?;
+        let rows = backend.store().app_passwords_of(user.id).await?;
         let secret = AppPasswordSecret::normalize(&created.password).ok_or("normalize")?;
         assert!(
             !rows[0].password_hash.contains(secret.as_str())
@@ -114,7 +114,7 @@ async fn create_shows_the_secret_once_and_stores_only_hashes() -> TestResult {
                 .is_some()
         );
 
-        let events = backend.store.audit_events_of(user.id).await?;
+        let events = backend.store().audit_events_of(user.id).await?;
         assert!(events.iter().any(|e| e.kind == "app_password.created"
             && e.detail.contains("Outlook 2010")
             && e.ip.as_deref() == Some("192.0.2.10")));
@@ -133,7 +133,7 @@ async fn twenty_concurrent_creations_stop_at_exactly_forty() -> TestResult {
         support::set_up_organization(&backend).await;
         let (ctx, _) = enrolled_user(&backend, "ada@contoso.example").await?;
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
@@ -158,7 +158,7 @@ async fn twenty_concurrent_creations_stop_at_exactly_forty() -> TestResult {
             }
         }
         assert_eq!((created, limited), (2, 18), "{}", database.name);
-        assert_eq!(backend.store.app_passwords_of(user.id).await?.len(), 40);
+        assert_eq!(backend.store().app_passwords_of(user.id).await?.len(), 40);
         assert!(backend.app_passwords(&ctx).await?.at_limit());
     }
     Ok(())
@@ -268,11 +268,11 @@ async fn rename_and_delete_all_are_the_persons_own_and_audited() -> TestResult {
         assert_eq!(bobs_list.items[0].id, bobs.id);
 
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("ada")?;
-        let events = backend.store.audit_events_of(user.id).await?;
+        let events = backend.store().audit_events_of(user.id).await?;
         let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
         assert_eq!(count("app_password.created"), 2);
         assert_eq!(count("app_password.renamed"), 1);
@@ -337,12 +337,12 @@ async fn two_step_verification_and_a_fresh_sign_in_are_required() -> TestResult 
         let (ada, secret) = enrolled_user(&backend, "ada@contoso.example").await?;
         let token = ada.session_token.clone().ok_or("token")?;
         let (session, _) = backend
-            .store
+            .store()
             .session_by_hash(&server::domain::session::token_hash(&token))
             .await?
             .ok_or("session")?;
         backend
-            .store
+            .store()
             .mark_session_verified(session.id, Utc::now() - Duration::minutes(11))
             .await?;
         assert_eq!(

@@ -15,10 +15,10 @@ use app::backend::prelude::*;
 use app::error::AppError;
 use app::model::SignInStep;
 use chrono::Utc;
-use server::alerts::{Mailer, run_once};
 use server::db::Store;
 use server::domain::attack_alert::{ALERT_AFTER, ALERTED};
 use server::domain::throttle::{self, KeyKind, Rule};
+use server::jobs::mail_alerts::{Mailer, run_once};
 use server::use_cases::ServerBackend;
 use support::mail_sink::MailSink;
 use support::{PASSWORD, TestDatabase, TestResult, context};
@@ -92,14 +92,14 @@ async fn fail_once(
             Some(AppError::wrong_recovery_code())
         );
     }
-    let_the_backoff_pass(&backend.store).await
+    let_the_backoff_pass(backend.store()).await
 }
 
 /// Alert events about Ada, and how many of them have their mail queued.
 async fn alerts(backend: &ServerBackend) -> Result<(usize, usize), Error> {
-    let ada = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
+    let ada = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
     let events: Vec<i32> = backend
-        .store
+        .store()
         .audit_events_of(ada.id)
         .await?
         .iter()
@@ -107,7 +107,7 @@ async fn alerts(backend: &ServerBackend) -> Result<(usize, usize), Error> {
         .map(|event| event.id)
         .collect();
     let queued = backend
-        .store
+        .store()
         .outbox()
         .await?
         .iter()
@@ -117,9 +117,9 @@ async fn alerts(backend: &ServerBackend) -> Result<(usize, usize), Error> {
 }
 
 async fn streak(backend: &ServerBackend) -> Result<u32, Error> {
-    let ada = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
+    let ada = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
     Ok(backend
-        .store
+        .store()
         .failed_second_steps(ada.id, Utc::now())
         .await?)
 }
@@ -159,7 +159,7 @@ async fn ten_failed_second_steps_mail_once_and_a_sign_in_starts_over() -> TestRe
                 "{name}: after {n} failures"
             );
         }
-        send_until_quiet(&[&backend.store], &mailer).await?;
+        send_until_quiet(&[backend.store()], &mailer).await?;
         assert_eq!(sink.count(ADA, SUBJECT), 1, "{name}: one mail");
         let mail = sink
             .received()
@@ -209,7 +209,7 @@ async fn ten_failed_second_steps_mail_once_and_a_sign_in_starts_over() -> TestRe
         );
 
         // Ada signs in (with a recovery code): the streak is over...
-        let_the_backoff_pass(&backend.store).await?;
+        let_the_backoff_pass(backend.store()).await?;
         let browser = password_typed(&backend, "192.0.2.2").await?;
         backend
             .verify_sign_in_recovery_code(&browser, &recovery_code)
@@ -221,7 +221,7 @@ async fn ten_failed_second_steps_mail_once_and_a_sign_in_starts_over() -> TestRe
             fail_once(&backend, &attacker, &wrong, n).await?;
         }
         assert_eq!(alerts(&backend).await?, (2, 2), "{name}");
-        send_until_quiet(&[&backend.store], &mailer).await?;
+        send_until_quiet(&[backend.store()], &mailer).await?;
         assert_eq!(sink.count(ADA, SUBJECT), 2, "{name}");
     }
     Ok(())
@@ -252,7 +252,7 @@ async fn wrong_codes_at_once_on_two_instances_mail_once() -> TestResult {
         while counted < ALERT_AFTER as usize + 2 {
             burst += 1;
             assert!(burst <= 20, "{name}: the bursts get nowhere");
-            let_the_backoff_pass(&first.store).await?;
+            let_the_backoff_pass(first.store()).await?;
             let attempts = (0..6_u32).map(|n| {
                 let instance = if n.is_multiple_of(2) { &first } else { &second };
                 let mut from = attacker.clone();
@@ -277,7 +277,7 @@ async fn wrong_codes_at_once_on_two_instances_mail_once() -> TestResult {
             "{name}: every failure counted once"
         );
         assert_eq!(alerts(&first).await?, (1, 1), "{name}: one alert");
-        send_until_quiet(&[&first.store, &second.store], &mailer).await?;
+        send_until_quiet(&[first.store(), second.store()], &mailer).await?;
         assert_eq!(sink.count(ADA, SUBJECT), 1, "{name}: one mail");
     }
     Ok(())
@@ -300,7 +300,7 @@ async fn wrong_codes_of_the_signed_in_person_confirming_it_is_them_are_not_an_at
                 backend.confirm_its_you(&ada, &check).await.err(),
                 Some(AppError::wrong_code())
             );
-            let_the_backoff_pass(&backend.store).await?;
+            let_the_backoff_pass(backend.store()).await?;
         }
         assert_eq!(streak(&backend).await?, 0, "{}", database.name);
         assert_eq!(alerts(&backend).await?, (0, 0), "{}", database.name);

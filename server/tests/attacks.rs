@@ -159,7 +159,7 @@ async fn an_app_password_typed_into_web_sign_in_is_refused_and_counted() -> Test
         support::set_up_organization(&backend).await;
         support::add_user(&backend, ADA).await;
         let (_, created) = support::app_password_for(&backend, ADA, "Mail").await?;
-        let before = backend.store.audit_events(None, None).await?;
+        let before = backend.store().audit_events(None, None).await?;
         let answer = backend
             .sign_in(&context("192.0.2.9", None), ADA, &created.password)
             .await;
@@ -169,7 +169,7 @@ async fn an_app_password_typed_into_web_sign_in_is_refused_and_counted() -> Test
             "{}",
             database.name
         );
-        let after = backend.store.audit_events(None, None).await?;
+        let after = backend.store().audit_events(None, None).await?;
         let failed = after.len() - before.len();
         assert_eq!(failed, 1);
         assert!(after.iter().any(|e| e.kind == "sign_in.failed"));
@@ -237,6 +237,46 @@ async fn names_made_of_markup_or_sql_are_kept_and_shown_as_text() -> TestResult 
             "{markup}"
         );
         assert!(page.contains("DROP TABLE app_passwords;--"));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_browser_cannot_pass_itself_off_as_the_command_line() -> TestResult {
+    use server::db::Actor;
+    use server::use_cases::administration::Administration;
+
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, ADA).await;
+        // A sign-in attempt whose User-Agent is the command line's own client name.
+        let mut forged = context("192.0.2.66", None);
+        forged.user_agent = Some("latchkey admin (command line)".to_owned());
+        let _ = backend.sign_in(&forged, ADA, "not the password").await;
+        // And a real change from the command line.
+        let admin = Administration::new(backend.store().clone(), Actor::command_line());
+        admin.set_enabled(ADA, false).await?;
+
+        let log = admin.audit_log(Some(ADA), None).await?;
+        let failed = log
+            .events
+            .iter()
+            .find(|e| e.kind == "sign_in.failed")
+            .ok_or("the forged attempt's event")?;
+        assert_eq!(log.actor_of(failed), None, "{name}: not the command line");
+        let disabled = log
+            .events
+            .iter()
+            .find(|e| e.kind == "user.disabled")
+            .ok_or("the command line's event")?;
+        assert_eq!(
+            log.actor_of(disabled),
+            Some("command line"),
+            "{name}: {}",
+            disabled.kind
+        );
     }
     Ok(())
 }

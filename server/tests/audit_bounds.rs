@@ -75,7 +75,7 @@ async fn a_thousand_failed_sign_ins_from_rotating_names_and_addresses_write_a_bo
         );
 
         let windows = windows_between(started, ended);
-        let events = backend.store.audit_events(None, Some(started)).await?;
+        let events = backend.store().audit_events(None, Some(started)).await?;
         let unknown: Vec<&audit_event::Model> = events
             .iter()
             .filter(|e| e.kind == "sign_in.unknown_user")
@@ -154,6 +154,7 @@ async fn count_at_once(
                 ip: Some(address(n)),
                 user_agent: Some("test".to_owned()),
                 user_id: None,
+                command_line: false,
             };
             tokio::spawn(async move {
                 let detail = match kind {
@@ -193,7 +194,7 @@ async fn instances_counting_at_once_make_one_row_and_lose_no_count() -> TestResu
         )
         .await?;
         let rows: Vec<audit_event::Model> = backend
-            .store
+            .store()
             .audit_events_of(ada.id)
             .await?
             .into_iter()
@@ -215,7 +216,7 @@ async fn instances_counting_at_once_make_one_row_and_lose_no_count() -> TestResu
         )
         .await?;
         let unknown: Vec<audit_event::Model> = backend
-            .store
+            .store()
             .audit_events(None, None)
             .await?
             .into_iter()
@@ -246,7 +247,7 @@ async fn instances_counting_at_once_make_one_row_and_lose_no_count() -> TestResu
             now + WINDOW,
         )
         .await?;
-        let rows = backend.store.audit_events_of(ada.id).await?;
+        let rows = backend.store().audit_events_of(ada.id).await?;
         assert_eq!(
             rows.iter().filter(|e| e.kind == "sign_in.failed").count(),
             2,

@@ -145,12 +145,12 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         )
         .await?;
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
         backend
-            .store
+            .store()
             .set_enabled(
                 user.id,
                 false,
@@ -164,7 +164,7 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
             "disabled user"
         );
         backend
-            .store
+            .store()
             .set_enabled(
                 user.id,
                 true,
@@ -179,7 +179,7 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
 
         // Without a second factor on the account, app passwords do not sign in (even one
         // verified a moment ago); adding an authenticator app again brings them back.
-        backend.store.delete_authenticator(user.id).await?;
+        backend.store().delete_authenticator(user.id).await?;
         assert_eq!(
             check(&app, Some(&good)).await?.status(),
             StatusCode::UNAUTHORIZED,
@@ -216,7 +216,7 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
             StatusCode::NO_CONTENT
         );
         backend
-            .store
+            .store()
             .remove_app_passwords(
                 user.id,
                 server::db::Which::Ids(&[created.id]),
@@ -296,12 +296,12 @@ async fn repeat_and_concurrent_checks_run_argon2_once_and_misses_never() -> Test
 
         // The cache never outlives the row: deleted means refused on the next check.
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
         backend
-            .store
+            .store()
             .remove_app_passwords(
                 user.id,
                 server::db::Which::Ids(&[created.id]),
@@ -444,11 +444,11 @@ async fn failures_are_throttled_per_username_and_address_apart_from_web_sign_in(
 
         // The throttling is in the audit log once, however many instances answered.
         let ada = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
-        let ada_events = backend.store.audit_events_of(ada.id).await?;
+        let ada_events = backend.store().audit_events_of(ada.id).await?;
         assert_eq!(
             ada_events
                 .iter()
@@ -486,12 +486,12 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
             );
         }
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
         let new_ip_events: Vec<_> = backend
-            .store
+            .store()
             .audit_events_of(user.id)
             .await?
             .into_iter()
@@ -511,7 +511,7 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
             overview.items[0].last_used,
             "Last used just now from 192.0.2.7 (Thunderbird/115)"
         );
-        let rows = backend.store.app_passwords_of(user.id).await?;
+        let rows = backend.store().app_passwords_of(user.id).await?;
         assert_eq!(rows[0].last_used_client.as_deref(), Some("Thunderbird/115"));
     }
     Ok(())
@@ -523,7 +523,7 @@ async fn an_unreachable_database_answers_503_not_401() -> TestResult {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         let app = router(support::state(backend.clone()));
-        backend.store.connection().clone().close().await?;
+        backend.store().connection().clone().close().await?;
         let response = check(
             &app,
             Some(&basic("ada@contoso.example", "abcd efgh ijkl mnop")),

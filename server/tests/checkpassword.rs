@@ -81,11 +81,11 @@ async fn mail_logins_are_checked_through_the_running_server() -> TestResult {
 
         // The last use names the mail client's address and the protocol.
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("user")?;
-        let rows = backend.store.app_passwords_of(user.id).await?;
+        let rows = backend.store().app_passwords_of(user.id).await?;
         assert_eq!(rows[0].last_used_ip.as_deref(), Some("192.0.2.44"));
         assert_eq!(rows[0].last_used_client.as_deref(), Some("IMAP"));
 

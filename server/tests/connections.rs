@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::extract::{ConnectInfo, Extension};
 use axum::routing::get;
-use server::connections::{self, AcceptedSocket, ServeSettings};
+use server::http::connections::{self, AcceptedSocket, ServeSettings};
 use support::TestResult;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

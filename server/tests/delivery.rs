@@ -15,7 +15,7 @@ async fn app_with_site(site_root: &std::path::Path, hsts: bool) -> (axum::Router
     let database = TestDatabase::sqlite().await;
     let mut state = support::state(support::backend(&database).await);
     state.leptos_options.site_root = site_root.display().to_string().into();
-    state.site = server::site::SiteFiles::Directory(site_root.to_owned());
+    state.site = server::http::site_files::SiteFiles::Directory(site_root.to_owned());
     state.delivery.hsts = hsts;
     (router(state), database)
 }

@@ -16,7 +16,7 @@ const ADA: &str = "ada@contoso.example";
 async fn age(backend: &ServerBackend, ctx: &RequestContext) -> TestResult {
     let session = backend.signed_in(ctx).await?.ok_or("signed in")?.session;
     backend
-        .store
+        .store()
         .mark_session_verified(session.id, Utc::now() - Duration::minutes(11))
         .await?;
     Ok(())
@@ -26,9 +26,9 @@ async fn events(
     backend: &ServerBackend,
     kind: &str,
 ) -> Result<usize, Box<dyn std::error::Error + Send + Sync>> {
-    let user = backend.store.user_by_key(ADA).await?.ok_or("user")?;
+    let user = backend.store().user_by_key(ADA).await?.ok_or("user")?;
     Ok(backend
-        .store
+        .store()
         .audit_events_of(user.id)
         .await?
         .iter()

@@ -6,7 +6,7 @@ mod support;
 use chrono::{Duration, Utc};
 use server::db::Actor;
 use server::domain::throttle::Rule;
-use server::housekeeping;
+use server::jobs::housekeeping;
 use support::{TestDatabase, TestResult};
 
 #[tokio::test]
@@ -15,7 +15,7 @@ async fn ended_sessions_expired_counters_and_old_audit_events_are_deleted() -> T
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         let ada = support::add_user(&backend, "ada@contoso.example").await;
-        let store = &backend.store;
+        let store = backend.store();
         let now = Utc::now();
         let actor = Actor::default();
         let live = store

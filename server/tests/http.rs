@@ -51,11 +51,11 @@ async fn health_and_readiness() -> TestResult {
     );
     // As `serve` leaves the database (tests/readiness.rs checks each reason).
     backend
-        .store
+        .store()
         .record_key_check(&backend.secret_key.check_value())
         .await?;
     assert_eq!(get(&app, "/readyz").await?.0, StatusCode::OK);
-    backend.store.connection().clone().close().await?;
+    backend.store().connection().clone().close().await?;
     assert_eq!(
         get(&app, "/readyz").await?.0,
         StatusCode::SERVICE_UNAVAILABLE
@@ -141,7 +141,7 @@ async fn setup_link_works_once_and_only_with_its_token() -> TestResult {
             response.status()
         );
         let organization = backend
-            .store
+            .store()
             .organization()
             .await?
             .ok_or("organization missing")?;
@@ -149,7 +149,7 @@ async fn setup_link_works_once_and_only_with_its_token() -> TestResult {
             organization.allow_app_passwords,
             "the administrator's choice is kept"
         );
-        assert!(backend.store.has_accounts().await?);
+        assert!(backend.store().has_accounts().await?);
 
         // The link is dead now, for the page and the server function alike.
         assert_eq!(
@@ -197,7 +197,7 @@ async fn setup_form_post_keeps_what_was_typed_and_explains() -> TestResult {
             !html.contains(r#"type="module""#),
             "the answer is not hydrated"
         );
-        assert!(!backend.store.has_accounts().await?);
+        assert!(!backend.store().has_accounts().await?);
 
         fields[5].1 = "correct horse battery";
         fields[6].1 = "correct horse battery";
@@ -205,7 +205,7 @@ async fn setup_form_post_keeps_what_was_typed_and_explains() -> TestResult {
             post_plain(&app, "/api/complete_setup", &page, None, &fields).await?;
         assert!(status.is_redirection(), "{status}");
         assert_eq!(location.as_deref(), Some("/signin?setup=done"));
-        assert!(backend.store.has_accounts().await?);
+        assert!(backend.store().has_accounts().await?);
     }
     Ok(())
 }
@@ -409,7 +409,7 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         let session = backend.signed_in(&ada).await?.ok_or("session")?.session;
         let long_ago = Utc::now() - chrono::Duration::minutes(11);
         backend
-            .store
+            .store()
             .mark_session_verified(session.id, long_ago)
             .await?;
         let token = ada.session_token.clone().ok_or("no session")?;
@@ -459,7 +459,7 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
 
         // Adding one again, much later: the password first, then the QR code.
         backend
-            .store
+            .store()
             .mark_session_verified(session.id, long_ago)
             .await?;
         let chooser = "/security-info?add=method";
@@ -500,7 +500,7 @@ async fn admin_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
                 .await?;
         let session = backend.signed_in(&admin).await?.ok_or("session")?.session;
         backend
-            .store
+            .store()
             .mark_session_verified(session.id, Utc::now() - chrono::Duration::minutes(11))
             .await?;
         let token = admin.session_token.clone().ok_or("no session")?;
@@ -528,7 +528,7 @@ async fn admin_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         );
         assert!(
             backend
-                .store
+                .store()
                 .user_by_key("grace@contoso.example")
                 .await?
                 .is_none()
@@ -547,7 +547,7 @@ async fn admin_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         assert!(html.contains("One-time link"), "{html}");
         assert!(
             backend
-                .store
+                .store()
                 .user_by_key("grace@contoso.example")
                 .await?
                 .is_some()

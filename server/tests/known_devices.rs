@@ -22,14 +22,14 @@ use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::EntityTrait;
-use server::alerts::run_once;
 use server::db::Store;
 use server::db::entities::sign_in_link;
 use server::domain::known_device::{self, Device};
 use server::domain::throttle::{MAX_DELAY, Rule};
 use server::http::router;
+use server::jobs::mail_alerts::run_once;
 use server::secret_key::SecretKey;
-use server::sign_in_limits::{self, Limit};
+use server::use_cases::sign_in_limits::{self, Limit};
 use server::use_cases::{BackendSettings, ServerBackend};
 use support::mail_sink::MailSink;
 use support::{PASSWORD, TestDatabase, TestResult, context};
@@ -130,12 +130,12 @@ fn held_back(result: &Result<(SignInStep, SetCookie), AppError>, link_by_mail: b
 
 async fn audit_kinds(backend: &ServerBackend, name: &str) -> Result<Vec<String>, Error> {
     let person = backend
-        .store
+        .store()
         .user_by_key(name)
         .await?
         .ok_or("no such person")?;
     Ok(backend
-        .store
+        .store()
         .audit_events(Some(person.id), None)
         .await?
         .into_iter()
@@ -219,7 +219,7 @@ async fn the_person_signs_in_with_their_device_cookie_while_an_attack_holds_thei
         backend
             .mail_sign_in_link(&context("203.0.113.31", None), ADA)
             .await?;
-        assert!(backend.store.outbox().await?.is_empty());
+        assert!(backend.store().outbox().await?.is_empty());
     }
     Ok(())
 }
@@ -327,11 +327,11 @@ async fn a_browser_without_the_cookie_signs_in_after_the_mailed_link() -> TestRe
         backend.mail_sign_in_link(&browser, ADA).await?;
         backend.mail_sign_in_link(&browser, NOBODY).await?;
         backend.mail_sign_in_link(&browser, ADA).await?;
-        outbox_holds(&backend.store, 1).await?;
+        outbox_holds(backend.store(), 1).await?;
         let mailer = sink
             .mailer_for(PUBLIC_URL)?
             .with_secret_key(backend.secret_key.clone());
-        let round = run_once(&backend.store, &mailer).await?;
+        let round = run_once(backend.store(), &mailer).await?;
         assert_eq!(round.sent, 1, "{}: {round:?}", database.name);
         let received = sink.received();
         assert_eq!(received.len(), 1);
@@ -341,7 +341,7 @@ async fn a_browser_without_the_cookie_signs_in_after_the_mailed_link() -> TestRe
         let token = link_token(message).ok_or("no link in the mail")?;
         // The database keeps neither the link nor its token in the clear.
         for link in sign_in_link::Entity::find()
-            .all(backend.store.connection())
+            .all(backend.store().connection())
             .await?
         {
             assert!(!link.token_hash.contains(&token) && !link.token_sealed.contains(&token));
@@ -392,9 +392,9 @@ async fn a_link_mail_needs_the_server_key() -> TestResult {
     backend
         .mail_sign_in_link(&context("203.0.113.60", None), ADA)
         .await?;
-    outbox_holds(&backend.store, 1).await?;
+    outbox_holds(backend.store(), 1).await?;
     // Without the server key the mail cannot be made.
-    let keyless = run_once(&backend.store, &sink.mailer_for(PUBLIC_URL)?).await?;
+    let keyless = run_once(backend.store(), &sink.mailer_for(PUBLIC_URL)?).await?;
     assert_eq!((keyless.sent, keyless.undeliverable), (0, 1));
     assert!(sink.received().is_empty());
     Ok(())
@@ -662,15 +662,15 @@ async fn through_the_router_without_javascript() -> TestResult {
         assert!(!html.contains("Email me a sign-in link"), "{html}");
 
         // The link, as its mail will carry it (read from the outbox's event).
-        outbox_holds(&backend.store, 1).await?;
-        let queued = &backend.store.outbox().await?[0];
+        outbox_holds(backend.store(), 1).await?;
+        let queued = &backend.store().outbox().await?[0];
         let event = backend
-            .store
+            .store()
             .audit_event(queued.audit_event_id)
             .await?
             .ok_or("the event")?;
         let mail = server::use_cases::sign_in_link_mail(
-            &backend.store,
+            backend.store(),
             &backend.secret_key,
             &event,
             PUBLIC_URL,
@@ -844,7 +844,7 @@ async fn hold_at(
 #[tokio::test]
 async fn link_mails_are_at_most_one_per_window_and_six_a_day_and_a_lost_one_is_given_back()
 -> TestResult {
-    use server::sign_in_limits::{give_back_sign_in_link_mail, may_mail_sign_in_link};
+    use server::use_cases::sign_in_limits::{give_back_sign_in_link_mail, may_mail_sign_in_link};
     for database in TestDatabase::all().await {
         let store = database.store().await;
         let start = chrono::Utc::now();

@@ -18,12 +18,12 @@ use app::secret::Secret;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-use server::alerts::run_once;
-use server::app_password_check::{CheckOutcome, Client};
 use server::db::entities::{audit_event, session};
 use server::domain::policy::Setting;
 use server::http::router;
+use server::jobs::mail_alerts::run_once;
 use server::use_cases::ServerBackend;
+use server::use_cases::app_password_check::{CheckOutcome, Client};
 use support::mail_sink::MailSink;
 use support::{PASSWORD, TestDatabase, TestResult, context};
 use tower::ServiceExt;
@@ -41,7 +41,7 @@ async fn check(instance: &ServerBackend, username: &str, password: &str) -> Resu
         instance
             .app_password_checker
             .check(
-                &instance.store,
+                instance.store(),
                 &instance.secret_key,
                 username,
                 password,
@@ -74,7 +74,7 @@ async fn refused_after(
 async fn sessions_of(backend: &ServerBackend, user_id: i32) -> Result<u64, Error> {
     Ok(session::Entity::find()
         .filter(session::Column::UserId.eq(user_id))
-        .count(backend.store.connection())
+        .count(backend.store().connection())
         .await?)
 }
 
@@ -85,7 +85,7 @@ async fn events(
     kind: &str,
 ) -> Result<Vec<audit_event::Model>, Error> {
     Ok(backend
-        .store
+        .store()
         .audit_events(Some(user_id), None)
         .await?
         .into_iter()
@@ -166,14 +166,14 @@ async fn a_reset_removes_every_method_ends_sessions_and_revokes_or_stops_app_pas
             );
 
             assert!(
-                first.store.authenticator(user_id).await?.is_none(),
+                first.store().authenticator(user_id).await?.is_none(),
                 "{name}"
             );
-            let codes = first.store.recovery_codes_left(user_id).await?;
+            let codes = first.store().recovery_codes_left(user_id).await?;
             assert_eq!((codes.left, codes.issued), (0, 0), "{name}");
             assert_eq!(sessions_of(&first, user_id).await?, 0, "{name}");
             assert!(first.signed_in(&ctx).await?.is_none(), "{name}");
-            let kept = first.store.app_passwords_of(user_id).await?.len();
+            let kept = first.store().app_passwords_of(user_id).await?.len();
             assert_eq!(kept, if revokes { 0 } else { 1 }, "{name}");
 
             // One event, naming the administrator, with its mail queued in its transaction.
@@ -193,7 +193,7 @@ async fn a_reset_removes_every_method_ends_sessions_and_revokes_or_stops_app_pas
                 ),
                 "{name}"
             );
-            let queued = first.store.outbox().await?;
+            let queued = first.store().outbox().await?;
             assert!(
                 queued.iter().any(|mail| mail.audit_event_id == event.id),
                 "{name}: the mail is queued"
@@ -246,7 +246,7 @@ async fn a_reset_removes_every_method_ends_sessions_and_revokes_or_stops_app_pas
         // The mails reach the people.
         let sink = MailSink::start().await?;
         let mailer = sink.mailer()?;
-        while run_once(&first.store, &mailer).await?.claimed > 0 {}
+        while run_once(first.store(), &mailer).await?.claimed > 0 {}
         for username in ["ada@contoso.example", "bob@contoso.example"] {
             assert_eq!(
                 sink.count(username, "Your sign-in methods were reset"),
@@ -307,7 +307,7 @@ async fn only_an_administrator_who_signed_in_recently_or_confirms_resets_methods
             .session
             .id;
         backend
-            .store
+            .store()
             .mark_session_verified(
                 session_id,
                 chrono::Utc::now() - chrono::Duration::minutes(11),
@@ -320,7 +320,10 @@ async fn only_an_administrator_who_signed_in_recently_or_confirms_resets_methods
             Some(AppError::ReverifyRequired),
             "{name}"
         );
-        assert!(backend.store.authenticator(ada).await?.is_some(), "{name}");
+        assert!(
+            backend.store().authenticator(ada).await?.is_some(),
+            "{name}"
+        );
         assert_eq!(sessions_of(&backend, ada).await?, 2, "{name}");
         assert!(events(&backend, ada, "methods.reset").await?.is_empty());
 
@@ -330,7 +333,10 @@ async fn only_an_administrator_who_signed_in_recently_or_confirms_resets_methods
             IdentityCheck::from_fields(Some(Secret::new(PASSWORD)), Some(Secret::new(code)));
         let row = reset(admin_ctx.clone(), confirmed).await?;
         assert!(!row.has_two_step, "{name}");
-        assert!(backend.store.authenticator(ada).await?.is_none(), "{name}");
+        assert!(
+            backend.store().authenticator(ada).await?.is_none(),
+            "{name}"
+        );
         assert_eq!(events(&backend, ada, "methods.reset").await?.len(), 1);
         // A person who is no one.
         assert_eq!(
@@ -448,7 +454,7 @@ async fn administrators_resetting_their_own_methods_must_say_they_understand() -
             "{said}"
         );
         // Nothing changed meanwhile.
-        assert!(backend.store.authenticator(admin_id).await?.is_some());
+        assert!(backend.store().authenticator(admin_id).await?.is_some());
         assert!(backend.signed_in(&admin_ctx).await?.is_some(), "{name}");
         assert!(
             events(&backend, admin_id, "methods.reset")
@@ -481,7 +487,7 @@ async fn administrators_resetting_their_own_methods_must_say_they_understand() -
             .await?;
         assert!(row.is_you && !row.has_two_step, "{name}");
         assert!(backend.signed_in(&grace_ctx).await?.is_none(), "{name}");
-        assert!(backend.store.authenticator(grace_id).await?.is_none());
+        assert!(backend.store().authenticator(grace_id).await?.is_none());
         // Requiring two-step again, the first administrator (the last one with two-step) resets
         // their own with the box ticked under all that follows.
         support::set_policy(&backend, Setting::RequireTwoStep, true).await?;
@@ -495,7 +501,7 @@ async fn administrators_resetting_their_own_methods_must_say_they_understand() -
         assert_eq!(status, StatusCode::OK, "{name}: {body}");
         assert!(body.contains("\"is_you\":true"), "{name}: {body}");
         assert!(backend.signed_in(&admin_ctx).await?.is_none(), "{name}");
-        assert!(backend.store.authenticator(admin_id).await?.is_none());
+        assert!(backend.store().authenticator(admin_id).await?.is_none());
         let reset = events(&backend, admin_id, "methods.reset").await?;
         assert_eq!(reset.len(), 1, "{name}");
         assert_eq!(reset[0].actor_user_id, Some(admin_id));
@@ -618,7 +624,10 @@ async fn the_console_confirms_a_reset_before_the_webassembly_loads() -> TestResu
         .await?;
         assert!(status.is_redirection(), "{name}: {status}");
         assert_eq!(location, "/admin?q=ada", "{name}: back to the search");
-        assert!(backend.store.authenticator(ada).await?.is_none(), "{name}");
+        assert!(
+            backend.store().authenticator(ada).await?.is_none(),
+            "{name}"
+        );
         let (_, _, html) = page(&app, &token, &location).await?;
         assert!(
             html.contains("No two-step verification"),

@@ -279,7 +279,7 @@ async fn add_passkey(
 }
 
 async fn count(backend: &ServerBackend, sql: &str) -> Result<i64, Error> {
-    let connection = backend.store.connection();
+    let connection = backend.store().connection();
     let row = connection
         .query_one_raw(Statement::from_string(
             connection.get_database_backend(),
@@ -548,7 +548,7 @@ async fn replays_copies_other_origins_other_sessions_and_expired_ceremonies_are_
 
         // An expired ceremony (5 minutes), of each kind.
         let expire = |backend: Arc<ServerBackend>| async move {
-            let connection = backend.store.connection();
+            let connection = backend.store().connection();
             let kind = connection.get_database_backend();
             connection
                 .execute_raw(Statement::from_sql_and_values(
@@ -678,7 +678,7 @@ async fn a_passkey_is_a_second_factor_for_the_organizations_rule_and_app_passwor
 
         // App passwords need a second factor: a passkey is one.
         let created = backend.create_app_password(&ada, "Mail", "", "").await?;
-        let client = server::app_password_check::Client {
+        let client = server::use_cases::app_password_check::Client {
             ip: Some("192.0.2.50".to_owned()),
             name: Some("IMAP".to_owned()),
         };
@@ -688,7 +688,7 @@ async fn a_passkey_is_a_second_factor_for_the_organizations_rule_and_app_passwor
         assert!(
             matches!(
                 checked,
-                server::app_password_check::CheckOutcome::Accepted(_)
+                server::use_cases::app_password_check::CheckOutcome::Accepted(_)
             ),
             "{name}: {checked:?}"
         );
@@ -730,7 +730,7 @@ async fn a_passkey_is_a_second_factor_for_the_organizations_rule_and_app_passwor
         assert!(
             matches!(
                 accepted,
-                server::app_password_check::CheckOutcome::Accepted(_)
+                server::use_cases::app_password_check::CheckOutcome::Accepted(_)
             ),
             "{name}: {accepted:?}"
         );
@@ -740,7 +740,7 @@ async fn a_passkey_is_a_second_factor_for_the_organizations_rule_and_app_passwor
             .await?;
         assert_eq!(
             checked,
-            server::app_password_check::CheckOutcome::Refused,
+            server::use_cases::app_password_check::CheckOutcome::Refused,
             "{name}: no second factor left"
         );
         let refused_there = support::time_until(std::time::Duration::from_secs(5), async || {
@@ -748,7 +748,7 @@ async fn a_passkey_is_a_second_factor_for_the_organizations_rule_and_app_passwor
                 other_instance
                     .check_app_password(ADA, &created.password, &client)
                     .await?
-                    == server::app_password_check::CheckOutcome::Refused,
+                    == server::use_cases::app_password_check::CheckOutcome::Refused,
             )
         })
         .await?;
@@ -771,7 +771,7 @@ async fn a_passkey_confirms_its_the_person_before_a_factor_change() -> TestResul
         let mut key = SoftKey::new();
         let added = add_passkey(&backend, &ada, &mut key, "Laptop").await?;
         // Signed in 20 minutes ago.
-        let connection = backend.store.connection();
+        let connection = backend.store().connection();
         let kind = connection.get_database_backend();
         connection
             .execute_raw(Statement::from_sql_and_values(
@@ -996,7 +996,10 @@ async fn a_passkey_counts_as_the_second_factor_for_codes_security_info_and_delet
         // The store's own deletion (the command line's and tests') keeps them too.
         add_authenticator(&backend, &ada).await?;
         let user_id = user_id_of(&backend, &ada).await?;
-        assert!(backend.store.delete_authenticator(user_id).await?, "{name}");
+        assert!(
+            backend.store().delete_authenticator(user_id).await?,
+            "{name}"
+        );
         assert_eq!(codes_left(&backend, &ada).await?, 10, "{name}: codes kept");
 
         // The last passkey beside the app goes; then the app is the last one and stays.
@@ -1052,7 +1055,7 @@ async fn stored_passkey(
     n: usize,
 ) -> Result<server::db::entities::passkey::Model, Error> {
     Ok(backend
-        .store
+        .store()
         .add_passkey(
             server::db::NewPasskey {
                 user_id,
@@ -1099,18 +1102,18 @@ async fn codes_never_outlive_the_last_second_factor_under_concurrent_changes() -
                         Ok(())
                     } else {
                         backend
-                            .store
+                            .store()
                             .replace_recovery_codes(user_id, hashes, &actor, now)
                             .await
                     }
                 },
                 backend
-                    .store
+                    .store()
                     .remove_passkey(user_id, passkey.id, session_id, false, &actor, now),
                 async {
                     if with_app {
                         backend
-                            .store
+                            .store()
                             .remove_authenticator(user_id, session_id, false, &actor, now)
                             .await
                             .map(Some)

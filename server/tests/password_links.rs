@@ -56,7 +56,7 @@ async fn a_new_person_sets_their_first_password_with_the_link_once() -> TestResu
         let token = token_of(&link.url);
         assert!(password_link::is_well_formed(&token));
         // Only its hash is kept.
-        let kept = backend.store.audit_events(None, None).await?;
+        let kept = backend.store().audit_events(None, None).await?;
         assert!(kept.iter().all(|e| !e.detail.contains(&token)));
 
         // The same sign-in name again is refused with the field it concerns.
@@ -134,7 +134,7 @@ async fn a_new_person_sets_their_first_password_with_the_link_once() -> TestResu
                 "{token:?}"
             );
         }
-        let events = backend.store.audit_events(None, None).await?;
+        let events = backend.store().audit_events(None, None).await?;
         let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
         assert!(
             kinds.contains(&"user.added"),
@@ -184,11 +184,11 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
             Some(AppError::SignInFailed)
         );
         let user = backend
-            .store
+            .store()
             .user_by_key("ada@contoso.example")
             .await?
             .ok_or("ada")?;
-        assert!(backend.store.app_passwords_of(user.id).await?.is_empty());
+        assert!(backend.store().app_passwords_of(user.id).await?.is_empty());
         let greeting = backend.password_link(&token_of(&first.url)).await?;
         assert!(!greeting.first_password);
 
@@ -213,14 +213,14 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
         let after = now + Duration::hours(24) + Duration::minutes(1);
         assert!(
             backend
-                .store
+                .store()
                 .password_link(&hash, just_before)
                 .await?
                 .is_some()
         );
-        assert!(backend.store.password_link(&hash, after).await?.is_none());
+        assert!(backend.store().password_link(&hash, after).await?.is_none());
         let late = backend
-            .store
+            .store()
             .set_password_with_link(&hash, "unused".to_owned(), &Default::default(), after)
             .await;
         assert!(matches!(late, Err(server::db::StoreError::NotFound)));
@@ -260,7 +260,7 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
             )
             .await?;
         backend
-            .store
+            .store()
             .create_app_password(
                 server::db::NewAppPassword {
                     user_id: user.id,
@@ -286,10 +286,10 @@ async fn a_reset_locks_the_password_at_once_and_its_link_lasts_a_day() -> TestRe
             "{}",
             kept.detail
         );
-        assert_eq!(backend.store.app_passwords_of(user.id).await?.len(), 1);
+        assert_eq!(backend.store().app_passwords_of(user.id).await?.len(), 1);
 
         // Expired links are deleted by the housekeeping.
-        let purged = backend.store.purge_expired_password_links(after).await?;
+        let purged = backend.store().purge_expired_password_links(after).await?;
         assert_eq!(purged, 1);
         assert_eq!(
             backend.password_link(&token_of(&kept.url)).await.err(),

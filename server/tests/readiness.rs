@@ -12,10 +12,10 @@ use axum::http::{Request, StatusCode};
 use sea_orm::ConnectionTrait;
 use sea_orm_migration::MigratorTrait;
 use serde_json::Value;
-use server::alerts::Mailer;
 use server::db::migrations::Migrator;
+use server::http::readiness::Readiness;
 use server::http::router;
-use server::readiness::Readiness;
+use server::jobs::mail_alerts::Mailer;
 use support::{TestDatabase, TestResult};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tower::ServiceExt;
@@ -42,7 +42,7 @@ async fn readiness_names_the_check_that_fails() -> TestResult {
         let name = database.name;
         let backend = support::backend(&database).await;
         let app = router(support::state(backend.clone()));
-        let connection = backend.store.connection().clone();
+        let connection = backend.store().connection().clone();
 
         // A database that records no key (never started with one) is not ready.
         let (status, report) = readyz(&app).await?;
@@ -52,7 +52,7 @@ async fn readiness_names_the_check_that_fails() -> TestResult {
 
         // As `serve` leaves it: ready, each check named.
         backend
-            .store
+            .store()
             .record_key_check(&backend.secret_key.check_value())
             .await?;
         let (status, report) = readyz(&app).await?;
@@ -186,7 +186,7 @@ async fn the_mail_server_is_reported_but_not_required() -> TestResult {
     let database = TestDatabase::sqlite().await;
     let backend = support::backend(&database).await;
     backend
-        .store
+        .store()
         .record_key_check(&backend.secret_key.check_value())
         .await?;
     let mail_app = |port: u16| -> Result<axum::Router, Error> {

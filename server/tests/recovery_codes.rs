@@ -14,9 +14,9 @@ use app::secret::Secret;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{Duration, Utc};
-use server::alerts::run_once;
 use server::domain::recovery_code::{HASH_PURPOSE, RecoveryCode};
 use server::http::router;
+use server::jobs::mail_alerts::run_once;
 use server::use_cases::ServerBackend;
 use support::mail_sink::MailSink;
 use support::{PASSWORD, TestDatabase, TestResult, code_for, context, now_unix};
@@ -43,7 +43,7 @@ fn prompt(password: &str, code: &str) -> IdentityCheck {
 async fn age(backend: &ServerBackend, ctx: &RequestContext) -> TestResult {
     let session = backend.signed_in(ctx).await?.ok_or("signed in")?.session;
     backend
-        .store
+        .store()
         .mark_session_verified(session.id, Utc::now() - Duration::minutes(11))
         .await?;
     Ok(())
@@ -56,9 +56,9 @@ async fn events(
     kind: &str,
     detail: Option<&str>,
 ) -> Result<usize, Error> {
-    let user = backend.store.user_by_key(username).await?.ok_or("user")?;
+    let user = backend.store().user_by_key(username).await?.ok_or("user")?;
     Ok(backend
-        .store
+        .store()
         .audit_events_of(user.id)
         .await?
         .iter()
@@ -204,8 +204,8 @@ async fn new_codes_need_a_second_factor_and_a_recent_sign_in_or_one_prompt() -> 
         );
 
         // Only the codes' hashes are kept: no code is in the database.
-        let user = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
-        let kept = backend.store.recovery_codes_left(user.id).await?;
+        let user = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
+        let kept = backend.store().recovery_codes_left(user.id).await?;
         assert_eq!((kept.left, kept.issued), (10, 10));
     }
     Ok(())
@@ -308,7 +308,7 @@ async fn a_recovery_code_completes_the_code_step_once_and_is_audited_and_mailed(
         // Each use was queued as a mail to the person, in the transaction of its event.
         let sink = MailSink::start().await?;
         let mailer = sink.mailer()?;
-        while run_once(&backend.store, &mailer).await?.claimed > 0 {}
+        while run_once(backend.store(), &mailer).await?.claimed > 0 {}
         assert_eq!(
             sink.count(ADA, "A recovery code was used to sign in"),
             2,
@@ -421,16 +421,16 @@ async fn one_code_used_twice_at_once_signs_in_once() -> TestResult {
         assert_eq!(events(&backend, ADA, "recovery_code.used", None).await?, 1);
 
         // The store itself: sixteen uses of one code at once, from two instances' pools.
-        let user = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
+        let user = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
         let parsed = RecoveryCode::parse(&codes.codes[1]).ok_or("a code")?;
         let hash = backend
             .secret_key
             .keyed_hash(HASH_PURPOSE, &parsed.hash_input(user.id));
         let uses = (0..16).map(|n| {
             let store = if n % 2 == 0 {
-                backend.store.clone()
+                backend.store().clone()
             } else {
-                second_instance.store.clone()
+                second_instance.store().clone()
             };
             let hash = hash.clone();
             tokio::spawn(async move {
@@ -532,11 +532,11 @@ async fn deleting_the_authenticator_app_deletes_the_codes() -> TestResult {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
         let (ada, _, codes) = person_with_codes(&backend, ADA).await?;
-        let user = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
+        let user = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
 
         backend.delete_authenticator(&ada, "", "").await?;
         assert_eq!(left(&backend, &ada).await?, None, "{name}: not offered");
-        let kept = backend.store.recovery_codes_left(user.id).await?;
+        let kept = backend.store().recovery_codes_left(user.id).await?;
         assert_eq!((kept.left, kept.issued), (0, 0), "{name}: deleted");
         assert_eq!(
             backend.new_recovery_codes(&ada, &no_prompt()).await,
@@ -564,8 +564,8 @@ async fn deleting_the_authenticator_app_deletes_the_codes() -> TestResult {
 
         // The store's own deletion (no session) takes them too.
         backend.new_recovery_codes(&ada, &no_prompt()).await?;
-        assert!(backend.store.delete_authenticator(user.id).await?);
-        let kept = backend.store.recovery_codes_left(user.id).await?;
+        assert!(backend.store().delete_authenticator(user.id).await?);
+        let kept = backend.store().recovery_codes_left(user.id).await?;
         assert_eq!(kept.issued, 0, "{name}");
     }
     Ok(())

@@ -85,7 +85,7 @@ async fn debug_output_hides_passwords_codes_tokens_and_hashes() -> TestResult {
 
     // Rows with hashes.
     let user = backend
-        .store
+        .store()
         .user_by_key("ada@contoso.example")
         .await?
         .ok_or("user")?;
@@ -93,10 +93,10 @@ async fn debug_output_hides_passwords_codes_tokens_and_hashes() -> TestResult {
     let (_, created) =
         support::app_password_for(&backend, "ada@contoso.example", "Thunderbird").await?;
     assert_hidden(&format!("{created:?}"), &created.password);
-    let rows = backend.store.app_passwords_of(user.id).await?;
+    let rows = backend.store().app_passwords_of(user.id).await?;
     assert_hidden(&format!("{rows:?}"), &rows[0].password_hash);
     assert_hidden(&format!("{rows:?}"), &rows[0].lookup_hash);
-    let authenticator = backend.store.authenticator(user.id).await?.ok_or("app")?;
+    let authenticator = backend.store().authenticator(user.id).await?.ok_or("app")?;
     assert_hidden(&format!("{authenticator:?}"), &authenticator.secret_sealed);
     Ok(())
 }
@@ -118,7 +118,7 @@ async fn debug_output_hides_one_time_links_new_passwords_and_what_is_stored_for_
 
     // A real one-time link, as the console and `latchkey admin` make them (Ada's password is
     // locked by it).
-    let admin = Administration::new(backend.store.clone(), server::db::Actor::default());
+    let admin = Administration::new(backend.store().clone(), server::db::Actor::default());
     let (_, _, issued) = admin
         .reset_password_with_link("ada@contoso.example")
         .await?;
@@ -241,8 +241,10 @@ async fn debug_output_hides_one_time_links_new_passwords_and_what_is_stored_for_
         token_hash: server::domain::password_link::token_hash(&token),
         purpose: server::domain::password_link::Purpose::Reset,
         expires_at: chrono::Utc::now(),
+        token_sealed: Some("sealed-token-of-a-mailed-link".to_owned()),
     };
     assert_hidden(&format!("{new_link:?}"), &new_link.token_hash);
+    assert_hidden(&format!("{new_link:?}"), "sealed-token-of-a-mailed-link");
     Ok(())
 }
 

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use app::backend::prelude::*;
 use app::error::AppError;
-use server::app_password_check::{CheckOutcome, Client};
 use server::db::{Actor, Remover, Which};
 use server::domain::policy::Setting;
 use server::use_cases::ServerBackend;
+use server::use_cases::app_password_check::{CheckOutcome, Client};
 use support::{PASSWORD, TestDatabase, TestResult, context};
 
 async fn check(
@@ -29,7 +29,7 @@ async fn check(
     instance
         .app_password_checker
         .check(
-            &instance.store,
+            instance.store(),
             &instance.secret_key,
             username,
             password,
@@ -118,7 +118,10 @@ async fn cached_checks_skip_the_database_and_every_revocation_reaches_the_other_
                     first.delete_app_password(ctx, created.id).await?;
                 }
                 "person disabled" => {
-                    first.store.set_enabled(user.id, false, &actor, now).await?;
+                    first
+                        .store()
+                        .set_enabled(user.id, false, &actor, now)
+                        .await?;
                 }
                 "password reset" => {
                     let hash = server::domain::password::hash_password(
@@ -126,12 +129,12 @@ async fn cached_checks_skip_the_database_and_every_revocation_reaches_the_other_
                         &mut server::domain::random::OsRandom,
                     )?;
                     first
-                        .store
+                        .store()
                         .reset_password(user.id, hash, &actor, now)
                         .await?;
                 }
                 "second factor removed" => {
-                    assert!(first.store.delete_authenticator(user.id).await?);
+                    assert!(first.store().delete_authenticator(user.id).await?);
                 }
                 "revoked from outside" => {
                     outside
@@ -279,7 +282,8 @@ async fn two_instances_share_the_sign_in_limit_of_an_address() -> TestResult {
 /// Every query a check, a page view, Security info's lists (app passwords, signed-in browsers),
 /// a sign-in and the people search run
 /// reads an index range or a key, not a table or a whole index, once the planner's statistics
-/// describe many people, each with app passwords, an authenticator app and a session (as `seed_bench` seeds them for
+/// describe many people, each with app passwords, an authenticator app, a session, a recovery
+/// code and a passkey (as `seed_bench` seeds the first three for
 /// the million-people benchmark, whose plans `scripts/bench-scale.sh` prints).
 #[tokio::test]
 async fn every_hot_path_query_reads_an_index_range_with_20_000_people() -> TestResult {
@@ -289,13 +293,14 @@ async fn every_hot_path_query_reads_an_index_range_with_20_000_people() -> TestR
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
-        let store = &backend.store;
+        let store = backend.store();
         let now = chrono::Utc::now();
         store.seed_people(PEOPLE, "unused", now).await?;
         store
             .seed_app_passwords(PEOPLE, 2, "unused", |secret| secret.to_owned(), now)
             .await?;
         store.seed_signed_in(PEOPLE, now).await?;
+        store.seed_second_factor_rows(PEOPLE, now).await?;
         store.connection().execute_unprepared("ANALYZE").await?;
         let (last, _) = seed::seeded_person(PEOPLE - 1);
         let person = store

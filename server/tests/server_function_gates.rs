@@ -27,6 +27,8 @@ const PUBLIC: &[&str] = &[
     "/api/set_password_with_link",
     "/api/mail_sign_in_link",
     "/api/use_sign_in_link",
+    "/api/reset_by_mail_offered",
+    "/api/mail_password_link",
     "/api/passkey_availability",
     "/api/start_passkey_second_step",
     "/api/finish_passkey_second_step",
@@ -203,7 +205,7 @@ async fn without_a_session_only_the_public_server_functions_answer() -> TestResu
         support::set_up_organization(&backend).await;
         support::add_user(&backend, ADA).await;
         let app = router(support::state(backend.clone()));
-        let events_before = backend.store.audit_events(None, None).await?.len();
+        let events_before = backend.store().audit_events(None, None).await?.len();
         for (path, fields) in SIGNED_IN_CALLS {
             let (status, body, _) = call(&app, "POST", path, fields, None).await?;
             assert_eq!(
@@ -224,10 +226,10 @@ async fn without_a_session_only_the_public_server_functions_answer() -> TestResu
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         // Nothing was changed or even recorded.
         assert_eq!(
-            backend.store.audit_events(None, None).await?.len(),
+            backend.store().audit_events(None, None).await?.len(),
             events_before
         );
-        let ada = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
+        let ada = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
         assert!(ada.is_enabled);
     }
     Ok(())

@@ -331,7 +331,7 @@ async fn a_disabled_account_is_told_so_after_its_pending_sign_in_ends() -> TestR
             .sign_in(&context("192.0.2.1", None), ADA, PASSWORD)
             .await?;
         backend
-            .store
+            .store()
             .set_enabled(
                 ada.id,
                 false,

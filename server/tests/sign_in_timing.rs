@@ -30,7 +30,7 @@ async fn unknown_and_known_names_take_the_same_time_to_refuse() -> TestResult {
     )?;
     for n in 0..TRIES {
         backend
-            .store
+            .store()
             .add_user(
                 server::db::NewUser {
                     username: format!("person{n}@contoso.example"),

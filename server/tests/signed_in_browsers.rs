@@ -68,12 +68,12 @@ async fn events(
     detail: Option<&str>,
 ) -> Result<usize, Error> {
     let user = instance
-        .store
+        .store()
         .user_by_key(username)
         .await?
         .ok_or("no such person")?;
     Ok(instance
-        .store
+        .store()
         .audit_events_of(user.id)
         .await?
         .iter()
@@ -121,11 +121,11 @@ async fn the_list_names_each_browser_and_marks_this_one() -> TestResult {
         assert!(row(&from_chrome, "203.0.113.1")?.this_browser, "{name}");
         assert!(!row(&from_chrome, "203.0.113.2")?.this_browser, "{name}");
         // Every row is one of Ada's sessions: the ids name them, nothing else does.
-        let ada = backend.store.user_by_key(ADA).await?.ok_or("ada")?;
+        let ada = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
         let mut ids: Vec<i32> = list.iter().map(|b| b.id).collect();
         ids.sort_unstable();
         let mut sessions: Vec<i32> = backend
-            .store
+            .store()
             .browser_sessions(ada.id)
             .await?
             .iter()

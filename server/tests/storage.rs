@@ -198,7 +198,7 @@ async fn setup_creates_the_organization_and_an_admin_once() -> TestResult {
                 Utc::now(),
             )
             .await?;
-        assert_eq!(created.role, "admin");
+        assert_eq!(created.role, server::db::Role::Administrator);
         assert_eq!(created.username_key, "ada@example.org");
         assert!(store.has_accounts().await?);
         let organization = store.organization().await?.ok_or("organization missing")?;

@@ -1,9 +1,13 @@
 //! Controls that open a dialog or leave one. A dialog is part of the page's URL (`?add=method`,
 //! `?delete=7`, ...), so Back and Forward open and close it and it works before the WebAssembly:
-//! openers are buttons in small GET forms (hydrated, a client-side navigation to the same URL),
-//! and the ways back (Cancel, No, Done) are links to the page without the dialog.
+//! openers are buttons in small GET forms (`leptos_router`'s `Form`: hydrated, a client-side
+//! navigation to the same URL), and the ways back (Cancel, No, Done) are links to the page
+//! without the dialog.
+
+use std::sync::Arc;
 
 use leptos::prelude::*;
+use leptos_router::components::Form;
 
 use crate::routes::{Page, SecurityInfoDialog, SecurityInfoQuery, query_pairs};
 
@@ -18,22 +22,31 @@ pub fn OpenDialog(
     label: Option<String>,
     children: Children,
 ) -> impl IntoView {
-    let href = dialog.on(page);
-    // Without the WebAssembly the form itself asks for that URL: the query, field by field.
+    // The query, field by field: the browser asks for that URL, and once hydrated the
+    // router's `Form` navigates to it client-side.
     let fields = query_pairs(&SecurityInfoQuery {
         dialog: Some(dialog),
     });
-    // Hydrated, the submission becomes a client-side navigation to exactly that URL.
-    let navigate = leptos_router::hooks::use_navigate();
-    let open = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        navigate(&href, Default::default());
-    };
     view! {
-        <form method="get" action=page.path() class="inline-form" on:submit=open>
+        <GetForm action=page.path() attr:class="inline-form">
             {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
             <button type="submit" class=class aria-label=label>{children()}</button>
-        </form>
+        </GetForm>
+    }
+}
+
+/// A GET form (its fields are the query of `action`): `leptos_router`'s `Form`, so that once
+/// hydrated a submission is a client-side navigation to the URL the browser itself would load.
+/// Leptos 0.8 adds the submit button to the query even when it has no name (`?q=x&=`), which
+/// a browser does not: that empty pair is taken out first.
+#[component]
+pub fn GetForm(action: &'static str, children: Children) -> impl IntoView {
+    let without_nameless_button: Arc<dyn Fn(&leptos::web_sys::FormData)> =
+        Arc::new(|fields| fields.delete(""));
+    view! {
+        <Form method="get" action=action on_form_data=without_nameless_button>
+            {children()}
+        </Form>
     }
 }
 

@@ -11,7 +11,6 @@ use leptos_router::components::A;
 
 use crate::account::get_recent_activity;
 use crate::model::{ActivityItem, ActivityPage};
-use crate::pages::profile::ProfileLayout;
 use crate::routes::{ActivityQuery, Page, SecurityInfoDialog, use_page_query};
 
 #[component]
@@ -20,25 +19,22 @@ pub fn RecentActivityPage() -> impl IntoView {
     let before = Memo::new(move |_| query.read().before);
     let page = Resource::new(move || before.get(), get_recent_activity);
     view! {
-        <leptos_meta::Title text="Recent activity"/>
-        <ProfileLayout>
-            <h1 tabindex="-1">"Recent activity"</h1>
-            <p class="muted">
-                "Sign-ins and changes to how you sign in, newest first. If you don't recognise something, "
-                <A href=Page::SecurityInfo.path()>"change your password"</A>
-                " and delete app passwords you don't use."
-            </p>
-            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                {move || page.get().map(|answer| match answer {
-                    Ok(page) => Either::Left(view! {
-                        <ActivityList page=page paged=before.get_untracked().is_some()/>
-                    }),
-                    Err(error) => Either::Right(view! {
-                        <p class="form-error" role="alert">{error.to_string()}</p>
-                    }),
-                })}
-            </Transition>
-        </ProfileLayout>
+        <h1 tabindex="-1">"Recent activity"</h1>
+        <p class="muted">
+            "Sign-ins and changes to how you sign in, newest first. If you don't recognise something, "
+            <A href=Page::SecurityInfo.path()>"change your password"</A>
+            " and delete app passwords you don't use."
+        </p>
+        <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+            {move || page.get().map(|answer| match answer {
+                Ok(page) => Either::Left(view! {
+                    <ActivityList page=page paged=before.get_untracked().is_some()/>
+                }),
+                Err(error) => Either::Right(view! {
+                    <p class="form-error" role="alert">{error.to_string()}</p>
+                }),
+            })}
+        </Transition>
     }
 }
 

@@ -12,11 +12,12 @@ use leptos::prelude::*;
 
 use leptos_router::components::A;
 
+use crate::account::ConfirmItsYou;
 use crate::admin::{
     ActOnPerson, AddPerson, ResetPasswordOfPerson, RevokeAppPasswordOfPerson,
     SetOrganizationSetting, get_app_passwords_of_person, get_organization_settings, get_people,
 };
-use crate::components::links::DialogActions;
+use crate::components::links::{DialogActions, GetForm};
 use crate::components::modal::Modal;
 use crate::error::{AppError, OwnMethodsReset, Refusal};
 use crate::model::{
@@ -26,40 +27,38 @@ use crate::pages::admin_check::{
     ConfirmItsYouForm, ConsoleCheck, IdentityFields, needs_recent_sign_in, other_than_identity,
 };
 use crate::pages::admin_links::{AddPersonDialog, ResetPasswordDialog};
-use crate::pages::profile::ProfileLayout;
+use crate::pages::answers::successes;
 use crate::routes::{AdminDialog, AdminQuery, Page, use_page_query};
 
 #[component]
 pub fn AdminPage() -> impl IntoView {
-    let settings = Resource::new(|| (), |_| get_organization_settings());
-    let check = ConsoleCheck::new(settings);
     let change = ServerAction::<SetOrganizationSetting>::new();
-    // The answer carries every setting: the page shows it without asking again.
-    Effect::new(move |_| {
-        if let Some(Ok(updated)) = change.value().get() {
-            settings.set(Some(Ok(updated)));
-        }
-    });
+    let confirm = ServerAction::<ConfirmItsYou>::new();
+    // Read again after each change of a setting, and after "confirm it's you" (whether the
+    // administrator signed in recently is part of them).
+    let (changed, confirmed) = (successes(change), successes(confirm));
+    let settings = Resource::new(
+        move || (changed.get(), confirmed.get()),
+        |_| get_organization_settings(),
+    );
+    let check = ConsoleCheck::new(settings, confirm);
     check.watch(move || needs_recent_sign_in(change.value().get()));
     view! {
-        <leptos_meta::Title text="Administration"/>
-        <ProfileLayout>
-            <h1 tabindex="-1">"Administration"</h1>
-            <p><A href=Page::AuditLog.path()>"Audit log ›"</A></p>
-            <Transition fallback=|| ()>
-                <ConfirmItsYouForm check=check password_id="console-confirm-password"
-                    code_id="console-confirm-code"/>
-            </Transition>
-            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                {move || settings.get().map(|answer| match answer {
-                    Ok(current) => Either::Left(view! { <Organization current=current change=change/> }),
-                    Err(error) => Either::Right(view! {
-                        <p class="form-error" role="alert">{error.to_string()}</p>
-                    }),
-                })}
-            </Transition>
-            <People settings=settings check=check/>
-        </ProfileLayout>
+        <h1 tabindex="-1">"Administration"</h1>
+        <p><A href=Page::AuditLog.path()>"Audit log ›"</A></p>
+        <Transition fallback=|| ()>
+            <ConfirmItsYouForm check=check password_id="console-confirm-password"
+                code_id="console-confirm-code"/>
+        </Transition>
+        <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+            {move || settings.get().map(|answer| match answer {
+                Ok(current) => Either::Left(view! { <Organization current=current change=change/> }),
+                Err(error) => Either::Right(view! {
+                    <p class="form-error" role="alert">{error.to_string()}</p>
+                }),
+            })}
+        </Transition>
+        <People settings=settings check=check/>
     }
 }
 
@@ -74,14 +73,21 @@ fn People(
         let query = query.read();
         (query.search.clone(), query.after.clone())
     });
-    let page = Resource::new(
-        move || search.get(),
-        |(q, after)| get_people(Some(q), after),
-    );
     let act = ServerAction::<ActOnPerson>::new();
     let add = ServerAction::<AddPerson>::new();
     let reset = ServerAction::<ResetPasswordOfPerson>::new();
-    let person_apps = PersonApps::new(page);
+    let person_apps = PersonApps::new();
+    // Read again after a new person, a reset (app passwords may be revoked) or an app
+    // password revoked (the person's count).
+    let (added, was_reset, revoked) = (
+        successes(add),
+        successes(reset),
+        successes(person_apps.revoke),
+    );
+    let page = Resource::new(
+        move || (search.get(), added.get(), was_reset.get(), revoked.get()),
+        |((q, after), ..)| get_people(Some(q), after),
+    );
     check.watch(move || {
         needs_recent_sign_in(act.value().get())
             || needs_recent_sign_in(add.value().get())
@@ -89,12 +95,6 @@ fn People(
             || needs_recent_sign_in(person_apps.revoke.value().get())
     });
     let back = Signal::derive(move || query.read().with_dialog(None).link());
-    // A new person, or a reset (app passwords may be revoked), changes the list.
-    Effect::new(move |_| {
-        if matches!(add.value().get(), Some(Ok(_))) || matches!(reset.value().get(), Some(Ok(_))) {
-            page.refetch();
-        }
-    });
     // A dialog opened again starts at its first step.
     let dialog = Memo::new(move |_| query.read().dialog.clone());
     Effect::new(move |previous: Option<()>| {
@@ -153,20 +153,6 @@ fn People(
             });
         }
     });
-    // Hydrated, a search is a client-side navigation to `?q=` (the plain form does the same).
-    let search_input = NodeRef::<leptos::html::Input>::new();
-    let navigate_to_search = leptos_router::hooks::use_navigate();
-    let find = move |ev: leptos::ev::SubmitEvent| {
-        ev.prevent_default();
-        let q = search_input
-            .get_untracked()
-            .map(|input| input.value())
-            .unwrap_or_default();
-        navigate_to_search(
-            &AdminQuery::search(q.trim(), None).link(),
-            Default::default(),
-        );
-    };
     let refusal = move || match act.value().get() {
         Some(Err(error)) => Some(error.to_string()),
         _ => None,
@@ -178,14 +164,15 @@ fn People(
                 <A href=move || query.read().with_dialog(Some(AdminDialog::AddPerson)).link()
                     attr:class="button">"Add person"</A>
             </div>
-            <form method="get" action=Page::Admin.path() class="search-form" role="search" on:submit=find>
+            // A search loads `?q=`; hydrated, a client-side navigation to the same URL.
+            <GetForm action=Page::Admin.path() attr:class="search-form" attr:role="search">
                 <label for="people-search">"Find people by sign-in name or name"</label>
                 <div class="search-row">
                     <input id="people-search" type="search" name="q" autocomplete="off"
-                        node_ref=search_input value=move || search.get().0/>
+                        value=move || search.get().0/>
                     <button type="submit" class="button">"Search"</button>
                 </div>
-            </form>
+            </GetForm>
             <p class="form-error" role="alert">{refusal}</p>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || page.get().map(|answer| match answer {
@@ -297,8 +284,9 @@ fn PersonRow(
 /// A person's sign-in name and their app passwords.
 type OwnedList = (String, Vec<AppPasswordItem>);
 
-/// The app passwords of the person the query names (`?apps=USERNAME`), read once per person;
-/// made with the page (a resource made inside a transition's content never resolves).
+/// The app passwords of the person the query names (`?apps=USERNAME`), read once per person
+/// and again after each revocation; made with the page (a resource made inside a
+/// transition's content never resolves).
 #[derive(Clone, Copy)]
 struct PersonApps {
     username: Memo<Option<String>>,
@@ -307,15 +295,17 @@ struct PersonApps {
 }
 
 impl PersonApps {
-    fn new(page: Resource<Result<PeoplePage, AppError>>) -> Self {
+    fn new() -> Self {
         let query = use_page_query::<AdminQuery>();
         let username = Memo::new(move |_| match &query.read().dialog {
             Some(AdminDialog::AppPasswordsOf { username }) => Some(username.clone()),
             _ => None,
         });
+        let revoke = ServerAction::<RevokeAppPasswordOfPerson>::new();
+        let revoked = successes(revoke);
         let list = Resource::new(
-            move || username.get(),
-            |username| async move {
+            move || (username.get(), revoked.get()),
+            |(username, _)| async move {
                 match username {
                     Some(username) => get_app_passwords_of_person(username.clone())
                         .await
@@ -324,24 +314,6 @@ impl PersonApps {
                 }
             },
         );
-        let revoke = ServerAction::<RevokeAppPasswordOfPerson>::new();
-        // The answer is what is left: the dialog and the person's count follow it.
-        Effect::new(move |_| {
-            if let Some(Ok(left)) = revoke.value().get() {
-                let count = u32::try_from(left.len()).unwrap_or(u32::MAX);
-                if let Some(username) = username.get_untracked() {
-                    list.set(Some(Ok(Some((username.clone(), left)))));
-                    page.update(|page| {
-                        if let Some(Ok(page)) = page
-                            && let Some(row) =
-                                page.people.iter_mut().find(|p| p.username == username)
-                        {
-                            row.app_passwords = count;
-                        }
-                    });
-                }
-            }
-        });
         Self {
             username,
             list,

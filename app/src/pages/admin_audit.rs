@@ -12,7 +12,6 @@ use leptos_router::hooks::use_navigate;
 use crate::admin::get_audit_log;
 use crate::error::AppError;
 use crate::model::{AuditPage, AuditQuery};
-use crate::pages::profile::ProfileLayout;
 use crate::routes::{AuditLogQuery, Page, audit_log_csv, use_page_query};
 
 #[component]
@@ -35,25 +34,22 @@ pub fn AuditLogPage() -> impl IntoView {
         },
     );
     view! {
-        <leptos_meta::Title text="Audit log"/>
-        <ProfileLayout>
-            <p><A href=Page::Admin.path()>"‹ Administration"</A></p>
-            <h1 tabindex="-1">"Audit log"</h1>
-            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                // Inside the transition: the filters read the page's answer (kinds, refusals),
-                // which the server renders only here.
-                <Filters asked=asked page=page/>
-                {move || page.get().map(|answer| match answer {
-                    Ok(found) => Either::Left(view! { <Entries found=found asked=asked.get_untracked().0/> }),
-                    Err(error) if error.message_for("person").is_some()
-                        || error.message_for("from").is_some()
-                        || error.message_for("to").is_some() => Either::Right(None),
-                    Err(error) => Either::Right(Some(view! {
-                        <p class="form-error" role="alert">{error.to_string()}</p>
-                    })),
-                })}
-            </Transition>
-        </ProfileLayout>
+        <p><A href=Page::Admin.path()>"‹ Administration"</A></p>
+        <h1 tabindex="-1">"Audit log"</h1>
+        <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+            // Inside the transition: the filters read the page's answer (kinds, refusals),
+            // which the server renders only here.
+            <Filters asked=asked page=page/>
+            {move || page.get().map(|answer| match answer {
+                Ok(found) => Either::Left(view! { <Entries found=found asked=asked.get_untracked().0/> }),
+                Err(error) if error.message_for("person").is_some()
+                    || error.message_for("from").is_some()
+                    || error.message_for("to").is_some() => Either::Right(None),
+                Err(error) => Either::Right(Some(view! {
+                    <p class="form-error" role="alert">{error.to_string()}</p>
+                })),
+            })}
+        </Transition>
     }
 }
 

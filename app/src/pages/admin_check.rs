@@ -22,17 +22,20 @@ pub struct ConsoleCheck {
 }
 
 impl ConsoleCheck {
-    pub fn new(settings: Resource<Result<OrganizationSettings, AppError>>) -> Self {
+    /// The check of a console whose `settings` are read again after each `confirm`ation.
+    pub fn new(
+        settings: Resource<Result<OrganizationSettings, AppError>>,
+        confirm: ServerAction<ConfirmItsYou>,
+    ) -> Self {
         let check = Self {
             settings,
             refused: RwSignal::new(false),
-            confirm: ServerAction::<ConfirmItsYou>::new(),
+            confirm,
         };
-        // Confirmed: the settings say so when read again.
+        // Confirmed: the refusals before it no longer count (the settings say the rest).
         Effect::new(move |_| {
-            if let Some(Ok(())) = check.confirm.value().get() {
+            if let Some(Ok(())) = confirm.value().get() {
                 check.refused.set(false);
-                settings.refetch();
             }
         });
         check

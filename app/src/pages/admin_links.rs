@@ -172,6 +172,17 @@ fn ResetQuestion(
                 {app_passwords}
             </p>
             <p>"You get a one-time link, valid for 24 hours, with which they choose a new password."</p>
+            // "Reset password and methods": one change, for someone who lost their second
+            // factor too. Not offered for one's own (that asks "I understand" first: Reset
+            // methods).
+            {(person.has_two_step && !person.is_you).then(|| view! {
+                <div class="checkbox-row">
+                    <input type="checkbox" id="reset-methods-too" name="methods" value="on"/>
+                    <label for="reset-methods-too">
+                        "Also reset their sign-in methods (authenticator apps, passkeys, recovery codes): they add one again after choosing their password."
+                    </label>
+                </div>
+            })}
             <IdentityFields check=check password_id="reset-confirm-password"
                 code_id="reset-confirm-code" error=refusal/>
             <p class="form-error" role="alert">

@@ -44,12 +44,14 @@ pub struct AppPasswords {
 }
 
 impl AppPasswords {
-    /// The list of `page`, kept up to date from the answers of its calls.
-    pub fn new(page: Page) -> Self {
+    /// The list of `page`, kept up to date from the answers of its calls, and read again when
+    /// `factor_changes` changes (a second factor added or deleted: app passwords may be used
+    /// or not).
+    pub fn new(page: Page, factor_changes: Signal<usize>) -> Self {
         let answer = create_answer();
         let this = Self {
             page,
-            list: Resource::new(|| (), |_| get_app_passwords()),
+            list: Resource::new(move || factor_changes.get(), |_| get_app_passwords()),
             create: ServerAction::new(),
             delete: ServerAction::new(),
             rename: ServerAction::new(),

@@ -13,7 +13,6 @@ use crate::pages::app_password_flow::{
     DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, app_password_dialog,
     forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
-use crate::pages::profile::ProfileLayout;
 use crate::routes::{
     AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, use_page_query,
 };
@@ -23,30 +22,28 @@ const PAGE: &str = Page::LegacyAppPasswords.path();
 
 #[component]
 pub fn LegacyAppPasswordsPage() -> impl IntoView {
-    let apps = AppPasswords::new(Page::LegacyAppPasswords);
+    // No second factor is added or deleted here.
+    let apps = AppPasswords::new(Page::LegacyAppPasswords, Signal::stored(0));
     forget_answers_when_the_dialog_changes(move || apps.forget_answers());
     refresh_when_shown(move || apps.list.refetch());
 
     view! {
-        <leptos_meta::Title text="Manage app passwords"/>
-        <ProfileLayout>
-            <p class="breadcrumb">"Additional security verification"</p>
-            <h1 tabindex="-1">"app passwords"</h1>
-            <p class="muted">
-                "Some apps, like Outlook 2010, can't do two-step verification. Create an app password for each such app and "
-                "enter it in the app instead of your account password."
-            </p>
-            <DeleteRefusal apps=apps/>
-            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                {move || match apps.list.get() {
-                    Some(Ok(o)) if o.security_info_experience => Some(Either::Left(view! { <Redirect path=Page::SecurityInfo.path()/> })),
-                    Some(Err(error)) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
-                    _ => None,
-                }}
-                <LegacyList apps=apps/>
-                <LegacyDialogs apps=apps/>
-            </Transition>
-        </ProfileLayout>
+        <p class="breadcrumb">"Additional security verification"</p>
+        <h1 tabindex="-1">"app passwords"</h1>
+        <p class="muted">
+            "Some apps, like Outlook 2010, can't do two-step verification. Create an app password for each such app and "
+            "enter it in the app instead of your account password."
+        </p>
+        <DeleteRefusal apps=apps/>
+        <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+            {move || match apps.list.get() {
+                Some(Ok(o)) if o.security_info_experience => Some(Either::Left(view! { <Redirect path=Page::SecurityInfo.path()/> })),
+                Some(Err(error)) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
+                _ => None,
+            }}
+            <LegacyList apps=apps/>
+            <LegacyDialogs apps=apps/>
+        </Transition>
     }
 }
 

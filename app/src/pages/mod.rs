@@ -5,6 +5,7 @@ pub mod admin;
 pub mod admin_audit;
 pub mod admin_check;
 pub mod admin_links;
+pub mod answers;
 pub mod app_password_flow;
 pub mod legacy_app_passwords;
 pub mod not_found;
@@ -31,14 +32,14 @@ pub async fn preload_dialog_opened_by(url: &leptos_router::location::Url) {
     }
 }
 
-/// Fetches the dialogs a person on `path` is likely to open next: the legacy page's there,
-/// Security info's everywhere else (a person signing in goes on to it).
+/// Fetches the dialogs a person on `path` may open next: those of the page's own buttons (the
+/// other pages have none of their own).
 #[cfg(feature = "hydrate")]
 pub async fn prefetch_dialogs_for(path: &str) {
     use crate::routes::Page;
-    if Page::from_path(path) == Some(Page::LegacyAppPasswords) {
-        legacy_app_passwords::__preload_legacy_dialog().await
-    } else {
-        security_info::__preload_security_info_dialog().await
+    match Page::from_path(path) {
+        Some(Page::SecurityInfo) => security_info::__preload_security_info_dialog().await,
+        Some(Page::LegacyAppPasswords) => legacy_app_passwords::__preload_legacy_dialog().await,
+        _ => {}
     }
 }

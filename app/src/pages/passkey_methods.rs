@@ -10,6 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::field::{CodeField, Field};
 use crate::error::AppError;
+use crate::pages::answers::successes;
 use crate::passkey_model::{PasskeyAvailability, PasskeyItem};
 use crate::passkeys::{
     DeletePasskey, RenamePasskey, add_passkey, get_passkey_availability, get_passkeys,
@@ -97,44 +98,59 @@ pub(crate) fn PasskeySecondStepButton(next: String) -> impl IntoView {
     }
 }
 
-/// The signed-in person's passkeys, read by the rows and refetched after a change.
-pub(crate) type PasskeyList = Resource<Result<Vec<PasskeyItem>, AppError>>;
+/// What "Add passkey" sends: the name, and the password and code when asked for.
+type NewPasskey = (String, String, String);
 
-/// Whether this server offers passkeys, and why not.
-pub(crate) type PasskeyAvailabilityAnswer = Resource<Result<PasskeyAvailability, AppError>>;
+/// The person's passkeys (read on the server first, then hydrated, and again after each
+/// change), whether passkeys can be added, and the calls that change them. Made once with the
+/// page: a resource made inside a transition's content is made again each time the server
+/// re-renders it, and each one reads again.
+#[derive(Clone, Copy)]
+pub struct Passkeys {
+    list: Resource<Result<Vec<PasskeyItem>, AppError>>,
+    availability: Resource<Result<PasskeyAvailability, AppError>>,
+    rename: ServerAction<RenamePasskey>,
+    /// Deleting one: the methods, app passwords and default method change too.
+    pub delete: ServerAction<DeletePasskey>,
+    /// Adding one (two calls around the browser's prompt, so a local action); like deleting.
+    pub add: Action<NewPasskey, Result<PasskeyItem, AppError>>,
+}
 
-/// Reads the person's passkeys and whether passkeys can be added (on the server first, then
-/// hydrated). Made once with the page: a resource made inside a transition's content is made
-/// again each time the server re-renders it, and each one reads again.
-pub(crate) fn passkey_resources() -> (PasskeyList, PasskeyAvailabilityAnswer) {
-    (
-        Resource::new(|| (), |_| get_passkeys()),
-        Resource::new(|| (), |_| get_passkey_availability()),
-    )
+impl Passkeys {
+    pub(crate) fn new() -> Self {
+        let rename = ServerAction::<RenamePasskey>::new();
+        let delete = ServerAction::<DeletePasskey>::new();
+        let add = Action::new_local(|(name, password, code): &NewPasskey| {
+            let optional = |value: &String| (!value.is_empty()).then(|| Secret::new(value.clone()));
+            add_passkey(name.clone(), optional(password), optional(code))
+        });
+        let (renamed, deleted, added) = (successes(rename), successes(delete), successes(add));
+        Self {
+            list: Resource::new(
+                move || (renamed.get(), deleted.get(), added.get()),
+                |_| get_passkeys(),
+            ),
+            availability: Resource::new(|| (), |_| get_passkey_availability()),
+            rename,
+            delete,
+            add,
+        }
+    }
 }
 
 /// The person's passkeys as rows of Security info's method list.
-/// `recently_signed_in`: whether changes need no "confirm it's you"; `changed` is called after
-/// a passkey is added or deleted (the methods, app passwords and default method change).
+/// `recently_signed_in`: whether changes need no "confirm it's you".
 #[component]
 pub(crate) fn PasskeyRows(
-    list: PasskeyList,
+    passkeys: Passkeys,
     #[prop(into)] recently_signed_in: Signal<bool>,
-    #[prop(into)] changed: Callback<()>,
 ) -> impl IntoView {
-    let rename = ServerAction::<RenamePasskey>::new();
-    let delete = ServerAction::<DeletePasskey>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = rename.value().get() {
-            list.refetch();
-        }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = delete.value().get() {
-            list.refetch();
-            changed.run(());
-        }
-    });
+    let Passkeys {
+        list,
+        rename,
+        delete,
+        ..
+    } = passkeys;
     let rows = move || {
         list.get()
             .and_then(Result::ok)
@@ -226,28 +242,15 @@ fn PasskeyRow(
 /// has no passkeys; without JavaScript, says passkeys need it.
 #[component]
 pub(crate) fn AddPasskey(
-    list: PasskeyList,
-    availability: PasskeyAvailabilityAnswer,
+    passkeys: Passkeys,
     #[prop(into)] recently_signed_in: Signal<bool>,
-    #[prop(into)] changed: Callback<()>,
 ) -> impl IntoView {
     let running = scripts_running();
-    let name = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let code = RwSignal::new(String::new());
-    let add = Action::new_local(move |(name, password, code): &(String, String, String)| {
-        let optional = |value: &String| (!value.is_empty()).then(|| Secret::new(value.clone()));
-        add_passkey(name.clone(), optional(password), optional(code))
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(_)) = add.value().get() {
-            name.set(String::new());
-            password.set(String::new());
-            code.set(String::new());
-            list.refetch();
-            changed.run(());
-        }
-    });
+    let Passkeys {
+        add, availability, ..
+    } = passkeys;
+    // After each passkey added, the form is made again: empty, for the next one.
+    let added = successes(add);
     let ask_confirmation = move || {
         !recently_signed_in.get()
             || matches!(
@@ -257,13 +260,17 @@ pub(crate) fn AddPasskey(
     };
     let error = move || error_of(add.value().get());
     let form = move || {
+        added.track();
+        let name = RwSignal::new(String::new());
+        let password = RwSignal::new(String::new());
+        let code = RwSignal::new(String::new());
         view! {
             <form class="stack" on:submit=move |event| {
                 event.prevent_default();
                 add.dispatch_local((name.get(), password.get(), code.get()));
             }>
                 <Field label="Name it (so you can tell your keys apart)" name="name" id="passkey-name"
-                    placeholder="Work laptop" value=name.get_untracked()
+                    placeholder="Work laptop"
                     on_input=Callback::new(move |value| name.set(value))/>
                 <Show when=ask_confirmation>
                     <p>"For your security, confirm it's you before you add a sign-in method."</p>
@@ -288,7 +295,7 @@ pub(crate) fn AddPasskey(
         Some(Ok(PasskeyAvailability::Available)) => Some(Either::Right(view! {
             <Show when=move || running.get()
                 fallback=|| view! { <p class="hint">{NEEDS_JAVASCRIPT} " Add method offers the other kinds."</p> }>
-                {form}
+                {move || form()}
             </Show>
         })),
         _ => None,

@@ -1,17 +1,49 @@
 //! My Profile: the frame shared by its pages (top bar with the signed-in person, left
-//! navigation) and the Overview page.
+//! navigation, the page's title) and the Overview page.
+//!
+//! The frame is the view of the router's parent route of every signed-in page (`crate::app`):
+//! it stays while the person moves between those pages, so the signed-in person is read once,
+//! here, and shared with the pages through [`SignedInPerson`].
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::account::{SignOut, get_current_user};
+use crate::error::AppError;
+use crate::model::CurrentUser;
 use crate::routes::{Page, SignInQuery};
 
-/// The frame of every My Profile page: top bar, left navigation, content.
+/// The signed-in person, read once by the frame and given to its pages as context.
+#[derive(Clone, Copy)]
+pub struct SignedInPerson(pub Resource<Result<Option<CurrentUser>, AppError>>);
+
+impl SignedInPerson {
+    /// The frame's; read anew only where a page is shown outside it.
+    pub fn get() -> Self {
+        use_context::<Self>().unwrap_or_else(|| Self(Resource::new(|| (), |_| get_current_user())))
+    }
+}
+
+/// The title of a page of the frame. Set by the frame, before it waits for anything: a page's
+/// own `<Title>` would come after the frame's first `<Suspense>`, after the server has already
+/// sent the `<head>` of an in-order page.
+fn title(page: Option<Page>) -> &'static str {
+    match page {
+        Some(Page::SecurityInfo) => "Security info",
+        Some(Page::LegacyAppPasswords) => "Manage app passwords",
+        Some(Page::Activity) => "Recent activity",
+        Some(Page::Admin) => "Administration",
+        Some(Page::AuditLog) => "Audit log",
+        _ => "My Profile",
+    }
+}
+
+/// The frame of every My Profile page: top bar, left navigation, and the page (`<Outlet/>`).
 #[component]
-pub fn ProfileLayout(children: Children) -> impl IntoView {
+pub fn ProfileFrame() -> impl IntoView {
     let user = Resource::new(|| (), |_| get_current_user());
+    provide_context(SignedInPerson(user));
     let sign_out = ServerAction::<SignOut>::new();
     let location = use_location();
     // The server sends signed-out visitors to sign-in before rendering; this covers a session
@@ -24,10 +56,12 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
         );
         SignInQuery::then_to(&here).link()
     };
+    let page_title = move || title(Page::from_path(&location.pathname.read())).to_owned();
     view! {
+        <leptos_meta::Title text=page_title/>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                matches!(user.await, Ok(None) | Err(crate::error::AppError::Unauthorized))
+                matches!(user.await, Ok(None) | Err(AppError::Unauthorized))
                     .then(|| view! { <Redirect path=to_sign_in()/> })
             })}
         </Suspense>
@@ -63,7 +97,7 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
                         </Suspense>
                     </ul>
                 </nav>
-                <main class="content" id="main">{children()}</main>
+                <main class="content" id="main"><Outlet/></main>
             </div>
         </div>
     }
@@ -71,34 +105,31 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let user = Resource::new(|| (), |_| get_current_user());
+    let SignedInPerson(user) = SignedInPerson::get();
     view! {
-        <leptos_meta::Title text="My Profile"/>
-        <ProfileLayout>
-            <h1 tabindex="-1">"Overview"</h1>
-            <Suspense fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                {move || Suspend::new(async move {
-                    user.await.ok().flatten().map(|user| view! {
-                        <section class="profile-card" aria-label="Your account">
-                            <p class="profile-name">{user.display_name}</p>
-                            <p class="muted">{user.username}</p>
-                            <p class="muted">{user.organization}</p>
-                        </section>
-                    })
-                })}
-            </Suspense>
-            <div class="tiles">
-                <section class="tile" aria-labelledby="tile-security">
-                    <h2 id="tile-security">"Security info"</h2>
-                    <p class="muted">"Keep your verification methods and security info up to date."</p>
-                    <A href=Page::SecurityInfo.path() attr:class="tile-link">"Update info"<span aria-hidden="true">" ›"</span></A>
-                </section>
-                <section class="tile" aria-labelledby="tile-activity">
-                    <h2 id="tile-activity">"Recent activity"</h2>
-                    <p class="muted">"See where and when your account was used."</p>
-                    <A href=Page::Activity.path() attr:class="tile-link">"Review activity"<span aria-hidden="true">" ›"</span></A>
-                </section>
-            </div>
-        </ProfileLayout>
+        <h1 tabindex="-1">"Overview"</h1>
+        <Suspense fallback=|| view! { <p class="muted">"Loading..."</p> }>
+            {move || Suspend::new(async move {
+                user.await.ok().flatten().map(|user| view! {
+                    <section class="profile-card" aria-label="Your account">
+                        <p class="profile-name">{user.display_name}</p>
+                        <p class="muted">{user.username}</p>
+                        <p class="muted">{user.organization}</p>
+                    </section>
+                })
+            })}
+        </Suspense>
+        <div class="tiles">
+            <section class="tile" aria-labelledby="tile-security">
+                <h2 id="tile-security">"Security info"</h2>
+                <p class="muted">"Keep your verification methods and security info up to date."</p>
+                <A href=Page::SecurityInfo.path() attr:class="tile-link">"Update info"<span aria-hidden="true">" ›"</span></A>
+            </section>
+            <section class="tile" aria-labelledby="tile-activity">
+                <h2 id="tile-activity">"Recent activity"</h2>
+                <p class="muted">"See where and when your account was used."</p>
+                <A href=Page::Activity.path() attr:class="tile-link">"Review activity"<span aria-hidden="true">" ›"</span></A>
+            </section>
+        </div>
     }
 }

@@ -4,8 +4,9 @@
 //!
 //! Client state: `info` (a `Resource` of `get_security_info`), the app passwords
 //! ([`AppPasswords`]) and the signed-in browsers ([`Browsers`]), rendered on the server and
-//! hydrated. Each change is one server function
-//! called through an `ActionForm`; its answer updates the state (or refetches `info`). Which
+//! hydrated. Each change is one server function called through an `ActionForm`; its answer
+//! updates the state in place (app passwords), or the lists it changes are read again (they
+//! are resources keyed on the changes' successes). Which
 //! dialog is open is the URL's query (`?add=method`, `?change=password`, ...), so Back and
 //! Forward open and close dialogs, and everything works before the WebAssembly (the forms post
 //! to the same functions, which redirect back; see `crate::form_post` for the exceptions).
@@ -26,15 +27,13 @@ use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{AuthenticatorEnrollment, NewRecoveryCodes, RecoveryCodesLeft, SecurityInfo};
+use crate::pages::answers::successes;
 use crate::pages::app_password_flow::{
     AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
     DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
     confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
-use crate::pages::passkey_methods::{
-    AddPasskey, PasskeyAvailabilityAnswer, PasskeyList, PasskeyRows, passkey_resources,
-};
-use crate::pages::profile::ProfileLayout;
+use crate::pages::passkey_methods::{AddPasskey, PasskeyRows, Passkeys};
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
 use crate::routes::{
     AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, SignInQuery, use_page_query,
@@ -46,6 +45,8 @@ const PAGE: &str = Page::SecurityInfo.path();
 /// The page's calls that change sign-in methods, and what it lists about them.
 #[derive(Clone, Copy)]
 pub(crate) struct Methods {
+    /// The list, read again after each change of a method (default method, "Last updated",
+    /// the recovery codes' count; the new codes themselves stay in their dialog's answer).
     info: Resource<Result<SecurityInfo, AppError>>,
     /// The authenticator app being added, loaded while its dialog is open.
     pending: Resource<Result<Option<AuthenticatorEnrollment>, AppError>>,
@@ -55,18 +56,50 @@ pub(crate) struct Methods {
     change_password: ServerAction<ChangePassword>,
     /// "Get new codes": answers with the new recovery codes, shown once.
     new_codes: ServerAction<GetNewRecoveryCodes>,
-    passkeys: PasskeyList,
-    passkey_availability: PasskeyAvailabilityAnswer,
+    passkeys: Passkeys,
+    /// Changes with each second factor added or deleted: whether app passwords can be used.
+    factor_changes: Signal<usize>,
+    /// Changes with each change that ends the person's other sessions (a new password, an
+    /// authenticator app added or deleted).
+    sessions_ended: Signal<usize>,
 }
 
 impl Methods {
-    fn new(apps: AppPasswords) -> Self {
+    fn new() -> Self {
         let query = use_page_query::<SecurityInfoQuery>();
         let adding_authenticator =
             move || query.read().dialog == Some(SecurityInfoDialog::AddAuthenticator);
-        let (passkeys, passkey_availability) = passkey_resources();
+        let passkeys = Passkeys::new();
+        let add = ServerAction::<AddMethod>::new();
+        let confirm = ServerAction::<ConfirmAuthenticator>::new();
+        let delete = ServerAction::<DeleteAuthenticator>::new();
+        let change_password = ServerAction::<ChangePassword>::new();
+        let new_codes = ServerAction::<GetNewRecoveryCodes>::new();
+        let (confirmed, deleted, password_changed) = (
+            successes(confirm),
+            successes(delete),
+            successes(change_password),
+        );
+        let (codes_renewed, passkey_added, passkey_deleted) = (
+            successes(new_codes),
+            successes(passkeys.add),
+            successes(passkeys.delete),
+        );
         let this = Self {
-            info: Resource::new(|| (), |_| get_security_info()),
+            info: Resource::new(
+                move || {
+                    [
+                        confirmed,
+                        deleted,
+                        password_changed,
+                        codes_renewed,
+                        passkey_added,
+                        passkey_deleted,
+                    ]
+                    .map(|changes| changes.get())
+                },
+                |_| get_security_info(),
+            ),
             pending: Resource::new(adding_authenticator, |open| async move {
                 if open {
                     get_pending_authenticator().await
@@ -74,16 +107,21 @@ impl Methods {
                     Ok(None)
                 }
             }),
-            add: ServerAction::new(),
-            confirm: ServerAction::new(),
-            delete: ServerAction::new(),
-            change_password: ServerAction::new(),
-            new_codes: ServerAction::new(),
+            add,
+            confirm,
+            delete,
+            change_password,
+            new_codes,
             passkeys,
-            passkey_availability,
+            factor_changes: Signal::derive(move || {
+                confirmed.get() + deleted.get() + passkey_added.get() + passkey_deleted.get()
+            }),
+            sessions_ended: Signal::derive(move || {
+                confirmed.get() + deleted.get() + password_changed.get()
+            }),
         };
         let navigate = use_navigate();
-        let info = this.info;
+        // The method chosen: on to its dialog.
         Effect::new({
             let navigate = navigate.clone();
             move |_| {
@@ -95,35 +133,11 @@ impl Methods {
                 }
             }
         });
-        // Adding or deleting the authenticator app changes the methods and whether app
-        // passwords can be used.
-        let factor_changed = move || {
-            info.refetch();
-            apps.list.refetch();
-            navigate(PAGE, Default::default());
-        };
-        Effect::new({
-            let factor_changed = factor_changed.clone();
-            move |_| {
-                if let Some(Ok(())) = this.confirm.value().get() {
-                    factor_changed();
-                }
-            }
-        });
+        // The authenticator app added or deleted: its dialog closes.
         Effect::new(move |_| {
-            if let Some(Ok(())) = this.delete.value().get() {
-                factor_changed();
-            }
-        });
-        Effect::new(move |_| {
-            if let Some(Ok(())) = this.change_password.value().get() {
-                info.refetch();
-            }
-        });
-        // New codes: the row counts them (the dialog keeps showing them from the answer).
-        Effect::new(move |_| {
-            if let Some(Ok(_)) = this.new_codes.value().get() {
-                info.refetch();
+            let done = |answer: Option<Result<(), AppError>>| matches!(answer, Some(Ok(())));
+            if done(this.confirm.value().get()) || done(this.delete.value().get()) {
+                navigate(PAGE, Default::default());
             }
         });
         this
@@ -145,24 +159,13 @@ impl Methods {
 
 #[component]
 pub fn SecurityInfoPage() -> impl IntoView {
-    let apps = AppPasswords::new(Page::SecurityInfo);
-    let methods = Methods::new(apps);
+    let methods = Methods::new();
+    let apps = AppPasswords::new(Page::SecurityInfo, methods.factor_changes);
     forget_answers_when_the_dialog_changes(move || {
         methods.forget_answers();
         apps.forget_answers();
     });
-    let browsers = Browsers::load();
-    // A new password or factor ends the person's other sessions: the list without them.
-    Effect::new(move |_| {
-        let ended = [
-            methods.confirm.value().get(),
-            methods.delete.value().get(),
-            methods.change_password.value().get(),
-        ];
-        if ended.iter().any(|answer| matches!(answer, Some(Ok(())))) {
-            browsers.list.refetch();
-        }
-    });
+    let browsers = Browsers::load(move || methods.sessions_ended.get());
     refresh_when_shown(move || {
         methods.info.refetch();
         apps.list.refetch();
@@ -171,30 +174,27 @@ pub fn SecurityInfoPage() -> impl IntoView {
     let sign_out_everywhere = ServerAction::<SignOutEverywhere>::new();
 
     view! {
-        <leptos_meta::Title text="Security info"/>
-        <ProfileLayout>
-            <Transition fallback=|| ()>
-                <PreviewNotice methods=methods/>
-            </Transition>
-            <h1 tabindex="-1">"Security info"</h1>
-            <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
-            <DeleteRefusal apps=apps/>
-            <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
-                <LoadRefusal methods=methods/>
-                <TwoStepRequired methods=methods/>
-                <MethodList methods=methods/>
-                <AppPasswordRows apps=apps/>
-                <Dialogs methods=methods apps=apps/>
-            </Transition>
-            <section class="section" aria-labelledby="devices-heading">
-                <h2 id="devices-heading">"Lost device?"</h2>
-                <SignedInBrowsers browsers=browsers/>
-                <p class="muted">"Sign out of Latchkey on every browser and device, this one included."</p>
-                <ActionForm action=sign_out_everywhere>
-                    <button type="submit" class="button">"Sign out everywhere"</button>
-                </ActionForm>
-            </section>
-        </ProfileLayout>
+        <Transition fallback=|| ()>
+            <PreviewNotice methods=methods/>
+        </Transition>
+        <h1 tabindex="-1">"Security info"</h1>
+        <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
+        <DeleteRefusal apps=apps/>
+        <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
+            <LoadRefusal methods=methods/>
+            <TwoStepRequired methods=methods/>
+            <MethodList methods=methods/>
+            <AppPasswordRows apps=apps/>
+            <Dialogs methods=methods apps=apps/>
+        </Transition>
+        <section class="section" aria-labelledby="devices-heading">
+            <h2 id="devices-heading">"Lost device?"</h2>
+            <SignedInBrowsers browsers=browsers/>
+            <p class="muted">"Sign out of Latchkey on every browser and device, this one included."</p>
+            <ActionForm action=sign_out_everywhere>
+                <button type="submit" class="button">"Sign out everywhere"</button>
+            </ActionForm>
+        </section>
     }
 }
 
@@ -256,7 +256,7 @@ fn LoadRefusal(methods: Methods) -> impl IntoView {
 #[component]
 fn MethodList(methods: Methods) -> impl IntoView {
     let info = move || methods.current();
-    let (passkeys, availability) = (methods.passkeys, methods.passkey_availability);
+    let passkeys = methods.passkeys;
     let recently_signed_in = Signal::derive(move || info().is_some_and(|i| i.recently_signed_in));
     view! {
         <Show when=move || info().is_some()>
@@ -282,14 +282,12 @@ fn MethodList(methods: Methods) -> impl IntoView {
                             class="link">"Delete"</OpenDialog>
                     </li>
                 })}
-                <PasskeyRows list=passkeys recently_signed_in=recently_signed_in
-                    changed=Callback::new(move |()| methods.info.refetch())/>
+                <PasskeyRows passkeys=passkeys recently_signed_in=recently_signed_in/>
                 {move || info().and_then(|i| i.recovery_codes).map(|codes| view! {
                     <RecoveryCodesRow codes=codes/>
                 })}
             </ul>
-            <AddPasskey list=passkeys availability=availability recently_signed_in=recently_signed_in
-                changed=Callback::new(move |()| methods.info.refetch())/>
+            <AddPasskey passkeys=passkeys recently_signed_in=recently_signed_in/>
             {move || info().and_then(|i| i.recovery_codes).filter(|codes| codes.few_left).map(|codes| view! {
                 <p class="notice warning">{few_codes_left(codes.left)}</p>
             })}

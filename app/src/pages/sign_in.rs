@@ -12,8 +12,12 @@
 //! the password step offers a sign-in link by mail (`mail_sign_in_link`); the link opens this
 //! page (`?link=TOKEN`), whose one button (`use_sign_in_link`: mail scanners open links but do
 //! not press buttons) remembers the browser and leads back to the password step.
+//!
+//! Where mail is set up and the organization allows it, the password step offers "Forgot
+//! password?" (`?step=forgot`): the person gives their sign-in name and a one-time link to set
+//! a new password is mailed to it (`mail_password_link`; the same answer for every name).
 
-use leptos::either::{Either, EitherOf5};
+use leptos::either::{Either, EitherOf6};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
@@ -24,11 +28,14 @@ use crate::account::{
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
 use crate::pages::passkey_methods::{PasskeySecondStepButton, PasskeySignInButton};
+use crate::password_link::{MailPasswordLink, reset_by_mail_offered};
 use crate::routes::{Page, SignInQuery};
 
 /// The `link` query values that are notices, not a mailed link's token.
 const LINK_MAILED: &str = "mailed";
 const LINK_USED: &str = "used";
+/// The `password` query value after "Forgot password?" (`set`: set with a link).
+pub(crate) const PASSWORD_LINK_MAILED: &str = "mailed";
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -39,6 +46,10 @@ pub fn SignInPage() -> impl IntoView {
     let verify_recovery = ServerAction::<VerifySignInRecoveryCode>::new();
     let mail_link = ServerAction::<MailSignInLink>::new();
     let use_link = ServerAction::<UseSignInLink>::new();
+    let mail_password_link = ServerAction::<MailPasswordLink>::new();
+    // Read once with the page (the route renders when it is known, so the link is there
+    // without the WebAssembly too).
+    let reset_by_mail = Resource::new(|| (), |()| reset_by_mail_offered());
     let notice = move || match (
         param("setup").as_str(),
         param("signed_out").as_str(),
@@ -53,6 +64,9 @@ pub fn SignInPage() -> impl IntoView {
         }
         (_, "1", _, _) => Some("You signed out."),
         (_, _, "set", _) => Some("Your password is set. Sign in with it."),
+        (_, _, PASSWORD_LINK_MAILED, _) => Some(
+            "If this sign-in name has a mail address here, a link to set a new password is on its way to it. It works once, within an hour.",
+        ),
         (_, _, _, LINK_MAILED) => Some(
             "If this sign-in name has a mail address here, a sign-in link is on its way to it. Open the link in this browser within an hour, then sign in with your password.",
         ),
@@ -65,18 +79,22 @@ pub fn SignInPage() -> impl IntoView {
         let link = param("link");
         let step = param("step");
         if step == SignInQuery::CODE_STEP {
-            EitherOf5::A(view! { <CodeStep next=next verify=verify/> })
+            EitherOf6::A(view! { <CodeStep next=next verify=verify/> })
         } else if step == SignInQuery::RECOVERY_CODE_STEP {
-            EitherOf5::E(view! { <RecoveryCodeStep next=next verify=verify_recovery/> })
+            EitherOf6::E(view! { <RecoveryCodeStep next=next verify=verify_recovery/> })
+        } else if step == SignInQuery::FORGOT_STEP {
+            EitherOf6::F(view! {
+                <ForgotStep username=username offered=reset_by_mail mail=mail_password_link/>
+            })
         } else if !link.is_empty() && link != LINK_MAILED && link != LINK_USED {
-            EitherOf5::B(view! { <LinkStep token=link use_link=use_link/> })
+            EitherOf6::B(view! { <LinkStep token=link use_link=use_link/> })
         } else if username.trim().is_empty() {
-            EitherOf5::C(view! { <UsernameStep next=next/> })
+            EitherOf6::C(view! { <UsernameStep next=next/> })
         } else {
             let link_mailed = link == LINK_MAILED;
-            EitherOf5::D(view! {
+            EitherOf6::D(view! {
                 <PasswordStep username=username next=next sign_in=sign_in mail_link=mail_link
-                    link_mailed=link_mailed/>
+                    link_mailed=link_mailed reset_by_mail=reset_by_mail/>
             })
         }
     };
@@ -136,8 +154,16 @@ fn PasswordStep(
     mail_link: ServerAction<MailSignInLink>,
     /// A link was just asked for: not offered again.
     link_mailed: bool,
+    /// Whether to offer "Forgot password?".
+    reset_by_mail: Resource<Result<bool, AppError>>,
 ) -> impl IntoView {
     let back = SignInQuery::then_to(&next).link();
+    let forgot = SignInQuery {
+        step: Some(SignInQuery::FORGOT_STEP.to_owned()),
+        username: Some(username.clone()),
+        ..SignInQuery::default()
+    }
+    .link();
     // Held back by an attack from elsewhere, with mail set up: a link can let this browser in.
     let offer_link = move || {
         let held_back = matches!(
@@ -184,7 +210,77 @@ fn PasswordStep(
             />
             <button type="submit" class="button primary">"Sign in"</button>
         </ActionForm>
+        <Suspense fallback=|| ()>
+            {move || {
+                let forgot = forgot.clone();
+                Suspend::new(async move {
+                    matches!(reset_by_mail.await, Ok(true))
+                        .then(|| view! { <p><a href=forgot>"Forgot password?"</a></p> })
+                })
+            }}
+        </Suspense>
         {link_form}
+    }
+}
+
+/// "Forgot password?": the sign-in name, to which a one-time link is mailed. The answer is the
+/// same whatever the name (then sign-in says a link is on its way if the name has a mail
+/// address here).
+#[component]
+fn ForgotStep(
+    username: String,
+    offered: Resource<Result<bool, AppError>>,
+    mail: ServerAction<MailPasswordLink>,
+) -> impl IntoView {
+    let back = SignInQuery {
+        username: (!username.trim().is_empty()).then(|| username.clone()),
+        ..SignInQuery::default()
+    }
+    .link();
+    let field_error = Signal::derive(move || match mail.value().get() {
+        Some(Err(error)) => error.message_for("username"),
+        _ => None,
+    });
+    let general_error = move || match mail.value().get() {
+        Some(Err(AppError::Invalid { .. })) | None | Some(Ok(())) => None,
+        Some(Err(error)) => Some(error.to_string()),
+    };
+    let form = move || {
+        let username = username.clone();
+        Suspend::new(async move {
+            match offered.await {
+                Ok(true) => Either::Left(view! {
+                    <p>
+                        "Enter your sign-in name. If it has a mail address here, a link to set a new password is mailed to it. The link works once, within an hour; your next sign-in still asks for your second step."
+                    </p>
+                    <ActionForm action=mail attr:class="stack" attr:novalidate=true>
+                        <Field
+                            label="Sign-in name"
+                            name="username"
+                            id="forgot-username"
+                            input_type="email"
+                            autocomplete="username"
+                            autofocus=true
+                            value=username
+                            error=field_error
+                        />
+                        <p class="form-error" role="alert">{general_error}</p>
+                        <button type="submit" class="button primary">"Email me a link"</button>
+                    </ActionForm>
+                }),
+                _ => Either::Right(view! {
+                    <p role="alert">{crate::error::Refusal::ResetByMailOff.to_string()}</p>
+                }),
+            }
+        })
+    };
+    view! {
+        <a href=back class="back">
+            <span aria-hidden="true">"← "</span>
+            "Back to sign-in"
+        </a>
+        <h1 id="signin-heading" tabindex="-1">"Forgot password?"</h1>
+        <Suspense fallback=|| ()>{form}</Suspense>
     }
 }
 

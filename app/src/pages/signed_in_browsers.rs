@@ -3,7 +3,7 @@
 //!
 //! Client state: `list` (a `Resource` of `get_signed_in_browsers`, rendered on the server and
 //! hydrated). "Sign out" is one `ActionForm` per row posting the row's id to `sign_out_browser`;
-//! another browser's answer refetches the list, this browser's goes on to sign-in, as Sign out
+//! another browser's answer reads the list again, this browser's goes on to sign-in, as Sign out
 //! does. Without the WebAssembly the same form posts and the server redirects back to Security
 //! info (or to sign-in).
 
@@ -11,6 +11,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::error::AppError;
+use crate::pages::answers::answers;
 use crate::signed_in_browsers::{SignOutBrowser, SignedInBrowser, get_signed_in_browsers};
 
 /// The list and its one call.
@@ -21,19 +22,19 @@ pub struct Browsers {
 }
 
 impl Browsers {
-    /// The list, fetched on the server while the page renders.
-    pub fn load() -> Self {
-        let this = Self {
-            list: Resource::new(|| (), |_| get_signed_in_browsers()),
-            sign_out: ServerAction::new(),
-        };
-        // Another browser signed out: the list without it (this one goes on to sign-in).
-        Effect::new(move |_| {
-            if let Some(Ok(false)) = this.sign_out.value().get() {
-                this.list.refetch();
-            }
-        });
-        this
+    /// The list, read on the server while the page renders, and again after another browser
+    /// was signed out here or when `others_ended` changes (the page's changes that end the
+    /// person's other sessions). This browser's own sign-out goes on to sign-in instead.
+    pub fn load(others_ended: impl Fn() -> usize + Send + Sync + 'static) -> Self {
+        let sign_out = ServerAction::<SignOutBrowser>::new();
+        let another_signed_out = answers(sign_out, |answer| matches!(answer, Ok(false)));
+        Self {
+            list: Resource::new(
+                move || (another_signed_out.get(), others_ended()),
+                |_| get_signed_in_browsers(),
+            ),
+            sign_out,
+        }
     }
 }
 

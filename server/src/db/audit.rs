@@ -95,6 +95,7 @@ pub(super) fn event(
             detail: Set(detail),
             ip: Set(actor.ip.clone()),
             user_agent: Set(actor.user_agent.clone()),
+            by_command_line: Set(actor.command_line),
             created_at: Set(now),
             ..Default::default()
         },

@@ -6,6 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 
 use super::entities::authenticator_app;
 use super::store::{Actor, Store, StoreError};
+use super::transaction_steps::{delete_recovery_codes, has_second_factor, lock_person};
 
 impl Store {
     pub async fn authenticator(
@@ -99,13 +100,13 @@ impl Store {
     /// factor is left (no passkey), the recovery codes that stand in for one.
     pub async fn delete_authenticator(&self, user_id: i32) -> Result<bool, StoreError> {
         let txn = self.begin_write().await?;
-        super::factor_changes::lock_person(self, &txn, user_id).await?;
+        lock_person(self, &txn, user_id).await?;
         let result = authenticator_app::Entity::delete_many()
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .exec(&txn)
             .await?;
-        if !super::passkeys::has_second_factor(&txn, user_id).await? {
-            super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+        if !has_second_factor(&txn, user_id).await? {
+            delete_recovery_codes(&txn, user_id).await?;
         }
         self.commit_revoking(txn).await?;
         Ok(result.rows_affected > 0)

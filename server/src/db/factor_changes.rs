@@ -5,12 +5,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseBackend, DatabaseTransaction, EntityTrait,
-    QueryFilter, QuerySelect,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 
-use super::entities::{authenticator_app, session, user};
+use super::entities::{authenticator_app, session};
 use super::store::{Actor, Store, StoreError};
+use super::transaction_steps::{
+    delete_recovery_codes, has_second_factor, lock_person, write_new_password,
+};
 
 /// What deleting the authenticator app did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,25 +27,6 @@ pub enum AuthenticatorRemoval {
     NotFound,
     /// It is the person's last second factor and the organization requires one.
     LastSecondFactor,
-}
-
-/// Locks the person's row until `txn` ends, on PostgreSQL (`FOR UPDATE`; SQLite's IMMEDIATE
-/// write transaction already lets one writer at a time): every deletion of a second factor
-/// takes it, so of two at once (the app and the last passkey) the second sees the first's
-/// result and cannot leave the person without the second factor their organization requires,
-/// or with recovery codes and no second factor.
-pub(super) async fn lock_person(
-    store: &Store,
-    txn: &DatabaseTransaction,
-    user_id: i32,
-) -> Result<(), StoreError> {
-    if store.connection().get_database_backend() == DatabaseBackend::Postgres {
-        user::Entity::find_by_id(user_id)
-            .lock_exclusive()
-            .one(txn)
-            .await?;
-    }
-    Ok(())
 }
 
 /// Ends the user's sessions except `keep`; returns how many ended.
@@ -90,7 +73,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let txn = self.begin_write().await?;
-        super::users::write_new_password(&txn, user_id, hash, now).await?;
+        write_new_password(&txn, user_id, hash, now).await?;
         let ended = finish(txn, user_id, keep_session, "password.changed", actor, now).await?;
         Ok(ended)
     }
@@ -141,7 +124,7 @@ impl Store {
     /// verification) the last second factor stays: the app goes only beside a passkey. When no
     /// second factor is left, the recovery codes that stand in for one go too and this
     /// instance's cached app-password checks are stale at once. Checked under the person's lock
-    /// ([`lock_person`]).
+    /// (`transaction_steps::lock_person`).
     pub async fn remove_authenticator(
         &self,
         user_id: i32,
@@ -159,7 +142,7 @@ impl Store {
         if deleted.rows_affected == 0 {
             return Ok(AuthenticatorRemoval::NotFound);
         }
-        let second_factor_left = super::passkeys::has_second_factor(&txn, user_id).await?;
+        let second_factor_left = has_second_factor(&txn, user_id).await?;
         if second_factor_required && !second_factor_left {
             // Dropped unwritten: the delete above rolls back.
             return Ok(AuthenticatorRemoval::LastSecondFactor);
@@ -167,7 +150,7 @@ impl Store {
         if !second_factor_left {
             // Recovery codes stand in for a second factor, so they go with the last one (a
             // later one does not bring an old set back).
-            super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+            delete_recovery_codes(&txn, user_id).await?;
         }
         let sessions_ended = finish(
             txn,

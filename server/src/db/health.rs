@@ -1,4 +1,4 @@
-//! What readiness (`crate::readiness`) and the metrics (`crate::metrics`) read about the
+//! What readiness (`crate::http::readiness`) and the metrics (`crate::metrics`) read about the
 //! database itself: the migrations it has, the connection pool, live sessions and mail waiting
 //! in the outbox. None of these is on a request's path.
 

@@ -5,6 +5,10 @@
 //! written with the person's mail in the outbox (`db::audit`). Committed with
 //! `Store::commit_revoking`, so this instance refuses a cached app password at once; the
 //! deletes fire migration 11's triggers, so the other instances do too.
+//!
+//! "Reset password and methods" does both in one transaction: the methods as above, and the
+//! password replaced by one nobody knows with a one-time link (`db::password_links`), each
+//! with its audit event.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -13,8 +17,11 @@ use sea_orm::{
 };
 
 use super::audit::AuditNote;
+use super::entities::user::Role;
 use super::entities::{app_password, authenticator_app, organization, passkey, session, user};
+use super::password_links::NewPasswordLink;
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
+use super::transaction_steps::{delete_recovery_codes, write_new_password};
 use crate::domain::method_reset::{MethodsReset, OwnReset, RESET};
 
 /// How a reset ended.
@@ -29,7 +36,7 @@ pub enum MethodsResetOutcome {
 /// Whether `user_id` is an enabled administrator and no other enabled administrator remains.
 async fn last_administrator(txn: &DatabaseTransaction, user_id: i32) -> Result<bool, StoreError> {
     let administrators: Vec<i32> = user::Entity::find()
-        .filter(user::Column::Role.eq("admin"))
+        .filter(user::Column::Role.eq(Role::Administrator))
         .filter(user::Column::IsEnabled.eq(true))
         .all(txn)
         .await?
@@ -53,17 +60,70 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<MethodsResetOutcome, StoreError> {
         let txn = self.begin_write().await?;
+        let outcome = self
+            .reset_methods_in(&txn, user_id, understood, actor, now)
+            .await?;
+        if matches!(outcome, MethodsResetOutcome::Done(_)) {
+            self.commit_revoking(txn).await?;
+        }
+        // Otherwise the transaction ends unwritten.
+        Ok(outcome)
+    }
+
+    /// "Reset password and methods": the methods as [`Store::reset_methods`], and the
+    /// password replaced by `locked_hash` (one nobody knows) with `link`, with which the
+    /// person sets a new one (their earlier links stop working); both audited, in one
+    /// transaction. Nothing changes when the methods reset needs confirmation first.
+    pub async fn reset_password_and_methods(
+        &self,
+        user_id: i32,
+        locked_hash: String,
+        link: NewPasswordLink,
+        understood: Option<OwnReset>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<MethodsResetOutcome, StoreError> {
+        let txn = self.begin_write().await?;
+        let outcome = self
+            .reset_methods_in(&txn, user_id, understood, actor, now)
+            .await?;
+        if !matches!(outcome, MethodsResetOutcome::Done(_)) {
+            return Ok(outcome);
+        }
+        // Sessions and app passwords went with the methods, as the reset setting says.
+        write_new_password(&txn, user_id, locked_hash, now).await?;
+        super::password_links::insert_link(&txn, user_id, link, now).await?;
+        AuditNote::new(
+            "password.reset",
+            "by an administrator, with a one-time link, with their sign-in methods",
+        )
+        .row(Some(user_id), actor, now)
+        .insert(&txn)
+        .await?;
+        self.commit_revoking(txn).await?;
+        Ok(outcome)
+    }
+
+    /// The methods reset inside `txn`, which the caller commits when it is `Done`.
+    async fn reset_methods_in(
+        &self,
+        txn: &DatabaseTransaction,
+        user_id: i32,
+        understood: Option<OwnReset>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<MethodsResetOutcome, StoreError> {
         // The person's lock first, as every change of their second factors takes it (new
         // recovery codes at the same moment wait, then find no second factor).
         let mut person = user::Entity::find_by_id(user_id);
         if self.connection().get_database_backend() == DatabaseBackend::Postgres {
             person = person.lock_exclusive();
         }
-        if person.one(&txn).await?.is_none() {
+        if person.one(txn).await?.is_none() {
             return Err(StoreError::NotFound);
         }
         let org = organization::Entity::find_by_id(ORGANIZATION_ID)
-            .one(&txn)
+            .one(txn)
             .await?;
         // As an administrator's password reset treats them.
         let revokes_app_passwords = org
@@ -73,7 +133,7 @@ impl Store {
         if actor.user_id == Some(user_id) {
             let follows = OwnReset {
                 two_step_required,
-                last_administrator: last_administrator(&txn, user_id).await?,
+                last_administrator: last_administrator(txn, user_id).await?,
             };
             if follows.needs_confirmation() && !understood.is_some_and(|told| follows.told_by(told))
             {
@@ -84,23 +144,23 @@ impl Store {
         let authenticator_apps = authenticator_app::Entity::find()
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .filter(authenticator_app::Column::ConfirmedAt.is_not_null())
-            .count(&txn)
+            .count(txn)
             .await?;
         // One being set up goes too: it was begun by whoever held the person's session.
         authenticator_app::Entity::delete_many()
             .filter(authenticator_app::Column::UserId.eq(user_id))
-            .exec(&txn)
+            .exec(txn)
             .await?;
         let passkeys = passkey::Entity::delete_many()
             .filter(passkey::Column::UserId.eq(user_id))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
-        let recovery_codes = super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+        let recovery_codes = delete_recovery_codes(txn, user_id).await?;
         // Pending sign-ins too: one waiting for a code of the removed app must not finish.
         let sessions_ended = session::Entity::delete_many()
             .filter(session::Column::UserId.eq(user_id))
-            .exec(&txn)
+            .exec(txn)
             .await?
             .rows_affected;
         let app_passwords =
@@ -108,12 +168,12 @@ impl Store {
         let (app_passwords_revoked, app_passwords_stopped) = if revokes_app_passwords {
             let revoked = app_password::Entity::delete_many()
                 .filter(app_password::Column::UserId.eq(user_id))
-                .exec(&txn)
+                .exec(txn)
                 .await?
                 .rows_affected;
             (revoked, 0)
         } else {
-            (0, app_passwords.count(&txn).await?)
+            (0, app_passwords.count(txn).await?)
         };
         let reset = MethodsReset {
             authenticator_apps,
@@ -125,9 +185,8 @@ impl Store {
         };
         AuditNote::new(RESET, reset.detail())
             .row(Some(user_id), actor, now)
-            .insert(&txn)
+            .insert(txn)
             .await?;
-        self.commit_revoking(txn).await?;
         Ok(MethodsResetOutcome::Done(reset))
     }
 }

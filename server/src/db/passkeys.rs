@@ -9,13 +9,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseBackend,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseBackend,
     DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
 use super::audit::AuditNote;
-use super::entities::{authenticator_app, passkey, passkey_ceremony, session, user};
+use super::entities::{passkey, passkey_ceremony, session, user};
 use super::store::{Actor, Store, StoreError};
+use super::transaction_steps::{delete_recovery_codes, has_second_factor};
 use crate::domain::passkey::{ADDED, CeremonyKind, DELETED, MAX_PER_USER, RENAMED};
 
 /// A passkey to store for a person, as `webauthn-rs` registered it.
@@ -85,26 +86,6 @@ fn bound_to(binding: CeremonyBinding<'_>) -> Condition {
             Condition::all().add(passkey_ceremony::Column::TokenHash.eq(hash))
         }
     }
-}
-
-/// Whether the person has a second factor: a confirmed authenticator app or a passkey.
-pub(super) async fn has_second_factor(
-    db: &impl ConnectionTrait,
-    user_id: i32,
-) -> Result<bool, StoreError> {
-    let apps = authenticator_app::Entity::find()
-        .filter(authenticator_app::Column::UserId.eq(user_id))
-        .filter(authenticator_app::Column::ConfirmedAt.is_not_null())
-        .count(db)
-        .await?;
-    if apps > 0 {
-        return Ok(true);
-    }
-    Ok(passkey::Entity::find()
-        .filter(passkey::Column::UserId.eq(user_id))
-        .count(db)
-        .await?
-        > 0)
 }
 
 /// What a factor change ends with (as `factor_changes` does for the authenticator app): the
@@ -286,7 +267,7 @@ impl Store {
             return Ok(PasskeyRemoval::LastSecondFactor);
         }
         if !second_factor_left {
-            super::recovery_codes::delete_recovery_codes(&txn, user_id).await?;
+            delete_recovery_codes(&txn, user_id).await?;
         }
         let sessions_ended =
             finish_factor_change(txn, user_id, keep_session, DELETED, &found, actor, now).await?;

@@ -6,13 +6,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::audit::AuditNote;
 use super::entities::recovery_code;
 use super::store::{Actor, Store, StoreError};
+use super::transaction_steps::{delete_recovery_codes, has_second_factor, lock_person};
 use crate::domain::recovery_code::{CREATED, USED, used_detail};
 
 /// How many codes of a person's set are still unused, and how many the set had.
@@ -23,25 +22,12 @@ pub struct RecoveryCodeCount {
     pub issued: u64,
 }
 
-/// Deletes every recovery code of `user_id` inside a transaction: when the set is replaced,
-/// or when the person's last second factor goes (a code stands in for one).
-pub(super) async fn delete_recovery_codes(
-    txn: &impl ConnectionTrait,
-    user_id: i32,
-) -> Result<u64, DbErr> {
-    Ok(recovery_code::Entity::delete_many()
-        .filter(recovery_code::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await?
-        .rows_affected)
-}
-
 impl Store {
     /// Replaces the person's recovery codes with new ones (`code_hashes`: their keyed hashes),
     /// with the audit event, in one transaction; the earlier codes stop working. Only for a
     /// person with a second factor, a confirmed authenticator app or a passkey (`NotFound`
     /// otherwise), checked under the lock on the person every deletion of a second factor
-    /// takes first (`factor_changes::lock_person`), so one at the same moment cannot leave
+    /// takes first (`transaction_steps::lock_person`), so one at the same moment cannot leave
     /// codes behind without a second factor (and, all taking it first, none deadlocks).
     pub async fn replace_recovery_codes(
         &self,
@@ -51,8 +37,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.begin_write().await?;
-        super::factor_changes::lock_person(self, &txn, user_id).await?;
-        if !super::passkeys::has_second_factor(&txn, user_id).await? {
+        lock_person(self, &txn, user_id).await?;
+        if !has_second_factor(&txn, user_id).await? {
             return Err(StoreError::NotFound);
         }
         delete_recovery_codes(&txn, user_id).await?;

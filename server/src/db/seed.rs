@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use sha2::{Digest, Sha256};
 
-use super::entities::{app_password, authenticator_app, session, user};
+use super::entities::user::Role;
+use super::entities::{app_password, authenticator_app, passkey, recovery_code, session, user};
 use super::store::{ORGANIZATION_ID, Store, StoreError};
 use crate::domain::account;
 use crate::domain::session as domain_session;
@@ -102,7 +103,7 @@ impl Store {
                     password_hash: Set(password_hash.to_owned()),
                     password_changed_at: Set(now),
                     is_enabled: Set(true),
-                    role: Set("user".to_owned()),
+                    role: Set(Role::Member),
                     created_at: Set(now),
                     failed_sign_ins: Set(0),
                     throttled_until: Set(None),
@@ -199,6 +200,44 @@ impl Store {
                 }
             });
             session::Entity::insert_many(sessions)
+                .exec_without_returning(self.connection())
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Gives each of the seeded people `0..people` one recovery code and one passkey row
+    /// (placeholders: nobody signs in with them), so the planner's statistics see both spread
+    /// over everyone, as the session's read counts them for Security info.
+    pub async fn seed_second_factor_rows(
+        &self,
+        people: usize,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let ids = self.seeded_ids(people).await?;
+        for chunk in ids.chunks(ROWS_PER_INSERT) {
+            let codes = chunk.iter().map(|user_id| recovery_code::ActiveModel {
+                user_id: Set(*user_id),
+                code_hash: Set(format!("seeded-{user_id}")),
+                created_at: Set(now),
+                used_at: Set(None),
+                ..Default::default()
+            });
+            recovery_code::Entity::insert_many(codes)
+                .exec_without_returning(self.connection())
+                .await?;
+            let passkeys = chunk.iter().map(|user_id| passkey::ActiveModel {
+                user_id: Set(*user_id),
+                name: Set("Seeded key".to_owned()),
+                credential_id: Set(format!("seeded-{user_id}")),
+                user_handle: Set(format!("seeded-{user_id}")),
+                credential: Set("{}".to_owned()),
+                sign_count: Set(0),
+                created_at: Set(now),
+                last_used_at: Set(None),
+                ..Default::default()
+            });
+            passkey::Entity::insert_many(passkeys)
                 .exec_without_returning(self.connection())
                 .await?;
         }

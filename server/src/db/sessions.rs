@@ -8,6 +8,7 @@ use sea_orm::{
 
 use super::audit::AuditNote;
 use super::entities::{authenticator_app, organization, session, user};
+use super::recovery_codes::RecoveryCodeCount;
 use super::store::{Actor, Store, StoreError};
 
 /// A session as a signed-in page reads it: with its person and, from the same query, what every
@@ -18,6 +19,18 @@ pub struct SessionWithOwner {
     pub user: user::Model,
     pub organization: Option<organization::Model>,
     pub authenticator: Option<authenticator_app::Model>,
+    pub counts: OwnerCounts,
+}
+
+/// How many of some things the session's person has, counted in the session's read (each an
+/// index range of the person's rows): Security info then reads a list only when there is one
+/// to show.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OwnerCounts {
+    pub passkeys: u64,
+    pub recovery_codes: RecoveryCodeCount,
+    /// Complete sessions (signed-in browsers), this one included.
+    pub complete_sessions: u64,
 }
 
 /// Column prefixes of [`session_query`]'s four tables.
@@ -34,8 +47,22 @@ impl FromQueryResult for SessionWithOwner {
             // Missing rows of a left join: `None`; any other error is one.
             organization: Option::from_query_result(row, ORGANIZATION)?,
             authenticator: Option::from_query_result(row, AUTHENTICATOR)?,
+            counts: OwnerCounts {
+                passkeys: count(row, "count_passkeys")?,
+                recovery_codes: RecoveryCodeCount {
+                    left: count(row, "count_recovery_codes_left")?,
+                    issued: count(row, "count_recovery_codes")?,
+                },
+                complete_sessions: count(row, "count_complete_sessions")?,
+            },
         })
     }
+}
+
+/// A `COUNT(*)` column of the row (a bigint on PostgreSQL, an integer on SQLite).
+fn count(row: &sea_orm::QueryResult, column: &str) -> Result<u64, sea_orm::DbErr> {
+    let value: i64 = row.try_get("", column)?;
+    Ok(u64::try_from(value).unwrap_or(0))
 }
 
 /// A session to start for a person: complete, or waiting for the code step. `Debug` hides
@@ -278,6 +305,28 @@ pub(super) fn session_query(token_hash: &str) -> sea_orm::Select<session::Entity
                 .from(user::Column::Id)
                 .to(authenticator_app::Column::UserId)
                 .into(),
+        )
+        .expr_as(
+            Expr::cust("(SELECT COUNT(*) FROM passkeys WHERE passkeys.user_id = sessions.user_id)"),
+            "count_passkeys",
+        )
+        .expr_as(
+            Expr::cust(
+                "(SELECT COUNT(*) FROM recovery_codes WHERE recovery_codes.user_id = sessions.user_id)",
+            ),
+            "count_recovery_codes",
+        )
+        .expr_as(
+            Expr::cust(
+                "(SELECT COUNT(*) FROM recovery_codes WHERE recovery_codes.user_id = sessions.user_id AND recovery_codes.used_at IS NULL)",
+            ),
+            "count_recovery_codes_left",
+        )
+        .expr_as(
+            Expr::cust(
+                "(SELECT COUNT(*) FROM sessions AS others WHERE others.user_id = sessions.user_id AND others.pending_second_step = FALSE)",
+            ),
+            "count_complete_sessions",
         )
         .filter(session::Column::TokenHash.eq(token_hash))
 }

@@ -10,9 +10,11 @@ use sea_orm::{
 };
 
 use super::audit::AuditNote;
+use super::entities::user::Role;
 use super::entities::{app_password, authenticator_app, organization, passkey, session, user};
 use super::password_links::NewPasswordLink;
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
+use super::transaction_steps::write_new_password;
 use crate::domain::policy;
 
 /// A user the administrator adds. `Debug` hides the password hash.
@@ -230,7 +232,11 @@ impl Store {
             password_hash: Set(new.password_hash),
             password_changed_at: Set(now),
             is_enabled: Set(true),
-            role: Set(if new.is_admin { ADMIN } else { "user" }.to_owned()),
+            role: Set(if new.is_admin {
+                Role::Administrator
+            } else {
+                Role::Member
+            }),
             created_at: Set(now),
             failed_sign_ins: Set(0),
             throttled_until: Set(None),
@@ -251,9 +257,9 @@ impl Store {
         let detail = match &link {
             Some(_) => format!(
                 "role {}; they set their password with a one-time link",
-                added.role
+                added.role.name()
             ),
-            None => format!("role {}", added.role),
+            None => format!("role {}", added.role.name()),
         };
         if let Some(link) = link {
             super::password_links::insert_link(&txn, added.id, link, now).await?;
@@ -330,7 +336,7 @@ impl Store {
             .one(&txn)
             .await?
             .is_none_or(|org| org.reset_revokes_app_passwords);
-        super::users::write_new_password(&txn, user_id, hash, now).await?;
+        write_new_password(&txn, user_id, hash, now).await?;
         let sessions_ended = session::Entity::delete_many()
             .filter(session::Column::UserId.eq(user_id))
             .exec(&txn)
@@ -419,9 +425,13 @@ impl Store {
         if !admin {
             refuse_last_administrator(&txn, user_id).await?;
         }
-        let role = if admin { ADMIN } else { "user" };
+        let role = if admin {
+            Role::Administrator
+        } else {
+            Role::Member
+        };
         let updated = user::Entity::update_many()
-            .col_expr(user::Column::Role, Expr::value(role))
+            .col_expr(user::Column::Role, Expr::value(role.name()))
             .filter(user::Column::Id.eq(user_id))
             .exec(&txn)
             .await?;
@@ -442,29 +452,6 @@ impl Store {
     }
 }
 
-/// Sets a new password hash and its change time inside a writing transaction; `NotFound` if
-/// there is no such user. Shared by the person's own change and an administrator's reset.
-pub(super) async fn write_new_password(
-    txn: &DatabaseTransaction,
-    user_id: i32,
-    hash: String,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let updated = user::Entity::update_many()
-        .col_expr(user::Column::PasswordHash, Expr::value(hash))
-        .col_expr(user::Column::PasswordChangedAt, Expr::value(now))
-        .filter(user::Column::Id.eq(user_id))
-        .exec(txn)
-        .await?;
-    if updated.rows_affected != 1 {
-        return Err(StoreError::NotFound);
-    }
-    Ok(())
-}
-
-/// The role of administrators.
-const ADMIN: &str = "admin";
-
 /// Refuses, inside a writing transaction, when `user_id` is an enabled administrator and no
 /// other enabled administrator remains. On PostgreSQL the administrators' rows are locked
 /// first, so two administrators removing each other at once cannot both succeed (SQLite's
@@ -474,7 +461,7 @@ async fn refuse_last_administrator(
     user_id: i32,
 ) -> Result<(), StoreError> {
     let mut query = user::Entity::find()
-        .filter(user::Column::Role.eq(ADMIN))
+        .filter(user::Column::Role.eq(Role::Administrator))
         .filter(user::Column::IsEnabled.eq(true));
     if txn.get_database_backend() == DatabaseBackend::Postgres {
         query = query.lock_exclusive();

@@ -11,7 +11,7 @@ use super::audit_bounds;
 pub const PAGE_SIZE: u64 = 20;
 
 /// The kinds of audit events a person is shown ([`describe`] words each).
-pub const SHOWN_KINDS: [&str; 24] = [
+pub const SHOWN_KINDS: [&str; 26] = [
     "sign_in.succeeded",
     "sign_in.failed",
     "sign_out.everywhere",
@@ -36,6 +36,8 @@ pub const SHOWN_KINDS: [&str; 24] = [
     super::passkey::DELETED,
     super::attack_alert::ALERTED,
     SIGNED_OUT_A_BROWSER,
+    super::password_link::MAILED,
+    super::password_link::RESET_BY_MAIL,
 ];
 
 /// The detail of a `sign_in.succeeded` event whose second step was a recovery code.
@@ -142,6 +144,12 @@ pub fn describe(
         ),
         "password.changed" => shown("Password changed", None, false),
         "password.reset" => shown("Password reset by an administrator", None, true),
+        super::password_link::MAILED => shown(
+            "Link to set a new password mailed (\"Forgot password?\")",
+            None,
+            true,
+        ),
+        super::password_link::RESET_BY_MAIL => shown("Password set with a mailed link", None, true),
         "authenticator.added" => shown("Authenticator app added", None, false),
         "authenticator.deleted" => shown("Authenticator app deleted", None, true),
         super::recovery_code::CREATED => shown("New recovery codes", None, false),

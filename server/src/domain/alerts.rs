@@ -4,8 +4,10 @@
 
 use chrono::{DateTime, Duration, Utc};
 
+use super::attack_alert::{ALERT_AFTER, ALERTED};
+
 /// The audit events that become mail alerts.
-pub const ALERT_KINDS: [&str; 11] = [
+pub const ALERT_KINDS: [&str; 12] = [
     "app_password.created",
     "app_password.new_ip",
     "password.changed",
@@ -16,7 +18,8 @@ pub const ALERT_KINDS: [&str; 11] = [
     super::method_reset::RESET,
     super::passkey::ADDED,
     super::passkey::DELETED,
-    super::attack_alert::ALERTED,
+    ALERTED,
+    super::password_link::RESET_BY_MAIL,
 ];
 
 /// Attempts before a mail is given up (the delays add up to about a day).
@@ -48,9 +51,12 @@ pub const CLAIM: Duration =
 
 /// Whether the audit event `kind` about a person is mailed to them.
 pub fn is_alerted(kind: &str) -> bool {
-    // A sign-in link is mailed like an alert, but its mail is made elsewhere (it carries the
-    // link: `use_cases::sign_in_link_mail`).
-    ALERT_KINDS.contains(&kind) || kind == super::sign_in_link::MAILED
+    // A sign-in link and a "Forgot password?" link are mailed like alerts, but their mails are
+    // made elsewhere (they carry the link: `use_cases::sign_in_link_mail`,
+    // `use_cases::password_reset_mail`).
+    ALERT_KINDS.contains(&kind)
+        || kind == super::sign_in_link::MAILED
+        || kind == super::password_link::MAILED
 }
 
 /// Whether a claim that ends at `claimed_until` still has room, at `now`, for one more mail at
@@ -102,11 +108,40 @@ pub fn new_ip_app_password_id(detail: &str) -> Option<i32> {
         .ok()
 }
 
+/// The mail of an attack on the second step (`domain::attack_alert`): what happened, what to do (change the password, which is known), and when it is
+/// nothing to worry about.
+fn failed_second_steps_mail(facts: &AlertFacts<'_>) -> Alert {
+    let when = facts.at.format("%Y-%m-%d %H:%M UTC");
+    let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
+    let change_password = app::routes::SecurityInfoDialog::ChangePassword { done: false }
+        .on(app::routes::Page::SecurityInfo);
+    let body = format!(
+        "Hello {person},\n\n\
+         Someone entered the right password for your account but not the code: since your \
+         last sign-in, {ALERT_AFTER} codes were wrong, the latest {when}{from}. They were not \
+         signed in.\n\n\
+         Change your password now, since whoever it was knows it: sign in at \
+         {url}{change_password} and choose a new one.\n\n\
+         If it was you (a mistyped code, or an authenticator app whose clock is off), there is \
+         nothing to do.\n\n\
+         Account: {account}\n\n\
+         (Latchkey sends this mail once for each run of wrong codes; your next sign-in starts \
+         the count again.)\n",
+        person = facts.person,
+        account = facts.account,
+        url = facts.public_url,
+    );
+    Alert {
+        subject: "Someone entered your password but not the code".to_owned(),
+        body,
+    }
+}
+
 /// The alert for an audit event, or `None` when its kind is not alerted.
 pub fn compose(facts: &AlertFacts<'_>) -> Option<Alert> {
     // Not a change the person may have made: its own words, and what to do.
-    if facts.kind == super::attack_alert::ALERTED {
-        return Some(super::attack_alert::alert(facts));
+    if facts.kind == ALERTED {
+        return Some(failed_second_steps_mail(facts));
     }
     let when = facts.at.format("%Y-%m-%d %H:%M UTC");
     let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
@@ -169,6 +204,12 @@ pub fn compose(facts: &AlertFacts<'_>) -> Option<Alert> {
                 detail = facts.detail
             ),
         ),
+        super::password_link::RESET_BY_MAIL => (
+            "Your password was reset".to_owned(),
+            format!(
+                "The password of your account was set {when}{from} with a link mailed to you (\"Forgot password?\"). Your browsers and devices were signed out; signing in still asks for your second step."
+            ),
+        ),
         super::passkey::ADDED => {
             let name = super::passkey::name_in_detail(facts.detail).unwrap_or("(unnamed)");
             (
@@ -210,6 +251,36 @@ pub fn retry_delay(attempts: i32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_mail_says_what_happened_and_to_change_the_password() {
+        let facts = AlertFacts {
+            kind: ALERTED,
+            detail: &super::super::attack_alert::alert_detail(),
+            ip: Some("203.0.113.9"),
+            client: None,
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            app_password_name: None,
+            person: "Ada Lovelace",
+            account: "ada@contoso.example",
+            public_url: "https://id.contoso.example",
+        };
+        let mail = failed_second_steps_mail(&facts);
+        assert_eq!(
+            mail.subject,
+            "Someone entered your password but not the code"
+        );
+        for said in [
+            "Hello Ada Lovelace",
+            "10 codes were wrong, the latest 2027-01-15 08:00 UTC from 203.0.113.9",
+            "Change your password now",
+            "https://id.contoso.example/security-info?change=password",
+            "Account: ada@contoso.example",
+        ] {
+            assert!(mail.body.contains(said), "{said}: {}", mail.body);
+        }
+        assert_eq!(compose(&facts), Some(mail));
+    }
 
     fn facts<'a>(kind: &'a str, detail: &'a str) -> AlertFacts<'a> {
         AlertFacts {
@@ -296,6 +367,16 @@ mod tests {
             "{}",
             reset.body
         );
+        let by_mail = compose(&facts("password.reset_by_mail", "1 sessions ended"));
+        let by_mail = by_mail.unwrap_or_else(|| panic!("an alert"));
+        assert_eq!(by_mail.subject, "Your password was reset");
+        assert!(
+            by_mail
+                .body
+                .contains("2027-01-15 08:00 UTC from 192.0.2.7 with a link mailed to you"),
+            "{}",
+            by_mail.body
+        );
         assert_eq!(compose(&facts("sign_in.succeeded", "")), None);
     }
 
@@ -322,6 +403,7 @@ mod tests {
         for kind in ALERT_KINDS {
             assert!(is_alerted(kind), "{kind}");
         }
+        assert!(is_alerted("password.reset_link_mailed"));
         assert!(!is_alerted("sign_in.succeeded"));
         assert!(!is_alerted("app_password.deleted"));
     }

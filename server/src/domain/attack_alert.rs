@@ -14,7 +14,6 @@
 
 use chrono::Duration;
 
-use super::alerts::{Alert, AlertFacts};
 use super::throttle::{self, FailureLimit, KeyKind};
 
 /// Failed second steps since the last complete sign-in that make the person a mail.
@@ -50,70 +49,11 @@ pub fn after_the_right_password(detail: &str) -> bool {
     AFTER_THE_RIGHT_PASSWORD.contains(&detail)
 }
 
-/// The mail: what happened, what to do (change the password, which is known), and when it is
-/// nothing to worry about.
-pub fn alert(facts: &AlertFacts<'_>) -> Alert {
-    let when = facts.at.format("%Y-%m-%d %H:%M UTC");
-    let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
-    let change_password = app::routes::SecurityInfoDialog::ChangePassword { done: false }
-        .on(app::routes::Page::SecurityInfo);
-    let body = format!(
-        "Hello {person},\n\n\
-         Someone entered the right password for your account but not the code: since your \
-         last sign-in, {ALERT_AFTER} codes were wrong, the latest {when}{from}. They were not \
-         signed in.\n\n\
-         Change your password now, since whoever it was knows it: sign in at \
-         {url}{change_password} and choose a new one.\n\n\
-         If it was you (a mistyped code, or an authenticator app whose clock is off), there is \
-         nothing to do.\n\n\
-         Account: {account}\n\n\
-         (Latchkey sends this mail once for each run of wrong codes; your next sign-in starts \
-         the count again.)\n",
-        person = facts.person,
-        account = facts.account,
-        url = facts.public_url,
-    );
-    Alert {
-        subject: "Someone entered your password but not the code".to_owned(),
-        body,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use chrono::DateTime;
 
     use super::*;
-
-    #[test]
-    fn the_mail_says_what_happened_and_to_change_the_password() {
-        let facts = AlertFacts {
-            kind: ALERTED,
-            detail: &alert_detail(),
-            ip: Some("203.0.113.9"),
-            client: None,
-            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
-            app_password_name: None,
-            person: "Ada Lovelace",
-            account: "ada@contoso.example",
-            public_url: "https://id.contoso.example",
-        };
-        let mail = alert(&facts);
-        assert_eq!(
-            mail.subject,
-            "Someone entered your password but not the code"
-        );
-        for said in [
-            "Hello Ada Lovelace",
-            "10 codes were wrong, the latest 2027-01-15 08:00 UTC from 203.0.113.9",
-            "Change your password now",
-            "https://id.contoso.example/security-info?change=password",
-            "Account: ada@contoso.example",
-        ] {
-            assert!(mail.body.contains(said), "{said}: {}", mail.body);
-        }
-        assert_eq!(super::super::alerts::compose(&facts), Some(mail));
-    }
 
     #[test]
     fn only_failures_after_the_right_password_are_marked() {

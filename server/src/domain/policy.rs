@@ -11,6 +11,9 @@ pub enum Setting {
     RequireTwoStep,
     /// An administrator's password reset also revokes the person's app passwords.
     ResetRevokesAppPasswords,
+    /// People may reset their own password with a link mailed to them ("Forgot password?";
+    /// off by default, and only where mail is set up).
+    ResetPasswordByMail,
 }
 
 impl Setting {
@@ -21,6 +24,7 @@ impl Setting {
             Self::SecurityInfoExperience => "security-info-experience",
             Self::RequireTwoStep => "require-two-step",
             Self::ResetRevokesAppPasswords => "reset-revokes-app-passwords",
+            Self::ResetPasswordByMail => "reset-password-by-mail",
         }
     }
 }
@@ -48,6 +52,7 @@ mod tests {
             Setting::SecurityInfoExperience,
             Setting::RequireTwoStep,
             Setting::ResetRevokesAppPasswords,
+            Setting::ResetPasswordByMail,
         ]
         .map(Setting::name);
         let unique: std::collections::HashSet<_> = names.iter().collect();

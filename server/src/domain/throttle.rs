@@ -95,6 +95,16 @@ impl Rule {
         max: 6,
         window: Duration::hours(24),
     };
+    /// "Forgot password?" mails of one account: one per window, and as many a day as sign-in
+    /// links, so asking again and again sends no more mail.
+    pub const RESET_MAIL: Self = Self::SIGN_IN_LINK_MAIL;
+    pub const RESET_MAILS_PER_DAY: Self = Self::SIGN_IN_LINK_MAILS_PER_DAY;
+    /// "Forgot password?" requests from one address (IPv6: its /64) an hour, whatever the
+    /// names: enough for an office behind one address, too few to fill many mailboxes.
+    pub const RESET_REQUESTS_PER_ADDRESS: Self = Self::Ceiling {
+        max: 20,
+        window: Duration::hours(1),
+    };
 
     /// Before an attempt: `Ok` with the counter that counts it, or `Err` with the time the
     /// next attempt may start.
@@ -186,6 +196,12 @@ pub enum KeyKind {
     /// Failed second steps of one person since their last complete sign-in (the name part is
     /// their user id: `domain::attack_alert`).
     SecondStepStreak,
+    /// "Forgot password?" mails for one sign-in name.
+    ResetMail,
+    /// "Forgot password?" mails for one sign-in name in a day.
+    ResetMailDay,
+    /// "Forgot password?" requests from one address (IPv6: its /64).
+    ResetAddress,
 }
 
 /// The address as counted: IPv4 whole, IPv6 by its /64 (one host holds a whole /64, so
@@ -216,6 +232,9 @@ pub fn key(kind: KeyKind, name_key: &str, address: Option<&str>) -> String {
         KeyKind::SignInLinkMail => "sign-in-link-mail",
         KeyKind::SignInLinkMailDay => "sign-in-link-mail-day",
         KeyKind::SecondStepStreak => "second-step-streak",
+        KeyKind::ResetMail => "reset-mail",
+        KeyKind::ResetMailDay => "reset-mail-day",
+        KeyKind::ResetAddress => "reset-address",
     };
     let mut hasher = Sha256::new();
     for part in [tag, name_key, address.unwrap_or("")] {

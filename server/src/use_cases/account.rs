@@ -7,6 +7,7 @@ use app::model::{ActivityItem, ActivityPage, AuthenticatorEnrollment, SecurityIn
 use async_trait::async_trait;
 use chrono::Utc;
 
+use super::recovery_codes::recovery_codes_left;
 use super::{
     MEMO_AUTHENTICATOR, ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds,
 };
@@ -123,12 +124,11 @@ impl AccountUseCases for ServerBackend {
             .await?
             .and_then(|a| a.confirmed_at);
         // Beside an authenticator app a passkey changes nothing here: read only without one.
-        let passkey_only =
-            authenticator.is_none() && self.store.has_passkey(signed_in.user.id).await?;
+        let passkey_only = authenticator.is_none() && signed_in.counts.passkeys > 0;
         let has_two_step = authenticator.is_some() || passkey_only;
         // Offered with a second factor only: codes stand in for one.
         let recovery_codes = if has_two_step {
-            Some(self.recovery_codes_left(signed_in.user.id).await?)
+            Some(recovery_codes_left(signed_in.counts.recovery_codes))
         } else {
             None
         };

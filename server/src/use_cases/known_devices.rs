@@ -23,7 +23,7 @@ use crate::domain::known_device::{self, Device};
 use crate::domain::random::OsRandom;
 use crate::domain::sign_in_link::{self, LinkMail};
 use crate::secret_key::SecretKey;
-use crate::sign_in_limits;
+use crate::use_cases::sign_in_limits;
 
 /// Purpose string for sealing a sign-in link's token with the server key (for its mail).
 const SIGN_IN_LINK_SEAL_PURPOSE: &str = "latchkey sign-in link v1";

@@ -25,16 +25,22 @@
 
 mod account;
 pub mod administration;
+pub mod app_password_check;
 mod app_passwords;
 mod known_devices;
 pub use known_devices::sign_in_link_mail;
 mod passkeys;
 pub use passkeys::{PasskeyError, PasswordlessStart};
+mod operations;
 mod password_links;
+pub use password_links::password_reset_mail;
 mod recovery_codes;
+mod second_step;
 mod sessions;
 mod setup;
+pub mod sign_in_limits;
 mod signed_in_browsers;
+mod state_figures;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -43,13 +49,15 @@ use app::backend::RequestContext;
 use app::error::{AppError, Refusal};
 use chrono::{DateTime, Utc};
 
-use crate::app_password_check::{AppPasswordChecker, CheckOutcome, CheckerSettings, Client};
 use crate::db::entities::{organization, session, user};
 use crate::db::{Actor, Store, StoreError};
 use crate::domain::session::SessionPolicy;
 use crate::domain::setup_token::SetupGate;
 use crate::domain::{ValidationError, app_password, password, totp};
 use crate::secret_key::SecretKey;
+use crate::use_cases::app_password_check::{
+    AppPasswordChecker, CheckOutcome, CheckerSettings, Client,
+};
 
 /// The session cookie's name over plain HTTP (development, tests behind no TLS).
 pub const SESSION_COOKIE: &str = "latchkey_session";
@@ -98,7 +106,9 @@ pub struct BackendSettings {
 
 /// Shared by every request of one server process.
 pub struct ServerBackend {
-    pub store: Store,
+    /// Private to the use cases: request handlers reach storage only through them
+    /// (`tests/module_layers.rs` checks that `http` names no storage).
+    store: Store,
     pub setup_gate: SetupGate,
     pub secret_key: SecretKey,
     pub settings: BackendSettings,
@@ -108,6 +118,14 @@ pub struct ServerBackend {
     sign_ins_per_ip: moka::sync::Cache<String, crate::domain::throttle::FailureWindow>,
     /// The check behind `GET /auth/basic`, with its cache and throttling.
     pub app_password_checker: AppPasswordChecker,
+}
+
+impl ServerBackend {
+    /// The storage, for the background jobs, the start-up and the tests (which read what a
+    /// change wrote). Request handlers go through the use cases instead.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
 }
 
 impl std::fmt::Debug for ServerBackend {
@@ -123,6 +141,8 @@ impl std::fmt::Debug for ServerBackend {
 pub struct SignedIn {
     pub session: session::Model,
     pub user: user::Model,
+    /// Counted in the session's read: Security info reads a list only when there is one.
+    pub counts: crate::db::OwnerCounts,
 }
 
 // The one place where server errors become what the user reads. Internal details are
@@ -190,6 +210,7 @@ fn actor(context: &RequestContext) -> Actor {
         ip: context.ip.clone(),
         user_agent: context.user_agent.clone(),
         user_id: None,
+        command_line: false,
     }
 }
 

@@ -35,6 +35,7 @@ use webauthn_rs::prelude::{
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use super::second_step::{PasskeyAssertion, SecondStep};
 use super::{ServerBackend, SignedIn, actor, client_ip};
 use crate::db::entities::{passkey, passkey_ceremony, user};
 use crate::db::{AuditNote, CeremonyBinding, NewCeremony, NewPasskey, PasskeyRemoval, StoreError};
@@ -43,7 +44,7 @@ use crate::domain::random::{OsRandom, RandomSource};
 use crate::domain::session as session_rules;
 use crate::domain::timefmt;
 use crate::metrics::{self, FailedStep};
-use crate::sign_in_limits;
+use crate::use_cases::sign_in_limits;
 
 /// Why a passkey call failed: a passkey refusal the page can react to, or any other error of
 /// the app (not signed in, "confirm it's you", throttled, ...).
@@ -68,15 +69,6 @@ impl From<PasskeyError> for AppError {
             PasskeyError::App(e) => e,
         }
     }
-}
-
-/// A passkey's answer to the second step of a sign-in, with what checks it; given to
-/// `sessions::complete_second_step`.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct PasskeyAssertion<'a> {
-    webauthn: &'a Webauthn,
-    state: &'a PasskeyAuthentication,
-    credential: &'a PublicKeyCredential,
 }
 
 /// What a registration keeps between its two requests: the user handle the credential is
@@ -305,6 +297,9 @@ impl ServerBackend {
         context: &RequestContext,
     ) -> Result<Vec<PasskeyItem>, PasskeyError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
+        if signed_in.counts.passkeys == 0 {
+            return Ok(Vec::new());
+        }
         let now = Utc::now();
         Ok(self
             .store
@@ -539,7 +534,7 @@ impl ServerBackend {
             credential,
         };
         let refused = AppError::from(PasskeyRefusal::NotAccepted);
-        self.complete_second_step(context, super::sessions::SecondStep::Passkey(assertion))
+        self.complete_second_step(context, SecondStep::Passkey(assertion))
             .await
             .map_err(|e| {
                 if e == refused {

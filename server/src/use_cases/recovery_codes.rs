@@ -10,10 +10,10 @@ use app::model::{IdentityCheck, NewRecoveryCodes, RecoveryCodesLeft};
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::sessions::SecondStep;
+use super::second_step::SecondStep;
 use super::{ServerBackend, actor};
-use crate::db::StoreError;
 use crate::db::entities::user;
+use crate::db::{RecoveryCodeCount, StoreError};
 use crate::domain::random::OsRandom;
 use crate::domain::recovery_code::{self, HASH_PURPOSE, RecoveryCode};
 use crate::domain::timefmt;
@@ -24,19 +24,6 @@ impl ServerBackend {
     fn recovery_code_hash(&self, user_id: i32, code: &RecoveryCode) -> String {
         self.secret_key
             .keyed_hash(HASH_PURPOSE, &code.hash_input(user_id))
-    }
-
-    /// How many of the person's recovery codes are left, for Security info.
-    pub(super) async fn recovery_codes_left(
-        &self,
-        user_id: i32,
-    ) -> Result<RecoveryCodesLeft, AppError> {
-        let count = self.store.recovery_codes_left(user_id).await?;
-        Ok(RecoveryCodesLeft {
-            left: u32::try_from(count.left).unwrap_or(u32::MAX),
-            issued: u32::try_from(count.issued).unwrap_or(u32::MAX),
-            few_left: count.issued > 0 && recovery_code::few_left(count.left),
-        })
     }
 
     /// Uses `typed`, if it is one of `person`'s unused recovery codes; with its audit event and
@@ -115,5 +102,14 @@ impl RecoveryCodeUseCases for ServerBackend {
     ) -> Result<SetCookie, AppError> {
         self.complete_second_step(context, SecondStep::RecoveryCode(code))
             .await
+    }
+}
+
+/// How many of the person's recovery codes are left, as Security info shows it.
+pub(super) fn recovery_codes_left(count: RecoveryCodeCount) -> RecoveryCodesLeft {
+    RecoveryCodesLeft {
+        left: u32::try_from(count.left).unwrap_or(u32::MAX),
+        issued: u32::try_from(count.issued).unwrap_or(u32::MAX),
+        few_left: count.issued > 0 && recovery_code::few_left(count.left),
     }
 }

@@ -8,58 +8,20 @@ use app::model::{CurrentUser, IdentityCheck, SignInStep};
 use async_trait::async_trait;
 use chrono::Utc;
 
+use super::second_step::SecondStep;
 use super::{
     MEMO_AUTHENTICATOR, MEMO_ORGANIZATION, MEMO_SESSION, SECURE_SESSION_COOKIE, SESSION_COOKIE,
     SIGN_INS_PER_ADDRESS, ServerBackend, SignedIn, actor, client_ip, retry_message,
     throttled_until,
 };
+use crate::db::Role;
 use crate::db::entities::user;
 use crate::db::{AuditNote, NewSession, SessionWithOwner};
 use crate::domain::random::OsRandom;
 use crate::domain::session as session_rules;
-use crate::domain::{account, activity, app_password, known_device, password};
+use crate::domain::{account, app_password, known_device, password};
 use crate::metrics::{self, FailedStep, SignInLimit};
-use crate::sign_in_limits;
-
-/// What completes a sign-in waiting for its second step.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum SecondStep<'a> {
-    /// A code from the person's authenticator app.
-    AuthenticatorCode(&'a str),
-    /// One of the person's unused recovery codes, in place of the app's code.
-    RecoveryCode(&'a str),
-    /// A passkey's answer to the challenge this session started (`use_cases::passkeys`).
-    Passkey(super::passkeys::PasskeyAssertion<'a>),
-}
-
-impl SecondStep<'_> {
-    /// The audit detail of a wrong one.
-    fn failure(self) -> &'static str {
-        match self {
-            Self::AuthenticatorCode(_) => "wrong authenticator code",
-            Self::RecoveryCode(_) => "wrong recovery code",
-            Self::Passkey(_) => crate::domain::passkey::ASSERTION_REFUSED,
-        }
-    }
-
-    /// What the person is told about a wrong one.
-    fn refusal(self) -> AppError {
-        match self {
-            Self::AuthenticatorCode(_) => AppError::wrong_code(),
-            Self::RecoveryCode(_) => AppError::wrong_recovery_code(),
-            Self::Passkey(_) => app::passkey_model::PasskeyRefusal::NotAccepted.into(),
-        }
-    }
-
-    /// The audit detail of the completed sign-in.
-    fn completed(self) -> &'static str {
-        match self {
-            Self::AuthenticatorCode(_) => "password and authenticator app",
-            Self::RecoveryCode(_) => activity::SIGNED_IN_WITH_RECOVERY_CODE,
-            Self::Passkey(_) => crate::domain::passkey::SIGNED_IN_WITH_PASSWORD_AND_PASSKEY,
-        }
-    }
-}
+use crate::use_cases::sign_in_limits;
 
 impl ServerBackend {
     /// The name of the session cookie (see [`SECURE_SESSION_COOKIE`]).
@@ -148,6 +110,7 @@ impl ServerBackend {
             user,
             organization,
             authenticator,
+            counts,
         } = found;
         let now = Utc::now();
         let live = if session.pending_second_step {
@@ -170,7 +133,11 @@ impl ServerBackend {
         context
             .memo
             .put(MEMO_AUTHENTICATOR, (user.id, authenticator));
-        Ok(Some(SignedIn { session, user }))
+        Ok(Some(SignedIn {
+            session,
+            user,
+            counts,
+        }))
     }
 
     /// The signed-in session of the request, if complete.
@@ -531,7 +498,7 @@ impl SessionUseCases for ServerBackend {
             display_name: signed_in.user.display_name,
             username: signed_in.user.username,
             organization,
-            is_admin: signed_in.user.role == "admin",
+            is_admin: signed_in.user.role == Role::Administrator,
         }))
     }
 

@@ -33,10 +33,20 @@ impl SignedInBrowserUseCases for ServerBackend {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let now = Utc::now();
         let policy = &self.settings.session_policy;
-        let mut browsers: Vec<SignedInBrowser> = self
-            .store
-            .browser_sessions(signed_in.user.id)
-            .await?
+        // Signed in in this browser only (the usual case): the list is this session, read already.
+        let sessions = if signed_in.counts.complete_sessions <= 1 {
+            let this = &signed_in.session;
+            vec![BrowserSession {
+                id: this.id,
+                created_at: this.created_at,
+                last_seen_at: this.last_seen_at,
+                ip: this.ip.clone(),
+                user_agent: this.user_agent.clone(),
+            }]
+        } else {
+            self.store.browser_sessions(signed_in.user.id).await?
+        };
+        let mut browsers: Vec<SignedInBrowser> = sessions
             .into_iter()
             .filter(|session| policy.is_live(session.created_at, session.last_seen_at, now))
             .map(|session| {

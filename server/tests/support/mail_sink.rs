@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use server::alerts::Mailer;
+use server::jobs::mail_alerts::Mailer;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 type Error = Box<dyn std::error::Error + Send + Sync>;

@@ -160,10 +160,12 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
         .site_root("target/site")
         .build();
     AppState {
-        site: server::site::SiteFiles::Directory(leptos_options.site_root.to_string().into()),
+        site: server::http::site_files::SiteFiles::Directory(
+            leptos_options.site_root.to_string().into(),
+        ),
         leptos_options,
         backend,
-        delivery: server::delivery::DeliverySettings::default(),
+        delivery: server::http::delivery::DeliverySettings::default(),
         trusted_proxies: vec![
             "127.0.0.1".parse().expect("address"),
             "::1".parse().expect("address"),
@@ -183,7 +185,7 @@ pub async fn add_user(
 ) -> server::db::entities::user::Model {
     let hash = server::domain::password::hash_password(PASSWORD, &mut OsRandom).expect("hash");
     backend
-        .store
+        .store()
         .add_user(
             server::db::NewUser {
                 username: username.to_owned(),
@@ -203,7 +205,7 @@ pub async fn add_user(
 pub async fn set_up_organization(backend: &ServerBackend) {
     let hash = server::domain::password::hash_password(PASSWORD, &mut OsRandom).expect("hash");
     backend
-        .store
+        .store()
         .complete_setup(
             server::db::NewOrganization {
                 name: "Contoso".to_owned(),
@@ -229,7 +231,7 @@ pub async fn set_policy(
     on: bool,
 ) -> Result<(), server::db::StoreError> {
     backend
-        .store
+        .store()
         .set_policy(
             setting,
             on,

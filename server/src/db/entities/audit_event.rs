@@ -25,6 +25,9 @@ pub struct Model {
     /// What a counted event counts (`domain::audit_bounds::bucket`); unique. `None` for an
     /// event written on its own.
     pub bucket: Option<String>,
+    /// Made by `latchkey admin` on the server's machine (not read from the client's name,
+    /// which a browser chooses).
+    pub by_command_line: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -19,6 +19,9 @@ pub struct Model {
     /// An administrator's password reset also revokes the person's app passwords (on by
     /// default); sessions always end.
     pub reset_revokes_app_passwords: bool,
+    /// People may reset their own password with a mailed link ("Forgot password?"; off by
+    /// default, offered only where mail is set up).
+    pub reset_password_by_mail: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

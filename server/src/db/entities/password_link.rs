@@ -3,7 +3,7 @@
 use sea_orm::entity::prelude::*;
 
 /// A one-time link with which a person sets their password: after an administrator's reset,
-/// or as a new person. Only a hash of its token is stored; it is deleted when used.
+/// as a new person, or mailed to them ("Forgot password?"). Only a hash of its token is stored; it is deleted when used.
 #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "password_links")]
 pub struct Model {
@@ -12,10 +12,13 @@ pub struct Model {
     pub user_id: i32,
     #[sea_orm(unique)]
     pub token_hash: String,
-    /// "reset" or "welcome".
+    /// "reset", "welcome" or "forgot".
     pub purpose: String,
     pub created_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
+    /// A mailed link's token, sealed with the server key, for its mail; `None` for a link an
+    /// administrator was shown.
+    pub token_sealed: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

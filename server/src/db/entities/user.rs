@@ -21,7 +21,7 @@ pub struct Model {
     pub password_changed_at: DateTimeUtc,
     pub is_enabled: bool,
     /// "user" or "admin".
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTimeUtc,
     /// Consecutive failed sign-ins; reset by a successful one.
     pub failed_sign_ins: i32,
@@ -51,5 +51,26 @@ impl std::fmt::Debug for Model {
             .field("role", &self.role)
             .field("created_at", &self.created_at)
             .finish()
+    }
+}
+
+/// What a person may do. Administrators also run the admin console and the changes of
+/// `latchkey admin`; stored by name, as before this enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum Role {
+    #[sea_orm(string_value = "admin")]
+    Administrator,
+    #[sea_orm(string_value = "user")]
+    Member,
+}
+
+impl Role {
+    /// Its name in audit events and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Administrator => "admin",
+            Self::Member => "user",
+        }
     }
 }

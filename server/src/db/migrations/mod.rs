@@ -21,6 +21,8 @@ mod m20261206_000015_sign_in_links;
 mod m20261206_000016_audit_counts;
 mod m20261206_000017_recovery_codes;
 mod m20261206_000019_passkeys;
+mod m20261206_000020_reset_by_mail;
+mod m20261206_000021_audit_command_line;
 
 pub struct Migrator;
 
@@ -46,6 +48,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000016_audit_counts::Migration),
             Box::new(m20261206_000017_recovery_codes::Migration),
             Box::new(m20261206_000019_passkeys::Migration),
+            Box::new(m20261206_000020_reset_by_mail::Migration),
+            Box::new(m20261206_000021_audit_command_line::Migration),
         ]
     }
 }

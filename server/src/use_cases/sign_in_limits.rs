@@ -176,6 +176,70 @@ pub async fn give_back_sign_in_link_mail(
     Ok(())
 }
 
+/// Counts a "Forgot password?" request from `ip` (IPv6: its /64): `Err` with the time the
+/// next may start when the address made too many ([`Rule::RESET_REQUESTS_PER_ADDRESS`]),
+/// whatever names it asked for.
+pub async fn begin_reset_request(
+    store: &Store,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), DateTime<Utc>>, StoreError> {
+    let Some(ip) = ip else {
+        return Ok(Ok(()));
+    };
+    let key = throttle::key(
+        KeyKind::ResetAddress,
+        "",
+        Some(&throttle::address_prefix(ip)),
+    );
+    Ok(
+        match store
+            .claim_attempt(&key, Rule::RESET_REQUESTS_PER_ADDRESS, now)
+            .await?
+        {
+            Claim::Granted => Ok(()),
+            Claim::WaitUntil(until) => Err(until),
+        },
+    )
+}
+
+/// Whether a "Forgot password?" link may be mailed for `name_key` now: once per window and
+/// a few times a day (counted here whether or not the name exists, so two requests at once
+/// mail once and the answers cannot tell names apart). The caller answers the same either way.
+pub async fn may_mail_password_link(
+    store: &Store,
+    name_key: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let window = throttle::key(KeyKind::ResetMail, name_key, None);
+    if store.claim_attempt(&window, Rule::RESET_MAIL, now).await? != Claim::Granted {
+        return Ok(false);
+    }
+    let day = throttle::key(KeyKind::ResetMailDay, name_key, None);
+    Ok(store
+        .claim_attempt(&day, Rule::RESET_MAILS_PER_DAY, now)
+        .await?
+        == Claim::Granted)
+}
+
+/// Gives back the mail [`may_mail_password_link`] granted when none could be queued after
+/// all (the database failed): the person may ask again at once.
+pub async fn give_back_password_link_mail(
+    store: &Store,
+    name_key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (kind, rule) in [
+        (KeyKind::ResetMail, Rule::RESET_MAIL),
+        (KeyKind::ResetMailDay, Rule::RESET_MAILS_PER_DAY),
+    ] {
+        store
+            .release_attempt(&throttle::key(kind, name_key, None), rule, now)
+            .await?;
+    }
+    Ok(())
+}
+
 impl PasswordAttempt {
     /// Whether a known device let this attempt past the account's ceiling, which held.
     pub fn past_ceiling(&self) -> bool {

@@ -7,6 +7,7 @@ use std::io::{BufRead, IsTerminal};
 use chrono::Utc;
 use clap::{Subcommand, ValueEnum};
 
+use crate::db::Role;
 use crate::db::{self, Actor, Store};
 use crate::domain::policy::Setting;
 use crate::domain::{ValidationError, account, timefmt};
@@ -101,6 +102,11 @@ pub enum UserCommand {
     /// are revoked or stop working, as reset-revokes-app-passwords says. Asks first.
     ResetMethods {
         username: String,
+        /// Reset their password too, in the same change ("reset password and methods"): it
+        /// stops working at once, and a one-time link (valid 24 hours) is printed with which
+        /// they set a new one.
+        #[arg(long)]
+        password_link: bool,
         /// Do not ask (for scripts).
         #[arg(long)]
         yes: bool,
@@ -126,6 +132,9 @@ pub enum OrgSetting {
     /// Whether an administrator's password reset also revokes the person's app passwords
     /// (sessions always end).
     ResetRevokesAppPasswords,
+    /// Whether sign-in offers "Forgot password?": a one-time link mailed to the sign-in name
+    /// (needs --smtp-url and --mail-from; off by default).
+    ResetPasswordByMail,
 }
 
 impl From<OrgSetting> for Setting {
@@ -135,6 +144,7 @@ impl From<OrgSetting> for Setting {
             OrgSetting::SecurityInfoExperience => Setting::SecurityInfoExperience,
             OrgSetting::RequireTwoStep => Setting::RequireTwoStep,
             OrgSetting::ResetRevokesAppPasswords => Setting::ResetRevokesAppPasswords,
+            OrgSetting::ResetPasswordByMail => Setting::ResetPasswordByMail,
         }
     }
 }
@@ -190,7 +200,7 @@ pub async fn run(
     public_url: &str,
 ) -> Result<String, AdminError> {
     let store = Store::new(db::connect_and_migrate(database_url).await?);
-    let admin = Administration::new(store.clone(), cli_actor());
+    let admin = Administration::new(store.clone(), Actor::command_line());
     let result = match command {
         AdminCommand::User(command) => user_command(&admin, command, public_url).await,
         AdminCommand::Org(command) => org_command(&admin, command).await,
@@ -201,17 +211,6 @@ pub async fn run(
     };
     let _ = store.close().await;
     result
-}
-
-/// The client named in the audit events of `latchkey admin` commands.
-pub const CLI_USER_AGENT: &str = "latchkey admin (command line)";
-
-fn cli_actor() -> Actor {
-    Actor {
-        ip: None,
-        user_agent: Some(CLI_USER_AGENT.to_owned()),
-        user_id: None,
-    }
 }
 
 /// Reads a new password: twice at a terminal prompt, or one line from piped standard input.
@@ -270,7 +269,7 @@ fn reset_methods_question(
             " The organization requires two-step verification: at their next sign-in they \
              will be asked to add a method",
         );
-        question.push_str(if person.role == "admin" {
+        question.push_str(if person.role == Role::Administrator {
             ", and they can't use the console until they do."
         } else {
             "."
@@ -348,7 +347,10 @@ give them this one-time link to set their password (valid until {}):
                 };
                 out.push_str(&format!(
                     "{:<40} {:<30} {:<6} {}\n",
-                    user.username, user.display_name, user.role, status
+                    user.username,
+                    user.display_name,
+                    user.role.name(),
+                    status
                 ));
             }
             out.push_str(&plural(users.len(), "user"));
@@ -401,19 +403,43 @@ give them this one-time link to set a new password (valid until {}):
             let user = admin.set_administrator(&username, false).await?;
             Ok(format!("{} is no longer an administrator", user.username))
         }
-        UserCommand::ResetMethods { username, yes } => {
+        UserCommand::ResetMethods {
+            username,
+            password_link,
+            yes,
+        } => {
             let person = admin.person(&username).await?;
             let org = admin.organization().await?;
             if !yes {
-                confirm(&reset_methods_question(&person, &org))?;
+                let mut question = reset_methods_question(&person, &org);
+                if password_link {
+                    question.push_str(
+                        " Their password is reset too: it stops working at once, and you get a \
+                         one-time link with which they set a new one.",
+                    );
+                }
+                confirm(&question)?;
             }
             // The command line is no person: the console's "your own methods" rule is not its.
-            let (user, reset) = admin.reset_methods(&username, None).await?;
-            let mut out = format!(
-                "sign-in methods of {} reset: {}",
-                user.username,
-                reset.detail()
-            );
+            let mut out = if password_link {
+                let (user, reset, link) = admin.reset_password_and_methods(&username, None).await?;
+                format!(
+                    "password and sign-in methods of {} reset: {}
+give them this one-time link to set a new password (valid until {}):
+{}",
+                    user.username,
+                    reset.detail(),
+                    timefmt::moment(link.expires_at),
+                    link.url(public_url)
+                )
+            } else {
+                let (user, reset) = admin.reset_methods(&username, None).await?;
+                format!(
+                    "sign-in methods of {} reset: {}",
+                    user.username,
+                    reset.detail()
+                )
+            };
             if org.require_two_step {
                 out.push_str("\nat their next sign-in they will be asked to add a method");
             }
@@ -430,12 +456,13 @@ async fn org_command(admin: &Administration, command: OrgCommand) -> Result<Stri
         }
     };
     Ok(format!(
-        "organization:                {}\nallow-app-passwords:         {}\nsecurity-info-experience:    {}\nrequire-two-step:            {}\nreset-revokes-app-passwords: {}",
+        "organization:                {}\nallow-app-passwords:         {}\nsecurity-info-experience:    {}\nrequire-two-step:            {}\nreset-revokes-app-passwords: {}\nreset-password-by-mail:      {}",
         org.name,
         on_off(org.allow_app_passwords),
         on_off(org.security_info_experience),
         on_off(org.require_two_step),
         on_off(org.reset_revokes_app_passwords),
+        on_off(org.reset_password_by_mail),
     ))
 }
 

@@ -1,258 +1,19 @@
-//! The axum router: health checks, the Leptos pages and server functions, static files, and
-//! the middleware every request passes (request context, cross-site protection, sign-in gate).
-//! `router` is a pure function of its state, so tests drive it without sockets.
+//! The middleware every request passes, outermost first in `super::router`: the request's
+//! context (client address, User-Agent, cookies), the refusal of cross-site posts, the sign-in
+//! gate of protected pages, and a plain form post answered in its page.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
-use app::backend::{Backend, RequestContext, RequestMemo};
-use axum::Router;
-use axum::extract::{ConnectInfo, FromRef, Request, State};
+use app::backend::{RequestContext, RequestMemo};
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{HeaderMap, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
-use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
 
-use crate::use_cases::ServerBackend;
-
-/// Everything a request handler may need.
-#[derive(Clone)]
-pub struct AppState {
-    pub leptos_options: LeptosOptions,
-    /// Where `/pkg/` and the public files are served from.
-    pub site: crate::site::SiteFiles,
-    pub backend: Arc<ServerBackend>,
-    pub delivery: crate::delivery::DeliverySettings,
-    /// Proxies whose `X-Forwarded-For` names the real client.
-    pub trusted_proxies: Arc<[IpAddr]>,
-    /// What `/readyz` keeps between requests (the mail server's last answer).
-    pub readiness: Arc<crate::readiness::Readiness>,
-}
-
-impl FromRef<AppState> for LeptosOptions {
-    fn from_ref(state: &AppState) -> Self {
-        state.leptos_options.clone()
-    }
-}
+use super::AppState;
 
 /// Longest User-Agent kept for audit events; longer ones are cut.
 const MAX_USER_AGENT_CHARS: usize = 256;
-
-pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
-    let backend: Arc<dyn Backend> = state.backend.clone();
-    let provide_backend = move || {
-        provide_context(backend.clone());
-        // Leptos puts this nonce on its scripts; the Content-Security-Policy names it.
-        let nonce = use_context::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<crate::delivery::CspNonce>().cloned());
-        if let Some(nonce) = nonce {
-            provide_context(leptos::nonce::Nonce::from_value(nonce.0));
-        }
-    };
-    let options = state.leptos_options.clone();
-    let options_for_404 = state.leptos_options.clone();
-    // Plain form posts whose answer is the page itself (see `app::form_post`).
-    let render_page =
-        leptos_axum::render_app_to_stream_in_order_with_context(provide_backend.clone(), {
-            let options = options.clone();
-            move || app::shell(options.clone())
-        });
-    let answer_in_page = move |request: Request, next: Next| {
-        let render_page = render_page.clone();
-        async move { answer_form_post_in_page(request, next, render_page).await }
-    };
-    let router = Router::new();
-    router
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/auth/basic", get(basic_check))
-        .route(app::routes::AUDIT_LOG_CSV, get(audit_csv))
-        .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
-            app::shell(options.clone())
-        })
-        .merge(state.site.routes(&state.leptos_options))
-        .fallback(not_found_page(provide_backend, options_for_404))
-        .layer(middleware::from_fn(answer_in_page))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            require_sign_in,
-        ))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            crate::form_errors::sign_form_errors,
-        ))
-        .layer(middleware::from_fn(reject_cross_site))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            record_request_context,
-        ))
-        .layer(
-            tower_http::compression::CompressionLayer::new()
-                .quality(tower_http::compression::CompressionLevel::Precise(5)),
-        )
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            crate::delivery::REQUEST_TIMEOUT,
-        ))
-        .layer(middleware::from_fn(crate::delivery::limits))
-        .layer(middleware::from_fn({
-            let settings = state.delivery;
-            move |request, next| crate::delivery::security_headers(settings, request, next)
-        }))
-        // Outermost: every answer is counted, the other layers' refusals too.
-        .layer(middleware::from_fn(crate::metrics::record_request))
-        .with_state(state)
-}
-
-/// Any other path: the app's 404 page, rendered by Leptos (its `NotFound` route).
-fn not_found_page(
-    provide_backend: impl Fn() + Clone + Send + Sync + 'static,
-    options: LeptosOptions,
-) -> impl Fn(Request) -> std::pin::Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + 'static
-{
-    let render =
-        leptos_axum::render_app_to_stream_in_order_with_context(provide_backend, move || {
-            app::shell(options.clone())
-        });
-    move |request: Request| {
-        let render = render.clone();
-        Box::pin(async move {
-            let mut response = render(request).await;
-            // A status the page chose (a redirect) stays; a plain page is a 404.
-            if response.status() == StatusCode::OK {
-                *response.status_mut() = StatusCode::NOT_FOUND;
-            }
-            response
-        })
-    }
-}
-
-/// Process is up.
-async fn healthz() -> &'static str {
-    "ok\n"
-}
-
-/// Whether this instance can serve, as JSON with each check (`crate::readiness`); 503 when a
-/// required check fails, so load balancers stop sending traffic here.
-async fn readyz(State(state): State<AppState>) -> Response {
-    let report = state.readiness.report(&state.backend).await;
-    let status = if report.ready {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
-    (status, axum::Json(report)).into_response()
-}
-
-/// `GET /auth/basic`: the password check for non-browser apps, for nginx `auth_request`,
-/// `GET /admin/audit.csv?person=&kind=&from=&to=`: the audit log as CSV, streamed, for
-/// administrators only (401 signed out, 403 otherwise, 422 for a filter that cannot be read).
-async fn audit_csv(
-    State(state): State<AppState>,
-    axum::extract::Query(query): axum::extract::Query<app::model::AuditQuery>,
-    request: Request,
-) -> Response {
-    let context = request
-        .extensions()
-        .get::<RequestContext>()
-        .cloned()
-        .unwrap_or_default();
-    match state.backend.audit_csv(&context, &query).await {
-        Ok(rows) => (
-            [
-                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-                (
-                    header::CONTENT_DISPOSITION,
-                    "attachment; filename=\"latchkey-audit.csv\"",
-                ),
-            ],
-            axum::body::Body::from_stream(rows),
-        )
-            .into_response(),
-        Err(error) => (
-            StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-            format!("{error}\n"),
-        )
-            .into_response(),
-    }
-}
-
-/// Traefik ForwardAuth or Caddy `forward_auth`. 204 with the user's name and the app password's
-/// id when the Basic credentials are the username plus one of their app passwords; 401 when
-/// not; 429 with `Retry-After` when throttled; 503 when the database cannot be reached.
-async fn basic_check(State(state): State<AppState>, request: Request) -> Response {
-    use crate::app_password_check::{CheckOutcome, Client};
-
-    let context = request
-        .extensions()
-        .get::<RequestContext>()
-        .cloned()
-        .unwrap_or_default();
-    let credentials = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(crate::domain::basic_auth::parse);
-    let unauthorized = || {
-        (
-            StatusCode::UNAUTHORIZED,
-            [(
-                header::WWW_AUTHENTICATE,
-                "Basic realm=\"Latchkey\", charset=\"UTF-8\"",
-            )],
-        )
-            .into_response()
-    };
-    let Some((username, password)) = credentials else {
-        return unauthorized();
-    };
-    let client = Client {
-        ip: context.ip,
-        name: context.user_agent,
-    };
-    match state
-        .backend
-        .check_app_password(&username, &password, &client)
-        .await
-    {
-        Ok(CheckOutcome::Accepted(checked)) => {
-            let mut response = StatusCode::NO_CONTENT.into_response();
-            if let Ok(user) = axum::http::HeaderValue::from_str(&checked.username) {
-                response.headers_mut().insert("x-latchkey-user", user);
-            }
-            response
-                .headers_mut()
-                .insert("x-latchkey-app-password", checked.app_password_id.into());
-            response
-        }
-        Ok(CheckOutcome::Refused) => unauthorized(),
-        Ok(CheckOutcome::Throttled {
-            retry_after_seconds,
-        }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_seconds.to_string())],
-            "Too many failed sign-ins with this name or from this address. Try again later.\n",
-        )
-            .into_response(),
-        Ok(CheckOutcome::Busy) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::RETRY_AFTER, "2")],
-            "Too many password checks at once. Try again in a few seconds.\n",
-        )
-            .into_response(),
-        Err(error) => {
-            tracing::warn!(%error, "app password check failed");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The password check is unavailable: the database cannot be reached.\n",
-            )
-                .into_response()
-        }
-    }
-}
 
 /// The value of the session cookie `name`, if the request carries one.
 fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -325,7 +86,7 @@ pub fn request_client_ip(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) 
 
 /// Records the client's address, User-Agent, session cookie and known-device cookie for server
 /// functions.
-async fn record_request_context(
+pub(super) async fn record_request_context(
     State(state): State<AppState>,
     mut request: Request,
     next: Next,
@@ -358,7 +119,7 @@ async fn record_request_context(
 /// Refuses state-changing requests sent by another site (CSRF). Browsers mark every request
 /// with `Sec-Fetch-Site` and cross-origin ones with `Origin`; requests without either come
 /// from non-browser clients, which cannot carry a victim's cookies.
-async fn reject_cross_site(request: Request, next: Next) -> Response {
+pub(super) async fn reject_cross_site(request: Request, next: Next) -> Response {
     if matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
@@ -394,7 +155,7 @@ async fn reject_cross_site(request: Request, next: Next) -> Response {
 /// slot for its typed answer, and when it kept one there (`app::form_post`), answers with the
 /// page it named, rendered with the answer as the GET of that page (not hydrated), instead of
 /// Leptos' redirect. Which calls do so, and on which page, is the app's to say.
-async fn answer_form_post_in_page<F, Fut>(
+pub(super) async fn answer_form_post_in_page<F, Fut>(
     mut request: Request,
     next: Next,
     render_page: F,
@@ -428,7 +189,11 @@ where
 
 /// Sends people who are not signed in from a protected page to sign-in, remembering where
 /// they were going.
-async fn require_sign_in(State(state): State<AppState>, request: Request, next: Next) -> Response {
+pub(super) async fn require_sign_in(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     use app::routes::{Access, Page, SignInQuery};
 
     let page = Page::from_path(request.uri().path()).filter(|page| page.needs_session());

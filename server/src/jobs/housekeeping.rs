@@ -36,7 +36,7 @@ pub async fn run_once(
     now: DateTime<Utc>,
 ) -> Result<Purged, StoreError> {
     let policy = backend.settings.session_policy;
-    let store = &backend.store;
+    let store = &backend.store();
     Ok(Purged {
         sessions: store
             .purge_ended_sessions(

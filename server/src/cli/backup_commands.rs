@@ -12,7 +12,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use crate::config::Config;
 use crate::db::{self, ConnectError, Store, StoreError};
 use crate::secret_key::{SecretKey, SecretKeyError, short_key_id};
 
@@ -72,10 +71,18 @@ pub enum BackupError {
     Store(#[from] StoreError),
 }
 
+/// Where the database and its secret key are, as configured (`--database-url`,
+/// `--secret-key-file`).
+#[derive(Debug, Clone, Copy)]
+pub struct DatabaseFiles<'a> {
+    pub database_url: &'a str,
+    pub secret_key_file: &'a std::path::Path,
+}
+
 /// The SQLite file of the configured database, or why there is none.
-fn sqlite_file(config: &Config) -> Result<PathBuf, BackupError> {
-    match db::Backend::of_url(&config.database_url) {
-        Some(db::Backend::Sqlite) => Ok(PathBuf::from(db::sqlite_path(&config.database_url))),
+fn sqlite_file(files: &DatabaseFiles<'_>) -> Result<PathBuf, BackupError> {
+    match db::Backend::of_url(files.database_url) {
+        Some(db::Backend::Sqlite) => Ok(PathBuf::from(db::sqlite_path(files.database_url))),
         _ => Err(BackupError::NotSqlite),
     }
 }
@@ -113,8 +120,8 @@ fn ensure_key_matches(
 }
 
 /// Copies the running database to `args.file` and its key to `args.file`.key.
-pub async fn backup(config: &Config, args: &BackupArgs) -> Result<String, BackupError> {
-    let source = sqlite_file(config)?;
+pub async fn backup(files: &DatabaseFiles<'_>, args: &BackupArgs) -> Result<String, BackupError> {
+    let source = sqlite_file(files)?;
     if !source.exists() {
         return Err(BackupError::NoDatabase(source));
     }
@@ -125,11 +132,11 @@ pub async fn backup(config: &Config, args: &BackupArgs) -> Result<String, Backup
             return Err(BackupError::BackupExists(path.clone()));
         }
     }
-    let key = SecretKey::load(&config.secret_key_file)?;
-    let store = Store::new(db::connect(&config.database_url).await?);
+    let key = SecretKey::load(files.secret_key_file)?;
+    let store = Store::new(db::connect(files.database_url).await?);
     ensure_key_matches(
         &key,
-        &config.secret_key_file,
+        files.secret_key_file,
         store.key_check().await.ok().flatten(),
         &source,
     )?;
@@ -162,8 +169,8 @@ pub async fn backup(config: &Config, args: &BackupArgs) -> Result<String, Backup
 }
 
 /// Puts a backup and its key where the configuration says, after checking them.
-pub async fn restore(config: &Config, args: &RestoreArgs) -> Result<String, BackupError> {
-    let target = sqlite_file(config)?;
+pub async fn restore(files: &DatabaseFiles<'_>, args: &RestoreArgs) -> Result<String, BackupError> {
+    let target = sqlite_file(files)?;
     for path in [target.clone(), with_suffix(&target, "-wal")] {
         if path.exists() {
             return Err(BackupError::TargetExists(path));
@@ -174,15 +181,15 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> Result<String, Back
     }
     let key_path = args.key.clone().unwrap_or_else(|| key_file_of(&args.file));
     let key = SecretKey::load(&key_path)?;
-    let live_key = config
+    let live_key = files
         .secret_key_file
         .exists()
-        .then(|| SecretKey::load(&config.secret_key_file));
+        .then(|| SecretKey::load(files.secret_key_file));
     if let Some(live_key) = live_key {
         let live_key = live_key?;
         if live_key.check_value() != key.check_value() {
             return Err(BackupError::KeyMismatch {
-                key: config.secret_key_file.clone(),
+                key: files.secret_key_file.to_path_buf(),
                 database: args.file.clone(),
                 given: live_key.id(),
                 expected: key.id(),
@@ -206,8 +213,8 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> Result<String, Back
         }
     };
     sync(&staging)?;
-    if !config.secret_key_file.exists() {
-        key.write_new(&config.secret_key_file)?;
+    if !files.secret_key_file.exists() {
+        key.write_new(files.secret_key_file)?;
     }
     fs::rename(&staging, &target).map_err(file_error(&target))?;
     sync_parent(&target)?;
@@ -218,7 +225,7 @@ pub async fn restore(config: &Config, args: &RestoreArgs) -> Result<String, Back
         contents.app_passwords,
         target.display(),
         key.id(),
-        config.secret_key_file.display(),
+        files.secret_key_file.display(),
     ))
 }
 

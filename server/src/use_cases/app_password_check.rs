@@ -461,6 +461,7 @@ impl AppPasswordChecker {
             ip: client.ip.clone(),
             user_agent: client.name.clone(),
             user_id: None,
+            command_line: false,
         };
         let limit = self.settings.per_username;
         let key = name_counter(username_key);
@@ -553,6 +554,7 @@ impl AppPasswordChecker {
                         ip: client.ip.clone(),
                         user_agent: client.name.clone(),
                         user_id: None,
+                        command_line: false,
                     };
                     let detail = format!(
                         "app password {} used from {ip} for the first time",

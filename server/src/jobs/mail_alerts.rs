@@ -17,7 +17,7 @@ use crate::db::entities::mail_outbox;
 use crate::db::{Store, StoreError};
 use crate::domain::alerts::{self, AlertFacts, MAX_ATTEMPTS};
 use crate::domain::random::{OsRandom, random_hex};
-use crate::domain::sign_in_link;
+use crate::domain::{password_link, sign_in_link};
 use crate::secret_key::SecretKey;
 
 /// How often the outbox is emptied.
@@ -91,7 +91,7 @@ impl Mailer {
     }
 
     /// Whether the SMTP server can be reached: it connects, greets, logs us in when the URL has
-    /// credentials, and answers `NOOP` (for readiness; see `crate::readiness`).
+    /// credentials, and answers `NOOP` (for readiness; see `crate::http::readiness`).
     pub async fn reachable(&self) -> Result<(), String> {
         match self.transport.test_connection().await {
             Ok(true) => Ok(()),
@@ -145,6 +145,8 @@ pub enum Undeliverable {
     SignInLinkGone,
     #[error("a sign-in link's mail needs the server key (`Mailer::with_secret_key`)")]
     NoSecretKey,
+    #[error("the password link it would carry no longer works (used, replaced or expired)")]
+    PasswordLinkGone,
 }
 
 /// A mail made from its audit event, ready to send.
@@ -265,6 +267,24 @@ async fn make(
                 },
             }),
             None => Err(Undeliverable::SignInLinkGone),
+        });
+    }
+    if event.kind == password_link::MAILED {
+        let Some(key) = &mailer.secret_key else {
+            return Ok(Err(Undeliverable::NoSecretKey));
+        };
+        let mail =
+            crate::use_cases::password_reset_mail(store, key, &event, public_url, Utc::now())
+                .await?;
+        return Ok(match mail {
+            Some(mail) => Ok(Made {
+                recipient: user.username.clone(),
+                alert: alerts::Alert {
+                    subject: mail.subject,
+                    body: mail.body,
+                },
+            }),
+            None => Err(Undeliverable::PasswordLinkGone),
         });
     }
     let app_password = match alerts::new_ip_app_password_id(&event.detail) {

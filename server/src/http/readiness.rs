@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::alerts::Mailer;
+use crate::jobs::mail_alerts::Mailer;
 use crate::use_cases::ServerBackend;
 
 /// How often the mail server is tried.
@@ -203,13 +203,12 @@ fn unreachable_database(detail: &str) -> (Check, Check, Check) {
 
 /// The database answers; it has this version's migrations; it records this instance's key.
 async fn database_checks(backend: &ServerBackend) -> (Check, Check, Check) {
-    let store = &backend.store;
-    if let Err(error) = store.ping().await {
+    if let Err(error) = backend.ping_database().await {
         tracing::warn!(%error, "readiness: the database is unreachable");
         return unreachable_database("the database cannot be reached");
     }
     let database = Check::required(Status::Ok, None);
-    let migrations = match store.migration_state().await {
+    let migrations = match backend.migration_state().await {
         Ok(state) if !state.pending.is_empty() => {
             tracing::warn!(pending = ?state.pending, "readiness: migrations not applied");
             Check::required(
@@ -238,11 +237,9 @@ async fn database_checks(backend: &ServerBackend) -> (Check, Check, Check) {
             )
         }
     };
-    let secret_key = match store.key_check().await {
-        Ok(Some(recorded)) if recorded == backend.secret_key.check_value() => {
-            Check::required(Status::Ok, None)
-        }
-        Ok(Some(_)) => {
+    let secret_key = match backend.database_key_matches().await {
+        Ok(Some(true)) => Check::required(Status::Ok, None),
+        Ok(Some(false)) => {
             tracing::error!(
                 "readiness: the database records another secret key than this instance's"
             );
