@@ -45,7 +45,7 @@ leptos_stamp="$HOME/.cargo/bin/.cargo-leptos-build"
 leptos_build="$CARGO_LEPTOS_VERSION+wasm_split_cli_support@$WASM_SPLIT_CLI_VERSION"
 if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$" \
   || [ "$(cat "$leptos_stamp" 2>/dev/null)" != "$leptos_build" ]; then
-  say "installing cargo-leptos $leptos_build (about 6 minutes, once per machine)"
+  say "installing cargo-leptos $leptos_build (about 10 minutes on 2 cores, once per machine)"
   src="$(mktemp -d)"
   curl -sSfL -o "$src/cargo-leptos.crate" \
     "https://static.crates.io/crates/cargo-leptos/cargo-leptos-$CARGO_LEPTOS_VERSION.crate"
@@ -64,7 +64,7 @@ fi
 bindgen_version="$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")"
 [ -n "$bindgen_version" ] || fail "cannot find wasm-bindgen in Cargo.lock"
 if ! wasm-bindgen --version 2>/dev/null | grep -q " $bindgen_version\$"; then
-  say "installing wasm-bindgen-cli $bindgen_version"
+  say "installing wasm-bindgen-cli $bindgen_version (about 2 minutes, once per machine)"
   # Without --locked: its own lock file names a crate version the registry no longer has.
   tool_install wasm-bindgen-cli@"$bindgen_version"
 fi

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route};
 
 use crate::pages::activity::RecentActivityPage;
@@ -10,7 +10,7 @@ use crate::pages::admin::AdminPage;
 use crate::pages::admin_audit::AuditLogPage;
 use crate::pages::legacy_app_passwords::LegacyAppPasswordsPage;
 use crate::pages::not_found::NotFound;
-use crate::pages::profile::{OverviewPage, ProfileFrame};
+use crate::pages::profile::{OverviewPage, ProfileLayout};
 use crate::pages::security_info::SecurityInfoPage;
 use crate::pages::sign_in::SignInPage;
 use crate::password_link::SetPasswordPage;
@@ -204,20 +204,16 @@ pub fn App() -> impl IntoView {
         <Router>
             <PageAnnouncer/>
             <Routes fallback=NotFound>
-                // The signed-in pages share My Profile's frame, which stays while the person
-                // moves between them (it reads the signed-in person once). A page's mode is
-                // the whole request's (the frame's own, out of order, is the least strict).
-                <ParentRoute path=() view=ProfileFrame>
-                    // Every page is a lazy route (see `lazy_page!` below), rendered whole
-                    // before the response starts (the data behind each is a few indexed
-                    // queries).
-                    <Route path=Page::Overview view={Lazy::<OverviewRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=Page::SecurityInfo view={Lazy::<SecurityInfoRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=Page::LegacyAppPasswords view={Lazy::<LegacyAppPasswordsRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
-                    <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
-                </ParentRoute>
+                // The signed-in pages are framed by My Profile's layout (top bar, navigation,
+                // the person read once per page). In order: the page arrives complete (no
+                // streamed fragments for a script to place); the data behind these pages is a
+                // few indexed queries.
+                <Route path=Page::Overview view=|| view! { <ProfileLayout><OverviewPage/></ProfileLayout> } ssr=SsrMode::InOrder/>
+                <Route path=Page::SecurityInfo view=|| view! { <ProfileLayout><SecurityInfoPage/></ProfileLayout> } ssr=SsrMode::InOrder/>
+                <Route path=Page::LegacyAppPasswords view=|| view! { <ProfileLayout><LegacyAppPasswordsPage/></ProfileLayout> } ssr=SsrMode::InOrder/>
+                <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=Page::SignIn view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
                 // (Also the lazy signed-in pages above: in order, a lazy page's title was
@@ -229,13 +225,33 @@ pub fn App() -> impl IntoView {
     }
 }
 
-// Every page is a lazy route: a chunk of its own (`cargo leptos build --split`), fetched
-// before hydrating the page that shows it, or when a link leads to it. The main module holds
-// the shell, the router, My Profile's frame and the shared runtime only, so each page's first
-// view carries its own code and no other page's (see BENCHMARKS.md, session 16). Once
-// hydrated, only the next step's chunk is fetched (`crate::prefetch_next_step`).
+// The pages a signed-in person uses (My Profile, Security info, the legacy page) are in the
+// main WebAssembly module: Security info, the heart of the app, hydrates from one file with
+// no second round trip, and a person on the sign-in page needs them right after signing in.
+// The pages a signed-in person never needs (sign-in, setup) are lazy routes: chunks of their
+// own (`cargo leptos build --split`), fetched when such a page is hydrated or visited.
+// (Every page lazy was measured again in session 16: the main module fell from 363 to 217 KB,
+// but the code moved to chunks the pages share, so the sign-in page's first view stayed at
+// 447 KB, Security info's grew to 576 KB and both hydrated after 7 s on the throttled phone;
+// see BENCHMARKS.md.) Once hydrated, only the next step's chunk is fetched
+// (`crate::prefetch_when_idle`).
 // The pages keep their data in their own components, so `data()` has nothing to start.
 macro_rules! lazy_page {
+    // A signed-in page: in My Profile's layout.
+    ($(#[$doc:meta])* framed $route:ident => $page:ident) => {
+        $(#[$doc])*
+        pub struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+            fn view(_this: Self) -> AnyView {
+                view! { <ProfileLayout><$page/></ProfileLayout> }.into_any()
+            }
+        }
+    };
     ($(#[$doc:meta])* $route:ident => $page:ident) => {
         $(#[$doc])*
         pub struct $route;
@@ -253,14 +269,12 @@ macro_rules! lazy_page {
 }
 
 /// Fetches the chunk of `page`'s lazy route (and the chunks it shares with others), so that a
-/// link or a sign-in leading there draws it without waiting. Pages without a chunk of their
-/// own have nothing to fetch.
+/// link or a sign-in leading there draws it without waiting. The pages in the main module have
+/// nothing to fetch.
 #[cfg(feature = "hydrate")]
 pub async fn preload_page(page: Page) {
     match page {
-        Page::Overview => OverviewRoute::preload().await,
-        Page::SecurityInfo => SecurityInfoRoute::preload().await,
-        Page::LegacyAppPasswords => LegacyAppPasswordsRoute::preload().await,
+        Page::Overview | Page::SecurityInfo | Page::LegacyAppPasswords => {}
         Page::Activity => ActivityRoute::preload().await,
         Page::Admin => AdminRoute::preload().await,
         Page::AuditLog => AuditLogRoute::preload().await,
@@ -270,12 +284,9 @@ pub async fn preload_page(page: Page) {
     }
 }
 
-lazy_page!(/** My Profile's overview. */ OverviewRoute => OverviewPage);
-lazy_page!(/** Security info, with its dialogs as a lazy function of their own. */ SecurityInfoRoute => SecurityInfoPage);
-lazy_page!(/** The legacy app-password page. */ LegacyAppPasswordsRoute => LegacyAppPasswordsPage);
 lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
 lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);
-lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ ActivityRoute => RecentActivityPage);
-lazy_page!(/** The admin console: for administrators only. */ AdminRoute => AdminPage);
-lazy_page!(/** The audit log of the admin console. */ AuditLogRoute => AuditLogPage);
+lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ framed ActivityRoute => RecentActivityPage);
+lazy_page!(/** The admin console: for administrators only. */ framed AdminRoute => AdminPage);
+lazy_page!(/** The audit log of the admin console. */ framed AuditLogRoute => AuditLogPage);
 lazy_page!(/** A one-time password link's page: opened once, by a signed-out person. */ SetPasswordRoute => SetPasswordPage);

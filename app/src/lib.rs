@@ -28,8 +28,8 @@ pub mod signed_in_browsers;
 pub use app::{App, shell};
 
 /// Entry point of the WebAssembly build (called by the page script when the browser is idle):
-/// hydrates the whole app once the current page's chunks have arrived (every page is a lazy
-/// route, dialogs lazy functions), then sets the `hydrated` performance mark that the
+/// hydrates the whole app once the current page's chunks have arrived (sign-in and setup are
+/// lazy routes, dialogs lazy functions), then sets the `hydrated` performance mark that the
 /// load-time benchmark measures up to.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
@@ -58,35 +58,43 @@ pub fn hydrate() {
             let _ = performance.mark("hydrated");
         }
         if let Some(url) = url {
-            prefetch_when_idle(url);
+            prefetch_when_idle(url.path(), url.search());
         }
     });
 }
 
-/// Once hydrated and the browser is idle, fetches the chunk of the next step only, not the
-/// whole app: on the sign-in page, the page signing in leads to (Security info unless `next`
-/// names another); on My Profile's overview, Security info (its main link); on a page with
-/// dialogs, the chunk of its dialogs (what its buttons open). After the `hydrated` mark: none
-/// of it is on the way to the first interaction.
+/// Once hydrated and the browser is idle, fetches the chunks of the next step only, not the
+/// whole app: on the sign-in page, the page signing in leads to (`next`, else My Profile's
+/// overview: in the main module, so nothing) and Security info's dialogs (where a sign-in that
+/// needs a second factor first leads: a client-side navigation that loaded the dialog's chunk
+/// only then did not draw it, in session 16); on the overview, Security info (in the main
+/// module too); on a page with dialogs, the chunk of its dialogs (what its buttons open).
+/// After the `hydrated` mark: none of it is on the way to the first interaction.
 #[cfg(feature = "hydrate")]
-fn prefetch_when_idle(url: leptos_router::location::Url) {
+pub(crate) fn prefetch_when_idle(path: &str, search: &str) {
     use routes::{Page, SignInQuery, parse_query};
-    let next = match Page::from_path(url.path()) {
+    let next = match Page::from_path(path) {
         Some(Page::SignIn) => {
-            let query: SignInQuery = parse_query(url.search());
+            let query: SignInQuery = parse_query(search);
             let next = query.next.unwrap_or_default();
             let path = next.split(['?', '#']).next().unwrap_or_default();
-            Some(Page::from_path(path).unwrap_or(Page::SecurityInfo))
+            Some(Page::from_path(path).unwrap_or(Page::Overview))
         }
         Some(Page::Overview) => Some(Page::SecurityInfo),
         _ => None,
     };
-    let path = url.path().to_owned();
+    let page_is_sign_in = Page::from_path(path) == Some(Page::SignIn);
+    let path = path.to_owned();
     leptos::prelude::request_idle_callback(move || {
         let path = path.clone();
         leptos::task::spawn_local(async move {
             match next {
-                Some(page) => app::preload_page(page).await,
+                Some(page) => {
+                    app::preload_page(page).await;
+                    if page_is_sign_in {
+                        pages::prefetch_dialogs_for(Page::SecurityInfo.path()).await;
+                    }
+                }
                 None => pages::prefetch_dialogs_for(&path).await,
             }
         });

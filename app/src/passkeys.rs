@@ -243,7 +243,7 @@ async fn prompt(
 }
 
 #[cfg(feature = "hydrate")]
-fn to_json(value: &impl Serialize) -> Result<String, AppError> {
+fn to_json(value: &impl serde::Serialize) -> Result<String, AppError> {
     serde_json::to_string(value).map_err(|_| AppError::Internal)
 }
 

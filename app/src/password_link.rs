@@ -64,6 +64,9 @@ pub async fn reset_by_mail_offered() -> Result<bool, AppError> {
         .answer()
 }
 
+/// The `password` query value after "Forgot password?" (`set`: set with a link).
+pub const PASSWORD_LINK_MAILED: &str = "mailed";
+
 /// "Forgot password?": mails a one-time link to set a new password to `username` if it is a
 /// person's mail address here; then sign-in, which says a link is on its way if so (the same
 /// answer for every name).
@@ -71,7 +74,7 @@ pub async fn reset_by_mail_offered() -> Result<bool, AppError> {
 pub async fn mail_password_link(username: String) -> Result<(), AppError> {
     use crate::routes::SignInQuery;
     let after = SignInQuery {
-        password: Some(crate::pages::sign_in::PASSWORD_LINK_MAILED.to_owned()),
+        password: Some(PASSWORD_LINK_MAILED.to_owned()),
         ..SignInQuery::default()
     };
     crate::backend::call(|backend, context| async move {

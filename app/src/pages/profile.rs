@@ -1,12 +1,13 @@
 //! My Profile: the frame shared by its pages (top bar with the signed-in person, left
 //! navigation, the page's title) and the Overview page.
 //!
-//! The frame is the view of the router's parent route of every signed-in page (`crate::app`):
-//! it stays while the person moves between those pages, so the signed-in person is read once,
-//! here, and shared with the pages through [`SignedInPerson`].
+//! Every signed-in page is drawn in it (`crate::app`); it reads the signed-in person once per
+//! page and shares it with the page through [`SignedInPerson`]. (A parent route keeping the
+//! frame across pages was tried in session 16: a browser signed out elsewhere then stayed on
+//! its pages, and a dialog in the URL of a client-side navigation was not drawn.)
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Outlet, Redirect};
+use leptos_router::components::{A, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::account::{SignOut, get_current_user};
@@ -14,7 +15,7 @@ use crate::error::AppError;
 use crate::model::CurrentUser;
 use crate::routes::{Page, SignInQuery};
 
-/// The signed-in person, read once by the frame and given to its pages as context.
+/// The signed-in person, read once by the frame and given to its page as context.
 #[derive(Clone, Copy)]
 pub struct SignedInPerson(pub Resource<Result<Option<CurrentUser>, AppError>>);
 
@@ -39,9 +40,9 @@ fn title(page: Option<Page>) -> &'static str {
     }
 }
 
-/// The frame of every My Profile page: top bar, left navigation, and the page (`<Outlet/>`).
+/// The frame of every My Profile page: top bar, left navigation, and the page.
 #[component]
-pub fn ProfileFrame() -> impl IntoView {
+pub fn ProfileLayout(children: Children) -> impl IntoView {
     let user = Resource::new(|| (), |_| get_current_user());
     provide_context(SignedInPerson(user));
     let sign_out = ServerAction::<SignOut>::new();
@@ -49,11 +50,16 @@ pub fn ProfileFrame() -> impl IntoView {
     // The server sends signed-out visitors to sign-in before rendering; this covers a session
     // that ends between that check and the page.
     let to_sign_in = move || {
-        let here = format!(
-            "{}{}",
+        // The router's `search` has no `?`.
+        let (path, search) = (
             location.pathname.get_untracked(),
-            location.search.get_untracked()
+            location.search.get_untracked(),
         );
+        let here = if search.is_empty() {
+            path
+        } else {
+            format!("{path}?{search}")
+        };
         SignInQuery::then_to(&here).link()
     };
     let page_title = move || title(Page::from_path(&location.pathname.read())).to_owned();
@@ -97,7 +103,7 @@ pub fn ProfileFrame() -> impl IntoView {
                         </Suspense>
                     </ul>
                 </nav>
-                <main class="content" id="main"><Outlet/></main>
+                <main class="content" id="main">{children()}</main>
             </div>
         </div>
     }

@@ -28,14 +28,12 @@ use crate::account::{
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
 use crate::pages::passkey_methods::{PasskeySecondStepButton, PasskeySignInButton};
-use crate::password_link::{MailPasswordLink, reset_by_mail_offered};
+use crate::password_link::{MailPasswordLink, PASSWORD_LINK_MAILED, reset_by_mail_offered};
 use crate::routes::{Page, SignInQuery};
 
 /// The `link` query values that are notices, not a mailed link's token.
 const LINK_MAILED: &str = "mailed";
 const LINK_USED: &str = "used";
-/// The `password` query value after "Forgot password?" (`set`: set with a link).
-pub(crate) const PASSWORD_LINK_MAILED: &str = "mailed";
 
 #[component]
 pub fn SignInPage() -> impl IntoView {

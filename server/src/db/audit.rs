@@ -7,6 +7,7 @@
 //! without bound.
 
 use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::NotSet;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
     ActiveModelTrait, ActiveValue, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr,
@@ -95,7 +96,13 @@ pub(super) fn event(
             detail: Set(detail),
             ip: Set(actor.ip.clone()),
             user_agent: Set(actor.user_agent.clone()),
-            by_command_line: Set(actor.command_line),
+            // Left to the column's default (false) unless set, so a database a migration behind
+            // (a rolling upgrade; `tests/alerts.rs` writes at migration 13) still takes events.
+            by_command_line: if actor.command_line {
+                Set(true)
+            } else {
+                NotSet
+            },
             created_at: Set(now),
             ..Default::default()
         },
