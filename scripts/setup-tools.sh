@@ -40,9 +40,11 @@ fi
 #    published crate (checksum checked) with one lock entry moved: wasm_split_cli_support 0.2.4
 #    shims the closure casts that wasm-bindgen rewrites, so code shared by two lazy routes can
 #    leave the main module (0.2.2, in cargo-leptos' own lock, makes wasm-bindgen panic on it).
+#    cargo-leptos-without-new.patch drops `cargo leptos new` (a project generator we never
+#    use): it pulls cargo-generate with libgit2 and OpenSSL built from C, a third of the build.
 #    The stamp file records that build, so a plain 0.3.7 is replaced once.
 leptos_stamp="$HOME/.cargo/bin/.cargo-leptos-build"
-leptos_build="$CARGO_LEPTOS_VERSION+wasm_split_cli_support@$WASM_SPLIT_CLI_VERSION"
+leptos_build="$CARGO_LEPTOS_VERSION+wasm_split_cli_support@$WASM_SPLIT_CLI_VERSION+without-new"
 if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$" \
   || [ "$(cat "$leptos_stamp" 2>/dev/null)" != "$leptos_build" ]; then
   say "installing cargo-leptos $leptos_build (about 10 minutes on 2 cores, once per machine)"
@@ -53,6 +55,7 @@ if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$" \
     || fail "cargo-leptos crate checksum mismatch"
   tar -xzf "$src/cargo-leptos.crate" -C "$src"
   (cd "$src/cargo-leptos-$CARGO_LEPTOS_VERSION" \
+    && patch --quiet -p1 < "$ROOT/scripts/cargo-leptos-without-new.patch" \
     && cargo update --quiet -p rayon --precise 1.12.0 \
     && cargo update --quiet -p wasm_split_cli_support --precise "$WASM_SPLIT_CLI_VERSION" \
     && tool_install --path . --locked --features no_downloads)
@@ -86,7 +89,7 @@ if $want_test_tools; then
   #    systemd's `systemd-analyze` (verifies the unit in deploy/), openssl (a certificate for
   #    nginx with TLS), sqlite3 (reads what Latchkey recorded), Postfix (SMTP AUTH through
   #    Dovecot, delivery to Dovecot's LMTP), swaks (the SMTP client) and Prometheus (scrapes
-  #    the metrics listener).
+  #    the metrics listener), Dovecot's Lua passdb with luasocket and nginx's mail proxy.
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
@@ -100,6 +103,11 @@ if $want_test_tools; then
   [ -x /usr/sbin/postfix ] || missing+=(postfix)
   command -v swaks >/dev/null || missing+=(swaks)
   [ -x /usr/bin/prometheus ] || missing+=(prometheus)
+  # The Lua passdb of deploy/dovecot (Dovecot's Lua auth, and luasocket for its HTTP call,
+  # which works the same under Dovecot 2.3 and 2.4) and nginx's mail proxy (auth_http).
+  [ -e /usr/lib/dovecot/modules/auth/libauthdb_lua.so ] || missing+=(dovecot-auth-lua)
+  [ -e /usr/share/lua/5.4/socket/http.lua ] || missing+=(lua-socket)
+  [ -e /usr/lib/nginx/modules/ngx_mail_module.so ] || missing+=(libnginx-mod-mail)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing Debian packages: ${missing[*]}"

@@ -41,6 +41,24 @@ pub async fn set_organization_setting(
     .on_success(|_| Next::FormPostTo(crate::routes::Page::Admin.path().to_owned()))
 }
 
+/// Sets "app passwords unused for N days stop working": `days` a number, or empty (or "off")
+/// to turn it off; answers with all the settings. A plain form post goes back to the console.
+#[server(endpoint = "admin_set_app_password_idle_days")]
+pub async fn set_app_password_idle_days(
+    days: String,
+    password: Option<Secret>,
+    code: Option<Secret>,
+) -> Result<OrganizationSettings, AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
+    call(|backend, context| async move {
+        backend
+            .set_app_password_idle_days(&context, &days, &check)
+            .await
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(crate::routes::Page::Admin.path().to_owned()))
+}
+
 /// People whose sign-in name or name starts with `query` (everyone when empty), 25 at a time
 /// from `after`.
 #[server(endpoint = "admin_people")]

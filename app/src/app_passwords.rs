@@ -2,7 +2,9 @@
 //! "Manage app passwords" page (their types are in `crate::model`).
 
 use crate::error::AppError;
-use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
+use crate::model::{
+    AppPasswordItem, AppPasswordKind, AppPasswordLifetime, AppPasswordOverview, CreatedAppPassword,
+};
 use crate::secret::Secret;
 use leptos::prelude::*;
 
@@ -16,7 +18,8 @@ pub async fn get_app_passwords() -> Result<AppPasswordOverview, AppError> {
         .answer()
 }
 
-/// Creates an app password for the app `name`; answers with its secret, once. After 10
+/// Creates an app password for the app `name`, limited to `kind` (everything when not sent),
+/// expiring as `expires` says (never when not sent); answers with its secret, once. After 10
 /// minutes without a sign-in, `password` (and `code`) confirm it's the person first. A plain
 /// form post is answered with the page it came from showing the result (see
 /// `crate::form_post`); signed out, it goes to sign-in.
@@ -25,17 +28,26 @@ pub async fn create_app_password(
     name: String,
     password: Option<Secret>,
     code: Option<Secret>,
+    kind: Option<AppPasswordKind>,
+    expires: Option<AppPasswordLifetime>,
 ) -> Result<CreatedAppPassword, AppError> {
     use crate::form_post::FormPostAnswer;
+    use crate::model::AppPasswordChoices;
     use crate::routes::{AppPasswordDialog, Page, SignInQuery};
     fn expose(secret: &Option<Secret>) -> &str {
         secret.as_ref().map(Secret::expose).unwrap_or_default()
     }
     let page = crate::backend::app_password_page_of_post().await;
     let typed = name.clone();
+    let choices = AppPasswordChoices {
+        kind: kind.unwrap_or_default(),
+        expires: expires.unwrap_or_default(),
+    };
+    let chosen_kind = choices.kind;
+    let chosen_expiry = choices.expires;
     call(|backend, context| async move {
         backend
-            .create_app_password(&context, &name, expose(&password), expose(&code))
+            .create_app_password_with(&context, &name, expose(&password), expose(&code), &choices)
             .await
     })
     .await
@@ -47,6 +59,8 @@ pub async fn create_app_password(
             page: AppPasswordDialog::Create.on(page),
             answer: FormPostAnswer::CreateAppPassword {
                 name: typed,
+                kind: chosen_kind,
+                expires: chosen_expiry,
                 result: result.clone(),
             },
         },
@@ -83,6 +97,20 @@ pub async fn rename_app_password(id: i32, name: String) -> Result<AppPasswordIte
                 crate::backend::referer().as_ref(),
             ))
         })
+}
+
+/// Changes what one of the person's app passwords may reach; answers with its row. A plain
+/// form post goes back to the page it came from.
+#[server(endpoint = "change_app_password_kind")]
+pub async fn change_app_password_kind(
+    id: i32,
+    kind: AppPasswordKind,
+) -> Result<AppPasswordItem, AppError> {
+    call(|backend, context| async move {
+        backend.change_app_password_kind(&context, id, kind).await
+    })
+    .await
+    .on_success(|_| Next::FormPostTo(after_app_password_change(crate::backend::referer().as_ref())))
 }
 
 /// Deletes all of the person's app passwords, if there are still `expected` of them (the

@@ -13,10 +13,10 @@ use leptos::prelude::use_context;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{
-    ActivityPage, AppPasswordItem, AppPasswordOverview, AuditPage, AuditQuery,
-    AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, IdentityCheck, NewPersonValues,
-    NewRecoveryCodes, OrganizationSettings, PasswordLink, PasswordLinkFor, PeoplePage,
-    PersonAction, PersonSummary, PolicySetting, SecurityInfo, SetupForm, SignInStep,
+    ActivityPage, AppPasswordChoices, AppPasswordItem, AppPasswordKind, AppPasswordOverview,
+    AuditPage, AuditQuery, AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, IdentityCheck,
+    NewPersonValues, NewRecoveryCodes, OrganizationSettings, PasswordLink, PasswordLinkFor,
+    PeoplePage, PersonAction, PersonSummary, PolicySetting, SecurityInfo, SetupForm, SignInStep,
 };
 use crate::routes::{AdminQuery, AppPasswordDialog, Page, SecurityInfoQuery, parse_query};
 
@@ -286,15 +286,37 @@ pub trait AppPasswordUseCases: Send + Sync + 'static {
         &self,
         context: &RequestContext,
     ) -> Result<AppPasswordOverview, AppError>;
-    /// Creates an app password. After 10 minutes without a sign-in, `password` (and `code`
-    /// when the person has an authenticator app) confirm it's them in the same request.
+    /// Creates an app password that may reach everything. After 10 minutes without a sign-in,
+    /// `password` (and `code` when the person has an authenticator app) confirm it's them in
+    /// the same request.
     async fn create_app_password(
         &self,
         context: &RequestContext,
         name: &str,
         password: &str,
         code: &str,
+    ) -> Result<CreatedAppPassword, AppError> {
+        let choices = AppPasswordChoices::default();
+        self.create_app_password_with(context, name, password, code, &choices)
+            .await
+    }
+    /// [`Self::create_app_password`] with what the person chose besides the name (its kind).
+    async fn create_app_password_with(
+        &self,
+        context: &RequestContext,
+        name: &str,
+        password: &str,
+        code: &str,
+        choices: &AppPasswordChoices,
     ) -> Result<CreatedAppPassword, AppError>;
+    /// Changes what the app password `id` may reach; answers with its row as the list shows
+    /// it. Mails nothing: the person is signed in and changing their own app.
+    async fn change_app_password_kind(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        kind: AppPasswordKind,
+    ) -> Result<AppPasswordItem, AppError>;
     async fn delete_app_password(&self, context: &RequestContext, id: i32) -> Result<(), AppError>;
     /// "Signed in from IMAP just now" once the app password `id` has been used, else `None`.
     async fn app_password_first_sign_in(
@@ -332,6 +354,14 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         context: &RequestContext,
         setting: PolicySetting,
         on: bool,
+        check: &IdentityCheck,
+    ) -> Result<OrganizationSettings, AppError>;
+    /// Sets "app passwords unused for `days` days stop working" (`days` as typed: a number, or
+    /// empty or "off" to turn it off).
+    async fn set_app_password_idle_days(
+        &self,
+        context: &RequestContext,
+        days: &str,
         check: &IdentityCheck,
     ) -> Result<OrganizationSettings, AppError>;
     /// People whose sign-in name or name starts with `query`, a page at a time.
@@ -407,6 +437,33 @@ pub trait AdministrationUseCases: Send + Sync + 'static {
         understood: Option<crate::error::OwnMethodsReset>,
         check: &IdentityCheck,
     ) -> Result<PasswordLink, AppError>;
+}
+
+/// The organization's mail settings and the Apple configuration profile of a new app
+/// password (`crate::apple_profile`, `crate::apple_profile_model`).
+#[async_trait]
+pub trait AppleProfileUseCases: Send + Sync + 'static {
+    /// The mail settings, for administrators only.
+    async fn mail_settings(
+        &self,
+        context: &RequestContext,
+    ) -> Result<crate::apple_profile_model::MailSettingsForm, AppError>;
+    /// Sets the mail settings (all empty: none), for administrators with a recent sign-in
+    /// or `check`; answers with them as kept.
+    async fn set_mail_settings(
+        &self,
+        context: &RequestContext,
+        typed: crate::apple_profile_model::MailSettingsForm,
+        check: &IdentityCheck,
+    ) -> Result<crate::apple_profile_model::MailSettingsForm, AppError>;
+    /// A single-use link (and its QR code) to the profile of the person's app password `id`,
+    /// which `password` must be; `None` without mail settings.
+    async fn apple_profile_offer(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        password: &str,
+    ) -> Result<Option<crate::apple_profile_model::AppleProfileOffer>, AppError>;
 }
 
 /// The page a one-time password link opens, for anyone holding the link.
@@ -548,6 +605,7 @@ pub trait Backend:
     + PasswordLinkUseCases
     + SignedInBrowserUseCases
     + PasskeyUseCases
+    + AppleProfileUseCases
 {
 }
 
@@ -561,15 +619,16 @@ impl<T> Backend for T where
         + PasswordLinkUseCases
         + SignedInBrowserUseCases
         + PasskeyUseCases
+        + AppleProfileUseCases
 {
 }
 
 /// The traits to bring into scope to call the use cases.
 pub mod prelude {
     pub use super::{
-        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, Backend, PasskeyUseCases,
-        PasswordLinkUseCases, RecoveryCodeUseCases, RequestContext, RequestMemo, SessionUseCases,
-        SetupUseCases, SignedInBrowserUseCases,
+        AccountUseCases, AdministrationUseCases, AppPasswordUseCases, AppleProfileUseCases,
+        Backend, PasskeyUseCases, PasswordLinkUseCases, RecoveryCodeUseCases, RequestContext,
+        RequestMemo, SessionUseCases, SetupUseCases, SignedInBrowserUseCases,
     };
 }
 

@@ -23,9 +23,13 @@ use crate::model::{CreatedAppPassword, NewPersonValues, NewRecoveryCodes, Passwo
 /// what was made.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FormPostAnswer {
-    /// What `create_app_password` did with the name typed.
+    /// What `create_app_password` did with the name typed and the kind chosen.
     CreateAppPassword {
         name: String,
+        #[serde(default)]
+        kind: crate::model::AppPasswordKind,
+        #[serde(default)]
+        expires: crate::model::AppPasswordLifetime,
         result: Result<CreatedAppPassword, AppError>,
     },
     /// First-time setup was refused: the form as typed (without the passwords) and why.
@@ -62,9 +66,16 @@ impl std::fmt::Debug for FormPostAnswer {
             }
         }
         match self {
-            Self::CreateAppPassword { name, result } => f
+            Self::CreateAppPassword {
+                name,
+                kind,
+                expires,
+                result,
+            } => f
                 .debug_struct("CreateAppPassword")
                 .field("name", name)
+                .field("kind", kind)
+                .field("expires", expires)
                 .field("result", &Outcome(result))
                 .finish(),
             Self::Setup { form, error } => f

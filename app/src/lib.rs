@@ -10,6 +10,8 @@ pub mod account;
 pub mod admin;
 pub mod app;
 pub mod app_passwords;
+pub mod apple_profile;
+pub mod apple_profile_model;
 #[cfg(feature = "ssr")]
 pub mod backend;
 pub mod components;

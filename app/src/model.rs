@@ -168,14 +168,127 @@ pub enum SignInStep {
 
 // App passwords.
 
+/// What an app password may reach: which protocols the mail or calendar server in front may
+/// accept it for (the rule itself is the server's, in `domain::app_password`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AppPasswordKind {
+    /// IMAP, POP3, sending (SMTP) and mail filters (Sieve).
+    Mail,
+    /// SMTP only: for a printer, a scanner or a script that sends mail.
+    SendingOnly,
+    /// CalDAV and CardDAV.
+    CalendarsAndContacts,
+    /// Every protocol, and a check whose proxy names none.
+    #[default]
+    Everything,
+}
+
+impl AppPasswordKind {
+    /// Every kind, in the order the select offers them.
+    pub const ALL: [AppPasswordKind; 4] = [
+        AppPasswordKind::Everything,
+        AppPasswordKind::Mail,
+        AppPasswordKind::SendingOnly,
+        AppPasswordKind::CalendarsAndContacts,
+    ];
+
+    /// As people read it, in the select and the list.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Mail => "Mail (IMAP, POP3, sending)",
+            Self::SendingOnly => "Sending mail only (SMTP)",
+            Self::CalendarsAndContacts => "Calendars and contacts (CalDAV, CardDAV)",
+            Self::Everything => "Everything",
+        }
+    }
+
+    /// As stored in `app_passwords.kind` and sent by forms (the serde name).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Mail => "mail",
+            Self::SendingOnly => "sending_only",
+            Self::CalendarsAndContacts => "calendars_and_contacts",
+            Self::Everything => "everything",
+        }
+    }
+
+    /// Reads a stored or posted value; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|kind| kind.as_str() == value)
+    }
+}
+
+/// When a new app password stops working, as chosen in the create steps ("Expires").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AppPasswordLifetime {
+    #[default]
+    #[serde(rename = "never")]
+    Never,
+    #[serde(rename = "30")]
+    Days30,
+    #[serde(rename = "90")]
+    Days90,
+    #[serde(rename = "365")]
+    Days365,
+}
+
+// Its value in a form (`expires=30`) is its serde name, as the server function reads it.
+serde_plain::derive_display_from_serialize!(AppPasswordLifetime);
+serde_plain::derive_fromstr_from_deserialize!(AppPasswordLifetime);
+
+impl AppPasswordLifetime {
+    /// Every choice, in the order the select offers them.
+    pub const ALL: [Self; 4] = [Self::Never, Self::Days30, Self::Days90, Self::Days365];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Never => "Never",
+            Self::Days30 => "In 30 days",
+            Self::Days90 => "In 90 days",
+            Self::Days365 => "In 365 days",
+        }
+    }
+
+    /// How many days it lasts; `None` for never.
+    pub fn days(self) -> Option<u32> {
+        match self {
+            Self::Never => None,
+            Self::Days30 => Some(30),
+            Self::Days90 => Some(90),
+            Self::Days365 => Some(365),
+        }
+    }
+}
+
+/// What the person chose for a new app password besides its name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppPasswordChoices {
+    #[serde(default)]
+    pub kind: AppPasswordKind,
+    /// When it stops working (never unless chosen).
+    #[serde(default)]
+    pub expires: AppPasswordLifetime,
+}
+
 /// One app password as the list shows it. Times are worded by the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AppPasswordItem {
     pub id: i32,
     pub name: String,
+    /// What it may reach.
+    #[serde(default)]
+    pub kind: AppPasswordKind,
     pub created: String,
     /// "Never used", or when and from where it was last used.
     pub last_used: String,
+    /// "Expires in 5 days", "Expires on Jan 5, 2027" or "Expired"; `None` when it never
+    /// expires.
+    #[serde(default)]
+    pub expiry: Option<String>,
+    /// Past its expiry: it no longer signs in (it can still be deleted).
+    #[serde(default)]
+    pub expired: bool,
 }
 
 /// The person's app passwords and what they may do with them.
@@ -364,6 +477,9 @@ pub struct OrganizationSettings {
     pub recently_signed_in: bool,
     /// Whether the administrator has a second factor (then confirming asks for a code too).
     pub has_two_step: bool,
+    /// App passwords unused for this many days stop working; `None`: off.
+    #[serde(default)]
+    pub app_password_idle_days: Option<u32>,
 }
 
 /// "Confirm it's you", sent with a change that needs a recent sign-in: the password, and a

@@ -132,6 +132,13 @@ impl PossibleRouteMatch for Page {
 /// the audit log's filter as its query.
 pub const AUDIT_LOG_CSV: &str = "/admin/audit.csv";
 
+/// The password check for proxies in front of mail and calendar servers (nginx
+/// `auth_request`, Dovecot's Lua passdb, `latchkey checkpassword`): Basic credentials.
+pub const AUTH_BASIC: &str = "/auth/basic";
+
+/// The password check for nginx's mail proxy (`auth_http`): nginx's `Auth-*` headers.
+pub const AUTH_NGINX_MAIL: &str = "/auth/nginx-mail";
+
 /// The CSV export of the audit events that `filter` selects.
 pub fn audit_log_csv(filter: &AuditQuery) -> String {
     match query_string(&AuditLogQuery::new(filter, None)) {

@@ -110,7 +110,7 @@ test('an IMAP client signs in through Dovecot with an app password, and only wit
     expect(imapLogin(port, ADMIN.username, ADMIN.password)).toBe(67);
     expect(imapLogin(port, ADMIN.username, 'abcd efgh ijkl mnop')).toBe(67);
     await dialog.getByRole('link', { name: 'Done' }).click();
-    await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText(/Last used just now from 127\.0\.0\.1/)).toBeVisible();
+    await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText(/Last used: (IMAP, )?just now from 127\.0\.0\.1/)).toBeVisible();
     // Deleted on the web page: refused at the next login.
     await deleteAppPassword(page, 'Thunderbird');
     expect(imapLogin(port, ADMIN.username, password)).toBe(67);
@@ -152,7 +152,7 @@ test('an SMTP client sends through Postfix with an app password (SASL through Do
     expect(readFileSync(path.join(inbox, readdirSync(inbox)[0]), 'utf8')).toContain('Subject: Sent with an app password');
 
     await page.reload();
-    await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText(/Last used just now from 127\.0\.0\.1 \(SMTP\)/)).toBeVisible();
+    await expect(page.getByRole('list', { name: 'Your app passwords' }).getByText(/Last used: SMTP, just now from 127\.0\.0\.1/)).toBeVisible();
     // The account password is refused; so is the app password once deleted.
     const withAccountPassword = smtpSend(smtpPort, ADMIN.username, ADMIN.password, 'grace@contoso.example', 'no');
     expect(withAccountPassword.code).not.toBe(0);

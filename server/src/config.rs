@@ -111,6 +111,21 @@ pub struct Config {
     #[arg(long, env = "LATCHKEY_MAIL_FROM")]
     pub mail_from: Option<String>,
 
+    /// The IMAP server (IP:PORT; nginx takes no host names here) that nginx's mail proxy hands
+    /// a client to once `/auth/nginx-mail` accepts its app password. Without it, IMAP logins
+    /// through nginx are refused.
+    #[arg(long, env = "LATCHKEY_NGINX_MAIL_IMAP_UPSTREAM")]
+    pub nginx_mail_imap_upstream: Option<SocketAddr>,
+
+    /// The POP3 server (IP:PORT) behind nginx's mail proxy, as --nginx-mail-imap-upstream.
+    #[arg(long, env = "LATCHKEY_NGINX_MAIL_POP3_UPSTREAM")]
+    pub nginx_mail_pop3_upstream: Option<SocketAddr>,
+
+    /// The SMTP submission server (IP:PORT) behind nginx's mail proxy, as
+    /// --nginx-mail-imap-upstream.
+    #[arg(long, env = "LATCHKEY_NGINX_MAIL_SMTP_UPSTREAM")]
+    pub nginx_mail_smtp_upstream: Option<SocketAddr>,
+
     /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of its own (off unless
     /// set; keep it on a private address: it is not the public site's port).
     #[arg(long, env = "LATCHKEY_METRICS_ADDR")]

@@ -170,6 +170,11 @@ pub async fn serve(config: Config) -> Result<(), StartupError> {
         delivery,
         trusted_proxies: config.trusted_proxies.clone().into(),
         readiness,
+        nginx_mail: http::nginx_mail::Upstreams {
+            imap: config.nginx_mail_imap_upstream,
+            pop3: config.nginx_mail_pop3_upstream,
+            smtp: config.nginx_mail_smtp_upstream,
+        },
     };
     let listener = TcpListener::bind(config.addr)
         .await

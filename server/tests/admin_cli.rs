@@ -270,6 +270,7 @@ async fn list_and_revoke_a_persons_app_passwords_from_the_command_line() -> Test
         let client = Client {
             ip: Some("192.0.2.9".to_owned()),
             name: Some("IMAP".to_owned()),
+            ..Default::default()
         };
         let check = |password: String| {
             let backend = std::sync::Arc::clone(&backend);
@@ -687,6 +688,7 @@ async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
         let client = Client {
             ip: Some("192.0.2.9".to_owned()),
             name: Some("IMAP".to_owned()),
+            ..Default::default()
         };
         let accepted = async || -> Result<bool, server::db::StoreError> {
             Ok(matches!(

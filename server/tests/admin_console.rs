@@ -19,6 +19,21 @@ const ADMIN_CALLS: &[(&str, &[(&str, &str)])] = &[
         "/api/admin_set_organization_setting",
         &[("setting", "require_two_step"), ("on", "true")],
     ),
+    ("/api/admin_set_app_password_idle_days", &[("days", "90")]),
+    ("/api/admin_mail_settings", &[]),
+    (
+        "/api/admin_set_mail_settings",
+        &[
+            ("imap_host", "imap.contoso.example"),
+            ("imap_port", "993"),
+            ("imap_tls", "on"),
+            ("smtp_host", "smtp.contoso.example"),
+            ("smtp_port", "465"),
+            ("smtp_tls", "on"),
+            ("caldav_url", ""),
+            ("carddav_url", ""),
+        ],
+    ),
     ("/api/admin_people", &[("query", "ada")]),
     ("/api/admin_audit", &[("kind", "policy.changed")]),
     (
@@ -141,10 +156,12 @@ async fn every_admin_server_function_refuses_everyone_but_administrators() -> Te
         assert!(org.require_two_step);
         let events = backend.store().audit_events(None, None).await?;
         let count = |kind: &str| events.iter().filter(|e| e.kind == kind).count();
-        assert_eq!(count("policy.changed"), 1);
+        // Two policy changes: the two-step setting and the app passwords' idle days.
+        assert_eq!(count("policy.changed"), 2);
         assert_eq!(count("app_password.revoked"), 1);
         assert_eq!(count("sign_out.by_administrator"), 1);
         assert_eq!(count("password.reset"), 1);
+        assert_eq!(count("mail_settings.changed"), 1);
         // Each names the administrator who did it, and the console shows them.
         let admin_id = backend
             .store()
@@ -664,6 +681,7 @@ async fn the_audit_csv_export_never_holds_a_spreadsheet_formula() -> TestResult 
 /// The admin console's changes (every `/api/admin*` function but the reading ones).
 const ADMIN_CHANGES: &[&str] = &[
     "/api/admin_set_organization_setting",
+    "/api/admin_set_app_password_idle_days",
     "/api/admin_revoke_app_password",
     "/api/admin_add_person",
     "/api/admin_reset_password",

@@ -93,7 +93,7 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
         assert!(
             overview.items[0]
                 .last_used
-                .starts_with("Last used just now"),
+                .starts_with("Last used: just now"),
             "{}",
             overview.items[0].last_used
         );
@@ -509,7 +509,7 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
         let overview = backend.app_passwords(&ctx).await?;
         assert_eq!(
             overview.items[0].last_used,
-            "Last used just now from 192.0.2.7 (Thunderbird/115)"
+            "Last used: Thunderbird, just now from 192.0.2.7"
         );
         let rows = backend.store().app_passwords_of(user.id).await?;
         assert_eq!(rows[0].last_used_client.as_deref(), Some("Thunderbird/115"));

@@ -36,6 +36,7 @@ async fn check(instance: &ServerBackend, username: &str, password: &str) -> Resu
     let client = Client {
         ip: Some("192.0.2.50".to_owned()),
         name: Some("IMAP".to_owned()),
+        ..Default::default()
     };
     Ok(matches!(
         instance

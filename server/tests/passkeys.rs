@@ -681,6 +681,7 @@ async fn a_passkey_is_a_second_factor_for_the_organizations_rule_and_app_passwor
         let client = server::use_cases::app_password_check::Client {
             ip: Some("192.0.2.50".to_owned()),
             name: Some("IMAP".to_owned()),
+            ..Default::default()
         };
         let checked = backend
             .check_app_password(ADA, &created.password, &client)

@@ -47,6 +47,8 @@ async fn debug_output_hides_passwords_codes_tokens_and_hashes() -> TestResult {
         name: "Outlook".to_owned(),
         password: Some(Secret::new(PASSWORD)),
         code: Some(Secret::new("493017")),
+        kind: None,
+        expires: None,
     };
     assert_hidden(&format!("{create:?}"), PASSWORD);
     assert_hidden(&format!("{create:?}"), "493017");
@@ -152,6 +154,8 @@ async fn debug_output_hides_one_time_links_new_passwords_and_what_is_stored_for_
     let answers = [
         FormPostAnswer::CreateAppPassword {
             name: "Thunderbird".to_owned(),
+            kind: Default::default(),
+            expires: Default::default(),
             result: Ok(created.clone()),
         },
         FormPostAnswer::Setup {

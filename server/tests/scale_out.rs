@@ -25,6 +25,7 @@ async fn check(
     let client = Client {
         ip: ip.map(str::to_owned),
         name: Some("IMAP".to_owned()),
+        ..Default::default()
     };
     instance
         .app_password_checker

@@ -86,11 +86,32 @@ const SIGNED_IN_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("/api/delete_app_password", &[("id", "1")]),
     ("/api/app_password_first_sign_in", &[("id", "1")]),
     ("/api/rename_app_password", &[("id", "1"), ("name", "Post")]),
+    (
+        "/api/change_app_password_kind",
+        &[("id", "1"), ("kind", "sending_only")],
+    ),
     ("/api/delete_all_app_passwords", &[("expected", "0")]),
     ("/api/admin_organization", &[]),
     (
         "/api/admin_set_organization_setting",
         &[("setting", "allow_app_passwords"), ("on", "false")],
+    ),
+    ("/api/admin_set_app_password_idle_days", &[("days", "90")]),
+    ("/api/admin_mail_settings", &[]),
+    (
+        "/api/admin_set_mail_settings",
+        &[
+            ("imap_host", ""),
+            ("imap_port", ""),
+            ("smtp_host", ""),
+            ("smtp_port", ""),
+            ("caldav_url", ""),
+            ("carddav_url", ""),
+        ],
+    ),
+    (
+        "/api/apple_profile_offer",
+        &[("id", "1"), ("password", "abcd efgh ijkl mnop")],
     ),
     ("/api/admin_people", &[]),
     ("/api/admin_audit", &[]),

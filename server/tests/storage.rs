@@ -56,8 +56,9 @@ async fn migrations_apply_and_are_safe_to_run_twice() -> TestResult {
         let names = trigger_names(&again).await?;
         assert_eq!(
             names.iter().filter(|n| n.starts_with("revoke_on_")).count(),
-            // Migration 11's eight and migration 19's passkey deletion.
-            9,
+            // Migration 11's eight, migration 19's passkey deletion and migration 22's kind
+            // change.
+            10,
             "{}: {names:?}",
             database.name
         );

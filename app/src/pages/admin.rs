@@ -15,7 +15,8 @@ use leptos_router::components::A;
 use crate::account::ConfirmItsYou;
 use crate::admin::{
     ActOnPerson, AddPerson, ResetPasswordOfPerson, RevokeAppPasswordOfPerson,
-    SetOrganizationSetting, get_app_passwords_of_person, get_organization_settings, get_people,
+    SetAppPasswordIdleDays, SetOrganizationSetting, get_app_passwords_of_person,
+    get_organization_settings, get_people,
 };
 use crate::components::links::{DialogActions, GetForm};
 use crate::components::modal::Modal;
@@ -33,16 +34,20 @@ use crate::routes::{AdminDialog, AdminQuery, Page, use_page_query};
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let change = ServerAction::<SetOrganizationSetting>::new();
+    let idle_days = ServerAction::<SetAppPasswordIdleDays>::new();
     let confirm = ServerAction::<ConfirmItsYou>::new();
     // Read again after each change of a setting, and after "confirm it's you" (whether the
     // administrator signed in recently is part of them).
     let (changed, confirmed) = (successes(change), successes(confirm));
+    let idle_days_changed = successes(idle_days);
     let settings = Resource::new(
-        move || (changed.get(), confirmed.get()),
+        move || (changed.get(), confirmed.get(), idle_days_changed.get()),
         |_| get_organization_settings(),
     );
     let check = ConsoleCheck::new(settings, confirm);
-    check.watch(move || needs_recent_sign_in(change.value().get()));
+    check.watch(move || {
+        needs_recent_sign_in(change.value().get()) || needs_recent_sign_in(idle_days.value().get())
+    });
     view! {
         <h1 tabindex="-1">"Administration"</h1>
         <p><A href=Page::AuditLog.path()>"Audit log ›"</A></p>
@@ -52,12 +57,15 @@ pub fn AdminPage() -> impl IntoView {
         </Transition>
         <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
             {move || settings.get().map(|answer| match answer {
-                Ok(current) => Either::Left(view! { <Organization current=current change=change/> }),
+                Ok(current) => Either::Left(view! {
+                    <Organization current=current change=change idle_days=idle_days/>
+                }),
                 Err(error) => Either::Right(view! {
                     <p class="form-error" role="alert">{error.to_string()}</p>
                 }),
             })}
         </Transition>
+        <crate::pages::admin_mail::MailSettingsSection check=check/>
         <People settings=settings check=check/>
     }
 }
@@ -522,6 +530,7 @@ fn reset_methods_question(
 fn Organization(
     current: OrganizationSettings,
     change: ServerAction<SetOrganizationSetting>,
+    idle_days: ServerAction<SetAppPasswordIdleDays>,
 ) -> impl IntoView {
     let refusal = move || match change.value().get() {
         Some(Err(error)) => Some(error.to_string()),
@@ -537,8 +546,48 @@ fn Organization(
                     let on = current.is_on(setting);
                     view! { <SettingRow setting=setting on=on change=change/> }
                 }).collect_view()}
+                <IdleDaysRow days=current.app_password_idle_days change=idle_days/>
             </ul>
         </section>
+    }
+}
+
+/// "App passwords unused for N days stop working": off (empty) or a number of days, saved with
+/// its own small form.
+#[component]
+fn IdleDaysRow(days: Option<u32>, change: ServerAction<SetAppPasswordIdleDays>) -> impl IntoView {
+    let error = move || match change.value().get() {
+        Some(Err(error)) if other_than_identity(&error) => Some(
+            error
+                .message_for("days")
+                .unwrap_or_else(|| error.to_string()),
+        ),
+        _ => None,
+    };
+    let state = match days {
+        None => "Off".to_owned(),
+        Some(1) => "1 day".to_owned(),
+        Some(days) => format!("{days} days"),
+    };
+    view! {
+        <li class="method setting">
+            <span class="method-name" id="setting-app-password-idle-days">
+                "App passwords unused for N days stop working"
+            </span>
+            <span class="method-detail">
+                <strong class=if days.is_some() { "state on" } else { "state off" }>{state}</strong>
+                " · An app password not used (or, if never used, not used since it was made) for more than this many days stops signing in; with mail set up, its person is reminded a week before. Empty: off."
+            </span>
+            <ActionForm action=change attr:class="inline-form">
+                <label class="visually-hidden" for="app-password-idle-days">"Days"</label>
+                <input id="app-password-idle-days" name="days" type="number" inputmode="numeric" size="5" value=days.map(|d| d.to_string()).unwrap_or_default()
+                    aria-describedby="setting-app-password-idle-days"
+                    aria-invalid=move || error().is_some().to_string()/>
+                <button type="submit" class="button"
+                    aria-disabled=move || change.pending().get().to_string()>"Save"</button>
+            </ActionForm>
+            <p class="field-error" role="alert">{error}</p>
+        </li>
     }
 }
 

@@ -15,8 +15,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::app_passwords::{
-    CreateAppPassword, DeleteAllAppPasswords, DeleteAppPassword, RenameAppPassword,
-    app_password_first_sign_in, get_app_passwords,
+    ChangeAppPasswordKind, CreateAppPassword, DeleteAllAppPasswords, DeleteAppPassword,
+    RenameAppPassword, app_password_first_sign_in, get_app_passwords,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
@@ -24,7 +24,9 @@ use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
-use crate::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
+use crate::model::{
+    AppPasswordItem, AppPasswordKind, AppPasswordLifetime, AppPasswordOverview, CreatedAppPassword,
+};
 use crate::routes::{
     AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, use_page_query,
 };
@@ -39,8 +41,15 @@ pub struct AppPasswords {
     pub delete: ServerAction<DeleteAppPassword>,
     pub rename: ServerAction<RenameAppPassword>,
     pub delete_all: ServerAction<DeleteAllAppPasswords>,
+    pub change_kind: ServerAction<ChangeAppPasswordKind>,
     /// The name typed in the create steps (kept for the confirm step).
     pub name: RwSignal<String>,
+    /// What the new app password may use, chosen in the create steps (kept for the confirm
+    /// step).
+    pub kind: RwSignal<AppPasswordKind>,
+    /// When the new app password expires, chosen in the create steps (kept for the confirm
+    /// step).
+    pub expires: RwSignal<AppPasswordLifetime>,
 }
 
 impl AppPasswords {
@@ -56,7 +65,15 @@ impl AppPasswords {
             delete: ServerAction::new(),
             rename: ServerAction::new(),
             delete_all: ServerAction::new(),
-            name: RwSignal::new(answer.map(|(name, _)| name).unwrap_or_default()),
+            change_kind: ServerAction::new(),
+            name: RwSignal::new(
+                answer
+                    .as_ref()
+                    .map(|(name, _, _)| name.clone())
+                    .unwrap_or_default(),
+            ),
+            kind: RwSignal::new(answer.map(|(_, kind, _)| kind).unwrap_or_default()),
+            expires: RwSignal::new(create_answer_expiry().unwrap_or_default()),
         };
         this.follow_answers();
         this
@@ -77,11 +94,13 @@ impl AppPasswords {
         self.delete.value().set(None);
         self.rename.value().set(None);
         self.delete_all.value().set(None);
+        self.change_kind.value().set(None);
     }
 
     fn follow_answers(self) {
         let list = self.list;
         let (create, delete) = (self.create, self.delete);
+        let expires = self.expires;
         Effect::new(move |_| {
             if let Some(Ok(created)) = create.value().get() {
                 list.update(|list| {
@@ -89,6 +108,8 @@ impl AppPasswords {
                         overview.add(created.item.clone());
                     }
                 });
+                // The next one starts at the default again ("Never"), not at this choice.
+                expires.set(AppPasswordLifetime::default());
             }
         });
         let query = use_page_query::<SecurityInfoQuery>();
@@ -134,6 +155,16 @@ impl AppPasswords {
             Some(Err(AppError::AppPasswordGone)) => list.refetch(),
             _ => {}
         });
+        let change_kind = self.change_kind;
+        Effect::new(move |_| match change_kind.value().get() {
+            Some(Ok(changed)) => list.update(|list| {
+                if let Some(Ok(overview)) = list {
+                    overview.replace(changed.clone());
+                }
+            }),
+            Some(Err(AppError::AppPasswordGone)) => list.refetch(),
+            _ => {}
+        });
         let navigate = use_navigate();
         Effect::new(move |_| match delete_all.value().get() {
             Some(Ok(_)) => {
@@ -151,11 +182,29 @@ impl AppPasswords {
     }
 }
 
-/// What a plain form post to `create_app_password` did (the name typed, the result), when the
-/// page is its answer.
-fn create_answer() -> Option<(String, Result<CreatedAppPassword, AppError>)> {
+/// The answer of a plain form post to `create_app_password`: the name typed, the kind chosen
+/// and the result.
+type CreateAnswer = (
+    String,
+    AppPasswordKind,
+    Result<CreatedAppPassword, AppError>,
+);
+
+/// What a plain form post to `create_app_password` did, when the page is its answer.
+fn create_answer() -> Option<CreateAnswer> {
     match crate::form_post::answer() {
-        Some(FormPostAnswer::CreateAppPassword { name, result }) => Some((name, result)),
+        Some(FormPostAnswer::CreateAppPassword {
+            name, kind, result, ..
+        }) => Some((name, kind, result)),
+        _ => None,
+    }
+}
+
+/// The expiry chosen in a plain form post to `create_app_password`, when the page is its
+/// answer.
+fn create_answer_expiry() -> Option<AppPasswordLifetime> {
+    match crate::form_post::answer() {
+        Some(FormPostAnswer::CreateAppPassword { expires, .. }) => Some(expires),
         _ => None,
     }
 }
@@ -291,7 +340,7 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
             .create
             .value()
             .get()
-            .or_else(|| answered.clone().map(|(_, result)| result));
+            .or_else(|| answered.clone().map(|(_, _, result)| result));
         Step::after(answer, at_limit)
     });
     let pending = apps.create.pending();
@@ -305,6 +354,8 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                     <Field label="Name" name="name" id="app-name" placeholder="For example: Outlook 2010"
                         value=apps.name.get_untracked() autofocus=true error=error
                         on_input=move |value: String| apps.name.set(value)/>
+                    <KindSelect id="app-kind" kind=apps.kind/>
+                    <ExpirySelect expires=apps.expires/>
                     <DialogActions back=page.path() back_label="Cancel" submit="Next" pending=pending/>
                 </ActionForm>
             })
@@ -323,6 +374,8 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
             EitherOf4::C(view! {
                 <ActionForm action=apps.create attr:class="stack">
                     <input type="hidden" name="name" value=apps.name.get_untracked()/>
+                    <input type="hidden" name="kind" value=apps.kind.get_untracked().as_str()/>
+                    <input type="hidden" name="expires" value=apps.expires.get_untracked().to_string()/>
                     <p>"For your security, confirm it's you before creating an app password."</p>
                     <Field label="Password" name="password" id="reverify-password" input_type="password"
                         autocomplete="current-password" autofocus=true error=password_error/>
@@ -334,6 +387,85 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
             })
         }
         Step::Show(created) => EitherOf4::D(view! { <ShowOnce created=created page=page/> }),
+    }
+}
+
+/// "What may it use?": the kinds of app password, `kind` selected (and following the choice).
+#[component]
+fn KindSelect(id: &'static str, kind: RwSignal<AppPasswordKind>) -> impl IntoView {
+    let hint_id = format!("{id}-hint");
+    let current = kind.get_untracked();
+    view! {
+        <div class="field">
+            <label for=id>"What may it use?"</label>
+            <select id=id name="kind" aria-describedby=hint_id.clone()
+                on:change=move |event| {
+                    if let Some(chosen) = AppPasswordKind::parse(&event_target_value(&event)) {
+                        kind.set(chosen);
+                    }
+                }>
+                {AppPasswordKind::ALL.into_iter().map(|option| view! {
+                    <option value=option.as_str() selected=option == current>{option.label()}</option>
+                }).collect_view()}
+            </select>
+            <p class="hint" id=hint_id>
+                "Allow only what the app needs: a printer that sends scans needs only sending mail."
+            </p>
+        </div>
+    }
+}
+
+/// "Expires": never (the default), or in 30, 90 or 365 days; `expires` follows the choice.
+#[component]
+fn ExpirySelect(expires: RwSignal<AppPasswordLifetime>) -> impl IntoView {
+    let current = expires.get_untracked();
+    view! {
+        <div class="field">
+            <label for="app-expires">"Expires"</label>
+            <select id="app-expires" name="expires" aria-describedby="app-expires-hint"
+                on:change=move |event| {
+                    if let Ok(chosen) = event_target_value(&event).parse::<AppPasswordLifetime>() {
+                        expires.set(chosen);
+                    }
+                }>
+                {AppPasswordLifetime::ALL.into_iter().map(|option| view! {
+                    <option value=option.to_string() selected=option == current>{option.label()}</option>
+                }).collect_view()}
+            </select>
+            <p class="hint" id="app-expires-hint">
+                "After that it no longer signs in. You can always delete it sooner."
+            </p>
+        </div>
+    }
+}
+
+/// What one listed app password may use, and a small form to change it (a disclosure, so it
+/// works before the WebAssembly too).
+#[component]
+pub fn AppPasswordKindRow(apps: AppPasswords, item: AppPasswordItem) -> impl IntoView {
+    let select_id = format!("kind-of-app-password-{}", item.id);
+    let error = move || match apps.change_kind.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    view! {
+        <div class="app-password-kind">
+            <span>"May use: " {item.kind.label()}</span>
+            <details class="change-kind">
+                <summary aria-label=format!("Change what app password {} may use", item.name)>"Change"</summary>
+                <ActionForm action=apps.change_kind attr:class="inline-form">
+                    <input type="hidden" name="id" value=item.id.to_string()/>
+                    <label for=select_id.clone()>"What may it use?"</label>
+                    <select id=select_id name="kind">
+                        {AppPasswordKind::ALL.into_iter().map(|option| view! {
+                            <option value=option.as_str() selected=option == item.kind>{option.label()}</option>
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" class="button" disabled=move || apps.change_kind.pending().get()>"Save"</button>
+                </ActionForm>
+                <p class="form-error" role="alert">{error}</p>
+            </details>
+        </div>
     }
 }
 
@@ -389,6 +521,7 @@ fn ShowOnce(created: CreatedAppPassword, page: Page) -> impl IntoView {
             <p class="notice warning" role="status">
                 "This is the only time you'll see this password. If you lose it, delete it and create a new one."
             </p>
+            <crate::pages::apple_profile_setup::AppleProfileSetup id=created.id password=created.password.clone()/>
             <FirstSignIn id=created.id/>
             <div class="modal-actions">
                 <DialogBack href=page.path() class="button primary">"Done"</DialogBack>
@@ -614,8 +747,11 @@ mod tests {
             item: AppPasswordItem {
                 id: 1,
                 name: "Outlook".to_owned(),
+                kind: AppPasswordKind::Everything,
                 created: "today".to_owned(),
                 last_used: "Never used".to_owned(),
+                expiry: None,
+                expired: false,
             },
         }
     }

@@ -29,9 +29,10 @@ use crate::form_post::FormPostAnswer;
 use crate::model::{AuthenticatorEnrollment, NewRecoveryCodes, RecoveryCodesLeft, SecurityInfo};
 use crate::pages::answers::successes;
 use crate::pages::app_password_flow::{
-    AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
-    DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
-    confirmation_failed, forget_answers_when_the_dialog_changes, refresh_when_shown,
+    AppPasswordChangeDialog, AppPasswordKindRow, AppPasswordSteps, AppPasswords,
+    DeleteAllAppPasswordsButton, DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton,
+    answering_create, confirmation_failed, forget_answers_when_the_dialog_changes,
+    refresh_when_shown,
 };
 use crate::pages::passkey_methods::{AddPasskey, PasskeyRows, Passkeys};
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
@@ -777,8 +778,18 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                         <ul class="methods" aria-label="Your app passwords">
                             {o.items.into_iter().map(|item| view! {
                                 <li class="method">
-                                    <span class="method-name">{item.name.clone()}</span>
-                                    <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}</span>
+                                    <span class="method-name">{item.name.clone()}
+                                        {item.expired.then(|| view! {
+                                            <span class="expired-badge">"Expired"</span>
+                                        })}
+                                    </span>
+                                    <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}
+                                        {item.expiry.clone().filter(|_| !item.expired).map(|expiry| view! {
+                                            " · " <span class="app-password-expiry">{expiry}</span>
+                                        })}
+                                        {item.expired.then_some(" · It no longer signs in: delete it, and create a new one if the app still needs it.")}
+                                    </span>
+                                    <AppPasswordKindRow apps=apps item=item.clone()/>
                                     <span class="row-actions">
                                         <RenameAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
                                         <DeleteAppPasswordButton page=Page::SecurityInfo item=item/>

@@ -119,6 +119,15 @@ pub enum OrgCommand {
     Show,
     /// Change a policy setting.
     Set { setting: OrgSetting, value: OnOff },
+    /// App passwords unused (since their last use, or their creation) for more than DAYS
+    /// days stop working; "off" (the default) keeps them working however long unused.
+    SetAppPasswordIdleDays {
+        /// A number of days (1 to 3650), or "off".
+        days: IdleDays,
+    },
+    /// Set where people's mail apps reach IMAP and SMTP (and CalDAV and CardDAV), from which
+    /// Security info offers "Set up an iPhone, iPad or Mac"; --clear removes them.
+    Mail(MailArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -147,6 +156,25 @@ impl From<OrgSetting> for Setting {
             OrgSetting::ResetPasswordByMail => Setting::ResetPasswordByMail,
         }
     }
+}
+
+/// A number of days, or "off", as typed after `set-app-password-idle-days`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdleDays(Option<u32>);
+
+impl std::str::FromStr for IdleDays {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        crate::domain::app_password::parse_idle_days(text)
+            .map(Self)
+            .map_err(|error| error.message)
+    }
+}
+
+/// "off", or the number of days.
+fn idle_days_text(days: Option<i32>) -> String {
+    days.map_or_else(|| "off".to_owned(), |days| days.to_string())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -454,16 +482,24 @@ async fn org_command(admin: &Administration, command: OrgCommand) -> Result<Stri
         OrgCommand::Set { setting, value } => {
             admin.set_policy(setting.into(), value == OnOff::On).await?
         }
+        OrgCommand::SetAppPasswordIdleDays { days } => {
+            admin.set_app_password_idle_days(days.0).await?
+        }
+        OrgCommand::Mail(args) => {
+            admin.set_mail_settings(&args.typed()).await?;
+            admin.organization().await?
+        }
     };
     Ok(format!(
-        "organization:                {}\nallow-app-passwords:         {}\nsecurity-info-experience:    {}\nrequire-two-step:            {}\nreset-revokes-app-passwords: {}\nreset-password-by-mail:      {}",
+        "organization:                {}\nallow-app-passwords:         {}\nsecurity-info-experience:    {}\nrequire-two-step:            {}\nreset-revokes-app-passwords: {}\nreset-password-by-mail:      {}\napp-password-idle-days:      {}",
         org.name,
         on_off(org.allow_app_passwords),
         on_off(org.security_info_experience),
         on_off(org.require_two_step),
         on_off(org.reset_revokes_app_passwords),
         on_off(org.reset_password_by_mail),
-    ))
+        idle_days_text(org.app_password_idle_days),
+    ) + &mail_settings_text(&org))
 }
 
 async fn app_passwords_command(
@@ -577,4 +613,77 @@ async fn audit_command(
     }
     out.push_str(&plural(log.events.len(), "event"));
     Ok(out)
+}
+
+/// `latchkey admin org mail`: the settings, with the usual ports and TLS unless told.
+#[derive(Debug, clap::Args)]
+pub struct MailArgs {
+    /// The IMAP server's host name, e.g. mail.example.org.
+    #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+    imap_host: Option<String>,
+    /// The IMAP port (1 to 65535).
+    #[arg(long, default_value = "993")]
+    imap_port: String,
+    /// Whether IMAP uses TLS (TLS from the start or STARTTLS).
+    #[arg(long, value_enum, default_value = "on")]
+    imap_tls: OnOff,
+    /// The SMTP server's host name, e.g. smtp.example.org.
+    #[arg(long, required_unless_present = "clear", conflicts_with = "clear")]
+    smtp_host: Option<String>,
+    /// The SMTP port (1 to 65535).
+    #[arg(long, default_value = "465")]
+    smtp_port: String,
+    /// Whether SMTP uses TLS (TLS from the start or STARTTLS).
+    #[arg(long, value_enum, default_value = "on")]
+    smtp_tls: OnOff,
+    /// The CalDAV address (https), when the organization offers calendars.
+    #[arg(long, conflicts_with = "clear")]
+    caldav_url: Option<String>,
+    /// The CardDAV address (https), when the organization offers contacts.
+    #[arg(long, conflicts_with = "clear")]
+    carddav_url: Option<String>,
+    /// Remove the mail settings: the profile is no longer offered.
+    #[arg(long)]
+    clear: bool,
+}
+
+impl MailArgs {
+    fn typed(&self) -> crate::domain::mail_settings::TypedMailSettings {
+        if self.clear {
+            return crate::domain::mail_settings::TypedMailSettings::of(None);
+        }
+        crate::domain::mail_settings::TypedMailSettings {
+            imap_host: self.imap_host.clone().unwrap_or_default(),
+            imap_port: self.imap_port.clone(),
+            imap_tls: self.imap_tls == OnOff::On,
+            smtp_host: self.smtp_host.clone().unwrap_or_default(),
+            smtp_port: self.smtp_port.clone(),
+            smtp_tls: self.smtp_tls == OnOff::On,
+            caldav_url: self.caldav_url.clone().unwrap_or_default(),
+            carddav_url: self.carddav_url.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// The mail settings' lines of `org show`.
+fn mail_settings_text(org: &crate::db::entities::organization::Model) -> String {
+    let Some(settings) = db::mail_settings_of(org) else {
+        return "\nmail-settings:               none (see: latchkey admin org mail --help)"
+            .to_owned();
+    };
+    let server = |server: &crate::domain::mail_settings::MailServer| {
+        format!(
+            "{}:{} (TLS {})",
+            server.host,
+            server.port,
+            on_off(server.tls)
+        )
+    };
+    format!(
+        "\nmail-imap:                   {}\nmail-smtp:                   {}\nmail-caldav-url:             {}\nmail-carddav-url:            {}",
+        server(&settings.imap),
+        server(&settings.smtp),
+        settings.caldav_url.as_deref().unwrap_or("none"),
+        settings.carddav_url.as_deref().unwrap_or("none"),
+    )
 }

@@ -15,6 +15,8 @@ use std::time::Duration;
 
 use base64::Engine;
 
+use crate::domain::mail_protocol::Protocol;
+
 /// Exit codes of the checkpassword interface.
 const EXIT_REFUSED: u8 = 1;
 const EXIT_MISUSED: u8 = 2;
@@ -81,6 +83,9 @@ pub fn ask(
         .header("User-Agent", client);
     if let Some(ip) = client_ip {
         request = request.header("X-Forwarded-For", ip);
+    }
+    if let Some(protocol) = service.and_then(Protocol::parse) {
+        request = request.header("X-Latchkey-Protocol", protocol.header_value());
     }
     let response = match request.call() {
         Ok(response) => response,

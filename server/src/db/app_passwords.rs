@@ -7,6 +7,8 @@ use sea_orm::{
     JoinType, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, SqlErr,
 };
 
+use crate::domain::app_password::AppPasswordKind;
+
 use super::audit::AuditNote;
 use super::entities::{app_password, app_password_ip, authenticator_app, organization, user};
 use super::store::{Actor, Store, StoreError};
@@ -46,10 +48,40 @@ impl Store {
     /// happen under a lock on the user (PostgreSQL: the user's row, `FOR UPDATE`; SQLite: an
     /// IMMEDIATE transaction, which takes the database write lock first), so concurrent
     /// creations can never pass the limit.
-    /// Writes its `app_password.created` audit event in the same transaction.
+    /// Writes its `app_password.created` audit event in the same transaction. It may reach
+    /// everything ([`Store::create_app_password_of_kind`] limits it).
     pub async fn create_app_password(
         &self,
         new: NewAppPassword,
+        limit: u64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<app_password::Model, StoreError> {
+        self.create_app_password_of_kind(new, AppPasswordKind::Everything, limit, actor, now)
+            .await
+    }
+
+    /// [`Store::create_app_password`], for an app password that may reach only what `kind`
+    /// allows (named in its audit event when limited).
+    pub async fn create_app_password_of_kind(
+        &self,
+        new: NewAppPassword,
+        kind: AppPasswordKind,
+        limit: u64,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<app_password::Model, StoreError> {
+        self.create_expiring_app_password(new, kind, None, limit, actor, now)
+            .await
+    }
+
+    /// [`Store::create_app_password_of_kind`], for an app password that stops working at
+    /// `expires_at` when set (named in its audit event).
+    pub async fn create_expiring_app_password(
+        &self,
+        new: NewAppPassword,
+        kind: AppPasswordKind,
+        expires_at: Option<DateTime<Utc>>,
         limit: u64,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -78,6 +110,8 @@ impl Store {
             last_used_at: Set(None),
             last_used_ip: Set(None),
             last_used_client: Set(None),
+            kind: Set(kind.as_str().to_owned()),
+            expires_at: Set(expires_at),
             ..Default::default()
         }
         .insert(&txn)
@@ -88,9 +122,16 @@ impl Store {
             }
             other => other?,
         };
+        let limited = match kind {
+            AppPasswordKind::Everything => String::new(),
+            kind => format!(", for {}", kind.label()),
+        };
+        let expiring = expires_at
+            .map(|at| format!(", expires {}", crate::domain::timefmt::date(at)))
+            .unwrap_or_default();
         AuditNote::new(
             "app_password.created",
-            format!("'{}' (id {})", model.name, model.id),
+            format!("'{}' (id {}){limited}{expiring}", model.name, model.id),
         )
         .row(Some(model.user_id), actor, now)
         .insert(&txn)
@@ -147,6 +188,43 @@ impl Store {
         .await?;
         txn.commit().await?;
         Ok(renamed)
+    }
+
+    /// Changes what the user's app password `id` may reach and audits it, in one transaction;
+    /// other instances hear of it (the trigger of migration 22) and this one at once, so no
+    /// cached acceptance outlives the change. `NotFound` if the user has no such app password.
+    pub async fn change_app_password_kind(
+        &self,
+        user_id: i32,
+        id: i32,
+        kind: AppPasswordKind,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<app_password::Model, StoreError> {
+        let txn = self.begin_write().await?;
+        let found = app_password::Entity::find_by_id(id)
+            .filter(app_password::Column::UserId.eq(user_id))
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let old_kind = AppPasswordKind::parse(&found.kind)
+            .map_or_else(|| found.kind.clone(), |old| old.label().to_owned());
+        let mut active: app_password::ActiveModel = found.into();
+        active.kind = Set(kind.as_str().to_owned());
+        let changed = active.update(&txn).await?;
+        AuditNote::new(
+            "app_password.kind_changed",
+            format!(
+                "'{}' (id {id}) from {old_kind} to {}",
+                changed.name,
+                kind.label()
+            ),
+        )
+        .row(Some(user_id), actor, now)
+        .insert(&txn)
+        .await?;
+        self.commit_revoking(txn).await?;
+        Ok(changed)
     }
 
     /// Removes the user's app passwords `which`, each with its audit event (deleted by the
@@ -242,6 +320,13 @@ pub struct AppPasswordCandidate {
     pub user_id: i32,
     pub password_hash: String,
     pub last_used_at: Option<DateTime<Utc>>,
+    /// What it may reach, as stored (`domain::app_password::stored_kind_allows` reads it).
+    pub kind: String,
+    pub created_at: DateTime<Utc>,
+    /// When it stops working, as chosen at creation (`None`: never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The organization's idle rule, in days (`None`: off).
+    pub app_password_idle_days: Option<i32>,
     pub username: String,
     pub username_key: String,
     pub user_enabled: bool,
@@ -259,6 +344,18 @@ impl AppPasswordCandidate {
     /// account they do not sign in (until one is added again).
     pub fn has_second_factor(&self) -> bool {
         self.second_factor_confirmed_at.is_some() || self.owner_has_passkey
+    }
+
+    /// Whether it has stopped working at `now`: its chosen date, or the organization's idle
+    /// rule, has passed (`domain::app_password::ExpiryFacts`).
+    pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
+        use crate::domain::app_password::{ExpiryFacts, IdleLimit};
+        ExpiryFacts {
+            created_at: self.created_at,
+            last_used_at: self.last_used_at,
+            expires_at: self.expires_at,
+        }
+        .is_expired(IdleLimit::from_stored(self.app_password_idle_days), now)
     }
 }
 
@@ -323,6 +420,10 @@ impl std::fmt::Debug for AppPasswordCandidate {
             .field("user_id", &self.user_id)
             .field("password_hash", &"..")
             .field("last_used_at", &self.last_used_at)
+            .field("kind", &self.kind)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .field("app_password_idle_days", &self.app_password_idle_days)
             .field("username", &self.username)
             .field("username_key", &self.username_key)
             .field("user_enabled", &self.user_enabled)
@@ -344,6 +445,13 @@ pub(super) fn candidate_query(lookup_hash: &str) -> sea_orm::Select<app_password
         .column_as(app_password::Column::UserId, "user_id")
         .column_as(app_password::Column::PasswordHash, "password_hash")
         .column_as(app_password::Column::LastUsedAt, "last_used_at")
+        .column_as(app_password::Column::Kind, "kind")
+        .column_as(app_password::Column::CreatedAt, "created_at")
+        .column_as(app_password::Column::ExpiresAt, "expires_at")
+        .column_as(
+            organization::Column::AppPasswordIdleDays,
+            "app_password_idle_days",
+        )
         .column_as(user::Column::Username, "username")
         .column_as(user::Column::UsernameKey, "username_key")
         .column_as(user::Column::IsEnabled, "user_enabled")

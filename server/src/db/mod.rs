@@ -1,7 +1,9 @@
 //! Storage: connecting to SQLite or PostgreSQL, migrations, entities, and the queries the
 //! rest of the server uses. Nothing outside this module writes SQL or builds sea-orm queries.
 
+mod app_password_expiry;
 mod app_passwords;
+mod apple_profiles;
 mod attack_alerts;
 mod audit;
 mod authenticators;
@@ -34,7 +36,11 @@ use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 use sea_orm_migration::MigratorTrait;
 
+pub use app_password_expiry::ExpiryMark;
 pub use app_passwords::{AppPasswordCandidate, NewAppPassword, Remover, Which};
+pub use apple_profiles::{
+    NewAppleProfileLink, ProfileDelivery, describe_mail_settings, mail_settings_of,
+};
 pub use audit::{AuditFilter, AuditNote};
 pub use backup::Contents;
 pub use entities::user::Role;

@@ -8,6 +8,7 @@ use super::audit::AuditNote;
 use super::entities::user::Role;
 use super::entities::{organization, user};
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
+use crate::domain::app_password::{IDLE_LIMIT_SETTING, IdleLimit};
 use crate::domain::policy::Setting;
 
 /// The organization created by first-time setup.
@@ -68,6 +69,33 @@ impl Store {
         let org = active.update(&txn).await?;
         let state = if value { "on" } else { "off" };
         AuditNote::new("policy.changed", format!("{} = {state}", setting.name()))
+            .row(None, actor, now)
+            .insert(&txn)
+            .await?;
+        self.commit_revoking(txn).await?;
+        Ok(org)
+    }
+
+    /// Sets (or, with `None`, turns off) "app passwords unused for N days stop working" and
+    /// audits it, in one transaction; the revocation epoch moves, so no instance keeps
+    /// accepting from memory what the new rule refuses.
+    pub async fn set_app_password_idle_limit(
+        &self,
+        limit: Option<IdleLimit>,
+        actor: &Actor,
+        now: DateTime<Utc>,
+    ) -> Result<organization::Model, StoreError> {
+        let txn = self.begin_write().await?;
+        let org = organization::Entity::find_by_id(ORGANIZATION_ID)
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotSetUp)?;
+        let mut active: organization::ActiveModel = org.into();
+        active.app_password_idle_days =
+            Set(limit.map(|l| i32::try_from(l.days()).unwrap_or(i32::MAX)));
+        let org = active.update(&txn).await?;
+        let state = limit.map_or_else(|| "off".to_owned(), |l| l.days().to_string());
+        AuditNote::new("policy.changed", format!("{IDLE_LIMIT_SETTING} = {state}"))
             .row(None, actor, now)
             .insert(&txn)
             .await?;

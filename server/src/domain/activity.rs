@@ -11,7 +11,7 @@ use super::audit_bounds;
 pub const PAGE_SIZE: u64 = 20;
 
 /// The kinds of audit events a person is shown ([`describe`] words each).
-pub const SHOWN_KINDS: [&str; 26] = [
+pub const SHOWN_KINDS: [&str; 27] = [
     "sign_in.succeeded",
     "sign_in.failed",
     "sign_out.everywhere",
@@ -20,6 +20,7 @@ pub const SHOWN_KINDS: [&str; 26] = [
     "app_password.deleted",
     "app_password.revoked",
     "app_password.new_ip",
+    super::app_password::EXPIRED,
     "password.changed",
     "password.reset",
     "authenticator.added",
@@ -142,6 +143,7 @@ pub fn describe(
                 .map(|id| app_password_name(id).unwrap_or_else(|| "(since deleted)".to_owned())),
             true,
         ),
+        super::app_password::EXPIRED => shown("App password expired", quoted_name(detail), true),
         "password.changed" => shown("Password changed", None, false),
         "password.reset" => shown("Password reset by an administrator", None, true),
         super::password_link::MAILED => shown(
@@ -355,6 +357,25 @@ mod tests {
         assert_eq!(
             describe("sign_out", "", 2, None, no_names).map(|a| a.title),
             Some("Signed out (2 times)".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_expired_app_password_is_named() {
+        let expired = describe(
+            crate::domain::app_password::EXPIRED,
+            "'Outlook 2010' (id 7) expired on Jan 5, 2027, 14:05 UTC, after 90 days unused",
+            1,
+            None,
+            no_names,
+        );
+        assert_eq!(
+            expired.map(|a| (a.title, a.detail, a.notable)),
+            Some((
+                "App password expired".to_owned(),
+                Some("Outlook 2010".to_owned()),
+                true
+            ))
         );
     }
 

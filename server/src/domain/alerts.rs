@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, Utc};
 use super::attack_alert::{ALERT_AFTER, ALERTED};
 
 /// The audit events that become mail alerts.
-pub const ALERT_KINDS: [&str; 12] = [
+pub const ALERT_KINDS: [&str; 13] = [
     "app_password.created",
     "app_password.new_ip",
     "password.changed",
@@ -20,6 +20,7 @@ pub const ALERT_KINDS: [&str; 12] = [
     super::passkey::DELETED,
     ALERTED,
     super::password_link::RESET_BY_MAIL,
+    super::app_password::EXPIRY_REMINDED,
 ];
 
 /// Attempts before a mail is given up (the delays add up to about a day).
@@ -137,11 +138,41 @@ fn failed_second_steps_mail(facts: &AlertFacts<'_>) -> Alert {
     }
 }
 
+/// The reminder a week before an app password stops working (`domain::app_password`): which
+/// one, when, and what to do if an app still needs it.
+fn expiry_reminder_mail(facts: &AlertFacts<'_>) -> Alert {
+    let name = created_name(facts.detail).unwrap_or("(unnamed)");
+    // The detail: `'NAME' (id N) stops working on DATE[, unused for N days]`.
+    let when = facts
+        .detail
+        .rsplit_once(") stops working ")
+        .map_or("soon", |(_, when)| when);
+    let body = format!(
+        "Hello {person},\n\n\
+         Your app password \"{name}\" stops working {when}.\n\n\
+         If an app still uses it, sign in at {url}/security-info, create a new app password \
+         for that app, put it in the app, and delete \"{name}\". If nothing uses it any more, \
+         there is nothing to do.\n\n\
+         Account: {account}\n\n\
+         (Latchkey sends this mail once, a week before an app password expires.)\n",
+        person = facts.person,
+        account = facts.account,
+        url = facts.public_url,
+    );
+    Alert {
+        subject: format!("App password \"{name}\" stops working in a week"),
+        body,
+    }
+}
+
 /// The alert for an audit event, or `None` when its kind is not alerted.
 pub fn compose(facts: &AlertFacts<'_>) -> Option<Alert> {
     // Not a change the person may have made: its own words, and what to do.
     if facts.kind == ALERTED {
         return Some(failed_second_steps_mail(facts));
+    }
+    if facts.kind == super::app_password::EXPIRY_REMINDED {
+        return Some(expiry_reminder_mail(facts));
     }
     let when = facts.at.format("%Y-%m-%d %H:%M UTC");
     let from = facts.ip.map(|ip| format!(" from {ip}")).unwrap_or_default();
@@ -396,6 +427,36 @@ mod tests {
             until - PER_MAIL - CLOCK_SKEW + Duration::seconds(1),
             until
         ));
+    }
+
+    #[test]
+    fn the_expiry_reminder_names_the_app_password_and_the_day() {
+        let detail = "'Outlook 2010' (id 7) stops working on Jan 5, 2027, 14:05 UTC";
+        let facts = AlertFacts {
+            kind: crate::domain::app_password::EXPIRY_REMINDED,
+            detail,
+            ip: None,
+            client: None,
+            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap_or_default(),
+            app_password_name: None,
+            person: "Ada Lovelace",
+            account: "ada@contoso.example",
+            public_url: "https://id.contoso.example",
+        };
+        let mail = compose(&facts);
+        assert_eq!(
+            mail.as_ref().map(|m| m.subject.as_str()),
+            Some("App password \"Outlook 2010\" stops working in a week")
+        );
+        let body = mail.map(|m| m.body).unwrap_or_default();
+        assert!(
+            body.contains("\"Outlook 2010\" stops working on Jan 5, 2027, 14:05 UTC."),
+            "{body}"
+        );
+        assert!(
+            body.contains("https://id.contoso.example/security-info"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -8,6 +8,12 @@ use axum::response::{IntoResponse, Response};
 use leptos::prelude::LeptosOptions;
 
 use super::AppState;
+use crate::domain::mail_protocol::Protocol;
+
+/// The header a proxy in front of `/auth/basic` sets to the protocol being signed in with
+/// (`imap`, `pop3`, `smtp`, `sieve`, `caldav`, `carddav`), so an app password limited to some
+/// protocols is refused for the others.
+pub const PROTOCOL_HEADER: &str = "x-latchkey-protocol";
 
 /// Any other path: the app's 404 page, rendered by Leptos (its `NotFound` route).
 pub(super) fn not_found_page(
@@ -111,9 +117,18 @@ pub(super) async fn basic_check(State(state): State<AppState>, request: Request)
     let Some((username, password)) = credentials else {
         return unauthorized();
     };
+    let protocol = request
+        .headers()
+        .get(PROTOCOL_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Protocol::parse);
     let client = Client {
         ip: context.ip,
-        name: context.user_agent,
+        // The protocol, when the proxy names one, says more than its User-Agent.
+        name: protocol
+            .map(|p| p.label().to_owned())
+            .or(context.user_agent),
+        protocol,
     };
     match state
         .backend

@@ -3,11 +3,13 @@
 //! the no-JavaScript form errors, connection limits, and readiness. It calls the use cases
 //! through `ServerBackend` and reads no storage itself.
 
+mod apple_profile;
 pub mod connections;
 pub mod delivery;
 mod endpoints;
 pub mod form_errors;
 mod middleware;
+pub mod nginx_mail;
 pub mod readiness;
 pub mod site_files;
 mod state;
@@ -62,7 +64,19 @@ pub fn router(state: AppState) -> Router {
     router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/auth/basic", get(basic_check))
+        .route(app::routes::AUTH_BASIC, get(basic_check))
+        .route(
+            app::routes::AUTH_NGINX_MAIL,
+            get(nginx_mail::nginx_mail_check),
+        )
+        .route(
+            app::apple_profile::APPLE_PROFILE_DOWNLOAD,
+            axum::routing::post(apple_profile::download),
+        )
+        .route(
+            app::apple_profile::APPLE_PROFILE_LINK,
+            get(apple_profile::by_link),
+        )
         .route(app::routes::AUDIT_LOG_CSV, get(audit_csv))
         .leptos_routes_with_context(&state, routes, provide_backend.clone(), move || {
             app::shell(options.clone())

@@ -21,6 +21,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[IpAddr]>,
     /// What `/readyz` keeps between requests (the mail server's last answer).
     pub readiness: Arc<super::readiness::Readiness>,
+    /// The mail servers `/auth/nginx-mail` sends nginx to, per protocol.
+    pub nginx_mail: super::nginx_mail::Upstreams,
 }
 
 impl FromRef<AppState> for LeptosOptions {

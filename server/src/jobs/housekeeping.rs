@@ -1,6 +1,8 @@
 //! Deleting what has ended, on a schedule: sessions nobody can use any more, throttle
 //! counters that have expired, audit events older than the retention setting, and mail alerts
-//! sent (or given up) more than a week ago, and one-time password links that expired. Every
+//! sent (or given up) more than a week ago, and one-time password links that expired. The same
+//! schedule reminds of app passwords about to expire and notes those that have
+//! (`use_cases::app_password_expiry`). Every
 //! instance runs it; the deletes are idempotent, so several at once do no harm.
 
 use std::sync::Arc;
@@ -11,6 +13,7 @@ use chrono::{DateTime, Utc};
 use crate::db::StoreError;
 use crate::domain::session::PENDING_SECOND_STEP_LIFETIME;
 use crate::use_cases::ServerBackend;
+use crate::use_cases::app_password_expiry::{ExpiryRound, run_expiry_round};
 
 /// How often the housekeeping runs.
 pub const INTERVAL: Duration = Duration::from_secs(10 * 60);
@@ -69,6 +72,19 @@ pub fn spawn(backend: Arc<ServerBackend>, audit_retention: Option<chrono::Durati
                 }
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "housekeeping failed; will try again"),
+            }
+            // App passwords near or past their expiry: reminded once, noted once (issue 31).
+            match run_expiry_round(backend.store(), Utc::now()).await {
+                Ok(round) if round != ExpiryRound::default() => {
+                    tracing::info!(
+                        ?round,
+                        "housekeeping: app-password expiry reminders and notes"
+                    );
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, "app-password expiry round failed; will try again")
+                }
             }
         }
     });

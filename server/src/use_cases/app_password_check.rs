@@ -16,6 +16,15 @@
 //!   at once on this instance, within 100 ms on the others (PostgreSQL `NOTIFY`; SQLite: a
 //!   counter read every 100 ms). Without that watch every check reads the database.
 //!
+//! An app password past its chosen date or the organization's idle limit is refused whether
+//! its acceptance is cached or not: expiry moves no epoch (time passing signals nothing), so
+//! the cached candidate carries its dates and last use, and every check compares them with
+//! the time ([`CheckerSettings::clock`]).
+//!
+//! An app password limited to some protocols (its kind) is refused for the others, and when
+//! the server in front names no protocol; such a refusal counts as a failure like a wrong
+//! secret, and is checked on the cached path too (a change of kind moves the epoch on).
+//!
 //! Failures are throttled per username and per client IP ([`FailureLimit`]), apart from the
 //! web sign-in's throttling. Throttling answers only wrong secrets: a right one is always
 //! verified, so nobody can cut off someone's mail apps by failing on purpose.
@@ -29,6 +38,7 @@ use moka::future::Cache;
 
 use crate::db::{Actor, AppPasswordCandidate, Store, StoreError};
 use crate::domain::app_password::{self, AppPasswordSecret};
+use crate::domain::mail_protocol::Protocol;
 use crate::domain::throttle::{self, FailureLimit, FailureWindow};
 use crate::domain::{account, password};
 use crate::metrics::{self, CheckCache, CheckResult};
@@ -43,11 +53,13 @@ const VERIFIED_FOR: StdDuration = StdDuration::from_secs(60 * 60);
 /// Keys (usernames, addresses) whose failures are tracked at once; the oldest go first.
 const MAX_TRACKED_KEYS: u64 = 100_000;
 
-/// Where a check comes from: the client's address and what it is ("IMAP", a User-Agent).
+/// Where a check comes from: the client's address, what it is ("IMAP", a User-Agent), and the
+/// protocol the mail or calendar server in front said it is for (`None` when it said nothing).
 #[derive(Debug, Clone, Default)]
 pub struct Client {
     pub ip: Option<String>,
     pub name: Option<String>,
+    pub protocol: Option<Protocol>,
 }
 
 /// A username and app password that checked out.
@@ -75,6 +87,8 @@ pub struct CheckerSettings {
     pub cache_capacity: u64,
     pub per_username: FailureLimit,
     pub per_client_ip: FailureLimit,
+    /// What time it is: `Utc::now` but in tests, which move it on to reach an expiry.
+    pub clock: fn() -> DateTime<Utc>,
 }
 
 impl Default for CheckerSettings {
@@ -83,6 +97,7 @@ impl Default for CheckerSettings {
             cache_capacity: DEFAULT_CACHE_CAPACITY,
             per_username: FailureLimit::PER_USERNAME,
             per_client_ip: FailureLimit::PER_CLIENT_IP,
+            clock: Utc::now,
         }
     }
 }
@@ -233,8 +248,31 @@ impl AppPasswordChecker {
         password: &str,
         client: &Client,
     ) -> Result<CheckOutcome, StoreError> {
+        self.check_at(
+            store,
+            key,
+            username,
+            password,
+            client,
+            (self.settings.clock)(),
+        )
+        .await
+    }
+
+    /// [`Self::check`] as of `now` (tests pass a later time to reach an expiry).
+    pub async fn check_at(
+        &self,
+        store: &Store,
+        key: &SecretKey,
+        username: &str,
+        password: &str,
+        client: &Client,
+        now: DateTime<Utc>,
+    ) -> Result<CheckOutcome, StoreError> {
         let started = std::time::Instant::now();
-        let answer = self.answer(store, key, username, password, client).await;
+        let answer = self
+            .answer(store, key, username, password, client, now)
+            .await;
         let result = match &answer {
             Ok(CheckOutcome::Accepted(_)) => CheckResult::Accepted,
             Ok(CheckOutcome::Refused) => CheckResult::Refused,
@@ -253,8 +291,8 @@ impl AppPasswordChecker {
         username: &str,
         password: &str,
         client: &Client,
+        now: DateTime<Utc>,
     ) -> Result<CheckOutcome, StoreError> {
-        let now = Utc::now();
         let username_key = account::Username::parse(username)
             .map(|u| u.key().to_owned())
             .unwrap_or_else(|_| username.trim().to_lowercase());
@@ -269,6 +307,11 @@ impl AppPasswordChecker {
         let epoch = revocations.epoch();
         if let Some(lookup) = &lookup
             && let Some(accepted) = self.accepted_earlier(lookup, &username_key, epoch)
+            // Another protocol than the one accepted may be outside its kind: the row is read
+            // again below and refused there.
+            && app_password::stored_kind_allows(&accepted.candidate.kind, client.protocol)
+            // Expiry moves no revocation epoch: compared here, with the last use as cached.
+            && !accepted.candidate.is_expired(now)
         {
             if self
                 .record_use(store, &accepted.candidate, client, now)
@@ -298,7 +341,9 @@ impl AppPasswordChecker {
                 if candidate.username_key == username_key
                     && candidate.user_enabled
                     && candidate.allow_app_passwords
-                    && candidate.has_second_factor() =>
+                    && candidate.has_second_factor()
+                    && app_password::stored_kind_allows(&candidate.kind, client.protocol)
+                    && !candidate.is_expired(now) =>
             {
                 match self.verify(lookup, secret, &candidate.password_hash).await {
                     Ok(()) => Some(candidate),

@@ -1,22 +1,25 @@
-//! A person's app passwords: list, create (shown once), rename, delete, delete all.
+//! A person's app passwords: list, create (shown once, limited to a kind), rename, change what
+//! it may reach, delete, delete all.
 
 use app::backend::{AppPasswordUseCases, RequestContext};
 use app::error::{AppError, Refusal};
-use app::model::{AppPasswordItem, AppPasswordOverview, CreatedAppPassword};
+use app::model::{
+    AppPasswordChoices, AppPasswordItem, AppPasswordKind, AppPasswordOverview, CreatedAppPassword,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{ServerBackend, actor};
 use crate::db::entities::app_password as app_password_row;
 use crate::db::{NewAppPassword, Remover, StoreError, Which};
-use crate::domain::app_password::{self, AppName, AppPasswordSecret};
+use crate::domain::app_password::{
+    self, AppName, AppPasswordSecret, ExpiryFacts, ExpiryNote, IdleLimit,
+};
 use crate::domain::random::OsRandom;
 use crate::domain::{password, timefmt};
 
-/// Longest client name shown in the list (User-Agents can be long).
-const MAX_CLIENT_CHARS: usize = 40;
-
-/// "Never used", or "Last used 5 minutes ago from 192.0.2.7 (IMAP)".
+/// "Never used", or what it was last used for, when and from where: "Last used: IMAP, 5
+/// minutes ago from 192.0.2.7" (a User-Agent is named shortly, "Thunderbird").
 fn last_used_text(
     at: Option<DateTime<Utc>>,
     ip: Option<String>,
@@ -26,18 +29,28 @@ fn last_used_text(
     let Some(at) = at else {
         return "Never used".to_owned();
     };
-    let mut text = format!("Last used {}", timefmt::relative(at, now));
+    let mut text = "Last used: ".to_owned();
+    if let Some(client) = client.as_deref().and_then(app_password::client_label) {
+        text.push_str(&format!("{client}, "));
+    }
+    text.push_str(&timefmt::relative(at, now));
     if let Some(ip) = ip {
         text.push_str(&format!(" from {ip}"));
     }
-    if let Some(client) = client.filter(|c| !c.trim().is_empty()) {
-        let mut short: String = client.chars().take(MAX_CLIENT_CHARS).collect();
-        if short.len() < client.len() {
-            short.push('…');
-        }
-        text.push_str(&format!(" ({short})"));
-    }
     text
+}
+
+impl ServerBackend {
+    /// The organization's "unused for N days" rule (read with the request's organization).
+    pub(super) async fn idle_limit(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Option<IdleLimit>, AppError> {
+        Ok(self
+            .organization(context)
+            .await?
+            .and_then(|org| IdleLimit::from_stored(org.app_password_idle_days)))
+    }
 }
 
 #[async_trait]
@@ -50,12 +63,13 @@ impl AppPasswordUseCases for ServerBackend {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let (allowed, security_info_experience) = self.policy(context).await?;
         let now = Utc::now();
+        let idle = self.idle_limit(context).await?;
         let items = self
             .store
             .app_passwords_of(signed_in.user.id)
             .await?
             .into_iter()
-            .map(|row| list_item(row, now))
+            .map(|row| list_item(row, idle, now))
             .collect();
         Ok(AppPasswordOverview {
             items,
@@ -78,6 +92,8 @@ impl AppPasswordUseCases for ServerBackend {
         Ok(row.last_used_at.map(|at| {
             let client = row
                 .last_used_client
+                .as_deref()
+                .and_then(app_password::client_label)
                 .or(row.last_used_ip)
                 .unwrap_or_else(|| "an app".to_owned());
             format!(
@@ -87,12 +103,13 @@ impl AppPasswordUseCases for ServerBackend {
         }))
     }
 
-    async fn create_app_password(
+    async fn create_app_password_with(
         &self,
         context: &RequestContext,
         name: &str,
         password: &str,
         code: &str,
+        choices: &AppPasswordChoices,
     ) -> Result<CreatedAppPassword, AppError> {
         let mut signed_in = self.require_signed_in(context).await?;
         let (allowed, _) = self.policy(context).await?;
@@ -114,6 +131,7 @@ impl AppPasswordUseCases for ServerBackend {
             now = Utc::now();
         }
         let name = AppName::parse(name)?;
+        let expires_at = app_password::fixed_expiry(choices.expires.days(), now)?;
         // Cheap early answer; the store enforces the limit atomically.
         if self.store.app_passwords_of(signed_in.user.id).await?.len() as u64
             >= app_password::MAX_PER_USER
@@ -134,7 +152,14 @@ impl AppPasswordUseCases for ServerBackend {
         };
         let created = match self
             .store
-            .create_app_password(new, app_password::MAX_PER_USER, &actor(context), now)
+            .create_expiring_app_password(
+                new,
+                choices.kind,
+                expires_at,
+                app_password::MAX_PER_USER,
+                &actor(context),
+                now,
+            )
             .await
         {
             Err(StoreError::AlreadyExists) => return Err(name_taken(&name)),
@@ -143,7 +168,7 @@ impl AppPasswordUseCases for ServerBackend {
         Ok(CreatedAppPassword {
             id: created.id,
             name: created.name.clone(),
-            item: list_item(created, now),
+            item: list_item(created, self.idle_limit(context).await?, now),
             password: secret.for_display(),
         })
     }
@@ -190,7 +215,30 @@ impl AppPasswordUseCases for ServerBackend {
             Err(StoreError::NotFound) => return Err(AppError::AppPasswordGone),
             other => other?,
         };
-        Ok(list_item(renamed, Utc::now()))
+        Ok(list_item(
+            renamed,
+            self.idle_limit(context).await?,
+            Utc::now(),
+        ))
+    }
+
+    async fn change_app_password_kind(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        kind: AppPasswordKind,
+    ) -> Result<AppPasswordItem, AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let now = Utc::now();
+        let changed = match self
+            .store
+            .change_app_password_kind(signed_in.user.id, id, kind, &actor(context), now)
+            .await
+        {
+            Err(StoreError::NotFound) => return Err(AppError::AppPasswordGone),
+            other => other?,
+        };
+        Ok(list_item(changed, self.idle_limit(context).await?, now))
     }
 
     async fn delete_all_app_passwords(
@@ -220,10 +268,27 @@ impl AppPasswordUseCases for ServerBackend {
 }
 
 /// An app password's row as the list shows it.
-pub(super) fn list_item(row: app_password_row::Model, now: DateTime<Utc>) -> AppPasswordItem {
+/// The row as the list shows it at `now`, its expiry worded under the organization's `idle`
+/// rule.
+pub(super) fn list_item(
+    row: app_password_row::Model,
+    idle: Option<IdleLimit>,
+    now: DateTime<Utc>,
+) -> AppPasswordItem {
+    let facts = ExpiryFacts {
+        created_at: row.created_at,
+        last_used_at: row.last_used_at,
+        expires_at: row.expires_at,
+    };
+    let expiry = ExpiryNote::at(&facts, idle, now);
     AppPasswordItem {
+        expired: expiry == Some(ExpiryNote::Expired),
+        expiry: expiry.map(|note| note.text()),
         id: row.id,
         name: row.name,
+        // Unknown only after a downgrade from a version with more kinds; the check refuses
+        // such an app password everywhere meanwhile, and choosing a kind again fixes it.
+        kind: AppPasswordKind::parse(&row.kind).unwrap_or_default(),
         created: timefmt::date(row.created_at),
         last_used: last_used_text(
             row.last_used_at,
@@ -256,16 +321,17 @@ mod tests {
         assert_eq!(last_used_text(None, None, None, now), "Never used");
         assert_eq!(
             last_used_text(at, Some("192.0.2.7".into()), Some("IMAP".into()), now),
-            "Last used 5 minutes ago from 192.0.2.7 (IMAP)"
+            "Last used: IMAP, 5 minutes ago from 192.0.2.7"
         );
         assert_eq!(
             last_used_text(at, None, Some(" ".into()), now),
-            "Last used 5 minutes ago"
+            "Last used: 5 minutes ago"
         );
-        let long = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko)";
+        let thunderbird =
+            "Mozilla/5.0 (X11; Linux x86_64; rv:115.0) Gecko/20100101 Thunderbird/115.0";
         assert_eq!(
-            last_used_text(at, Some("192.0.2.7".into()), Some(long.into()), now),
-            "Last used 5 minutes ago from 192.0.2.7 (Mozilla/5.0 (X11; Linux x86_64) AppleWeb…)"
+            last_used_text(at, Some("192.0.2.7".into()), Some(thunderbird.into()), now),
+            "Last used: Thunderbird, 5 minutes ago from 192.0.2.7"
         );
     }
 }

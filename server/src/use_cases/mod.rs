@@ -14,6 +14,8 @@
 //!   signing in with one (second step, passwordless, "confirm it's you").
 //! - `app_passwords`: the person's app passwords
 //!   ([`AppPasswordUseCases`](app::backend::AppPasswordUseCases)).
+//! - `apple_profiles`: the Apple configuration profile of a new app password, from the
+//!   organization's mail settings ([`AppleProfileUseCases`](app::backend::AppleProfileUseCases)).
 //! - `administration`: people and policy, for administrators (the `latchkey admin` commands
 //!   and the admin console).
 //! - `password_links`: the page a one-time password link opens
@@ -26,7 +28,9 @@
 mod account;
 pub mod administration;
 pub mod app_password_check;
+pub mod app_password_expiry;
 mod app_passwords;
+pub mod apple_profiles;
 mod known_devices;
 pub use known_devices::sign_in_link_mail;
 mod passkeys;

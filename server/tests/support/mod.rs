@@ -172,6 +172,7 @@ pub fn state(backend: Arc<ServerBackend>) -> AppState {
         ]
         .into(),
         readiness: Default::default(),
+        nginx_mail: Default::default(),
     }
 }
 

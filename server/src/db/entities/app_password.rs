@@ -20,6 +20,15 @@ pub struct Model {
     pub last_used_at: Option<DateTimeUtc>,
     pub last_used_ip: Option<String>,
     pub last_used_client: Option<String>,
+    /// What it may reach (`AppPasswordKind::as_str`); "everything" unless limited.
+    pub kind: String,
+    /// When it stops working, as chosen at creation; `None`: never (the organization's idle
+    /// rule may still end it).
+    pub expires_at: Option<DateTimeUtc>,
+    /// When the mail reminding of its expiry was queued (once).
+    pub expiry_reminded_at: Option<DateTimeUtc>,
+    /// When its expiry was written to the audit log (once).
+    pub expired_noted_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -41,6 +50,10 @@ impl std::fmt::Debug for Model {
             .field("last_used_at", &self.last_used_at)
             .field("last_used_ip", &self.last_used_ip)
             .field("last_used_client", &self.last_used_client)
+            .field("kind", &self.kind)
+            .field("expires_at", &self.expires_at)
+            .field("expiry_reminded_at", &self.expiry_reminded_at)
+            .field("expired_noted_at", &self.expired_noted_at)
             .finish()
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod app_password;
 pub mod app_password_ip;
+pub mod apple_profile_link;
 pub mod audit_event;
 pub mod authenticator_app;
 pub mod key_check;

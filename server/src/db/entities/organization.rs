@@ -22,6 +22,19 @@ pub struct Model {
     /// People may reset their own password with a mailed link ("Forgot password?"; off by
     /// default, offered only where mail is set up).
     pub reset_password_by_mail: bool,
+    /// Mail settings (migration 24), all empty until an administrator enters them: where
+    /// people's mail apps reach IMAP and SMTP, and the CalDAV and CardDAV addresses.
+    pub mail_imap_host: Option<String>,
+    pub mail_imap_port: Option<i32>,
+    pub mail_imap_tls: bool,
+    pub mail_smtp_host: Option<String>,
+    pub mail_smtp_port: Option<i32>,
+    pub mail_smtp_tls: bool,
+    pub mail_caldav_url: Option<String>,
+    pub mail_carddav_url: Option<String>,
+    /// App passwords unused (since their last use, or their creation) for this many days
+    /// stop working; `None`: off (the default).
+    pub app_password_idle_days: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

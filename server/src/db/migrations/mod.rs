@@ -23,6 +23,9 @@ mod m20261206_000017_recovery_codes;
 mod m20261206_000019_passkeys;
 mod m20261206_000020_reset_by_mail;
 mod m20261206_000021_audit_command_line;
+mod m20261206_000022_app_password_kinds;
+mod m20261206_000023_app_password_expiry;
+mod m20261206_000024_mail_settings;
 
 pub struct Migrator;
 
@@ -50,6 +53,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000019_passkeys::Migration),
             Box::new(m20261206_000020_reset_by_mail::Migration),
             Box::new(m20261206_000021_audit_command_line::Migration),
+            Box::new(m20261206_000022_app_password_kinds::Migration),
+            Box::new(m20261206_000023_app_password_expiry::Migration),
+            Box::new(m20261206_000024_mail_settings::Migration),
         ]
     }
 }

@@ -17,6 +17,7 @@ use super::{Administration, IssuedLink, Revoke};
 use crate::db::PersonRow;
 use crate::db::Role;
 use crate::db::entities::{organization, user};
+use crate::domain::app_password::IdleLimit;
 use crate::domain::policy::Setting;
 use crate::domain::timefmt;
 
@@ -46,6 +47,8 @@ fn settings_of(
     };
     OrganizationSettings {
         settings: PolicySetting::ALL.map(|s| (s, on(s))).to_vec(),
+        app_password_idle_days: IdleLimit::from_stored(org.app_password_idle_days)
+            .map(IdleLimit::days),
         name: org.name,
         recently_signed_in,
         has_two_step,
@@ -142,6 +145,18 @@ impl AdministrationUseCases for ServerBackend {
         self.settings_for(org, &signed_in, true, context).await
     }
 
+    async fn set_app_password_idle_days(
+        &self,
+        context: &RequestContext,
+        days: &str,
+        check: &IdentityCheck,
+    ) -> Result<OrganizationSettings, AppError> {
+        let (signed_in, admin) = self.administrator_for_change(context, check).await?;
+        let days = crate::domain::app_password::parse_idle_days(days)?;
+        let org = admin.set_app_password_idle_days(days).await?;
+        self.settings_for(org, &signed_in, true, context).await
+    }
+
     async fn people(
         &self,
         context: &RequestContext,
@@ -212,9 +227,10 @@ impl AdministrationUseCases for ServerBackend {
         let admin = self.administration_for(context).await?;
         let (_, apps) = admin.app_passwords_of(username).await?;
         let now = Utc::now();
+        let idle = self.idle_limit(context).await?;
         Ok(apps
             .into_iter()
-            .map(|app| super::super::app_passwords::list_item(app, now))
+            .map(|app| super::super::app_passwords::list_item(app, idle, now))
             .collect())
     }
 

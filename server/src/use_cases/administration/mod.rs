@@ -15,7 +15,7 @@ use crate::db::{
     Actor, AuditFilter, NewPasswordLink, NewUser, PasswordReset, PersonRow, Remover, Store,
     StoreError, Which,
 };
-use crate::domain::app_password::AppName;
+use crate::domain::app_password::{AppName, IdleLimit};
 use crate::domain::password_link::{self, Purpose};
 use crate::domain::policy::Setting;
 use crate::domain::random::{OsRandom, random_hex};
@@ -23,6 +23,7 @@ use crate::domain::{ValidationError, account, password};
 
 mod audit_export;
 mod console;
+mod mail_settings;
 mod method_resets;
 
 /// Why an administration use case refused or failed; the text is what the administrator reads.
@@ -298,6 +299,18 @@ impl Administration {
         Ok(self
             .store
             .set_policy(setting, value, &self.actor, Utc::now())
+            .await?)
+    }
+
+    /// Sets "app passwords unused for `days` days stop working", or turns it off (`None`).
+    pub async fn set_app_password_idle_days(
+        &self,
+        days: Option<u32>,
+    ) -> Result<organization::Model, AdministrationError> {
+        let limit = days.map(IdleLimit::new).transpose()?;
+        Ok(self
+            .store
+            .set_app_password_idle_limit(limit, &self.actor, Utc::now())
             .await?)
     }
 
