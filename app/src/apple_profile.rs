@@ -62,21 +62,3 @@ pub async fn set_mail_settings(
         .await
         .on_success(|_| Next::FormPostTo(crate::routes::Page::Admin.path().to_owned()))
 }
-
-/// The QR code of a fresh single-use link to the profile of the signed-in person's new app
-/// password `id`, which `password` must be; `None` when the organization has no mail settings.
-#[server(endpoint = "apple_profile_offer")]
-pub async fn get_apple_profile_offer(
-    id: i32,
-    password: Secret,
-) -> Result<Option<AppleProfileOffer>, AppError> {
-    call(|backend, context| async move {
-        backend
-            .apple_profile_offer(&context, id, password.expose())
-            .await
-    })
-    .await
-    // Only the dialog's resource asks (never a form of its own), and each call makes a new
-    // link: nothing to show a plain form post.
-    .show_on_page(|_| Next::Back)
-}

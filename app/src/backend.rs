@@ -669,6 +669,8 @@ pub struct Called<T>(Result<T, AppError>);
 
 /// What a plain form post gets after a server function. The WebAssembly gets the answer (and
 /// navigates too after [`Next::NavigateTo`]). No `Debug`: a page's query may hold a token.
+// One per call, moved once: boxing the large answer would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum Next {
     /// Back to the page it came from (Leptos' answer: the `Referer`, with a refusal in `__err`).
     Back,

@@ -348,6 +348,9 @@ pub struct CreatedAppPassword {
     pub password: String,
     /// Its row in the list, as the list shows it.
     pub item: AppPasswordItem,
+    /// "Set up an iPhone, iPad or Mac", when the organization has mail settings: made with the
+    /// password, in the same call, while the dialog shows it.
+    pub apple_profile: Option<crate::apple_profile_model::AppleProfileOffer>,
 }
 
 impl std::fmt::Debug for CreatedAppPassword {

@@ -1,16 +1,15 @@
 // App passwords made through the web flow, checked by the two mail-proxy paths that need no
 // `latchkey checkpassword`, through real peers from Debian: Dovecot's Lua passdb
 // (deploy/dovecot/latchkey.lua, asking /auth/basic) and nginx's mail proxy (`auth_http` to
-// /auth/nginx-mail, then on to Dovecot for IMAP, and to a stand-in SMTP server that records
-// what nginx hands it). curl is the IMAP client, swaks the SMTP client. An app password
-// limited to sending mail is refused for IMAP on both paths, and sends through nginx.
+// /auth/nginx-mail, then on to Dovecot for IMAP, and to Postfix for SMTP, which delivers to
+// Dovecot over LMTP). curl is the IMAP client, swaks the SMTP client. An app password limited
+// to sending mail is refused for IMAP on both paths, and sends through nginx.
 import {
   test, expect, freePort, needs, waitForPort, stopDaemon, startServer, readyUser, openAppPasswordDialog, imapLogin,
   ADMIN, APP_PASSWORD, type LatchkeyServer,
 } from './fixtures';
-import { spawn } from 'node:child_process';
-import { createServer, type Socket } from 'node:net';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -43,8 +42,9 @@ function lastUse(page: Page, name: string) {
     .locator('.method-detail');
 }
 
-/** Dovecot on loopback with IMAP on `imapPort` and `passdb` (the lines inside `passdb { }`). */
-function startDovecotWith(imapPort: number, passdb: string, extra = '') {
+/** Dovecot on loopback with IMAP on `imapPort` and `passdb` (the lines inside `passdb { }`);
+ *  with `lmtpPort`, LMTP delivery there too, into maildirs under `mail`. */
+function startDovecotWith(imapPort: number, passdb: string, extra = '', lmtpPort?: number) {
   const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-dovecot-'));
   chmodSync(dir, 0o755);
   const mail = path.join(dir, 'mail');
@@ -52,7 +52,7 @@ function startDovecotWith(imapPort: number, passdb: string, extra = '') {
   chmodSync(mail, 0o777);
   const config = path.join(dir, 'dovecot.conf');
   writeFileSync(config, `
-protocols = imap
+protocols = imap${lmtpPort ? ' lmtp' : ''}
 listen = 127.0.0.1
 base_dir = ${dir}/run
 state_dir = ${dir}/state
@@ -78,6 +78,12 @@ service imap-login {
     port = 0
   }
 }
+${lmtpPort ? `service lmtp {
+  inet_listener lmtp {
+    address = 127.0.0.1
+    port = ${lmtpPort}
+  }
+}` : ''}
 `);
   const log = () => (existsSync(`${dir}/dovecot.log`) ? readFileSync(`${dir}/dovecot.log`, 'utf8') : '');
   const dovecot = spawn('/usr/sbin/dovecot', ['-F', '-c', config], { stdio: 'ignore' });
@@ -85,7 +91,7 @@ service imap-login {
     await stopDaemon(dovecot);
     rmSync(dir, { recursive: true, force: true });
   };
-  return { dovecot, log, stop };
+  return { dovecot, log, mail, stop };
 }
 
 /** The README's Dovecot 2.3 lines for the Lua passdb, Latchkey's address passed in. */
@@ -97,62 +103,77 @@ function startDovecotWithLua(server: LatchkeyServer, imapPort: number) {
   );
 }
 
-/** A stand-in for the SMTP server behind nginx on loopback: answers every command, and
- *  records the lines it is sent (nginx's XCLIENT naming the login, then the client's mail). */
-async function startSmtpBackend(port: number) {
-  const received: string[] = [];
-  const sockets = new Set<Socket>();
-  const backend = createServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => {});
-    socket.write('220 backend.contoso.example ESMTP\r\n');
-    let buffer = '';
-    let inData = false;
-    socket.on('data', (chunk) => {
-      buffer += chunk.toString('latin1');
-      for (let end = buffer.indexOf('\r\n'); end >= 0; end = buffer.indexOf('\r\n')) {
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        received.push(line);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            socket.write('250 2.0.0 queued\r\n');
-          }
-          continue;
-        }
-        const verb = line.split(' ')[0].toUpperCase();
-        if (verb === 'EHLO' || verb === 'HELO') socket.write('250 backend.contoso.example\r\n');
-        // Postfix greets again after XCLIENT, as nginx expects.
-        else if (verb === 'XCLIENT') socket.write('220 backend.contoso.example ESMTP\r\n');
-        else if (verb === 'DATA') {
-          inData = true;
-          socket.write('354 go ahead\r\n');
-        } else if (verb === 'QUIT') socket.end('221 2.0.0 bye\r\n');
-        else socket.write('250 2.0.0 ok\r\n');
-      }
-    });
-  });
-  await new Promise<void>((resolve) => backend.listen(port, '127.0.0.1', resolve));
+/** Debian's Postfix on loopback behind nginx: SMTP on `smtpPort`, relaying mail for
+ *  contoso.example to Dovecot's LMTP on `lmtpPort`. It trusts nginx's XCLIENT from loopback
+ *  (the login nginx checked at /auth/nginx-mail counts as SMTP AUTH) and relays for nobody
+ *  else: mail from loopback without that login is refused. Modelled
+ *  on mail_clients.spec.ts's Postfix, without its SASL through Dovecot. */
+function startPostfixBehindNginx(smtpPort: number, lmtpPort: number) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-postfix-'));
+  chmodSync(dir, 0o755);
+  const conf = path.join(dir, 'conf');
+  mkdirSync(conf);
+  mkdirSync(path.join(dir, 'queue'));
+  mkdirSync(path.join(dir, 'data'));
+  execFileSync('chown', ['postfix', path.join(dir, 'data')]);
+  // The README's three lines for Postfix behind nginx (smtpd_authorized_xclient_hosts to
+  // smtpd_relay_restrictions), the header naming the login, and what a private instance needs.
+  writeFileSync(path.join(conf, 'main.cf'), `
+compatibility_level = 3.6
+queue_directory = ${dir}/queue
+data_directory = ${dir}/data
+maillog_file = ${dir}/maillog
+maillog_file_prefixes = ${dir}
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.contoso.example
+mydestination =
+alias_maps =
+alias_database =
+smtpd_tls_security_level = none
+smtpd_authorized_xclient_hosts = 127.0.0.1
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_authenticated_header = yes
+smtpd_relay_restrictions = permit_sasl_authenticated, reject
+relay_domains = contoso.example
+relay_recipient_maps =
+relay_transport = lmtp:inet:127.0.0.1:${lmtpPort}
+`);
+  const services = [
+    'pickup unix n - n 60 1 pickup', 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr',
+    'rewrite unix - - n - - trivial-rewrite', 'bounce unix - - n - 0 bounce', 'defer unix - - n - 0 bounce',
+    'trace unix - - n - 0 bounce', 'verify unix - - n - 1 verify', 'flush unix n - n 1000? 0 flush',
+    'proxymap unix - - n - - proxymap', 'smtp unix - - n - - smtp', 'relay unix - - n - - smtp',
+    'showq unix n - n - - showq', 'error unix - - n - - error', 'retry unix - - n - - error',
+    'discard unix - - n - - discard', 'lmtp unix - - n - - lmtp', 'anvil unix - - n - 1 anvil',
+    'scache unix - - n - 1 scache', 'postlog unix-dgram n - n - 1 postlogd',
+  ];
+  writeFileSync(path.join(conf, 'master.cf'), [`${smtpPort} inet n - n - - smtpd`, ...services].join('\n') + '\n');
+  execFileSync('/usr/sbin/postfix', ['-c', conf, 'set-permissions'], { stdio: 'ignore' });
+  const postfix = spawn('/usr/sbin/postfix', ['-c', conf, 'start-fg'], { stdio: 'ignore' });
+  const log = () => (existsSync(`${dir}/maillog`) ? readFileSync(`${dir}/maillog`, 'utf8') : '');
   const stop = async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => backend.close(resolve));
+    spawnSync('/usr/sbin/postfix', ['-c', conf, 'stop']);
+    await stopDaemon(postfix);
+    rmSync(dir, { recursive: true, force: true });
   };
-  return { received, stop };
+  return { postfix, log, stop };
 }
 
-/** swaks sending one message through `port` with SMTP AUTH PLAIN; its exit code and transcript.
- *  Not spawnSync: the stand-in SMTP server answers nginx from this same process. */
-function smtpSend(port: number, user: string, password: string, subject: string): Promise<{ code: number; transcript: string }> {
-  const swaks = spawn('swaks', [
+/** swaks sending one message to Grace through `port` with SMTP AUTH PLAIN; its exit code and
+ *  transcript. */
+function smtpSend(port: number, user: string, password: string, subject: string): { code: number; transcript: string } {
+  const result = spawnSync('swaks', [
     '--server', `127.0.0.1:${port}`, '--from', user, '--to', 'grace@contoso.example', '--header', `Subject: ${subject}`,
     '--auth', 'PLAIN', '--auth-user', user, '--auth-password', password, '--timeout', '20',
-  ]);
-  let transcript = '';
-  swaks.stdout.on('data', (chunk) => (transcript += chunk.toString()));
-  swaks.stderr.on('data', (chunk) => (transcript += chunk.toString()));
-  return new Promise((resolve) => swaks.on('close', (code) => resolve({ code: code ?? -1, transcript })));
+  ], { encoding: 'utf8' });
+  return { code: result.status ?? -1, transcript: result.stdout + result.stderr };
+}
+
+/** The messages delivered to `mailbox`'s maildir under `mail` (new, not yet read). */
+function delivered(mail: string, mailbox: string): string[] {
+  const inbox = path.join(mail, mailbox, 'new');
+  return existsSync(inbox) ? readdirSync(inbox).map((file) => readFileSync(path.join(inbox, file), 'utf8')) : [];
 }
 
 /** Debian's nginx as a mail proxy on loopback: IMAP on `imapPort` and SMTP on `smtpPort`, logins
@@ -179,6 +200,8 @@ mail {
     listen 127.0.0.1:${smtpPort};
     protocol smtp;
     smtp_auth plain login;
+    # The default, spelled out: nginx names the checked login to Postfix with XCLIENT.
+    xclient on;
   }
 }
 `);
@@ -220,26 +243,31 @@ test('Dovecot signs IMAP clients in through the Lua passdb with app passwords, e
 
 test('nginx proxies IMAP and SMTP for app passwords only, each within its kind, checked at /auth/nginx-mail', async ({ page }) => {
   needs('/usr/sbin/dovecot');
+  needs('/usr/sbin/postfix');
   needs('/usr/sbin/nginx');
   needs('/usr/lib/nginx/modules/ngx_mail_module.so');
   needs('/usr/bin/swaks');
-  const [backendPort, proxyPort, smtpBackendPort, smtpProxyPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [backendPort, lmtpPort, proxyPort, smtpBackendPort, smtpProxyPort] =
+    [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const { server, stop: stopServer } = await startServer({
     LATCHKEY_NGINX_MAIL_IMAP_UPSTREAM: `127.0.0.1:${backendPort}`,
     LATCHKEY_NGINX_MAIL_SMTP_UPSTREAM: `127.0.0.1:${smtpBackendPort}`,
   });
   // Dovecot behind nginx trusts nginx's word (the login was checked at /auth/nginx-mail), as
   // a backend behind a mail proxy does: it accepts any password from loopback only.
-  const dovecot = startDovecotWith(backendPort, '  driver = static\n  args = nopassword=y allow_nets=127.0.0.1/32');
-  const smtpBackend = await startSmtpBackend(smtpBackendPort);
+  // It also takes Postfix's deliveries over LMTP.
+  const dovecot = startDovecotWith(backendPort, '  driver = static\n  args = nopassword=y allow_nets=127.0.0.1/32', '', lmtpPort);
+  const postfix = startPostfixBehindNginx(smtpBackendPort, lmtpPort);
   const nginx = startNginxMailProxy(server, proxyPort, smtpProxyPort);
   try {
     await readyUser(page, server);
     const mail = await newAppPassword(page, 'Thunderbird');
     const printer = await newAppPassword(page, 'Printer', SENDING_ONLY);
     await waitForPort(backendPort, dovecot.dovecot, dovecot.log);
+    await waitForPort(lmtpPort, dovecot.dovecot, dovecot.log);
+    await waitForPort(smtpBackendPort, postfix.postfix, postfix.log);
     await waitForPort(proxyPort, nginx.nginx, nginx.log);
-    const logs = () => `${nginx.log()}\n${dovecot.log()}\n${server.log()}`;
+    const logs = () => `${nginx.log()}\n${postfix.log()}\n${dovecot.log()}\n${server.log()}`;
 
     expect(imapLogin(proxyPort, ADMIN.username, mail), logs()).toBe(0);
     // The login reached Dovecot through nginx.
@@ -253,25 +281,44 @@ test('nginx proxies IMAP and SMTP for app passwords only, each within its kind, 
     await expect(used).toContainText('IMAP');
     await expect(used).toContainText('127.0.0.1');
 
-    // The printer's app password sends through nginx: the SMTP server behind gets nginx's
-    // XCLIENT naming the login, then the message.
-    const sent = await smtpSend(smtpProxyPort, ADMIN.username, printer, 'Scanned document');
+    // Postfix relays only for a login nginx names: straight from loopback, without one, refused.
+    const bypass = spawnSync('swaks', [
+      '--server', `127.0.0.1:${smtpBackendPort}`, '--from', ADMIN.username, '--to', 'grace@contoso.example', '--timeout', '20',
+    ], { encoding: 'utf8' });
+    expect(bypass.stdout, logs()).toMatch(/<\*\*\s+554 5\.7\.1 <grace@contoso\.example>: Recipient address rejected/);
+
+    // The printer's app password sends through nginx: Postfix learns the login from nginx's
+    // XCLIENT, relays, and the message lands in Grace's mailbox over LMTP.
+    const sent = smtpSend(smtpProxyPort, ADMIN.username, printer, 'Scanned document');
     expect(sent.code, `${sent.transcript}\n${logs()}`).toBe(0);
-    expect(smtpBackend.received.join('\n')).toContain(`LOGIN=${ADMIN.username}`);
-    expect(smtpBackend.received).toContain('Subject: Scanned document');
+    expect(sent.transcript).toMatch(/<-\s+235 /);
+    await expect
+      .poll(() => delivered(dovecot.mail, 'grace@contoso.example').length, { timeout: 20_000, message: 'delivered' })
+      .toBe(1)
+      .catch((error) => { throw new Error(`${error}\n${logs()}`); });
+    const [message] = delivered(dovecot.mail, 'grace@contoso.example');
+    expect(message).toContain('Subject: Scanned document');
+    expect(message).toContain(`(Authenticated sender: ${ADMIN.username})`);
+    expect(postfix.log()).toContain(`sasl_method=XCLIENT, sasl_username=${ADMIN.username}`);
     await page.reload();
     await expect(lastUse(page, 'Printer')).toContainText('SMTP');
-    // A wrong app password and the account password get SMTP's 535 and reach no server.
-    const linesBefore = smtpBackend.received.length;
+
+    // A wrong app password and the account password get SMTP's 535 from nginx, which never
+    // connects to Postfix for them: nothing more arrives.
+    const connections = () => postfix.log().split('\n').filter((line) => line.includes('postfix/smtpd') && line.includes(': connect from ')).length;
+    const connectionsBefore = connections();
     for (const password of ['abcd efgh ijkl mnop', ADMIN.password]) {
-      const refused = await smtpSend(smtpProxyPort, ADMIN.username, password, 'Refused');
+      const refused = smtpSend(smtpProxyPort, ADMIN.username, password, 'Refused');
       expect(refused.code).not.toBe(0);
       expect(refused.transcript).toMatch(/<\*\*\s+535 5\.7\.8 Invalid login or password/);
     }
-    expect(smtpBackend.received.length).toBe(linesBefore);
+    expect(connections(), logs()).toBe(connectionsBefore);
+    const messages = delivered(dovecot.mail, 'grace@contoso.example');
+    expect(messages).toHaveLength(1);
+    expect(messages.join('\n')).not.toContain('Subject: Refused');
   } finally {
     await nginx.stop();
-    await smtpBackend.stop();
+    await postfix.stop();
     await dovecot.stop();
     await stopServer();
   }

@@ -109,10 +109,6 @@ const SIGNED_IN_CALLS: &[(&str, &[(&str, &str)])] = &[
             ("carddav_url", ""),
         ],
     ),
-    (
-        "/api/apple_profile_offer",
-        &[("id", "1"), ("password", "abcd efgh ijkl mnop")],
-    ),
     ("/api/admin_people", &[]),
     ("/api/admin_audit", &[]),
     ("/api/admin_app_passwords", &[("username", ADA)]),

@@ -579,7 +579,7 @@ fn IdleDaysRow(days: Option<u32>, change: ServerAction<SetAppPasswordIdleDays>) 
                 " · An app password not used (or, if never used, not used since it was made) for more than this many days stops signing in; with mail set up, its person is reminded a week before. Empty: off."
             </span>
             <ActionForm action=change attr:class="inline-form">
-                <label class="visually-hidden" for="app-password-idle-days">"Days"</label>
+                <label for="app-password-idle-days">"Days"</label>
                 <input id="app-password-idle-days" name="days" type="number" inputmode="numeric" size="5" value=days.map(|d| d.to_string()).unwrap_or_default()
                     aria-describedby="setting-app-password-idle-days"
                     aria-invalid=move || error().is_some().to_string()/>

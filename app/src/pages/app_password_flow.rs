@@ -521,7 +521,7 @@ fn ShowOnce(created: CreatedAppPassword, page: Page) -> impl IntoView {
             <p class="notice warning" role="status">
                 "This is the only time you'll see this password. If you lose it, delete it and create a new one."
             </p>
-            <crate::pages::apple_profile_setup::AppleProfileSetup id=created.id password=created.password.clone()/>
+            <crate::pages::apple_profile_setup::AppleProfileSetup id=created.id password=created.password.clone() offer=created.apple_profile.clone()/>
             <FirstSignIn id=created.id/>
             <div class="modal-actions">
                 <DialogBack href=page.path() class="button primary">"Done"</DialogBack>
@@ -753,6 +753,7 @@ mod tests {
                 expiry: None,
                 expired: false,
             },
+            apple_profile: None,
         }
     }
 

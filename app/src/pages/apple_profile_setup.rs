@@ -5,8 +5,7 @@
 
 use leptos::prelude::*;
 
-use crate::apple_profile::{APPLE_PROFILE_DOWNLOAD, get_apple_profile_offer};
-use crate::secret::Secret;
+use crate::apple_profile::{APPLE_PROFILE_DOWNLOAD, AppleProfileOffer};
 
 #[component]
 pub fn AppleProfileSetup(
@@ -14,30 +13,25 @@ pub fn AppleProfileSetup(
     id: i32,
     /// The password the dialog shows.
     password: String,
+    /// Made by the server with the password (none without the organization's mail settings).
+    offer: Option<AppleProfileOffer>,
 ) -> impl IntoView {
-    let asked = password.clone();
-    let offer = Resource::new(
-        || (),
-        move |()| get_apple_profile_offer(id, Secret::new(asked.clone())),
-    );
-    view! {
-        <Suspense fallback=|| ()>
-            {move || offer.get().and_then(Result::ok).flatten().map(|offer| view! {
-                <section class="apple-profile stack" aria-labelledby="apple-profile-heading">
-                    <h3 id="apple-profile-heading">"iPhone, iPad or Mac"</h3>
-                    <form method="post" action=APPLE_PROFILE_DOWNLOAD>
-                        <input type="hidden" name="id" value=id.to_string()/>
-                        <input type="hidden" name="password" value=password.clone()/>
-                        <button type="submit" class="button">"Set up an iPhone, iPad or Mac"</button>
-                    </form>
-                    <p class="muted" id="apple-profile-qr-help">
-                        "On an iPhone or iPad, scan this code with the camera to get the profile there. It works once, for 10 minutes. Then open Settings to install it."
-                    </p>
-                    <div class="qr" role="img"
-                        aria-label="QR code: a link to the configuration profile for an iPhone or iPad"
-                        aria-describedby="apple-profile-qr-help" inner_html=offer.qr_svg></div>
-                </section>
-            })}
-        </Suspense>
-    }
+    offer.map(|offer| {
+        view! {
+            <section class="apple-profile stack" aria-labelledby="apple-profile-heading">
+                <h3 id="apple-profile-heading">"iPhone, iPad or Mac"</h3>
+                <form method="post" action=APPLE_PROFILE_DOWNLOAD>
+                    <input type="hidden" name="id" value=id.to_string()/>
+                    <input type="hidden" name="password" value=password/>
+                    <button type="submit" class="button">"Set up an iPhone, iPad or Mac"</button>
+                </form>
+                <p class="muted" id="apple-profile-qr-help">
+                    "On an iPhone or iPad, scan this code with the camera to get the profile there. It works once, for 10 minutes. Then open Settings to install it."
+                </p>
+                <div class="qr" role="img"
+                    aria-label="QR code: a link to the configuration profile for an iPhone or iPad"
+                    aria-describedby="apple-profile-qr-help" inner_html=offer.qr_svg></div>
+            </section>
+        }
+    })
 }

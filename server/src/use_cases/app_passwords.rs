@@ -165,11 +165,22 @@ impl AppPasswordUseCases for ServerBackend {
             Err(StoreError::AlreadyExists) => return Err(name_taken(&name)),
             other => other?,
         };
+        let password = secret.for_display();
+        // The profile is an offer beside the new password: if it cannot be made now, the
+        // password stands and the dialog simply does not offer it.
+        let apple_profile = self
+            .issue_apple_profile_link(context, created.id, &password, now)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "no Apple profile offered with a new app password");
+                None
+            });
         Ok(CreatedAppPassword {
             id: created.id,
             name: created.name.clone(),
             item: list_item(created, self.idle_limit(context).await?, now),
-            password: secret.for_display(),
+            password,
+            apple_profile,
         })
     }
 
