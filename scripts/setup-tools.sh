@@ -47,7 +47,7 @@ leptos_stamp="$HOME/.cargo/bin/.cargo-leptos-build"
 leptos_build="$CARGO_LEPTOS_VERSION+wasm_split_cli_support@$WASM_SPLIT_CLI_VERSION+without-new"
 if ! cargo leptos --version 2>/dev/null | grep -q " $CARGO_LEPTOS_VERSION\$" \
   || [ "$(cat "$leptos_stamp" 2>/dev/null)" != "$leptos_build" ]; then
-  say "installing cargo-leptos $leptos_build (about 10 minutes on 2 cores, once per machine)"
+  say "installing cargo-leptos $leptos_build (about 6 minutes on 2 cores, once per machine)"
   src="$(mktemp -d)"
   curl -sSfL -o "$src/cargo-leptos.crate" \
     "https://static.crates.io/crates/cargo-leptos/cargo-leptos-$CARGO_LEPTOS_VERSION.crate"
