@@ -5,7 +5,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 . scripts/setup-tools.sh
-echo "==> building the release (about 16 minutes the first time on 2 cores; a few minutes after a change)"
+echo "==> building the release (about 12 minutes the first time on 2 cores; a few minutes after a change)"
 cargo leptos build --release --split --precompress
 # The site is http://localhost:PORT unless told otherwise: passkeys need a name as the site's
 # host (browsers refuse an IP address as a WebAuthn relying party), and localhost is a secure
