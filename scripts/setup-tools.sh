@@ -89,7 +89,8 @@ if $want_test_tools; then
   #    systemd's `systemd-analyze` (verifies the unit in deploy/), openssl (a certificate for
   #    nginx with TLS), sqlite3 (reads what Latchkey recorded), Postfix (SMTP AUTH through
   #    Dovecot, delivery to Dovecot's LMTP), swaks (the SMTP client) and Prometheus (scrapes
-  #    the metrics listener), Dovecot's Lua passdb with luasocket and nginx's mail proxy.
+  #    the metrics listener), Dovecot's Lua passdb with luasocket, nginx's mail proxy and
+  #    Radicale (CalDAV behind nginx's auth_request).
   missing=()
   [ -x /usr/bin/chromium ] || missing+=(chromium)
   [ -x /usr/sbin/nginx ] || missing+=(nginx)
@@ -108,6 +109,7 @@ if $want_test_tools; then
   [ -e /usr/lib/dovecot/modules/auth/libauthdb_lua.so ] || missing+=(dovecot-auth-lua)
   [ -e /usr/share/lua/5.4/socket/http.lua ] || missing+=(lua-socket)
   [ -e /usr/lib/nginx/modules/ngx_mail_module.so ] || missing+=(libnginx-mod-mail)
+  [ -x /usr/bin/radicale ] || missing+=(radicale)
   if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
       say "installing Debian packages: ${missing[*]}"

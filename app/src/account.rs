@@ -6,7 +6,8 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::model::{
-    ActivityPage, AuthenticatorEnrollment, CurrentUser, NewRecoveryCodes, SecurityInfo, SignInStep,
+    ActivityPage, AuthenticatorEnrollment, CurrentUser, NewRecoveryCodes, SecondFactor,
+    SecondStepWay, SecurityInfo, SignInStep,
 };
 pub use crate::model::{AddMethodAnswer, MethodToAdd};
 use crate::secret::Secret;
@@ -64,12 +65,7 @@ pub async fn sign_in(
             SignInStep::TwoStepRequired => {
                 SecurityInfoDialog::AddAuthenticator.on(Page::SecurityInfo)
             }
-            SignInStep::CodeRequired => SignInQuery {
-                step: Some("code".to_owned()),
-                next: Some(next),
-                ..SignInQuery::default()
-            }
-            .link(),
+            SignInStep::SecondStep(way) => SignInQuery::second_step_with(way, &next).link(),
         };
         Ok((step, after))
     })
@@ -191,14 +187,16 @@ impl AddMethodAnswer {
         use crate::routes::{AppPasswordDialog, SecurityInfoDialog};
         match self {
             Self::Authenticator(_) => SecurityInfoDialog::AddAuthenticator,
+            Self::Passkey => SecurityInfoDialog::AddPasskey,
             Self::AppPassword => SecurityInfoDialog::AppPassword(AppPasswordDialog::Create),
         }
     }
 }
 
 /// Add method: an authenticator app (starts adding one: a new secret, shown as QR code and
-/// text; after 10 minutes without a sign-in, `password` confirms it's the person first) or an
-/// app password (the app-password steps). A plain form post goes on to the chosen step's page.
+/// text; after 10 minutes without a sign-in, `password` confirms it's the person first), a
+/// passkey (its dialog) or an app password (the app-password steps). A plain form post goes on
+/// to the chosen step's page.
 #[server(endpoint = "add_method")]
 pub async fn add_method(
     method: MethodToAdd,
@@ -214,6 +212,7 @@ pub async fn add_method(
                 let enrollment = backend.begin_authenticator(&context, password).await?;
                 Ok(AddMethodAnswer::Authenticator(enrollment))
             }
+            MethodToAdd::Passkey => Ok(AddMethodAnswer::Passkey),
             MethodToAdd::AppPassword => Ok(AddMethodAnswer::AppPassword),
             MethodToAdd::Unchosen => Err(AppError::invalid("method", "Choose a method to add.")),
         }
@@ -230,20 +229,24 @@ pub async fn get_pending_authenticator() -> Result<Option<AuthenticatorEnrollmen
         .answer()
 }
 
-/// Finishes adding the authenticator app with a first code from it.
+/// Finishes adding the authenticator app with a first code from it, under the name the person
+/// gave it (empty: "Authenticator app").
 #[server(endpoint = "confirm_authenticator")]
-pub async fn confirm_authenticator(code: Secret) -> Result<(), AppError> {
+pub async fn confirm_authenticator(code: Secret, name: Option<String>) -> Result<(), AppError> {
     call(|backend, context| async move {
-        backend.confirm_authenticator(&context, code.expose()).await
+        backend
+            .confirm_authenticator(&context, code.expose(), name.as_deref().unwrap_or_default())
+            .await
     })
     .await
     .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
 }
 
-/// Deletes the authenticator app. After 10 minutes without a sign-in, the password and a code
+/// Deletes authenticator app `id`. After 10 minutes without a sign-in, the password and a code
 /// are needed too.
 #[server(endpoint = "delete_authenticator")]
 pub async fn delete_authenticator(
+    id: i32,
     password: Option<Secret>,
     code: Option<Secret>,
 ) -> Result<(), AppError> {
@@ -251,6 +254,7 @@ pub async fn delete_authenticator(
         backend
             .delete_authenticator(
                 &context,
+                id,
                 password.as_ref().map(Secret::expose).unwrap_or_default(),
                 code.as_ref().map(Secret::expose).unwrap_or_default(),
             )
@@ -258,6 +262,31 @@ pub async fn delete_authenticator(
     })
     .await
     .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
+}
+
+/// Renames authenticator app `id`. A plain form post goes back to Security info.
+#[server(endpoint = "rename_authenticator")]
+pub async fn rename_authenticator(id: i32, name: String) -> Result<(), AppError> {
+    call(|backend, context| async move { backend.rename_authenticator(&context, id, &name).await })
+        .await
+        .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
+}
+
+/// Chooses the second factor sign-in asks for first ("Default sign-in method").
+#[server(endpoint = "set_default_method")]
+pub async fn set_default_method(method: SecondFactor) -> Result<(), AppError> {
+    call(|backend, context| async move { backend.set_default_method(&context, method).await })
+        .await
+        .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
+}
+
+/// The ways the sign-in waiting for its second step may finish, the person's default first
+/// ("Sign in another way" lists the rest). Empty without such a sign-in.
+#[server(endpoint = "second_step_ways")]
+pub async fn get_second_step_ways() -> Result<Vec<SecondStepWay>, AppError> {
+    call(|backend, context| async move { backend.second_step_ways(&context).await })
+        .await
+        .answer()
 }
 
 /// Changes the account password; other sessions are signed out.

@@ -16,7 +16,8 @@ use crate::model::{
     ActivityPage, AppPasswordChoices, AppPasswordItem, AppPasswordKind, AppPasswordOverview,
     AuditPage, AuditQuery, AuthenticatorEnrollment, CreatedAppPassword, CurrentUser, IdentityCheck,
     NewPersonValues, NewRecoveryCodes, OrganizationSettings, PasswordLink, PasswordLinkFor,
-    PeoplePage, PersonAction, PersonSummary, PolicySetting, SecurityInfo, SetupForm, SignInStep,
+    PeoplePage, PersonAction, PersonSummary, PolicySetting, SecondFactor, SecondStepWay,
+    SecurityInfo, SetupForm, SignInStep,
 };
 use crate::routes::{AdminQuery, AppPasswordDialog, Page, SecurityInfoQuery, parse_query};
 
@@ -36,7 +37,7 @@ pub struct RequestContext {
 
 /// Values the backend reads once per page request and shares between the sign-in gate and the
 /// server functions the page calls while it renders (the session behind the cookie, with the
-/// organization's policy and the person's authenticator app read in the same query): one read
+/// organization's policy and counts of the person's methods read in the same query): one read
 /// instead of one per caller. Only requests that change nothing (GET) get one; clones share it,
 /// so it lives as long as the request. Without one ([`RequestMemo::off`], the default) every
 /// read is fresh.
@@ -184,6 +185,12 @@ pub trait SessionUseCases: Send + Sync + 'static {
         context: &RequestContext,
         code: &str,
     ) -> Result<SetCookie, AppError>;
+    /// The ways the sign-in waiting for its second step may finish, the person's default
+    /// first; empty without such a sign-in.
+    async fn second_step_ways(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Vec<SecondStepWay>, AppError>;
     async fn sign_out(&self, context: &RequestContext) -> Result<SetCookie, AppError>;
     /// Mails a sign-in link to `username` if its sign-ins are held back
     /// ([`AppError::SignInHeldBack`]) and mail is set up; answers the same whether or not the
@@ -229,10 +236,13 @@ pub trait AccountUseCases: Send + Sync + 'static {
         context: &RequestContext,
         password: &str,
     ) -> Result<AuthenticatorEnrollment, AppError>;
+    /// Confirms the authenticator app being added with a first code from it, named `name`
+    /// (empty: "Authenticator app"); other sessions end.
     async fn confirm_authenticator(
         &self,
         context: &RequestContext,
         code: &str,
+        name: &str,
     ) -> Result<(), AppError>;
     /// The authenticator app being added (not confirmed yet): its QR code, shown again after a
     /// wrong code or a reload.
@@ -240,13 +250,27 @@ pub trait AccountUseCases: Send + Sync + 'static {
         &self,
         context: &RequestContext,
     ) -> Result<Option<AuthenticatorEnrollment>, AppError>;
-    /// Deletes the authenticator app; other sessions end. Needs a sign-in within 10 minutes,
+    /// Deletes authenticator app `id`; other sessions end. Needs a sign-in within 10 minutes,
     /// or `password` and `code`.
     async fn delete_authenticator(
         &self,
         context: &RequestContext,
+        id: i32,
         password: &str,
         code: &str,
+    ) -> Result<(), AppError>;
+    /// Renames authenticator app `id`.
+    async fn rename_authenticator(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        name: &str,
+    ) -> Result<(), AppError>;
+    /// Chooses the second factor sign-in asks for first; one the person has.
+    async fn set_default_method(
+        &self,
+        context: &RequestContext,
+        method: SecondFactor,
     ) -> Result<(), AppError>;
     /// Changes the password; other sessions end. After 10 minutes without a sign-in, `code`
     /// is needed too when the person has a second factor.
@@ -736,6 +760,7 @@ refetchable!(
     crate::model::AuthenticatorEnrollment,
     crate::model::AddMethodAnswer,
     crate::model::SignInStep,
+    crate::model::SecondStepWay,
     crate::model::AppPasswordItem,
     crate::model::AppPasswordOverview,
     crate::model::OrganizationSettings,

@@ -90,10 +90,21 @@ pub enum Refusal {
         "Your organization requires two-step verification. Add an authenticator app on Security info first."
     )]
     AddTwoStepFirst,
-    #[error("You already have an authenticator app. Delete it first to set up a new one.")]
-    AuthenticatorExists,
     #[error(
-        "Your organization requires two-step verification, so your authenticator app can't be deleted while it is your only second factor. Add a passkey first, or ask your administrator."
+        "You have {limit} authenticator apps, the most you can have. Delete one you no longer use, then add the new one."
+    )]
+    AuthenticatorLimitReached { limit: u32 },
+    /// "Confirm it's you" of a person whose only second factor is a passkey: the password
+    /// alone is not enough.
+    #[error(
+        "Your second step is a passkey: select “Confirm with a passkey” (it needs JavaScript)."
+    )]
+    ConfirmWithPasskey,
+    /// Not one of the person's any more (deleted meanwhile, perhaps in another window).
+    #[error("This authenticator app no longer exists: it was deleted, perhaps in another window.")]
+    AuthenticatorGone,
+    #[error(
+        "Your organization requires two-step verification, and this is your last method for it. Add another method first, then delete this one."
     )]
     TwoStepRequiredByOrganization,
     #[error("Your account is disabled. Ask your administrator to enable it.")]

@@ -21,9 +21,12 @@ pub struct SecurityInfo {
     /// factor needs no prompt.
     pub recently_signed_in: bool,
     pub password_changed: String,
-    /// When the authenticator app was added, if there is one.
-    pub authenticator_added: Option<String>,
+    /// The person's authenticator apps, oldest first.
+    pub authenticators: Vec<AuthenticatorItem>,
+    /// "Authenticator app", "Passkey or security key", or "Password" without a second factor.
     pub default_method: String,
+    /// The kinds of second factor the person has, the default first: what "Change" offers.
+    pub second_factors: Vec<SecondFactor>,
     /// Security info's preview notice is shown until the person dismisses it.
     pub show_preview_notice: bool,
     /// The organization requires two-step verification and the person has none yet.
@@ -36,6 +39,65 @@ pub struct SecurityInfo {
     /// The person's recovery codes; `None` while they have no second factor (codes stand in
     /// for one, so they are not offered).
     pub recovery_codes: Option<RecoveryCodesLeft>,
+}
+
+/// One of the person's authenticator apps as Security info lists it. Times are worded by the
+/// server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuthenticatorItem {
+    pub id: i32,
+    /// The name the person gave it ("Authenticator app" unless they chose one).
+    pub name: String,
+    /// "12 Mar 2027".
+    pub added: String,
+    /// "3 minutes ago"; `None` when no code of it was used since it was added.
+    pub last_used: Option<String>,
+}
+
+/// A kind of second factor: what sign-in asks for after the password. The person chooses which
+/// comes first ("Default sign-in method").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondFactor {
+    AuthenticatorApp,
+    Passkey,
+}
+
+impl SecondFactor {
+    /// Its name on Security info.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::AuthenticatorApp => "Authenticator app",
+            Self::Passkey => "Passkey or security key",
+        }
+    }
+
+    /// Its value in a form (as serde reads it back).
+    pub fn form_value(self) -> &'static str {
+        match self {
+            Self::AuthenticatorApp => "authenticator_app",
+            Self::Passkey => "passkey",
+        }
+    }
+}
+
+/// A way to finish a sign-in after the password: the person's second factors, then their
+/// recovery codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecondStepWay {
+    AuthenticatorApp,
+    Passkey,
+    RecoveryCode,
+}
+
+impl From<SecondFactor> for SecondStepWay {
+    fn from(factor: SecondFactor) -> Self {
+        match factor {
+            SecondFactor::AuthenticatorApp => Self::AuthenticatorApp,
+            SecondFactor::Passkey => Self::Passkey,
+        }
+    }
 }
 
 /// How many of the person's recovery codes are left, for Security info's row.
@@ -160,7 +222,8 @@ impl std::fmt::Debug for AuthenticatorEnrollment {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SignInStep {
     SignedIn,
-    CodeRequired,
+    /// The second step, starting with the person's default way.
+    SecondStep(SecondStepWay),
     /// Signed in, but the organization requires two-step verification and the person has no
     /// authenticator app yet: they are asked to add one first.
     TwoStepRequired,
@@ -736,6 +799,8 @@ mod tests {
 #[serde(rename_all = "snake_case")]
 pub enum MethodToAdd {
     Authenticator,
+    /// A passkey or security key: its dialog asks for a name, then the browser's prompt.
+    Passkey,
     AppPassword,
     /// Nothing chosen (the chooser's "Choose a method" is empty), or no method at all.
     #[serde(other)]
@@ -749,6 +814,8 @@ serde_plain::derive_display_from_serialize!(MethodToAdd);
 pub enum AddMethodAnswer {
     /// Adding an authenticator app has started: show its QR code and ask for a code.
     Authenticator(AuthenticatorEnrollment),
+    /// The passkey dialog (a name, then the browser's prompt).
+    Passkey,
     /// The app-password steps (their first step asks for the app's name).
     AppPassword,
 }

@@ -2,7 +2,7 @@
 //! for the browser's prompt, then its answer) and of the list on Security info, and the
 //! browser's side, `navigator.credentials.create()` / `.get()` through `web-sys`. Each
 //! ceremony is a lazily loaded chunk (`#[lazy]`: [`add_passkey`], [`second_step_with_passkey`],
-//! [`sign_in_with_passkey`]): the main module does not carry them, they load when a passkey is
+//! [`sign_in_with_passkey`], [`confirm_with_passkey`]): the main module does not carry them, they load when a passkey is
 //! used. Options and answers are `webauthn-rs-proto`'s types, converted to and from the
 //! browser's objects by its `wasm` feature. An answer travels as JSON text in a form field,
 //! so every server function takes a plain form like the others.
@@ -286,7 +286,7 @@ async fn browser_get(options: RequestChallengeResponse) -> Result<String, AppErr
     }
 }
 
-// The three ceremonies, each a lazily loaded chunk with everything it uses (the server calls,
+// The four ceremonies, each a lazily loaded chunk with everything it uses (the server calls,
 // the WebAuthn types' reading and conversion, the browser's prompt): loaded on first use.
 
 /// Adds a passkey named `name`: the options, the browser's prompt, its answer.
@@ -307,6 +307,15 @@ pub async fn second_step_with_passkey(next: String) -> Result<(), AppError> {
     let options = start_passkey_second_step().await?;
     let answer = browser_get(options).await?;
     finish_passkey_second_step(answer, Some(next)).await
+}
+
+/// "Confirm it's you" with a passkey: changes that need a recent sign-in then need nothing
+/// more for 10 minutes.
+#[leptos::lazy]
+pub async fn confirm_with_passkey() -> Result<(), AppError> {
+    let options = start_passkey_confirmation().await?;
+    let answer = browser_get(options).await?;
+    finish_passkey_confirmation(answer).await
 }
 
 /// A passwordless sign-in; the server sends the browser on to `next`.

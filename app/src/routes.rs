@@ -222,12 +222,18 @@ pub enum SecurityInfoDialog {
     AddMethod,
     /// `?add=authenticator`: the authenticator app's QR code and first code.
     AddAuthenticator,
+    /// `?add=passkey`: a name, then the browser's prompt.
+    AddPasskey,
     /// `?change=password`, and `&step=done` once changed.
     ChangePassword {
         done: bool,
     },
-    /// `?remove=authenticator`.
-    DeleteAuthenticator,
+    /// `?change=default_method`: which second factor sign-in asks for first.
+    DefaultMethod,
+    /// `?remove=authenticator&id=ID`.
+    DeleteAuthenticator {
+        id: i32,
+    },
     /// `?codes=new`: "Get new codes" (recovery codes), then the codes shown once.
     RecoveryCodes,
     AppPassword(AppPasswordDialog),
@@ -283,6 +289,8 @@ struct SecurityInfoKeys {
     #[serde(deserialize_with = "lenient")]
     remove: Option<Removing>,
     #[serde(deserialize_with = "lenient")]
+    id: Option<i32>,
+    #[serde(deserialize_with = "lenient")]
     rename: Option<i32>,
     #[serde(deserialize_with = "lenient")]
     delete: Option<Deleting>,
@@ -297,6 +305,7 @@ struct SecurityInfoKeys {
 enum Adding {
     Method,
     Authenticator,
+    Passkey,
     AppPassword,
 }
 
@@ -304,6 +313,7 @@ enum Adding {
 #[serde(rename_all = "snake_case")]
 enum Changing {
     Password,
+    DefaultMethod,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -376,10 +386,14 @@ impl From<SecurityInfoKeys> for SecurityInfoQuery {
         let own = match (keys.add, keys.change, keys.remove) {
             (Some(Adding::Method), _, _) => Some(SecurityInfoDialog::AddMethod),
             (Some(Adding::Authenticator), _, _) => Some(SecurityInfoDialog::AddAuthenticator),
+            (Some(Adding::Passkey), _, _) => Some(SecurityInfoDialog::AddPasskey),
             (_, Some(Changing::Password), _) => Some(SecurityInfoDialog::ChangePassword {
                 done: keys.step == Some(Step::Done),
             }),
-            (_, _, Some(Removing::Authenticator)) => Some(SecurityInfoDialog::DeleteAuthenticator),
+            (_, Some(Changing::DefaultMethod), _) => Some(SecurityInfoDialog::DefaultMethod),
+            (_, _, Some(Removing::Authenticator)) => keys
+                .id
+                .map(|id| SecurityInfoDialog::DeleteAuthenticator { id }),
             _ => keys
                 .codes
                 .map(|Codes::New| SecurityInfoDialog::RecoveryCodes),
@@ -397,12 +411,15 @@ impl From<SecurityInfoQuery> for SecurityInfoKeys {
             None => {}
             Some(SecurityInfoDialog::AddMethod) => keys.add = Some(Adding::Method),
             Some(SecurityInfoDialog::AddAuthenticator) => keys.add = Some(Adding::Authenticator),
+            Some(SecurityInfoDialog::AddPasskey) => keys.add = Some(Adding::Passkey),
             Some(SecurityInfoDialog::ChangePassword { done }) => {
                 keys.change = Some(Changing::Password);
                 keys.step = done.then_some(Step::Done);
             }
-            Some(SecurityInfoDialog::DeleteAuthenticator) => {
-                keys.remove = Some(Removing::Authenticator)
+            Some(SecurityInfoDialog::DefaultMethod) => keys.change = Some(Changing::DefaultMethod),
+            Some(SecurityInfoDialog::DeleteAuthenticator { id }) => {
+                keys.remove = Some(Removing::Authenticator);
+                keys.id = Some(id);
             }
             Some(SecurityInfoDialog::RecoveryCodes) => keys.codes = Some(Codes::New),
             Some(SecurityInfoDialog::AppPassword(dialog)) => match dialog {
@@ -634,7 +651,8 @@ pub struct SignInQuery {
     pub password: Option<String>,
     pub username: Option<String>,
     /// [`SignInQuery::CODE_STEP`]: the authenticator app's code;
-    /// [`SignInQuery::RECOVERY_CODE_STEP`]: a recovery code in its place;
+    /// [`SignInQuery::PASSKEY_STEP`]: a passkey;
+    /// [`SignInQuery::RECOVERY_CODE_STEP`]: a recovery code in their place;
     /// [`SignInQuery::FORGOT_STEP`]: "Forgot password?".
     pub step: Option<String>,
     /// Where to go once signed in (a path on this site).
@@ -646,6 +664,8 @@ pub struct SignInQuery {
 impl SignInQuery {
     /// The step asking for the authenticator app's code.
     pub const CODE_STEP: &str = "code";
+    /// The step asking for a passkey.
+    pub const PASSKEY_STEP: &str = "passkey";
     /// The step asking for a recovery code instead ("Use a recovery code").
     pub const RECOVERY_CODE_STEP: &str = "recovery_code";
     /// "Forgot password?": the sign-in name, to mail a link to set a new password.
@@ -658,6 +678,21 @@ impl SignInQuery {
             step: Some(step.to_owned()),
             next: Some(next.to_owned()),
             ..Self::default()
+        }
+    }
+
+    /// The second step that asks for `way`, then on to `next`.
+    pub fn second_step_with(way: crate::model::SecondStepWay, next: &str) -> Self {
+        Self::second_step(Self::step_of(way), next)
+    }
+
+    /// The `step` value of the page asking for `way`.
+    pub fn step_of(way: crate::model::SecondStepWay) -> &'static str {
+        use crate::model::SecondStepWay;
+        match way {
+            SecondStepWay::AuthenticatorApp => Self::CODE_STEP,
+            SecondStepWay::Passkey => Self::PASSKEY_STEP,
+            SecondStepWay::RecoveryCode => Self::RECOVERY_CODE_STEP,
         }
     }
 
@@ -766,9 +801,13 @@ mod tests {
                 Some(ChangePassword { done: true }),
             ),
             (
-                "/security-info?remove=authenticator",
-                Some(DeleteAuthenticator),
+                "/security-info?remove=authenticator&id=4",
+                Some(DeleteAuthenticator { id: 4 }),
             ),
+            // Which app to delete is part of the link.
+            ("/security-info?remove=authenticator", None),
+            ("/security-info?add=passkey", Some(AddPasskey)),
+            ("/security-info?change=default_method", Some(DefaultMethod)),
             ("/security-info?codes=new", Some(RecoveryCodes)),
             ("/security-info?codes=old", None),
             (
@@ -820,7 +859,9 @@ mod tests {
             AddAuthenticator,
             ChangePassword { done: false },
             ChangePassword { done: true },
-            DeleteAuthenticator,
+            DeleteAuthenticator { id: 3 },
+            AddPasskey,
+            DefaultMethod,
             RecoveryCodes,
             AppPassword(Create),
             AppPassword(Delete {

@@ -83,7 +83,7 @@ test('pages and dialogs have no axe violations and fit 320 px', async ({ page, s
   await expect(page.getByRole('dialog', { name: 'Delete authenticator app?' })).toBeVisible();
   await noViolations(page, 'Delete authenticator app');
   await page.getByRole('dialog', { name: 'Delete authenticator app?' }).getByRole('button', { name: 'Yes' }).click();
-  await expect(methods.getByText('Authenticator app')).toBeHidden();
+  await expect(methods.getByText('Authenticator app:')).toBeHidden();
 
   await page.getByRole('button', { name: 'Add method' }).click();
   const chooser = page.getByRole('dialog', { name: 'Add a method' });

@@ -37,7 +37,7 @@ test('enroll an authenticator app, sign out, sign in with the second step', asyn
   await enroll.getByRole('button', { name: 'Next' }).click();
   await expect(enroll).toBeHidden();
   const methods = page.getByRole('list', { name: 'Your sign-in methods' });
-  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await expect(methods.getByText('Authenticator app:')).toBeVisible();
   await expect(page.getByText('Default sign-in method:')).toContainText('Authenticator app');
 
   await page.getByRole('button', { name: 'Sign out', exact: true }).click();
@@ -62,10 +62,10 @@ test('enroll an authenticator app, sign out, sign in with the second step', asyn
   await methods.getByRole('button', { name: 'Delete' }).click();
   const confirm = page.getByRole('dialog', { name: 'Delete authenticator app?' });
   await confirm.getByRole('link', { name: 'No' }).click();
-  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await expect(methods.getByText('Authenticator app:')).toBeVisible();
   await methods.getByRole('button', { name: 'Delete' }).click();
   await confirm.getByRole('button', { name: 'Yes' }).click();
-  await expect(methods.getByText('Authenticator app')).toBeHidden();
+  await expect(methods.getByText('Authenticator app:')).toBeHidden();
 });
 
 test('change password from the Password row', async ({ page, server }) => {
@@ -131,17 +131,17 @@ test('adding and deleting an authenticator app work before the WebAssembly loads
   await dialog.getByRole('button', { name: 'Next' }).click();
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
   const methods = plain.getByRole('list', { name: 'Your sign-in methods' });
-  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await expect(methods.getByText('Authenticator app:')).toBeVisible();
   // Deleting asks first, also without the WebAssembly.
   await methods.getByRole('button', { name: 'Delete' }).click();
   const confirm = plain.getByRole('dialog', { name: 'Delete authenticator app?' });
   await confirm.getByRole('link', { name: 'No' }).click();
   await expect(confirm).toBeHidden();
-  await expect(methods.getByText('Authenticator app')).toBeVisible();
+  await expect(methods.getByText('Authenticator app:')).toBeVisible();
   await methods.getByRole('button', { name: 'Delete' }).click();
   await confirm.getByRole('button', { name: 'Yes' }).click();
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
-  await expect(methods.getByText('Authenticator app')).toBeHidden();
+  await expect(methods.getByText('Authenticator app:')).toBeHidden();
   // And the preview notice can be dismissed.
   await plain.getByRole('button', { name: 'Dismiss notice' }).click();
   await expect(plain.getByRole('region', { name: 'Preview notice' })).toBeHidden();

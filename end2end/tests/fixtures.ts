@@ -243,6 +243,14 @@ export function addPerson(server: LatchkeyServer, username: string, password: st
   });
 }
 
+/** The rows of the person's authenticator apps on Security info. */
+export function authenticatorRows(page: Page) {
+  return page
+    .getByRole('list', { name: 'Your sign-in methods' })
+    .getByRole('listitem')
+    .filter({ hasText: 'Authenticator app:' });
+}
+
 /** Adds an authenticator app through Security info; returns its secret. */
 export async function addAuthenticator(page: Page, server: LatchkeyServer): Promise<string> {
   await page.goto(server.baseURL + '/security-info');
@@ -255,7 +263,7 @@ export async function addAuthenticator(page: Page, server: LatchkeyServer): Prom
   await enroll.getByLabel('Code', { exact: true }).fill(totp(secret));
   await enroll.getByRole('button', { name: 'Next' }).click();
   await expect(enroll).toBeHidden();
-  await expect(page.getByRole('list', { name: 'Your sign-in methods' }).getByText('Authenticator app')).toBeVisible();
+  await expect(authenticatorRows(page).first()).toBeVisible();
   return secret;
 }
 
@@ -298,6 +306,30 @@ export async function openAppPasswordDialog(page: Page) {
   await chooser.getByLabel('Which method would you like to add?').selectOption('app_password');
   await chooser.getByRole('button', { name: 'Add' }).click();
   return page.getByRole('dialog', { name: 'App password' });
+}
+
+/** Creates an app password named `name` (of `kind`, as the select words it) through Security
+ *  info and closes its dialog; returns the password. */
+export async function newAppPassword(page: Page, name: string, kind?: string): Promise<string> {
+  const dialog = await openAppPasswordDialog(page);
+  await dialog.getByLabel('Name').fill(name);
+  if (kind) await dialog.getByLabel('What may it use?').selectOption({ label: kind });
+  await dialog.getByRole('button', { name: 'Next' }).click();
+  const password = await dialog.getByLabel('Password', { exact: true }).inputValue();
+  expect(password).toMatch(APP_PASSWORD);
+  await dialog.getByRole('link', { name: 'Done' }).click();
+  await expect(dialog).toBeHidden();
+  return password;
+}
+
+/** The line of app password `name` in Security info's list saying when and how it was last
+ *  used (not its kind's select, whose options name protocols too). */
+export function lastUse(page: Page, name: string) {
+  return page
+    .getByRole('list', { name: 'Your app passwords' })
+    .getByRole('listitem')
+    .filter({ hasText: name })
+    .locator('.method-detail');
 }
 
 export { expect };
@@ -434,6 +466,59 @@ export function imapLogin(port: number, user: string, password: string): number 
     encoding: 'utf8',
   });
   return result.status ?? -1;
+}
+
+/** Debian's Postfix in the foreground on loopback: SMTP on `smtpPort`, relaying mail for
+ *  contoso.example to Dovecot's LMTP on `lmtpPort`. `who` is the main.cf lines saying whom it
+ *  relays for (SMTP AUTH through Dovecot, or nginx's XCLIENT): SASL is on, nothing else is. */
+export function startPostfix(ports: { smtpPort: number; lmtpPort: number }, who: string) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-postfix-'));
+  chmodSync(dir, 0o755);
+  const conf = path.join(dir, 'conf');
+  mkdirSync(conf);
+  mkdirSync(path.join(dir, 'queue'));
+  mkdirSync(path.join(dir, 'data'));
+  execFileSync('chown', ['postfix', path.join(dir, 'data')]);
+  // What a private instance needs (its own queue, log and loopback address, no local
+  // delivery, no TLS), then the caller's lines.
+  writeFileSync(path.join(conf, 'main.cf'), `
+compatibility_level = 3.6
+queue_directory = ${dir}/queue
+data_directory = ${dir}/data
+maillog_file = ${dir}/maillog
+maillog_file_prefixes = ${dir}
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = mail.contoso.example
+mydestination =
+alias_maps =
+alias_database =
+smtpd_tls_security_level = none
+smtpd_sasl_auth_enable = yes
+relay_domains = contoso.example
+relay_recipient_maps =
+relay_transport = lmtp:inet:127.0.0.1:${ports.lmtpPort}
+${who}
+`);
+  const services = [
+    'pickup unix n - n 60 1 pickup', 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr',
+    'rewrite unix - - n - - trivial-rewrite', 'bounce unix - - n - 0 bounce', 'defer unix - - n - 0 bounce',
+    'trace unix - - n - 0 bounce', 'verify unix - - n - 1 verify', 'flush unix n - n 1000? 0 flush',
+    'proxymap unix - - n - - proxymap', 'smtp unix - - n - - smtp', 'relay unix - - n - - smtp',
+    'showq unix n - n - - showq', 'error unix - - n - - error', 'retry unix - - n - - error',
+    'discard unix - - n - - discard', 'lmtp unix - - n - - lmtp', 'anvil unix - - n - 1 anvil',
+    'scache unix - - n - 1 scache', 'postlog unix-dgram n - n - 1 postlogd',
+  ];
+  writeFileSync(path.join(conf, 'master.cf'), [`${ports.smtpPort} inet n - n - - smtpd`, ...services].join('\n') + '\n');
+  execFileSync('/usr/sbin/postfix', ['-c', conf, 'set-permissions'], { stdio: 'ignore' });
+  const postfix = spawn('/usr/sbin/postfix', ['-c', conf, 'start-fg'], { stdio: 'ignore' });
+  const log = () => (existsSync(`${dir}/maillog`) ? readFileSync(`${dir}/maillog`, 'utf8') : '');
+  const stop = async () => {
+    spawnSync('/usr/sbin/postfix', ['-c', conf, 'stop']);
+    await stopDaemon(postfix);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return { postfix, log, stop };
 }
 
 

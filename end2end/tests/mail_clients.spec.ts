@@ -2,11 +2,11 @@
 // peers: Debian's Dovecot (IMAP, `latchkey checkpassword`) with curl as the IMAP client, and
 // Debian's nginx (`auth_request` to /auth/basic) with curl as the HTTP client.
 import {
-  test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, stopDaemon, startServer, ADMIN,
-  startNginx, startDovecot, imapLogin, type LatchkeyServer,
+  test, expect, completeSetup, signIn, addAuthenticator, freePort, needs, waitForPort, startServer, ADMIN,
+  startNginx, startDovecot, startPostfix, imapLogin, type LatchkeyServer,
 } from './fixtures';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Page } from '@playwright/test';
@@ -35,59 +35,13 @@ async function deleteAppPassword(page: Page, name: string) {
   await expect(list.getByText(name)).toBeHidden();
 }
 
-/** Postfix on loopback: SMTP on `smtpPort` with SMTP AUTH through Dovecot's SASL service on
- *  `authPort`; mail for contoso.example is relayed to Dovecot's LMTP on `lmtpPort`, and mail
- *  from loopback (Latchkey's alerts) is accepted without AUTH. */
-function startPostfix(ports: { smtpPort: number; authPort: number; lmtpPort: number }) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-postfix-'));
-  chmodSync(dir, 0o755);
-  const conf = path.join(dir, 'conf');
-  mkdirSync(conf);
-  mkdirSync(path.join(dir, 'queue'));
-  mkdirSync(path.join(dir, 'data'));
-  execFileSync('chown', ['postfix', path.join(dir, 'data')]);
-  // The README's lines for SMTP AUTH through Dovecot, plus what a private instance needs.
-  writeFileSync(path.join(conf, 'main.cf'), `
-compatibility_level = 3.6
-queue_directory = ${dir}/queue
-data_directory = ${dir}/data
-maillog_file = ${dir}/maillog
-maillog_file_prefixes = ${dir}
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = mail.contoso.example
-mydestination =
-mynetworks = 127.0.0.0/8
-alias_maps =
-alias_database =
-smtpd_tls_security_level = none
-smtpd_sasl_auth_enable = yes
+/** The README's main.cf lines for SMTP AUTH through Dovecot's SASL service on `authPort`;
+ *  mail from loopback (Latchkey's alerts) is accepted without AUTH. */
+function saslThroughDovecot(authPort: number): string {
+  return `mynetworks = 127.0.0.0/8
 smtpd_sasl_type = dovecot
-smtpd_sasl_path = inet:127.0.0.1:${ports.authPort}
-smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
-relay_domains = contoso.example
-relay_recipient_maps =
-relay_transport = lmtp:inet:127.0.0.1:${ports.lmtpPort}
-`);
-  const services = [
-    'pickup unix n - n 60 1 pickup', 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr',
-    'rewrite unix - - n - - trivial-rewrite', 'bounce unix - - n - 0 bounce', 'defer unix - - n - 0 bounce',
-    'trace unix - - n - 0 bounce', 'verify unix - - n - 1 verify', 'flush unix n - n 1000? 0 flush',
-    'proxymap unix - - n - - proxymap', 'smtp unix - - n - - smtp', 'relay unix - - n - - smtp',
-    'showq unix n - n - - showq', 'error unix - - n - - error', 'retry unix - - n - - error',
-    'discard unix - - n - - discard', 'lmtp unix - - n - - lmtp', 'anvil unix - - n - 1 anvil',
-    'scache unix - - n - 1 scache', 'postlog unix-dgram n - n - 1 postlogd',
-  ];
-  writeFileSync(path.join(conf, 'master.cf'), [`${ports.smtpPort} inet n - n - - smtpd`, ...services].join('\n') + '\n');
-  execFileSync('/usr/sbin/postfix', ['-c', conf, 'set-permissions'], { stdio: 'ignore' });
-  const postfix = spawn('/usr/sbin/postfix', ['-c', conf, 'start-fg'], { stdio: 'ignore' });
-  const log = () => (existsSync(`${dir}/maillog`) ? readFileSync(`${dir}/maillog`, 'utf8') : '');
-  const stop = async () => {
-    spawnSync('/usr/sbin/postfix', ['-c', conf, 'stop']);
-    await stopDaemon(postfix);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { postfix, log, stop };
+smtpd_sasl_path = inet:127.0.0.1:${authPort}
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination`;
 }
 
 /** curl's IMAP client: lists the mailboxes after LOGIN. Returns curl's exit code (67: login denied). */
@@ -136,7 +90,7 @@ test('an SMTP client sends through Postfix with an app password (SASL through Do
   await page.getByRole('dialog', { name: 'App password' }).getByRole('link', { name: 'Done' }).click();
   const [imapPort, authPort, lmtpPort, smtpPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const dovecot = startDovecot(server, { imapPort, authPort, lmtpPort });
-  const postfix = startPostfix({ smtpPort, authPort, lmtpPort });
+  const postfix = startPostfix({ smtpPort, lmtpPort }, saslThroughDovecot(authPort));
   try {
     await waitForPort(authPort, dovecot.dovecot, dovecot.log);
     await waitForPort(smtpPort, postfix.postfix, postfix.log);
@@ -189,7 +143,7 @@ test('mail alerts reach the person through Postfix and Dovecot: new app password
     LATCHKEY_MAIL_FROM: 'Latchkey <security@contoso.example>',
   });
   const dovecot = startDovecot(server, { imapPort, authPort, lmtpPort });
-  const postfix = startPostfix({ smtpPort, authPort, lmtpPort });
+  const postfix = startPostfix({ smtpPort, lmtpPort }, saslThroughDovecot(authPort));
   try {
     await waitForPort(lmtpPort, dovecot.dovecot, dovecot.log);
     await waitForPort(smtpPort, postfix.postfix, postfix.log);

@@ -5,42 +5,17 @@
 // Dovecot over LMTP). curl is the IMAP client, swaks the SMTP client. An app password limited
 // to sending mail is refused for IMAP on both paths, and sends through nginx.
 import {
-  test, expect, freePort, needs, waitForPort, stopDaemon, startServer, readyUser, openAppPasswordDialog, imapLogin,
-  ADMIN, APP_PASSWORD, type LatchkeyServer,
+  test, expect, freePort, needs, waitForPort, stopDaemon, startServer, startPostfix, readyUser, newAppPassword, lastUse,
+  imapLogin, ADMIN, type LatchkeyServer,
 } from './fixtures';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Page } from '@playwright/test';
 
 const root = path.resolve(__dirname, '..', '..');
 const LUA_PASSDB = path.join(root, 'deploy', 'dovecot', 'latchkey.lua');
 const SENDING_ONLY = 'Sending mail only (SMTP)';
-
-/** Creates an app password named `name` (of `kind`, as the select words it) through Security
- *  info and closes its dialog; returns the password. */
-async function newAppPassword(page: Page, name: string, kind?: string): Promise<string> {
-  const dialog = await openAppPasswordDialog(page);
-  await dialog.getByLabel('Name').fill(name);
-  if (kind) await dialog.getByLabel('What may it use?').selectOption({ label: kind });
-  await dialog.getByRole('button', { name: 'Next' }).click();
-  const password = await dialog.getByLabel('Password', { exact: true }).inputValue();
-  expect(password).toMatch(APP_PASSWORD);
-  await dialog.getByRole('link', { name: 'Done' }).click();
-  await expect(dialog).toBeHidden();
-  return password;
-}
-
-/** The line of app password `name` in Security info's list saying when and how it was last
- *  used (not its kind's select, whose options name protocols too). */
-function lastUse(page: Page, name: string) {
-  return page
-    .getByRole('list', { name: 'Your app passwords' })
-    .getByRole('listitem')
-    .filter({ hasText: name })
-    .locator('.method-detail');
-}
 
 /** Dovecot on loopback with IMAP on `imapPort` and `passdb` (the lines inside `passdb { }`);
  *  with `lmtpPort`, LMTP delivery there too, into maildirs under `mail`. */
@@ -103,62 +78,12 @@ function startDovecotWithLua(server: LatchkeyServer, imapPort: number) {
   );
 }
 
-/** Debian's Postfix on loopback behind nginx: SMTP on `smtpPort`, relaying mail for
- *  contoso.example to Dovecot's LMTP on `lmtpPort`. It trusts nginx's XCLIENT from loopback
- *  (the login nginx checked at /auth/nginx-mail counts as SMTP AUTH) and relays for nobody
- *  else: mail from loopback without that login is refused. Modelled
- *  on mail_clients.spec.ts's Postfix, without its SASL through Dovecot. */
-function startPostfixBehindNginx(smtpPort: number, lmtpPort: number) {
-  const dir = mkdtempSync(path.join(tmpdir(), 'latchkey-postfix-'));
-  chmodSync(dir, 0o755);
-  const conf = path.join(dir, 'conf');
-  mkdirSync(conf);
-  mkdirSync(path.join(dir, 'queue'));
-  mkdirSync(path.join(dir, 'data'));
-  execFileSync('chown', ['postfix', path.join(dir, 'data')]);
-  // The README's three lines for Postfix behind nginx (smtpd_authorized_xclient_hosts to
-  // smtpd_relay_restrictions), the header naming the login, and what a private instance needs.
-  writeFileSync(path.join(conf, 'main.cf'), `
-compatibility_level = 3.6
-queue_directory = ${dir}/queue
-data_directory = ${dir}/data
-maillog_file = ${dir}/maillog
-maillog_file_prefixes = ${dir}
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-myhostname = mail.contoso.example
-mydestination =
-alias_maps =
-alias_database =
-smtpd_tls_security_level = none
-smtpd_authorized_xclient_hosts = 127.0.0.1
-smtpd_sasl_auth_enable = yes
+/** The README's lines for Postfix behind nginx: it trusts nginx's XCLIENT from loopback (the
+ *  login nginx checked at /auth/nginx-mail counts as SMTP AUTH), names that login in a header,
+ *  and relays for nobody else: mail from loopback without that login is refused. */
+const XCLIENT_FROM_NGINX = `smtpd_authorized_xclient_hosts = 127.0.0.1
 smtpd_sasl_authenticated_header = yes
-smtpd_relay_restrictions = permit_sasl_authenticated, reject
-relay_domains = contoso.example
-relay_recipient_maps =
-relay_transport = lmtp:inet:127.0.0.1:${lmtpPort}
-`);
-  const services = [
-    'pickup unix n - n 60 1 pickup', 'cleanup unix n - n - 0 cleanup', 'qmgr unix n - n 300 1 qmgr',
-    'rewrite unix - - n - - trivial-rewrite', 'bounce unix - - n - 0 bounce', 'defer unix - - n - 0 bounce',
-    'trace unix - - n - 0 bounce', 'verify unix - - n - 1 verify', 'flush unix n - n 1000? 0 flush',
-    'proxymap unix - - n - - proxymap', 'smtp unix - - n - - smtp', 'relay unix - - n - - smtp',
-    'showq unix n - n - - showq', 'error unix - - n - - error', 'retry unix - - n - - error',
-    'discard unix - - n - - discard', 'lmtp unix - - n - - lmtp', 'anvil unix - - n - 1 anvil',
-    'scache unix - - n - 1 scache', 'postlog unix-dgram n - n - 1 postlogd',
-  ];
-  writeFileSync(path.join(conf, 'master.cf'), [`${smtpPort} inet n - n - - smtpd`, ...services].join('\n') + '\n');
-  execFileSync('/usr/sbin/postfix', ['-c', conf, 'set-permissions'], { stdio: 'ignore' });
-  const postfix = spawn('/usr/sbin/postfix', ['-c', conf, 'start-fg'], { stdio: 'ignore' });
-  const log = () => (existsSync(`${dir}/maillog`) ? readFileSync(`${dir}/maillog`, 'utf8') : '');
-  const stop = async () => {
-    spawnSync('/usr/sbin/postfix', ['-c', conf, 'stop']);
-    await stopDaemon(postfix);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { postfix, log, stop };
-}
+smtpd_relay_restrictions = permit_sasl_authenticated, reject`;
 
 /** swaks sending one message to Grace through `port` with SMTP AUTH PLAIN; its exit code and
  *  transcript. */
@@ -257,7 +182,7 @@ test('nginx proxies IMAP and SMTP for app passwords only, each within its kind, 
   // a backend behind a mail proxy does: it accepts any password from loopback only.
   // It also takes Postfix's deliveries over LMTP.
   const dovecot = startDovecotWith(backendPort, '  driver = static\n  args = nopassword=y allow_nets=127.0.0.1/32', '', lmtpPort);
-  const postfix = startPostfixBehindNginx(smtpBackendPort, lmtpPort);
+  const postfix = startPostfix({ smtpPort: smtpBackendPort, lmtpPort }, XCLIENT_FROM_NGINX);
   const nginx = startNginxMailProxy(server, proxyPort, smtpProxyPort);
   try {
     await readyUser(page, server);

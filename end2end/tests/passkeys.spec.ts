@@ -6,7 +6,10 @@
 // which say passkeys need JavaScript and offer the other ways.
 import AxeBuilder from '@axe-core/playwright';
 import type { CDPSession, Page } from '@playwright/test';
-import { test as base, expect, completeSetup, signIn, hydrated, pageWithoutScripts, startServer, ADMIN, type LatchkeyServer } from './fixtures';
+import {
+  test as base, expect, completeSetup, signIn, hydrated, pageWithoutScripts, startServer, addAuthenticator, sql, totp, ADMIN,
+  type LatchkeyServer,
+} from './fixtures';
 
 /** The shared fixtures, with the server reached and known as http://localhost:PORT. */
 const test = base.extend<{ server: LatchkeyServer }>({
@@ -59,6 +62,28 @@ function passkeyRow(page: Page, name: string) {
   return methods(page).getByRole('listitem').filter({ hasText: 'Passkey or security key:' }).filter({ hasText: name });
 }
 
+/** Add method > "Passkey or security key" > a name > the browser's prompt (answered by the
+ *  virtual authenticator); the dialog closes. */
+async function addPasskey(page: Page, name: string) {
+  await page.getByRole('button', { name: 'Add method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('passkey');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Passkey or security key' });
+  await dialog.getByLabel('Name it (so you can tell your keys apart)').fill(name);
+  await noViolations(page, 'adding a passkey');
+  await dialog.getByRole('button', { name: 'Add passkey' }).click();
+  await expect(dialog).toBeHidden();
+}
+
+/** The sign-in name and password of the administrator, up to the second step. */
+async function passwordStep(page: Page) {
+  await page.getByLabel('Sign-in name').fill(ADMIN.username);
+  await page.getByRole('button', { name: 'Next' }).click();
+  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
 /** Signs this browser out (its cookies go) and opens the sign-in page. */
 async function signOut(page: Page, server: LatchkeyServer) {
   await page.context().clearCookies();
@@ -75,10 +100,7 @@ test('add a passkey, sign in with it after the password and alone, rename and de
   // Add one: a name, then the browser's prompt (answered by the virtual authenticator).
   await page.goto(server.baseURL + '/security-info');
   await hydrated(page);
-  await page.getByText('Add a passkey or security key', { exact: true }).click();
-  await page.getByLabel('Name it (so you can tell your keys apart)').fill('Work laptop');
-  await noViolations(page, 'adding a passkey');
-  await page.getByRole('button', { name: 'Add passkey' }).click();
+  await addPasskey(page, 'Work laptop');
   const row = passkeyRow(page, 'Work laptop');
   await expect(row).toBeVisible();
   await expect(row).toContainText('never used');
@@ -88,14 +110,14 @@ test('add a passkey, sign in with it after the password and alone, rename and de
   expect(made[0].rpId).toBe('localhost');
   await noViolations(page, 'Security info with a passkey');
 
-  // The password, then the passkey at the code step.
+  // The password, then the passkey: her only second factor, so asked for first, and nothing
+  // else to offer (no authenticator app, no recovery codes).
   await signOut(page, server);
-  await page.getByLabel('Sign-in name').fill(ADMIN.username);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: 'Enter code' })).toBeVisible();
+  await passwordStep(page);
+  await expect(page.getByRole('heading', { name: 'Use your passkey' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Sign in another way' })).toHaveCount(0);
   await hydrated(page);
+  await noViolations(page, 'the passkey step');
   await page.getByRole('button', { name: 'Use a passkey' }).click();
   await expect(page).toHaveURL(server.baseURL + '/');
   expect((await credentials(cdp, authenticatorId))[0].signCount).toBeGreaterThan(made[0].signCount);
@@ -128,6 +150,50 @@ test('add a passkey, sign in with it after the password and alone, rename and de
   await expect(page.getByRole('alert').filter({ hasText: "That passkey wasn't accepted" })).toBeVisible();
 });
 
+test('the default sign-in method comes first, another way is one link away, and a passkey confirms it is you', async ({ page, server }) => {
+  await addVirtualAuthenticator(page);
+  await completeSetup(page, server);
+  await signIn(page, server);
+  await expect(page).toHaveURL(server.baseURL + '/');
+  const secret = await addAuthenticator(page, server);
+  await hydrated(page);
+  await addPasskey(page, 'Work laptop');
+  await expect(page.getByText('Default sign-in method:')).toContainText('Authenticator app');
+
+  // Change it to the passkey.
+  await page.getByRole('button', { name: 'Change default sign-in method' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Default sign-in method' });
+  await noViolations(page, 'the default sign-in method dialog');
+  await dialog.getByLabel('Which method should sign-in ask for first?').selectOption({ label: 'Passkey or security key' });
+  await dialog.getByRole('button', { name: 'Save' }).click();
+  await expect(dialog).toBeHidden();
+  await expect(page.getByText('Default sign-in method:')).toContainText('Passkey or security key');
+
+  // Sign-in asks for the passkey first; "Sign in another way" leads to the app's code.
+  await signOut(page, server);
+  await passwordStep(page);
+  await expect(page.getByRole('heading', { name: 'Use your passkey' })).toBeVisible();
+  const others = page.getByRole('region', { name: 'Sign in another way' });
+  await expect(others.getByRole('link')).toHaveText(['Use a code from your authenticator app']);
+  await others.getByRole('link', { name: 'Use a code from your authenticator app' }).click();
+  await expect(page.getByRole('heading', { name: 'Enter code' })).toBeVisible();
+  await expect(others.getByRole('link')).toHaveText(['Use a passkey or security key']);
+  await page.getByLabel('Code', { exact: true }).fill(totp(secret, Date.now() / 1000 + 30));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await expect(page).toHaveURL(server.baseURL + '/');
+
+  // Long after signing in, "Get codes" asks to confirm it's her: the passkey does it.
+  sql(server.databaseUrl, "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)");
+  await page.goto(server.baseURL + '/security-info?codes=new');
+  await hydrated(page);
+  const codes = page.getByRole('dialog', { name: 'Recovery codes' });
+  await expect(codes.getByLabel('Password')).toBeVisible();
+  await codes.getByRole('button', { name: 'Confirm with a passkey' }).click();
+  await expect(codes.getByLabel('Password')).toBeHidden();
+  await codes.getByRole('button', { name: 'Get new codes' }).click();
+  await expect(codes.getByLabel('Your recovery codes')).toBeVisible();
+});
+
 test('without JavaScript the pages say passkeys need it and offer the other ways', async ({ page, browser, server }) => {
   await completeSetup(page, server);
   const signInPage = await pageWithoutScripts(browser, server, '/signin');
@@ -137,8 +203,14 @@ test('without JavaScript the pages say passkeys need it and offer the other ways
 
   await signIn(page, server);
   await expect(page).toHaveURL(server.baseURL + '/');
+  // Add method > "Passkey or security key" without JavaScript: its dialog says so.
   const securityInfo = await pageWithoutScripts(browser, server, '/security-info', page);
-  await securityInfo.getByText('Add a passkey or security key', { exact: true }).click();
-  await expect(securityInfo.getByText('Passkeys need JavaScript')).toBeVisible();
+  await securityInfo.getByRole('button', { name: 'Add method' }).click();
+  const chooser = securityInfo.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('passkey');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  const dialog = securityInfo.getByRole('dialog', { name: 'Passkey or security key' });
+  await expect(dialog.getByText('Passkeys need JavaScript')).toBeVisible();
+  await expect(dialog.getByText('Add method offers the other kinds')).toBeVisible();
   await securityInfo.context().close();
 });

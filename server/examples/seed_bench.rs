@@ -75,11 +75,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &secret,
             &mut OsRandom,
         );
+        let name = "Authenticator app".to_owned();
         store
-            .save_pending_authenticator(user.id, sealed, &Actor::default(), now)
+            .save_pending_authenticator(user.id, name.clone(), sealed, &Actor::default(), now)
             .await?;
         let app = store.authenticator(user.id).await?.ok_or("authenticator")?;
-        store.use_authenticator_step(app.id, 1, now).await?;
+        // Before any session: none to keep.
+        store
+            .confirm_authenticator(app.id, user.id, 1, name, 0, &Actor::default(), now)
+            .await?
+            .ok_or("confirmed")?;
         let token = session::new_token(&mut OsRandom);
         store
             .create_session(

@@ -44,7 +44,10 @@ async fn ada_with_codes(
 /// A browser at `ip` that typed Ada's password and waits for the second step.
 async fn password_typed(backend: &ServerBackend, ip: &str) -> Result<RequestContext, Error> {
     let (step, cookie) = backend.sign_in(&context(ip, None), ADA, PASSWORD).await?;
-    assert_eq!(step, SignInStep::CodeRequired);
+    assert_eq!(
+        step,
+        SignInStep::SecondStep(app::model::SecondStepWay::AuthenticatorApp)
+    );
     Ok(context(ip, Some(&cookie)))
 }
 

@@ -199,6 +199,7 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
             .confirm_authenticator(
                 &ctx,
                 &support::code_for(&enrollment.secret, support::now_unix())?,
+                "",
             )
             .await?;
         assert_eq!(

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::ops::Not;
+
 use app::backend::prelude::*;
 use app::error::AppError;
 use chrono::{Duration, Utc};
@@ -51,36 +53,57 @@ async fn deleting_the_authenticator_needs_a_recent_sign_in_or_one_prompt_and_end
         let other = context("192.0.2.2", Some(&other));
         age(&backend, &ctx).await?;
 
-        let asked = backend.delete_authenticator(&ctx, "", "").await;
+        let asked = backend
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                "",
+                "",
+            )
+            .await;
         assert_eq!(asked, Err(AppError::ReverifyRequired), "{}", database.name);
-        let wrong = backend.delete_authenticator(&ctx, "not it", "").await;
+        let wrong = backend
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                "not it",
+                "",
+            )
+            .await;
         assert!(
             wrong
                 .err()
                 .and_then(|e| e.message_for("password"))
                 .is_some()
         );
-        let no_code = backend.delete_authenticator(&ctx, PASSWORD, "000000").await;
+        let no_code = backend
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                PASSWORD,
+                "000000",
+            )
+            .await;
         assert_eq!(no_code, Err(AppError::wrong_code()));
         assert!(
             backend
                 .security_info(&ctx)
                 .await?
-                .authenticator_added
-                .is_some(),
+                .authenticators
+                .is_empty()
+                .not(),
             "nothing deleted"
         );
 
         backend
-            .delete_authenticator(&ctx, PASSWORD, &code_for(&secret, now_unix() + 30)?)
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                PASSWORD,
+                &code_for(&secret, now_unix() + 30)?,
+            )
             .await?;
-        assert!(
-            backend
-                .security_info(&ctx)
-                .await?
-                .authenticator_added
-                .is_none()
-        );
+        assert!(backend.security_info(&ctx).await?.authenticators.is_empty());
         assert!(
             backend.current_user(&other).await?.is_none(),
             "other session ended"
@@ -120,7 +143,7 @@ async fn adding_an_authenticator_needs_a_recent_sign_in_and_confirming_it_ends_o
         assert_eq!(events(&backend, "authenticator.started").await?, 1);
         // Confirmed within the 10 minutes the password just started.
         backend
-            .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
+            .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?, "")
             .await?;
         assert!(
             backend.current_user(&other).await?.is_none(),
@@ -129,12 +152,19 @@ async fn adding_an_authenticator_needs_a_recent_sign_in_and_confirming_it_ends_o
         assert_eq!(events(&backend, "authenticator.added").await?, 1);
 
         // Confirming long after starting asks again.
-        backend.delete_authenticator(&ctx, "", "").await?;
+        backend
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                "",
+                "",
+            )
+            .await?;
         let enrollment = backend.begin_authenticator(&ctx, "").await?;
         age(&backend, &ctx).await?;
         assert_eq!(
             backend
-                .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix() + 30)?)
+                .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix() + 30)?, "")
                 .await,
             Err(AppError::ReverifyRequired)
         );
@@ -212,7 +242,14 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
             true,
         )
         .await?;
-        let refused = backend.delete_authenticator(&ctx, "", "").await;
+        let refused = backend
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                "",
+                "",
+            )
+            .await;
         assert!(
             matches!(
                 &refused,
@@ -224,7 +261,7 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
             database.name
         );
         let info = backend.security_info(&ctx).await?;
-        assert!(info.authenticator_added.is_some() && !info.two_step_required);
+        assert!(!info.authenticators.is_empty() && !info.two_step_required);
         // Someone without an authenticator app is asked to add one when they sign in.
         support::add_user(&backend, "bob@contoso.example").await;
         let (step, cookie) = backend
@@ -243,7 +280,14 @@ async fn where_the_organization_requires_two_step_the_last_second_factor_cannot_
             false,
         )
         .await?;
-        backend.delete_authenticator(&ctx, "", "").await?;
+        backend
+            .delete_authenticator(
+                &ctx,
+                support::first_authenticator_id(&backend, &ctx).await?,
+                "",
+                "",
+            )
+            .await?;
     }
     Ok(())
 }

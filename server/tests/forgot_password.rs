@@ -213,7 +213,11 @@ async fn a_mailed_link_sets_the_password_once_ends_sessions_and_never_skips_the_
         let (step, _) = backend
             .sign_in(&context("192.0.2.11", None), ADA, NEW_PASSWORD)
             .await?;
-        assert_eq!(step, SignInStep::CodeRequired, "{name}");
+        assert_eq!(
+            step,
+            SignInStep::SecondStep(app::model::SecondStepWay::AuthenticatorApp),
+            "{name}"
+        );
 
         // Audited, request and use, and Ada is told by mail.
         let kinds = kinds_of(&backend, ada.id).await?;

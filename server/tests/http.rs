@@ -414,7 +414,10 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
             .await?;
         let token = ada.session_token.clone().ok_or("no session")?;
         let app = router(support::state(backend.clone()));
-        let remove = "/security-info?remove=authenticator";
+        let id = support::first_authenticator_id(&backend, &ada)
+            .await?
+            .to_string();
+        let remove = &format!("/security-info?remove=authenticator&id={id}");
 
         let (_, _, html) = get_with_cookie(&app, remove, &token).await?;
         assert!(
@@ -425,18 +428,18 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         assert!(html.contains("app passwords stop signing in"), "{html}");
 
         // Posted without them: the same dialog, asking.
-        let (status, location, _) =
-            post_plain(&app, "/api/delete_authenticator", remove, Some(&token), &[]).await?;
+        let (status, location, _) = post_plain(
+            &app,
+            "/api/delete_authenticator",
+            remove,
+            Some(&token),
+            &[("id", &id)],
+        )
+        .await?;
         assert!(status.is_redirection(), "{}: {status}", database.name);
         let (_, _, html) = get_with_cookie(&app, &local(&location), &token).await?;
         assert!(html.contains("delete-authenticator-password"), "{html}");
-        assert!(
-            backend
-                .security_info(&ada)
-                .await?
-                .authenticator_added
-                .is_some()
-        );
+        assert!(backend.security_info(&ada).await?.authenticators.len() == 1);
 
         let code = support::code_for(&secret, support::now_unix() + 30)?;
         let (status, location, _) = post_plain(
@@ -444,18 +447,16 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
             "/api/delete_authenticator",
             remove,
             Some(&token),
-            &[("password", support::PASSWORD), ("code", &code)],
+            &[
+                ("id", &id),
+                ("password", support::PASSWORD),
+                ("code", &code),
+            ],
         )
         .await?;
         assert!(status.is_redirection());
         assert_eq!(location.as_deref(), Some("/security-info"));
-        assert!(
-            backend
-                .security_info(&ada)
-                .await?
-                .authenticator_added
-                .is_none()
-        );
+        assert!(backend.security_info(&ada).await?.authenticators.is_empty());
 
         // Adding one again, much later: the password first, then the QR code.
         backend

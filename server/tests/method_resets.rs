@@ -109,7 +109,10 @@ async fn person_with_methods(
     let (step, _) = backend
         .sign_in(&context("198.51.100.7", None), username, PASSWORD)
         .await?;
-    assert_eq!(step, SignInStep::CodeRequired);
+    assert_eq!(
+        step,
+        SignInStep::SecondStep(app::model::SecondStepWay::AuthenticatorApp)
+    );
     assert_eq!(sessions_of(backend, user.id).await?, 2);
     Ok((user.id, ctx, created.password))
 }
@@ -229,6 +232,7 @@ async fn a_reset_removes_every_method_ends_sessions_and_revokes_or_stops_app_pas
                     .confirm_authenticator(
                         &back,
                         &support::code_for(&enrollment.secret, support::now_unix())?,
+                        "",
                     )
                     .await?;
                 assert!(check(&first, username, &app_password).await?, "{name}");

@@ -345,8 +345,8 @@ async fn a_passkey_is_added_signs_in_both_ways_and_is_renamed_and_deleted() -> T
         let (step, pending) = password_sign_in(&backend, "192.0.2.1").await?;
         assert_eq!(
             step,
-            SignInStep::CodeRequired,
-            "{name}: a passkey is a second factor"
+            SignInStep::SecondStep(app::model::SecondStepWay::Passkey),
+            "{name}: a passkey is a second factor, asked for first when it is the only one"
         );
         assert!(backend.current_user(&pending).await?.is_none(), "{name}");
         let options = backend.start_passkey_second_step(&pending).await?;
@@ -789,12 +789,12 @@ async fn a_passkey_confirms_its_the_person_before_a_factor_change() -> TestResul
             Err(PasskeyError::App(app::error::AppError::ReverifyRequired)),
             "{name}"
         );
-        assert!(
-            backend
-                .delete_passkey(&ada, added.id, PASSWORD, "")
-                .await
-                .is_err(),
-            "{name}: the password alone does not do for a second factor"
+        assert_eq!(
+            backend.delete_passkey(&ada, added.id, PASSWORD, "").await,
+            Err(PasskeyError::App(app::error::AppError::Forbidden(
+                app::error::Refusal::ConfirmWithPasskey
+            ))),
+            "{name}: the password alone does not do for a second factor; the passkey is asked for"
         );
         assert!(
             backend
@@ -820,6 +820,104 @@ async fn a_passkey_confirms_its_the_person_before_a_factor_change() -> TestResul
         );
         backend.delete_passkey(&ada, added.id, "", "").await?;
         assert!(backend.passkeys(&ada).await?.is_empty(), "{name}");
+    }
+    Ok(())
+}
+
+/// "Default sign-in method": beside an authenticator app and a passkey, sign-in asks for the
+/// app first until the person chooses the passkey; "Sign in another way" lists the rest, then
+/// the recovery codes; a choice of a kind the person lacks is refused, and one whose last
+/// method goes is passed over.
+#[tokio::test]
+async fn the_default_sign_in_method_orders_the_second_step() -> TestResult {
+    use app::model::SecondFactor::{AuthenticatorApp, Passkey};
+    use app::model::SecondStepWay;
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = with_ada(&database).await?;
+        let (_, ada) = password_sign_in(&backend, "192.0.2.1").await?;
+        assert!(
+            matches!(
+                backend.set_default_method(&ada, Passkey).await,
+                Err(app::error::AppError::Invalid { .. })
+            ),
+            "{name}: no passkey to choose"
+        );
+        add_authenticator(&backend, &ada).await?;
+        let mut key = SoftKey::new();
+        let added = add_passkey(&backend, &ada, &mut key, "Laptop").await?;
+        backend
+            .new_recovery_codes(&ada, &app::model::IdentityCheck::default())
+            .await?;
+        let info = backend.security_info(&ada).await?;
+        assert_eq!(info.second_factors, [AuthenticatorApp, Passkey], "{name}");
+        assert_eq!(info.default_method, "Authenticator app", "{name}");
+        let (step, pending) = password_sign_in(&backend, "192.0.2.2").await?;
+        assert_eq!(
+            step,
+            SignInStep::SecondStep(SecondStepWay::AuthenticatorApp)
+        );
+        assert_eq!(
+            backend.second_step_ways(&pending).await?,
+            [
+                SecondStepWay::AuthenticatorApp,
+                SecondStepWay::Passkey,
+                SecondStepWay::RecoveryCode
+            ],
+            "{name}"
+        );
+
+        backend.set_default_method(&ada, Passkey).await?;
+        let info = backend.security_info(&ada).await?;
+        assert_eq!(info.second_factors, [Passkey, AuthenticatorApp], "{name}");
+        assert_eq!(info.default_method, "Passkey or security key", "{name}");
+        let user_id = user_id_of(&backend, &ada).await?;
+        assert!(
+            backend
+                .store()
+                .audit_events_of(user_id)
+                .await?
+                .iter()
+                .any(|event| event.kind == "default_method.changed"),
+            "{name}: audited"
+        );
+        let (step, pending) = password_sign_in(&backend, "192.0.2.3").await?;
+        assert_eq!(
+            step,
+            SignInStep::SecondStep(SecondStepWay::Passkey),
+            "{name}"
+        );
+        assert_eq!(
+            backend.second_step_ways(&pending).await?,
+            [
+                SecondStepWay::Passkey,
+                SecondStepWay::AuthenticatorApp,
+                SecondStepWay::RecoveryCode
+            ],
+            "{name}"
+        );
+        let options = backend.start_passkey_second_step(&pending).await?;
+        let answer = key.get(&options, ORIGIN, true)?;
+        backend
+            .finish_passkey_second_step(&pending, &answer)
+            .await?;
+        assert!(
+            backend.second_step_ways(&pending).await?.is_empty(),
+            "{name}: no sign-in waits any more"
+        );
+
+        // The passkey goes: the choice is passed over, not lost.
+        backend.delete_passkey(&ada, added.id, "", "").await?;
+        let (step, _) = password_sign_in(&backend, "192.0.2.4").await?;
+        assert_eq!(
+            step,
+            SignInStep::SecondStep(SecondStepWay::AuthenticatorApp),
+            "{name}"
+        );
+        assert_eq!(
+            backend.security_info(&ada).await?.default_method,
+            "Authenticator app"
+        );
     }
     Ok(())
 }
@@ -928,6 +1026,7 @@ async fn add_authenticator(backend: &ServerBackend, ctx: &RequestContext) -> Res
         .confirm_authenticator(
             ctx,
             &support::code_for(&enrollment.secret, support::now_unix())?,
+            "",
         )
         .await?;
     Ok(())
@@ -992,7 +1091,14 @@ async fn a_passkey_counts_as_the_second_factor_for_codes_security_info_and_delet
         add_authenticator(&backend, &ada).await?;
         let info = backend.security_info(&ada).await?;
         assert!(info.has_two_step && !info.passkey_only, "{name}: {info:?}");
-        backend.delete_authenticator(&ada, "", "").await?;
+        backend
+            .delete_authenticator(
+                &ada,
+                support::first_authenticator_id(&backend, &ada).await?,
+                "",
+                "",
+            )
+            .await?;
         assert_eq!(codes_left(&backend, &ada).await?, 10, "{name}: codes kept");
         // The store's own deletion (the command line's and tests') keeps them too.
         add_authenticator(&backend, &ada).await?;
@@ -1008,7 +1114,14 @@ async fn a_passkey_counts_as_the_second_factor_for_codes_security_info_and_delet
         backend.delete_passkey(&ada, passkey.id, "", "").await?;
         assert_eq!(codes_left(&backend, &ada).await?, 10, "{name}: codes kept");
         assert_eq!(
-            backend.delete_authenticator(&ada, "", "").await,
+            backend
+                .delete_authenticator(
+                    &ada,
+                    support::first_authenticator_id(&backend, &ada).await?,
+                    "",
+                    ""
+                )
+                .await,
             Err(app::error::AppError::Forbidden(
                 app::error::Refusal::TwoStepRequiredByOrganization
             )),
@@ -1023,7 +1136,14 @@ async fn a_passkey_counts_as_the_second_factor_for_codes_security_info_and_delet
             false,
         )
         .await?;
-        backend.delete_authenticator(&ada, "", "").await?;
+        backend
+            .delete_authenticator(
+                &ada,
+                support::first_authenticator_id(&backend, &ada).await?,
+                "",
+                "",
+            )
+            .await?;
         let info = backend.security_info(&ada).await?;
         assert!(
             !info.has_two_step && info.recovery_codes.is_none(),
@@ -1089,9 +1209,12 @@ async fn codes_never_outlive_the_last_second_factor_under_concurrent_changes() -
         for round in 0..6 {
             let passkey = stored_passkey(&backend, user_id, session_id, round).await?;
             let with_app = round % 2 == 1;
-            if with_app {
+            let app_id = if with_app {
                 add_authenticator(&backend, &ada).await?;
-            }
+                support::first_authenticator_id(&backend, &ada).await?
+            } else {
+                0
+            };
             backend
                 .new_recovery_codes(&ada, &app::model::IdentityCheck::default())
                 .await?;
@@ -1115,7 +1238,7 @@ async fn codes_never_outlive_the_last_second_factor_under_concurrent_changes() -
                     if with_app {
                         backend
                             .store()
-                            .remove_authenticator(user_id, session_id, false, &actor, now)
+                            .remove_authenticator(user_id, app_id, session_id, false, &actor, now)
                             .await
                             .map(Some)
                     } else {
@@ -1223,7 +1346,11 @@ async fn a_passkey_only_person_passes_the_two_step_gate() -> TestResult {
         .await?;
         // A new sign-in, with the passkey as the second step.
         let (step, ada) = password_sign_in(&backend, "192.0.2.1").await?;
-        assert_eq!(step, SignInStep::CodeRequired, "{name}");
+        assert_eq!(
+            step,
+            SignInStep::SecondStep(app::model::SecondStepWay::Passkey),
+            "{name}"
+        );
         let options = backend.start_passkey_second_step(&ada).await?;
         let answer = key.get(&options, ORIGIN, true)?;
         let cookie = backend.finish_passkey_second_step(&ada, &answer).await?;

@@ -76,7 +76,10 @@ async fn pending_sign_in(
     let (step, cookie) = backend
         .sign_in(&context(ip, None), username, PASSWORD)
         .await?;
-    assert_eq!(step, SignInStep::CodeRequired);
+    assert_eq!(
+        step,
+        SignInStep::SecondStep(app::model::SecondStepWay::AuthenticatorApp)
+    );
     Ok(context(ip, Some(&cookie)))
 }
 
@@ -534,7 +537,14 @@ async fn deleting_the_authenticator_app_deletes_the_codes() -> TestResult {
         let (ada, _, codes) = person_with_codes(&backend, ADA).await?;
         let user = backend.store().user_by_key(ADA).await?.ok_or("ada")?;
 
-        backend.delete_authenticator(&ada, "", "").await?;
+        backend
+            .delete_authenticator(
+                &ada,
+                support::first_authenticator_id(&backend, &ada).await?,
+                "",
+                "",
+            )
+            .await?;
         assert_eq!(left(&backend, &ada).await?, None, "{name}: not offered");
         let kept = backend.store().recovery_codes_left(user.id).await?;
         assert_eq!((kept.left, kept.issued), (0, 0), "{name}: deleted");
@@ -546,7 +556,7 @@ async fn deleting_the_authenticator_app_deletes_the_codes() -> TestResult {
         // A new authenticator app does not bring the old codes back.
         let enrollment = backend.begin_authenticator(&ada, "").await?;
         backend
-            .confirm_authenticator(&ada, &code_for(&enrollment.secret, now_unix() + 30)?)
+            .confirm_authenticator(&ada, &code_for(&enrollment.secret, now_unix() + 30)?, "")
             .await?;
         assert_eq!(
             left(&backend, &ada).await?.map(|l| l.issued),

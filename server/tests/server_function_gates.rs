@@ -34,6 +34,8 @@ const PUBLIC: &[&str] = &[
     "/api/finish_passkey_second_step",
     "/api/start_passkey_sign_in",
     "/api/finish_passkey_sign_in",
+    // The ways of the sign-in waiting for its second step (none without one).
+    "/api/second_step_ways",
 ];
 
 /// What a person who must add a second factor first may still call.
@@ -67,8 +69,13 @@ const SIGNED_IN_CALLS: &[(&str, &[(&str, &str)])] = &[
     ("/api/confirm_authenticator", &[("code", "123456")]),
     (
         "/api/delete_authenticator",
-        &[("password", PASSWORD), ("code", "123456")],
+        &[("id", "1"), ("password", PASSWORD), ("code", "123456")],
     ),
+    (
+        "/api/rename_authenticator",
+        &[("id", "1"), ("name", "Phone")],
+    ),
+    ("/api/set_default_method", &[("method", "passkey")]),
     (
         "/api/change_password",
         &[
@@ -309,6 +316,7 @@ async fn where_two_step_is_required_a_person_without_it_can_only_add_it() -> Tes
             .confirm_authenticator(
                 &ctx,
                 &support::code_for(&enrollment.secret, support::now_unix())?,
+                "",
             )
             .await?;
         let (status, body, _) =

@@ -176,7 +176,10 @@ async fn code_failures_count_across_fresh_passwords_and_addresses_until_a_code_s
         for n in 0..8 {
             let ip = format!("198.51.100.{}", 100 + n);
             let (step, pending) = backend.sign_in(&context(&ip, None), ADA, PASSWORD).await?;
-            assert_eq!(step, SignInStep::CodeRequired);
+            assert_eq!(
+                step,
+                SignInStep::SecondStep(app::model::SecondStepWay::AuthenticatorApp)
+            );
             let result = backend
                 .verify_sign_in_code(&context(&ip, Some(&pending)), "000000")
                 .await;

@@ -149,7 +149,10 @@ async fn a_sign_in_waiting_for_its_code_is_not_a_signed_in_browser() -> TestResu
         let (step, _) = backend
             .sign_in(&browser("203.0.113.8", FIREFOX_ON_LINUX), GRACE, PASSWORD)
             .await?;
-        assert_eq!(step, app::model::SignInStep::CodeRequired);
+        assert_eq!(
+            step,
+            app::model::SignInStep::SecondStep(app::model::SecondStepWay::AuthenticatorApp)
+        );
         let list = backend.signed_in_browsers(&grace).await?;
         assert_eq!(list.len(), 1, "{}: {list:?}", database.name);
         assert!(list[0].this_browser);

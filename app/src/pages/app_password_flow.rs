@@ -27,6 +27,7 @@ use crate::form_post::FormPostAnswer;
 use crate::model::{
     AppPasswordItem, AppPasswordKind, AppPasswordLifetime, AppPasswordOverview, CreatedAppPassword,
 };
+use crate::pages::passkey_methods::ConfirmWithPasskey;
 use crate::routes::{
     AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, use_page_query,
 };
@@ -281,7 +282,9 @@ impl Step {
 pub fn confirmation_failed(error: &AppError) -> bool {
     matches!(
         error,
-        AppError::ReverifyRequired | AppError::Throttled { .. }
+        AppError::ReverifyRequired
+            | AppError::Throttled { .. }
+            | AppError::Forbidden(crate::error::Refusal::ConfirmWithPasskey)
     ) || error.message_for("password").is_some()
         || error.message_for("code").is_some()
 }
@@ -371,12 +374,30 @@ pub fn AppPasswordSteps(apps: AppPasswords) -> impl IntoView {
                 })
             };
             let (password_error, code_error) = (field_error("password"), field_error("code"));
+            // A person whose second step is a passkey confirms with it, then the creation
+            // goes on with what the name step chose.
+            let passkey_only = matches!(
+                error,
+                Some(AppError::Forbidden(
+                    crate::error::Refusal::ConfirmWithPasskey
+                ))
+            );
+            let go_on = Callback::new(move |()| {
+                apps.create.dispatch(CreateAppPassword {
+                    name: apps.name.get_untracked(),
+                    password: None,
+                    code: None,
+                    kind: Some(apps.kind.get_untracked()),
+                    expires: Some(apps.expires.get_untracked()),
+                });
+            });
             EitherOf4::C(view! {
                 <ActionForm action=apps.create attr:class="stack">
                     <input type="hidden" name="name" value=apps.name.get_untracked()/>
                     <input type="hidden" name="kind" value=apps.kind.get_untracked().as_str()/>
                     <input type="hidden" name="expires" value=apps.expires.get_untracked().to_string()/>
                     <p>"For your security, confirm it's you before creating an app password."</p>
+                    <ConfirmWithPasskey shown=passkey_only confirmed=go_on/>
                     <Field label="Password" name="password" id="reverify-password" input_type="password"
                         autocomplete="current-password" autofocus=true error=password_error/>
                     {has_two_step.then(|| view! {

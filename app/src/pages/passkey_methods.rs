@@ -1,5 +1,5 @@
 //! Passkeys and security keys on the pages: their rows on Security info (kind, name, when
-//! added, last used; Rename and Delete) with "Add a passkey or security key", and the sign-in
+//! added, last used; Rename and Delete), the form of Add method's "Passkey or security key", and the sign-in
 //! buttons ("Sign in with a passkey" on the first step, passwordless; "Use a passkey" at the
 //! code step). Each ceremony (its server calls and the browser's prompt) is one of
 //! `crate::passkeys`' lazily loaded chunks: none of it is in the main module. Rename and Delete are plain forms (in `<details>`), so they work
@@ -13,8 +13,8 @@ use crate::error::AppError;
 use crate::pages::answers::successes;
 use crate::passkey_model::{PasskeyAvailability, PasskeyItem};
 use crate::passkeys::{
-    DeletePasskey, RenamePasskey, add_passkey, get_passkey_availability, get_passkeys,
-    second_step_with_passkey, sign_in_with_passkey,
+    DeletePasskey, RenamePasskey, add_passkey, confirm_with_passkey, get_passkey_availability,
+    get_passkeys, second_step_with_passkey, sign_in_with_passkey,
 };
 use crate::secret::Secret;
 
@@ -90,11 +90,43 @@ pub(crate) fn PasskeySecondStepButton(next: String) -> impl IntoView {
     view! {
         <div class="passkey-second-step stack">
             <Show when=move || running.get()
-                fallback=|| view! { <p class="hint">{NEEDS_JAVASCRIPT} " Use a code instead."</p> }>
+                fallback=|| view! { <p class="hint">{NEEDS_JAVASCRIPT} " Sign in another way below."</p> }>
                 {button.clone()}
             </Show>
             <p class="form-error" role="alert">{error}</p>
         </div>
+    }
+}
+
+/// "Confirm with a passkey", beside a "confirm it's you" prompt of a person who has a passkey
+/// (`shown`), once the WebAssembly runs: the browser's prompt in place of the password and
+/// code. `confirmed` runs after it succeeded (the page reads again that the sign-in is recent).
+#[component]
+pub(crate) fn ConfirmWithPasskey(
+    #[prop(into)] shown: Signal<bool>,
+    confirmed: Callback<()>,
+) -> impl IntoView {
+    let confirm = Action::new_local(|_: &()| confirm_with_passkey());
+    let running = scripts_running();
+    Effect::new(move |_| {
+        if matches!(confirm.value().get(), Some(Ok(()))) {
+            confirmed.run(());
+        }
+    });
+    let error = move || error_of(confirm.value().get());
+    view! {
+        <Show when=move || running.get() && shown.get()>
+            <div class="passkey-confirm stack">
+                <button type="button" class="button passkey-button"
+                    disabled=move || confirm.pending().get()
+                    on:click=move |_| {
+                        confirm.dispatch_local(());
+                    }>
+                    "Confirm with a passkey"
+                </button>
+                <p class="form-error" role="alert">{error}</p>
+            </div>
+        </Show>
     }
 }
 
@@ -108,7 +140,8 @@ type NewPasskey = (String, String, String);
 #[derive(Clone, Copy)]
 pub struct Passkeys {
     list: Resource<Result<Vec<PasskeyItem>, AppError>>,
-    availability: Resource<Result<PasskeyAvailability, AppError>>,
+    /// Whether this server offers passkeys (Add method offers them only then).
+    pub availability: Resource<Result<PasskeyAvailability, AppError>>,
     rename: ServerAction<RenamePasskey>,
     /// Deleting one: the methods, app passwords and default method change too.
     pub delete: ServerAction<DeletePasskey>,
@@ -144,6 +177,8 @@ impl Passkeys {
 pub(crate) fn PasskeyRows(
     passkeys: Passkeys,
     #[prop(into)] recently_signed_in: Signal<bool>,
+    /// Runs after "Confirm with a passkey" succeeded.
+    confirmed: Callback<()>,
 ) -> impl IntoView {
     let Passkeys {
         list,
@@ -159,7 +194,7 @@ pub(crate) fn PasskeyRows(
             .map(|item| {
                 view! {
                     <PasskeyRow item=item rename=rename delete=delete
-                        recently_signed_in=recently_signed_in/>
+                        recently_signed_in=recently_signed_in confirmed=confirmed/>
                 }
             })
             .collect_view()
@@ -173,6 +208,7 @@ fn PasskeyRow(
     rename: ServerAction<RenamePasskey>,
     delete: ServerAction<DeletePasskey>,
     recently_signed_in: Signal<bool>,
+    confirmed: Callback<()>,
 ) -> impl IntoView {
     let id = item.id;
     let used = item.last_used.map_or_else(
@@ -222,6 +258,10 @@ fn PasskeyRow(
                     <input type="hidden" name="id" value=id.to_string()/>
                     <Show when=ask_confirmation>
                         <p>"For your security, confirm it's you first."</p>
+                        <ConfirmWithPasskey shown=true confirmed=Callback::new(move |()| {
+                            delete.value().set(None);
+                            confirmed.run(());
+                        })/>
                         <div class="field">
                             <label for=password_id.clone()>"Password"</label>
                             <input id=password_id.clone() name="password" type="password"
@@ -237,13 +277,18 @@ fn PasskeyRow(
     }
 }
 
-/// "Add a passkey or security key": a name (and after 10 minutes without a sign-in, the
-/// password and code), then the browser's prompt. Not offered, and said why, when the server
-/// has no passkeys; without JavaScript, says passkeys need it.
+/// Add method > "Passkey or security key" (`?add=passkey`): a name (and after 10 minutes
+/// without a sign-in, the password and code), then the browser's prompt. Says why when the
+/// server has no passkeys; without JavaScript, says passkeys need it.
 #[component]
 pub(crate) fn AddPasskey(
     passkeys: Passkeys,
     #[prop(into)] recently_signed_in: Signal<bool>,
+    /// Whether the person has a passkey already (to confirm it's them with).
+    #[prop(into)]
+    has_passkey: Signal<bool>,
+    /// Runs after "Confirm with a passkey" succeeded.
+    confirmed: Callback<()>,
 ) -> impl IntoView {
     let running = scripts_running();
     let Passkeys {
@@ -274,6 +319,10 @@ pub(crate) fn AddPasskey(
                     on_input=Callback::new(move |value| name.set(value))/>
                 <Show when=ask_confirmation>
                     <p>"For your security, confirm it's you before you add a sign-in method."</p>
+                    <ConfirmWithPasskey shown=has_passkey confirmed=Callback::new(move |()| {
+                        add.value().set(None);
+                        confirmed.run(());
+                    })/>
                     <Field label="Password" name="password" id="add-passkey-password" input_type="password"
                         autocomplete="current-password"
                         on_input=Callback::new(move |value| password.set(value))/>
@@ -300,10 +349,5 @@ pub(crate) fn AddPasskey(
         })),
         _ => None,
     };
-    view! {
-        <details class="add-passkey">
-            <summary class="link">"Add a passkey or security key"</summary>
-            <Transition fallback=|| ()>{body}</Transition>
-        </details>
-    }
+    view! { <Transition fallback=|| ()>{body}</Transition> }
 }

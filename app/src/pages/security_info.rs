@@ -11,14 +11,14 @@
 //! Forward open and close dialogs, and everything works before the WebAssembly (the forms post
 //! to the same functions, which redirect back; see `crate::form_post` for the exceptions).
 
-use leptos::either::{Either, EitherOf5, EitherOf7};
+use leptos::either::{Either, EitherOf5};
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use crate::account::{
     AddMethod, ChangePassword, ConfirmAuthenticator, DeleteAuthenticator, DismissPreviewNotice,
-    GetNewRecoveryCodes, MethodToAdd, SignOutEverywhere, get_pending_authenticator,
-    get_security_info,
+    GetNewRecoveryCodes, MethodToAdd, RenameAuthenticator, SetDefaultMethod, SignOutEverywhere,
+    get_pending_authenticator, get_security_info,
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
@@ -26,7 +26,10 @@ use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
-use crate::model::{AuthenticatorEnrollment, NewRecoveryCodes, RecoveryCodesLeft, SecurityInfo};
+use crate::model::{
+    AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes, RecoveryCodesLeft, SecondFactor,
+    SecurityInfo,
+};
 use crate::pages::answers::successes;
 use crate::pages::app_password_flow::{
     AppPasswordChangeDialog, AppPasswordKindRow, AppPasswordSteps, AppPasswords,
@@ -34,8 +37,9 @@ use crate::pages::app_password_flow::{
     answering_create, confirmation_failed, forget_answers_when_the_dialog_changes,
     refresh_when_shown,
 };
-use crate::pages::passkey_methods::{AddPasskey, PasskeyRows, Passkeys};
+use crate::pages::passkey_methods::{AddPasskey, ConfirmWithPasskey, PasskeyRows, Passkeys};
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
+use crate::passkey_model::PasskeyAvailability;
 use crate::routes::{
     AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, SignInQuery, use_page_query,
 };
@@ -54,6 +58,8 @@ pub(crate) struct Methods {
     add: ServerAction<AddMethod>,
     confirm: ServerAction<ConfirmAuthenticator>,
     delete: ServerAction<DeleteAuthenticator>,
+    rename: ServerAction<RenameAuthenticator>,
+    set_default: ServerAction<SetDefaultMethod>,
     change_password: ServerAction<ChangePassword>,
     /// "Get new codes": answers with the new recovery codes, shown once.
     new_codes: ServerAction<GetNewRecoveryCodes>,
@@ -74,6 +80,8 @@ impl Methods {
         let add = ServerAction::<AddMethod>::new();
         let confirm = ServerAction::<ConfirmAuthenticator>::new();
         let delete = ServerAction::<DeleteAuthenticator>::new();
+        let rename = ServerAction::<RenameAuthenticator>::new();
+        let set_default = ServerAction::<SetDefaultMethod>::new();
         let change_password = ServerAction::<ChangePassword>::new();
         let new_codes = ServerAction::<GetNewRecoveryCodes>::new();
         let (confirmed, deleted, password_changed) = (
@@ -81,28 +89,35 @@ impl Methods {
             successes(delete),
             successes(change_password),
         );
+        let (renamed, default_set) = (successes(rename), successes(set_default));
         let (codes_renewed, passkey_added, passkey_deleted) = (
             successes(new_codes),
             successes(passkeys.add),
             successes(passkeys.delete),
         );
+        let info = Resource::new(
+            move || {
+                [
+                    confirmed,
+                    deleted,
+                    password_changed,
+                    codes_renewed,
+                    passkey_added,
+                    passkey_deleted,
+                    renamed,
+                    default_set,
+                ]
+                .map(|changes| changes.get())
+            },
+            |_| get_security_info(),
+        );
         let this = Self {
-            info: Resource::new(
-                move || {
-                    [
-                        confirmed,
-                        deleted,
-                        password_changed,
-                        codes_renewed,
-                        passkey_added,
-                        passkey_deleted,
-                    ]
-                    .map(|changes| changes.get())
-                },
-                |_| get_security_info(),
-            ),
-            pending: Resource::new(adding_authenticator, |open| async move {
+            info,
+            pending: Resource::new(adding_authenticator, move |open| async move {
                 if open {
+                    // After the list: on the server both answers come from one read of the
+                    // person's apps (the request's memo).
+                    let _ = info.await;
                     get_pending_authenticator().await
                 } else {
                     Ok(None)
@@ -111,6 +126,8 @@ impl Methods {
             add,
             confirm,
             delete,
+            rename,
+            set_default,
             change_password,
             new_codes,
             passkeys,
@@ -134,10 +151,15 @@ impl Methods {
                 }
             }
         });
-        // The authenticator app added or deleted: its dialog closes.
+        // An authenticator app added or deleted, a new default, a passkey added: the dialog
+        // closes.
         Effect::new(move |_| {
             let done = |answer: Option<Result<(), AppError>>| matches!(answer, Some(Ok(())));
-            if done(this.confirm.value().get()) || done(this.delete.value().get()) {
+            if done(this.confirm.value().get())
+                || done(this.delete.value().get())
+                || done(this.set_default.value().get())
+                || matches!(this.passkeys.add.value().get(), Some(Ok(_)))
+            {
                 navigate(PAGE, Default::default());
             }
         });
@@ -148,10 +170,23 @@ impl Methods {
         self.info.get().and_then(Result::ok)
     }
 
+    /// Whether the person has a passkey (to confirm it's them with).
+    fn has_passkey(&self) -> bool {
+        self.current()
+            .is_some_and(|i| i.second_factors.contains(&SecondFactor::Passkey))
+    }
+
+    /// After "Confirm with a passkey": the list says the sign-in is recent, and the prompt
+    /// goes.
+    fn passkey_confirmed(self) -> Callback<()> {
+        Callback::new(move |()| self.info.refetch())
+    }
+
     fn forget_answers(&self) {
         self.add.value().set(None);
         self.confirm.value().set(None);
         self.delete.value().set(None);
+        self.set_default.value().set(None);
         self.change_password.value().set(None);
         // Closing the dialog forgets the codes: they are shown once.
         self.new_codes.value().set(None);
@@ -261,9 +296,15 @@ fn MethodList(methods: Methods) -> impl IntoView {
     let recently_signed_in = Signal::derive(move || info().is_some_and(|i| i.recently_signed_in));
     view! {
         <Show when=move || info().is_some()>
-            <p class="default-method">
-                "Default sign-in method: " <strong>{move || info().map(|i| i.default_method)}</strong>
-            </p>
+            // A <div>: "Change" is a form, which a <p> cannot hold (the browser would close the
+            // paragraph before it, and the page would not hydrate).
+            <div class="default-method">
+                <span>"Default sign-in method: " <strong>{move || info().map(|i| i.default_method)}</strong></span>
+                {move || info().is_some_and(|i| !i.second_factors.is_empty()).then(|| view! {
+                    <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::DefaultMethod
+                        class="link" label="Change default sign-in method">"Change"</OpenDialog>
+                })}
+            </div>
             <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::AddMethod class="button add-method">
                 <span aria-hidden="true" class="plus">"+"</span>
                 "Add method"
@@ -275,24 +316,69 @@ fn MethodList(methods: Methods) -> impl IntoView {
                     <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::ChangePassword { done: false }
                         class="link">"Change"</OpenDialog>
                 </li>
-                {move || info().and_then(|i| i.authenticator_added).map(|added| view! {
-                    <li class="method">
-                        <span class="method-name">"Authenticator app"</span>
-                        <span class="method-detail">"Time-based one-time password (TOTP), added " {added}</span>
-                        <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::DeleteAuthenticator
-                            class="link">"Delete"</OpenDialog>
-                    </li>
-                })}
-                <PasskeyRows passkeys=passkeys recently_signed_in=recently_signed_in/>
+                <For each=move || info().map(|i| i.authenticators).unwrap_or_default()
+                    key=|app| (app.id, app.name.clone(), app.last_used.clone())
+                    let(app)>
+                    <AuthenticatorRow app=app rename=methods.rename/>
+                </For>
+                <PasskeyRows passkeys=passkeys recently_signed_in=recently_signed_in
+                    confirmed=methods.passkey_confirmed()/>
                 {move || info().and_then(|i| i.recovery_codes).map(|codes| view! {
                     <RecoveryCodesRow codes=codes/>
                 })}
             </ul>
-            <AddPasskey passkeys=passkeys recently_signed_in=recently_signed_in/>
             {move || info().and_then(|i| i.recovery_codes).filter(|codes| codes.few_left).map(|codes| view! {
                 <p class="notice warning">{few_codes_left(codes.left)}</p>
             })}
         </Show>
+    }
+}
+
+/// One authenticator app's row: its name, when added and last used; Rename (a plain form in a
+/// `<details>`, so it works before the WebAssembly) and Delete (a dialog).
+#[component]
+fn AuthenticatorRow(
+    app: AuthenticatorItem,
+    rename: ServerAction<RenameAuthenticator>,
+) -> impl IntoView {
+    let id = app.id;
+    let used = app.last_used.map_or_else(
+        || "never used".to_owned(),
+        |when| format!("last used {when}"),
+    );
+    let detail = format!(
+        "Time-based one-time password (TOTP), added {}, {used}",
+        app.added
+    );
+    let rename_error = move || match rename.value().get() {
+        Some(Err(error)) if rename.input().get().is_none_or(|i| i.id == id) => {
+            Some(error.to_string())
+        }
+        _ => None,
+    };
+    let rename_id = format!("authenticator-name-{id}");
+    let delete_label = format!("Delete {}", app.name);
+    view! {
+        <li class="method authenticator">
+            <span class="method-name">"Authenticator app: " <strong>{app.name.clone()}</strong></span>
+            <span class="method-detail">{detail}</span>
+            <span class="row-actions">
+                <details class="authenticator-rename">
+                    <summary class="link">"Rename"</summary>
+                    <ActionForm action=rename attr:class="stack">
+                        <input type="hidden" name="id" value=id.to_string()/>
+                        <div class="field">
+                            <label for=rename_id.clone()>"New name"</label>
+                            <input id=rename_id name="name" value=app.name.clone() maxlength="64" required/>
+                        </div>
+                        <p class="form-error" role="alert">{rename_error}</p>
+                        <button type="submit" class="button primary">"Save"</button>
+                    </ActionForm>
+                </details>
+                <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::DeleteAuthenticator { id }
+                    class="link" label=delete_label>"Delete"</OpenDialog>
+            </span>
+        </li>
     }
 }
 
@@ -366,38 +452,93 @@ pub(crate) fn security_info_dialog(
 ) -> AnyView {
     match dialog {
         SecurityInfoDialog::AddMethod => {
-            EitherOf7::A(view! { <ChooseMethod methods=methods apps=apps/> })
+            view! { <ChooseMethod methods=methods apps=apps/> }.into_any()
         }
-        SecurityInfoDialog::AddAuthenticator => EitherOf7::B(view! {
+        SecurityInfoDialog::AddAuthenticator => view! {
             <Modal id="add-method" title="Authenticator app" close_href=PAGE>
                 <AuthenticatorSteps methods=methods/>
             </Modal>
-        }),
-        SecurityInfoDialog::ChangePassword { .. } => EitherOf7::C(view! {
+        }
+        .into_any(),
+        SecurityInfoDialog::AddPasskey => {
+            let recently_signed_in =
+                Signal::derive(move || methods.current().is_some_and(|i| i.recently_signed_in));
+            view! {
+                <Modal id="add-method" title="Passkey or security key" close_href=PAGE>
+                    <AddPasskey passkeys=methods.passkeys recently_signed_in=recently_signed_in
+                        has_passkey=Signal::derive(move || methods.has_passkey())
+                        confirmed=methods.passkey_confirmed()/>
+                </Modal>
+            }
+            .into_any()
+        }
+        SecurityInfoDialog::ChangePassword { .. } => view! {
             <Modal id="change-password" title="Change password" close_href=PAGE>
                 <ChangePasswordSteps methods=methods/>
             </Modal>
-        }),
-        SecurityInfoDialog::DeleteAuthenticator => EitherOf7::D(view! {
-            <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
-                <DeleteAuthenticator methods=methods/>
+        }
+        .into_any(),
+        SecurityInfoDialog::DefaultMethod => view! {
+            <Modal id="default-method" title="Default sign-in method" close_href=PAGE>
+                <DefaultMethodForm methods=methods/>
             </Modal>
-        }),
-        SecurityInfoDialog::AppPassword(AppPasswordDialog::Create) => EitherOf7::E(view! {
+        }
+        .into_any(),
+        SecurityInfoDialog::DeleteAuthenticator { id } => view! {
+            <Modal id="delete-authenticator" title="Delete authenticator app?" close_href=PAGE>
+                <DeleteAuthenticator methods=methods id=id/>
+            </Modal>
+        }
+        .into_any(),
+        SecurityInfoDialog::AppPassword(AppPasswordDialog::Create) => view! {
             <Modal id="add-method" title="App password" close_href=PAGE>
                 <AppPasswordSteps apps=apps/>
             </Modal>
-        }),
-        SecurityInfoDialog::AppPassword(dialog) => EitherOf7::F(view! {
-            <AppPasswordChangeDialog apps=apps dialog=dialog/>
-        }),
-        SecurityInfoDialog::RecoveryCodes => EitherOf7::G(view! {
+        }
+        .into_any(),
+        SecurityInfoDialog::AppPassword(dialog) => {
+            view! { <AppPasswordChangeDialog apps=apps dialog=dialog/> }.into_any()
+        }
+        SecurityInfoDialog::RecoveryCodes => view! {
             <Modal id="recovery-codes" title="Recovery codes" close_href=PAGE>
                 <RecoveryCodeSteps methods=methods/>
             </Modal>
-        }),
+        }
+        .into_any(),
     }
-    .into_any()
+}
+
+/// `?change=default_method`: which of the person's second factors sign-in asks for first.
+#[component]
+fn DefaultMethodForm(methods: Methods) -> impl IntoView {
+    let error = move || match methods.set_default.value().get() {
+        Some(Err(error)) => Some(error.to_string()),
+        _ => None,
+    };
+    let options = move || {
+        methods
+            .current()
+            .map(|info| info.second_factors)
+            .unwrap_or_default()
+    };
+    view! {
+        <ActionForm action=methods.set_default attr:class="stack">
+            <p>"When you sign in, Latchkey asks for this method after your password. You can still choose another way then."</p>
+            <div class="field">
+                <label for="default-method-choice">"Which method should sign-in ask for first?"</label>
+                <select id="default-method-choice" name="method">
+                    {move || options().into_iter().map(|factor| view! {
+                        <option value=factor.form_value()>{factor.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            {move || (options().len() < 2).then(|| view! {
+                <p class="hint">"Add another kind of method (Add method) to choose between them."</p>
+            })}
+            <p class="form-error" role="alert">{error}</p>
+            <DialogActions back=PAGE back_label="Cancel" submit="Save" pending=methods.set_default.pending()/>
+        </ActionForm>
+    }
 }
 
 /// "Which method would you like to add?" (`add_method`). An authenticator app after 10 minutes
@@ -424,10 +565,11 @@ fn ChooseMethod(methods: Methods, apps: AppPasswords) -> impl IntoView {
 
 #[component]
 fn MethodChooser(methods: Methods, apps: AppPasswords) -> impl IntoView {
-    let has_authenticator = move || {
-        methods
-            .current()
-            .is_some_and(|i| i.authenticator_added.is_some())
+    let offer_passkey = move || {
+        matches!(
+            methods.passkeys.availability.get(),
+            Some(Ok(PasskeyAvailability::Available))
+        )
     };
     let offer_app_password = move || {
         apps.overview()
@@ -443,14 +585,11 @@ fn MethodChooser(methods: Methods, apps: AppPasswords) -> impl IntoView {
                 <label for="method-choice">"Which method would you like to add?"</label>
                 <select id="method-choice" name="method" required>
                     <option value="">"Choose a method"</option>
-                    {move || (!has_authenticator()).then(|| view! { <option value=MethodToAdd::Authenticator.to_string()>"Authenticator app"</option> })}
+                    <option value=MethodToAdd::Authenticator.to_string()>"Authenticator app"</option>
+                    {move || offer_passkey().then(|| view! { <option value=MethodToAdd::Passkey.to_string()>"Passkey or security key"</option> })}
                     {move || offer_app_password().then(|| view! { <option value=MethodToAdd::AppPassword.to_string()>"App password"</option> })}
                 </select>
             </div>
-            {move || has_authenticator().then(|| view! {
-                <p class="hint">"You already have an authenticator app. Delete it first to set up a new one."</p>
-            })}
-            <p class="hint">"A passkey or security key: use “Add a passkey or security key” under your methods."</p>
             <p class="form-error" role="alert">{error}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Add" pending=methods.add.pending()/>
         </ActionForm>
@@ -470,7 +609,14 @@ fn StartAuthenticator(
         .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
         .map(|e| e.to_string());
     view! {
-        {ask_password.then(|| view! { <p>"For your security, confirm it's you before you add a sign-in method."</p> })}
+        {ask_password.then(|| view! {
+            <p>"For your security, confirm it's you before you add a sign-in method."</p>
+            <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
+                confirmed=Callback::new(move |()| {
+                    methods.add.value().set(None);
+                    methods.info.refetch();
+                })/>
+        })}
         <ActionForm action=methods.add attr:class="stack">
             <input type="hidden" name="method" value=MethodToAdd::Authenticator.to_string()/>
             {ask_password.then(|| view! {
@@ -488,6 +634,14 @@ fn StartAuthenticator(
 #[component]
 fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
     let pending = methods.pending;
+    // "Authenticator app", or "Authenticator app 2" beside a first one.
+    let suggested_name = move || {
+        let count = methods.current().map_or(0, |i| i.authenticators.len());
+        match count {
+            0 => "Authenticator app".to_owned(),
+            n => format!("Authenticator app {}", n + 1),
+        }
+    };
     let start_error = Memo::new(move |_| match methods.add.value().get() {
         Some(Err(error)) => Some(error),
         _ => None,
@@ -521,6 +675,8 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
                     <ActionForm action=methods.confirm attr:class="stack">
                         <Field label="Code" name="code" id="enroll-code" autocomplete="one-time-code"
                             inputmode="numeric" error=error/>
+                        <Field label="Name it (so you can tell your apps apart)" name="name"
+                            id="authenticator-name" placeholder="Authenticator app" value=suggested_name()/>
                         <div class="modal-actions">
                             <button type="submit" class="button primary">"Next"</button>
                         </div>
@@ -544,7 +700,7 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
 /// Deleting the authenticator app: what it means, and (after 10 minutes without a sign-in)
 /// the password and a code first, in the same form.
 #[component]
-fn DeleteAuthenticator(methods: Methods) -> impl IntoView {
+fn DeleteAuthenticator(methods: Methods, id: i32) -> impl IntoView {
     let error = Memo::new(move |_| match methods.delete.value().get() {
         Some(Err(error)) => Some(error),
         _ => None,
@@ -562,15 +718,37 @@ fn DeleteAuthenticator(methods: Methods) -> impl IntoView {
             .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
             .map(|e| e.to_string())
     };
+    let app = move || {
+        methods
+            .current()
+            .and_then(|info| info.authenticators.into_iter().find(|app| app.id == id))
+    };
+    // The last second factor: what goes with it is said first.
+    let last = move || {
+        methods
+            .current()
+            .is_some_and(|info| info.second_factors.len() == 1 && info.authenticators.len() == 1)
+    };
     view! {
-        <p>"You will sign in with your password only until you add a method again."</p>
-        <p class="notice info">
-            "Your app passwords stop signing in too: they need two-step verification. "
-            "They work again when you add an authenticator app."
+        <p>
+            {move || app().map(|app| format!("“{}” will no longer sign you in.", app.name))}
         </p>
+        <Show when=last>
+            <p>"You will sign in with your password only until you add a method again."</p>
+            <p class="notice info">
+                "Your app passwords stop signing in too: they need two-step verification. "
+                "They work again when you add a method."
+            </p>
+        </Show>
         <ActionForm action=methods.delete attr:class="stack">
+            <input type="hidden" name="id" value=id.to_string()/>
             <Show when=ask_confirmation>
                 <p>"For your security, confirm it's you first."</p>
+                <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
+                    confirmed=Callback::new(move |()| {
+                        methods.delete.value().set(None);
+                        methods.info.refetch();
+                    })/>
                 <Field label="Password" name="password" id="delete-authenticator-password" input_type="password"
                     autocomplete="current-password" autofocus=true error=field_error("password")/>
                 <CodeField id="delete-authenticator-code" error=field_error("code")/>
@@ -640,6 +818,11 @@ fn GetNewRecoveryCodesForm(
         <ActionForm action=methods.new_codes attr:class="stack">
             <Show when=ask_confirmation>
                 <p>"For your security, confirm it's you first."</p>
+                <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
+                    confirmed=Callback::new(move |()| {
+                        methods.new_codes.value().set(None);
+                        methods.info.refetch();
+                    })/>
                 <Field label="Password" name="password" id="recovery-codes-password" input_type="password"
                     autocomplete="current-password" autofocus=true error=field_error("password")/>
                 <CodeField id="recovery-codes-code" error=field_error("code")/>
@@ -720,7 +903,7 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
     let ask_code = move || {
         methods
             .current()
-            .is_some_and(|i| !i.recently_signed_in && i.authenticator_added.is_some())
+            .is_some_and(|i| !i.recently_signed_in && !i.authenticators.is_empty())
     };
     view! {
         <ActionForm action=methods.change_password attr:class="stack">

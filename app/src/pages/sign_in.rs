@@ -1,10 +1,11 @@
 //! Sign-in in the familiar steps: the sign-in name, then the password, then (when the person
-//! has an authenticator app) its code, or with "Use a recovery code" (`?step=recovery_code`, a
-//! link) one of their recovery codes. The name step is a GET form (the name goes in the URL);
-//! the password and code steps call the `sign_in` and `verify_sign_in_code` (or
-//! `verify_sign_in_recovery_code`) server functions.
-//! A person with a passkey may use it at the code step ("Use a passkey"), or sign in with it
-//! alone from the first step ("Sign in with a passkey"; `pages::passkey_methods`).
+//! has a second factor) their default sign-in method: an authenticator app's code
+//! (`?step=code`) or a passkey (`?step=passkey`), with "Sign in another way" listing the
+//! person's other ways (`get_second_step_ways`: their other kind of method, then a recovery
+//! code, `?step=recovery_code`). The name step is a GET form (the name goes in the URL); the
+//! password and code steps call the `sign_in` and `verify_sign_in_code` (or
+//! `verify_sign_in_recovery_code`) server functions. A passkey may also sign in alone from the
+//! first step ("Sign in with a passkey"; `pages::passkey_methods`).
 //! A refusal comes back to the same step: as the action's answer, or (before the WebAssembly)
 //! through Leptos' signed `__err` query, which `ServerAction` reads.
 //!
@@ -17,16 +18,18 @@
 //! password?" (`?step=forgot`): the person gives their sign-in name and a one-time link to set
 //! a new password is mailed to it (`mail_password_link`; the same answer for every name).
 
-use leptos::either::{Either, EitherOf6};
+use leptos::either::{Either, EitherOf7};
 use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::account::{
     MailSignInLink, SignIn, UseSignInLink, VerifySignInCode, VerifySignInRecoveryCode,
+    get_second_step_ways,
 };
 use crate::components::field::Field;
 use crate::error::{AppError, Refusal};
+use crate::model::SecondStepWay;
 use crate::pages::passkey_methods::{PasskeySecondStepButton, PasskeySignInButton};
 use crate::password_link::{MailPasswordLink, PASSWORD_LINK_MAILED, reset_by_mail_offered};
 use crate::routes::{Page, SignInQuery};
@@ -48,6 +51,23 @@ pub fn SignInPage() -> impl IntoView {
     // Read once with the page (the route renders when it is known, so the link is there
     // without the WebAssembly too).
     let reset_by_mail = Resource::new(|| (), |()| reset_by_mail_offered());
+    // The second step's ways, the person's default first; read again when the step changes
+    // (a sign-in started meanwhile).
+    let ways = Resource::new(
+        move || param("step"),
+        |step| async move {
+            let second = [
+                SignInQuery::CODE_STEP,
+                SignInQuery::PASSKEY_STEP,
+                SignInQuery::RECOVERY_CODE_STEP,
+            ];
+            if second.contains(&step.as_str()) {
+                get_second_step_ways().await
+            } else {
+                Ok(Vec::new())
+            }
+        },
+    );
     let notice = move || match (
         param("setup").as_str(),
         param("signed_out").as_str(),
@@ -77,20 +97,22 @@ pub fn SignInPage() -> impl IntoView {
         let link = param("link");
         let step = param("step");
         if step == SignInQuery::CODE_STEP {
-            EitherOf6::A(view! { <CodeStep next=next verify=verify/> })
+            EitherOf7::A(view! { <CodeStep next=next verify=verify ways=ways/> })
+        } else if step == SignInQuery::PASSKEY_STEP {
+            EitherOf7::G(view! { <PasskeyStep next=next ways=ways/> })
         } else if step == SignInQuery::RECOVERY_CODE_STEP {
-            EitherOf6::E(view! { <RecoveryCodeStep next=next verify=verify_recovery/> })
+            EitherOf7::E(view! { <RecoveryCodeStep next=next verify=verify_recovery ways=ways/> })
         } else if step == SignInQuery::FORGOT_STEP {
-            EitherOf6::F(view! {
+            EitherOf7::F(view! {
                 <ForgotStep username=username offered=reset_by_mail mail=mail_password_link/>
             })
         } else if !link.is_empty() && link != LINK_MAILED && link != LINK_USED {
-            EitherOf6::B(view! { <LinkStep token=link use_link=use_link/> })
+            EitherOf7::B(view! { <LinkStep token=link use_link=use_link/> })
         } else if username.trim().is_empty() {
-            EitherOf6::C(view! { <UsernameStep next=next/> })
+            EitherOf7::C(view! { <UsernameStep next=next/> })
         } else {
             let link_mailed = link == LINK_MAILED;
-            EitherOf6::D(view! {
+            EitherOf7::D(view! {
                 <PasswordStep username=username next=next sign_in=sign_in mail_link=mail_link
                     link_mailed=link_mailed reset_by_mail=reset_by_mail/>
             })
@@ -346,12 +368,60 @@ fn must_start_again<T>(answer: Option<Result<T, AppError>>) -> bool {
     )
 }
 
+/// The second step's ways, the person's default first (empty while unknown).
+type Ways = Resource<Result<Vec<SecondStepWay>, AppError>>;
+
+/// "Sign in another way": links to the second step's other ways. Until the person's ways are
+/// known (or when they cannot be read) every way is offered; each step says what is wrong.
 #[component]
-fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoView {
+fn OtherWays(current: SecondStepWay, next: String, ways: Ways) -> impl IntoView {
+    let others = move || {
+        let known = ways
+            .get()
+            .and_then(Result::ok)
+            .filter(|ways| !ways.is_empty());
+        let all = [
+            SecondStepWay::AuthenticatorApp,
+            SecondStepWay::Passkey,
+            SecondStepWay::RecoveryCode,
+        ];
+        known
+            .unwrap_or_else(|| all.to_vec())
+            .into_iter()
+            .filter(|way| *way != current)
+            .collect::<Vec<_>>()
+    };
+    // Nothing else to offer (a passkey and no recovery codes): no section.
+    let section = move || {
+        let others = others();
+        (!others.is_empty()).then(|| {
+            let links = others
+                .into_iter()
+                .map(|way| {
+                    let href = SignInQuery::second_step_with(way, &next).link();
+                    let text = match way {
+                        SecondStepWay::AuthenticatorApp => "Use a code from your authenticator app",
+                        SecondStepWay::Passkey => "Use a passkey or security key",
+                        SecondStepWay::RecoveryCode => "Use a recovery code",
+                    };
+                    view! { <li><a href=href>{text}</a></li> }
+                })
+                .collect_view();
+            view! {
+                <section class="other-ways" aria-labelledby="other-ways-heading">
+                    <h2 id="other-ways-heading" class="small-heading">"Sign in another way"</h2>
+                    <ul class="link-list">{links}</ul>
+                </section>
+            }
+        })
+    };
+    view! { <Transition fallback=|| ()>{section}</Transition> }
+}
+
+#[component]
+fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>, ways: Ways) -> impl IntoView {
     let expired = move || must_start_again(verify.value().get());
-    // A link, so it works without the WebAssembly too.
-    let use_recovery_code = SignInQuery::second_step(SignInQuery::RECOVERY_CODE_STEP, &next).link();
-    let next_for_passkey = next.clone();
+    let other_ways_next = next.clone();
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter code"</h1>
         <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
@@ -369,18 +439,31 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>) -> impl IntoVi
             {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
-        <PasskeySecondStepButton next=next_for_passkey/>
-        <p>
-            "Can't use your authenticator app? " <a href=use_recovery_code>"Use a recovery code"</a>
-        </p>
+        <OtherWays current=SecondStepWay::AuthenticatorApp next=other_ways_next ways=ways/>
+    }
+}
+
+/// The passkey as the second step: the browser's prompt, after "Use a passkey".
+#[component]
+fn PasskeyStep(next: String, ways: Ways) -> impl IntoView {
+    let other_ways_next = next.clone();
+    view! {
+        <h1 id="signin-heading" tabindex="-1">"Use your passkey"</h1>
+        <p class="muted">"Use the passkey or security key you added to this account."</p>
+        <PasskeySecondStepButton next=next/>
+        <OtherWays current=SecondStepWay::Passkey next=other_ways_next ways=ways/>
     }
 }
 
 /// "Use a recovery code": one of the codes the person saved, in place of the app's code.
 #[component]
-fn RecoveryCodeStep(next: String, verify: ServerAction<VerifySignInRecoveryCode>) -> impl IntoView {
+fn RecoveryCodeStep(
+    next: String,
+    verify: ServerAction<VerifySignInRecoveryCode>,
+    ways: Ways,
+) -> impl IntoView {
     let expired = move || must_start_again(verify.value().get());
-    let use_the_app = SignInQuery::second_step(SignInQuery::CODE_STEP, &next).link();
+    let other_ways_next = next.clone();
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter a recovery code"</h1>
         <p class="muted">"Enter one of the recovery codes you saved. Each code works once."</p>
@@ -397,8 +480,6 @@ fn RecoveryCodeStep(next: String, verify: ServerAction<VerifySignInRecoveryCode>
             {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
-        <p>
-            <a href=use_the_app>"Use a code from your authenticator app instead"</a>
-        </p>
+        <OtherWays current=SecondStepWay::RecoveryCode next=other_ways_next ways=ways/>
     }
 }

@@ -10,7 +10,7 @@ use sea_orm::{
 use crate::domain::app_password::AppPasswordKind;
 
 use super::audit::AuditNote;
-use super::entities::{app_password, app_password_ip, authenticator_app, organization, user};
+use super::entities::{app_password, app_password_ip, organization, user};
 use super::store::{Actor, Store, StoreError};
 
 /// A new app password, already hashed (`Debug` hides both hashes).
@@ -439,6 +439,7 @@ impl std::fmt::Debug for AppPasswordCandidate {
 
 /// The query behind [`Store::app_password_candidate`] (also explained by `db::plans`).
 pub(super) fn candidate_query(lookup_hash: &str) -> sea_orm::Select<app_password::Entity> {
+    use sea_orm::sea_query::Expr;
     app_password::Entity::find()
         .select_only()
         .column_as(app_password::Column::Id, "id")
@@ -459,8 +460,11 @@ pub(super) fn candidate_query(lookup_hash: &str) -> sea_orm::Select<app_password
             organization::Column::AllowAppPasswords,
             "allow_app_passwords",
         )
-        .column_as(
-            authenticator_app::Column::ConfirmedAt,
+        // The first confirmation among the owner's apps (an index range of theirs).
+        .expr_as(
+            Expr::cust(
+                "(SELECT MIN(authenticator_apps.confirmed_at) FROM authenticator_apps WHERE authenticator_apps.user_id = app_passwords.user_id)",
+            ),
             "second_factor_confirmed_at",
         )
         .join(
@@ -475,14 +479,6 @@ pub(super) fn candidate_query(lookup_hash: &str) -> sea_orm::Select<app_password
             user::Entity::belongs_to(organization::Entity)
                 .from(user::Column::OrganizationId)
                 .to(organization::Column::Id)
-                .into(),
-        )
-        // At most one row: one authenticator app per user (unique index).
-        .join(
-            JoinType::LeftJoin,
-            user::Entity::belongs_to(authenticator_app::Entity)
-                .from(user::Column::Id)
-                .to(authenticator_app::Column::UserId)
                 .into(),
         )
         .filter(app_password::Column::LookupHash.eq(lookup_hash))

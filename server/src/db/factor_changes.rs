@@ -14,16 +14,16 @@ use super::transaction_steps::{
     delete_recovery_codes, has_second_factor, lock_person, write_new_password,
 };
 
-/// What deleting the authenticator app did.
+/// What deleting an authenticator app did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthenticatorRemoval {
-    /// Deleted; `second_factor_left`: the person still has one (a passkey). Without, their
-    /// recovery codes went with it and their app passwords stop.
+    /// Deleted; `second_factor_left`: the person still has one (another app, a passkey).
+    /// Without, their recovery codes went with it and their app passwords stop.
     Removed {
         sessions_ended: u64,
         second_factor_left: bool,
     },
-    /// The person had none (deleted meanwhile, perhaps in another window).
+    /// The person has no such app (deleted meanwhile, perhaps in another window).
     NotFound,
     /// It is the person's last second factor and the organization requires one.
     LastSecondFactor,
@@ -80,12 +80,15 @@ impl Store {
 
     /// Confirms the pending authenticator app `id` with the code of `step` (only if no
     /// later-or-equal step was used: a replay race loses), ends the user's other sessions and
-    /// audits it. `None` when the step was already used or there is no such pending app.
+    /// audits it; `name` is the name the person gave it. `None` when the step was already used
+    /// or there is no such pending app.
+    #[allow(clippy::too_many_arguments)]
     pub async fn confirm_authenticator(
         &self,
         id: i32,
         user_id: i32,
         step: i64,
+        name: String,
         keep_session: i32,
         actor: &Actor,
         now: DateTime<Utc>,
@@ -94,6 +97,7 @@ impl Store {
         let confirmed = authenticator_app::Entity::update_many()
             .col_expr(authenticator_app::Column::LastUsedStep, Expr::value(step))
             .col_expr(authenticator_app::Column::ConfirmedAt, Expr::value(now))
+            .col_expr(authenticator_app::Column::Name, Expr::value(name))
             .filter(authenticator_app::Column::Id.eq(id))
             .filter(authenticator_app::Column::UserId.eq(user_id))
             .filter(authenticator_app::Column::ConfirmedAt.is_null())
@@ -119,15 +123,16 @@ impl Store {
         Ok(Some(ended))
     }
 
-    /// Deletes the user's authenticator app, ends their other sessions and audits it, in one
-    /// transaction. With `second_factor_required` (the organization requires two-step
-    /// verification) the last second factor stays: the app goes only beside a passkey. When no
+    /// Deletes the user's authenticator app `id`, ends their other sessions and audits it, in
+    /// one transaction. With `second_factor_required` (the organization requires two-step
+    /// verification) the last second factor stays: the app goes only beside another. When no
     /// second factor is left, the recovery codes that stand in for one go too and this
     /// instance's cached app-password checks are stale at once. Checked under the person's lock
     /// (`transaction_steps::lock_person`).
     pub async fn remove_authenticator(
         &self,
         user_id: i32,
+        id: i32,
         keep_session: i32,
         second_factor_required: bool,
         actor: &Actor,
@@ -136,7 +141,9 @@ impl Store {
         let txn = self.begin_write().await?;
         lock_person(self, &txn, user_id).await?;
         let deleted = authenticator_app::Entity::delete_many()
+            .filter(authenticator_app::Column::Id.eq(id))
             .filter(authenticator_app::Column::UserId.eq(user_id))
+            .filter(authenticator_app::Column::ConfirmedAt.is_not_null())
             .exec(&txn)
             .await?;
         if deleted.rows_affected == 0 {

@@ -42,8 +42,9 @@ pub use apple_profiles::{
     NewAppleProfileLink, ProfileDelivery, describe_mail_settings, mail_settings_of,
 };
 pub use audit::{AuditFilter, AuditNote};
+pub use authenticators::AUTHENTICATOR_LIMIT;
 pub use backup::Contents;
-pub use entities::user::Role;
+pub use entities::user::{Role, SecondFactorKind};
 pub use factor_changes::AuthenticatorRemoval;
 pub use health::{MailWaiting, MigrationState, PoolUse};
 pub use method_resets::MethodsResetOutcome;

@@ -2,7 +2,10 @@
 //! transaction), its settings, and whether anyone can sign in yet.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, EntityTrait, PaginatorTrait, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QuerySelect, SqlErr,
+};
 
 use super::audit::AuditNote;
 use super::entities::user::Role;
@@ -119,7 +122,13 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<user::Model, StoreError> {
         let txn = self.begin_write().await?;
-        if user::Entity::find().count(&txn).await? > 0 {
+        // Only the id is read: a database still being migrated may lack later columns.
+        let people = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .count(&txn)
+            .await?;
+        if people > 0 {
             return Err(StoreError::AlreadySetUp);
         }
         // Later settings take their column's default ("Forgot password?" off), and nothing is
@@ -142,22 +151,38 @@ impl Store {
             }
             other => other?,
         };
-        let admin = user::ActiveModel {
-            organization_id: Set(ORGANIZATION_ID),
-            username: Set(admin.username),
-            username_key: Set(admin.username_key),
-            name_key: Set(crate::domain::account::name_key(&admin.display_name)),
-            display_name: Set(admin.display_name),
-            password_hash: Set(admin.password_hash),
-            password_changed_at: Set(now),
-            is_enabled: Set(true),
-            role: Set(Role::Administrator),
-            preview_notice_dismissed: Set(false),
-            created_at: Set(now),
-            ..Default::default()
-        }
-        .insert(&txn)
-        .await?;
+        // Inserted without reading the row back, as the organization above.
+        let mut admin = user::Model {
+            id: 0,
+            organization_id: ORGANIZATION_ID,
+            name_key: crate::domain::account::name_key(&admin.display_name),
+            username: admin.username,
+            username_key: admin.username_key,
+            display_name: admin.display_name,
+            password_hash: admin.password_hash,
+            password_changed_at: now,
+            is_enabled: true,
+            role: Role::Administrator,
+            created_at: now,
+            failed_sign_ins: 0,
+            throttled_until: None,
+            preview_notice_dismissed: false,
+            default_method: None,
+        };
+        let mut row: user::ActiveModel = admin.clone().into();
+        row.id = sea_orm::ActiveValue::NotSet;
+        row.default_method = sea_orm::ActiveValue::NotSet;
+        user::Entity::insert(row)
+            .exec_without_returning(&txn)
+            .await?;
+        admin.id = user::Entity::find()
+            .select_only()
+            .column(user::Column::Id)
+            .filter(user::Column::UsernameKey.eq(&admin.username_key))
+            .into_tuple::<i32>()
+            .one(&txn)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         AuditNote::new(
             "setup.completed",
             format!(

@@ -7,18 +7,17 @@ use sea_orm::{
 };
 
 use super::audit::AuditNote;
-use super::entities::{authenticator_app, organization, session, user};
+use super::entities::{organization, session, user};
 use super::recovery_codes::RecoveryCodeCount;
 use super::store::{Actor, Store, StoreError};
 
 /// A session as a signed-in page reads it: with its person and, from the same query, what every
-/// such page also shows: the organization's policy and the person's authenticator app.
+/// such page also shows: the organization's policy and how many methods the person has.
 #[derive(Debug, Clone)]
 pub struct SessionWithOwner {
     pub session: session::Model,
     pub user: user::Model,
     pub organization: Option<organization::Model>,
-    pub authenticator: Option<authenticator_app::Model>,
     pub counts: OwnerCounts,
 }
 
@@ -27,17 +26,18 @@ pub struct SessionWithOwner {
 /// to show.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct OwnerCounts {
+    /// Confirmed authenticator apps.
+    pub authenticators: u64,
     pub passkeys: u64,
     pub recovery_codes: RecoveryCodeCount,
     /// Complete sessions (signed-in browsers), this one included.
     pub complete_sessions: u64,
 }
 
-/// Column prefixes of [`session_query`]'s four tables.
+/// Column prefixes of [`session_query`]'s three tables.
 const SESSION: &str = "session_";
 const PERSON: &str = "person_";
 const ORGANIZATION: &str = "organization_";
-const AUTHENTICATOR: &str = "authenticator_";
 
 impl FromQueryResult for SessionWithOwner {
     fn from_query_result(row: &sea_orm::QueryResult, _: &str) -> Result<Self, sea_orm::DbErr> {
@@ -46,8 +46,8 @@ impl FromQueryResult for SessionWithOwner {
             user: user::Model::from_query_result(row, PERSON)?,
             // Missing rows of a left join: `None`; any other error is one.
             organization: Option::from_query_result(row, ORGANIZATION)?,
-            authenticator: Option::from_query_result(row, AUTHENTICATOR)?,
             counts: OwnerCounts {
+                authenticators: count(row, "count_authenticators")?,
                 passkeys: count(row, "count_passkeys")?,
                 recovery_codes: RecoveryCodeCount {
                     left: count(row, "count_recovery_codes_left")?,
@@ -186,8 +186,8 @@ impl Store {
         .await?)
     }
 
-    /// The session with this token hash, its person, the organization and the person's
-    /// authenticator app, in one query.
+    /// The session with this token hash, its person, the organization and the person's counts,
+    /// in one query.
     pub async fn session_with_owner(
         &self,
         token_hash: &str,
@@ -275,15 +275,14 @@ impl Store {
 }
 
 /// The query behind [`Store::session_with_owner`] (also explained by `db::plans`): the session
-/// by its unique token hash, its person and organization by primary key, the authenticator app
-/// by its unique user id.
+/// by its unique token hash, its person and organization by primary key, and counts of the
+/// person's rows, each an index range.
 pub(super) fn session_query(token_hash: &str) -> sea_orm::Select<session::Entity> {
     use sea_orm::{JoinType, QuerySelect};
     let query = session::Entity::find().select_only();
     let query = with_columns_of::<session::Entity>(query, SESSION);
     let query = with_columns_of::<user::Entity>(query, PERSON);
-    let query = with_columns_of::<organization::Entity>(query, ORGANIZATION);
-    with_columns_of::<authenticator_app::Entity>(query, AUTHENTICATOR)
+    with_columns_of::<organization::Entity>(query, ORGANIZATION)
         .join(
             JoinType::InnerJoin,
             session::Entity::belongs_to(user::Entity)
@@ -298,13 +297,11 @@ pub(super) fn session_query(token_hash: &str) -> sea_orm::Select<session::Entity
                 .to(organization::Column::Id)
                 .into(),
         )
-        // At most one row: one authenticator app per user (unique index).
-        .join(
-            JoinType::LeftJoin,
-            user::Entity::belongs_to(authenticator_app::Entity)
-                .from(user::Column::Id)
-                .to(authenticator_app::Column::UserId)
-                .into(),
+        .expr_as(
+            Expr::cust(
+                "(SELECT COUNT(*) FROM authenticator_apps WHERE authenticator_apps.user_id = sessions.user_id AND authenticator_apps.confirmed_at IS NOT NULL)",
+            ),
+            "count_authenticators",
         )
         .expr_as(
             Expr::cust("(SELECT COUNT(*) FROM passkeys WHERE passkeys.user_id = sessions.user_id)"),

@@ -20,6 +20,7 @@ pub mod password_link;
 pub mod policy;
 pub mod random;
 pub mod recovery_code;
+pub mod second_factor;
 pub mod session;
 pub mod setup_token;
 pub mod sign_in_link;

@@ -3,45 +3,65 @@
 
 use app::backend::{AccountUseCases, RequestContext};
 use app::error::{AppError, Refusal};
-use app::model::{ActivityItem, ActivityPage, AuthenticatorEnrollment, SecurityInfo};
+use app::model::{
+    ActivityItem, ActivityPage, AuthenticatorEnrollment, AuthenticatorItem, SecondFactor,
+    SecurityInfo,
+};
 use async_trait::async_trait;
 use chrono::Utc;
 
 use super::recovery_codes::recovery_codes_left;
+use super::second_step::{chosen_default, stored_default};
 use super::{
-    MEMO_AUTHENTICATOR, ServerBackend, TOTP_SEAL_PURPOSE, actor, totp_owner, unix_seconds,
+    MEMO_AUTHENTICATORS, ServerBackend, SignedIn, TOTP_SEAL_PURPOSE, actor, totp_owner,
+    unix_seconds,
 };
 use crate::db::entities::authenticator_app;
-use crate::db::{AuthenticatorRemoval, StoreError};
+use crate::db::{AUTHENTICATOR_LIMIT, AuthenticatorRemoval, StoreError};
 use crate::domain::random::OsRandom;
-use crate::domain::{account, activity, app_password, attack_alert, password, timefmt, totp};
+use crate::domain::{
+    account, activity, app_password, attack_alert, password, second_factor, timefmt, totp,
+};
 
 impl ServerBackend {
-    /// Whether the person has a second factor: a confirmed authenticator app or a passkey
-    /// (read only for people without an app).
+    /// Whether the person has a second factor: a confirmed authenticator app or a passkey.
     pub(super) async fn has_two_step(
         &self,
         user_id: i32,
         context: &RequestContext,
     ) -> Result<bool, AppError> {
-        let app = self
-            .authenticator_of(user_id, context)
-            .await?
-            .is_some_and(|a| a.confirmed_at.is_some());
-        Ok(app || self.store.has_passkey(user_id).await?)
+        let (apps, passkeys) = self.second_factor_counts(user_id, context).await?;
+        Ok(apps + passkeys > 0)
     }
 
-    /// The person's authenticator app, read once per page request (see `RequestMemo`).
-    pub(super) async fn authenticator_of(
+    /// How many confirmed authenticator apps and passkeys the person has: for the request's
+    /// own person as counted in the session's read, for anyone else counted now.
+    pub(super) async fn second_factor_counts(
         &self,
         user_id: i32,
         context: &RequestContext,
-    ) -> Result<Option<authenticator_app::Model>, AppError> {
-        let read = async { Ok::<_, AppError>((user_id, self.store.authenticator(user_id).await?)) };
-        match context.memo.get_or_read(MEMO_AUTHENTICATOR, read).await? {
-            (id, app) if id == user_id => Ok(app),
+    ) -> Result<(u64, u64), AppError> {
+        if let Some(found) = self.any_session(context).await?
+            && found.user.id == user_id
+        {
+            return Ok((found.counts.authenticators, found.counts.passkeys));
+        }
+        Ok(self.store.second_factor_counts(user_id).await?)
+    }
+
+    /// The person's authenticator apps (confirmed and pending), read once per page request:
+    /// the list and the dialog adding one share the read.
+    async fn authenticators_of(
+        &self,
+        user_id: i32,
+        context: &RequestContext,
+    ) -> Result<Vec<authenticator_app::Model>, AppError> {
+        let read =
+            async { Ok::<_, AppError>((user_id, self.store.authenticators(user_id).await?)) };
+        match context.memo.get_or_read(MEMO_AUTHENTICATORS, read).await? {
+            (id, apps) if id == user_id => Ok(apps),
             // Remembered for someone else (a page reads only its own person's).
-            _ => Ok(self.store.authenticator(user_id).await?),
+            _ => Ok(self.store.authenticators(user_id).await?),
         }
     }
 
@@ -64,7 +84,6 @@ impl ServerBackend {
         })
     }
 
-    /// Checks `code` against the user's confirmed or pending authenticator app and uses it up.
     /// The TOTP secret of an authenticator app, unsealed with the server key.
     fn open_totp_secret(&self, app: &authenticator_app::Model) -> Result<Vec<u8>, AppError> {
         self.secret_key
@@ -82,27 +101,29 @@ impl ServerBackend {
             })
     }
 
-    /// The time step `code` is valid for, on the user's authenticator app (confirmed, or
-    /// pending when `confirmed` is false), if it is right and not used yet.
+    /// The app and time step `code` is valid for, among the user's confirmed authenticator
+    /// apps (or their pending one when `confirmed` is false), if it is right and not used yet.
     async fn code_step(
         &self,
         user_id: i32,
         code: &str,
         confirmed: bool,
     ) -> Result<Option<(i32, i64)>, AppError> {
-        let Some(app) = self.store.authenticator(user_id).await? else {
-            return Ok(None);
-        };
-        if app.confirmed_at.is_some() != confirmed {
-            return Ok(None);
+        let now = unix_seconds(Utc::now());
+        for app in self.store.authenticators(user_id).await? {
+            if app.confirmed_at.is_some() != confirmed {
+                continue;
+            }
+            let secret = self.open_totp_secret(&app)?;
+            let last = app.last_used_step.and_then(|s| u64::try_from(s).ok());
+            if let Some(step) = totp::verify(&secret, code, now, last) {
+                return Ok(Some((app.id, i64::try_from(step).unwrap_or(i64::MAX))));
+            }
         }
-        let secret = self.open_totp_secret(&app)?;
-        let last = app.last_used_step.and_then(|s| u64::try_from(s).ok());
-        Ok(totp::verify(&secret, code, unix_seconds(Utc::now()), last)
-            .map(|step| (app.id, i64::try_from(step).unwrap_or(i64::MAX))))
+        Ok(None)
     }
 
-    /// Checks `code` against the user's confirmed authenticator app and uses it up.
+    /// Checks `code` against the user's confirmed authenticator apps and uses it up.
     pub(super) async fn use_code(&self, user_id: i32, code: &str) -> Result<bool, AppError> {
         let Some((app_id, step)) = self.code_step(user_id, code, true).await? else {
             return Ok(false);
@@ -112,20 +133,59 @@ impl ServerBackend {
             .use_authenticator_step(app_id, step, Utc::now())
             .await?)
     }
+
+    /// The person's second factors, the one sign-in asks for first at the head.
+    pub(super) fn second_factors(signed_in: &SignedIn) -> Vec<SecondFactor> {
+        second_factor::ordered(
+            chosen_default(signed_in.user.default_method),
+            signed_in.counts.authenticators,
+            signed_in.counts.passkeys,
+        )
+    }
 }
+
+/// An authenticator app's name as given: trimmed, "Authenticator app" when empty, at most
+/// [`AUTHENTICATOR_NAME_LIMIT`] characters.
+fn authenticator_name(name: &str) -> Result<String, AppError> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Ok(SecondFactor::AuthenticatorApp.label().to_owned());
+    }
+    if name.chars().count() > AUTHENTICATOR_NAME_LIMIT {
+        return Err(AppError::invalid(
+            "name",
+            format!("Use a name of at most {AUTHENTICATOR_NAME_LIMIT} characters."),
+        ));
+    }
+    Ok(name.to_owned())
+}
+
+/// The longest name of an authenticator app, as for passkeys.
+const AUTHENTICATOR_NAME_LIMIT: usize = 64;
 
 #[async_trait]
 impl AccountUseCases for ServerBackend {
     async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let now = Utc::now();
-        let authenticator = self
-            .authenticator_of(signed_in.user.id, context)
-            .await?
-            .and_then(|a| a.confirmed_at);
-        // Beside an authenticator app a passkey changes nothing here: read only without one.
-        let passkey_only = authenticator.is_none() && signed_in.counts.passkeys > 0;
-        let has_two_step = authenticator.is_some() || passkey_only;
+        let authenticators = if signed_in.counts.authenticators > 0 {
+            self.authenticators_of(signed_in.user.id, context)
+                .await?
+                .into_iter()
+                .filter_map(|app| {
+                    Some(AuthenticatorItem {
+                        added: timefmt::date(app.confirmed_at?),
+                        last_used: app.last_used_at.map(|at| timefmt::relative(at, now)),
+                        id: app.id,
+                        name: app.name,
+                    })
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let second_factors = Self::second_factors(&signed_in);
+        let has_two_step = !second_factors.is_empty();
         // Offered with a second factor only: codes stand in for one.
         let recovery_codes = if has_two_step {
             Some(recovery_codes_left(signed_in.counts.recovery_codes))
@@ -135,18 +195,16 @@ impl AccountUseCases for ServerBackend {
         Ok(SecurityInfo {
             recently_signed_in: app_password::recently_verified(signed_in.session.verified_at, now),
             password_changed: timefmt::relative(signed_in.user.password_changed_at, now),
-            authenticator_added: authenticator.map(timefmt::date),
-            default_method: if authenticator.is_some() {
-                "Authenticator app - time-based one-time password (TOTP)".to_owned()
-            } else if passkey_only {
-                "Passkey or security key".to_owned()
-            } else {
-                "Password".to_owned()
-            },
+            authenticators,
+            default_method: second_factors
+                .first()
+                .map_or("Password", |factor| factor.label())
+                .to_owned(),
             show_preview_notice: !signed_in.user.preview_notice_dismissed,
             two_step_required: self.two_step_missing(has_two_step, context).await?,
             has_two_step,
-            passkey_only,
+            passkey_only: signed_in.counts.authenticators == 0 && signed_in.counts.passkeys > 0,
+            second_factors,
             recovery_codes,
         })
     }
@@ -240,11 +298,19 @@ impl AccountUseCases for ServerBackend {
         );
         match self
             .store
-            .save_pending_authenticator(signed_in.user.id, sealed, &actor(context), Utc::now())
+            .save_pending_authenticator(
+                signed_in.user.id,
+                SecondFactor::AuthenticatorApp.label().to_owned(),
+                sealed,
+                &actor(context),
+                Utc::now(),
+            )
             .await
         {
-            Err(StoreError::AlreadyExists) => {
-                return Err(AppError::Forbidden(Refusal::AuthenticatorExists));
+            Err(StoreError::LimitReached) => {
+                return Err(AppError::Forbidden(Refusal::AuthenticatorLimitReached {
+                    limit: AUTHENTICATOR_LIMIT as u32,
+                }));
             }
             other => other?,
         }
@@ -258,9 +324,10 @@ impl AccountUseCases for ServerBackend {
     ) -> Result<Option<AuthenticatorEnrollment>, AppError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         let Some(app) = self
-            .authenticator_of(signed_in.user.id, context)
+            .authenticators_of(signed_in.user.id, context)
             .await?
-            .filter(|a| a.confirmed_at.is_none())
+            .into_iter()
+            .find(|a| a.confirmed_at.is_none())
         else {
             return Ok(None);
         };
@@ -275,10 +342,12 @@ impl AccountUseCases for ServerBackend {
         &self,
         context: &RequestContext,
         code: &str,
+        name: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         self.ensure_recent_sign_in(&signed_in, context, "", "")
             .await?;
+        let name = authenticator_name(name)?;
         let Some((app_id, step)) = self.code_step(signed_in.user.id, code, false).await? else {
             return Err(AppError::wrong_code());
         };
@@ -287,6 +356,7 @@ impl AccountUseCases for ServerBackend {
                 app_id,
                 signed_in.user.id,
                 step,
+                name,
                 signed_in.session.id,
                 &actor(context),
                 Utc::now(),
@@ -299,6 +369,7 @@ impl AccountUseCases for ServerBackend {
     async fn delete_authenticator(
         &self,
         context: &RequestContext,
+        id: i32,
         password: &str,
         code: &str,
     ) -> Result<(), AppError> {
@@ -308,9 +379,10 @@ impl AccountUseCases for ServerBackend {
             .organization()
             .await?
             .is_some_and(|org| org.require_two_step);
-        // Said before any prompt (a passkey is the other second factor there can be); checked
-        // again, under a lock, when deleting.
-        if required && !self.store.has_passkey(signed_in.user.id).await? {
+        // Said before any prompt (another app or a passkey must stay); checked again, under a
+        // lock, when deleting.
+        let counts = signed_in.counts;
+        if required && counts.authenticators + counts.passkeys <= 1 {
             return Err(AppError::Forbidden(Refusal::TwoStepRequiredByOrganization));
         }
         self.ensure_recent_sign_in(&signed_in, context, password, code)
@@ -319,6 +391,7 @@ impl AccountUseCases for ServerBackend {
             .store
             .remove_authenticator(
                 signed_in.user.id,
+                id,
                 signed_in.session.id,
                 required,
                 &actor(context),
@@ -331,6 +404,47 @@ impl AccountUseCases for ServerBackend {
             }
             AuthenticatorRemoval::Removed { .. } | AuthenticatorRemoval::NotFound => Ok(()),
         }
+    }
+
+    async fn rename_authenticator(
+        &self,
+        context: &RequestContext,
+        id: i32,
+        name: &str,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        let name = authenticator_name(name)?;
+        self.store
+            .rename_authenticator(signed_in.user.id, id, name, &actor(context), Utc::now())
+            .await?
+            .ok_or(AppError::Forbidden(Refusal::AuthenticatorGone))?;
+        Ok(())
+    }
+
+    async fn set_default_method(
+        &self,
+        context: &RequestContext,
+        method: SecondFactor,
+    ) -> Result<(), AppError> {
+        let signed_in = self.require_signed_in(context).await?;
+        if !Self::second_factors(&signed_in).contains(&method) {
+            return Err(AppError::invalid(
+                "method",
+                format!(
+                    "You have no {} yet: add one first, then make it your default.",
+                    method.label().to_lowercase()
+                ),
+            ));
+        }
+        self.store
+            .set_default_method(
+                signed_in.user.id,
+                stored_default(method),
+                &actor(context),
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
     }
 
     async fn change_password(

@@ -87,10 +87,10 @@ const SIGN_INS_PER_ADDRESS: crate::domain::throttle::FailureLimit =
 const MAX_TRACKED_ADDRESSES: u64 = 100_000;
 
 /// The keys of what a page request remembers (`RequestMemo`); one read of the session fills
-/// all three.
+/// the first two.
 const MEMO_SESSION: &str = "session";
 const MEMO_ORGANIZATION: &str = "organization";
-const MEMO_AUTHENTICATOR: &str = "authenticator";
+const MEMO_AUTHENTICATORS: &str = "authenticators";
 
 /// Settings of the backend that come from configuration.
 #[derive(Debug, Clone, Default)]

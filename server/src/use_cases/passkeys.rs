@@ -452,7 +452,7 @@ impl ServerBackend {
             .await?
             .is_some_and(|org| org.require_two_step);
         // Said before any prompt; checked again, under a lock, when deleting.
-        if required && self.is_last_second_factor(&signed_in, id, context).await? {
+        if required && self.is_last_second_factor(&signed_in, id).await? {
             return Err(PasskeyRefusal::LastSecondFactor.into());
         }
         self.ensure_recent_sign_in(&signed_in, context, password, code)
@@ -480,13 +480,8 @@ impl ServerBackend {
         &self,
         signed_in: &SignedIn,
         id: i32,
-        context: &RequestContext,
     ) -> Result<bool, PasskeyError> {
-        let app = self
-            .authenticator_of(signed_in.user.id, context)
-            .await?
-            .is_some_and(|a| a.confirmed_at.is_some());
-        if app {
+        if signed_in.counts.authenticators > 0 {
             return Ok(false);
         }
         let others = self

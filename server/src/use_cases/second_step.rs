@@ -55,3 +55,25 @@ impl SecondStep<'_> {
         }
     }
 }
+
+/// The person's stored choice of default sign-in method, in the app's words.
+pub(super) fn chosen_default(
+    stored: Option<crate::db::SecondFactorKind>,
+) -> Option<app::model::SecondFactor> {
+    use crate::db::SecondFactorKind;
+    use app::model::SecondFactor;
+    stored.map(|kind| match kind {
+        SecondFactorKind::AuthenticatorApp => SecondFactor::AuthenticatorApp,
+        SecondFactorKind::Passkey => SecondFactor::Passkey,
+    })
+}
+
+/// A default sign-in method as stored.
+pub(super) fn stored_default(method: app::model::SecondFactor) -> crate::db::SecondFactorKind {
+    use crate::db::SecondFactorKind;
+    use app::model::SecondFactor;
+    match method {
+        SecondFactor::AuthenticatorApp => SecondFactorKind::AuthenticatorApp,
+        SecondFactor::Passkey => SecondFactorKind::Passkey,
+    }
+}

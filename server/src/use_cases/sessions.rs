@@ -4,22 +4,21 @@
 
 use app::backend::{RequestContext, SessionUseCases, SetCookie};
 use app::error::{AppError, Refusal};
-use app::model::{CurrentUser, IdentityCheck, SignInStep};
+use app::model::{CurrentUser, IdentityCheck, SecondStepWay, SignInStep};
 use async_trait::async_trait;
 use chrono::Utc;
 
-use super::second_step::SecondStep;
+use super::second_step::{SecondStep, chosen_default};
 use super::{
-    MEMO_AUTHENTICATOR, MEMO_ORGANIZATION, MEMO_SESSION, SECURE_SESSION_COOKIE, SESSION_COOKIE,
-    SIGN_INS_PER_ADDRESS, ServerBackend, SignedIn, actor, client_ip, retry_message,
-    throttled_until,
+    MEMO_ORGANIZATION, MEMO_SESSION, SECURE_SESSION_COOKIE, SESSION_COOKIE, SIGN_INS_PER_ADDRESS,
+    ServerBackend, SignedIn, actor, client_ip, retry_message, throttled_until,
 };
 use crate::db::Role;
 use crate::db::entities::user;
 use crate::db::{AuditNote, NewSession, SessionWithOwner};
 use crate::domain::random::OsRandom;
 use crate::domain::session as session_rules;
-use crate::domain::{account, app_password, known_device, password};
+use crate::domain::{account, app_password, known_device, password, second_factor};
 use crate::metrics::{self, FailedStep, SignInLimit};
 use crate::use_cases::sign_in_limits;
 
@@ -109,7 +108,6 @@ impl ServerBackend {
             session,
             user,
             organization,
-            authenticator,
             counts,
         } = found;
         let now = Utc::now();
@@ -128,11 +126,8 @@ impl ServerBackend {
         if !session.pending_second_step && session_rules::should_touch(session.last_seen_at, now) {
             self.store.touch_session(session.id, now).await?;
         }
-        // Read in the same query: the page's server functions need them next.
+        // Read in the same query: the page's server functions need it next.
         context.memo.put(MEMO_ORGANIZATION, organization);
-        context
-            .memo
-            .put(MEMO_AUTHENTICATOR, (user.id, authenticator));
         Ok(Some(SignedIn {
             session,
             user,
@@ -434,7 +429,12 @@ impl ServerBackend {
             return Err(AppError::invalid("password", "Your password is incorrect."));
         }
         attempt.succeeded(&self.store, Utc::now()).await?;
-        if self.has_two_step(user.id, context).await? {
+        let (apps, passkeys) = self.second_factor_counts(user.id, context).await?;
+        if apps == 0 && passkeys > 0 {
+            // A passkey answers in place of the code ("Confirm with a passkey").
+            return Err(AppError::Forbidden(Refusal::ConfirmWithPasskey));
+        }
+        if apps > 0 {
             let attempt = self.begin_code_attempt(&user.username_key).await?;
             if !self.use_code(user.id, code).await? {
                 metrics::sign_in_failed(FailedStep::Code);
@@ -566,16 +566,20 @@ impl SessionUseCases for ServerBackend {
             let upgraded = password::hash_password_blocking(password.to_owned()).await?;
             self.store.replace_password_hash(user.id, upgraded).await?;
         }
-        let has_authenticator = self.has_two_step(user.id, context).await?;
+        let (apps, passkeys) = self.store.second_factor_counts(user.id).await?;
+        let first_way = second_factor::ordered(chosen_default(user.default_method), apps, passkeys)
+            .first()
+            .copied();
         // A new session id on every sign-in; an old cookie's session ends.
         let previous = self.any_session(context).await?.map(|old| old.session.id);
-        let completed =
-            (!has_authenticator).then(|| AuditNote::new("sign_in.succeeded", "password"));
+        let completed = first_way
+            .is_none()
+            .then(|| AuditNote::new("sign_in.succeeded", "password"));
         let cookie = self
-            .start_session(&user, has_authenticator, previous, completed, context)
+            .start_session(&user, first_way.is_some(), previous, completed, context)
             .await?;
-        if has_authenticator {
-            return Ok((SignInStep::CodeRequired, cookie));
+        if let Some(way) = first_way {
+            return Ok((SignInStep::SecondStep(way.into()), cookie));
         }
         sign_in_limits::remember_address(
             &self.store,
@@ -589,6 +593,23 @@ impl SessionUseCases for ServerBackend {
             return Ok((SignInStep::TwoStepRequired, cookie));
         }
         Ok((SignInStep::SignedIn, cookie))
+    }
+
+    async fn second_step_ways(
+        &self,
+        context: &RequestContext,
+    ) -> Result<Vec<SecondStepWay>, AppError> {
+        let Some(pending) = self
+            .any_session(context)
+            .await?
+            .filter(|found| found.session.pending_second_step)
+        else {
+            return Ok(Vec::new());
+        };
+        Ok(second_factor::second_step_ways(
+            &Self::second_factors(&pending),
+            pending.counts.recovery_codes.left,
+        ))
     }
 
     async fn verify_sign_in_code(

@@ -322,9 +322,23 @@ pub async fn signed_in_with_authenticator(
     let ctx = context(ip, Some(&cookie));
     let enrollment = backend.begin_authenticator(&ctx, "").await?;
     backend
-        .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?)
+        .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?, "")
         .await?;
     Ok((ctx, enrollment.secret))
+}
+
+/// The id of the first authenticator app of the person signed in on `ctx`.
+pub async fn first_authenticator_id(
+    backend: &ServerBackend,
+    ctx: &app::backend::RequestContext,
+) -> Result<i32, Box<dyn std::error::Error + Send + Sync>> {
+    use app::backend::prelude::*;
+    let info = backend.security_info(ctx).await?;
+    Ok(info
+        .authenticators
+        .first()
+        .ok_or("no authenticator app")?
+        .id)
 }
 
 /// Runs `command` with `input` on its standard input and collects what it prints.

@@ -29,6 +29,9 @@ pub struct Model {
     pub throttled_until: Option<DateTimeUtc>,
     /// The person dismissed Security info's preview notice.
     pub preview_notice_dismissed: bool,
+    /// The second factor sign-in asks for first, as the person chose it; `None`: Latchkey
+    /// chooses (and a choice whose last method is gone is passed over).
+    pub default_method: Option<SecondFactorKind>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -52,6 +55,16 @@ impl std::fmt::Debug for Model {
             .field("created_at", &self.created_at)
             .finish()
     }
+}
+
+/// A kind of second factor, as the person's default sign-in method is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum SecondFactorKind {
+    #[sea_orm(string_value = "authenticator_app")]
+    AuthenticatorApp,
+    #[sea_orm(string_value = "passkey")]
+    Passkey,
 }
 
 /// What a person may do. Administrators also run the admin console and the changes of

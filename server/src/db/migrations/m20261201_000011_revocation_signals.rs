@@ -17,7 +17,7 @@ pub struct Migration;
 
 /// Each trigger: its name, the event, and (optionally) when it matters; `{old}`/`{new}` are the
 /// row before and after, `{differs}` is the backend's "IS DISTINCT FROM".
-const TRIGGERS: [(&str, &str, &str); 8] = [
+pub(super) const TRIGGERS: [(&str, &str, &str); 8] = [
     (
         "revoke_on_app_password_delete",
         "DELETE ON app_passwords",

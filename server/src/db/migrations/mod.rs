@@ -26,6 +26,7 @@ mod m20261206_000021_audit_command_line;
 mod m20261206_000022_app_password_kinds;
 mod m20261206_000023_app_password_expiry;
 mod m20261206_000024_mail_settings;
+mod m20261206_000025_several_authenticators;
 
 pub struct Migrator;
 
@@ -56,6 +57,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000022_app_password_kinds::Migration),
             Box::new(m20261206_000023_app_password_expiry::Migration),
             Box::new(m20261206_000024_mail_settings::Migration),
+            Box::new(m20261206_000025_several_authenticators::Migration),
         ]
     }
 }

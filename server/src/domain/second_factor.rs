@@ -1,0 +1,77 @@
+//! Which second factor a sign-in asks for first, and in what order "Sign in another way" offers
+//! the rest: the person's choice ("Default sign-in method") when they still have a method of
+//! that kind, otherwise the authenticator app before a passkey; recovery codes always last.
+
+use app::model::{SecondFactor, SecondStepWay};
+
+/// The kinds of second factor the person has, the one asked for first at the head.
+pub fn ordered(
+    chosen: Option<SecondFactor>,
+    authenticators: u64,
+    passkeys: u64,
+) -> Vec<SecondFactor> {
+    let mut kinds: Vec<SecondFactor> = [
+        (SecondFactor::AuthenticatorApp, authenticators),
+        (SecondFactor::Passkey, passkeys),
+    ]
+    .into_iter()
+    .filter(|(_, count)| *count > 0)
+    .map(|(kind, _)| kind)
+    .collect();
+    if let Some(position) = kinds.iter().position(|kind| Some(*kind) == chosen) {
+        kinds[..=position].rotate_right(1);
+    }
+    kinds
+}
+
+/// The ways to finish a sign-in after the password: the second factors as [`ordered`], then
+/// a recovery code while some are left.
+pub fn second_step_ways(factors: &[SecondFactor], recovery_codes_left: u64) -> Vec<SecondStepWay> {
+    let mut ways: Vec<SecondStepWay> = factors.iter().copied().map(SecondStepWay::from).collect();
+    if recovery_codes_left > 0 && !ways.is_empty() {
+        ways.push(SecondStepWay::RecoveryCode);
+    }
+    ways
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use SecondFactor::{AuthenticatorApp, Passkey};
+
+    #[test]
+    fn the_authenticator_app_comes_first_unless_the_person_chose_otherwise() {
+        assert_eq!(ordered(None, 1, 1), [AuthenticatorApp, Passkey]);
+        assert_eq!(ordered(Some(Passkey), 2, 1), [Passkey, AuthenticatorApp]);
+        assert_eq!(
+            ordered(Some(AuthenticatorApp), 1, 3),
+            [AuthenticatorApp, Passkey]
+        );
+        assert_eq!(ordered(None, 0, 2), [Passkey]);
+        assert!(ordered(None, 0, 0).is_empty());
+    }
+
+    #[test]
+    fn a_choice_whose_methods_are_all_gone_is_passed_over() {
+        assert_eq!(ordered(Some(Passkey), 1, 0), [AuthenticatorApp]);
+        assert_eq!(ordered(Some(AuthenticatorApp), 0, 1), [Passkey]);
+    }
+
+    #[test]
+    fn recovery_codes_come_last_and_only_while_some_are_left() {
+        assert_eq!(
+            second_step_ways(&[Passkey, AuthenticatorApp], 3),
+            [
+                SecondStepWay::Passkey,
+                SecondStepWay::AuthenticatorApp,
+                SecondStepWay::RecoveryCode
+            ]
+        );
+        assert_eq!(
+            second_step_ways(&[AuthenticatorApp], 0),
+            [SecondStepWay::AuthenticatorApp]
+        );
+        // Codes stand in for a second factor: none offered without one.
+        assert!(second_step_ways(&[], 5).is_empty());
+    }
+}
