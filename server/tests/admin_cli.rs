@@ -709,7 +709,7 @@ async fn reset_methods_asks_first_and_brings_a_person_back() -> TestResult {
         assert_eq!(declined.code, 1, "{name}: {}", declined.stdout);
         assert!(
             declined.stderr.contains(
-                "Reset the sign-in methods of ada@contoso.example (Test User)? Their authenticator app, passkeys and recovery codes are removed and all their sessions end; their app passwords are revoked (reset-revokes-app-passwords is on)."
+                "Reset the sign-in methods of ada@contoso.example (Test User)? Their authenticator apps, passkeys and recovery codes are removed and all their sessions end; their app passwords are revoked (reset-revokes-app-passwords is on)."
             ) && declined
                 .stderr
                 .contains("at their next sign-in they will be asked to add a method"),

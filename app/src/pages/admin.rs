@@ -496,7 +496,7 @@ fn reset_methods_question(
     reset_revokes_app_passwords: bool,
 ) -> String {
     let mut question = format!(
-        "Reset the sign-in methods of {} ({})? Their two-step verification methods (authenticator app, passkeys, recovery codes) are removed and they are signed out everywhere.",
+        "Reset the sign-in methods of {} ({})? Their two-step verification methods (authenticator apps, passkeys, recovery codes) are removed and they are signed out everywhere.",
         person.display_name, person.username
     );
     match (person.app_passwords, reset_revokes_app_passwords) {

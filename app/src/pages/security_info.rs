@@ -187,6 +187,9 @@ impl Methods {
         self.confirm.value().set(None);
         self.delete.value().set(None);
         self.set_default.value().set(None);
+        // A passkey added closes its dialog (see `new`): forgotten with it, so the next dialog
+        // stays open.
+        self.passkeys.add.value().set(None);
         self.change_password.value().set(None);
         // Closing the dialog forgets the codes: they are shown once.
         self.new_codes.value().set(None);

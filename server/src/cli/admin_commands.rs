@@ -97,7 +97,7 @@ pub enum UserCommand {
     MakeAdmin { username: String },
     /// Take the administrator role from a user (not from the last enabled administrator).
     RemoveAdmin { username: String },
-    /// Remove every second factor of a user (authenticator app, passkeys, recovery codes) so they can
+    /// Remove every second factor of a user (authenticator apps, passkeys, recovery codes) so they can
     /// add a new one at their next sign-in; all their sessions end, and their app passwords
     /// are revoked or stop working, as reset-revokes-app-passwords says. Asks first.
     ResetMethods {
@@ -282,7 +282,7 @@ fn reset_methods_question(
     org: &crate::db::entities::organization::Model,
 ) -> String {
     let mut question = format!(
-        "Reset the sign-in methods of {} ({})? Their authenticator app, passkeys and recovery \
+        "Reset the sign-in methods of {} ({})? Their authenticator apps, passkeys and recovery \
          codes are removed and all their sessions end; their app passwords {}.",
         person.username,
         person.display_name,
