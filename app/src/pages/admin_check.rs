@@ -11,6 +11,7 @@ use crate::account::ConfirmItsYou;
 use crate::components::field::{CodeField, Field};
 use crate::error::AppError;
 use crate::model::OrganizationSettings;
+use crate::pages::passkey_methods::ConfirmWithPasskey;
 
 /// Whether the console must ask the administrator to confirm it's them.
 #[derive(Clone, Copy)]
@@ -124,6 +125,21 @@ pub fn ConfirmItsYouForm(
     let field_error = move |field: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
     };
+    // An administrator whose second step is a passkey is told so by the password's answer,
+    // and confirms with it.
+    let passkey_asked = Signal::derive(move || {
+        matches!(
+            error.get(),
+            Some(AppError::Forbidden(
+                crate::error::Refusal::ConfirmWithPasskey
+            ))
+        )
+    });
+    let passkey_confirmed = Callback::new(move |()| {
+        check.confirm.value().set(None);
+        check.refused.set(false);
+        check.settings.refetch();
+    });
     view! {
         <Show when=move || check.needed()>
             <section class="notice info confirm-its-you" aria-labelledby=format!("{password_id}-heading")>
@@ -136,6 +152,7 @@ pub fn ConfirmItsYouForm(
                         <CodeField id=code_id error=field_error("code")/>
                     </Show>
                     <p class="form-error" role="alert">{other_error}</p>
+                    <ConfirmWithPasskey shown=passkey_asked confirmed=passkey_confirmed/>
                     <div>
                         <button type="submit" class="button primary"
                             aria-disabled=move || check.confirm.pending().get().to_string()>
