@@ -1,5 +1,5 @@
 //! The database's plans for the queries every request of a kind runs (the app-password check,
-//! the signed-in page's session with its person, policy and authenticator app, Security info's
+//! the signed-in page's session with its person, policy and method counts, Security info's
 //! list and signed-in browsers, sign-in's lookup, the people search),
 //! built from the very queries the store runs: for the scale benchmark's report and its test,
 //! which show that none of them reads more than an index range however many people there are.

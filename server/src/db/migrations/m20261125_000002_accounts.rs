@@ -73,7 +73,7 @@ impl MigrationTrait for Migration {
                     .table(AuthenticatorApps::Table)
                     .if_not_exists()
                     .col(pk_auto(AuthenticatorApps::Id))
-                    // One authenticator app per user.
+                    // One authenticator app per user (several since migration 25).
                     .col(integer_uniq(AuthenticatorApps::UserId))
                     .col(string(AuthenticatorApps::SecretSealed))
                     .col(big_integer_null(AuthenticatorApps::LastUsedStep))
