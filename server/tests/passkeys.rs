@@ -1079,10 +1079,9 @@ async fn a_passkey_counts_as_the_second_factor_for_codes_security_info_and_delet
         .await?;
         let info = backend.security_info(&ada).await?;
         assert!(!info.two_step_required, "{name}: the banner asks for one");
+        let signed_in = backend.signed_in(&ada).await?.ok_or("signed in")?;
         assert!(
-            !backend
-                .must_add_two_step(user_id_of(&backend, &ada).await?, &ada)
-                .await?,
+            !backend.must_add_two_step(&signed_in, &ada).await?,
             "{name}"
         );
 

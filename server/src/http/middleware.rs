@@ -209,11 +209,7 @@ pub(super) async fn require_sign_in(
         Ok(Some(signed_in)) => {
             // Someone who must add a second factor first sees Security info, where they add it.
             if page.access() != Access::SignedInBeforeTwoStep {
-                match state
-                    .backend
-                    .must_add_two_step(signed_in.user.id, &context)
-                    .await
-                {
+                match state.backend.must_add_two_step(&signed_in, &context).await {
                     Ok(false) => {}
                     Ok(true) => return Redirect::to(Page::SecurityInfo.path()).into_response(),
                     Err(error) => {

@@ -24,29 +24,10 @@ use crate::domain::{
 };
 
 impl ServerBackend {
-    /// Whether the person has a second factor: a confirmed authenticator app or a passkey.
-    pub(super) async fn has_two_step(
-        &self,
-        user_id: i32,
-        context: &RequestContext,
-    ) -> Result<bool, AppError> {
-        let (apps, passkeys) = self.second_factor_counts(user_id, context).await?;
-        Ok(apps + passkeys > 0)
-    }
-
-    /// How many confirmed authenticator apps and passkeys the person has: for the request's
-    /// own person as counted in the session's read, for anyone else counted now.
-    pub(super) async fn second_factor_counts(
-        &self,
-        user_id: i32,
-        context: &RequestContext,
-    ) -> Result<(u64, u64), AppError> {
-        if let Some(found) = self.any_session(context).await?
-            && found.user.id == user_id
-        {
-            return Ok((found.counts.authenticators, found.counts.passkeys));
-        }
-        Ok(self.store.second_factor_counts(user_id).await?)
+    /// Whether the signed-in person has a second factor: a confirmed authenticator app or a
+    /// passkey, as counted in the session's read (no query of its own).
+    pub(crate) fn has_two_step(signed_in: &SignedIn) -> bool {
+        signed_in.counts.authenticators + signed_in.counts.passkeys > 0
     }
 
     /// The person's authenticator apps (confirmed and pending), read once per page request:
@@ -493,7 +474,7 @@ impl AccountUseCases for ServerBackend {
         // and the code when there is a second factor (one prompt).
         let now = Utc::now();
         if !app_password::recently_verified(signed_in.session.verified_at, now)
-            && self.has_two_step(signed_in.user.id, context).await?
+            && Self::has_two_step(&signed_in)
         {
             let attempt = self
                 .begin_code_attempt(&signed_in.user.username_key)

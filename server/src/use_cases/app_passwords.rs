@@ -75,7 +75,7 @@ impl AppPasswordUseCases for ServerBackend {
             items,
             limit: app_password::MAX_PER_USER as u32,
             allowed,
-            has_two_step: self.has_two_step(signed_in.user.id, context).await?,
+            has_two_step: Self::has_two_step(&signed_in),
             security_info_experience,
         })
     }
@@ -116,7 +116,7 @@ impl AppPasswordUseCases for ServerBackend {
         if !allowed {
             return Err(AppError::Forbidden(Refusal::AppPasswordsNotAllowed));
         }
-        if !self.has_two_step(signed_in.user.id, context).await? {
+        if !Self::has_two_step(&signed_in) {
             return Err(AppError::Forbidden(Refusal::TwoStepVerificationFirst));
         }
         let mut now = Utc::now();

@@ -56,7 +56,7 @@ impl RecoveryCodeUseCases for ServerBackend {
         let signed_in = self.require_signed_in(context).await?;
         let user_id = signed_in.user.id;
         // Codes stand in for a second factor: without one they would sign in to nothing more.
-        if !self.has_two_step(user_id, context).await? {
+        if !Self::has_two_step(&signed_in) {
             return Err(AppError::Forbidden(Refusal::TwoStepVerificationFirst));
         }
         self.ensure_recent_sign_in(

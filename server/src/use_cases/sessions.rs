@@ -15,7 +15,7 @@ use super::{
 };
 use crate::db::Role;
 use crate::db::entities::user;
-use crate::db::{AuditNote, NewSession, SessionWithOwner};
+use crate::db::{AuditNote, NewSession, OwnerCounts, SessionWithOwner};
 use crate::domain::random::OsRandom;
 use crate::domain::session as session_rules;
 use crate::domain::{account, app_password, known_device, password, second_factor};
@@ -151,7 +151,7 @@ impl ServerBackend {
         context: &RequestContext,
     ) -> Result<SignedIn, AppError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
-        if self.must_add_two_step(signed_in.user.id, context).await? {
+        if self.must_add_two_step(&signed_in, context).await? {
             return Err(AppError::Forbidden(Refusal::AddTwoStepFirst));
         }
         Ok(signed_in)
@@ -171,14 +171,14 @@ impl ServerBackend {
     /// factor yet (the organization and the authenticator are read once per page request).
     pub async fn must_add_two_step(
         &self,
-        user_id: i32,
+        signed_in: &SignedIn,
         context: &RequestContext,
     ) -> Result<bool, AppError> {
         let required = self
             .organization(context)
             .await?
             .is_some_and(|org| org.require_two_step);
-        Ok(required && !self.has_two_step(user_id, context).await?)
+        Ok(required && !Self::has_two_step(signed_in))
     }
 
     /// Refuses the attempt if this client IP has made too many recently. Counted in the
@@ -429,7 +429,11 @@ impl ServerBackend {
             return Err(AppError::invalid("password", "Your password is incorrect."));
         }
         attempt.succeeded(&self.store, Utc::now()).await?;
-        let (apps, passkeys) = self.second_factor_counts(user.id, context).await?;
+        let OwnerCounts {
+            authenticators: apps,
+            passkeys,
+            ..
+        } = signed_in.counts;
         if apps == 0 && passkeys > 0 {
             // A passkey answers in place of the code ("Confirm with a passkey").
             return Err(AppError::Forbidden(Refusal::ConfirmWithPasskey));

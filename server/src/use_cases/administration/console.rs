@@ -91,19 +91,6 @@ impl ServerBackend {
         Ok((signed_in, administration))
     }
 
-    /// The settings as the administrator `signed_in` reads them (`recently_signed_in` as of
-    /// now, after any check this request made).
-    pub(super) async fn settings_for(
-        &self,
-        org: organization::Model,
-        signed_in: &SignedIn,
-        recently_signed_in: bool,
-        context: &RequestContext,
-    ) -> Result<OrganizationSettings, AppError> {
-        let has_two_step = self.has_two_step(signed_in.user.id, context).await?;
-        Ok(settings_of(org, recently_signed_in, has_two_step))
-    }
-
     pub(super) async fn administrator(
         &self,
         context: &RequestContext,
@@ -129,8 +116,8 @@ impl AdministrationUseCases for ServerBackend {
             signed_in.session.verified_at,
             Utc::now(),
         );
-        self.settings_for(admin.organization().await?, &signed_in, recent, context)
-            .await
+        let org = admin.organization().await?;
+        Ok(settings_of(org, recent, Self::has_two_step(&signed_in)))
     }
 
     async fn set_organization_setting(
@@ -142,7 +129,7 @@ impl AdministrationUseCases for ServerBackend {
     ) -> Result<OrganizationSettings, AppError> {
         let (signed_in, admin) = self.administrator_for_change(context, check).await?;
         let org = admin.set_policy(setting.into(), on).await?;
-        self.settings_for(org, &signed_in, true, context).await
+        Ok(settings_of(org, true, Self::has_two_step(&signed_in)))
     }
 
     async fn set_app_password_idle_days(
@@ -154,7 +141,7 @@ impl AdministrationUseCases for ServerBackend {
         let (signed_in, admin) = self.administrator_for_change(context, check).await?;
         let days = crate::domain::app_password::parse_idle_days(days)?;
         let org = admin.set_app_password_idle_days(days).await?;
-        self.settings_for(org, &signed_in, true, context).await
+        Ok(settings_of(org, true, Self::has_two_step(&signed_in)))
     }
 
     async fn people(
