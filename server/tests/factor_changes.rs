@@ -52,24 +52,11 @@ async fn deleting_the_authenticator_needs_a_recent_sign_in_or_one_prompt_and_end
             .await?;
         let other = context("192.0.2.2", Some(&other));
         age(&backend, &ctx).await?;
+        let app = support::first_authenticator_id(&backend, &ctx).await?;
 
-        let asked = backend
-            .delete_authenticator(
-                &ctx,
-                support::first_authenticator_id(&backend, &ctx).await?,
-                "",
-                "",
-            )
-            .await;
+        let asked = backend.delete_authenticator(&ctx, app, "", "").await;
         assert_eq!(asked, Err(AppError::ReverifyRequired), "{}", database.name);
-        let wrong = backend
-            .delete_authenticator(
-                &ctx,
-                support::first_authenticator_id(&backend, &ctx).await?,
-                "not it",
-                "",
-            )
-            .await;
+        let wrong = backend.delete_authenticator(&ctx, app, "not it", "").await;
         assert!(
             wrong
                 .err()
@@ -77,12 +64,7 @@ async fn deleting_the_authenticator_needs_a_recent_sign_in_or_one_prompt_and_end
                 .is_some()
         );
         let no_code = backend
-            .delete_authenticator(
-                &ctx,
-                support::first_authenticator_id(&backend, &ctx).await?,
-                PASSWORD,
-                "000000",
-            )
+            .delete_authenticator(&ctx, app, PASSWORD, "000000")
             .await;
         assert_eq!(no_code, Err(AppError::wrong_code()));
         assert!(
@@ -96,12 +78,7 @@ async fn deleting_the_authenticator_needs_a_recent_sign_in_or_one_prompt_and_end
         );
 
         backend
-            .delete_authenticator(
-                &ctx,
-                support::first_authenticator_id(&backend, &ctx).await?,
-                PASSWORD,
-                &code_for(&secret, now_unix() + 30)?,
-            )
+            .delete_authenticator(&ctx, app, PASSWORD, &code_for(&secret, now_unix() + 30)?)
             .await?;
         assert!(backend.security_info(&ctx).await?.authenticators.is_empty());
         assert!(

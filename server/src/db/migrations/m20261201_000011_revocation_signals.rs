@@ -53,6 +53,20 @@ pub(super) const TRIGGERS: [(&str, &str, &str); 8] = [
     ),
 ];
 
+/// The SQLite statement making one of [`TRIGGERS`]: it counts the epoch up (also used by
+/// migration 25, which makes the table of two of them again).
+pub(super) fn sqlite_trigger((name, event, when): (&str, &str, &str)) -> String {
+    let when = if when.is_empty() {
+        String::new()
+    } else {
+        format!("WHEN {}", when.replace("{differs}", "IS NOT"))
+    };
+    format!(
+        "CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} {when} BEGIN \
+         UPDATE revocations SET epoch = epoch + 1 WHERE id = 1; END"
+    )
+}
+
 /// The channel PostgreSQL notifies on (also in `db::revocations`).
 pub const CHANNEL: &str = "latchkey_revocations";
 
@@ -96,17 +110,8 @@ impl MigrationTrait for Migration {
                     "INSERT INTO revocations (id, epoch) VALUES (1, 0) ON CONFLICT DO NOTHING",
                 )
                 .await?;
-                for (name, event, when) in TRIGGERS {
-                    let when = if when.is_empty() {
-                        String::new()
-                    } else {
-                        format!("WHEN {}", when.replace("{differs}", "IS NOT"))
-                    };
-                    db.execute_unprepared(&format!(
-                        "CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} {when} BEGIN \
-                         UPDATE revocations SET epoch = epoch + 1 WHERE id = 1; END"
-                    ))
-                    .await?;
+                for trigger in TRIGGERS {
+                    db.execute_unprepared(&sqlite_trigger(trigger)).await?;
                 }
             }
         }

@@ -9,7 +9,7 @@
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 use sea_orm_migration::{prelude::*, schema::*};
 
-use super::m20261201_000011_revocation_signals::TRIGGERS;
+use super::m20261201_000011_revocation_signals::{TRIGGERS, sqlite_trigger};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -108,17 +108,7 @@ impl MigrationTrait for Migration {
                 let triggers: String = TRIGGERS
                     .iter()
                     .filter(|(_, event, _)| event.ends_with(" authenticator_apps"))
-                    .map(|(name, event, when)| {
-                        let when = if when.is_empty() {
-                            String::new()
-                        } else {
-                            format!("WHEN {}", when.replace("{differs}", "IS NOT"))
-                        };
-                        format!(
-                            "CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} {when} BEGIN \
-                             UPDATE revocations SET epoch = epoch + 1 WHERE id = 1; END;"
-                        )
-                    })
+                    .map(|&trigger| sqlite_trigger(trigger) + ";")
                     .collect();
                 // One batch on one connection, all or nothing: the pool's other connections
                 // would see the table half made again.
