@@ -404,7 +404,7 @@ async fn factor_changes_after_ten_minutes_ask_in_the_same_form() -> TestResult {
         support::set_up_organization(&backend).await;
         support::add_user(&backend, "ada@contoso.example").await;
         let (ada, secret) =
-            support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.1")
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
                 .await?;
         let session = backend.signed_in(&ada).await?.ok_or("session")?.session;
         let long_ago = Utc::now() - chrono::Duration::minutes(11);
@@ -574,7 +574,7 @@ async fn a_plain_form_posts_answer_is_the_page_the_app_names() -> TestResult {
         support::add_user(&backend, "ada@contoso.example").await;
         support::set_policy(&backend, Setting::SecurityInfoExperience, false).await?;
         let (ada, _) =
-            support::signed_in_with_authenticator(&backend, "ada@contoso.example", "192.0.2.1")
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
                 .await?;
         let token = ada.session_token.clone().ok_or("no session")?;
         let app = router(support::state(backend.clone()));
@@ -616,5 +616,51 @@ async fn a_plain_form_posts_answer_is_the_page_the_app_names() -> TestResult {
         assert!(status.is_redirection(), "{status}");
         assert_eq!(location.as_deref(), Some("/signin?next=/security-info"));
     }
+    Ok(())
+}
+
+/// Pages render while other routers are being built in the same process (tests build many;
+/// leptos suppresses every resource's loading while it makes a route table, and a resource
+/// first polled then never loaded: the page waited for the 30 s timeout). The route table is
+/// made once per process, so every render here ends.
+#[tokio::test]
+async fn pages_render_while_other_routers_are_built() -> TestResult {
+    let database = TestDatabase::sqlite().await;
+    let backend = support::backend(&database).await;
+    support::set_up_organization(&backend).await;
+    let (admin, _) =
+        support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
+            .await?;
+    let token = admin.session_token.clone().ok_or("no session")?;
+    let app = router(support::state(backend.clone()));
+    let building = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let builder = {
+        let (building, state) = (building.clone(), support::state(backend.clone()));
+        std::thread::spawn(move || {
+            while building.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(router(state.clone()));
+            }
+        })
+    };
+    let mut rendered = 0;
+    for _ in 0..40 {
+        for path in ["/security-info", "/admin"] {
+            let answer = tokio::time::timeout(
+                std::time::Duration::from_secs(10),
+                get_with_cookie(&app, path, &token),
+            )
+            .await;
+            let Ok(answer) = answer else {
+                building.store(false, std::sync::atomic::Ordering::Relaxed);
+                return Err(format!("{path} did not render within 10 s").into());
+            };
+            let status = answer?.0;
+            assert!(status.is_success() || status.is_redirection(), "{path}: {status}");
+            rendered += 1;
+        }
+    }
+    building.store(false, std::sync::atomic::Ordering::Relaxed);
+    builder.join().map_err(|_| "the router builder panicked")?;
+    assert_eq!(rendered, 80);
     Ok(())
 }

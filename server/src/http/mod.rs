@@ -23,7 +23,7 @@ use axum::http::StatusCode;
 use axum::middleware::{self as axum_middleware, Next};
 use axum::routing::get;
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list};
+use leptos_axum::{AxumRouteListing, LeptosRoutes, generate_route_list};
 
 use endpoints::{audit_csv, basic_check, healthz, not_found_page, readyz};
 use middleware::{
@@ -32,8 +32,17 @@ use middleware::{
 pub use middleware::{client_ip, request_client_ip};
 pub use state::AppState;
 
+/// The app's route table, made once per process. While leptos makes one it suppresses the
+/// loading of every resource in the process, and a resource first polled then never loads:
+/// a page rendering meanwhile through another router (tests build many) waited for the 30 s
+/// timeout (leptos-rs/leptos#4773).
+fn route_list() -> Vec<AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(app::App)).clone()
+}
+
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(app::App);
+    let routes = route_list();
     let backend: Arc<dyn Backend> = state.backend.clone();
     let provide_backend = move || {
         provide_context(backend.clone());
