@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
-use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route};
+use leptos_router::components::{ParentRoute, Route, Router, Routes};
+use leptos_router::{Lazy, LazyRoute, SsrMode, StaticSegment, lazy_route};
 
 use crate::pages::activity::RecentActivityPage;
 use crate::pages::admin::AdminPage;
@@ -204,20 +204,21 @@ pub fn App() -> impl IntoView {
         <Router>
             <PageAnnouncer/>
             <Routes fallback=NotFound>
-                // The signed-in pages are framed by My Profile's layout (top bar, navigation,
-                // the person read once per page). In order: the page arrives complete (no
-                // streamed fragments for a script to place); the data behind these pages is a
-                // few indexed queries.
-                <Route path=Page::Overview view=|| view! { <ProfileLayout><OverviewPage/></ProfileLayout> } ssr=SsrMode::InOrder/>
-                <Route path=Page::SecurityInfo view=|| view! { <ProfileLayout><SecurityInfoPage/></ProfileLayout> } ssr=SsrMode::InOrder/>
-                <Route path=Page::LegacyAppPasswords view=|| view! { <ProfileLayout><LegacyAppPasswordsPage/></ProfileLayout> } ssr=SsrMode::InOrder/>
-                <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
+                // The signed-in pages, in My Profile's frame (top bar, navigation, the person
+                // read once): it stays while the person moves between them. In order: the
+                // page arrives complete (no streamed fragments for a script to place); the
+                // data behind these pages is a few indexed queries. (The lazy pages are
+                // rendered async: in order, a lazy page's content came after the `<head>`.)
+                <ParentRoute path=StaticSegment("") view=ProfileLayout ssr=SsrMode::InOrder>
+                    <Route path=Page::Overview view=OverviewPage/>
+                    <Route path=Page::SecurityInfo view=SecurityInfoPage/>
+                    <Route path=Page::LegacyAppPasswords view=LegacyAppPasswordsPage/>
+                    <Route path=Page::Activity view={Lazy::<ActivityRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::Admin view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async/>
+                    <Route path=Page::AuditLog view={Lazy::<AuditLogRoute>::new()} ssr=SsrMode::Async/>
+                </ParentRoute>
                 <Route path=Page::SignIn view={Lazy::<SignInRoute>::new()} ssr=SsrMode::Async/>
                 // Async: the 404 status for a bad token must be known before the headers go out.
-                // (Also the lazy signed-in pages above: in order, a lazy page's title was
-                // missing from the server's HTML; out of order, its content needs JavaScript.)
                 <Route path=Page::Setup view={Lazy::<SetupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=Page::SetPassword view={Lazy::<SetPasswordRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -237,21 +238,6 @@ pub fn App() -> impl IntoView {
 // (`crate::prefetch_when_idle`).
 // The pages keep their data in their own components, so `data()` has nothing to start.
 macro_rules! lazy_page {
-    // A signed-in page: in My Profile's layout.
-    ($(#[$doc:meta])* framed $route:ident => $page:ident) => {
-        $(#[$doc])*
-        pub struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                Self
-            }
-            fn view(_this: Self) -> AnyView {
-                view! { <ProfileLayout><$page/></ProfileLayout> }.into_any()
-            }
-        }
-    };
     ($(#[$doc:meta])* $route:ident => $page:ident) => {
         $(#[$doc])*
         pub struct $route;
@@ -286,7 +272,7 @@ pub async fn preload_page(page: Page) {
 
 lazy_page!(/** Sign in and its code step. */ SignInRoute => SignInPage);
 lazy_page!(/** First-time setup. */ SetupRoute => SetupPage);
-lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ framed ActivityRoute => RecentActivityPage);
-lazy_page!(/** The admin console: for administrators only. */ framed AdminRoute => AdminPage);
-lazy_page!(/** The audit log of the admin console. */ framed AuditLogRoute => AuditLogPage);
+lazy_page!(/** Recent activity: read now and then, not needed for Security info. */ ActivityRoute => RecentActivityPage);
+lazy_page!(/** The admin console: for administrators only. */ AdminRoute => AdminPage);
+lazy_page!(/** The audit log of the admin console. */ AuditLogRoute => AuditLogPage);
 lazy_page!(/** A one-time password link's page: opened once, by a signed-out person. */ SetPasswordRoute => SetPasswordPage);

@@ -543,6 +543,10 @@ pub struct OrganizationSettings {
     pub recently_signed_in: bool,
     /// Whether the administrator has a second factor (then confirming asks for a code too).
     pub has_two_step: bool,
+    /// Whether that second factor is a passkey only: confirming takes the passkey in place of
+    /// a code.
+    #[serde(default)]
+    pub confirms_with_passkey: bool,
     /// App passwords unused for this many days stop working; `None`: off.
     #[serde(default)]
     pub app_password_idle_days: Option<u32>,

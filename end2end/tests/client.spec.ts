@@ -166,14 +166,24 @@ test('the whole app-password flow by keyboard alone', async ({ page, server }) =
   await expect(list.getByText('Keyboard mail')).toBeHidden();
 });
 
-test('client-side navigation moves focus to the new page heading and announces it', async ({ page, server }) => {
+test('client-side navigation moves focus to the new page heading and announces it; the frame stays', async ({ page, server }) => {
   await readyUser(page, server);
   await page.goto(server.baseURL + '/');
   await hydrated(page);
+  // My Profile's frame is a parent route: the same top bar stays, and the person is not read again.
+  await page.locator('header.topbar').evaluate((bar) => { (bar as HTMLElement & { kept?: boolean }).kept = true; });
   const requests = recordRequests(page);
   await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Security info' }).click();
   await expect(page.getByRole('heading', { name: 'Security info', level: 1 })).toBeFocused();
   await expect(page.locator('[aria-live="polite"][aria-atomic="true"]')).toHaveText('Security info - Latchkey');
+  expect(requests.filter((r) => r.endsWith(' document')), 'no page was loaded').toEqual([]);
+  await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Recent activity' }).click();
+  await expect(page.getByRole('heading', { name: 'Recent activity', level: 1 })).toBeFocused();
+  await page.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Overview' }).click();
+  await expect(page.getByRole('heading', { name: 'Overview', level: 1 })).toBeFocused();
+  expect(await page.locator('header.topbar').evaluate((bar) => (bar as HTMLElement & { kept?: boolean }).kept)).toBe(true);
+  await expect(page.locator('.topbar-user')).not.toBeEmpty();
+  expect(requests.filter((r) => r.includes('current_user')), 'the person was read once, by the page load').toEqual([]);
   expect(requests.filter((r) => r.endsWith(' document')), 'no page was loaded').toEqual([]);
 });
 

@@ -2,7 +2,7 @@
 // WebAuthn domain: CTAP2, internal transport, resident keys, user verification), against a
 // server at http://localhost:PORT (browsers refuse an IP address as a relying party): add a
 // passkey on Security info, sign in with the password and the passkey, sign in with the
-// passkey alone, rename it, delete it; axe on the new controls; and the no-JavaScript pages,
+// passkey alone, confirm it's her with it in the console, rename it, delete it; axe on the new controls; and the no-JavaScript pages,
 // which say passkeys need JavaScript and offer the other ways.
 import AxeBuilder from '@axe-core/playwright';
 import type { CDPSession, Page } from '@playwright/test';
@@ -127,6 +127,21 @@ test('add a passkey, sign in with it after the password and alone, rename and de
   await hydrated(page);
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(page).toHaveURL(server.baseURL + '/');
+
+  // The console, long after signing in: her only second factor is the passkey, so a dialog
+  // asks for no code and confirms with the passkey, keeping what was typed.
+  sql(server.databaseUrl, "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)");
+  await page.goto(server.baseURL + '/admin?add=person');
+  await hydrated(page);
+  const add = page.getByRole('dialog', { name: 'Add person' });
+  await add.getByLabel('Name', { exact: true }).fill('Grace Hopper');
+  await add.getByLabel('Sign-in name').fill('grace@contoso.example');
+  await expect(add.getByLabel('Your password')).toBeVisible();
+  await expect(add.getByLabel('Code from your authenticator app')).toHaveCount(0);
+  await add.getByRole('button', { name: 'Confirm with a passkey' }).click();
+  await expect(add.getByLabel('Your password')).toBeHidden();
+  await add.getByRole('button', { name: 'Add', exact: true }).click();
+  await expect(add.getByLabel('One-time link')).toBeVisible();
 
   // Rename, then delete (a recent sign-in: no "confirm it's you").
   await page.goto(server.baseURL + '/security-info');

@@ -655,7 +655,10 @@ async fn pages_render_while_other_routers_are_built() -> TestResult {
                 return Err(format!("{path} did not render within 10 s").into());
             };
             let status = answer?.0;
-            assert!(status.is_success() || status.is_redirection(), "{path}: {status}");
+            assert!(
+                status.is_success() || status.is_redirection(),
+                "{path}: {status}"
+            );
             rendered += 1;
         }
     }

@@ -54,15 +54,10 @@ fn behave_as_modal(
     dialog.on_load({
         let shown = shown.clone();
         move |element: web_sys::HtmlDialogElement| {
-            if !element.matches(":modal").unwrap_or(false) {
-                // Removing the attribute hides it without a close event; then show it as modal.
-                let _ = element.remove_attribute("open");
-                // Fails only if the element is detached; then there is nothing to show.
-                let _ = element.show_modal();
-            }
             if let Ok(mut shown) = shown.lock() {
-                *shown = Some(send_wrapper::SendWrapper::new(element));
+                *shown = Some(send_wrapper::SendWrapper::new(element.clone()));
             }
+            show_as_modal(element, 60);
         }
     });
     on_cleanup({
@@ -85,5 +80,21 @@ fn behave_as_modal(
             };
             navigate(&close_href, options);
         }
+    }
+}
+
+/// Shows `element` as a modal dialog once it is in the document: a page drawn by a client-side
+/// navigation is built before it is placed (checked each frame, for at most `frames`), and
+/// `showModal()` fails on a detached element.
+#[cfg(feature = "hydrate")]
+fn show_as_modal(element: web_sys::HtmlDialogElement, frames: u32) {
+    if element.is_connected() {
+        if !element.matches(":modal").unwrap_or(false) {
+            // Removing the attribute hides it without a close event; then show it as modal.
+            let _ = element.remove_attribute("open");
+            let _ = element.show_modal();
+        }
+    } else if frames > 0 {
+        request_animation_frame(move || show_as_modal(element, frames - 1));
     }
 }

@@ -17,7 +17,11 @@ use crate::routes::{ActivityQuery, Page, SecurityInfoDialog, use_page_query};
 pub fn RecentActivityPage() -> impl IntoView {
     let query = use_page_query::<ActivityQuery>();
     let before = Memo::new(move |_| query.read().before);
-    let page = Resource::new(move || before.get(), get_recent_activity);
+    let person = crate::pages::profile::SignedInPerson::get();
+    let page = Resource::new(
+        move || before.get(),
+        move |before| async move { person.note(get_recent_activity(before).await) },
+    );
     view! {
         <h1 tabindex="-1">"Recent activity"</h1>
         <p class="muted">

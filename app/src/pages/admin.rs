@@ -40,9 +40,10 @@ pub fn AdminPage() -> impl IntoView {
     // administrator signed in recently is part of them).
     let (changed, confirmed) = (successes(change), successes(confirm));
     let idle_days_changed = successes(idle_days);
+    let person = crate::pages::profile::SignedInPerson::get();
     let settings = Resource::new(
         move || (changed.get(), confirmed.get(), idle_days_changed.get()),
-        |_| get_organization_settings(),
+        move |_| async move { person.note(get_organization_settings().await) },
     );
     let check = ConsoleCheck::new(settings, confirm);
     check.watch(move || {

@@ -21,16 +21,19 @@ pub fn AuditLogPage() -> impl IntoView {
         let query = query.read();
         (query.filter(), query.before)
     });
+    let person = crate::pages::profile::SignedInPerson::get();
     let page = Resource::new(
         move || asked.get(),
-        |(query, before)| {
-            get_audit_log(
+        move |(query, before)| async move {
+            let answer = get_audit_log(
                 Some(query.person),
                 Some(query.kind),
                 Some(query.from),
                 Some(query.to),
                 before,
             )
+            .await;
+            person.note(answer)
         },
     );
     view! {

@@ -52,12 +52,29 @@ impl ConsoleCheck {
                 .is_some_and(|settings| !settings.recently_signed_in)
     }
 
-    /// Whether the administrator has a second factor, so confirming asks for a code.
-    pub fn has_two_step(self) -> bool {
+    /// Whether confirming asks for a code (the administrator has an authenticator app).
+    pub fn asks_for_code(self) -> bool {
         self.settings
             .get()
             .and_then(Result::ok)
-            .is_some_and(|settings| settings.has_two_step)
+            .is_some_and(|settings| settings.has_two_step && !settings.confirms_with_passkey)
+    }
+
+    /// Whether the administrator's second step is a passkey: "Confirm with a passkey" is
+    /// offered at once, in place of the code.
+    pub fn confirms_with_passkey(self) -> bool {
+        self.settings
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|settings| settings.confirms_with_passkey)
+    }
+
+    /// After "Confirm with a passkey": the refusals before it no longer count, and the
+    /// settings are read again (the sign-in is recent now).
+    fn passkey_confirmed(self) {
+        self.confirm.value().set(None);
+        self.refused.set(false);
+        self.settings.refetch();
     }
 
     /// Notes every answer of a change that `refused_now` says needed a recent sign-in.
@@ -101,9 +118,11 @@ pub fn IdentityFields(
             <p>"For your security, confirm it's you first."</p>
             <Field label="Your password" name="password" id=password_id input_type="password"
                 autocomplete="current-password" error=field_error("password")/>
-            <Show when=move || check.has_two_step()>
+            <Show when=move || check.asks_for_code()>
                 <CodeField id=code_id error=field_error("code")/>
             </Show>
+            <ConfirmWithPasskey shown=Signal::derive(move || check.confirms_with_passkey())
+                confirmed=Callback::new(move |()| check.passkey_confirmed())/>
         </Show>
     }
 }
@@ -125,21 +144,18 @@ pub fn ConfirmItsYouForm(
     let field_error = move |field: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
     };
-    // An administrator whose second step is a passkey is told so by the password's answer,
-    // and confirms with it.
+    // An administrator whose second step is a passkey confirms with it (the password's answer
+    // says so too).
     let passkey_asked = Signal::derive(move || {
-        matches!(
-            error.get(),
-            Some(AppError::Forbidden(
-                crate::error::Refusal::ConfirmWithPasskey
-            ))
-        )
+        check.confirms_with_passkey()
+            || matches!(
+                error.get(),
+                Some(AppError::Forbidden(
+                    crate::error::Refusal::ConfirmWithPasskey
+                ))
+            )
     });
-    let passkey_confirmed = Callback::new(move |()| {
-        check.confirm.value().set(None);
-        check.refused.set(false);
-        check.settings.refetch();
-    });
+    let passkey_confirmed = Callback::new(move |()| check.passkey_confirmed());
     view! {
         <Show when=move || check.needed()>
             <section class="notice info confirm-its-you" aria-labelledby=format!("{password_id}-heading")>
@@ -148,7 +164,7 @@ pub fn ConfirmItsYouForm(
                 <ActionForm action=check.confirm attr:class="stack">
                     <Field label="Your password" name="password" id=password_id input_type="password"
                         autocomplete="current-password" error=field_error("password")/>
-                    <Show when=move || check.has_two_step()>
+                    <Show when=move || check.asks_for_code()>
                         <CodeField id=code_id error=field_error("code")/>
                     </Show>
                     <p class="form-error" role="alert">{other_error}</p>

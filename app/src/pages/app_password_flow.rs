@@ -59,9 +59,13 @@ impl AppPasswords {
     /// or not).
     pub fn new(page: Page, factor_changes: Signal<usize>) -> Self {
         let answer = create_answer();
+        let person = crate::pages::profile::SignedInPerson::get();
         let this = Self {
             page,
-            list: Resource::new(move || factor_changes.get(), |_| get_app_passwords()),
+            list: Resource::new(
+                move || factor_changes.get(),
+                move |_| async move { person.note(get_app_passwords().await) },
+            ),
             create: ServerAction::new(),
             delete: ServerAction::new(),
             rename: ServerAction::new(),

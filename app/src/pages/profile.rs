@@ -1,13 +1,13 @@
 //! My Profile: the frame shared by its pages (top bar with the signed-in person, left
 //! navigation, the page's title) and the Overview page.
 //!
-//! Every signed-in page is drawn in it (`crate::app`); it reads the signed-in person once per
-//! page and shares it with the page through [`SignedInPerson`]. (A parent route keeping the
-//! frame across pages was tried in session 16: a browser signed out elsewhere then stayed on
-//! its pages, and a dialog in the URL of a client-side navigation was not drawn.)
+//! The frame is the parent route of every signed-in page (`crate::app`): it stays while the
+//! person moves between its pages, and reads the signed-in person once, not at each
+//! navigation. A page's own data says when the session has ended since (signed out from
+//! another browser, expired, reset by an administrator): [`SignedInPerson::note`].
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Redirect};
+use leptos_router::components::{A, Outlet, Redirect};
 use leptos_router::hooks::use_location;
 
 use crate::account::{SignOut, get_current_user};
@@ -15,14 +15,34 @@ use crate::error::AppError;
 use crate::model::CurrentUser;
 use crate::routes::{Page, SignInQuery};
 
-/// The signed-in person, read once by the frame and given to its page as context.
+/// The signed-in person, read once by the frame and given to its pages as context, and
+/// whether a page has found the session ended.
 #[derive(Clone, Copy)]
-pub struct SignedInPerson(pub Resource<Result<Option<CurrentUser>, AppError>>);
+pub struct SignedInPerson {
+    pub user: Resource<Result<Option<CurrentUser>, AppError>>,
+    ended: RwSignal<bool>,
+}
 
 impl SignedInPerson {
     /// The frame's; read anew only where a page is shown outside it.
     pub fn get() -> Self {
-        use_context::<Self>().unwrap_or_else(|| Self(Resource::new(|| (), |_| get_current_user())))
+        use_context::<Self>().unwrap_or_else(Self::read)
+    }
+
+    fn read() -> Self {
+        Self {
+            user: Resource::new(|| (), |_| get_current_user()),
+            ended: RwSignal::new(false),
+        }
+    }
+
+    /// Passes a page's `answer` on; one saying the session has ended sends the frame to
+    /// sign-in, as a page load would.
+    pub fn note<T>(self, answer: Result<T, AppError>) -> Result<T, AppError> {
+        if matches!(answer, Err(AppError::Unauthorized)) {
+            self.ended.set(true);
+        }
+        answer
     }
 }
 
@@ -42,9 +62,10 @@ fn title(page: Option<Page>) -> &'static str {
 
 /// The frame of every My Profile page: top bar, left navigation, and the page.
 #[component]
-pub fn ProfileLayout(children: Children) -> impl IntoView {
-    let user = Resource::new(|| (), |_| get_current_user());
-    provide_context(SignedInPerson(user));
+pub fn ProfileLayout() -> impl IntoView {
+    let person = SignedInPerson::read();
+    provide_context(person);
+    let SignedInPerson { user, ended } = person;
     let sign_out = ServerAction::<SignOut>::new();
     let location = use_location();
     // The server sends signed-out visitors to sign-in before rendering; this covers a session
@@ -66,10 +87,13 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
     view! {
         <leptos_meta::Title text=page_title/>
         <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                matches!(user.await, Ok(None) | Err(AppError::Unauthorized))
-                    .then(|| view! { <Redirect path=to_sign_in()/> })
-            })}
+            {move || {
+                let ended = ended.get();
+                Suspend::new(async move {
+                    (ended || matches!(user.await, Ok(None) | Err(AppError::Unauthorized)))
+                        .then(|| view! { <Redirect path=to_sign_in()/> })
+                })
+            }}
         </Suspense>
         <a class="skip-link" href="#main">"Skip to content"</a>
         <div class="portal">
@@ -103,7 +127,7 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
                         </Suspense>
                     </ul>
                 </nav>
-                <main class="content" id="main">{children()}</main>
+                <main class="content" id="main"><Outlet/></main>
             </div>
         </div>
     }
@@ -111,7 +135,7 @@ pub fn ProfileLayout(children: Children) -> impl IntoView {
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let SignedInPerson(user) = SignedInPerson::get();
+    let user = SignedInPerson::get().user;
     view! {
         <h1 tabindex="-1">"Overview"</h1>
         <Suspense fallback=|| view! { <p class="muted">"Loading..."</p> }>

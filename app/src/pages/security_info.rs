@@ -95,6 +95,7 @@ impl Methods {
             successes(passkeys.add),
             successes(passkeys.delete),
         );
+        let person = crate::pages::profile::SignedInPerson::get();
         let info = Resource::new(
             move || {
                 [
@@ -109,7 +110,7 @@ impl Methods {
                 ]
                 .map(|changes| changes.get())
             },
-            |_| get_security_info(),
+            move |_| async move { person.note(get_security_info().await) },
         );
         let this = Self {
             info,

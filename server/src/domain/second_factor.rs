@@ -34,6 +34,12 @@ pub fn second_step_ways(factors: &[SecondFactor], recovery_codes_left: u64) -> V
     ways
 }
 
+/// Whether "confirm it's you" takes a passkey in place of a code: the person has passkeys and
+/// no authenticator app (with an app, its code is asked for).
+pub fn confirms_with_passkey(authenticators: u64, passkeys: u64) -> bool {
+    authenticators == 0 && passkeys > 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,6 +55,13 @@ mod tests {
         );
         assert_eq!(ordered(None, 0, 2), [Passkey]);
         assert!(ordered(None, 0, 0).is_empty());
+    }
+
+    #[test]
+    fn a_passkey_confirms_its_the_person_only_without_an_authenticator_app() {
+        assert!(confirms_with_passkey(0, 1));
+        assert!(!confirms_with_passkey(1, 1), "the app's code is asked for");
+        assert!(!confirms_with_passkey(0, 0));
     }
 
     #[test]

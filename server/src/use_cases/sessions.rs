@@ -434,7 +434,7 @@ impl ServerBackend {
             passkeys,
             ..
         } = signed_in.counts;
-        if apps == 0 && passkeys > 0 {
+        if second_factor::confirms_with_passkey(apps, passkeys) {
             // A passkey answers in place of the code ("Confirm with a passkey").
             return Err(AppError::Forbidden(Refusal::ConfirmWithPasskey));
         }

@@ -19,6 +19,7 @@ use crate::db::Role;
 use crate::db::entities::{organization, user};
 use crate::domain::app_password::IdleLimit;
 use crate::domain::policy::Setting;
+use crate::domain::second_factor;
 use crate::domain::timefmt;
 
 impl From<PolicySetting> for Setting {
@@ -33,10 +34,12 @@ impl From<PolicySetting> for Setting {
     }
 }
 
+/// The console's settings as `signed_in` reads them; `recently_signed_in` is whether the
+/// administrator's next change needs no "confirm it's you".
 fn settings_of(
     org: organization::Model,
     recently_signed_in: bool,
-    has_two_step: bool,
+    signed_in: &SignedIn,
 ) -> OrganizationSettings {
     let on = |setting| match setting {
         PolicySetting::AllowAppPasswords => org.allow_app_passwords,
@@ -51,7 +54,11 @@ fn settings_of(
             .map(IdleLimit::days),
         name: org.name,
         recently_signed_in,
-        has_two_step,
+        has_two_step: ServerBackend::has_two_step(signed_in),
+        confirms_with_passkey: second_factor::confirms_with_passkey(
+            signed_in.counts.authenticators,
+            signed_in.counts.passkeys,
+        ),
     }
 }
 
@@ -117,7 +124,7 @@ impl AdministrationUseCases for ServerBackend {
             Utc::now(),
         );
         let org = admin.organization().await?;
-        Ok(settings_of(org, recent, Self::has_two_step(&signed_in)))
+        Ok(settings_of(org, recent, &signed_in))
     }
 
     async fn set_organization_setting(
@@ -129,7 +136,7 @@ impl AdministrationUseCases for ServerBackend {
     ) -> Result<OrganizationSettings, AppError> {
         let (signed_in, admin) = self.administrator_for_change(context, check).await?;
         let org = admin.set_policy(setting.into(), on).await?;
-        Ok(settings_of(org, true, Self::has_two_step(&signed_in)))
+        Ok(settings_of(org, true, &signed_in))
     }
 
     async fn set_app_password_idle_days(
@@ -141,7 +148,7 @@ impl AdministrationUseCases for ServerBackend {
         let (signed_in, admin) = self.administrator_for_change(context, check).await?;
         let days = crate::domain::app_password::parse_idle_days(days)?;
         let org = admin.set_app_password_idle_days(days).await?;
-        Ok(settings_of(org, true, Self::has_two_step(&signed_in)))
+        Ok(settings_of(org, true, &signed_in))
     }
 
     async fn people(
