@@ -69,7 +69,7 @@ pub fn ProfileLayout() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
     let location = use_location();
     // The server sends signed-out visitors to sign-in before rendering; this covers a session
-    // that ends between that check and the page.
+    // that ends between that check and the page, or later, found by a page's read.
     let to_sign_in = move || {
         // The router's `search` has no `?`.
         let (path, search) = (
