@@ -5,6 +5,7 @@ use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, LazyRoute, SsrMode, StaticSegment, lazy_route};
 
+use crate::components::links::GetFormsNavigate;
 use crate::pages::activity::RecentActivityPage;
 use crate::pages::admin::AdminPage;
 use crate::pages::admin_audit::AuditLogPage;
@@ -203,6 +204,7 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} - Latchkey")/>
         <Router>
             <PageAnnouncer/>
+            <GetFormsNavigate/>
             <Routes fallback=NotFound>
                 // The signed-in pages, in My Profile's frame (top bar, navigation, the person
                 // read once): it stays while the person moves between them. In order: the

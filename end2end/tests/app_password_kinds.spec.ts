@@ -2,7 +2,7 @@
 // later from the row; with and without the WebAssembly; the password check follows the kind.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { test, expect, readyUser, openAppPasswordDialog, pageWithoutScripts, untilItResponds, APP_PASSWORD, ADMIN } from './fixtures';
+import { test, expect, hydrated, readyUser, openAppPasswordDialog, pageWithoutScripts, untilItResponds, APP_PASSWORD, ADMIN } from './fixtures';
 
 async function noViolations(page: Page, what: string) {
   const results = await new AxeBuilder({ page }).analyze();
@@ -45,6 +45,7 @@ test('choose what an app password may use, see it in the list, change it later',
   expect(await check(page, server.baseURL, secret)).toBe(401);
   await page.reload();
   await expect(row.getByText(/Last used: SMTP, just now/)).toBeVisible();
+  await hydrated(page);
 
   // Change it from the row; the list shows it at once, and a reload agrees.
   await untilItResponds(async () => {
@@ -54,8 +55,15 @@ test('choose what an app password may use, see it in the list, change it later',
   await expect(row.getByLabel('What may it use?')).toHaveValue('sending_only');
   await noViolations(page, 'app password row: change what it may use');
   await row.getByLabel('What may it use?').selectOption({ label: 'Mail (IMAP, POP3, sending)' });
+  // Hydrated, the row's plain form is one call from the list's listener, not a page load.
+  const requests: string[] = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path === '/api/change_app_password_kind' || request.resourceType() === 'document') requests.push(`${request.method()} ${path}`);
+  });
   await row.getByRole('button', { name: 'Save' }).click();
   await expect(row.getByText('May use: Mail (IMAP, POP3, sending)')).toBeVisible();
+  expect(requests).toEqual(['POST /api/change_app_password_kind']);
   expect(await check(page, server.baseURL, secret, 'imap')).toBe(204);
   expect(await check(page, server.baseURL, secret, 'caldav')).toBe(401);
   await page.reload();

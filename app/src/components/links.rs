@@ -1,13 +1,10 @@
 //! Controls that open a dialog or leave one. A dialog is part of the page's URL (`?add=method`,
 //! `?delete=7`, ...), so Back and Forward open and close it and it works before the WebAssembly:
-//! openers are buttons in small GET forms (`leptos_router`'s `Form`: hydrated, a client-side
-//! navigation to the same URL), and the ways back (Cancel, No, Done) are links to the page
+//! openers are buttons in small GET forms (hydrated, a client-side navigation to the same URL:
+//! [`GetFormsNavigate`]), and the ways back (Cancel, No, Done) are links to the page
 //! without the dialog.
 
-use std::sync::Arc;
-
 use leptos::prelude::*;
-use leptos_router::components::Form;
 
 use crate::routes::{Page, SecurityInfoDialog, SecurityInfoQuery, query_pairs};
 
@@ -22,32 +19,87 @@ pub fn OpenDialog(
     label: Option<String>,
     children: Children,
 ) -> impl IntoView {
-    // The query, field by field: the browser asks for that URL, and once hydrated the
-    // router's `Form` navigates to it client-side.
+    dialog_opener(page, dialog, class, label, children())
+}
+
+/// [`OpenDialog`] as plain markup, for the rows of a list: a small GET form whose fields are
+/// the dialog's query. The browser asks for that URL; hydrated, [`GetFormsNavigate`] makes it a
+/// client-side navigation. No component per row: a server render of a list pays only for
+/// its markup.
+pub fn dialog_opener(
+    page: Page,
+    dialog: SecurityInfoDialog,
+    class: &'static str,
+    label: Option<String>,
+    content: impl IntoView,
+) -> impl IntoView {
     let fields = query_pairs(&SecurityInfoQuery {
         dialog: Some(dialog),
     });
     view! {
-        <GetForm action=page.path() attr:class="inline-form">
+        <form method="get" action=page.path() class="inline-form">
             {fields.into_iter().map(|(name, value)| view! { <input type="hidden" name=name value=value/> }).collect_view()}
-            <button type="submit" class=class aria-label=label>{children()}</button>
-        </GetForm>
+            <button type="submit" class=class aria-label=label>{content}</button>
+        </form>
     }
 }
 
-/// A GET form (its fields are the query of `action`): `leptos_router`'s `Form`, so that once
-/// hydrated a submission is a client-side navigation to the URL the browser itself would load.
-/// Leptos 0.8 adds the submit button to the query even when it has no name (`?q=x&=`), which
-/// a browser does not: that empty pair is taken out first.
+/// Hydrated, the submission of any GET form (a dialog opener, the console's search, the
+/// sign-in name) becomes a client-side navigation to the URL the browser itself would load, as
+/// the router does for a link. One listener for the document, so GET forms stay plain markup
+/// (`leptos_router`'s `Form` per dialog opener was a tenth of Security info's server render
+/// with 40 app passwords). A form whose own handler took the submission is left alone.
 #[component]
-pub fn GetForm(action: &'static str, children: Children) -> impl IntoView {
-    let without_nameless_button: Arc<dyn Fn(&leptos::web_sys::FormData)> =
-        Arc::new(|fields| fields.delete(""));
-    view! {
-        <Form method="get" action=action on_form_data=without_nameless_button>
-            {children()}
-        </Form>
+pub fn GetFormsNavigate() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        let listener = window_event_listener(leptos::ev::submit, move |event| {
+            if let Some(url) = get_form_url(&event) {
+                event.prevent_default();
+                navigate(&url, Default::default());
+            }
+        });
+        on_cleanup(move || listener.remove());
     }
+}
+
+/// Where a same-origin GET form's submission leads (path and query), if `event` is one that
+/// no handler has taken.
+#[cfg(feature = "hydrate")]
+fn get_form_url(event: &leptos::ev::SubmitEvent) -> Option<String> {
+    use wasm_bindgen::JsCast;
+    use web_sys::{FormData, HtmlFormElement, Url, UrlSearchParams};
+    if event.default_prevented() {
+        return None;
+    }
+    let form = event.target()?.dyn_into::<HtmlFormElement>().ok()?;
+    if !form.method().eq_ignore_ascii_case("get") {
+        return None;
+    }
+    let action = Url::new(&form.action()).ok()?;
+    if action.origin() != window().location().origin().ok()? {
+        return None;
+    }
+    // The fields as the browser would send them: a named submit button counts, a nameless
+    // one does not.
+    let fields = FormData::new_with_form(&form).ok()?;
+    if let Some(button) = event.submitter()
+        && let Some(name) = button.get_attribute("name").filter(|name| !name.is_empty())
+    {
+        let value = button.get_attribute("value").unwrap_or_default();
+        fields.append_with_str(&name, &value).ok()?;
+    }
+    let query = UrlSearchParams::new_with_str_sequence_sequence(&fields)
+        .ok()?
+        .to_string()
+        .as_string()
+        .unwrap_or_default();
+    Some(if query.is_empty() {
+        action.pathname()
+    } else {
+        format!("{}?{query}", action.pathname())
+    })
 }
 
 /// A link out of a dialog (Cancel, No, Done): to the page without it.

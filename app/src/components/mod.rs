@@ -4,3 +4,4 @@ pub mod copy;
 pub mod field;
 pub mod links;
 pub mod modal;
+pub mod row_forms;

@@ -18,7 +18,7 @@ use crate::admin::{
     SetAppPasswordIdleDays, SetOrganizationSetting, get_app_passwords_of_person,
     get_organization_settings, get_people,
 };
-use crate::components::links::{DialogActions, GetForm};
+use crate::components::links::DialogActions;
 use crate::components::modal::Modal;
 use crate::error::{AppError, OwnMethodsReset, Refusal};
 use crate::model::{
@@ -174,14 +174,14 @@ fn People(
                     attr:class="button">"Add person"</A>
             </div>
             // A search loads `?q=`; hydrated, a client-side navigation to the same URL.
-            <GetForm action=Page::Admin.path() attr:class="search-form" attr:role="search">
+            <form method="get" action=Page::Admin.path() class="search-form" role="search">
                 <label for="people-search">"Find people by sign-in name or name"</label>
                 <div class="search-row">
                     <input id="people-search" type="search" name="q" autocomplete="off"
                         value=move || search.get().0/>
                     <button type="submit" class="button">"Search"</button>
                 </div>
-            </GetForm>
+            </form>
             <p class="form-error" role="alert">{refusal}</p>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || page.get().map(|answer| match answer {

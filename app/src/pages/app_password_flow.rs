@@ -20,7 +20,7 @@ use crate::app_passwords::{
 };
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
-use crate::components::links::{DialogActions, DialogBack, OpenDialog};
+use crate::components::links::{DialogActions, DialogBack, OpenDialog, dialog_opener};
 use crate::components::modal::Modal;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
@@ -297,12 +297,13 @@ pub fn confirmation_failed(error: &AppError) -> bool {
 #[component]
 pub fn RenameAppPasswordButton(page: Page, item: AppPasswordItem) -> impl IntoView {
     let dialog = SecurityInfoDialog::AppPassword(AppPasswordDialog::Rename { id: item.id });
-    view! {
-        <OpenDialog page=page dialog=dialog class="link"
-            label=format!("Rename app password {}", item.name)>
-            "Rename"
-        </OpenDialog>
-    }
+    dialog_opener(
+        page,
+        dialog,
+        "link",
+        Some(format!("Rename app password {}", item.name)),
+        "Rename",
+    )
 }
 
 /// "Delete all" app passwords: opens its confirmation (only worth offering for two or more).
@@ -328,12 +329,13 @@ pub fn DeleteAppPasswordButton(
         id: item.id,
         then_create: from_create,
     });
-    view! {
-        <OpenDialog page=page dialog=dialog class="link"
-            label=format!("Delete app password {}", item.name)>
-            "Delete"
-        </OpenDialog>
-    }
+    dialog_opener(
+        page,
+        dialog,
+        "link",
+        Some(format!("Delete app password {}", item.name)),
+        "Delete",
+    )
 }
 
 /// The create steps, inside the page's dialog.
@@ -465,32 +467,37 @@ fn ExpirySelect(expires: RwSignal<AppPasswordLifetime>) -> impl IntoView {
 }
 
 /// What one listed app password may use, and a small form to change it (a disclosure, so it
-/// works before the WebAssembly too).
-#[component]
-pub fn AppPasswordKindRow(apps: AppPasswords, item: AppPasswordItem) -> impl IntoView {
+/// works before the WebAssembly too). Plain markup: the list dispatches the form to
+/// `AppPasswords::change_kind` ([`crate::components::row_forms::dispatch_row_forms`]) and shows
+/// its refusal once, above the rows ([`change_kind_refusal`]).
+pub fn app_password_kind_row(item: &AppPasswordItem) -> impl IntoView + use<> {
     let select_id = format!("kind-of-app-password-{}", item.id);
-    let error = move || match apps.change_kind.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
-        _ => None,
-    };
+    let current = item.kind;
     view! {
         <div class="app-password-kind">
-            <span>"May use: " {item.kind.label()}</span>
+            <span>"May use: " {current.label()}</span>
             <details class="change-kind">
                 <summary aria-label=format!("Change what app password {} may use", item.name)>"Change"</summary>
-                <ActionForm action=apps.change_kind attr:class="inline-form">
+                <form action={<ChangeAppPasswordKind as leptos::server_fn::ServerFn>::PATH} method="post" class="inline-form">
                     <input type="hidden" name="id" value=item.id.to_string()/>
                     <label for=select_id.clone()>"What may it use?"</label>
                     <select id=select_id name="kind">
-                        {AppPasswordKind::ALL.into_iter().map(|option| view! {
-                            <option value=option.as_str() selected=option == item.kind>{option.label()}</option>
-                        }).collect_view()}
+                        {AppPasswordKind::ALL.map(|option| view! {
+                            <option value=option.as_str() selected=option == current>{option.label()}</option>
+                        })}
                     </select>
-                    <button type="submit" class="button" disabled=move || apps.change_kind.pending().get()>"Save"</button>
-                </ActionForm>
-                <p class="form-error" role="alert">{error}</p>
+                    <button type="submit" class="button">"Save"</button>
+                </form>
             </details>
         </div>
+    }
+}
+
+/// Why the last change of what an app password may use was refused, if it was.
+pub fn change_kind_refusal(apps: AppPasswords) -> impl Fn() -> Option<String> + Copy {
+    move || match apps.change_kind.value().get() {
+        Some(Err(error)) => Some(format!("What it may use was not changed: {error}")),
+        _ => None,
     }
 }
 

@@ -4,7 +4,8 @@
 //!
 //! Client state: `info` (a `Resource` of `get_security_info`), the app passwords
 //! ([`AppPasswords`]) and the signed-in browsers ([`Browsers`]), rendered on the server and
-//! hydrated. Each change is one server function called through an `ActionForm`; its answer
+//! hydrated. Each change is one server function called through an `ActionForm` (in the
+//! app-password rows, plain forms the list dispatches: `crate::components::row_forms`); its answer
 //! updates the state in place (app passwords), or the lists it changes are read again (they
 //! are resources keyed on the changes' successes). Which
 //! dialog is open is the URL's query (`?add=method`, `?change=password`, ...), so Back and
@@ -24,6 +25,7 @@ use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
+use crate::components::row_forms::dispatch_row_forms;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{
@@ -32,10 +34,10 @@ use crate::model::{
 };
 use crate::pages::answers::successes;
 use crate::pages::app_password_flow::{
-    AppPasswordChangeDialog, AppPasswordKindRow, AppPasswordSteps, AppPasswords,
-    DeleteAllAppPasswordsButton, DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton,
-    answering_create, confirmation_failed, forget_answers_when_the_dialog_changes,
-    refresh_when_shown,
+    AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
+    DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
+    app_password_kind_row, change_kind_refusal, confirmation_failed,
+    forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::passkey_methods::{AddPasskey, ConfirmWithPasskey, PasskeyRows, Passkeys};
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
@@ -959,10 +961,11 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                             <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
                             {(o.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
                         </div>
+                        <p class="form-error" role="alert">{change_kind_refusal(apps)}</p>
                         {(!o.allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
                         })}
-                        <ul class="methods" aria-label="Your app passwords">
+                        <ul class="methods" aria-label="Your app passwords" on:submit=dispatch_row_forms(apps.change_kind)>
                             {o.items.into_iter().map(|item| view! {
                                 <li class="method">
                                     <span class="method-name">{item.name.clone()}
@@ -976,7 +979,7 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                                         })}
                                         {item.expired.then_some(" · It no longer signs in: delete it, and create a new one if the app still needs it.")}
                                     </span>
-                                    <AppPasswordKindRow apps=apps item=item.clone()/>
+                                    {app_password_kind_row(&item)}
                                     <span class="row-actions">
                                         <RenameAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
                                         <DeleteAppPasswordButton page=Page::SecurityInfo item=item/>

@@ -20,7 +20,6 @@
 
 use leptos::either::{Either, EitherOf7};
 use leptos::prelude::*;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::account::{
@@ -146,7 +145,7 @@ fn UsernameStep(next: String) -> impl IntoView {
     let next_for_passkey = next.clone();
     view! {
         <h1 id="signin-heading" tabindex="-1">"Sign in"</h1>
-        <Form method="get" action=Page::SignIn.path() attr:class="stack">
+        <form method="get" action=Page::SignIn.path() class="stack">
             <input type="hidden" name="next" value=next/>
             <div class="field">
                 <label for="username">"Sign-in name"</label>
@@ -161,7 +160,7 @@ fn UsernameStep(next: String) -> impl IntoView {
                 />
             </div>
             <button type="submit" class="button primary">"Next"</button>
-        </Form>
+        </form>
         <PasskeySignInButton next=next_for_passkey/>
     }
 }
