@@ -2,7 +2,7 @@
 // later from the row; with and without the WebAssembly; the password check follows the kind.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { test, expect, hydrated, readyUser, openAppPasswordDialog, pageWithoutScripts, untilItResponds, APP_PASSWORD, ADMIN } from './fixtures';
+import { test, expect, hydrated, readyUser, newAppPassword, openAppPasswordDialog, pageWithoutScripts, untilItResponds, APP_PASSWORD, ADMIN } from './fixtures';
 
 async function noViolations(page: Page, what: string) {
   const results = await new AxeBuilder({ page }).analyze();
@@ -103,4 +103,33 @@ test('an app password of a kind is created and changed before the WebAssembly lo
   await expect(row.getByText('May use: Everything')).toBeVisible();
   expect(await check(page, server.baseURL, secret)).toBe(204);
   await plain.context().close();
+});
+
+test('a change of what it may use, refused because the app password was deleted meanwhile, says so above the list', async ({ page, server }) => {
+  await readyUser(page, server);
+  await newAppPassword(page, 'Scanner');
+  await newAppPassword(page, 'Tablet');
+  await hydrated(page);
+  const list = page.getByRole('list', { name: 'Your app passwords' });
+  const row = list.getByRole('listitem').filter({ hasText: 'Scanner' });
+  await untilItResponds(async () => {
+    await row.getByText('Change', { exact: true }).click();
+    await expect(row.getByLabel('What may it use?')).toBeVisible({ timeout: 1000 });
+  });
+  // Another window deletes it while this row's form is open.
+  const id = await row.locator('input[name="id"]').inputValue();
+  const deleted = await page.evaluate(async (id) => {
+    const response = await fetch('/api/delete_app_password', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+      body: new URLSearchParams({ id }),
+    });
+    return response.status;
+  }, id);
+  expect(deleted).toBe(200);
+  await row.getByLabel('What may it use?').selectOption({ label: 'Mail (IMAP, POP3, sending)' });
+  await row.getByRole('button', { name: 'Save' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'What it may use was not changed: This app password no longer exists' })).toBeVisible();
+  await expect(list.getByText('Scanner', { exact: true })).toHaveCount(0);
+  await expect(list.getByText('Tablet', { exact: true })).toBeVisible();
 });
