@@ -1,4 +1,4 @@
-//! Forms in the rows of a long list (app passwords, authenticator apps) as plain markup. Each
+//! Forms in the rows of a long list (the app passwords) as plain markup. Each
 //! posts to its server function, so it works before the WebAssembly; once hydrated, one listener
 //! on the list dispatches it, as `ActionForm` does for a single form. A component per row (an
 //! `ActionForm`, a router `Form`) made Security info's server render with 40 app passwords
