@@ -2,7 +2,7 @@
 // later from the row; with and without the WebAssembly; the password check follows the kind.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { test, expect, hydrated, readyUser, newAppPassword, openAppPasswordDialog, pageWithoutScripts, untilItResponds, APP_PASSWORD, ADMIN } from './fixtures';
+import { test, expect, hydrated, readyUser, newAppPassword, openAppPasswordDialog, pageWithoutScripts, recordRequests, untilItResponds, APP_PASSWORD, ADMIN } from './fixtures';
 
 async function noViolations(page: Page, what: string) {
   const results = await new AxeBuilder({ page }).analyze();
@@ -56,14 +56,10 @@ test('choose what an app password may use, see it in the list, change it later',
   await noViolations(page, 'app password row: change what it may use');
   await row.getByLabel('What may it use?').selectOption({ label: 'Mail (IMAP, POP3, sending)' });
   // Hydrated, the row's plain form is one call from the list's listener, not a page load.
-  const requests: string[] = [];
-  page.on('request', (request) => {
-    const path = new URL(request.url()).pathname;
-    if (path === '/api/change_app_password_kind' || request.resourceType() === 'document') requests.push(`${request.method()} ${path}`);
-  });
+  const requests = recordRequests(page);
   await row.getByRole('button', { name: 'Save' }).click();
   await expect(row.getByText('May use: Mail (IMAP, POP3, sending)')).toBeVisible();
-  expect(requests).toEqual(['POST /api/change_app_password_kind']);
+  expect(requests).toEqual(['POST /api/change_app_password_kind fetch']);
   expect(await check(page, server.baseURL, secret, 'imap')).toBe(204);
   expect(await check(page, server.baseURL, secret, 'caldav')).toBe(401);
   await page.reload();

@@ -1,19 +1,7 @@
 // The hydrated client: typed server-function calls instead of page loads, the list as client
 // state, refusals shown in place, two tabs of one person, and the whole flow by keyboard.
-import { test, expect, hydrated, readyUser, openAppPasswordDialog, latchkeyAdmin, untilItResponds, pageWithoutScripts, sql, APP_PASSWORD } from './fixtures';
-import type { Page, Request } from '@playwright/test';
-
-/** Records the server-function calls and documents the page requests from now on (but the
- * first-sign-in poll; the browser's own favicon checks are not the app's). */
-function recordRequests(page: Page): string[] {
-  const seen: string[] = [];
-  page.on('request', (request: Request) => {
-    const path = new URL(request.url()).pathname;
-    const call = path.startsWith('/api/') && path !== '/api/app_password_first_sign_in';
-    if (call || request.resourceType() === 'document') seen.push(`${request.method()} ${path} ${request.resourceType()}`);
-  });
-  return seen;
-}
+import { test, expect, hydrated, readyUser, openAppPasswordDialog, latchkeyAdmin, untilItResponds, pageWithoutScripts, recordRequests, sql, APP_PASSWORD } from './fixtures';
+import type { Page } from '@playwright/test';
 
 test('after hydration, creating and deleting an app password each send one call and fetch no page', async ({ page, server }) => {
   await readyUser(page, server);

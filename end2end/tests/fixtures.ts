@@ -299,6 +299,18 @@ export async function readyUser(page: Page, server: LatchkeyServer) {
   return addAuthenticator(page, server);
 }
 
+/** Records the server-function calls and documents the page requests from now on (but the
+ * first-sign-in poll; the browser's own favicon checks are not the app's). */
+export function recordRequests(page: Page): string[] {
+  const seen: string[] = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    const call = path.startsWith('/api/') && path !== '/api/app_password_first_sign_in';
+    if (call || request.resourceType() === 'document') seen.push(`${request.method()} ${path} ${request.resourceType()}`);
+  });
+  return seen;
+}
+
 /** Opens Add method > App password on Security info; returns its dialog. */
 export async function openAppPasswordDialog(page: Page) {
   await page.getByRole('button', { name: 'Add method' }).click();
