@@ -266,6 +266,24 @@ test('an administrator adds a person and resets a password; each time the person
   await signIn(signedIn, server, { username: 'grace@contoso.example', password: 'another long password' });
   await expect(signedIn).toHaveURL(server.baseURL + '/');
   await fresh.close();
+
+  // A reset in the hydrated console: the list is read again behind the dialog, and the link
+  // stays shown until Done.
+  await page.goto(server.baseURL + '/admin?q=grace');
+  await hydrated(page);
+  await page.getByRole('link', { name: 'Reset password of grace@contoso.example' }).click();
+  const hydratedReset = page.getByRole('dialog', { name: 'Reset password' });
+  await expect(hydratedReset).toContainText('Reset the password of Grace Hopper (grace@contoso.example)?');
+  await hydratedReset.getByRole('button', { name: 'Reset password' }).click();
+  const shownLink = hydratedReset.getByLabel('One-time link');
+  await expect(shownLink).toHaveValue(/\/set-password\?token=[0-9a-f]{64}$/);
+  expect(await shownLink.inputValue()).not.toEqual(resetUrl);
+  // Still there once the list has been read again.
+  await page.waitForTimeout(500);
+  await expect(shownLink).toBeVisible();
+  await hydratedReset.getByRole('link', { name: 'Done' }).click();
+  await expect(hydratedReset).toBeHidden();
+  await expect(page).toHaveURL(server.baseURL + '/admin?q=grace');
 });
 
 test('after 10 minutes the console asks "Confirm it\'s you" once, then changes go through (hydrated)', async ({ page, server }) => {

@@ -38,7 +38,8 @@ pub fn Modal(
 }
 
 /// Makes the dialog modal once it is in the page; a close (Esc) leads to `close_href` unless the
-/// dialog is going anyway because the URL changed. Returns the `close` event handler.
+/// dialog is going anyway because the URL changed, or is open again because it was redrawn.
+/// Returns the `close` event handler.
 #[cfg(feature = "hydrate")]
 fn behave_as_modal(
     dialog: NodeRef<leptos::html::Dialog>,
@@ -70,8 +71,17 @@ fn behave_as_modal(
             }
         }
     });
-    move |_| {
-        if !leaving.load(Ordering::Relaxed) {
+    move |event: leptos::ev::Event| {
+        // A page that draws the dialog again (its list was read again behind it) rebuilds it
+        // in place: the old drawing's cleanup closed the element and the new one opened it
+        // again, so the close event that arrives now is stale.
+        let open_again = event
+            .target()
+            .and_then(|target| {
+                wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlDialogElement>(target).ok()
+            })
+            .is_some_and(|element| element.open());
+        if !leaving.load(Ordering::Relaxed) && !open_again {
             // Replacing the dialog's history entry: Back does not open it again. (A push is
             // also lost after Forward, as the router keeps its stack.)
             let options = leptos_router::NavigateOptions {
