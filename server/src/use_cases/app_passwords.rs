@@ -165,21 +165,28 @@ impl AppPasswordUseCases for ServerBackend {
             Err(StoreError::AlreadyExists) => return Err(name_taken(&name)),
             other => other?,
         };
-        let password = secret.for_display();
-        // The profile is an offer beside the new password: if it cannot be made now, the
-        // password stands and the dialog simply does not offer it.
-        let apple_profile = self
-            .issue_apple_profile_link(context, created.id, &password, now)
-            .await
-            .unwrap_or_else(|error| {
+        // The profile is an offer beside the new password, when mail is set up: if it cannot
+        // be made now, the password stands and the dialog simply does not offer it. The
+        // person, the policy and the password were checked above.
+        let apple_profile = match self.mail_setup(context).await {
+            Ok(Some(_)) => self
+                .seal_apple_profile_link(&created, &secret, now)
+                .await
+                .inspect_err(|error| {
+                    tracing::warn!(%error, "no Apple profile offered with a new app password");
+                })
+                .ok(),
+            Ok(None) => None,
+            Err(error) => {
                 tracing::warn!(%error, "no Apple profile offered with a new app password");
                 None
-            });
+            }
+        };
         Ok(CreatedAppPassword {
             id: created.id,
             name: created.name.clone(),
             item: list_item(created, self.idle_limit(context).await?, now),
-            password,
+            password: secret.for_display(),
             apple_profile,
         })
     }

@@ -105,6 +105,20 @@ impl ServerBackend {
             return Ok(None);
         }
         let (app, secret) = self.own_app_password(&signed_in, id, password).await?;
+        self.seal_apple_profile_link(&app, &secret, now)
+            .await
+            .map(Some)
+    }
+
+    /// A new single-use link to the profile of `app`, whose password is `secret` (the caller
+    /// has checked both: [`Self::issue_apple_profile_link`], or the creation that just made
+    /// them), valid [`LINK_LIFETIME`] from `now`, with its QR code.
+    pub(super) async fn seal_apple_profile_link(
+        &self,
+        app: &app_password::Model,
+        secret: &AppPasswordSecret,
+        now: DateTime<Utc>,
+    ) -> Result<AppleProfileOffer, AppError> {
         let nonce = random_hex(&mut OsRandom, 16);
         let sealed = self.secret_key.seal(
             LINK_SEAL_PURPOSE,
@@ -131,7 +145,7 @@ impl ServerBackend {
             self.settings.public_url
         );
         let qr_svg = crate::domain::totp::qr_svg(&link)?;
-        Ok(Some(AppleProfileOffer { link, qr_svg }))
+        Ok(AppleProfileOffer { link, qr_svg })
     }
 
     /// The profile behind a QR code's link, if `token` is one that has been neither used nor
@@ -180,7 +194,7 @@ impl ServerBackend {
     }
 
     /// The organization and its mail settings, when it has them.
-    async fn mail_setup(
+    pub(super) async fn mail_setup(
         &self,
         context: &RequestContext,
     ) -> Result<Option<(organization::Model, MailSettings)>, AppError> {
