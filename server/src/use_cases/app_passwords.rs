@@ -168,20 +168,17 @@ impl AppPasswordUseCases for ServerBackend {
         // The profile is an offer beside the new password, when mail is set up: if it cannot
         // be made now, the password stands and the dialog simply does not offer it. The
         // person, the policy and the password were checked above.
-        let apple_profile = match self.mail_setup(context).await {
+        let offered = match self.mail_setup(context).await {
             Ok(Some(_)) => self
                 .seal_apple_profile_link(&created, &secret, now)
                 .await
-                .inspect_err(|error| {
-                    tracing::warn!(%error, "no Apple profile offered with a new app password");
-                })
-                .ok(),
-            Ok(None) => None,
-            Err(error) => {
-                tracing::warn!(%error, "no Apple profile offered with a new app password");
-                None
-            }
+                .map(Some),
+            other => other.map(|_| None),
         };
+        let apple_profile = offered.unwrap_or_else(|error| {
+            tracing::warn!(%error, "no Apple profile offered with a new app password");
+            None
+        });
         Ok(CreatedAppPassword {
             id: created.id,
             name: created.name.clone(),
