@@ -29,8 +29,8 @@ use crate::components::row_forms::dispatch_row_forms;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{
-    AppPasswordItem, AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes,
-    RecoveryCodesLeft, SecondFactor, SecurityInfo,
+    AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes, RecoveryCodesLeft, SecondFactor,
+    SecurityInfo,
 };
 use crate::pages::answers::successes;
 use crate::pages::app_password_flow::{
@@ -932,25 +932,8 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
 /// offered when they are not.
 #[component]
 fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
-    // The rows are markup with no state of their own (their forms are taken by the list's
-    // listener, `dispatch_row_forms`, and by `GetFormsNavigate`), written once per change of the
-    // list and set as the list's content. Mounted as views, the server resolved every element of
-    // every row as its own future, in each of the `<Transition>`'s passes: 40 rows were twice
-    // the rest of the page (BENCHMARKS.md). Hydrating leaves the server's rows as they are.
-    let rows = Memo::new(move |_| {
-        apps.list.with(|list| match list {
-            Some(Ok(overview)) => overview
-                .items
-                .iter()
-                .map(app_password_row)
-                .collect_view()
-                .to_html(),
-            _ => String::new(),
-        })
-    });
     move || {
-        apps.list.with(|list| {
-            let Some(Ok(o)) = list else { return None };
+        apps.overview().map(|o| {
             let note = if !o.security_info_experience {
                 Some(Either::Left(view! {
                     <p class="hint">
@@ -969,50 +952,44 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                 None
             };
             let show_list = o.security_info_experience && (o.allowed || !o.items.is_empty());
-            let (count, limit, allowed) = (o.items.len(), o.limit, o.allowed);
-            Some(view! {
+            view! {
                 {note}
                 {show_list.then(|| view! {
                     <section class="app-passwords" aria-labelledby="app-passwords-heading">
                         <h2 id="app-passwords-heading">"App passwords"</h2>
                         <div class="list-toolbar">
-                            <p class="muted app-password-count">{format!("{count} of {limit} in use")}</p>
-                            {(count >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
+                            <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
+                            {(o.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
                         </div>
                         <p class="form-error" role="alert">{change_kind_refusal(apps)}</p>
-                        {(!allowed).then(|| view! {
+                        {(!o.allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
                         })}
-                        <ul class="methods" aria-label="Your app passwords" on:submit=dispatch_row_forms(apps.change_kind)
-                            inner_html=move || rows.get()/>
+                        <ul class="methods" aria-label="Your app passwords" on:submit=dispatch_row_forms(apps.change_kind)>
+                            {o.items.into_iter().map(|item| view! {
+                                <li class="method">
+                                    <span class="method-name">{item.name.clone()}
+                                        {item.expired.then(|| view! {
+                                            <span class="expired-badge">"Expired"</span>
+                                        })}
+                                    </span>
+                                    <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}
+                                        {item.expiry.clone().filter(|_| !item.expired).map(|expiry| view! {
+                                            " · " <span class="app-password-expiry">{expiry}</span>
+                                        })}
+                                        {item.expired.then_some(" · It no longer signs in: delete it, and create a new one if the app still needs it.")}
+                                    </span>
+                                    {app_password_kind_row(&item)}
+                                    <span class="row-actions">
+                                        <RenameAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
+                                        <DeleteAppPasswordButton page=Page::SecurityInfo item=item/>
+                                    </span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
                     </section>
                 })}
-            })
+            }
         })
-    }
-}
-
-/// One app password's row: its name, when created and last used, what it may use (with
-/// Change), Rename and Delete.
-fn app_password_row(item: &AppPasswordItem) -> impl IntoView + use<> {
-    view! {
-        <li class="method">
-            <span class="method-name">{item.name.clone()}
-                {item.expired.then(|| view! {
-                    <span class="expired-badge">"Expired"</span>
-                })}
-            </span>
-            <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}
-                {item.expiry.clone().filter(|_| !item.expired).map(|expiry| view! {
-                    " · " <span class="app-password-expiry">{expiry}</span>
-                })}
-                {item.expired.then_some(" · It no longer signs in: delete it, and create a new one if the app still needs it.")}
-            </span>
-            {app_password_kind_row(item)}
-            <span class="row-actions">
-                <RenameAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
-                <DeleteAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
-            </span>
-        </li>
     }
 }
