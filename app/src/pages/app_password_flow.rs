@@ -466,33 +466,6 @@ fn ExpirySelect(expires: RwSignal<AppPasswordLifetime>) -> impl IntoView {
     }
 }
 
-/// What one listed app password may use, and a small form to change it (a disclosure, so it
-/// works before the WebAssembly too). Plain markup: the list dispatches the form to
-/// `AppPasswords::change_kind` ([`crate::components::row_forms::dispatch_row_forms`]) and shows
-/// its refusal once, above the rows ([`change_kind_refusal`]).
-pub fn app_password_kind_row(item: &AppPasswordItem) -> impl IntoView + use<> {
-    let select_id = format!("kind-of-app-password-{}", item.id);
-    let current = item.kind;
-    view! {
-        <div class="app-password-kind">
-            <span>"May use: " {current.label()}</span>
-            <details class="change-kind">
-                <summary aria-label=format!("Change what app password {} may use", item.name)>"Change"</summary>
-                <form action={<ChangeAppPasswordKind as leptos::server_fn::ServerFn>::PATH} method="post" class="inline-form">
-                    <input type="hidden" name="id" value=item.id.to_string()/>
-                    <label for=select_id.clone()>"What may it use?"</label>
-                    <select id=select_id name="kind">
-                        {AppPasswordKind::ALL.map(|option| view! {
-                            <option value=option.as_str() selected=option == current>{option.label()}</option>
-                        })}
-                    </select>
-                    <button type="submit" class="button">"Save"</button>
-                </form>
-            </details>
-        </div>
-    }
-}
-
 /// Why the last change of what an app password may use was refused, if it was.
 pub fn change_kind_refusal(apps: AppPasswords) -> impl Fn() -> Option<String> + Copy {
     move || match apps.change_kind.value().get() {

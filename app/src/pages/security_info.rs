@@ -21,6 +21,7 @@ use crate::account::{
     GetNewRecoveryCodes, MethodToAdd, RenameAuthenticator, SetDefaultMethod, SignOutEverywhere,
     get_pending_authenticator, get_security_info,
 };
+use crate::app_passwords::ChangeAppPasswordKind;
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
@@ -29,21 +30,21 @@ use crate::components::row_forms::dispatch_row_forms;
 use crate::error::AppError;
 use crate::form_post::FormPostAnswer;
 use crate::model::{
-    AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes, RecoveryCodesLeft, SecondFactor,
-    SecurityInfo,
+    AppPasswordItem, AppPasswordKind, AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes,
+    RecoveryCodesLeft, SecondFactor, SecurityInfo,
 };
 use crate::pages::answers::successes;
 use crate::pages::app_password_flow::{
     AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
-    DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, answering_create,
-    app_password_kind_row, change_kind_refusal, confirmation_failed,
+    DeleteRefusal, answering_create, change_kind_refusal, confirmation_failed,
     forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::passkey_methods::{AddPasskey, ConfirmWithPasskey, PasskeyRows, Passkeys};
 use crate::pages::signed_in_browsers::{Browsers, SignedInBrowsers};
 use crate::passkey_model::PasskeyAvailability;
 use crate::routes::{
-    AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, SignInQuery, use_page_query,
+    AppPasswordDialog, Page, SecurityInfoDialog, SecurityInfoQuery, SignInQuery, query_pairs,
+    use_page_query,
 };
 
 /// The page's path: where its dialogs lead back to.
@@ -932,8 +933,20 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
 /// offered when they are not.
 #[component]
 fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
+    // The rows are markup with no state of their own (their forms are taken by the list's
+    // listener, `dispatch_row_forms`, and by `GetFormsNavigate`): written once per change of the
+    // list and set as the list's content, which hydrating leaves as the server sent it. As Leptos
+    // views, the server resolved every element of every row as a future, in each pass of the
+    // `<Transition>`: 40 rows cost more than the rest of the page (BENCHMARKS.md).
+    let rows = Memo::new(move |_| {
+        apps.list.with(|list| match list {
+            Some(Ok(overview)) => app_password_rows(&overview.items),
+            _ => String::new(),
+        })
+    });
     move || {
-        apps.overview().map(|o| {
+        apps.list.with(|list| {
+            let Some(Ok(o)) = list else { return None };
             let note = if !o.security_info_experience {
                 Some(Either::Left(view! {
                     <p class="hint">
@@ -952,44 +965,138 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                 None
             };
             let show_list = o.security_info_experience && (o.allowed || !o.items.is_empty());
-            view! {
+            let (count, limit, allowed) = (o.items.len(), o.limit, o.allowed);
+            Some(view! {
                 {note}
                 {show_list.then(|| view! {
                     <section class="app-passwords" aria-labelledby="app-passwords-heading">
                         <h2 id="app-passwords-heading">"App passwords"</h2>
                         <div class="list-toolbar">
-                            <p class="muted app-password-count">{format!("{} of {} in use", o.items.len(), o.limit)}</p>
-                            {(o.items.len() >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
+                            <p class="muted app-password-count">{format!("{count} of {limit} in use")}</p>
+                            {(count >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
                         </div>
                         <p class="form-error" role="alert">{change_kind_refusal(apps)}</p>
-                        {(!o.allowed).then(|| view! {
+                        {(!allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
                         })}
-                        <ul class="methods" aria-label="Your app passwords" on:submit=dispatch_row_forms(apps.change_kind)>
-                            {o.items.into_iter().map(|item| view! {
-                                <li class="method">
-                                    <span class="method-name">{item.name.clone()}
-                                        {item.expired.then(|| view! {
-                                            <span class="expired-badge">"Expired"</span>
-                                        })}
-                                    </span>
-                                    <span class="method-detail">"Created " {item.created.clone()} " · " {item.last_used.clone()}
-                                        {item.expiry.clone().filter(|_| !item.expired).map(|expiry| view! {
-                                            " · " <span class="app-password-expiry">{expiry}</span>
-                                        })}
-                                        {item.expired.then_some(" · It no longer signs in: delete it, and create a new one if the app still needs it.")}
-                                    </span>
-                                    {app_password_kind_row(&item)}
-                                    <span class="row-actions">
-                                        <RenameAppPasswordButton page=Page::SecurityInfo item=item.clone()/>
-                                        <DeleteAppPasswordButton page=Page::SecurityInfo item=item/>
-                                    </span>
-                                </li>
-                            }).collect_view()}
-                        </ul>
+                        <ul class="methods" aria-label="Your app passwords" on:submit=dispatch_row_forms(apps.change_kind)
+                            inner_html=move || rows.get()/>
                     </section>
                 })}
-            }
+            })
         })
+    }
+}
+
+/// The rows of the app-password list: each its name, when created and last used, what it may
+/// use (a disclosure with a form to change it, so it works before the WebAssembly too; its
+/// refusal is shown once, above the rows: [`change_kind_refusal`]), Rename and Delete (GET
+/// forms opening their dialogs). `maud` escapes every value.
+fn app_password_rows(items: &[AppPasswordItem]) -> String {
+    use leptos::server_fn::ServerFn;
+    let opener = |dialog: AppPasswordDialog, label: String, text: &str| {
+        let fields = query_pairs(&SecurityInfoQuery {
+            dialog: Some(SecurityInfoDialog::AppPassword(dialog)),
+        });
+        maud::html! {
+            form method="get" action=(PAGE) class="inline-form" {
+                @for (name, value) in &fields { input type="hidden" name=(name) value=(value); }
+                button type="submit" class="link" aria-label=(label) { (text) }
+            }
+        }
+    };
+    maud::html! {
+        @for item in items {
+            li.method {
+                span.method-name {
+                    (item.name)
+                    @if item.expired { span.expired-badge { "Expired" } }
+                }
+                span.method-detail {
+                    "Created " (item.created) " · " (item.last_used)
+                    @if let Some(expiry) = item.expiry.as_ref().filter(|_| !item.expired) {
+                        " · " span.app-password-expiry { (expiry) }
+                    }
+                    @if item.expired {
+                        " · It no longer signs in: delete it, and create a new one if the app still needs it."
+                    }
+                }
+                div.app-password-kind {
+                    span { "May use: " (item.kind.label()) }
+                    details.change-kind {
+                        summary aria-label={ "Change what app password " (item.name) " may use" } { "Change" }
+                        form action=(ChangeAppPasswordKind::PATH) method="post" class="inline-form" {
+                            input type="hidden" name="id" value=(item.id);
+                            label for={ "kind-of-app-password-" (item.id) } { "What may it use?" }
+                            select id={ "kind-of-app-password-" (item.id) } name="kind" {
+                                @for option in AppPasswordKind::ALL {
+                                    option value=(option.as_str()) selected[option == item.kind] { (option.label()) }
+                                }
+                            }
+                            button type="submit" class="button" { "Save" }
+                        }
+                    }
+                }
+                span.row-actions {
+                    (opener(AppPasswordDialog::Rename { id: item.id }, format!("Rename app password {}", item.name), "Rename"))
+                    (opener(AppPasswordDialog::Delete { id: item.id, then_create: false }, format!("Delete app password {}", item.name), "Delete"))
+                }
+            }
+        }
+    }
+    .into_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(name: &str) -> AppPasswordItem {
+        AppPasswordItem {
+            id: 7,
+            name: name.to_owned(),
+            kind: AppPasswordKind::Mail,
+            created: "Dec 7, 2026".to_owned(),
+            last_used: "Never used".to_owned(),
+            expiry: Some("Expires in 5 days".to_owned()),
+            expired: false,
+        }
+    }
+
+    #[test]
+    fn a_row_writes_a_name_made_of_markup_as_text_in_content_and_labels() {
+        let rows = app_password_rows(&[item(r#"<img src=x onerror="alert(1)">"#)]);
+        assert!(!rows.contains("<img"), "{rows}");
+        assert!(
+            rows.contains("&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"),
+            "{rows}"
+        );
+        assert!(
+            rows.contains(
+                r#"aria-label="Rename app password &lt;img src=x onerror=&quot;alert(1)&quot;&gt;""#
+            ),
+            "{rows}"
+        );
+    }
+
+    #[test]
+    fn a_row_offers_its_kind_change_and_opens_its_dialogs_by_query() {
+        let rows = app_password_rows(&[item("Phone")]);
+        assert!(rows.contains(r#"<option value="mail" selected>"#), "{rows}");
+        assert_eq!(rows.matches(" selected").count(), 1, "{rows}");
+        assert!(
+            rows.contains(r#"action="/api/change_app_password_kind""#),
+            "{rows}"
+        );
+        assert!(
+            rows.contains(r#"<input type="hidden" name="rename" value="7">"#),
+            "{rows}"
+        );
+        assert!(
+            rows.contains(r#"<input type="hidden" name="delete" value="7">"#),
+            "{rows}"
+        );
+        assert!(rows.contains("Expires in 5 days"), "{rows}");
+        assert_eq!(app_password_rows(&[]), "");
     }
 }
