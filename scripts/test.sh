@@ -15,7 +15,7 @@ export CARGO_INCREMENTAL=0
 export RUST_MIN_STACK=16777216
 
 LOG_DIR="$(mktemp -d)"
-declare -a STEP_NAMES=() STEP_RESULTS=()
+declare -a STEP_NAMES=() STEP_RESULTS=() STEP_LOGS=()
 rust_passed=0 rust_failed=0 e2e_passed=0 e2e_failed=0
 
 step() {
@@ -26,9 +26,17 @@ step() {
   "$@" 2>&1 | tee "$log"
   local status=${PIPESTATUS[0]}
   STEP_NAMES+=("$name")
+  STEP_LOGS+=("$log")
   STEP_RESULTS+=("$([ "$status" = 0 ] && echo ok || echo "FAILED (exit $status)")")
   LAST_LOG="$log"
   return "$status"
+}
+
+# The first error lines of a step's log (with two lines after each), for a summary CI shows
+# only the end of. A retried build's log is read up to its retry.
+first_errors() {
+  sed '/^the release build did not finish/,$d' "$1" \
+    | grep -E -m 8 -A 2 '(error|Error|ERROR)([:[ ]|.\[)|panicked|FAILED|Killed|No space left' | head -20 | cut -c1-300
 }
 
 postgres_check() {
@@ -49,7 +57,17 @@ if step "cargo test" cargo test --workspace; then :; fi
 rust_passed=$(grep -Eo '^test result: .* ([0-9]+) passed' "$LAST_LOG" | grep -Eo '[0-9]+ passed' | awk '{s+=$1} END {print s+0}')
 rust_failed=$(grep -Eo '^test result: .* ([0-9]+) failed' "$LAST_LOG" | grep -Eo '[0-9]+ failed' | awk '{s+=$1} END {print s+0}')
 step "fuzz the Basic header parser (cargo fuzz, 30 s)" bash scripts/fuzz.sh 30
-if step "release build (cargo leptos build --release --split --precompress)" cargo leptos build --release --split --precompress; then
+# One CI run lost this build to an error its log did not keep (it passed on a clean clone twice
+# since): a failed build is tried once more, after its first error lines, so that a passing
+# retry still leaves the cause in the log.
+release_build() {
+  cargo leptos build --release --split --precompress && return 0
+  echo "the release build did not finish; its first errors:"
+  first_errors "$log" # the log `step` is writing (bash locals reach called functions)
+  echo "one more try:"
+  cargo leptos build --release --split --precompress
+}
+if step "release build (cargo leptos build --release --split --precompress)" release_build; then
   step "browser tests (Playwright, Chromium)" bash -c 'cd end2end && npx playwright test'
   e2e_log="$(ls -t "$LOG_DIR"/browser_tests* 2>/dev/null | head -1)"
   if [ -n "$e2e_log" ]; then
@@ -64,6 +82,13 @@ failed_steps=0
 for i in "${!STEP_NAMES[@]}"; do
   printf '  %-48s %s\n' "${STEP_NAMES[$i]}" "${STEP_RESULTS[$i]}"
   [ "${STEP_RESULTS[$i]}" = ok ] || failed_steps=$((failed_steps + 1))
+done
+# CI shows only the end of this output: the first error lines of a failed step, or of a build
+# that passed on its second try, go here, after the table.
+for i in "${!STEP_NAMES[@]}"; do
+  [ "${STEP_RESULTS[$i]}" = ok ] && ! grep -q "the release build did not finish" "${STEP_LOGS[$i]}" && continue
+  echo "  -- errors in \"${STEP_NAMES[$i]}\" (its first error lines; the whole log: ${STEP_LOGS[$i]}):"
+  first_errors "${STEP_LOGS[$i]}" | sed 's/^/     /'
 done
 echo "  Rust tests: $rust_passed passed, $rust_failed failed"
 echo "  Browser tests: $e2e_passed passed, $e2e_failed failed"
