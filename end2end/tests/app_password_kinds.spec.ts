@@ -60,6 +60,8 @@ test('choose what an app password may use, see it in the list, change it later',
   await row.getByRole('button', { name: 'Save' }).click();
   await expect(row.getByText('May use: Mail (IMAP, POP3, sending)')).toBeVisible();
   expect(requests).toEqual(['POST /api/change_app_password_kind fetch']);
+  // The list is written again; focus comes back to the row, not to the top of the page.
+  await expect(row.locator('summary')).toBeFocused();
   expect(await check(page, server.baseURL, secret, 'imap')).toBe(204);
   expect(await check(page, server.baseURL, secret, 'caldav')).toBe(401);
   await page.reload();

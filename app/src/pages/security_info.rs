@@ -944,6 +944,26 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
             _ => String::new(),
         })
     });
+    // A change of kind writes the list again, and the element that had focus goes with it: the
+    // row's "Change" gets it back, so a keyboard or screen-reader user stays on their row.
+    let refocus = StoredValue::new(None::<String>);
+    Effect::new(move |_| {
+        apps.list.track();
+        if let Some(id) = refocus.write_value().take() {
+            // After the list is drawn again.
+            request_animation_frame(move || focus_by_id(&id));
+        }
+    });
+    Effect::new(move |_| {
+        // Refused: the rows may stay as they are, and the next change of the list is not this one's.
+        if matches!(apps.change_kind.value().get(), Some(Err(_))) {
+            refocus.set_value(None);
+        }
+    });
+    let on_submit = move |event: leptos::ev::SubmitEvent| {
+        refocus.set_value(disclosure_id_of(&event));
+        dispatch_row_forms(apps.change_kind)(event);
+    };
     move || {
         apps.list.with(|list| {
             let Some(Ok(o)) = list else { return None };
@@ -979,13 +999,49 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                         {(!allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
                         })}
-                        <ul class="methods" aria-label="Your app passwords" on:submit=dispatch_row_forms(apps.change_kind)
+                        <ul class="methods" aria-label="Your app passwords" on:submit=on_submit
                             inner_html=move || rows.get()/>
                     </section>
                 })}
             })
         })
     }
+}
+
+/// The id of the `<summary>` of the disclosure holding the form `event` submits, if any.
+fn disclosure_id_of(event: &leptos::ev::SubmitEvent) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let form = event.target()?.dyn_into::<web_sys::Element>().ok()?;
+        let summary = form
+            .closest("details")
+            .ok()??
+            .query_selector("summary")
+            .ok()??;
+        Some(summary.id()).filter(|id| !id.is_empty())
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = event;
+        None
+    }
+}
+
+/// Moves focus to the element with this id, if it is on the page.
+fn focus_by_id(id: &str) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = document()
+            .get_element_by_id(id)
+            .and_then(|element| element.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }
 
 /// The rows of the app-password list: each its name, when created and last used, what it may
@@ -1024,7 +1080,7 @@ fn app_password_rows(items: &[AppPasswordItem]) -> String {
                 div.app-password-kind {
                     span { "May use: " (item.kind.label()) }
                     details.change-kind {
-                        summary aria-label={ "Change what app password " (item.name) " may use" } { "Change" }
+                        summary id={ "change-kind-" (item.id) } aria-label={ "Change what app password " (item.name) " may use" } { "Change" }
                         form action=(ChangeAppPasswordKind::PATH) method="post" class="inline-form" {
                             input type="hidden" name="id" value=(item.id);
                             label for={ "kind-of-app-password-" (item.id) } { "What may it use?" }
