@@ -53,7 +53,7 @@ curl -sf "$base/healthz" >/dev/null || { cat "$work/server.log"; exit 1; }
 # The seeded session of the user with 40 app passwords (signed in through both steps).
 cookie="latchkey_session=$(awk -F'\t' '$1 == "forty@bench.example" { print $3 }' "$work/credentials")"
 
-asset="$(cd "$site" && ls pkg/*.css | grep -v '\.\(br\|gz\)$' | head -1)"
+asset="$(cd "$site" && ls pkg/*.css | grep -v '\.\(br\|gz\)$' | sed -n 1p)"
 public_file="favicon.svg"
 [ -f "$site/$asset" ] && [ -f "$site/$public_file" ] || { echo "site files missing in $site" >&2; exit 1; }
 

@@ -41,7 +41,7 @@ inline_js_br=$(curl -s "http://127.0.0.1:$port/signin" | node -e '
 total=$((total + inline_js_br))
 printf '%-44s %10s %10s %10d\n' "inline page script" "" "" "$inline_js_br"
 printf '%-44s %10s %10s %10d  (whole app; target: 358400)\n' "WASM + JS + CSS + inline script" "" "" "$total"
-wasm=$(ls -S target/site/pkg/*.wasm | head -1 | xargs basename)
+wasm=$(ls -S target/site/pkg/*.wasm | sed -n 1p | xargs basename)
 served=$(curl -s -D - -o /dev/null -H 'Accept-Encoding: br' "http://127.0.0.1:$port/pkg/$wasm" | tr -d '\r' | grep -iE '^(content-encoding|content-length|cache-control):' | tr '\n' ' ')
 printf '%-44s %10s %10s %10d\n' "sign-in page HTML" "" "" "$html_br"
 echo "served /pkg/$wasm with: $served"
