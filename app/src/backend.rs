@@ -19,6 +19,7 @@ use crate::model::{
     PeoplePage, PersonAction, PersonSummary, PolicySetting, SecondFactor, SecondStepWay,
     SecurityInfo, SetupForm, SignInStep,
 };
+use crate::plain_post::is_form_post;
 use crate::routes::{AdminQuery, AppPasswordDialog, Page, SecurityInfoQuery, parse_query};
 
 /// What the server's middleware records about each request.
@@ -844,13 +845,6 @@ fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         }
     }
     result
-}
-
-/// Whether this server-function call is a plain HTML form post (a page without its WebAssembly
-/// yet: browsers ask for HTML; the WebAssembly and API clients ask for JSON).
-pub fn is_form_post() -> bool {
-    use axum::http::request::Parts;
-    use_context::<Parts>().is_some_and(|parts| crate::form_post::asks_for_html(&parts.headers))
 }
 
 /// The page the request being answered came from (its `Referer`), if it names one.

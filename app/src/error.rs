@@ -63,9 +63,20 @@ pub enum AppError {
     /// The request did not reach the server or its answer could not be read.
     #[error("Couldn't reach Latchkey. Check your connection and try again.")]
     Transport(String),
+    /// The server could not read the request: a field missing or not of its kind (a form
+    /// changed by hand, or a page from before an update), or a body too large.
+    #[error("This form could not be read. Reload the page and try again.")]
+    BadRequest,
     /// The app password is not there any more (deleted meanwhile, perhaps in another window).
     #[error("This app password no longer exists: it was deleted, perhaps in another window.")]
     AppPasswordGone,
+    /// The signed-in browser is not there any more (signed out meanwhile, or never this
+    /// person's).
+    #[error("That browser is already signed out.")]
+    BrowserGone,
+    /// An administrator named someone nobody is (removed meanwhile, or mistyped).
+    #[error("Nobody has that sign-in name. Search for the person again.")]
+    NoSuchPerson,
     /// The list changed since the person confirmed (another window added or deleted some).
     #[error(
         "Your app passwords changed in another window meanwhile, so nothing was deleted. Look at the list again, then try again."
@@ -238,11 +249,12 @@ impl AppError {
             Self::Invalid { .. } => 422,
             Self::SignInFailed | Self::Unauthorized => 401,
             Self::Forbidden(_) => 403,
-            Self::NotFound | Self::AppPasswordGone => 404,
+            Self::NotFound | Self::AppPasswordGone | Self::BrowserGone | Self::NoSuchPerson => 404,
             Self::AlreadySetUp | Self::LimitReached { .. } | Self::ListChanged => 409,
             Self::ReverifyRequired => 403,
             Self::Throttled { .. } | Self::SignInHeldBack { .. } => 429,
             Self::Unavailable | Self::Busy { .. } => 503,
+            Self::BadRequest => 400,
             Self::Internal | Self::Transport(_) => 500,
             Self::Passkey(refusal) => refusal.status(),
         }
@@ -279,7 +291,19 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        Self::Transport(value.to_string())
+        match value {
+            // On the server these are about the request it was sent, not the connection.
+            ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_)
+            | ServerFnErrorErr::Deserialization(_)
+                if cfg!(feature = "ssr") =>
+            {
+                #[cfg(feature = "ssr")]
+                crate::plain_post::answer_bad_request();
+                Self::BadRequest
+            }
+            other => Self::Transport(other.to_string()),
+        }
     }
 }
 

@@ -143,16 +143,6 @@ pub(crate) fn keep_for_page(page: String, answer: FormPostAnswer) {
     }
 }
 
-/// Whether a request asks for HTML: a browser posting a form itself, where the WebAssembly
-/// and API clients ask for JSON.
-#[cfg(feature = "ssr")]
-pub fn asks_for_html(headers: &axum::http::HeaderMap) -> bool {
-    headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
-}
-
 /// The answer the page being rendered starts from, if it is the response to a form post.
 pub fn answer() -> Option<FormPostAnswer> {
     #[cfg(feature = "ssr")]

@@ -22,6 +22,8 @@ pub mod pages;
 pub mod passkey_model;
 pub mod passkeys;
 pub mod password_link;
+#[cfg(feature = "ssr")]
+pub mod plain_post;
 pub mod routes;
 pub mod secret;
 pub mod setup;

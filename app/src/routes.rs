@@ -40,6 +40,9 @@ pub enum Access {
     SignedIn,
     /// A signed-in person, even one who must still add that second factor: it is added there.
     SignedInBeforeTwoStep,
+    /// A signed-in administrator; anyone else is sent to My Profile (the console's server
+    /// functions refuse them too).
+    Administrator,
 }
 
 impl Page {
@@ -72,11 +75,8 @@ impl Page {
     pub const fn access(self) -> Access {
         match self {
             Self::SecurityInfo => Access::SignedInBeforeTwoStep,
-            Self::Overview
-            | Self::LegacyAppPasswords
-            | Self::Activity
-            | Self::Admin
-            | Self::AuditLog => Access::SignedIn,
+            Self::Overview | Self::LegacyAppPasswords | Self::Activity => Access::SignedIn,
+            Self::Admin | Self::AuditLog => Access::Administrator,
             Self::SignIn | Self::Setup | Self::SetPassword => Access::Anyone,
         }
     }
@@ -749,6 +749,11 @@ mod tests {
             .filter(|page| page.access() == Access::SignedInBeforeTwoStep)
             .collect();
         assert_eq!(before_two_step, [Page::SecurityInfo]);
+        let administrators_only: Vec<_> = Page::ALL
+            .into_iter()
+            .filter(|page| page.access() == Access::Administrator)
+            .collect();
+        assert_eq!(administrators_only, [Page::Admin, Page::AuditLog]);
     }
 
     #[test]

@@ -77,7 +77,7 @@ test('change password from the Password row', async ({ page, server }) => {
   await dialog.getByLabel('New password', { exact: true }).fill('password1234');
   await dialog.getByLabel('Confirm new password').fill('password1234');
   await dialog.getByRole('button', { name: 'Change password' }).click();
-  await expect(dialog.getByText('too common')).toBeVisible();
+  await expect(dialog.getByText('too easy to guess')).toBeVisible();
   await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
   await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
   await dialog.getByRole('button', { name: 'Change password' }).click();
@@ -97,7 +97,7 @@ test('change password works before the WebAssembly loads', async ({ page, server
   await dialog.getByLabel('New password', { exact: true }).fill('password1234');
   await dialog.getByLabel('Confirm new password').fill('password1234');
   await dialog.getByRole('button', { name: 'Change password' }).click();
-  await expect(dialog.getByText('too common')).toBeVisible();
+  await expect(dialog.getByText('too easy to guess')).toBeVisible();
   await dialog.getByLabel('Current password').fill(ADMIN.password);
   await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
   await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');

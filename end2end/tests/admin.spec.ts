@@ -66,11 +66,14 @@ test('an administrator turns a setting on and off; a person is refused the conso
   await person.goto(server.baseURL + '/admin');
   await expect(person).toHaveURL(server.baseURL + '/security-info');
   await expect(person.getByRole('list', { name: 'Organization settings' })).toHaveCount(0);
-  // With it, the console is still refused: she is not an administrator.
+  // With it, the console is still not hers: she is not an administrator, and lands on My Profile.
   await addAuthenticator(person, server);
-  await person.goto(server.baseURL + '/admin');
-  await expect(person.getByRole('alert')).toContainText('Only administrators can do this.');
-  await expect(person.getByRole('list', { name: 'Organization settings' })).toHaveCount(0);
+  for (const path of ['/admin', '/admin/audit']) {
+    await person.goto(server.baseURL + path);
+    await expect(person).toHaveURL(server.baseURL + '/');
+    await expect(person.getByRole('heading', { name: 'Overview', level: 1 })).toBeVisible();
+    await expect(person.getByRole('list', { name: 'Organization settings' })).toHaveCount(0);
+  }
   await other.close();
 });
 

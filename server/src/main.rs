@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use server::cli::backup_commands;
 use server::config::{Cli, Command};
+use server::telemetry::LogOf;
 
 /// mimalloc: per-thread heaps instead of glibc's contended arenas (see Cargo.toml).
 #[global_allocator]
@@ -16,13 +17,19 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Some(Command::Checkpassword(args)) = &cli.command {
         // A process per mail login: no logging set-up, no database; the exit code speaks.
-        return server::cli::checkpassword::run(args);
+        return server::cli::checkpassword::run(args, cli.config.addr);
     }
-    server::telemetry::init(&cli.config);
+    let log_of = match cli.command {
+        None | Some(Command::Serve | Command::Migrate) => LogOf::Server,
+        Some(_) => LogOf::Command,
+    };
+    server::telemetry::init(&cli.config, log_of);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::serve(cli.config).await,
         Command::Migrate => server::migrate(&cli.config).await,
-        Command::Checkpassword(args) => return server::cli::checkpassword::run(&args),
+        Command::Checkpassword(args) => {
+            return server::cli::checkpassword::run(&args, cli.config.addr);
+        }
         Command::Admin(command) => {
             return report(
                 server::cli::admin_commands::run(

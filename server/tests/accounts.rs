@@ -341,7 +341,7 @@ async fn changing_the_password_signs_out_other_sessions() -> TestResult {
             common
                 .err()
                 .and_then(|e| e.message_for("new_password"))
-                .is_some_and(|m| m.contains("too common"))
+                .is_some_and(|m| m.contains("too easy to guess"))
         );
         backend
             .change_password(

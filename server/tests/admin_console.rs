@@ -375,7 +375,7 @@ async fn people_are_found_by_the_start_of_their_names_a_page_at_a_time() -> Test
                 )
                 .await
                 .err(),
-            Some(app::error::AppError::NotFound)
+            Some(app::error::AppError::NoSuchPerson)
         );
     }
     Ok(())

@@ -105,6 +105,50 @@ async fn form_fields_naming_another_owner_are_ignored() -> TestResult {
     Ok(())
 }
 
+/// A form changed by hand (a field of the wrong kind, one missing, a word no list knows) is
+/// refused with 400 and words a person can act on, never a 500, "Couldn't reach Latchkey" or
+/// the parser's own words; a plain form post still goes back to its page.
+#[tokio::test]
+async fn a_form_changed_by_hand_gets_a_plain_refusal() -> TestResult {
+    let database = TestDatabase::sqlite().await;
+    let backend = support::backend(&database).await;
+    support::set_up_organization(&backend).await;
+    support::add_user(&backend, ADA).await;
+    let (ada, _) = support::app_password_for(&backend, ADA, "Ada's mail").await?;
+    let app = router(support::state(backend.clone()));
+    let token = ada.session_token.clone().ok_or("session")?;
+    for (path, fields) in [
+        (
+            "/api/rename_app_password",
+            vec![("id", "abc"), ("name", "x")],
+        ),
+        ("/api/rename_authenticator", vec![("name", "x")]),
+        (
+            "/api/create_app_password",
+            vec![("name", "x"), ("kind", "root")],
+        ),
+        ("/api/sign_in", vec![("username", "ada@contoso.example")]),
+    ] {
+        let (status, _, body) = send(&app, post(path, &fields, &token)?).await?;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(
+            serde_json::from_str::<AppError>(&body)?,
+            AppError::BadRequest
+        );
+        let mut plain = post(path, &fields, &token)?;
+        plain
+            .headers_mut()
+            .insert(header::ACCEPT, "text/html".parse()?);
+        let (status, _, body) = send(&app, plain).await?;
+        assert!(status.is_redirection(), "{path}: {status} {body}");
+    }
+    assert_eq!(
+        AppError::BadRequest.to_string(),
+        "This form could not be read. Reload the page and try again."
+    );
+    Ok(())
+}
+
 #[tokio::test]
 async fn a_foreign_origin_is_never_allowed_to_read_an_answer() -> TestResult {
     let database = TestDatabase::sqlite().await;

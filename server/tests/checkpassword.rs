@@ -22,6 +22,19 @@ fn checkpassword(server: &str, input: &[u8]) -> std::io::Result<Output> {
     )
 }
 
+/// The same without `--server`: the server's own `LATCHKEY_ADDR` (`addr`) says where it is.
+fn checkpassword_by_addr(addr: &str, input: &[u8]) -> std::io::Result<Output> {
+    support::run_with_input(
+        Command::new("bash")
+            .arg("-c")
+            .arg(r#"exec "$0" checkpassword /usr/bin/env 3<&0 </dev/null"#)
+            .arg(env!("CARGO_BIN_EXE_latchkey"))
+            .env("LATCHKEY_ADDR", addr)
+            .env("SERVICE", "imap"),
+        input,
+    )
+}
+
 #[tokio::test]
 async fn mail_logins_are_checked_through_the_running_server() -> TestResult {
     for database in TestDatabase::all().await {
@@ -32,7 +45,8 @@ async fn mail_logins_are_checked_through_the_running_server() -> TestResult {
             support::app_password_for(&backend, "ada@contoso.example", "Thunderbird").await?;
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let url = format!("http://{}", listener.local_addr()?);
+        let addr = listener.local_addr()?.to_string();
+        let url = format!("http://{addr}");
         let app = server::http::router(support::state(backend.clone()));
         let server = tokio::spawn(async move {
             axum::serve(
@@ -58,6 +72,12 @@ async fn mail_logins_are_checked_through_the_running_server() -> TestResult {
             env.lines().any(|l| l == "USER=Ada@contoso.example"),
             "{env}"
         );
+        let by_addr = {
+            let login = format!("ada@contoso.example\0{}\0", created.password);
+            tokio::task::spawn_blocking(move || checkpassword_by_addr(&addr, login.as_bytes()))
+                .await??
+        };
+        assert_eq!(by_addr.status.code(), Some(0), "{by_addr:?}");
 
         for (what, input, expected) in [
             (

@@ -227,6 +227,11 @@ async fn oversized_requests_get_clear_refusals() -> TestResult {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(String::from_utf8(body)?.contains("larger than 64 KiB"));
     assert_security_headers("413", &headers);
+    // The body was not read: the connection ends, and the answer says so.
+    assert_eq!(
+        headers.get(header::CONNECTION).map(|v| v.as_bytes()),
+        Some(&b"close"[..])
+    );
 
     let mut request = Request::get("/signin");
     for i in 0..40 {

@@ -167,7 +167,10 @@ async fn changing_the_password_after_ten_minutes_needs_the_code_too_in_one_promp
         let without_code = backend.change_password(&ctx, PASSWORD, new, new, "").await;
         assert_eq!(
             without_code,
-            Err(AppError::wrong_code()),
+            Err(AppError::invalid(
+                "code",
+                "Enter the 6-digit code from your authenticator app."
+            )),
             "{}",
             database.name
         );

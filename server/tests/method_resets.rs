@@ -354,7 +354,7 @@ async fn only_an_administrator_who_signed_in_recently_or_confirms_resets_methods
                 )
                 .await
                 .err(),
-            Some(AppError::NotFound),
+            Some(AppError::NoSuchPerson),
             "{name}"
         );
     }

@@ -324,6 +324,16 @@ async fn where_two_step_is_required_a_person_without_it_can_only_add_it() -> Tes
         assert_eq!(status, StatusCode::OK, "{body}");
         let (status, _, _) = call(&app, "GET", "/activity", &[], Some(&token)).await?;
         assert_eq!(status, StatusCode::OK);
+        // The console is for administrators: everyone else is sent to My Profile.
+        for page in ["/admin", "/admin/audit", "/admin?add=person"] {
+            let (status, _, location) = call(&app, "GET", page, &[], Some(&token)).await?;
+            assert_eq!(
+                (status.is_redirection(), location.as_deref()),
+                (true, Some("/")),
+                "{}: {page}",
+                database.name
+            );
+        }
     }
     Ok(())
 }

@@ -214,7 +214,7 @@ async fn signing_out_a_browser_ends_only_that_session_on_every_instance() -> Tes
         // Gone is gone: a second sign-out of it is refused and writes nothing more.
         assert_eq!(
             second.sign_out_browser(&safari, firefox_id).await.err(),
-            Some(AppError::NotFound),
+            Some(AppError::BrowserGone),
             "{name}"
         );
         assert_eq!(events(&first, ADA, "sign_out.browser", None).await?, 1);
@@ -264,7 +264,7 @@ async fn another_persons_session_id_is_refused() -> TestResult {
         for id in [graces_id, 0, -1, i32::MAX] {
             assert_eq!(
                 backend.sign_out_browser(&ada, id).await.err(),
-                Some(AppError::NotFound),
+                Some(AppError::BrowserGone),
                 "{name}: id {id}"
             );
         }
@@ -378,7 +378,7 @@ async fn without_javascript_the_page_lists_and_its_forms_sign_out() -> TestResul
         let (status, _, _, html) = answer(&app, refused).await?;
         assert_eq!(status, StatusCode::OK, "{name}");
         assert!(
-            html.contains(&AppError::NotFound.to_string()),
+            html.contains(&AppError::BrowserGone.to_string()),
             "{name}: the refusal is shown: {html}"
         );
         assert!(backend.current_user(&grace).await?.is_some(), "{name}");

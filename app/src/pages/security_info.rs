@@ -708,23 +708,7 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
 /// the password and a code first, in the same form.
 #[component]
 fn DeleteAuthenticator(methods: Methods, id: i32) -> impl IntoView {
-    let error = Memo::new(move |_| match methods.delete.value().get() {
-        Some(Err(error)) => Some(error),
-        _ => None,
-    });
-    let ask_confirmation = move || {
-        !methods.current().is_some_and(|i| i.recently_signed_in)
-            || error.get().is_some_and(|e| confirmation_failed(&e))
-    };
-    let field_error = move |field: &'static str| {
-        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
-    };
-    let other_error = move || {
-        error
-            .get()
-            .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
-            .map(|e| e.to_string())
-    };
+    let refusal = ConfirmableRefusal::of(move || methods.delete.value().get());
     let app = move || {
         methods
             .current()
@@ -749,20 +733,67 @@ fn DeleteAuthenticator(methods: Methods, id: i32) -> impl IntoView {
         </Show>
         <ActionForm action=methods.delete attr:class="stack">
             <input type="hidden" name="id" value=id.to_string()/>
-            <Show when=ask_confirmation>
-                <p>"For your security, confirm it's you first."</p>
-                <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
-                    confirmed=Callback::new(move |()| {
-                        methods.delete.value().set(None);
-                        methods.info.refetch();
-                    })/>
-                <Field label="Password" name="password" id="delete-authenticator-password" input_type="password"
-                    autocomplete="current-password" autofocus=true error=field_error("password")/>
-                <CodeField id="delete-authenticator-code" error=field_error("code")/>
-            </Show>
-            <p class="form-error" role="alert">{other_error}</p>
+            <ConfirmItsYouFields methods=methods refusal=refusal
+                password_id="delete-authenticator-password" code_id="delete-authenticator-code"
+                confirmed=Callback::new(move |()| methods.delete.value().set(None))/>
+            <p class="form-error" role="alert">{move || refusal.other()}</p>
             <DialogActions back=PAGE back_label="No" submit="Yes" pending=methods.delete.pending()/>
         </ActionForm>
+    }
+}
+
+/// The refusal of a change that may first ask "confirm it's you", as its form shows it: a
+/// wrong password or code at its field, anything else below the form.
+#[derive(Clone, Copy)]
+struct ConfirmableRefusal(Memo<Option<AppError>>);
+
+impl ConfirmableRefusal {
+    fn of<T>(answer: impl Fn() -> Option<Result<T, AppError>> + Send + Sync + 'static) -> Self {
+        Self(Memo::new(move |_| answer().and_then(Result::err)))
+    }
+
+    /// Whether the form asks for the password and a code: no sign-in in the last 10 minutes,
+    /// or the last try was refused for them.
+    fn asks(self, methods: Methods) -> bool {
+        !methods.current().is_some_and(|i| i.recently_signed_in)
+            || self.0.get().is_some_and(|e| confirmation_failed(&e))
+    }
+
+    fn at(self, field: &'static str) -> Signal<Option<String>> {
+        Signal::derive(move || self.0.get().and_then(|e| e.message_for(field)))
+    }
+
+    fn other(self) -> Option<String> {
+        self.0
+            .get()
+            .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
+            .map(|e| e.to_string())
+    }
+}
+
+/// "For your security, confirm it's you first": a passkey (for a person who has one), or the
+/// password and a code, inside the form of the change they confirm. `confirmed` runs after a
+/// passkey confirmed it, before the page reads again that the sign-in is recent.
+#[component]
+fn ConfirmItsYouFields(
+    methods: Methods,
+    refusal: ConfirmableRefusal,
+    password_id: &'static str,
+    code_id: &'static str,
+    confirmed: Callback<()>,
+) -> impl IntoView {
+    view! {
+        <Show when=move || refusal.asks(methods)>
+            <p>"For your security, confirm it's you first."</p>
+            <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
+                confirmed=Callback::new(move |()| {
+                    confirmed.run(());
+                    methods.info.refetch();
+                })/>
+            <Field label="Password" name="password" id=password_id input_type="password"
+                autocomplete="current-password" autofocus=true error=refusal.at("password")/>
+            <CodeField id=code_id error=refusal.at("code")/>
+        </Show>
     }
 }
 
@@ -791,23 +822,7 @@ fn GetNewRecoveryCodesForm(
     methods: Methods,
     answer: Memo<Option<Result<NewRecoveryCodes, AppError>>>,
 ) -> impl IntoView {
-    let error = Memo::new(move |_| match answer.get() {
-        Some(Err(error)) => Some(error),
-        _ => None,
-    });
-    let ask_confirmation = move || {
-        !methods.current().is_some_and(|i| i.recently_signed_in)
-            || error.get().is_some_and(|e| confirmation_failed(&e))
-    };
-    let field_error = move |field: &'static str| {
-        Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
-    };
-    let other_error = move || {
-        error
-            .get()
-            .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
-            .map(|e| e.to_string())
-    };
+    let refusal = ConfirmableRefusal::of(move || answer.get());
     let has_codes = move || {
         methods
             .current()
@@ -823,18 +838,10 @@ fn GetNewRecoveryCodesForm(
             <p class="notice info">"Your current recovery codes stop working when you get new ones."</p>
         </Show>
         <ActionForm action=methods.new_codes attr:class="stack">
-            <Show when=ask_confirmation>
-                <p>"For your security, confirm it's you first."</p>
-                <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
-                    confirmed=Callback::new(move |()| {
-                        methods.new_codes.value().set(None);
-                        methods.info.refetch();
-                    })/>
-                <Field label="Password" name="password" id="recovery-codes-password" input_type="password"
-                    autocomplete="current-password" autofocus=true error=field_error("password")/>
-                <CodeField id="recovery-codes-code" error=field_error("code")/>
-            </Show>
-            <p class="form-error" role="alert">{other_error}</p>
+            <ConfirmItsYouFields methods=methods refusal=refusal
+                password_id="recovery-codes-password" code_id="recovery-codes-code"
+                confirmed=Callback::new(move |()| methods.new_codes.value().set(None))/>
+            <p class="form-error" role="alert">{move || refusal.other()}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Get new codes" pending=methods.new_codes.pending()/>
         </ActionForm>
     }

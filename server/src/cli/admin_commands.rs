@@ -10,7 +10,7 @@ use clap::{Subcommand, ValueEnum};
 use crate::db::Role;
 use crate::db::{self, Actor, Store};
 use crate::domain::policy::Setting;
-use crate::domain::{ValidationError, account, timefmt};
+use crate::domain::{ValidationError, account, counted, timefmt};
 use crate::use_cases::administration::{Administration, AdministrationError, NewPerson, Revoke};
 
 #[derive(Debug, Subcommand)]
@@ -32,7 +32,7 @@ pub enum AdminCommand {
         /// Only events from this day or moment on (2026-11-29 or 2026-11-29T08:00:00Z).
         #[arg(long, value_parser = parse_since)]
         since: Option<chrono::DateTime<Utc>>,
-        /// As CSV (time, user, kind, detail, address, client), for a spreadsheet.
+        /// As CSV (time, actor, user, kind, detail, address, client, count), for a spreadsheet.
         #[arg(long)]
         csv: bool,
     },
@@ -241,13 +241,14 @@ pub async fn run(
     result
 }
 
-/// Reads a new password: twice at a terminal prompt, or one line from piped standard input.
-fn read_new_password() -> Result<String, AdminError> {
+/// Reads a new password for `username`: twice at a terminal prompt, or one line from piped
+/// standard input.
+fn read_new_password(username: &str) -> Result<String, AdminError> {
     if std::io::stdin().is_terminal() {
         let first =
             rpassword::prompt_password("New password: ").map_err(AdminError::ReadPassword)?;
         let second = rpassword::prompt_password("Repeat it: ").map_err(AdminError::ReadPassword)?;
-        account::check_new_password(&first, &second)?;
+        account::check_new_password(&first, &second, username)?;
         Ok(first)
     } else {
         let mut line = String::new();
@@ -256,7 +257,7 @@ fn read_new_password() -> Result<String, AdminError> {
             .read_line(&mut line)
             .map_err(AdminError::ReadPassword)?;
         let password = line.trim_end_matches(['\r', '\n']).to_owned();
-        account::check_new_password(&password, &password)?;
+        account::check_new_password(&password, &password, username)?;
         Ok(password)
     }
 }
@@ -306,8 +307,17 @@ fn reset_methods_question(
     question
 }
 
-fn plural(count: usize, word: &str) -> String {
-    format!("{count} {word}{}", if count == 1 { "" } else { "s" })
+/// "2 sessions ended, 1 app password revoked".
+fn what_a_reset_ended(sessions_ended: u64, app_passwords_revoked: u64) -> String {
+    format!(
+        "{}, {}",
+        counted(sessions_ended, "session ended", "sessions ended"),
+        counted(
+            app_passwords_revoked,
+            "app password revoked",
+            "app passwords revoked"
+        )
+    )
 }
 
 async fn user_command(
@@ -345,7 +355,7 @@ give them this one-time link to set their password (valid until {}):
             // Checked before the password is asked for.
             account::Username::parse(&username)?;
             account::parse_display_name(&name)?;
-            let password = read_new_password()?;
+            let password = read_new_password(&username)?;
             let user = admin
                 .add_person(NewPerson {
                     username,
@@ -381,14 +391,15 @@ give them this one-time link to set their password (valid until {}):
                     status
                 ));
             }
-            out.push_str(&plural(users.len(), "user"));
+            out.push_str(&counted(users.len() as u64, "user", "users"));
             Ok(out)
         }
         UserCommand::Disable { username } => {
             let (user, ended) = admin.set_enabled(&username, false).await?;
             Ok(format!(
-                "disabled {}; {ended} session(s) ended",
-                user.username
+                "disabled {}; {}",
+                user.username,
+                counted(ended, "session ended", "sessions ended")
             ))
         }
         UserCommand::Enable { username } => {
@@ -401,12 +412,11 @@ give them this one-time link to set their password (valid until {}):
         } => {
             let (user, reset, link) = admin.reset_password_with_link(&username).await?;
             Ok(format!(
-                "password of {} reset; {} session(s) ended, {} app password(s) revoked
+                "password of {} reset; {}
 give them this one-time link to set a new password (valid until {}):
 {}",
                 user.username,
-                reset.sessions_ended,
-                reset.app_passwords_revoked,
+                what_a_reset_ended(reset.sessions_ended, reset.app_passwords_revoked),
                 timefmt::moment(link.expires_at),
                 link.url(public_url)
             ))
@@ -416,11 +426,12 @@ give them this one-time link to set a new password (valid until {}):
             link: false,
         } => {
             admin.person(&username).await?;
-            let password = read_new_password()?;
+            let password = read_new_password(&username)?;
             let (user, reset) = admin.reset_password(&username, password).await?;
             Ok(format!(
-                "password of {} reset; {} session(s) ended, {} app password(s) revoked",
-                user.username, reset.sessions_ended, reset.app_passwords_revoked
+                "password of {} reset; {}",
+                user.username,
+                what_a_reset_ended(reset.sessions_ended, reset.app_passwords_revoked)
             ))
         }
         UserCommand::MakeAdmin { username } => {
@@ -532,7 +543,7 @@ async fn app_passwords_command(
             }
             out.push_str(&format!(
                 "{} of {}",
-                plural(apps.len(), "app password"),
+                counted(apps.len() as u64, "app password", "app passwords"),
                 user.username
             ));
             Ok(out)
@@ -555,7 +566,7 @@ async fn app_passwords_command(
                 0 => format!("{} has no app passwords; nothing revoked", user.username),
                 n => format!(
                     "revoked {} of {}: {}",
-                    plural(n, "app password"),
+                    counted(n as u64, "app password", "app passwords"),
                     user.username,
                     names.join(", ")
                 ),
@@ -611,7 +622,7 @@ async fn audit_command(
             "{time}  {user:<32} {kind:<24} {ip:<16} {detail}{times}{by}\n"
         ));
     }
-    out.push_str(&plural(log.events.len(), "event"));
+    out.push_str(&counted(log.events.len() as u64, "event", "events"));
     Ok(out)
 }
 

@@ -28,9 +28,10 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckpasswordArgs {
-    /// Base URL of the running Latchkey server.
-    #[arg(long, default_value = "http://127.0.0.1:3000")]
-    pub server: String,
+    /// Base URL of the running Latchkey server [default: http://ADDR, the address given by
+    /// --addr or LATCHKEY_ADDR, as the server's own settings say].
+    #[arg(long)]
+    pub server: Option<String>,
     /// Program (and its arguments) to run when the password is right; Dovecot appends its
     /// checkpassword-reply here.
     #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
@@ -109,7 +110,9 @@ pub fn ask(
 }
 
 /// Runs the subcommand: reads file descriptor 3, asks the server, exits or runs the program.
-pub fn run(args: &CheckpasswordArgs) -> ExitCode {
+/// Checks the credentials on descriptor 3 with the server at `--server`, or else at
+/// `server_addr` (where the server listens, from the same settings).
+pub fn run(args: &CheckpasswordArgs, server_addr: std::net::SocketAddr) -> ExitCode {
     // /dev/fd/3 opens the inherited descriptor without unsafe code (Linux and the BSDs).
     let mut input = Vec::new();
     let read = std::fs::File::open("/dev/fd/3")
@@ -127,8 +130,12 @@ pub fn run(args: &CheckpasswordArgs) -> ExitCode {
     };
     let client_ip = std::env::var("TCPREMOTEIP").ok();
     let service = std::env::var("SERVICE").ok();
+    let server = args
+        .server
+        .clone()
+        .unwrap_or_else(|| format!("http://{server_addr}"));
     match ask(
-        &args.server,
+        &server,
         &username,
         &password,
         client_ip.as_deref(),

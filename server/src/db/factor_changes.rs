@@ -13,6 +13,7 @@ use super::store::{Actor, Store, StoreError};
 use super::transaction_steps::{
     delete_recovery_codes, has_second_factor, lock_person, write_new_password,
 };
+use crate::domain::counted;
 
 /// What deleting an authenticator app did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +55,7 @@ async fn finish(
     now: DateTime<Utc>,
 ) -> Result<u64, StoreError> {
     let ended = end_other_sessions(&txn, user_id, keep_session).await?;
-    let detail = format!("{ended} other sessions ended");
+    let detail = counted(ended, "other session ended", "other sessions ended");
     super::audit::event(Some(user_id), kind, detail, actor, now)
         .insert(&txn)
         .await?;

@@ -17,6 +17,7 @@ use super::audit::AuditNote;
 use super::entities::{passkey, passkey_ceremony, session, user};
 use super::store::{Actor, Store, StoreError};
 use super::transaction_steps::{delete_recovery_codes, has_second_factor};
+use crate::domain::counted;
 use crate::domain::passkey::{ADDED, CeremonyKind, DELETED, MAX_PER_USER, RENAMED};
 
 /// A passkey to store for a person, as `webauthn-rs` registered it.
@@ -107,8 +108,10 @@ async fn finish_factor_change(
         .await?
         .rows_affected;
     let detail = format!(
-        "{:?} (id {}); {ended} other sessions ended",
-        which.name, which.id
+        "{:?} (id {}); {}",
+        which.name,
+        which.id,
+        counted(ended, "other session ended", "other sessions ended")
     );
     AuditNote::new(kind, detail)
         .row(Some(user_id), actor, now)

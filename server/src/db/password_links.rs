@@ -13,6 +13,7 @@ use super::audit::AuditNote;
 use super::entities::{password_link, session, user};
 use super::store::{Actor, Store, StoreError};
 use super::transaction_steps::write_new_password;
+use crate::domain::counted;
 use crate::domain::password_link::{MAILED, Purpose, RESET_BY_MAIL};
 
 /// A link to keep: the hash of its token, why it was made and until when it works, and for a
@@ -204,7 +205,8 @@ impl Store {
             Some(Purpose::Forgot) => (
                 RESET_BY_MAIL,
                 format!(
-                    "with the link mailed for \"Forgot password?\"; {sessions_ended} sessions ended"
+                    "with the link mailed for \"Forgot password?\"; {}",
+                    counted(sessions_ended, "session ended", "sessions ended")
                 ),
             ),
             Some(Purpose::Reset) | None => (

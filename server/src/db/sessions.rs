@@ -10,6 +10,7 @@ use super::audit::AuditNote;
 use super::entities::{organization, session, user};
 use super::recovery_codes::RecoveryCodeCount;
 use super::store::{Actor, Store, StoreError};
+use crate::domain::counted;
 
 /// A session as a signed-in page reads it: with its person and, from the same query, what every
 /// such page also shows: the organization's policy and how many methods the person has.
@@ -153,7 +154,7 @@ impl Store {
             .exec(&txn)
             .await?
             .rows_affected;
-        AuditNote::new(kind, format!("{ended} sessions ended"))
+        AuditNote::new(kind, counted(ended, "session ended", "sessions ended"))
             .row(Some(user_id), actor, now)
             .insert(&txn)
             .await?;

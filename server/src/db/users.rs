@@ -15,7 +15,7 @@ use super::entities::{app_password, authenticator_app, organization, passkey, se
 use super::password_links::NewPasswordLink;
 use super::store::{Actor, ORGANIZATION_ID, Store, StoreError};
 use super::transaction_steps::write_new_password;
-use crate::domain::policy;
+use crate::domain::{counted, policy};
 
 /// A user the administrator adds. `Debug` hides the password hash.
 #[derive(Clone)]
@@ -359,7 +359,13 @@ impl Store {
             None => "by an administrator",
         };
         let detail = format!(
-            "{how}; {sessions_ended} sessions ended, {app_passwords_revoked} app passwords revoked"
+            "{how}; {}, {}",
+            counted(sessions_ended, "session ended", "sessions ended"),
+            counted(
+                app_passwords_revoked,
+                "app password revoked",
+                "app passwords revoked"
+            )
         );
         AuditNote::new("password.reset", detail)
             .row(Some(user_id), actor, now)
@@ -405,7 +411,10 @@ impl Store {
         let note = if enabled {
             AuditNote::new("user.enabled", "")
         } else {
-            AuditNote::new("user.disabled", format!("{ended} sessions ended"))
+            AuditNote::new(
+                "user.disabled",
+                counted(ended, "session ended", "sessions ended"),
+            )
         };
         note.row(Some(user_id), actor, now).insert(&txn).await?;
         self.commit_revoking(txn).await?;

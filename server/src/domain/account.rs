@@ -154,8 +154,17 @@ impl Username {
     }
 }
 
-/// Checks a new account password and its confirmation.
-pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), ValidationError> {
+/// Checks a new account password of the person signing in as `username`, and its
+/// confirmation. Beyond the length, NIST SP 800-63B asks to refuse what a guesser tries first:
+/// common and breached passwords, repeats, sequences and rows of keys, and words of the context
+/// (here the sign-in name). `zxcvbn` estimates how many guesses a password takes from large
+/// frequency lists and those patterns; a password found in fewer than 10^8 guesses is refused
+/// ("correct horse" passes, "qwertyuiopasdf" and "Bob Bob Bob Bob" do not).
+pub fn check_new_password(
+    password: &str,
+    confirmation: &str,
+    username: &str,
+) -> Result<(), ValidationError> {
     let chars = password.chars().count();
     if chars < MIN_PASSWORD_CHARS {
         return Err(ValidationError::new(
@@ -169,10 +178,16 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Vali
             format!("Use at most {MAX_PASSWORD_CHARS} characters."),
         ));
     }
-    if super::common_passwords::is_common(password) {
+    if lookup_key(password) == lookup_key(username) {
         return Err(ValidationError::new(
             "password",
-            "That password is too common and easy to guess. Try a few unrelated words.",
+            "Choose a password that is not your sign-in name.",
+        ));
+    }
+    if let Some(why) = easy_to_guess(password, username) {
+        return Err(ValidationError::new(
+            "password",
+            format!("That password is too easy to guess. {why}Try a few unrelated words."),
         ));
     }
     if password != confirmation {
@@ -182,6 +197,20 @@ pub fn check_new_password(password: &str, confirmation: &str) -> Result<(), Vali
         ));
     }
     Ok(())
+}
+
+/// Why `password` falls to a guesser who knows the usual patterns and `username` (with a
+/// space after it, or empty), or `None` when it takes at least 10^8 guesses.
+fn easy_to_guess(password: &str, username: &str) -> Option<String> {
+    // The estimate's time grows with the length; what comes after 100 characters only adds.
+    let start: String = password.chars().take(100).collect();
+    let local_part = username.split('@').next().unwrap_or(username);
+    let estimate = zxcvbn::zxcvbn(&start, &[username, local_part]);
+    if estimate.score() >= zxcvbn::Score::Three {
+        return None;
+    }
+    let warning = estimate.feedback().and_then(|feedback| feedback.warning());
+    Some(warning.map_or_else(String::new, |w| format!("{w} ")))
 }
 
 #[cfg(test)]
@@ -262,17 +291,64 @@ mod tests {
 
     #[test]
     fn passwords_need_twelve_characters_and_a_match() {
-        assert!(check_new_password("correct horse", "correct horse").is_ok());
+        let ada = "ada@example.org";
+        let check = |password: &str| check_new_password(password, password, ada);
+        assert!(check("correct horse").is_ok());
         // Twelve characters, not twelve bytes.
-        assert!(check_new_password("éléphantrosé", "éléphantrosé").is_ok());
-        assert!(check_new_password("éléphantros", "éléphantros").is_err());
-        let short = check_new_password("short", "short").err();
-        assert_eq!(short.map(|e| e.field), Some("password"));
-        let common = check_new_password("password1234", "password1234").err();
-        assert_eq!(common.map(|e| e.field), Some("password"));
-        let mismatch = check_new_password("long enough pass", "long enough pasS").err();
+        assert!(check("éléphantrosé").is_ok());
+        assert!(check("éléphantros").is_err());
+        assert_eq!(check("short").err().map(|e| e.field), Some("password"));
+        let mismatch = check_new_password("long enough pass", "long enough pasS", ada).err();
         assert_eq!(mismatch.map(|e| e.field), Some("confirm_password"));
-        assert!(check_new_password(&"p".repeat(257), &"p".repeat(257)).is_err());
+        assert!(check(&"p".repeat(257)).is_err());
+    }
+
+    #[test]
+    fn passwords_a_guesser_tries_first_are_refused() {
+        let message = |password: &str, username: &str| {
+            check_new_password(password, password, username)
+                .err()
+                .map(|e| (e.field, e.message))
+        };
+        let ada = "ada@example.org";
+        for easy in [
+            "password1234",
+            "qwertyuiop123",
+            // Rows of keys, repeats and sequences.
+            "qwertyuiopasdf",
+            "zxcvbnmasdfgh",
+            "Bob Bob Bob Bob",
+            "abcdefghijklmnop",
+            "summer202020",
+            // The sign-in name, with something added.
+            "ada@example.org1",
+        ] {
+            let refused = message(easy, ada);
+            assert!(
+                refused
+                    .as_ref()
+                    .is_some_and(|(field, text)| *field == "password"
+                        && text.starts_with("That password is too easy to guess.")
+                        && text.ends_with("Try a few unrelated words.")),
+                "{easy}: {refused:?}"
+            );
+        }
+        // The sign-in name itself, in any case, is named as such.
+        assert_eq!(
+            message("Ada@Example.org", ada).map(|(_, text)| text),
+            Some("Choose a password that is not your sign-in name.".to_owned())
+        );
+        for fine in [
+            "a brand new passphrase",
+            "correct horse battery",
+            "Tr0ub4dor&3xyz",
+        ] {
+            assert_eq!(message(fine, ada), None, "{fine}");
+        }
+        // Only the first 100 characters are estimated: a long password is checked quickly.
+        let long = format!("{}{}", "a brand new passphrase ".repeat(4), "a".repeat(150));
+        assert_eq!(message(&long, ada), None);
+        assert!(message(&"a".repeat(256), ada).is_some());
     }
 
     #[test]

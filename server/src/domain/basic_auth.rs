@@ -3,6 +3,13 @@
 
 use base64::Engine;
 
+/// Standard base64 whose closing padding may be there or not.
+const PADDING_OPTIONAL: base64::engine::GeneralPurpose = base64::engine::GeneralPurpose::new(
+    &base64::alphabet::STANDARD,
+    base64::engine::GeneralPurposeConfig::new()
+        .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
+);
+
 /// Longest header value accepted; real credentials are far shorter.
 pub const MAX_HEADER_BYTES: usize = 4096;
 
@@ -17,9 +24,8 @@ pub fn parse(header: &str) -> Option<(String, String)> {
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
     }
-    let decoded = base64::engine::general_purpose::STANDARD
-        .decode(encoded.trim())
-        .ok()?;
+    // With or without the closing `=`: some clients leave the padding out.
+    let decoded = PADDING_OPTIONAL.decode(encoded.trim()).ok()?;
     let text = String::from_utf8(decoded).ok()?;
     if text.chars().any(char::is_control) {
         return None;
@@ -58,6 +64,13 @@ mod tests {
             parse(&format!("basic {}", &encode(b"a:b")[6..])),
             Some(("a".into(), "b".into())),
             "scheme is case-insensitive"
+        );
+        let unpadded = encode(b"ada@example.org:sbmx efib aipt ozvx");
+        assert!(unpadded.ends_with('='));
+        assert_eq!(
+            parse(unpadded.trim_end_matches('=')),
+            Some(("ada@example.org".into(), "sbmx efib aipt ozvx".into())),
+            "the padding may be left out"
         );
     }
 

@@ -5,6 +5,8 @@
 //! organization's reset setting says. Here: the audit event and its words, and when
 //! administrators resetting their own methods must first say they understand what follows.
 
+use super::counted;
+
 /// The audit event of a reset (mailed to the person; it names the administrator).
 pub const RESET: &str = "methods.reset";
 
@@ -20,14 +22,6 @@ pub struct MethodsReset {
     pub app_passwords_revoked: u64,
     /// Kept otherwise: with no second factor they stop signing in until one is added.
     pub app_passwords_stopped: u64,
-}
-
-fn counted(count: u64, one: &str, many: &str) -> String {
-    if count == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{count} {many}")
-    }
 }
 
 impl MethodsReset {

@@ -9,7 +9,6 @@ pub mod apple_profile;
 pub mod attack_alert;
 pub mod audit_bounds;
 pub mod basic_auth;
-pub mod common_passwords;
 pub mod known_device;
 pub mod mail_protocol;
 pub mod mail_settings;
@@ -29,6 +28,16 @@ pub mod throttle;
 pub mod timefmt;
 pub mod totp;
 pub mod user_agent;
+
+/// A count with its noun, for audit details and messages: "1 session ended", "2 sessions
+/// ended", "0 sessions ended".
+pub fn counted(count: u64, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
+}
 
 /// Bad input, with the form field it concerns and a message fit to show the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

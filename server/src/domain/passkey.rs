@@ -9,14 +9,11 @@ use std::net::IpAddr;
 use chrono::Duration;
 use webauthn_rs::prelude::Url;
 
-use super::ValidationError;
-
 /// A ceremony (registration or sign-in) is finished within this time of its start, or begun
 /// again: its state is refused afterwards.
 pub const CEREMONY_LIFETIME: Duration = Duration::minutes(5);
 /// How many passkeys and security keys one person may have.
 pub const MAX_PER_USER: u64 = 20;
-pub const MAX_NAME_CHARS: usize = 64;
 
 /// Audit kinds (the first two are mailed to the person, `domain::alerts`).
 pub const ADDED: &str = "passkey.added";
@@ -119,52 +116,6 @@ pub fn relying_party(public_url: &str) -> Result<RelyingParty, PasskeysOff> {
     Ok(RelyingParty { id: host, origin })
 }
 
-/// The name a person gives a passkey, e.g. "YubiKey" or "Work laptop".
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasskeyName(String);
-
-impl PasskeyName {
-    /// 1 to 64 characters after trimming; letters, digits, spaces and punctuation (no control
-    /// or invisible characters); NFC, inner runs of spaces made one.
-    pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        use unicode_normalization::UnicodeNormalization;
-        let normalized: String = input.trim().nfc().collect();
-        if normalized.is_empty() {
-            return Err(ValidationError::new(
-                "name",
-                "Enter a name for the passkey, for example YubiKey or Work laptop.",
-            ));
-        }
-        let chars = normalized.chars().count();
-        if chars > MAX_NAME_CHARS {
-            return Err(ValidationError::new(
-                "name",
-                format!("Use at most {MAX_NAME_CHARS} characters (this name has {chars})."),
-            ));
-        }
-        if normalized
-            .chars()
-            .any(|c| c.is_control() || super::account::is_deceptive(c))
-        {
-            return Err(ValidationError::new(
-                "name",
-                "Use letters, digits, spaces and punctuation only (no invisible characters).",
-            ));
-        }
-        Ok(Self(
-            normalized.split_whitespace().collect::<Vec<_>>().join(" "),
-        ))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -212,17 +163,5 @@ mod tests {
         let detail = format!("{:?} (id 7); 2 other sessions ended", "Work laptop");
         assert_eq!(name_in_detail(&detail), Some("Work laptop"));
         assert_eq!(name_in_detail("something else"), None);
-    }
-
-    #[test]
-    fn names_are_trimmed_normalised_and_bounded() {
-        assert_eq!(
-            PasskeyName::parse("  Work   laptop ").map(PasskeyName::into_string),
-            Ok("Work laptop".to_owned())
-        );
-        assert!(PasskeyName::parse("   ").is_err());
-        assert!(PasskeyName::parse(&"k".repeat(MAX_NAME_CHARS + 1)).is_err());
-        assert!(PasskeyName::parse("key\u{200B}").is_err());
-        assert!(PasskeyName::parse(&"k".repeat(MAX_NAME_CHARS)).is_ok());
     }
 }

@@ -124,9 +124,38 @@ pub fn qr_svg(url: &str) -> Result<String, TotpError> {
         .build())
 }
 
+/// What is wrong with a typed code before any check, if anything: a person who typed none, or
+/// letters, is asked for the code rather than told that it "didn't work" (and nothing is
+/// counted against them).
+pub fn shape_problem(code: &str) -> Option<&'static str> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    if code.is_empty() {
+        Some("Enter the 6-digit code from your authenticator app.")
+    } else if code.len() != DIGITS || !code.bytes().all(|b| b.is_ascii_digit()) {
+        Some("A code from your authenticator app has 6 digits.")
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_code_of_the_wrong_shape_is_asked_for_again() {
+        assert!(shape_problem("").is_some_and(|p| p.starts_with("Enter")));
+        assert!(shape_problem("  ").is_some_and(|p| p.starts_with("Enter")));
+        for malformed in ["12345", "abcdef", "1234567", "12345a"] {
+            assert_eq!(
+                shape_problem(malformed),
+                Some("A code from your authenticator app has 6 digits."),
+                "{malformed}"
+            );
+        }
+        assert_eq!(shape_problem("123 456"), None);
+        assert_eq!(shape_problem("000000"), None);
+    }
 
     /// RFC 6238 appendix B, SHA-1 seed, 8-digit codes; we check the last 6 digits, which is
     /// what a 6-digit TOTP of the same HOTP value is (truncation mod 10^6).

@@ -145,8 +145,11 @@ pub async fn limits(request: Request, next: Next) -> Response {
         next.run(limited).await
     };
     match response.status() {
+        // The unread body is still on the connection, which therefore ends with this answer:
+        // said in the answer, so a client sends its next request on a new connection.
         StatusCode::PAYLOAD_TOO_LARGE => (
             StatusCode::PAYLOAD_TOO_LARGE,
+            [(header::CONNECTION, "close")],
             format!(
                 "Refused: the request is larger than {} KiB.\n",
                 MAX_BODY_BYTES / 1024

@@ -164,7 +164,8 @@ where
     F: Fn(Request) -> Fut,
     Fut: Future<Output = Response>,
 {
-    use app::form_post::{FormPostSlot, asks_for_html};
+    use app::form_post::FormPostSlot;
+    use app::plain_post::asks_for_html;
 
     if request.method() != Method::POST || !asks_for_html(request.headers()) {
         return next.run(request).await;
@@ -217,6 +218,10 @@ pub(super) async fn require_sign_in(
                             .into_response();
                     }
                 }
+            }
+            // The console is not for everyone: the others go to their own pages.
+            if page.access() == Access::Administrator && !signed_in.is_administrator() {
+                return Redirect::to(Page::Overview.path()).into_response();
             }
             // The legacy app-password page is for organizations that turned Security info's
             // experience off.

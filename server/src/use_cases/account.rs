@@ -19,6 +19,7 @@ use super::{
 use crate::db::entities::authenticator_app;
 use crate::db::{AUTHENTICATOR_LIMIT, AuthenticatorRemoval, StoreError};
 use crate::domain::random::OsRandom;
+use crate::domain::second_factor::MethodName;
 use crate::domain::{
     account, activity, app_password, attack_alert, password, second_factor, timefmt, totp,
 };
@@ -125,24 +126,13 @@ impl ServerBackend {
     }
 }
 
-/// An authenticator app's name as given: trimmed, "Authenticator app" when empty, at most
-/// [`AUTHENTICATOR_NAME_LIMIT`] characters.
-fn authenticator_name(name: &str) -> Result<String, AppError> {
-    let name = name.trim();
-    if name.is_empty() {
+/// The name of an authenticator app being added: "Authenticator app" when left empty.
+fn new_authenticator_name(name: &str) -> Result<String, AppError> {
+    if name.trim().is_empty() {
         return Ok(SecondFactor::AuthenticatorApp.label().to_owned());
     }
-    if name.chars().count() > AUTHENTICATOR_NAME_LIMIT {
-        return Err(AppError::invalid(
-            "name",
-            format!("Use a name of at most {AUTHENTICATOR_NAME_LIMIT} characters."),
-        ));
-    }
-    Ok(name.to_owned())
+    Ok(MethodName::parse(name, SecondFactor::AuthenticatorApp)?.into_string())
 }
-
-/// The longest name of an authenticator app, as for passkeys.
-const AUTHENTICATOR_NAME_LIMIT: usize = 64;
 
 #[async_trait]
 impl AccountUseCases for ServerBackend {
@@ -328,7 +318,8 @@ impl AccountUseCases for ServerBackend {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
         self.ensure_recent_sign_in(&signed_in, context, "", "")
             .await?;
-        let name = authenticator_name(name)?;
+        let name = new_authenticator_name(name)?;
+        super::sessions::code_as_typed(code)?;
         let Some((app_id, step)) = self.code_step(signed_in.user.id, code, false).await? else {
             return Err(AppError::wrong_code());
         };
@@ -394,7 +385,7 @@ impl AccountUseCases for ServerBackend {
         name: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
-        let name = authenticator_name(name)?;
+        let name = MethodName::parse(name, SecondFactor::AuthenticatorApp)?.into_string();
         self.store
             .rename_authenticator(signed_in.user.id, id, name, &actor(context), Utc::now())
             .await?
@@ -458,12 +449,14 @@ impl AccountUseCases for ServerBackend {
             ));
         }
         attempt.succeeded(&self.store, Utc::now()).await?;
-        account::check_new_password(new, confirmation).map_err(|mut e| {
-            if e.field == "password" {
-                e.field = "new_password";
-            }
-            e
-        })?;
+        account::check_new_password(new, confirmation, &signed_in.user.username).map_err(
+            |mut e| {
+                if e.field == "password" {
+                    e.field = "new_password";
+                }
+                e
+            },
+        )?;
         if new == current {
             return Err(AppError::invalid(
                 "new_password",
@@ -476,6 +469,7 @@ impl AccountUseCases for ServerBackend {
         if !app_password::recently_verified(signed_in.session.verified_at, now)
             && Self::has_two_step(&signed_in)
         {
+            super::sessions::code_as_typed(code)?;
             let attempt = self
                 .begin_code_attempt(&signed_in.user.username_key)
                 .await?;

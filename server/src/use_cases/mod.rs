@@ -149,6 +149,12 @@ pub struct SignedIn {
     pub counts: crate::db::OwnerCounts,
 }
 
+impl SignedIn {
+    pub fn is_administrator(&self) -> bool {
+        self.user.role == user::Role::Administrator
+    }
+}
+
 // The one place where server errors become what the user reads. Internal details are
 // logged here and never sent.
 impl From<ValidationError> for AppError {

@@ -22,7 +22,7 @@
 
 use app::backend::{PasskeyUseCases, RequestContext, SetCookie};
 use app::error::AppError;
-use app::model::IdentityCheck;
+use app::model::{IdentityCheck, SecondFactor};
 use app::passkey_model::{PasskeyAvailability, PasskeyItem, PasskeyRefusal};
 pub use app::passkeys::PasswordlessStart;
 use async_trait::async_trait;
@@ -39,8 +39,9 @@ use super::second_step::{PasskeyAssertion, SecondStep};
 use super::{ServerBackend, SignedIn, actor, client_ip};
 use crate::db::entities::{passkey, passkey_ceremony, user};
 use crate::db::{AuditNote, CeremonyBinding, NewCeremony, NewPasskey, PasskeyRemoval, StoreError};
-use crate::domain::passkey::{self as rules, CeremonyKind, PasskeyName};
+use crate::domain::passkey::{self as rules, CeremonyKind};
 use crate::domain::random::{OsRandom, RandomSource};
+use crate::domain::second_factor::MethodName;
 use crate::domain::session as session_rules;
 use crate::domain::timefmt;
 use crate::metrics::{self, FailedStep};
@@ -325,7 +326,7 @@ impl ServerBackend {
     ) -> Result<CreationChallengeResponse, PasskeyError> {
         let webauthn = self.webauthn()?;
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
-        let name = PasskeyName::parse(name).map_err(AppError::from)?;
+        let name = MethodName::parse(name, SecondFactor::Passkey).map_err(AppError::from)?;
         self.ensure_recent_sign_in(&signed_in, context, password, code)
             .await?;
         let existing = self.credentials_of(signed_in.user.id).await?;
@@ -418,7 +419,7 @@ impl ServerBackend {
         name: &str,
     ) -> Result<PasskeyItem, PasskeyError> {
         let signed_in = self.require_signed_in(context).await?;
-        let name = PasskeyName::parse(name).map_err(AppError::from)?;
+        let name = MethodName::parse(name, SecondFactor::Passkey).map_err(AppError::from)?;
         let renamed = self
             .store
             .rename_passkey(

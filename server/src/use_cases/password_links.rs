@@ -63,13 +63,7 @@ impl PasswordLinkUseCases for ServerBackend {
     ) -> Result<String, AppError> {
         // Whom it is for first: a link that does not work says so before the password's rules.
         let person = self.password_link(token).await?;
-        account::check_new_password(new_password, confirmation)?;
-        if account::lookup_key(new_password) == account::lookup_key(&person.username) {
-            return Err(AppError::invalid(
-                "password",
-                "Choose a password that is not your sign-in name.",
-            ));
-        }
+        account::check_new_password(new_password, confirmation, &person.username)?;
         let hash = password::hash_password_blocking(new_password.to_owned()).await?;
         let person = self
             .store

@@ -18,9 +18,18 @@ use crate::db::entities::user;
 use crate::db::{AuditNote, NewSession, OwnerCounts, SessionWithOwner};
 use crate::domain::random::OsRandom;
 use crate::domain::session as session_rules;
-use crate::domain::{account, app_password, known_device, password, second_factor};
+use crate::domain::{account, app_password, known_device, password, second_factor, totp};
 use crate::metrics::{self, FailedStep, SignInLimit};
 use crate::use_cases::sign_in_limits;
+
+/// Refuses an authenticator code of the wrong shape (none, letters, not six digits) before it
+/// is checked or counted: the person is asked for the code, not told that it "didn't work".
+pub(super) fn code_as_typed(code: &str) -> Result<(), AppError> {
+    match totp::shape_problem(code) {
+        Some(problem) => Err(AppError::invalid("code", problem)),
+        None => Ok(()),
+    }
+}
 
 impl ServerBackend {
     /// The name of the session cookie (see [`SECURE_SESSION_COOKIE`]).
@@ -439,6 +448,7 @@ impl ServerBackend {
             return Err(AppError::Forbidden(Refusal::ConfirmWithPasskey));
         }
         if apps > 0 {
+            code_as_typed(code)?;
             let attempt = self.begin_code_attempt(&user.username_key).await?;
             if !self.use_code(user.id, code).await? {
                 metrics::sign_in_failed(FailedStep::Code);
@@ -621,6 +631,7 @@ impl SessionUseCases for ServerBackend {
         context: &RequestContext,
         code: &str,
     ) -> Result<SetCookie, AppError> {
+        code_as_typed(code)?;
         self.complete_second_step(context, SecondStep::AuthenticatorCode(code))
             .await
     }

@@ -28,7 +28,7 @@ impl SetupUseCases for ServerBackend {
             let organization = account::parse_organization_name(&form.organization)?;
             let display_name = account::parse_display_name(&form.display_name)?;
             let username = account::Username::parse(&form.username)?;
-            account::check_new_password(&form.password, &form.confirm_password)?;
+            account::check_new_password(&form.password, &form.confirm_password, username.as_str())?;
             let password_hash = password::hash_password_blocking(form.password).await?;
             let admin = self
                 .store

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 
 use super::{ServerBackend, actor};
-use crate::db::{AuditNote, BrowserSession};
+use crate::db::{AuditNote, BrowserSession, StoreError};
 use crate::domain::activity::SIGNED_OUT_A_BROWSER;
 use crate::domain::{timefmt, user_agent};
 
@@ -93,7 +93,11 @@ impl SignedInBrowserUseCases for ServerBackend {
                 &actor(context),
                 Utc::now(),
             )
-            .await?;
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound => AppError::BrowserGone,
+                other => other.into(),
+            })?;
         Ok(BrowserSignedOut::Another)
     }
 }

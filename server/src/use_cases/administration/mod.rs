@@ -178,7 +178,7 @@ impl Administration {
     pub async fn add_person(&self, new: NewPerson) -> Result<user::Model, AdministrationError> {
         let username = account::Username::parse(&new.username)?;
         let display_name = account::parse_display_name(&new.display_name)?;
-        account::check_new_password(&new.password, &new.password)?;
+        account::check_new_password(&new.password, &new.password, username.as_str())?;
         let password_hash = password::hash_password_blocking(new.password).await?;
         let person = NewUser {
             username: username.as_str().to_owned(),
@@ -261,7 +261,7 @@ impl Administration {
         new_password: String,
     ) -> Result<(user::Model, PasswordReset), AdministrationError> {
         let person = self.person(username).await?;
-        account::check_new_password(&new_password, &new_password)?;
+        account::check_new_password(&new_password, &new_password, &person.username)?;
         let hash = password::hash_password_blocking(new_password).await?;
         let reset = self
             .store
@@ -455,9 +455,8 @@ impl Administration {
 impl From<AdministrationError> for AppError {
     fn from(error: AdministrationError) -> Self {
         match error {
-            AdministrationError::NoSuchUser(_) | AdministrationError::NoSuchAppPassword { .. } => {
-                AppError::NotFound
-            }
+            AdministrationError::NoSuchUser(_) => AppError::NoSuchPerson,
+            AdministrationError::NoSuchAppPassword { .. } => AppError::AppPasswordGone,
             AdministrationError::Invalid(e) => e.into(),
             AdministrationError::Store(e) => e.into(),
             AdministrationError::Hash(e) => e.into(),
