@@ -128,9 +128,28 @@ test('add a passkey, sign in with it after the password and alone, rename and de
   await page.getByRole('button', { name: 'Sign in with a passkey' }).click();
   await expect(page).toHaveURL(server.baseURL + '/');
 
+  // Change password long after signing in: no code field (she has no authenticator app); the
+  // server asks for the passkey, which confirms it's her, and the same form then goes through.
+  const longAgo = "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)";
+  sql(server.databaseUrl, longAgo);
+  await page.goto(server.baseURL + '/security-info');
+  await hydrated(page);
+  await methods(page).getByRole('button', { name: 'Change' }).click();
+  const change = page.getByRole('dialog', { name: 'Change password' });
+  await change.getByLabel('Current password').fill(ADMIN.password);
+  await change.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
+  await change.getByLabel('Confirm new password').fill('a brand new passphrase');
+  await expect(change.getByLabel('Code from your authenticator app')).toHaveCount(0);
+  await change.getByRole('button', { name: 'Change password' }).click();
+  await expect(change.getByRole('alert').filter({ hasText: 'Your second step is a passkey' })).toBeVisible();
+  await change.getByRole('button', { name: 'Confirm with a passkey' }).click();
+  await expect(change.getByRole('button', { name: 'Confirm with a passkey' })).toBeHidden();
+  await change.getByRole('button', { name: 'Change password' }).click();
+  await expect(change.getByRole('status')).toContainText('Your password was changed.');
+
   // The console, long after signing in: her only second factor is the passkey, so a dialog
   // asks for no code and confirms with the passkey, keeping what was typed.
-  sql(server.databaseUrl, "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)");
+  sql(server.databaseUrl, longAgo);
   await page.goto(server.baseURL + '/admin?add=person');
   await hydrated(page);
   const add = page.getByRole('dialog', { name: 'Add person' });

@@ -952,7 +952,7 @@ async fn a_commands_output_is_only_its_answer() -> TestResult {
         )?;
         assert_eq!(own_name.status.code(), Some(1), "{}", database.name);
         let stderr = String::from_utf8_lossy(&own_name.stderr);
-        assert!(stderr.contains("not your sign-in name"), "{stderr}");
+        assert!(stderr.contains("not the sign-in name"), "{stderr}");
     }
     Ok(())
 }

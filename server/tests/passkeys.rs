@@ -796,6 +796,14 @@ async fn a_passkey_confirms_its_the_person_before_a_factor_change() -> TestResul
             ))),
             "{name}: the password alone does not do for a second factor; the passkey is asked for"
         );
+        let new = "a brand new passphrase";
+        assert_eq!(
+            backend.change_password(&ada, PASSWORD, new, new, "").await,
+            Err(app::error::AppError::Forbidden(
+                app::error::Refusal::ConfirmWithPasskey
+            )),
+            "{name}: Change password asks for the passkey too, not for a code she has no app for"
+        );
         assert!(
             backend
                 .start_passkey_registration(&ada, "Phone", "", "")
@@ -818,6 +826,9 @@ async fn a_passkey_confirms_its_the_person_before_a_factor_change() -> TestResul
             Some(PasskeyRefusal::CeremonyExpired),
             "{name}: once"
         );
+        backend
+            .change_password(&ada, PASSWORD, new, new, "")
+            .await?;
         backend.delete_passkey(&ada, added.id, "", "").await?;
         assert!(backend.passkeys(&ada).await?.is_empty(), "{name}");
     }

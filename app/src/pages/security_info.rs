@@ -27,7 +27,7 @@ use crate::components::field::{CodeField, Field};
 use crate::components::links::{DialogActions, DialogBack, OpenDialog};
 use crate::components::modal::Modal;
 use crate::components::row_forms::dispatch_row_forms;
-use crate::error::AppError;
+use crate::error::{AppError, Refusal};
 use crate::form_post::FormPostAnswer;
 use crate::model::{
     AppPasswordItem, AppPasswordKind, AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes,
@@ -919,6 +919,13 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
             .current()
             .is_some_and(|i| !i.recently_signed_in && !i.authenticators.is_empty())
     };
+    // A person whose only second step is a passkey confirms with it, then sends the form again.
+    let ask_passkey = move || {
+        matches!(
+            error.get(),
+            Some(AppError::Forbidden(Refusal::ConfirmWithPasskey))
+        )
+    };
     view! {
         <ActionForm action=methods.change_password attr:class="stack">
             <Field label="Current password" name="current_password" id="current_password" input_type="password"
@@ -930,6 +937,11 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
             <Show when=ask_code>
                 <CodeField id="change-password-code" error=field_error("code")/>
             </Show>
+            <ConfirmWithPasskey shown=Signal::derive(ask_passkey)
+                confirmed=Callback::new(move |()| {
+                    methods.change_password.value().set(None);
+                    methods.info.refetch();
+                })/>
             <p class="form-error" role="alert">{other_error}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Change password" pending=methods.change_password.pending()/>
         </ActionForm>

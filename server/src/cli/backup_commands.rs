@@ -13,6 +13,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::db::{self, ConnectError, Store, StoreError};
+use crate::domain::counted;
 use crate::secret_key::{SecretKey, SecretKeyError, short_key_id};
 
 #[derive(Debug, clap::Args)]
@@ -219,10 +220,10 @@ pub async fn restore(files: &DatabaseFiles<'_>, args: &RestoreArgs) -> Result<St
     fs::rename(&staging, &target).map_err(file_error(&target))?;
     sync_parent(&target)?;
     Ok(format!(
-        "restored {} people and {} app passwords into {} with the key {} in {}.\n\
+        "restored {} and {} into {} with the key {} in {}.\n\
          Start Latchkey with the same --database-url and --secret-key-file.",
-        contents.people,
-        contents.app_passwords,
+        counted(contents.people, "person", "people"),
+        counted(contents.app_passwords, "app password", "app passwords"),
         target.display(),
         key.id(),
         files.secret_key_file.display(),

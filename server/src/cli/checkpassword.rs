@@ -29,7 +29,8 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, clap::Args)]
 pub struct CheckpasswordArgs {
     /// Base URL of the running Latchkey server [default: http://ADDR, the address given by
-    /// --addr or LATCHKEY_ADDR, as the server's own settings say].
+    /// --addr or LATCHKEY_ADDR, as the server's own settings say; 0.0.0.0 and :: mean
+    /// loopback].
     #[arg(long)]
     pub server: Option<String>,
     /// Program (and its arguments) to run when the password is right; Dovecot appends its
@@ -130,10 +131,17 @@ pub fn run(args: &CheckpasswordArgs, server_addr: std::net::SocketAddr) -> ExitC
     };
     let client_ip = std::env::var("TCPREMOTEIP").ok();
     let service = std::env::var("SERVICE").ok();
-    let server = args
-        .server
-        .clone()
-        .unwrap_or_else(|| format!("http://{server_addr}"));
+    let server = args.server.clone().unwrap_or_else(|| {
+        // A server listening on every address is reached on loopback.
+        let mut addr = server_addr;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                std::net::SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                std::net::SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}")
+    });
     match ask(
         &server,
         &username,

@@ -181,7 +181,7 @@ pub fn check_new_password(
     if lookup_key(password) == lookup_key(username) {
         return Err(ValidationError::new(
             "password",
-            "Choose a password that is not your sign-in name.",
+            "Choose a password that is not the sign-in name.",
         ));
     }
     if let Some(why) = easy_to_guess(password, username) {
@@ -199,8 +199,9 @@ pub fn check_new_password(
     Ok(())
 }
 
-/// Why `password` falls to a guesser who knows the usual patterns and `username` (with a
-/// space after it, or empty), or `None` when it takes at least 10^8 guesses.
+/// Why `password` falls to a guesser who knows the usual patterns and `username`: zxcvbn's
+/// warning followed by a space (or nothing when it has none), or `None` when the password
+/// takes at least 10^8 guesses.
 fn easy_to_guess(password: &str, username: &str) -> Option<String> {
     // The estimate's time grows with the length; what comes after 100 characters only adds.
     let start: String = password.chars().take(100).collect();
@@ -336,7 +337,7 @@ mod tests {
         // The sign-in name itself, in any case, is named as such.
         assert_eq!(
             message("Ada@Example.org", ada).map(|(_, text)| text),
-            Some("Choose a password that is not your sign-in name.".to_owned())
+            Some("Choose a password that is not the sign-in name.".to_owned())
         );
         for fine in [
             "a brand new passphrase",

@@ -17,7 +17,7 @@ use super::{
     unix_seconds,
 };
 use crate::db::entities::authenticator_app;
-use crate::db::{AUTHENTICATOR_LIMIT, AuthenticatorRemoval, StoreError};
+use crate::db::{AUTHENTICATOR_LIMIT, AuthenticatorRemoval, OwnerCounts, StoreError};
 use crate::domain::random::OsRandom;
 use crate::domain::second_factor::MethodName;
 use crate::domain::{
@@ -428,6 +428,15 @@ impl AccountUseCases for ServerBackend {
         code: &str,
     ) -> Result<(), AppError> {
         let signed_in = self.require_signed_in(context).await?;
+        // A session older than 10 minutes proves itself again in the same form: the current
+        // password, then the code when the person has an authenticator app (a passkey-only
+        // person confirms with their passkey first).
+        let recent = app_password::recently_verified(signed_in.session.verified_at, Utc::now());
+        let OwnerCounts {
+            authenticators,
+            passkeys,
+            ..
+        } = signed_in.counts;
         let attempt = self
             .begin_password_attempt(context, &signed_in.user.username_key)
             .await?;
@@ -463,12 +472,11 @@ impl AccountUseCases for ServerBackend {
                 "Choose a password different from your current one.",
             ));
         }
-        // A session older than 10 minutes proves itself again: the current password above,
-        // and the code when there is a second factor (one prompt).
         let now = Utc::now();
-        if !app_password::recently_verified(signed_in.session.verified_at, now)
-            && Self::has_two_step(&signed_in)
-        {
+        if !recent && second_factor::confirms_with_passkey(authenticators, passkeys) {
+            return Err(AppError::Forbidden(Refusal::ConfirmWithPasskey));
+        }
+        if !recent && authenticators > 0 {
             super::sessions::code_as_typed(code)?;
             let attempt = self
                 .begin_code_attempt(&signed_in.user.username_key)

@@ -87,7 +87,7 @@ impl AppPasswordUseCases for ServerBackend {
     ) -> Result<Option<String>, AppError> {
         let signed_in = self.require_signed_in(context).await?;
         let Some(row) = self.store.app_password_of(signed_in.user.id, id).await? else {
-            return Err(AppError::NotFound);
+            return Err(AppError::AppPasswordGone);
         };
         Ok(row.last_used_at.map(|at| {
             let client = row

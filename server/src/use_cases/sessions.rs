@@ -425,6 +425,11 @@ impl ServerBackend {
         code: &str,
     ) -> Result<(), AppError> {
         let user = &signed_in.user;
+        let OwnerCounts {
+            authenticators: apps,
+            passkeys,
+            ..
+        } = signed_in.counts;
         let attempt = self
             .begin_password_attempt(context, &user.username_key)
             .await?;
@@ -438,16 +443,12 @@ impl ServerBackend {
             return Err(AppError::invalid("password", "Your password is incorrect."));
         }
         attempt.succeeded(&self.store, Utc::now()).await?;
-        let OwnerCounts {
-            authenticators: apps,
-            passkeys,
-            ..
-        } = signed_in.counts;
         if second_factor::confirms_with_passkey(apps, passkeys) {
             // A passkey answers in place of the code ("Confirm with a passkey").
             return Err(AppError::Forbidden(Refusal::ConfirmWithPasskey));
         }
         if apps > 0 {
+            // The password first: a person who mistyped it is told so before the code.
             code_as_typed(code)?;
             let attempt = self.begin_code_attempt(&user.username_key).await?;
             if !self.use_code(user.id, code).await? {
