@@ -15,7 +15,6 @@ use super::random::RandomSource;
 /// How many app passwords one person may have.
 pub const MAX_PER_USER: u64 = 40;
 pub const SECRET_LETTERS: usize = 16;
-pub const MAX_NAME_CHARS: usize = 64;
 /// Creating an app password needs a sign-in or re-verification this recent.
 pub const REVERIFY_WINDOW: Duration = Duration::minutes(10);
 /// Purpose string of the keyed lookup hash (HMAC with the server key).
@@ -85,34 +84,10 @@ pub struct AppName {
 impl AppName {
     /// 1 to 64 characters after trimming; any letters, digits, spaces and punctuation.
     pub fn parse(input: &str) -> Result<Self, ValidationError> {
-        use unicode_normalization::UnicodeNormalization;
-        // One spelling per name, so "Café" typed two ways is one name.
-        let normalized: String = input.trim().nfc().collect();
-        let name = normalized.as_str();
-        if name.is_empty() {
-            return Err(ValidationError::new(
-                "name",
-                "Enter a name for the app, for example Outlook 2010.",
-            ));
-        }
-        let chars = name.chars().count();
-        if chars > MAX_NAME_CHARS {
-            return Err(ValidationError::new(
-                "name",
-                format!("Use at most {MAX_NAME_CHARS} characters (this name has {chars})."),
-            ));
-        }
-        if name
-            .chars()
-            .any(|c| c.is_control() || super::account::is_deceptive(c))
-        {
-            return Err(ValidationError::new(
-                "name",
-                "Use letters, digits, spaces and punctuation only (no invisible characters).",
-            ));
-        }
-        // Collapse inner runs of whitespace so "Outlook  2010" and "Outlook 2010" are one name.
-        let name = name.split_whitespace().collect::<Vec<_>>().join(" ");
+        // One spelling per name, and inner runs of spaces made one, so "Café" typed two ways
+        // and "Outlook  2010" are the names "Café" and "Outlook 2010".
+        let name =
+            super::parse_item_name(input, "Enter a name for the app, for example Outlook 2010.")?;
         let key = name.to_lowercase();
         Ok(Self { name, key })
     }

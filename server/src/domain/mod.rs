@@ -29,6 +29,39 @@ pub mod timefmt;
 pub mod totp;
 pub mod user_agent;
 
+/// The longest name a person gives one of their things (an app password, an authenticator app,
+/// a passkey).
+pub const MAX_ITEM_NAME_CHARS: usize = 64;
+
+/// A name a person gives one of their things: 1 to 64 characters after trimming; letters,
+/// digits, spaces and punctuation (no control or invisible characters, which could make one
+/// name read as another); one spelling (NFC), inner runs of spaces made one. `when_empty` is
+/// what an empty one is told.
+pub fn parse_item_name(input: &str, when_empty: &str) -> Result<String, ValidationError> {
+    use unicode_normalization::UnicodeNormalization;
+    let normalized: String = input.trim().nfc().collect();
+    if normalized.is_empty() {
+        return Err(ValidationError::new("name", when_empty));
+    }
+    let chars = normalized.chars().count();
+    if chars > MAX_ITEM_NAME_CHARS {
+        return Err(ValidationError::new(
+            "name",
+            format!("Use at most {MAX_ITEM_NAME_CHARS} characters (this name has {chars})."),
+        ));
+    }
+    if normalized
+        .chars()
+        .any(|c| c.is_control() || account::is_deceptive(c))
+    {
+        return Err(ValidationError::new(
+            "name",
+            "Use letters, digits, spaces and punctuation only (no invisible characters).",
+        ));
+    }
+    Ok(normalized.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
 /// A count with its noun, for audit details and messages: "1 session ended", "2 sessions
 /// ended", "0 sessions ended".
 pub fn counted(count: u64, one: &str, many: &str) -> String {

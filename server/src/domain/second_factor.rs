@@ -4,51 +4,23 @@
 //! Also the names people give their methods.
 
 use app::model::{SecondFactor, SecondStepWay};
-use unicode_normalization::UnicodeNormalization;
 
 use super::ValidationError;
 
-/// The longest name of an authenticator app or passkey.
-pub const MAX_NAME_CHARS: usize = 64;
-
-/// The name a person gives an authenticator app or a passkey ("Work phone", "YubiKey"): 1 to 64
-/// characters after trimming; letters, digits, spaces and punctuation (no control or invisible
-/// characters, which could make one name read as another); NFC, inner runs of spaces made one.
+/// The name a person gives an authenticator app or a passkey ("Work phone", "YubiKey"), as
+/// [`super::parse_item_name`] allows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodName(String);
 
 impl MethodName {
     pub fn parse(input: &str, kind: SecondFactor) -> Result<Self, ValidationError> {
-        let normalized: String = input.trim().nfc().collect();
-        if normalized.is_empty() {
-            let example = match kind {
-                SecondFactor::Passkey => "the passkey, for example YubiKey or Work laptop",
-                _ => "the authenticator app, for example Work phone",
-            };
-            return Err(ValidationError::new(
-                "name",
-                format!("Enter a name for {example}."),
-            ));
-        }
-        let chars = normalized.chars().count();
-        if chars > MAX_NAME_CHARS {
-            return Err(ValidationError::new(
-                "name",
-                format!("Use at most {MAX_NAME_CHARS} characters (this name has {chars})."),
-            ));
-        }
-        if normalized
-            .chars()
-            .any(|c| c.is_control() || super::account::is_deceptive(c))
-        {
-            return Err(ValidationError::new(
-                "name",
-                "Use letters, digits, spaces and punctuation only (no invisible characters).",
-            ));
-        }
-        Ok(Self(
-            normalized.split_whitespace().collect::<Vec<_>>().join(" "),
-        ))
+        let when_empty = match kind {
+            SecondFactor::Passkey => {
+                "Enter a name for the passkey, for example YubiKey or Work laptop."
+            }
+            _ => "Enter a name for the authenticator app, for example Work phone.",
+        };
+        super::parse_item_name(input, when_empty).map(Self)
     }
 
     pub fn into_string(self) -> String {
@@ -103,8 +75,8 @@ mod tests {
             parse("  Work   laptop ").map(MethodName::into_string),
             Ok("Work laptop".to_owned())
         );
-        assert!(parse(&"k".repeat(MAX_NAME_CHARS + 1)).is_err());
-        assert!(parse(&"k".repeat(MAX_NAME_CHARS)).is_ok());
+        assert!(parse(&"k".repeat(super::super::MAX_ITEM_NAME_CHARS + 1)).is_err());
+        assert!(parse(&"k".repeat(super::super::MAX_ITEM_NAME_CHARS)).is_ok());
         for invisible in ["key\u{200B}", "ph\u{1}one", "a\u{202E}b", "a\tb"] {
             assert!(parse(invisible).is_err(), "{invisible:?}");
         }
