@@ -17,11 +17,21 @@ fn latchkey(
     args: &[&str],
     stdin: &str,
 ) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
+    latchkey_logging(database_url, args, stdin, "warn")
+}
+
+/// [`latchkey`] with the log filter `log` (`info` is the default an operator has).
+fn latchkey_logging(
+    database_url: &str,
+    args: &[&str],
+    stdin: &str,
+    log: &str,
+) -> Result<Output, Box<dyn std::error::Error + Send + Sync>> {
     let output = support::run_with_input(
         Command::new(env!("CARGO_BIN_EXE_latchkey"))
             .args(args)
             .env("LATCHKEY_DATABASE_URL", database_url)
-            .env("LATCHKEY_LOG", "warn"),
+            .env("LATCHKEY_LOG", log),
         stdin.as_bytes(),
     )?;
     Ok(Output {
@@ -912,18 +922,10 @@ async fn a_commands_output_is_only_its_answer() -> TestResult {
     for database in TestDatabase::all().await {
         let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
-        let run = |args: &[&str], stdin: &str| {
-            support::run_with_input(
-                Command::new(env!("CARGO_BIN_EXE_latchkey"))
-                    .args(args)
-                    .env("LATCHKEY_DATABASE_URL", &database.url)
-                    .env("LATCHKEY_LOG", "info"),
-                stdin.as_bytes(),
-            )
-        };
+        let run = |args: &[&str], stdin: &str| latchkey_logging(&database.url, args, stdin, "info");
         let list = run(&["admin", "user", "list"], "")?;
-        let stdout = String::from_utf8_lossy(&list.stdout);
-        assert!(list.status.success(), "{}", database.name);
+        let stdout = &list.stdout;
+        assert_eq!(list.code, 0, "{}", database.name);
         assert!(
             stdout.starts_with("SIGN-IN NAME")
                 && stdout.contains("admin@contoso.example")
@@ -932,7 +934,7 @@ async fn a_commands_output_is_only_its_answer() -> TestResult {
             database.name
         );
         let csv = run(&["admin", "audit", "--csv"], "")?;
-        let stdout = String::from_utf8_lossy(&csv.stdout);
+        let stdout = &csv.stdout;
         assert!(
             stdout.starts_with("\"time\",\"actor\""),
             "{}: {stdout}",
@@ -950,9 +952,12 @@ async fn a_commands_output_is_only_its_answer() -> TestResult {
             ],
             "Eve@Contoso.example\n",
         )?;
-        assert_eq!(own_name.status.code(), Some(1), "{}", database.name);
-        let stderr = String::from_utf8_lossy(&own_name.stderr);
-        assert!(stderr.contains("not the sign-in name"), "{stderr}");
+        assert_eq!(own_name.code, 1, "{}", database.name);
+        assert!(
+            own_name.stderr.contains("not the sign-in name"),
+            "{}",
+            own_name.stderr
+        );
     }
     Ok(())
 }
