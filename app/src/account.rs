@@ -201,15 +201,16 @@ impl AddMethodAnswer {
 pub async fn add_method(
     method: MethodToAdd,
     password: Option<Secret>,
+    code: Option<Secret>,
 ) -> Result<AddMethodAnswer, AppError> {
+    let check = crate::model::IdentityCheck::from_fields(password, code);
     call(|backend, context| async move {
         if backend.current_user(&context).await?.is_none() {
             return Err(AppError::Unauthorized);
         }
         match method {
             MethodToAdd::Authenticator => {
-                let password = password.as_ref().map(Secret::expose).unwrap_or_default();
-                let enrollment = backend.begin_authenticator(&context, password).await?;
+                let enrollment = backend.begin_authenticator(&context, &check).await?;
                 Ok(AddMethodAnswer::Authenticator(enrollment))
             }
             MethodToAdd::Passkey => Ok(AddMethodAnswer::Passkey),
@@ -267,9 +268,15 @@ pub async fn delete_authenticator(
 /// Renames authenticator app `id`. A plain form post goes back to Security info.
 #[server(endpoint = "rename_authenticator")]
 pub async fn rename_authenticator(id: i32, name: String) -> Result<(), AppError> {
+    let kept = crate::form_post::TypedForm::RenameAuthenticator {
+        id,
+        name: name.clone(),
+    };
     call(|backend, context| async move { backend.rename_authenticator(&context, id, &name).await })
         .await
-        .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
+        .show_on_page(|result| {
+            Next::typed_again(result, Page::SecurityInfo.path().to_owned(), kept)
+        })
 }
 
 /// Chooses the second factor sign-in asks for first ("Default sign-in method").

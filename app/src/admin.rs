@@ -50,13 +50,16 @@ pub async fn set_app_password_idle_days(
     code: Option<Secret>,
 ) -> Result<OrganizationSettings, AppError> {
     let check = crate::model::IdentityCheck::from_fields(password, code);
+    let kept = crate::form_post::TypedForm::IdleDays(days.clone());
     call(|backend, context| async move {
         backend
             .set_app_password_idle_days(&context, &days, &check)
             .await
     })
     .await
-    .on_success(|_| Next::FormPostTo(crate::routes::Page::Admin.path().to_owned()))
+    .show_on_page(|result| {
+        Next::typed_again(result, crate::routes::Page::Admin.path().to_owned(), kept)
+    })
 }
 
 /// People whose sign-in name or name starts with `query` (everyone when empty), 25 at a time

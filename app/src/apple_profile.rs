@@ -58,7 +58,10 @@ pub async fn set_mail_settings(
         carddav_url,
     };
     let check = crate::model::IdentityCheck::from_fields(password, code);
+    let kept = crate::form_post::TypedForm::MailSettings(typed.clone());
     call(|backend, context| async move { backend.set_mail_settings(&context, typed, &check).await })
         .await
-        .on_success(|_| Next::FormPostTo(crate::routes::Page::Admin.path().to_owned()))
+        .show_on_page(|result| {
+            Next::typed_again(result, crate::routes::Page::Admin.path().to_owned(), kept)
+        })
 }

@@ -231,11 +231,12 @@ pub trait AccountUseCases: Send + Sync + 'static {
     /// Security info's preview notice stays dismissed for this person.
     async fn dismiss_preview_notice(&self, context: &RequestContext) -> Result<(), AppError>;
     async fn security_info(&self, context: &RequestContext) -> Result<SecurityInfo, AppError>;
-    /// Starts adding an authenticator app. Needs a sign-in within 10 minutes, or `password`.
+    /// Starts adding an authenticator app. Needs a sign-in within 10 minutes, or the `check`
+    /// (the password, and a code from an authenticator app the person has already).
     async fn begin_authenticator(
         &self,
         context: &RequestContext,
-        password: &str,
+        check: &crate::model::IdentityCheck,
     ) -> Result<AuthenticatorEnrollment, AppError>;
     /// Confirms the authenticator app being added with a first code from it, named `name`
     /// (empty: "Authenticator app"); other sessions end.
@@ -709,6 +710,27 @@ pub enum Next {
         page: String,
         answer: FormPostAnswer,
     },
+}
+
+impl Next {
+    /// After a success, on to `page`; after a refusal, `page` again with the form as `typed`
+    /// and the reason (a plain redirect would lose what was typed).
+    pub fn typed_again<T>(
+        result: &Result<T, AppError>,
+        page: String,
+        typed: crate::form_post::TypedForm,
+    ) -> Self {
+        match result {
+            Ok(_) => Self::FormPostTo(page),
+            Err(error) => Self::Show {
+                page,
+                answer: FormPostAnswer::Refused {
+                    typed,
+                    error: error.clone(),
+                },
+            },
+        }
+    }
 }
 
 /// An answer a plain form post may leave behind, as it does when it is redirected: the page

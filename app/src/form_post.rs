@@ -1,7 +1,8 @@
 //! The answer of a plain form post (a browser without the WebAssembly yet) that must be shown in
 //! the POST response itself instead of after a redirect: the new app password, new recovery
 //! codes and a one-time password link (shown once, so they cannot go in a URL), and a refused
-//! first-time setup or new person (so what was typed comes back).
+//! form whose typed values would be lost to the redirect (first-time setup, a new person, the
+//! console's mail settings, a rename): they come back with the reason.
 //!
 //! Every other form post answers with a redirect: Leptos sends the browser back to the page
 //! (its `Referer`), with a failure in the `__err` query that `ServerAction` reads.
@@ -51,6 +52,21 @@ pub enum FormPostAnswer {
     NewRecoveryCodes {
         result: Result<NewRecoveryCodes, AppError>,
     },
+    /// A form refused: what was typed in it, and why.
+    Refused { typed: TypedForm, error: AppError },
+}
+
+/// A form whose typed values come back with its refusal ([`FormPostAnswer::Refused`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TypedForm {
+    /// The console's "Mail app settings".
+    MailSettings(crate::apple_profile_model::MailSettingsForm),
+    /// The console's "App passwords unused for N days stop working".
+    IdleDays(String),
+    /// "Rename" of one authenticator app on Security info.
+    RenameAuthenticator { id: i32, name: String },
+    /// "Rename" of one passkey on Security info.
+    RenamePasskey { id: i32, name: String },
 }
 
 impl std::fmt::Debug for FormPostAnswer {
@@ -97,6 +113,11 @@ impl std::fmt::Debug for FormPostAnswer {
                 .debug_struct("NewRecoveryCodes")
                 .field("result", &Outcome(result))
                 .finish(),
+            Self::Refused { typed, error } => f
+                .debug_struct("Refused")
+                .field("typed", typed)
+                .field("error", error)
+                .finish(),
         }
     }
 }
@@ -140,6 +161,14 @@ pub(crate) fn keep_for_page(page: String, answer: FormPostAnswer) {
         use_context::<Parts>().and_then(|parts| parts.extensions.get::<FormPostSlot>().cloned())
     {
         slot.keep(PageAnswer { page, answer });
+    }
+}
+
+/// The refused form this page answers, if it is the response to one: what was typed, and why.
+pub fn refused() -> Option<(TypedForm, AppError)> {
+    match answer()? {
+        FormPostAnswer::Refused { typed, error } => Some((typed, error)),
+        _ => None,
     }
 }
 

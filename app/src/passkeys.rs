@@ -94,9 +94,15 @@ pub async fn finish_passkey_registration(credential: String) -> Result<PasskeyIt
 /// Renames one of the person's passkeys. A plain form post goes back to Security info.
 #[server(endpoint = "rename_passkey")]
 pub async fn rename_passkey(id: i32, name: String) -> Result<PasskeyItem, AppError> {
+    let kept = crate::form_post::TypedForm::RenamePasskey {
+        id,
+        name: name.clone(),
+    };
     call(|backend, context| async move { backend.rename_passkey(&context, id, &name).await })
         .await
-        .on_success(|_| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
+        .show_on_page(|result| {
+            Next::typed_again(result, Page::SecurityInfo.path().to_owned(), kept)
+        })
 }
 
 /// Deletes one of the person's passkeys. After 10 minutes without a sign-in, the password and

@@ -377,6 +377,12 @@ test('an administrator resets a person\'s methods; the person signs in with the 
   // The page could not know that nobody else administers: the server says so, and asks again.
   await expect(own).toContainText('You are the last administrator, so nobody can use it until then.');
   expect(latchkeyAdmin(server, 'audit', '--user', ADMIN.username)).not.toMatch(/methods\.reset/);
+  // "No" takes the refusal away with the dialog: nothing of it is left on the console.
+  await own.getByRole('link', { name: 'No' }).click();
+  await expect(own).toBeHidden();
+  await expect(page.getByText('You are the last administrator, so nobody can use it until then.')).toHaveCount(0);
+  await page.goBack();
+  await expect(own).toBeVisible();
   await own.getByLabel('I understand').check();
   await own.getByRole('button', { name: 'Reset methods' }).click();
   await expect(page).toHaveURL(server.baseURL + '/signin?next=/admin');

@@ -3,7 +3,7 @@
 // before the WebAssembly) and deleted one by one; axe on the dialogs.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { test, expect, readyUser, signIn, totp, hydrated, authenticatorRows, pageWithoutScripts } from './fixtures';
+import { test, expect, readyUser, signIn, totp, hydrated, authenticatorRows, pageWithoutScripts, sql, ADMIN } from './fixtures';
 
 async function noViolations(page: Page, what: string) {
   const results = await new AxeBuilder({ page }).analyze();
@@ -34,6 +34,17 @@ test('a second authenticator app is named, signs in, is renamed and deleted on i
   const tabletRow = authenticatorRows(page).filter({ hasText: 'Tablet' });
   await expect(tabletRow).toContainText('never used');
 
+  // A refused rename is told under the row it was for, not under every authenticator app's.
+  await tabletRow.getByText('Rename', { exact: true }).click();
+  await tabletRow.getByLabel('New name').fill('Tab\u202Elet');
+  await tabletRow.getByRole('button', { name: 'Save' }).click();
+  const invisible = 'no invisible characters';
+  await expect(tabletRow.getByRole('alert')).toContainText(invisible);
+  await expect(tabletRow.getByLabel('New name')).toHaveValue('Tab\u202Elet');
+  const phoneRow = authenticatorRows(page).filter({ hasNotText: 'Tablet' });
+  await phoneRow.getByText('Rename', { exact: true }).click();
+  await expect(phoneRow.locator('.form-error')).toHaveText('');
+
   // The tablet's code signs in; its row then says when.
   await page.context().clearCookies();
   await signIn(page, server, { totpSecret: tablet });
@@ -41,10 +52,18 @@ test('a second authenticator app is named, signs in, is renamed and deleted on i
   await page.goto(server.baseURL + '/security-info');
   await expect(tabletRow).toContainText('last used');
 
-  // Renamed before the WebAssembly: a plain form.
+  // Renamed before the WebAssembly: a plain form. Refused, the row comes back open with the
+  // name as typed and the reason; only that row.
   const plain = await pageWithoutScripts(browser, server, '/security-info', page);
   const plainTablet = authenticatorRows(plain).filter({ hasText: 'Tablet' });
   await plainTablet.getByText('Rename', { exact: true }).click();
+  await plainTablet.getByLabel('New name').fill('Old\u202Etablet');
+  await plainTablet.getByRole('button', { name: 'Save' }).click();
+  await expect(plainTablet.getByRole('alert')).toContainText(invisible);
+  await expect(plainTablet.getByLabel('New name')).toHaveValue('Old\u202Etablet');
+  const plainPhone = authenticatorRows(plain).filter({ hasNotText: 'Tablet' });
+  await expect(plainPhone.locator('.form-error')).toHaveText('');
+  await expect(plainPhone.getByLabel('New name')).toBeHidden();
   await plainTablet.getByLabel('New name').fill('Old tablet');
   await plainTablet.getByRole('button', { name: 'Save' }).click();
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
@@ -67,4 +86,42 @@ test('a second authenticator app is named, signs in, is renamed and deleted on i
   await page.context().clearCookies();
   await signIn(page, server, { totpSecret: phone });
   await expect(page).toHaveURL(server.baseURL + '/');
+});
+
+test('an authenticator app confirmed after 10 minutes asks for the password and a code, then starts again with a new key', async ({ page, server }) => {
+  const phone = await readyUser(page, server);
+  await hydrated(page);
+  await page.getByRole('button', { name: 'Add method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
+  const secretOf = async () => ((await enroll.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  const first = await secretOf();
+
+  // The QR code stayed open longer than 10 minutes after the sign-in.
+  sql(server.databaseUrl, "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)");
+  await enroll.getByLabel('Code', { exact: true }).fill(totp(first));
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await expect(enroll.getByText("For your security, confirm it's you")).toBeVisible();
+  await enroll.getByLabel('Password', { exact: true }).fill('not my password');
+  await enroll.getByRole('button', { name: 'Continue' }).click();
+  await expect(enroll.getByText('Your password is incorrect.')).toBeVisible();
+  await enroll.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  await enroll.getByRole('button', { name: 'Continue' }).click();
+  await expect(enroll.getByText('Enter the 6-digit code from your authenticator app.')).toBeVisible();
+  await enroll.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+  // The next 30 seconds' code: the one of the sign-in cannot be used twice.
+  await enroll.getByLabel('Code from your authenticator app').fill(totp(phone, Date.now() / 1000 + 30));
+  await enroll.getByRole('button', { name: 'Continue' }).click();
+
+  // Started again with a new key, shown at once: its code adds the app.
+  await expect(enroll.locator('#totp-secret')).toBeVisible();
+  await expect.poll(secretOf).not.toBe(first);
+  const second = await secretOf();
+  await enroll.getByLabel('Code', { exact: true }).fill(totp(second));
+  await enroll.getByLabel('Name it (so you can tell your apps apart)').fill('Tablet');
+  await enroll.getByRole('button', { name: 'Next' }).click();
+  await expect(enroll).toBeHidden();
+  await expect(authenticatorRows(page).filter({ hasText: 'Tablet' })).toHaveCount(1);
 });

@@ -89,6 +89,23 @@ test('two tabs: a change in one shows in the other when it is shown again; delet
   await expect(page.getByText('This app password no longer exists: it was deleted, perhaps in another window.')).toBeVisible();
   await expect(list.getByText('Tablet')).toHaveCount(0);
 
+  // Renamed here after the other tab deleted it: the page says so when its dialog goes.
+  const second = await openAppPasswordDialog(page);
+  await second.getByLabel('Name').fill('Laptop');
+  await second.getByRole('button', { name: 'Next' }).click();
+  await second.getByRole('link', { name: 'Done' }).click();
+  await other.evaluate(() => document.dispatchEvent(new Event('visibilitychange', { bubbles: true })));
+  await otherList.getByRole('button', { name: 'Delete app password Laptop' }).click();
+  await other.getByRole('dialog', { name: 'Delete app password?' }).getByRole('button', { name: 'Yes' }).click();
+  await expect(otherList.getByText('Laptop')).toBeHidden();
+  await list.getByRole('button', { name: 'Rename app password Laptop' }).click();
+  const rename = page.getByRole('dialog', { name: 'Rename app password' });
+  await rename.getByLabel('Name').fill('Old laptop');
+  await rename.getByRole('button', { name: 'Save' }).click();
+  await expect(rename).toBeHidden();
+  await expect(page.getByText('This app password no longer exists: it was deleted, perhaps in another window.')).toBeVisible();
+  await expect(list.getByText('Laptop')).toHaveCount(0);
+
   // A reload shows the same.
   await other.reload();
   await expect(other.getByText('0 of 40 in use')).toBeVisible();

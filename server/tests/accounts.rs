@@ -203,7 +203,9 @@ async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
             .await?;
         let signed_in = context(ip, Some(&cookie));
 
-        let enrollment = backend.begin_authenticator(&signed_in, "").await?;
+        let enrollment = backend
+            .begin_authenticator(&signed_in, &Default::default())
+            .await?;
         assert!(enrollment.qr_svg.contains("<svg"));
         let info = backend.security_info(&signed_in).await?;
         assert!(
@@ -223,7 +225,9 @@ async fn two_step_sign_in_with_an_authenticator_app() -> TestResult {
         assert!(info.default_method.starts_with("Authenticator app"));
         // A second one may be started (several apps per person: tests/authenticator_apps.rs);
         // unconfirmed, it is not a method and changes nothing below.
-        backend.begin_authenticator(&signed_in, "").await?;
+        backend
+            .begin_authenticator(&signed_in, &Default::default())
+            .await?;
         assert_eq!(
             backend
                 .security_info(&signed_in)

@@ -776,3 +776,104 @@ async fn every_admin_change_needs_a_recent_sign_in_or_the_password_and_code() ->
     }
     Ok(())
 }
+
+/// A plain form post (no WebAssembly) as a browser sends it: the status, `Location` and page.
+async fn plain_post(
+    app: &axum::Router,
+    path: &str,
+    fields: &[(&str, &str)],
+    session_token: &str,
+) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
+    let request = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "text/html")
+        .header(header::REFERER, "http://127.0.0.1:3000/admin")
+        .header("Sec-Fetch-Site", "same-origin")
+        .header(
+            header::COOKIE,
+            format!("{}={session_token}", server::use_cases::SESSION_COOKIE),
+        );
+    let response = app
+        .clone()
+        .oneshot(request.body(Body::from(serde_urlencoded::to_string(fields)?))?)
+        .await?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 22).await?;
+    Ok((
+        status,
+        location,
+        String::from_utf8_lossy(&body).into_owned(),
+    ))
+}
+
+/// Without the WebAssembly, a refused change in the console comes back as it was typed, with
+/// the reason at its field; the stored values stay as they were, and a valid change still goes
+/// back to the console.
+#[tokio::test]
+async fn a_refused_plain_form_post_in_the_console_keeps_what_was_typed() -> TestResult {
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        let (admin_ctx, _) =
+            support::signed_in_with_authenticator(&backend, "admin@contoso.example", "192.0.2.1")
+                .await?;
+        let admin = admin_ctx.session_token.clone().ok_or("no session")?;
+        let app = router(support::state(backend.clone()));
+        let stored = backend.mail_settings(&admin_ctx).await?;
+
+        let typed = [
+            ("imap_host", "imap.typed.example"),
+            ("imap_port", "99999"),
+            ("imap_tls", "on"),
+            ("smtp_host", "smtp.typed.example"),
+            ("smtp_port", "587"),
+            ("caldav_url", "https://dav.typed.example/"),
+            ("carddav_url", ""),
+        ];
+        let (status, location, page) =
+            plain_post(&app, "/api/admin_set_mail_settings", &typed, &admin).await?;
+        assert_eq!((status, location), (StatusCode::OK, None), "{name}");
+        for kept in [
+            r#"value="imap.typed.example""#,
+            r#"value="99999""#,
+            r#"value="smtp.typed.example""#,
+            r#"value="587""#,
+            r#"value="https://dav.typed.example/""#,
+        ] {
+            assert!(page.contains(kept), "{name}: {kept} not in the page");
+        }
+        assert!(
+            page.contains("Enter the IMAP port as a number from 1 to 65535"),
+            "{name}: the reason is not shown"
+        );
+        assert_eq!(backend.mail_settings(&admin_ctx).await?, stored, "{name}");
+
+        let (status, location, page) = plain_post(
+            &app,
+            "/api/admin_set_app_password_idle_days",
+            &[("days", "ninety")],
+            &admin,
+        )
+        .await?;
+        assert_eq!((status, location), (StatusCode::OK, None), "{name}");
+        assert!(page.contains(r#"value="ninety""#), "{name}: days not kept");
+        assert!(page.contains("Enter a number of days"), "{name}: no reason");
+
+        let (status, location, _) = plain_post(
+            &app,
+            "/api/admin_set_app_password_idle_days",
+            &[("days", "90")],
+            &admin,
+        )
+        .await?;
+        assert!(status.is_redirection(), "{name}: {status}");
+        assert_eq!(location.as_deref(), Some("/admin"), "{name}");
+    }
+    Ok(())
+}

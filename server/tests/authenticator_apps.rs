@@ -20,7 +20,9 @@ async fn add_app(
     ctx: &RequestContext,
     name: &str,
 ) -> Result<String, Box<dyn std::error::Error + Send + Sync>> {
-    let enrollment = backend.begin_authenticator(ctx, "").await?;
+    let enrollment = backend
+        .begin_authenticator(ctx, &Default::default())
+        .await?;
     backend
         .confirm_authenticator(ctx, &code_for(&enrollment.secret, now_unix())?, name)
         .await?;
@@ -185,7 +187,10 @@ async fn five_apps_at_most_and_one_pending_at_a_time() -> TestResult {
             add_app(&backend, &ada, &format!("App {n}")).await?;
         }
         assert_eq!(
-            backend.begin_authenticator(&ada, "").await.err(),
+            backend
+                .begin_authenticator(&ada, &Default::default())
+                .await
+                .err(),
             Some(AppError::Forbidden(Refusal::AuthenticatorLimitReached {
                 limit: 5
             })),
@@ -194,8 +199,12 @@ async fn five_apps_at_most_and_one_pending_at_a_time() -> TestResult {
         let id = support::first_authenticator_id(&backend, &ada).await?;
         backend.delete_authenticator(&ada, id, "", "").await?;
         // Starting twice leaves one pending app: the second QR code.
-        let first = backend.begin_authenticator(&ada, "").await?;
-        let second = backend.begin_authenticator(&ada, "").await?;
+        let first = backend
+            .begin_authenticator(&ada, &Default::default())
+            .await?;
+        let second = backend
+            .begin_authenticator(&ada, &Default::default())
+            .await?;
         assert_ne!(first.secret, second.secret);
         let pending = backend
             .pending_authenticator(&ada)
@@ -215,6 +224,63 @@ async fn five_apps_at_most_and_one_pending_at_a_time() -> TestResult {
             .await?;
         assert_eq!(names(&backend, &ada).await?.len(), 5, "{name}");
         assert!(backend.pending_authenticator(&ada).await?.is_none());
+    }
+    Ok(())
+}
+
+/// Ten minutes after the sign-in, a second authenticator app starts only with the password and
+/// a code of the first (the password alone is told that the code is missing, and counts for
+/// nothing), as every other "confirm it's you" asks.
+#[tokio::test]
+async fn a_second_app_after_ten_minutes_asks_for_the_password_and_a_code() -> TestResult {
+    use app::model::IdentityCheck;
+    for database in TestDatabase::all().await {
+        let name = database.name;
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, ADA).await;
+        let (ada, first) =
+            support::signed_in_with_authenticator(&backend, ADA, "192.0.2.1").await?;
+        let session = backend.signed_in(&ada).await?.ok_or("signed in")?.session;
+        backend
+            .store()
+            .mark_session_verified(
+                session.id,
+                chrono::Utc::now() - chrono::Duration::minutes(11),
+            )
+            .await?;
+        let check = |code: Option<String>| {
+            IdentityCheck::from_fields(Some(PASSWORD.to_owned().into()), code.map(Into::into))
+        };
+        assert_eq!(
+            backend
+                .begin_authenticator(&ada, &Default::default())
+                .await
+                .err(),
+            Some(AppError::ReverifyRequired),
+            "{name}"
+        );
+        let refused = backend.begin_authenticator(&ada, &check(None)).await.err();
+        assert!(
+            refused
+                .as_ref()
+                .and_then(|e| e.message_for("code"))
+                .is_some(),
+            "{name}: {refused:?}"
+        );
+        // A code of the next 30 seconds: the one of the sign-in cannot be used twice.
+        let code = code_for(&first, now_unix() + 30)?;
+        let enrollment = backend
+            .begin_authenticator(&ada, &check(Some(code)))
+            .await?;
+        backend
+            .confirm_authenticator(&ada, &code_for(&enrollment.secret, now_unix())?, "Tablet")
+            .await?;
+        assert_eq!(
+            names(&backend, &ada).await?,
+            ["Authenticator app", "Tablet"],
+            "{name}"
+        );
     }
     Ok(())
 }

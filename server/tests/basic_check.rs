@@ -194,7 +194,9 @@ async fn only_a_users_live_app_password_passes() -> TestResult {
             )
             .await?;
         let ctx = support::context("192.0.2.1", Some(&cookie));
-        let enrollment = backend.begin_authenticator(&ctx, "").await?;
+        let enrollment = backend
+            .begin_authenticator(&ctx, &Default::default())
+            .await?;
         backend
             .confirm_authenticator(
                 &ctx,

@@ -111,12 +111,20 @@ async fn adding_an_authenticator_needs_a_recent_sign_in_and_confirming_it_ends_o
         let other = context("192.0.2.2", Some(&other));
         age(&backend, &ctx).await?;
         assert_eq!(
-            backend.begin_authenticator(&ctx, "").await.err(),
+            backend
+                .begin_authenticator(&ctx, &Default::default())
+                .await
+                .err(),
             Some(AppError::ReverifyRequired),
             "{}",
             database.name
         );
-        let enrollment = backend.begin_authenticator(&ctx, PASSWORD).await?;
+        let enrollment = backend
+            .begin_authenticator(
+                &ctx,
+                &app::model::IdentityCheck::from_fields(Some(PASSWORD.to_owned().into()), None),
+            )
+            .await?;
         assert_eq!(events(&backend, "authenticator.started").await?, 1);
         // Confirmed within the 10 minutes the password just started.
         backend
@@ -137,7 +145,9 @@ async fn adding_an_authenticator_needs_a_recent_sign_in_and_confirming_it_ends_o
                 "",
             )
             .await?;
-        let enrollment = backend.begin_authenticator(&ctx, "").await?;
+        let enrollment = backend
+            .begin_authenticator(&ctx, &Default::default())
+            .await?;
         age(&backend, &ctx).await?;
         assert_eq!(
             backend

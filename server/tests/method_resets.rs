@@ -227,7 +227,9 @@ async fn a_reset_removes_every_method_ends_sessions_and_revokes_or_stops_app_pas
             );
             if !revokes {
                 // A kept app password works again once a method is added.
-                let enrollment = first.begin_authenticator(&back, "").await?;
+                let enrollment = first
+                    .begin_authenticator(&back, &Default::default())
+                    .await?;
                 first
                     .confirm_authenticator(
                         &back,

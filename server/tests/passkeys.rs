@@ -1032,7 +1032,9 @@ async fn user_id_of(backend: &ServerBackend, ctx: &RequestContext) -> Result<i32
 
 /// Adds an authenticator app to the signed-in `ctx`'s person.
 async fn add_authenticator(backend: &ServerBackend, ctx: &RequestContext) -> Result<(), Error> {
-    let enrollment = backend.begin_authenticator(ctx, "").await?;
+    let enrollment = backend
+        .begin_authenticator(ctx, &Default::default())
+        .await?;
     backend
         .confirm_authenticator(
             ctx,

@@ -554,7 +554,9 @@ async fn deleting_the_authenticator_app_deletes_the_codes() -> TestResult {
         );
 
         // A new authenticator app does not bring the old codes back.
-        let enrollment = backend.begin_authenticator(&ada, "").await?;
+        let enrollment = backend
+            .begin_authenticator(&ada, &Default::default())
+            .await?;
         backend
             .confirm_authenticator(&ada, &code_for(&enrollment.secret, now_unix() + 30)?, "")
             .await?;

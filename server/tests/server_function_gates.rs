@@ -311,7 +311,9 @@ async fn where_two_step_is_required_a_person_without_it_can_only_add_it() -> Tes
             .await?;
         let ctx = context("192.0.2.1", Some(&cookie));
         let token = ctx.session_token.clone().ok_or("no session")?;
-        let enrollment = backend.begin_authenticator(&ctx, "").await?;
+        let enrollment = backend
+            .begin_authenticator(&ctx, &Default::default())
+            .await?;
         backend
             .confirm_authenticator(
                 &ctx,

@@ -28,7 +28,7 @@ use crate::pages::admin_check::{
     ConfirmItsYouForm, ConsoleCheck, IdentityFields, needs_recent_sign_in, other_than_identity,
 };
 use crate::pages::admin_links::{AddPersonDialog, ResetPasswordDialog};
-use crate::pages::answers::successes;
+use crate::pages::answers::{last_call, successes};
 use crate::routes::{AdminDialog, AdminQuery, Page, use_page_query};
 
 #[component]
@@ -162,9 +162,21 @@ fn People(
             });
         }
     });
-    let refusal = move || match act.value().get() {
-        Some(Err(error)) => Some(error.to_string()),
-        _ => None,
+    // A refusal of a row's own button: a confirmation dialog shows its refusals itself, and
+    // takes them with it when closed with "No". (`None` after a plain form post.)
+    let acted = last_call(act, |input| input.action);
+    let refusal = move || {
+        let from_a_row = acted
+            .get()
+            .is_none_or(|action| !action.needs_confirmation());
+        match act.value().get() {
+            Some(Err(error))
+                if from_a_row && !matches!(dialog.get(), Some(AdminDialog::Confirm { .. })) =>
+            {
+                Some(error.to_string())
+            }
+            _ => None,
+        }
     };
     view! {
         <section class="section" aria-labelledby="people-heading">
@@ -557,14 +569,22 @@ fn Organization(
 /// its own small form.
 #[component]
 fn IdleDaysRow(days: Option<u32>, change: ServerAction<SetAppPasswordIdleDays>) -> impl IntoView {
-    let error = move || match change.value().get() {
-        Some(Err(error)) if other_than_identity(&error) => Some(
+    // A refused plain form post: the days as typed, and why.
+    let (typed, refused) = match crate::form_post::refused() {
+        Some((crate::form_post::TypedForm::IdleDays(typed), error)) => (Some(typed), Some(error)),
+        _ => (None, None),
+    };
+    let error = Signal::derive(move || {
+        let refusal = match change.value().get() {
+            Some(answer) => answer.err(),
+            None => refused.clone(),
+        };
+        refusal.filter(other_than_identity).map(|error| {
             error
                 .message_for("days")
-                .unwrap_or_else(|| error.to_string()),
-        ),
-        _ => None,
-    };
+                .unwrap_or_else(|| error.to_string())
+        })
+    });
     let state = match days {
         None => "Off".to_owned(),
         Some(1) => "1 day".to_owned(),
@@ -581,13 +601,13 @@ fn IdleDaysRow(days: Option<u32>, change: ServerAction<SetAppPasswordIdleDays>) 
             </span>
             <ActionForm action=change attr:class="inline-form">
                 <label for="app-password-idle-days">"Days"</label>
-                <input id="app-password-idle-days" name="days" type="number" inputmode="numeric" size="5" value=days.map(|d| d.to_string()).unwrap_or_default()
+                <input id="app-password-idle-days" name="days" type="number" inputmode="numeric" size="5" value=typed.unwrap_or_else(|| days.map(|d| d.to_string()).unwrap_or_default())
                     aria-describedby="setting-app-password-idle-days"
-                    aria-invalid=move || error().is_some().to_string()/>
+                    aria-invalid=move || error.get().is_some().to_string()/>
                 <button type="submit" class="button"
                     aria-disabled=move || change.pending().get().to_string()>"Save"</button>
             </ActionForm>
-            <p class="field-error" role="alert">{error}</p>
+            <p class="field-error" role="alert">{move || error.get()}</p>
         </li>
     }
 }

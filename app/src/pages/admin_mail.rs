@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use crate::apple_profile::{MailSettingsForm, SetMailSettings, get_mail_settings};
 use crate::components::field::Field;
 use crate::error::AppError;
+use crate::form_post::TypedForm;
 use crate::pages::admin_check::{
     ConsoleCheck, IdentityFields, needs_recent_sign_in, other_than_identity,
 };
@@ -30,6 +31,11 @@ pub fn MailSettingsSection(check: ConsoleCheck) -> impl IntoView {
     let saved = successes(save);
     let current = Resource::new(move || saved.get(), |_| get_mail_settings());
     check.watch(move || needs_recent_sign_in(save.value().get()));
+    // A refused plain form post: the settings as typed, and why.
+    let refused = match crate::form_post::refused() {
+        Some((TypedForm::MailSettings(typed), error)) => Some((typed, error)),
+        _ => None,
+    };
     view! {
         <section class="section" aria-labelledby="mail-settings-heading">
             <h2 id="mail-settings-heading">"Mail app settings"</h2>
@@ -38,9 +44,15 @@ pub fn MailSettingsSection(check: ConsoleCheck) -> impl IntoView {
             </p>
             <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
                 {move || current.get().map(|answer| match answer {
-                    Ok(form) => Some(Either::Left(view! {
-                        <MailSettingsFields form=form save=save check=check/>
-                    })),
+                    Ok(stored) => {
+                        let (form, refusal) = match refused.clone() {
+                            Some((typed, error)) => (typed, Some(error)),
+                            None => (stored, None),
+                        };
+                        Some(Either::Left(view! {
+                            <MailSettingsFields form=form refused=refusal save=save check=check/>
+                        }))
+                    }
                     // Not an administrator (or signed out): the settings above say so already.
                     Err(AppError::Forbidden(_) | AppError::Unauthorized) => None,
                     Err(error) => Some(Either::Right(view! {
@@ -55,10 +67,15 @@ pub fn MailSettingsSection(check: ConsoleCheck) -> impl IntoView {
 #[component]
 fn MailSettingsFields(
     form: MailSettingsForm,
+    /// Why a plain form post of `form` was refused.
+    refused: Option<AppError>,
     save: ServerAction<SetMailSettings>,
     check: ConsoleCheck,
 ) -> impl IntoView {
-    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let error = Signal::derive(move || match save.value().get() {
+        Some(answer) => answer.err(),
+        None => refused.clone(),
+    });
     let field_error = move |field: &'static str| {
         Signal::derive(move || error.get().and_then(|e| e.message_for(field)))
     };

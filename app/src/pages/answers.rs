@@ -34,3 +34,21 @@ where
 {
     answers(action, Result::is_ok)
 }
+
+/// What the last call of `action` was about (`about` of its input), kept after the answer came:
+/// Leptos clears an action's input once it has answered, so rows sharing one action (one
+/// "Rename" per authenticator app) could not tell whose refusal it is. `None` until the
+/// first call on this page (a plain form post's refusal comes back with no input).
+pub fn last_call<I, O, T>(action: impl Into<Action<I, O>>, about: fn(&I) -> T) -> Memo<Option<T>>
+where
+    I: Send + Sync + 'static,
+    O: Send + Sync + 'static,
+    T: Clone + PartialEq + Send + Sync + 'static,
+{
+    let input = action.into().input();
+    Memo::new(move |previous: Option<&Option<T>>| {
+        input
+            .with(|input| input.as_ref().map(about))
+            .or_else(|| previous.cloned().flatten())
+    })
+}

@@ -616,15 +616,17 @@ pub fn DeleteAppPasswordDialog(
     }
 }
 
-/// Said on the page when a Delete found the app password gone (deleted meanwhile, in another
-/// window): its dialog goes with the list's row.
+/// Said on the page when a Delete or Rename found the app password gone (deleted meanwhile, in
+/// another window): its dialog goes with the list's row.
 #[component]
-pub fn DeleteRefusal(apps: AppPasswords) -> impl IntoView {
-    move || match apps.delete.value().get() {
-        Some(Err(error @ AppError::AppPasswordGone)) => {
-            Some(view! { <p class="form-error" role="alert">{error.to_string()}</p> })
-        }
-        _ => None,
+pub fn GoneRefusal(apps: AppPasswords) -> impl IntoView {
+    fn gone<T>(answer: Option<Result<T, AppError>>) -> bool {
+        matches!(answer, Some(Err(AppError::AppPasswordGone)))
+    }
+    move || {
+        (gone(apps.delete.value().get()) || gone(apps.rename.value().get())).then(|| {
+            view! { <p class="form-error" role="alert">{AppError::AppPasswordGone.to_string()}</p> }
+        })
     }
 }
 

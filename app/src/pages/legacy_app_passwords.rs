@@ -10,7 +10,7 @@ use crate::components::links::OpenDialog;
 use crate::components::modal::Modal;
 use crate::pages::app_password_flow::{
     AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
-    DeleteAppPasswordButton, DeleteRefusal, RenameAppPasswordButton, app_password_dialog,
+    DeleteAppPasswordButton, GoneRefusal, RenameAppPasswordButton, app_password_dialog,
     forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::routes::{
@@ -34,7 +34,7 @@ pub fn LegacyAppPasswordsPage() -> impl IntoView {
             "Some apps, like Outlook 2010, can't do two-step verification. Create an app password for each such app and "
             "enter it in the app instead of your account password."
         </p>
-        <DeleteRefusal apps=apps/>
+        <GoneRefusal apps=apps/>
         <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
             {move || match apps.list.get() {
                 Some(Ok(o)) if o.security_info_experience => Some(Either::Left(view! { <Redirect path=Page::SecurityInfo.path()/> })),

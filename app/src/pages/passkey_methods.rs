@@ -10,7 +10,7 @@ use leptos::prelude::*;
 
 use crate::components::field::{CodeField, Field};
 use crate::error::AppError;
-use crate::pages::answers::successes;
+use crate::pages::answers::{last_call, successes};
 use crate::passkey_model::{PasskeyAvailability, PasskeyItem};
 use crate::passkeys::{
     DeletePasskey, RenamePasskey, add_passkey, confirm_with_passkey, get_passkey_availability,
@@ -186,6 +186,9 @@ pub(crate) fn PasskeyRows(
         delete,
         ..
     } = passkeys;
+    // Which passkey the last Rename and Delete were for: their refusals show under it only.
+    let renaming = last_call(rename, |input| input.id);
+    let deleting = last_call(delete, |input| input.id);
     let rows = move || {
         list.get()
             .and_then(Result::ok)
@@ -193,8 +196,8 @@ pub(crate) fn PasskeyRows(
             .into_iter()
             .map(|item| {
                 view! {
-                    <PasskeyRow item=item rename=rename delete=delete
-                        recently_signed_in=recently_signed_in confirmed=confirmed/>
+                    <PasskeyRow item=item rename=rename delete=delete renaming=renaming
+                        deleting=deleting recently_signed_in=recently_signed_in confirmed=confirmed/>
                 }
             })
             .collect_view()
@@ -207,31 +210,51 @@ fn PasskeyRow(
     item: PasskeyItem,
     rename: ServerAction<RenamePasskey>,
     delete: ServerAction<DeletePasskey>,
+    renaming: Memo<Option<i32>>,
+    deleting: Memo<Option<i32>>,
     recently_signed_in: Signal<bool>,
     confirmed: Callback<()>,
 ) -> impl IntoView {
     let id = item.id;
+    let this_row = move |last: Memo<Option<i32>>| last.get().is_none_or(|last| last == id);
     let used = item.last_used.map_or_else(
         || "never used".to_owned(),
         |when| format!("last used {when}"),
     );
     let detail = format!("Added {}, {used}", item.added);
-    let rename_error = move || match rename.value().get() {
-        Some(Err(error)) if rename.input().get().is_none_or(|i| i.id == id) => {
-            Some(error.to_string())
+    // A refused plain form post of this row's Rename: the name as typed, and why.
+    let (typed, refused) = match crate::form_post::refused() {
+        Some((crate::form_post::TypedForm::RenamePasskey { id: of, name }, error)) if of == id => {
+            (Some(name), Some(error))
         }
-        _ => None,
+        _ => (None, None),
     };
-    let delete_error = move || match delete.value().get() {
-        Some(Err(error)) if !matches!(error, AppError::ReverifyRequired) => Some(error.to_string()),
-        _ => None,
+    let open = refused.is_some();
+    let rename_error = move || {
+        let this_row = this_row(renaming);
+        match rename.value().get() {
+            Some(Err(error)) if this_row => Some(error.to_string()),
+            Some(_) => None,
+            None => refused.as_ref().map(AppError::to_string),
+        }
+    };
+    let delete_error = move || {
+        let this_row = this_row(deleting);
+        match delete.value().get() {
+            Some(Err(error)) if this_row && !matches!(error, AppError::ReverifyRequired) => {
+                Some(error.to_string())
+            }
+            _ => None,
+        }
     };
     let ask_confirmation = move || {
+        let this_row = this_row(deleting);
         !recently_signed_in.get()
-            || matches!(
-                delete.value().get(),
-                Some(Err(AppError::ReverifyRequired | AppError::Invalid { .. }))
-            )
+            || this_row
+                && matches!(
+                    delete.value().get(),
+                    Some(Err(AppError::ReverifyRequired | AppError::Invalid { .. }))
+                )
     };
     let rename_id = format!("passkey-name-{id}");
     let password_id = format!("delete-passkey-password-{id}");
@@ -239,13 +262,13 @@ fn PasskeyRow(
         <li class="method passkey">
             <span class="method-name">"Passkey or security key: " <strong>{item.name.clone()}</strong></span>
             <span class="method-detail">{detail}</span>
-            <details class="passkey-rename">
+            <details class="passkey-rename" open=open>
                 <summary class="link">"Rename"</summary>
                 <ActionForm action=rename attr:class="stack">
                     <input type="hidden" name="id" value=id.to_string()/>
                     <div class="field">
                         <label for=rename_id.clone()>"New name"</label>
-                        <input id=rename_id name="name" value=item.name maxlength="64" required/>
+                        <input id=rename_id name="name" value=typed.unwrap_or(item.name) maxlength="64" required/>
                     </div>
                     <p class="form-error" role="alert">{rename_error}</p>
                     <button type="submit" class="button primary">"Save"</button>

@@ -33,10 +33,10 @@ use crate::model::{
     AppPasswordItem, AppPasswordKind, AuthenticatorEnrollment, AuthenticatorItem, NewRecoveryCodes,
     RecoveryCodesLeft, SecondFactor, SecurityInfo,
 };
-use crate::pages::answers::successes;
+use crate::pages::answers::{last_call, successes};
 use crate::pages::app_password_flow::{
     AppPasswordChangeDialog, AppPasswordSteps, AppPasswords, DeleteAllAppPasswordsButton,
-    DeleteRefusal, answering_create, change_kind_refusal, confirmation_failed,
+    GoneRefusal, answering_create, change_kind_refusal, confirmation_failed,
     forget_answers_when_the_dialog_changes, refresh_when_shown,
 };
 use crate::pages::passkey_methods::{AddPasskey, ConfirmWithPasskey, PasskeyRows, Passkeys};
@@ -93,6 +93,7 @@ impl Methods {
             successes(change_password),
         );
         let (renamed, default_set) = (successes(rename), successes(set_default));
+        let started = successes(add);
         let (codes_renewed, passkey_added, passkey_deleted) = (
             successes(new_codes),
             successes(passkeys.add),
@@ -117,16 +118,20 @@ impl Methods {
         );
         let this = Self {
             info,
-            pending: Resource::new(adding_authenticator, move |open| async move {
-                if open {
-                    // After the list: on the server both answers come from one read of the
-                    // person's apps (the request's memo).
-                    let _ = info.await;
-                    get_pending_authenticator().await
-                } else {
-                    Ok(None)
-                }
-            }),
+            // Read again after each start: starting again makes a new secret key.
+            pending: Resource::new(
+                move || (adding_authenticator(), started.get()),
+                move |(open, _)| async move {
+                    if open {
+                        // After the list: on the server both answers come from one read of the
+                        // person's apps (the request's memo).
+                        let _ = info.await;
+                        get_pending_authenticator().await
+                    } else {
+                        Ok(None)
+                    }
+                },
+            ),
             add,
             confirm,
             delete,
@@ -148,6 +153,9 @@ impl Methods {
             let navigate = navigate.clone();
             move |_| {
                 if let Some(Ok(answer)) = this.add.value().get() {
+                    // A new start: a refused code was about the app it replaces (after "confirm
+                    // it's you", the dialog stays where it was, so nothing else forgets it).
+                    this.confirm.value().set(None);
                     navigate(
                         &answer.next_dialog().on(Page::SecurityInfo),
                         Default::default(),
@@ -175,6 +183,11 @@ impl Methods {
     }
 
     /// Whether the person has a passkey (to confirm it's them with).
+    /// Whether "confirm it's you" asks for a code: the person has an authenticator app.
+    fn has_authenticator(&self) -> bool {
+        self.current().is_some_and(|i| !i.authenticators.is_empty())
+    }
+
     fn has_passkey(&self) -> bool {
         self.current()
             .is_some_and(|i| i.second_factors.contains(&SecondFactor::Passkey))
@@ -222,7 +235,7 @@ pub fn SecurityInfoPage() -> impl IntoView {
         </Transition>
         <h1 tabindex="-1">"Security info"</h1>
         <p class="muted">"These are the methods you use to sign in to your account or reset your password."</p>
-        <DeleteRefusal apps=apps/>
+        <GoneRefusal apps=apps/>
         <Transition fallback=|| view! { <p class="muted">"Loading..."</p> }>
             <LoadRefusal methods=methods/>
             <TwoStepRequired methods=methods/>
@@ -301,6 +314,7 @@ fn MethodList(methods: Methods) -> impl IntoView {
     let info = move || methods.current();
     let passkeys = methods.passkeys;
     let recently_signed_in = Signal::derive(move || info().is_some_and(|i| i.recently_signed_in));
+    let renaming = last_call(methods.rename, |input| input.id);
     view! {
         <Show when=move || info().is_some()>
             // A <div>: "Change" is a form, which a <p> cannot hold (the browser would close the
@@ -326,7 +340,7 @@ fn MethodList(methods: Methods) -> impl IntoView {
                 <For each=move || info().map(|i| i.authenticators).unwrap_or_default()
                     key=|app| (app.id, app.name.clone(), app.last_used.clone())
                     let(app)>
-                    <AuthenticatorRow app=app rename=methods.rename/>
+                    <AuthenticatorRow app=app rename=methods.rename renaming=renaming/>
                 </For>
                 <PasskeyRows passkeys=passkeys recently_signed_in=recently_signed_in
                     confirmed=methods.passkey_confirmed()/>
@@ -342,11 +356,13 @@ fn MethodList(methods: Methods) -> impl IntoView {
 }
 
 /// One authenticator app's row: its name, when added and last used; Rename (a plain form in a
-/// `<details>`, so it works before the WebAssembly) and Delete (a dialog).
+/// `<details>`, so it works before the WebAssembly) and Delete (a dialog). `renaming`: which
+/// app the last "Rename" was for, so its refusal shows under that row only.
 #[component]
 fn AuthenticatorRow(
     app: AuthenticatorItem,
     rename: ServerAction<RenameAuthenticator>,
+    renaming: Memo<Option<i32>>,
 ) -> impl IntoView {
     let id = app.id;
     let used = app.last_used.map_or_else(
@@ -357,11 +373,23 @@ fn AuthenticatorRow(
         "Time-based one-time password (TOTP), added {}, {used}",
         app.added
     );
-    let rename_error = move || match rename.value().get() {
-        Some(Err(error)) if rename.input().get().is_none_or(|i| i.id == id) => {
-            Some(error.to_string())
+    // A refused plain form post of this row's Rename: the name as typed, and why.
+    let (typed, refused) = match crate::form_post::refused() {
+        Some((crate::form_post::TypedForm::RenameAuthenticator { id: of, name }, error))
+            if of == id =>
+        {
+            (Some(name), Some(error))
         }
-        _ => None,
+        _ => (None, None),
+    };
+    let open = refused.is_some();
+    let rename_error = move || {
+        let this_row = renaming.get().is_none_or(|renamed| renamed == id);
+        match rename.value().get() {
+            Some(Err(error)) if this_row => Some(error.to_string()),
+            Some(_) => None,
+            None => refused.as_ref().map(AppError::to_string),
+        }
     };
     let rename_id = format!("authenticator-name-{id}");
     let delete_label = format!("Delete {}", app.name);
@@ -370,13 +398,13 @@ fn AuthenticatorRow(
             <span class="method-name">"Authenticator app: " <strong>{app.name.clone()}</strong></span>
             <span class="method-detail">{detail}</span>
             <span class="row-actions">
-                <details class="authenticator-rename">
+                <details class="authenticator-rename" open=open>
                     <summary class="link">"Rename"</summary>
                     <ActionForm action=rename attr:class="stack">
                         <input type="hidden" name="id" value=id.to_string()/>
                         <div class="field">
                             <label for=rename_id.clone()>"New name"</label>
-                            <input id=rename_id name="name" value=app.name.clone() maxlength="64" required/>
+                            <input id=rename_id name="name" value=typed.unwrap_or_else(|| app.name.clone()) maxlength="64" required/>
                         </div>
                         <p class="form-error" role="alert">{rename_error}</p>
                         <button type="submit" class="button primary">"Save"</button>
@@ -612,9 +640,11 @@ fn StartAuthenticator(
     error: Option<AppError>,
 ) -> impl IntoView {
     let password_error = error.as_ref().and_then(|e| e.message_for("password"));
+    let code_error = error.as_ref().and_then(|e| e.message_for("code"));
     let other_error = error
         .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
         .map(|e| e.to_string());
+    let ask_code = ask_password && methods.has_authenticator();
     view! {
         {ask_password.then(|| view! {
             <p>"For your security, confirm it's you before you add a sign-in method."</p>
@@ -629,6 +659,9 @@ fn StartAuthenticator(
             {ask_password.then(|| view! {
                 <Field label="Password" name="password" id="confirm-authenticator-password" input_type="password"
                     autocomplete="current-password" autofocus=true error=password_error/>
+            })}
+            {ask_code.then(|| view! {
+                <CodeField id="confirm-authenticator-code" error=code_error/>
             })}
             <p class="form-error" role="alert">{other_error}</p>
             <DialogActions back=PAGE back_label="Cancel" submit="Continue" pending=methods.add.pending()/>
@@ -658,16 +691,18 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
         // Too long since the sign-in: confirm it's them, then start again.
         if let Some(Err(AppError::ReverifyRequired)) = confirm_answer {
             return EitherOf5::A(
-                view! { <StartAuthenticator methods=methods ask_password=true error=None/> },
+                view! { <StartAuthenticator methods=methods ask_password=true error=start_error.get()/> },
             );
         }
         match pending.get() {
             None => EitherOf5::B(()),
             Some(Ok(Some(enrollment))) => {
-                let error = match confirm_answer {
-                    Some(Err(error)) => Some(error.to_string()),
-                    _ => None,
-                };
+                // A refused name is shown at the name, anything else at the code.
+                let refusal = confirm_answer.and_then(Result::err);
+                let name_error = refusal.as_ref().and_then(|e| e.message_for("name"));
+                let error = refusal
+                    .filter(|_| name_error.is_none())
+                    .map(|e| e.to_string());
                 EitherOf5::C(view! {
                     <ol class="steps">
                         <li>"Install an authenticator app on your phone, if you don't have one yet."</li>
@@ -683,7 +718,8 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
                         <Field label="Code" name="code" id="enroll-code" autocomplete="one-time-code"
                             inputmode="numeric" error=error/>
                         <Field label="Name it (so you can tell your apps apart)" name="name"
-                            id="authenticator-name" placeholder="Authenticator app" value=suggested_name()/>
+                            id="authenticator-name" placeholder="Authenticator app" value=suggested_name()
+                            error=name_error/>
                         <div class="modal-actions">
                             <button type="submit" class="button primary">"Next"</button>
                         </div>

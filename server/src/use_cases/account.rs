@@ -4,8 +4,8 @@
 use app::backend::{AccountUseCases, RequestContext};
 use app::error::{AppError, Refusal};
 use app::model::{
-    ActivityItem, ActivityPage, AuthenticatorEnrollment, AuthenticatorItem, SecondFactor,
-    SecurityInfo,
+    ActivityItem, ActivityPage, AuthenticatorEnrollment, AuthenticatorItem, IdentityCheck,
+    SecondFactor, SecurityInfo,
 };
 use async_trait::async_trait;
 use chrono::Utc;
@@ -255,11 +255,16 @@ impl AccountUseCases for ServerBackend {
     async fn begin_authenticator(
         &self,
         context: &RequestContext,
-        password: &str,
+        check: &IdentityCheck,
     ) -> Result<AuthenticatorEnrollment, AppError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
-        self.ensure_recent_sign_in(&signed_in, context, password, "")
-            .await?;
+        self.ensure_recent_sign_in(
+            &signed_in,
+            context,
+            check.password.expose(),
+            check.code.expose(),
+        )
+        .await?;
         let secret = totp::generate_secret(&mut OsRandom);
         let sealed = self.secret_key.seal(
             TOTP_SEAL_PURPOSE,

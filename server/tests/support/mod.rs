@@ -320,7 +320,9 @@ pub async fn signed_in_with_authenticator(
         .sign_in(&context(ip, None), username, PASSWORD)
         .await?;
     let ctx = context(ip, Some(&cookie));
-    let enrollment = backend.begin_authenticator(&ctx, "").await?;
+    let enrollment = backend
+        .begin_authenticator(&ctx, &Default::default())
+        .await?;
     backend
         .confirm_authenticator(&ctx, &code_for(&enrollment.secret, now_unix())?, "")
         .await?;
