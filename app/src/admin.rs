@@ -58,7 +58,7 @@ pub async fn set_app_password_idle_days(
     })
     .await
     .show_on_page(|result| {
-        Next::typed_again(result, crate::routes::Page::Admin.path().to_owned(), kept)
+        Next::typed_again(result, admin_console_of(referer().as_ref()).link(), kept)
     })
 }
 

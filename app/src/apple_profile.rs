@@ -62,6 +62,7 @@ pub async fn set_mail_settings(
     call(|backend, context| async move { backend.set_mail_settings(&context, typed, &check).await })
         .await
         .show_on_page(|result| {
-            Next::typed_again(result, crate::routes::Page::Admin.path().to_owned(), kept)
+            let console = crate::backend::admin_console_of(crate::backend::referer().as_ref());
+            Next::typed_again(result, console.link(), kept)
         })
 }

@@ -713,8 +713,10 @@ pub enum Next {
 }
 
 impl Next {
-    /// After a success, on to `page`; after a refusal, `page` again with the form as `typed`
-    /// and the reason (a plain redirect would lose what was typed).
+    /// After a success, on to `page`; after a refusal of what was typed (a field, or the
+    /// password asked for), `page` again with the form as `typed` and the reason: a plain
+    /// redirect would lose what was typed. Any other refusal (signed out, not allowed, the
+    /// thing gone) goes back as usual, to the page's own checks and messages.
     pub fn typed_again<T>(
         result: &Result<T, AppError>,
         page: String,
@@ -722,13 +724,14 @@ impl Next {
     ) -> Self {
         match result {
             Ok(_) => Self::FormPostTo(page),
-            Err(error) => Self::Show {
+            Err(error @ (AppError::Invalid { .. } | AppError::ReverifyRequired)) => Self::Show {
                 page,
                 answer: FormPostAnswer::Refused {
                     typed,
                     error: error.clone(),
                 },
             },
+            Err(_) => Self::Back,
         }
     }
 }

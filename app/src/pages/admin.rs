@@ -164,11 +164,11 @@ fn People(
     });
     // A refusal of a row's own button: a confirmation dialog shows its refusals itself, and
     // takes them with it when closed with "No". (`None` after a plain form post.)
-    let acted = last_call(act, |input| input.action);
+    let acted = last_call(act, |input| (input.username.clone(), input.action));
     let refusal = move || {
         let from_a_row = acted
             .get()
-            .is_none_or(|action| !action.needs_confirmation());
+            .is_none_or(|(_, action)| !action.needs_confirmation());
         match act.value().get() {
             Some(Err(error))
                 if from_a_row && !matches!(dialog.get(), Some(AdminDialog::Confirm { .. })) =>
@@ -202,7 +202,7 @@ fn People(
                     Err(AppError::Forbidden(_) | AppError::Unauthorized) => None,
                     Err(error) => Some(Either::Right(view! { <p class="form-error" role="alert">{error.to_string()}</p> })),
                 })}
-                <Confirmation page=page settings=settings act=act check=check/>
+                <Confirmation page=page settings=settings act=act acted=acted check=check/>
                 <PersonAppPasswords apps=person_apps check=check/>
                 <AddPersonDialog add=add back=back check=check/>
                 <ResetPasswordDialog reset=reset page=page revokes_app_passwords=revokes_app_passwords back=back check=check/>
@@ -408,6 +408,8 @@ fn Confirmation(
     page: Resource<Result<PeoplePage, AppError>>,
     settings: Resource<Result<OrganizationSettings, AppError>>,
     act: ServerAction<ActOnPerson>,
+    /// Whom and what the last action was for: only its own dialog shows its refusal.
+    acted: Memo<Option<(String, PersonAction)>>,
     check: ConsoleCheck,
 ) -> impl IntoView {
     let query = use_page_query::<AdminQuery>();
@@ -463,10 +465,13 @@ fn Confirmation(
             two_step_required: setting(PolicySetting::RequireTwoStep),
             last_administrator: false,
         };
-        let refused_with = move || match act.value().get() {
-            Some(Err(AppError::Forbidden(Refusal::ConfirmOwnMethodsReset(follows)))) => {
-                Some(follows)
-            }
+        let asked_here = (person.username.clone(), action);
+        let refusal = Signal::derive(move || {
+            let here = acted.with(|last| last.as_ref().is_none_or(|last| *last == asked_here));
+            act.value().get().and_then(Result::err).filter(|_| here)
+        });
+        let refused_with = move || match refusal.get() {
+            Some(AppError::Forbidden(Refusal::ConfirmOwnMethodsReset(follows))) => Some(follows),
             _ => None,
         };
         let what_follows = move || {
@@ -491,9 +496,9 @@ fn Confirmation(
                     </Show>
                     <IdentityFields check=check password_id="confirm-action-password"
                         code_id="confirm-action-code"
-                        error=Signal::derive(move || act.value().get().and_then(Result::err))/>
+                        error=refusal/>
                     <p class="form-error" role="alert">
-                        {move || act.value().get().and_then(Result::err).filter(other_than_identity).map(|e| e.to_string())}
+                        {move || refusal.get().filter(other_than_identity).map(|e| e.to_string())}
                     </p>
                     <DialogActions back=back() back_label="No" submit=action.label() pending=act.pending()/>
                 </ActionForm>

@@ -182,12 +182,12 @@ impl Methods {
         self.info.get().and_then(Result::ok)
     }
 
-    /// Whether the person has a passkey (to confirm it's them with).
     /// Whether "confirm it's you" asks for a code: the person has an authenticator app.
     fn has_authenticator(&self) -> bool {
         self.current().is_some_and(|i| !i.authenticators.is_empty())
     }
 
+    /// Whether the person has a passkey (to confirm it's them with).
     fn has_passkey(&self) -> bool {
         self.current()
             .is_some_and(|i| i.second_factors.contains(&SecondFactor::Passkey))
@@ -644,7 +644,8 @@ fn StartAuthenticator(
     let other_error = error
         .filter(|e| !matches!(e, AppError::Invalid { .. } | AppError::ReverifyRequired))
         .map(|e| e.to_string());
-    let ask_code = ask_password && methods.has_authenticator();
+    // Also when the server asked for it: an app added in another window since the list was read.
+    let ask_code = ask_password && (methods.has_authenticator() || code_error.is_some());
     view! {
         {ask_password.then(|| view! {
             <p>"For your security, confirm it's you before you add a sign-in method."</p>
