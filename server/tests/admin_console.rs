@@ -792,23 +792,9 @@ async fn plain_post(
         .header(
             header::COOKIE,
             format!("{}={session_token}", server::use_cases::SESSION_COOKIE),
-        );
-    let response = app
-        .clone()
-        .oneshot(request.body(Body::from(serde_urlencoded::to_string(fields)?))?)
-        .await?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 22).await?;
-    Ok((
-        status,
-        location,
-        String::from_utf8_lossy(&body).into_owned(),
-    ))
+        )
+        .body(Body::from(serde_urlencoded::to_string(fields)?))?;
+    support::answer(app, request).await
 }
 
 /// Without the WebAssembly, a refused change in the console comes back as it was typed, with

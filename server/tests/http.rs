@@ -8,7 +8,7 @@ use axum::http::{Request, StatusCode, header};
 use chrono::Utc;
 use server::domain::random::OsRandom;
 use server::http::router;
-use support::{TestDatabase, TestResult};
+use support::{TestDatabase, TestResult, answer};
 use tower::ServiceExt;
 
 async fn get(
@@ -208,22 +208,6 @@ async fn setup_form_post_keeps_what_was_typed_and_explains() -> TestResult {
         assert!(backend.store().has_accounts().await?);
     }
     Ok(())
-}
-
-/// What the router answers to `request`: status, `Location` and body.
-async fn answer(
-    app: &axum::Router,
-    request: Request<Body>,
-) -> Result<(StatusCode, Option<String>, String), Box<dyn std::error::Error + Send + Sync>> {
-    let response = app.clone().oneshot(request).await?;
-    let status = response.status();
-    let location = response
-        .headers()
-        .get(header::LOCATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20).await?;
-    Ok((status, location, String::from_utf8(body.to_vec())?))
 }
 
 fn session_cookie(session_token: &str) -> String {

@@ -258,13 +258,8 @@ impl AccountUseCases for ServerBackend {
         check: &IdentityCheck,
     ) -> Result<AuthenticatorEnrollment, AppError> {
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
-        self.ensure_recent_sign_in(
-            &signed_in,
-            context,
-            check.password.expose(),
-            check.code.expose(),
-        )
-        .await?;
+        self.ensure_recent_sign_in_by(&signed_in, context, check)
+            .await?;
         let secret = totp::generate_secret(&mut OsRandom);
         let sealed = self.secret_key.seal(
             TOTP_SEAL_PURPOSE,

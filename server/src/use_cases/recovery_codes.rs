@@ -59,13 +59,8 @@ impl RecoveryCodeUseCases for ServerBackend {
         if !Self::has_two_step(&signed_in) {
             return Err(AppError::Forbidden(Refusal::TwoStepVerificationFirst));
         }
-        self.ensure_recent_sign_in(
-            &signed_in,
-            context,
-            check.password.expose(),
-            check.code.expose(),
-        )
-        .await?;
+        self.ensure_recent_sign_in_by(&signed_in, context, check)
+            .await?;
         let codes = recovery_code::new_set(&mut OsRandom);
         let hashes = codes
             .iter()

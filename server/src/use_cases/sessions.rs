@@ -489,6 +489,22 @@ impl ServerBackend {
             .await?;
         Ok(())
     }
+
+    /// [`Self::ensure_recent_sign_in`] with a form's "confirm it's you" fields.
+    pub(super) async fn ensure_recent_sign_in_by(
+        &self,
+        signed_in: &SignedIn,
+        context: &RequestContext,
+        check: &IdentityCheck,
+    ) -> Result<(), AppError> {
+        self.ensure_recent_sign_in(
+            signed_in,
+            context,
+            check.password.expose(),
+            check.code.expose(),
+        )
+        .await
+    }
 }
 
 #[async_trait]

@@ -381,3 +381,23 @@ pub async fn time_until<E>(
         tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     }
 }
+
+/// What the router answers to `request`: status, `Location` and body.
+pub async fn answer(
+    app: &axum::Router,
+    request: axum::http::Request<axum::body::Body>,
+) -> Result<
+    (axum::http::StatusCode, Option<String>, String),
+    Box<dyn std::error::Error + Send + Sync>,
+> {
+    use tower::ServiceExt;
+    let response = app.clone().oneshot(request).await?;
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(axum::http::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = axum::body::to_bytes(response.into_body(), 1 << 22).await?;
+    Ok((status, location, String::from_utf8(body.to_vec())?))
+}

@@ -88,13 +88,8 @@ impl ServerBackend {
         check: &IdentityCheck,
     ) -> Result<(SignedIn, Administration), AppError> {
         let (signed_in, administration) = self.administrator(context).await?;
-        self.ensure_recent_sign_in(
-            &signed_in,
-            context,
-            check.password.expose(),
-            check.code.expose(),
-        )
-        .await?;
+        self.ensure_recent_sign_in_by(&signed_in, context, check)
+            .await?;
         Ok((signed_in, administration))
     }
 
