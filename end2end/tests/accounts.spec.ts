@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN, pageWithoutScripts, sql } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, startOtherSite, totp, ADMIN, pageWithoutScripts, sql, hydrated } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -168,6 +168,25 @@ test('a cross-origin server-function call is rejected', async ({ page, server })
   // And the session survived.
   await page.goto(server.baseURL + '/');
   await expect(page).toHaveURL(server.baseURL + '/');
+});
+
+test('a sign-out that does not reach the server says the person is still signed in', async ({ page, server, consoleProblems }) => {
+  await completeSetup(page, server);
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await hydrated(page);
+  await page.route('**/api/sign_out*', (route) => route.abort());
+  await page.getByRole('button', { name: 'Sign out everywhere' }).click();
+  await expect(page.getByRole('alert').filter({ hasText: "Nobody was signed out. Couldn't reach Latchkey" })).toBeVisible();
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(page.getByRole('alert').filter({ hasText: 'You are still signed in.' })).toBeVisible();
+  await expect(page).toHaveURL(server.baseURL + '/security-info');
+  await page.unroute('**/api/sign_out*');
+  await page.getByRole('button', { name: 'Sign out', exact: true }).click();
+  await expect(page).toHaveURL(/\/signin\?signed_out=1$/);
+  // The browser reports the two requests this test cut off; nothing else may be reported.
+  const cutOff = (problem: string) => problem.includes('net::ERR_FAILED');
+  expect(consoleProblems.filter(cutOff)).toHaveLength(2);
+  consoleProblems.splice(0, consoleProblems.length, ...consoleProblems.filter((problem) => !cutOff(problem)));
 });
 
 test('sign out everywhere ends the session', async ({ page, server }) => {

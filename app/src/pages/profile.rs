@@ -112,6 +112,10 @@ pub fn ProfileLayout() -> impl IntoView {
                     <button type="submit" class="link">"Sign out"</button>
                 </ActionForm>
             </header>
+            // Said plainly: someone who believes they signed out may walk away from the device.
+            {move || sign_out.value().get().and_then(Result::err).map(|error| view! {
+                <p class="notice warning" role="alert">{format!("You are still signed in. {error}")}</p>
+            })}
             <div class="portal-body">
                 <nav class="sidenav" aria-label="My Profile">
                     <ul>

@@ -250,6 +250,11 @@ pub fn SecurityInfoPage() -> impl IntoView {
             <ActionForm action=sign_out_everywhere>
                 <button type="submit" class="button">"Sign out everywhere"</button>
             </ActionForm>
+            <p class="form-error" role="alert">
+                {move || sign_out_everywhere.value().get().and_then(Result::err).map(|error| {
+                    format!("Nobody was signed out. {error}")
+                })}
+            </p>
         </section>
     }
 }
