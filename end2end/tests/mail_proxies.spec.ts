@@ -167,6 +167,9 @@ test('Dovecot signs IMAP clients in through the Lua passdb with app passwords, e
 });
 
 test('nginx proxies IMAP and SMTP for app passwords only, each within its kind, checked at /auth/nginx-mail', async ({ page }) => {
+  // Three daemons and a delivery through Postfix: about 25 s alone, over 60 s once when the
+  // other worker was busy too.
+  test.setTimeout(120_000);
   needs('/usr/sbin/dovecot');
   needs('/usr/sbin/postfix');
   needs('/usr/sbin/nginx');
