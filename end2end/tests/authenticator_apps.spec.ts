@@ -3,7 +3,7 @@
 // before the WebAssembly) and deleted one by one; axe on the dialogs.
 import AxeBuilder from '@axe-core/playwright';
 import type { Page } from '@playwright/test';
-import { test, expect, readyUser, signIn, totp, hydrated, authenticatorRows, pageWithoutScripts, sql, ADMIN } from './fixtures';
+import { test, expect, readyUser, signIn, totp, hydrated, authenticatorRows, pageWithoutScripts, sql, ADMIN, startAddingAuthenticator } from './fixtures';
 
 async function noViolations(page: Page, what: string) {
   const results = await new AxeBuilder({ page }).analyze();
@@ -16,12 +16,8 @@ test('a second authenticator app is named, signs in, is renamed and deleted on i
   await hydrated(page);
 
   // Add method > Authenticator app again: the name suggested is "Authenticator app 2".
-  await page.getByRole('button', { name: 'Add method' }).click();
-  const chooser = page.getByRole('dialog', { name: 'Add a method' });
-  await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
-  await chooser.getByRole('button', { name: 'Add' }).click();
-  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
-  const tablet = ((await enroll.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  const { enroll, secretKey } = await startAddingAuthenticator(page);
+  const tablet = await secretKey();
   expect(tablet).not.toBe(phone);
   const nameField = enroll.getByLabel('Name it (so you can tell your apps apart)');
   await expect(nameField).toHaveValue('Authenticator app 2');
@@ -91,12 +87,7 @@ test('a second authenticator app is named, signs in, is renamed and deleted on i
 test('an authenticator app confirmed after 10 minutes asks for the password and a code, then starts again with a new key', async ({ page, server }) => {
   const phone = await readyUser(page, server);
   await hydrated(page);
-  await page.getByRole('button', { name: 'Add method' }).click();
-  const chooser = page.getByRole('dialog', { name: 'Add a method' });
-  await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
-  await chooser.getByRole('button', { name: 'Add' }).click();
-  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
-  const secretOf = async () => ((await enroll.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  const { enroll, secretKey: secretOf } = await startAddingAuthenticator(page);
   const first = await secretOf();
 
   // The QR code stayed open longer than 10 minutes after the sign-in.

@@ -252,14 +252,22 @@ export function authenticatorRows(page: Page) {
 }
 
 /** Adds an authenticator app through Security info; returns its secret. */
+/** Add method > Authenticator app, on the Security info page shown: its dialog, and a reader
+ *  of the secret key the dialog shows now. */
+export async function startAddingAuthenticator(page: Page) {
+  await page.getByRole('button', { name: 'Add method' }).click();
+  const chooser = page.getByRole('dialog', { name: 'Add a method' });
+  await chooser.getByLabel('Which method would you like to add?').selectOption('authenticator');
+  await chooser.getByRole('button', { name: 'Add' }).click();
+  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
+  const secretKey = async () => ((await enroll.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  return { enroll, secretKey };
+}
+
 export async function addAuthenticator(page: Page, server: LatchkeyServer): Promise<string> {
   await page.goto(server.baseURL + '/security-info');
-  await page.getByRole('button', { name: 'Add method' }).click();
-  const dialog = page.getByRole('dialog', { name: 'Add a method' });
-  await dialog.getByLabel('Which method would you like to add?').selectOption('authenticator');
-  await dialog.getByRole('button', { name: 'Add' }).click();
-  const enroll = page.getByRole('dialog', { name: 'Authenticator app' });
-  const secret = ((await enroll.locator('#totp-secret').textContent()) ?? '').replace(/\s/g, '');
+  const { enroll, secretKey } = await startAddingAuthenticator(page);
+  const secret = await secretKey();
   await enroll.getByLabel('Code', { exact: true }).fill(totp(secret));
   await enroll.getByRole('button', { name: 'Next' }).click();
   await expect(enroll).toBeHidden();
