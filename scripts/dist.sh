@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make dist`: builds the release and leaves in dist/ what a server needs: the `latchkey`
-# binary (it carries the site's files), the systemd unit, its user, and a sample settings file.
+# binary (it carries the site's files), the systemd unit, its user, a sample settings file and
+# Dovecot's Lua passdb script.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -9,6 +10,7 @@ cargo leptos build --release --split --precompress
 rm -rf dist
 mkdir -p dist
 install -m 0755 target/release/latchkey dist/latchkey
-install -m 0644 deploy/latchkey.service deploy/latchkey.sysusers deploy/latchkey.env dist/
+install -m 0644 deploy/latchkey.service deploy/latchkey.sysusers deploy/latchkey.env \
+  deploy/dovecot/latchkey.lua dist/
 echo "==> dist/:"
 ls -l dist

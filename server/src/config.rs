@@ -74,20 +74,25 @@ pub struct Config {
     pub secret_key_file: PathBuf,
 
     /// Sign people out after this many minutes without activity.
-    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "LATCHKEY_SESSION_IDLE_MINUTES", default_value_t = 480, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub session_idle_minutes: u32,
 
     /// Sign people out this many hours after they signed in, however active.
-    #[arg(long, env = "LATCHKEY_SESSION_LIFETIME_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "LATCHKEY_SESSION_LIFETIME_HOURS", default_value_t = 168, value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub session_lifetime_hours: u32,
 
     /// Delete audit events older than this many days (0 keeps them forever).
-    #[arg(long, env = "LATCHKEY_AUDIT_RETENTION_DAYS", default_value_t = 400)]
+    #[arg(
+        long,
+        env = "LATCHKEY_AUDIT_RETENTION_DAYS",
+        default_value_t = 400,
+        global = true
+    )]
     pub audit_retention_days: u32,
 
     /// Verified app passwords kept in memory so that repeat sign-ins of mail clients cost no
     /// argon2 (a few hundred bytes each; 0 turns the cache off).
-    #[arg(long, env = "LATCHKEY_APP_PASSWORD_CACHE_SIZE", default_value_t = crate::use_cases::app_password_check::DEFAULT_CACHE_CAPACITY)]
+    #[arg(long, env = "LATCHKEY_APP_PASSWORD_CACHE_SIZE", default_value_t = crate::use_cases::app_password_check::DEFAULT_CACHE_CAPACITY, global = true)]
     pub app_password_cache_size: u64,
 
     /// Addresses of reverse proxies (nginx, Dovecot via `latchkey checkpassword`) whose
@@ -104,37 +109,37 @@ pub struct Config {
     /// Send mail alerts (a new app password, one used from a new address, a changed sign-in
     /// factor) through this SMTP server: smtp://HOST:PORT, smtp://USER:PASS@HOST:587?tls=required
     /// or smtps://HOST. Needs --mail-from.
-    #[arg(long, env = "LATCHKEY_SMTP_URL")]
+    #[arg(long, env = "LATCHKEY_SMTP_URL", global = true)]
     pub smtp_url: Option<String>,
 
     /// The sender of mail alerts, e.g. "Latchkey <security@example.org>".
-    #[arg(long, env = "LATCHKEY_MAIL_FROM")]
+    #[arg(long, env = "LATCHKEY_MAIL_FROM", global = true)]
     pub mail_from: Option<String>,
 
     /// The IMAP server (IP:PORT; nginx takes no host names here) that nginx's mail proxy hands
     /// a client to once `/auth/nginx-mail` accepts its app password. Without it, IMAP logins
     /// through nginx are refused.
-    #[arg(long, env = "LATCHKEY_NGINX_MAIL_IMAP_UPSTREAM")]
+    #[arg(long, env = "LATCHKEY_NGINX_MAIL_IMAP_UPSTREAM", global = true)]
     pub nginx_mail_imap_upstream: Option<SocketAddr>,
 
     /// The POP3 server (IP:PORT) behind nginx's mail proxy, as --nginx-mail-imap-upstream.
-    #[arg(long, env = "LATCHKEY_NGINX_MAIL_POP3_UPSTREAM")]
+    #[arg(long, env = "LATCHKEY_NGINX_MAIL_POP3_UPSTREAM", global = true)]
     pub nginx_mail_pop3_upstream: Option<SocketAddr>,
 
     /// The SMTP submission server (IP:PORT) behind nginx's mail proxy, as
     /// --nginx-mail-imap-upstream.
-    #[arg(long, env = "LATCHKEY_NGINX_MAIL_SMTP_UPSTREAM")]
+    #[arg(long, env = "LATCHKEY_NGINX_MAIL_SMTP_UPSTREAM", global = true)]
     pub nginx_mail_smtp_upstream: Option<SocketAddr>,
 
     /// Serve Prometheus metrics at http://ADDR/metrics, on a listener of its own (off unless
     /// set; keep it on a private address: it is not the public site's port).
-    #[arg(long, env = "LATCHKEY_METRICS_ADDR")]
+    #[arg(long, env = "LATCHKEY_METRICS_ADDR", global = true)]
     pub metrics_addr: Option<SocketAddr>,
 
     /// Serve the site's files (WebAssembly, scripts, styles, favicon) from this folder (a
     /// `target/site` built by cargo-leptos for this same binary) instead of the copies built
     /// into a release binary.
-    #[arg(long, env = "LATCHKEY_SITE_DIR")]
+    #[arg(long, env = "LATCHKEY_SITE_DIR", global = true)]
     pub site_dir: Option<PathBuf>,
 
     /// Log filter, e.g. "info", "debug" or "latchkey=debug,tower_http=info".
@@ -234,6 +239,34 @@ mod tests {
         assert_eq!(cli.config.public_url(), "https://id.example.org");
         assert!(matches!(cli.command, Some(Command::Serve)));
         assert!(Cli::try_parse_from(["latchkey", "--addr", "not-an-address"]).is_err());
+        Ok(())
+    }
+
+    #[test]
+    fn every_setting_is_also_taken_after_the_command() -> Result<(), clap::Error> {
+        // A subcommand's own flag of the same name as a global one would be a conflict.
+        <Cli as clap::CommandFactory>::command().debug_assert();
+        // As the README writes them: `latchkey serve --nginx-mail-imap-upstream ...`.
+        let cli = Cli::try_parse_from([
+            "latchkey",
+            "serve",
+            "--nginx-mail-imap-upstream",
+            "127.0.0.1:143",
+            "--session-idle-minutes",
+            "30",
+            "--smtp-url",
+            "smtp://127.0.0.1:25",
+            "--metrics-addr",
+            "127.0.0.1:9464",
+        ])?;
+        assert!(matches!(cli.command, Some(Command::Serve)));
+        assert_eq!(
+            cli.config.nginx_mail_imap_upstream,
+            Some(SocketAddr::from(([127, 0, 0, 1], 143)))
+        );
+        assert_eq!(cli.config.session_idle_minutes, 30);
+        assert_eq!(cli.config.smtp_url.as_deref(), Some("smtp://127.0.0.1:25"));
+        assert!(cli.config.metrics_addr.is_some());
         Ok(())
     }
 }

@@ -27,6 +27,7 @@ use axum::routing::get;
 use http_body_util::BodyExt;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
+use crate::domain::mail_protocol::Protocol;
 use crate::domain::password;
 
 /// Requests answered, by route class and status class.
@@ -104,7 +105,7 @@ pub enum RouteClass {
     Page,
     /// `/api/...`: the app's server functions.
     ServerFunction,
-    /// `/auth/basic`: the app-password check.
+    /// `/auth/basic` and `/auth/nginx-mail`: the app-password checks.
     AuthCheck,
     /// `/pkg/...` and the top-level files (favicon, ...).
     Static,
@@ -116,7 +117,7 @@ impl RouteClass {
     pub fn of(path: &str) -> Self {
         match path {
             "/healthz" | "/readyz" => Self::Health,
-            "/auth/basic" => Self::AuthCheck,
+            app::routes::AUTH_BASIC | app::routes::AUTH_NGINX_MAIL => Self::AuthCheck,
             _ if path.starts_with("/api/") => Self::ServerFunction,
             _ if path.starts_with("/pkg/") => Self::Static,
             // A file at the top: `/favicon.svg`, not `/admin/audit.csv`.
@@ -170,27 +171,20 @@ impl CheckResult {
     }
 }
 
-/// The protocol label of a check's client: what `latchkey checkpassword` reports (Dovecot's
-/// `SERVICE`, recorded as the app password's last use: "IMAP"), `checkpassword` without one,
-/// `http` for any other client (a proxy's `auth_request` passes on the app's User-Agent), `none`
-/// without a User-Agent.
-pub fn protocol(client: Option<&str>) -> &'static str {
-    let Some(client) = client.map(str::trim).filter(|c| !c.is_empty()) else {
-        return "none";
-    };
-    const KNOWN: [&str; 7] = [
-        "imap",
-        "pop3",
-        "smtp",
-        "submission",
-        "lmtp",
-        "managesieve",
-        "checkpassword",
-    ];
-    KNOWN
-        .into_iter()
-        .find(|known| client.eq_ignore_ascii_case(known))
-        .unwrap_or("http")
+/// The protocol label of a check's client: the protocol a proxy or mail server named
+/// (`X-Latchkey-Protocol`; `latchkey checkpassword` passes Dovecot's `SERVICE` on) or the
+/// client's name when it is one, else `checkpassword` for `latchkey checkpassword` without one, `http` for any other client (a
+/// proxy's `auth_request` passes on the app's User-Agent), `none` without a User-Agent.
+pub fn protocol(named: Option<Protocol>, client: Option<&str>) -> &'static str {
+    // A client named for its protocol (a proxy's own name for it) counts as that protocol.
+    if let Some(protocol) = named.or_else(|| client.and_then(Protocol::parse)) {
+        return protocol.header_value();
+    }
+    match client.map(str::trim).filter(|c| !c.is_empty()) {
+        None => "none",
+        Some(client) if client.eq_ignore_ascii_case("checkpassword") => "checkpassword",
+        Some(_) => "http",
+    }
 }
 
 /// The check's two caches (see `app_password_check`).
@@ -249,8 +243,14 @@ impl SignInLimit {
 }
 
 /// An app-password check ended with `result` after `took`.
-pub fn check_answered(result: CheckResult, client: Option<&str>, took: Duration) {
-    counter!(CHECKS, "outcome" => result.label(), "protocol" => protocol(client)).increment(1);
+pub fn check_answered(
+    result: CheckResult,
+    named: Option<Protocol>,
+    client: Option<&str>,
+    took: Duration,
+) {
+    counter!(CHECKS, "outcome" => result.label(), "protocol" => protocol(named, client))
+        .increment(1);
     histogram!(CHECK_SECONDS, "outcome" => result.label()).record(took);
 }
 
@@ -557,6 +557,7 @@ mod tests {
         assert_eq!(RouteClass::of("/healthz"), RouteClass::Health);
         assert_eq!(RouteClass::of("/readyz"), RouteClass::Health);
         assert_eq!(RouteClass::of("/auth/basic"), RouteClass::AuthCheck);
+        assert_eq!(RouteClass::of("/auth/nginx-mail"), RouteClass::AuthCheck);
         assert_eq!(RouteClass::of("/api/sign_in"), RouteClass::ServerFunction);
         assert_eq!(RouteClass::of("/pkg/latchkey.abc.wasm"), RouteClass::Static);
         assert_eq!(RouteClass::of("/favicon.svg"), RouteClass::Static);
@@ -568,13 +569,23 @@ mod tests {
 
     #[test]
     fn protocols_are_a_fixed_set() {
-        assert_eq!(protocol(Some("IMAP")), "imap");
-        assert_eq!(protocol(Some("submission")), "submission");
-        assert_eq!(protocol(Some("checkpassword")), "checkpassword");
-        assert_eq!(protocol(Some("Mozilla/5.0 (X11; Linux x86_64)")), "http");
-        assert_eq!(protocol(Some("ada@example.org")), "http");
-        assert_eq!(protocol(Some("  ")), "none");
-        assert_eq!(protocol(None), "none");
+        assert_eq!(protocol(Some(Protocol::Imap), Some("IMAP")), "imap");
+        // Dovecot's `submission` is sending mail, as nginx's `smtp`.
+        assert_eq!(
+            protocol(Protocol::parse("submission"), Some("SMTP")),
+            "smtp"
+        );
+        assert_eq!(protocol(Protocol::parse("sieve"), None), "sieve");
+        assert_eq!(protocol(Some(Protocol::CalDav), Some("DAVx5")), "caldav");
+        assert_eq!(protocol(None, Some("IMAP")), "imap");
+        assert_eq!(protocol(None, Some("checkpassword")), "checkpassword");
+        assert_eq!(
+            protocol(None, Some("Mozilla/5.0 (X11; Linux x86_64)")),
+            "http"
+        );
+        assert_eq!(protocol(None, Some("ada@example.org")), "http");
+        assert_eq!(protocol(None, Some("  ")), "none");
+        assert_eq!(protocol(None, None), "none");
     }
 
     #[test]

@@ -45,6 +45,18 @@ fn latchkey_logging(
 async fn administer_users_and_policy_from_the_command_line() -> TestResult {
     for database in TestDatabase::all().await {
         let url = database.url.as_str();
+        if database.name == "sqlite" {
+            // A wrong path is said, and no empty database is left there.
+            let missing = latchkey(url, &["admin", "org", "show"], "")?;
+            assert_eq!(missing.code, 1);
+            assert!(
+                missing.stderr.contains("no database at"),
+                "{}",
+                missing.stderr
+            );
+            assert!(!std::path::Path::new(server::db::sqlite_path(url)).exists());
+        }
+        let backend = support::backend(&database).await;
         let before_setup = latchkey(url, &["admin", "org", "show"], "")?;
         assert_eq!(before_setup.code, 1, "{}", database.name);
         assert!(
@@ -52,8 +64,6 @@ async fn administer_users_and_policy_from_the_command_line() -> TestResult {
             "{}",
             before_setup.stderr
         );
-
-        let backend = support::backend(&database).await;
         support::set_up_organization(&backend).await;
 
         let added = latchkey(

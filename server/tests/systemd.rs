@@ -125,3 +125,49 @@ fn readiness_is_sent_once_listening_and_stopping_on_sigterm() -> TestResult {
     );
     Ok(())
 }
+
+#[test]
+fn the_sample_settings_file_names_real_settings_with_values_they_take() -> TestResult {
+    let sample = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/latchkey.env"),
+    )?;
+    let help = Command::new(env!("CARGO_BIN_EXE_latchkey"))
+        .arg("--help")
+        .output()?;
+    let help = String::from_utf8(help.stdout)?;
+    let dir = tempfile::tempdir()?;
+    let mut migrate = Command::new(env!("CARGO_BIN_EXE_latchkey"));
+    let mut settings = 0;
+    // Every line, commented out or not, as an operator would turn it on.
+    for line in sample.lines() {
+        let Some((name, value)) = line.trim_start_matches('#').split_once('=') else {
+            continue;
+        };
+        if !name.starts_with("LATCHKEY_") {
+            continue;
+        }
+        assert!(
+            help.contains(&format!("[env: {name}")),
+            "{name} is not a setting of `latchkey --help`"
+        );
+        settings += 1;
+        if name != "LATCHKEY_DATABASE_URL" {
+            migrate.env(name, value);
+        }
+    }
+    assert!(settings >= 10, "{settings} settings in the sample");
+    let migrated = migrate
+        .arg("migrate")
+        .env(
+            "LATCHKEY_DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("latchkey.db").display()),
+        )
+        .env("LATCHKEY_SECRET_KEY_FILE", dir.path().join("secret.key"))
+        .output()?;
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    Ok(())
+}

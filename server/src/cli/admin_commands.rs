@@ -191,6 +191,10 @@ fn on_off(value: bool) -> &'static str {
 pub enum AdminError {
     #[error(transparent)]
     Connect(#[from] db::ConnectError),
+    #[error(
+        "no database at {0}: give the server's --database-url (LATCHKEY_DATABASE_URL; the systemd unit's is sqlite:///var/lib/latchkey/latchkey.db)"
+    )]
+    NoDatabase(String),
     #[error("{0} (see: latchkey admin user list)")]
     NoSuchUser(String),
     #[error("{message} (see: latchkey admin app-passwords list {user})")]
@@ -227,6 +231,15 @@ pub async fn run(
     database_url: &str,
     public_url: &str,
 ) -> Result<String, AdminError> {
+    // A missing SQLite file is a wrong --database-url, not a new database: an empty one made
+    // here would only answer "not set up yet".
+    if db::Backend::of_url(database_url) == Some(db::Backend::Sqlite) {
+        let path = db::sqlite_path(database_url);
+        // Only a file that is not there: one this user may not read is opening's to explain.
+        if std::fs::metadata(path).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound) {
+            return Err(AdminError::NoDatabase(path.to_owned()));
+        }
+    }
     let store = Store::new(db::connect_and_migrate(database_url).await?);
     let admin = Administration::new(store.clone(), Actor::command_line());
     let result = match command {

@@ -80,6 +80,14 @@ pub enum ConnectError {
     Open { url: String, source: DbErr },
     #[error("cannot apply database migrations on {url}: {source}")]
     Migrate { url: String, source: DbErr },
+    #[error(
+        "the database {url} has migrations of a newer Latchkey version ({unknown}) but lacks this version's ({pending}): run the newer version, or restore a backup made before it"
+    )]
+    MixedVersions {
+        url: String,
+        pending: String,
+        unknown: String,
+    },
 }
 
 /// Which database a URL points to.
@@ -109,9 +117,29 @@ pub fn sqlite_path(url: &str) -> &str {
 }
 
 /// Opens the database, creating the SQLite file (and its directory) when missing, and
-/// applies pending migrations. Safe to call on an up-to-date database.
+/// applies pending migrations. Safe to call on an up-to-date database, and on one a newer
+/// version has migrated further (a rolling upgrade: an older instance that restarts must come
+/// back), as long as it has all of this version's migrations.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, ConnectError> {
     let db = connect(url).await?;
+    // No migration table yet (a new database) reads as an error: then migrate as usual.
+    if let Ok(state) = Store::new(db.clone()).migration_state().await
+        && !state.unknown.is_empty()
+    {
+        // sea-orm-migration refuses a database with migrations it does not know.
+        if !state.pending.is_empty() {
+            return Err(ConnectError::MixedVersions {
+                url: redact(url),
+                pending: state.pending.join(", "),
+                unknown: state.unknown.join(", "),
+            });
+        }
+        tracing::warn!(
+            newer = %state.unknown.join(", "),
+            "a newer Latchkey version has migrated the database; this one runs on it as it is"
+        );
+        return Ok(db);
+    }
     migrations::Migrator::up(&db, None)
         .await
         .map_err(|source| ConnectError::Migrate {
@@ -173,18 +201,44 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, ConnectError> {
     Ok(db)
 }
 
-/// The URL with any password replaced, fit for logs and error messages.
+/// The URL with any password replaced, fit for logs and error messages: the one before `@`
+/// and any query parameter naming one (`?password=`, `sslpassword=`, as sqlx accepts).
 pub fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    // The query starts after the credentials: a password may hold a `?`.
+    let credentials_end = match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => at,
+        (Some(scheme_end), _) => scheme_end + 3,
+        _ => 0,
+    };
+    let (base, query) = match url[credentials_end..].find('?') {
+        Some(start) => (
+            &url[..credentials_end + start],
+            Some(&url[credentials_end + start + 1..]),
+        ),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let credentials = &url[scheme_end + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+            match base[scheme_end + 3..at].split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &base[..scheme_end + 3], &base[at..]),
+                None => base.to_owned(),
             }
         }
-        _ => url.to_owned(),
-    }
+        _ => base.to_owned(),
+    };
+    let Some(query) = query else {
+        return base;
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((key, _)) if key.to_ascii_lowercase().ends_with("password") => {
+                format!("{key}=***")
+            }
+            _ => pair.to_owned(),
+        })
+        .collect();
+    format!("{base}?{}", query.join("&"))
 }
 
 #[cfg(test)]
@@ -206,6 +260,15 @@ mod tests {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+        assert_eq!(
+            redact("postgres://u@h/db?password=secret&sslmode=require&sslpassword=key"),
+            "postgres://u@h/db?password=***&sslmode=require&sslpassword=***"
+        );
+        assert_eq!(redact("postgres://u:pa?ss@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            redact("sqlite://data/x.db?mode=rwc"),
+            "sqlite://data/x.db?mode=rwc"
+        );
     }
 
     #[test]

@@ -280,7 +280,12 @@ impl AppPasswordChecker {
             Ok(CheckOutcome::Busy) => CheckResult::Busy,
             Err(_) => CheckResult::Unavailable,
         };
-        metrics::check_answered(result, client.name.as_deref(), started.elapsed());
+        metrics::check_answered(
+            result,
+            client.protocol,
+            client.name.as_deref(),
+            started.elapsed(),
+        );
         answer
     }
 
