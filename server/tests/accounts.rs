@@ -33,6 +33,30 @@ async fn sign_in_gives_one_message_for_unknown_users_and_wrong_passwords() -> Te
             database.name
         );
         assert_eq!(wrong.as_ref().err(), Some(&AppError::SignInFailed));
+        // A password typed into the name field is refused the same way, and not kept in the
+        // audit log; a name that could be someone's is.
+        let slipped = backend
+            .sign_in(&ctx, "correct horse battery", PASSWORD)
+            .await;
+        assert_eq!(slipped.as_ref().err(), Some(&AppError::SignInFailed));
+        let unknown_names: Vec<String> = backend
+            .store()
+            .audit_events(None, None)
+            .await?
+            .into_iter()
+            .filter(|e| e.kind == "sign_in.unknown_user")
+            .map(|e| e.detail)
+            .collect();
+        assert!(
+            unknown_names
+                .iter()
+                .any(|d| d.contains("nobody@contoso.example")),
+            "{unknown_names:?}"
+        );
+        assert!(
+            unknown_names.iter().all(|d| !d.contains("horse")),
+            "{unknown_names:?}"
+        );
         // Usernames are case-insensitive.
         let (step, cookie) = backend
             .sign_in(&ctx, "ADA@contoso.EXAMPLE", PASSWORD)

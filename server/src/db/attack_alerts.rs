@@ -13,11 +13,11 @@ use crate::domain::attack_alert::{self, ALERTED, STREAK};
 
 impl Store {
     /// Counts one failed second step of `user_id` since their last complete sign-in, and
-    /// answers with the streak's count. The failure that makes it
-    /// `attack_alert::ALERT_AFTER` writes the alert's audit event, and with it the mail
+    /// answers with the streak's count. A failure whose count mails the person
+    /// (`attack_alert::alerts_at`) writes the alert's audit event, and with it the mail
     /// (`AuditRow::insert`), in the same transaction. The count is one upsert that answers
     /// with the new count, so of failures counted at once, on one instance or several,
-    /// exactly one sees that number: the mail goes once per streak.
+    /// exactly one sees each number: each mail goes once.
     pub async fn count_failed_second_step(
         &self,
         user_id: i32,
@@ -27,7 +27,7 @@ impl Store {
         let txn = self.begin_write().await?;
         let streak =
             count_failure_on(&txn, &attack_alert::streak_key(user_id), STREAK, now).await?;
-        if STREAK.just_reached(streak) {
+        if attack_alert::alerts_at(streak.failures) {
             event(
                 Some(user_id),
                 ALERTED,

@@ -1,9 +1,9 @@
 //! The person hears about attacks on their second step. Someone who types the right password
 //! but then fails the second step (a wrong authenticator code, a wrong recovery code, a
 //! passkey that is not accepted) [`ALERT_AFTER`] times since the person's last complete
-//! sign-in has the password: the person is mailed once ("Someone entered your password but
-//! not the code"), and Recent activity shows the alert and marks each failure after the right
-//! password.
+//! sign-in has the password: the person is mailed ("Someone entered your password but not the
+//! code"), and again every [`REMIND_EVERY`] failures while the streak goes on, and Recent
+//! activity shows the alert and marks each failure after the right password.
 //!
 //! The failures are counted per person in one shared throttle counter ([`streak_key`],
 //! counted by `db::attack_alerts` with one atomic upsert, the alert's audit event and mail in
@@ -19,8 +19,19 @@ use super::throttle::{self, FailureLimit, KeyKind};
 /// Failed second steps since the last complete sign-in that make the person a mail.
 pub const ALERT_AFTER: u32 = 10;
 
-/// The streak's counter: mailed when the count reaches [`ALERT_AFTER`], kept 30 days from its
-/// first failure (an attack slower than that is a new streak).
+/// Failed second steps after which the person is mailed again while the streak goes on: an
+/// attacker holding the password gets about a hundred guesses a day at the code throttle's
+/// slowest (`throttle::Rule::CODE`), so a long attack is said again about daily, not once a
+/// month.
+pub const REMIND_EVERY: u32 = 100;
+
+/// Whether the streak's `failures`-th failure mails the person.
+pub fn alerts_at(failures: u32) -> bool {
+    failures == ALERT_AFTER || (failures > ALERT_AFTER && failures.is_multiple_of(REMIND_EVERY))
+}
+
+/// The streak's counter: mailed as [`alerts_at`] says, kept 30 days from its first failure (an
+/// attack slower than that is a new streak).
 pub const STREAK: FailureLimit = FailureLimit {
     max_failures: ALERT_AFTER,
     window: Duration::days(30),
@@ -76,5 +87,11 @@ mod tests {
             started: DateTime::from_timestamp(0, 0).unwrap_or_default(),
             failures: ALERT_AFTER,
         }));
+    }
+
+    #[test]
+    fn a_long_attack_is_mailed_again_every_hundred_failures() {
+        let mailed: Vec<u32> = (1..=450).filter(|&n| alerts_at(n)).collect();
+        assert_eq!(mailed, [ALERT_AFTER, 100, 200, 300, 400]);
     }
 }

@@ -135,8 +135,30 @@ pub async fn limits(request: Request, next: Next) -> Response {
         .and_then(|v| v.parse::<usize>().ok());
     let response = if declared.is_some_and(|length| length > MAX_BODY_BYTES) {
         StatusCode::PAYLOAD_TOO_LARGE.into_response()
+    } else if declared.is_none() && !axum::body::HttpBody::is_end_stream(request.body()) {
+        // A body without a length (chunked) is read here, up to the limit and within a
+        // deadline of its own, so that one too long is refused as one declared too long: cut
+        // off later, while a form is parsed, it would read as a malformed form (400).
+        let (parts, body) = request.into_parts();
+        let read =
+            http_body_util::BodyExt::collect(http_body_util::Limited::new(body, MAX_BODY_BYTES));
+        match tokio::time::timeout(REQUEST_TIMEOUT, read).await {
+            Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+            Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+                StatusCode::PAYLOAD_TOO_LARGE.into_response()
+            }
+            Ok(Err(_)) => (
+                StatusCode::BAD_REQUEST,
+                "Refused: the request's body could not be read.\n",
+            )
+                .into_response(),
+            Ok(Ok(body)) => {
+                next.run(Request::from_parts(parts, Body::from(body.to_bytes())))
+                    .await
+            }
+        }
     } else {
-        // Bodies without a length are cut off at the limit while being read.
+        // A declared length is held to by the connection; the limit guards it once more.
         let (parts, body) = request.into_parts();
         let limited = Request::from_parts(
             parts,
@@ -156,8 +178,10 @@ pub async fn limits(request: Request, next: Next) -> Response {
             ),
         )
             .into_response(),
+        // Part of a slow body may still be on its way: the connection ends with the answer.
         StatusCode::REQUEST_TIMEOUT => (
             StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
             "The request took too long. Try again.\n",
         )
             .into_response(),

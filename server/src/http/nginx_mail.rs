@@ -140,8 +140,11 @@ fn read_login(headers: &HeaderMap, upstreams: &Upstreams) -> Result<(Login, Sock
     ))
 }
 
-/// The client's address: `Client-IP` when nginx (a trusted proxy) sent the request, otherwise
-/// the address every other endpoint uses (`RequestContext::ip`).
+/// The client's address: `Client-IP` when nginx's mail proxy (a trusted proxy) sent the
+/// request, otherwise the address every other endpoint uses (`RequestContext::ip`). A request
+/// with `X-Forwarded-For` came through an HTTP proxy instead (nginx's `auth_http` never sends
+/// one; the README's TLS proxies always do), which passes a client's own `Client-IP` on: it
+/// must not choose the address its attempts are counted against.
 fn client_ip(
     peer: Option<IpAddr>,
     headers: &HeaderMap,
@@ -152,7 +155,7 @@ fn client_ip(
         trusted
             .iter()
             .any(|t| t.to_canonical() == peer.to_canonical())
-    });
+    }) && !headers.contains_key("x-forwarded-for");
     let named = header(headers, "client-ip").and_then(|v| v.parse::<IpAddr>().ok());
     match named {
         Some(ip) if from_trusted_proxy => Some(ip.to_canonical().to_string()),
@@ -394,6 +397,21 @@ mod tests {
         assert_eq!(
             client_ip(outside, &headers, &trusted, Some("198.51.100.9".to_owned())).as_deref(),
             Some("198.51.100.9")
+        );
+        // Through the TLS proxy on the same machine: the client's own header is not believed.
+        let through_http_proxy = request(&[
+            ("client-ip", "192.0.2.42"),
+            ("x-forwarded-for", "203.0.113.5"),
+        ]);
+        assert_eq!(
+            client_ip(
+                local,
+                &through_http_proxy,
+                &trusted,
+                Some("203.0.113.5".to_owned())
+            )
+            .as_deref(),
+            Some("203.0.113.5")
         );
     }
 }

@@ -554,13 +554,22 @@ impl SessionUseCases for ServerBackend {
             // Same work as for a real account, so the answer time reveals nothing.
             password::verify_unknown_user_blocking(password.to_owned()).await?;
             metrics::sign_in_failed(FailedStep::Password);
+            // A name that cannot be a sign-in name is often a password typed in the wrong
+            // field: the log says so without keeping it.
+            let detail = match &parsed {
+                Ok(_) => format!("username {name_key:?}"),
+                Err(_) => {
+                    "not a sign-in name (not kept: it may be a password typed in the wrong field)"
+                        .to_owned()
+                }
+            };
             // Counted, not one row each: names and addresses an outsider rotates add at most
             // `audit_bounds::MAX_ROWS_PER_HOUR_PER_SUBJECT` rows an hour.
             self.store
                 .audit(
                     None,
                     "sign_in.unknown_user",
-                    format!("username {name_key:?}"),
+                    detail,
                     &actor(context),
                     Utc::now(),
                 )
