@@ -93,12 +93,14 @@ pub enum AppError {
 pub enum Refusal {
     #[error("Your organization doesn't allow app passwords.")]
     AppPasswordsNotAllowed,
-    #[error("Set up two-step verification first: add an authenticator app on Security info.")]
+    #[error(
+        "Set up two-step verification first: add an authenticator app or a passkey on Security info."
+    )]
     TwoStepVerificationFirst,
     /// The organization requires two-step verification and the person has no second factor:
     /// until they add one, only Security info, adding a method and signing out are open.
     #[error(
-        "Your organization requires two-step verification. Add an authenticator app on Security info first."
+        "Your organization requires two-step verification. Add an authenticator app or a passkey on Security info first."
     )]
     AddTwoStepFirst,
     #[error(

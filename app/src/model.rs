@@ -208,6 +208,9 @@ pub struct AuthenticatorEnrollment {
     /// The secret in base32, in groups of four, for manual entry.
     pub secret: String,
     pub account: String,
+    /// The `otpauth://` URL the QR code holds: a link that opens the app on the phone the
+    /// page is on (a phone cannot scan its own screen).
+    pub setup_url: String,
 }
 
 impl std::fmt::Debug for AuthenticatorEnrollment {
@@ -681,11 +684,16 @@ impl PersonAction {
         }
     }
 
-    /// Asked again before it is done: it cannot be undone, or locks the person out.
+    /// Asked again before it is done: it cannot be undone, locks the person out, or changes
+    /// who administers (a slip of the finger on a phone must not hand out the console).
     pub fn needs_confirmation(self) -> bool {
         matches!(
             self,
-            Self::Disable | Self::RevokeAppPasswords | Self::ResetMethods
+            Self::Disable
+                | Self::RevokeAppPasswords
+                | Self::ResetMethods
+                | Self::MakeAdministrator
+                | Self::RemoveAdministrator
         )
     }
 

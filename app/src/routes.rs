@@ -939,6 +939,13 @@ mod tests {
         );
         // Only what must be asked first is asked; nonsense opens nothing and keeps the search.
         assert_eq!(admin("/admin?confirm=enable:ada").dialog, None);
+        assert_eq!(
+            admin("/admin?confirm=make_administrator:ada").dialog,
+            Some(AdminDialog::Confirm {
+                action: PersonAction::MakeAdministrator,
+                username: "ada".to_owned()
+            })
+        );
         let spoiled = admin("/admin?q=ad&confirm=explode:ada");
         assert_eq!((spoiled.search.as_str(), spoiled.dialog), ("ad", None));
         assert_eq!(admin("/admin?confirm=disable").dialog, None);

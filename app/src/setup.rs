@@ -167,7 +167,7 @@ fn SetupFormView(token: String) -> impl IntoView {
                             name="username"
                             id="username"
                             autocomplete="username"
-                            input_type="email"
+                            inputmode="email"
                             placeholder="someone@example.org"
                             value=typed.username
                             error=field_error("username")

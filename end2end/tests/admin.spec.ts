@@ -126,8 +126,13 @@ test('an administrator finds a person and disables them after confirming, with a
   // The last administrator cannot remove their own role: the refusal says why.
   await page.getByLabel('Find people by sign-in name or name').fill('');
   await page.getByRole('button', { name: 'Search' }).click();
-  await people.getByRole('button', { name: 'Remove administrator ada@contoso.example' }).click();
-  await expect(page.getByText('This is the last administrator.')).toBeVisible();
+  await people.getByRole('link', { name: 'Remove administrator ada@contoso.example' }).click();
+  const removeOwn = page.getByRole('dialog', { name: 'Remove your administrator role?' });
+  await expect(removeOwn).toContainText('You will no longer be able to use this console.');
+  await removeOwn.getByRole('button', { name: 'Remove administrator' }).click();
+  await expect(removeOwn.getByText('This is the last administrator.')).toBeVisible();
+  await removeOwn.getByRole('link', { name: 'No' }).click();
+  await expect(removeOwn).toBeHidden();
 
   const plain = await pageWithoutScripts(browser, server, '/admin?q=alan', page);
   const alan = plain.getByRole('list', { name: 'People' }).getByRole('listitem').first();

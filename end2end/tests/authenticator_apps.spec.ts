@@ -75,9 +75,20 @@ test('a second authenticator app is named, signs in, is renamed and deleted on i
   await expect(confirm).toContainText('“Old tablet” will no longer sign you in.');
   await expect(confirm).not.toContainText('app passwords stop');
   await noViolations(page, 'deleting one of two authenticator apps');
+  const askedAt = page.url();
   await confirm.getByRole('button', { name: 'Yes' }).click();
   await expect(confirm).toBeHidden();
   await expect(authenticatorRows(page)).toHaveCount(1);
+  // Done, the question left the history: Back does not ask it again.
+  await page.goBack();
+  await expect(page).toHaveURL(server.baseURL + '/security-info');
+  await expect(confirm).toBeHidden();
+  // Opened again anyway (a link kept, another window): it says so, and asks nothing.
+  await page.goto(askedAt);
+  await expect(confirm).toContainText('This authenticator app was deleted.');
+  await expect(confirm.getByRole('button', { name: 'Yes' })).toHaveCount(0);
+  await confirm.getByRole('link', { name: 'Done' }).click();
+  await expect(confirm).toBeHidden();
   await expect(authenticatorRows(page)).toContainText('Authenticator app');
   await page.context().clearCookies();
   await signIn(page, server, { totpSecret: phone });
@@ -104,12 +115,22 @@ test('an authenticator app confirmed after 10 minutes asks for the password and 
   await enroll.getByLabel('Password', { exact: true }).fill(ADMIN.password);
   // The next 30 seconds' code: the one of the sign-in cannot be used twice.
   await enroll.getByLabel('Code from your authenticator app').fill(totp(phone, Date.now() / 1000 + 30));
+  // Every secret key the dialog shows from now on: the old one must not come back, not even
+  // for a moment (its code would be refused).
+  await page.evaluate(() => {
+    const shown: string[] = ((window as unknown as { keysShown: string[] }).keysShown = []);
+    new MutationObserver(() => {
+      const key = document.querySelector('#totp-secret')?.textContent?.replace(/\s/g, '');
+      if (key && shown[shown.length - 1] !== key) shown.push(key);
+    }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  });
   await enroll.getByRole('button', { name: 'Continue' }).click();
 
-  // Started again with a new key, shown at once: its code adds the app.
+  // Started again with a new key, the only one shown: its code adds the app.
   await expect(enroll.locator('#totp-secret')).toBeVisible();
   await expect.poll(secretOf).not.toBe(first);
   const second = await secretOf();
+  expect(await page.evaluate(() => (window as unknown as { keysShown: string[] }).keysShown)).toEqual([second]);
   await enroll.getByLabel('Code', { exact: true }).fill(totp(second));
   await enroll.getByLabel('Name it (so you can tell your apps apart)').fill('Tablet');
   await enroll.getByRole('button', { name: 'Next' }).click();

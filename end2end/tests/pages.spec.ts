@@ -1,4 +1,4 @@
-import { test, expect, completeSetup, signIn, startServer } from './fixtures';
+import { test, expect, completeSetup, hydrated, signIn, startServer } from './fixtures';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -27,6 +27,26 @@ test('My Profile links to Security info, which shows the preview notice', async 
   await page.reload();
   await expect(page.getByText('Default sign-in method')).toBeVisible();
   await expect(notice).toBeHidden();
+});
+
+test('a dismiss of the preview notice that does not reach the server says so, and the notice stays', async ({ page, server, consoleProblems }) => {
+  await completeSetup(page, server);
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await hydrated(page);
+  const notice = page.getByRole('region', { name: 'Preview notice' });
+  await page.route('**/api/dismiss_preview_notice*', (route) => route.abort());
+  await notice.getByRole('button', { name: 'Dismiss notice' }).click();
+  await expect(notice.getByRole('alert')).toContainText("The notice was not dismissed. Couldn't reach Latchkey");
+  await page.unroute('**/api/dismiss_preview_notice*');
+  await notice.getByRole('button', { name: 'Dismiss notice' }).click();
+  await expect(notice).toBeHidden();
+  await page.reload();
+  await expect(page.getByText('Default sign-in method')).toBeVisible();
+  await expect(notice).toBeHidden();
+  // The browser reports the request this test cut off; nothing else may be reported.
+  const cutOff = (problem: string) => problem.includes('net::ERR_FAILED');
+  expect(consoleProblems.filter(cutOff)).toHaveLength(1);
+  consoleProblems.splice(0, consoleProblems.length, ...consoleProblems.filter((problem) => !cutOff(problem)));
 });
 
 test('unknown pages are a 404 with a way back', async ({ page, server }) => {

@@ -1,3 +1,6 @@
+//! "Copy" for a secret shown once (a new app password, a one-time link), with a way to copy
+//! by hand where the clipboard is unavailable.
+
 use leptos::prelude::*;
 
 /// Copies the value of the input (or text area) with id `input_id` with the Clipboard API.

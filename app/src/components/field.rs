@@ -7,7 +7,7 @@ use leptos::prelude::*;
 pub fn Field(
     label: &'static str,
     name: &'static str,
-    id: &'static str,
+    #[prop(into)] id: String,
     #[prop(default = "off")] autocomplete: &'static str,
     #[prop(default = "text")] input_type: &'static str,
     #[prop(optional)] placeholder: &'static str,
@@ -24,7 +24,7 @@ pub fn Field(
     let error_id = format!("{id}-error");
     view! {
         <div class="field">
-            <label for=id>{label}</label>
+            <label for=id.clone()>{label}</label>
             <input
                 type=input_type
                 id=id
@@ -32,6 +32,8 @@ pub fn Field(
                 autocomplete=autocomplete
                 placeholder=(!placeholder.is_empty()).then_some(placeholder)
                 inputmode=(!inputmode.is_empty()).then_some(inputmode)
+                autocapitalize=(inputmode == "email").then_some("none")
+                spellcheck=(inputmode == "email").then_some("false")
                 autofocus=autofocus
                 value=value
                 aria-describedby=error_id.clone()
@@ -47,14 +49,18 @@ pub fn Field(
     }
 }
 
-/// The authenticator app's code, as every "confirm it's you" form asks for it.
+/// The authenticator app's code, as every "confirm it's you" form asks for it, with the way
+/// on for a person who no longer has the app (a lost phone).
 #[component]
 pub fn CodeField(
-    id: &'static str,
+    #[prop(into)] id: String,
     #[prop(optional, into)] error: MaybeProp<String>,
 ) -> impl IntoView {
     view! {
         <Field label="Code from your authenticator app" name="code" id=id
             autocomplete="one-time-code" inputmode="numeric" error=error/>
+        <p class="hint">
+            "No access to your authenticator app? Sign out, then sign in again with a recovery code: for 10 minutes after, nothing asks for this code."
+        </p>
     }
 }

@@ -449,6 +449,24 @@ fn Confirmation(
                     setting(PolicySetting::ResetRevokesAppPasswords),
                 ),
             ),
+            PersonAction::MakeAdministrator => (
+                "Make this person an administrator?",
+                format!(
+                    "Make {} ({}) an administrator? They can then manage every person's account and the organization's settings here.",
+                    person.display_name, person.username
+                ),
+            ),
+            PersonAction::RemoveAdministrator if person.is_you => (
+                "Remove your administrator role?",
+                "You will no longer be able to use this console. Another administrator can give the role back.".to_owned(),
+            ),
+            PersonAction::RemoveAdministrator => (
+                "Remove this administrator?",
+                format!(
+                    "{} ({}) will no longer be able to use this console.",
+                    person.display_name, person.username
+                ),
+            ),
             _ => (
                 "Revoke all app passwords?",
                 format!(

@@ -62,7 +62,7 @@ pub fn AddPersonDialog(
                                     autocomplete="off" value=typed.display_name.clone()
                                     error=field_error("display_name")/>
                                 <Field label="Sign-in name" name="username" id="new-person-username"
-                                    input_type="email" placeholder="someone@example.org"
+                                    inputmode="email" placeholder="someone@example.org"
                                     value=typed.username.clone() error=field_error("username")/>
                                 <div class="checkbox-row">
                                     <input type="checkbox" id="new-person-admin" name="administrator"
@@ -207,7 +207,7 @@ fn LinkShown(link: PasswordLink, back: Signal<String>) -> impl IntoView {
             <label for="password-link">"One-time link"</label>
             <div class="copy-row">
                 <input id="password-link" class="secret-input link-input" type="text" readonly value=link.url.clone()/>
-                <CopyButton input_id="password-link"/>
+                <CopyButton input_id="password-link" selected="The link is selected"/>
             </div>
         </div>
         <p class="notice warning" role="status">

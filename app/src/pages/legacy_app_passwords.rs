@@ -54,7 +54,7 @@ fn blocked_reason(apps: &AppPasswords) -> Option<&'static str> {
         Some("Your organization doesn't allow app passwords.")
     } else if !overview.has_two_step {
         Some(
-            "App passwords need two-step verification: add an authenticator app on Security info first.",
+            "App passwords need two-step verification: add an authenticator app or a passkey on Security info first.",
         )
     } else {
         None

@@ -258,12 +258,17 @@ fn PasskeyRow(
     };
     let rename_id = format!("passkey-name-{id}");
     let password_id = format!("delete-passkey-password-{id}");
+    let code_id = format!("delete-passkey-code-{id}");
+    let (rename_label, delete_label) = (
+        format!("Rename {}", item.name),
+        format!("Delete {}", item.name),
+    );
     view! {
         <li class="method passkey">
             <span class="method-name">"Passkey or security key: " <strong>{item.name.clone()}</strong></span>
             <span class="method-detail">{detail}</span>
             <details class="passkey-rename" open=open>
-                <summary class="link">"Rename"</summary>
+                <summary class="link" aria-label=rename_label>"Rename"</summary>
                 <ActionForm action=rename attr:class="stack">
                     <input type="hidden" name="id" value=id.to_string()/>
                     <div class="field">
@@ -275,7 +280,7 @@ fn PasskeyRow(
                 </ActionForm>
             </details>
             <details class="passkey-delete">
-                <summary class="link">"Delete"</summary>
+                <summary class="link" aria-label=delete_label>"Delete"</summary>
                 <ActionForm action=delete attr:class="stack">
                     <p>"Delete this passkey? It will no longer sign you in."</p>
                     <input type="hidden" name="id" value=id.to_string()/>
@@ -290,7 +295,8 @@ fn PasskeyRow(
                             <input id=password_id.clone() name="password" type="password"
                                 autocomplete="current-password"/>
                         </div>
-                        <CodeField id="delete-passkey-code"/>
+                        // One per row: a label must lead to its own row's field.
+                        <CodeField id=code_id.clone()/>
                     </Show>
                     <p class="form-error" role="alert">{delete_error}</p>
                     <button type="submit" class="button danger">"Yes, delete"</button>

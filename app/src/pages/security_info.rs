@@ -56,8 +56,9 @@ pub(crate) struct Methods {
     /// The list, read again after each change of a method (default method, "Last updated",
     /// the recovery codes' count; the new codes themselves stay in their dialog's answer).
     info: Resource<Result<SecurityInfo, AppError>>,
-    /// The authenticator app being added, loaded while its dialog is open.
-    pending: Resource<Result<Option<AuthenticatorEnrollment>, AppError>>,
+    /// The authenticator app being added, loaded while its dialog is open; `None` while it is
+    /// read, also again after each start (a new secret key: the old QR code must not show).
+    pending: Signal<Option<Result<Option<AuthenticatorEnrollment>, AppError>>>,
     add: ServerAction<AddMethod>,
     confirm: ServerAction<ConfirmAuthenticator>,
     delete: ServerAction<DeleteAuthenticator>,
@@ -116,22 +117,29 @@ impl Methods {
             },
             move |_| async move { person.note(get_security_info().await) },
         );
+        // Read again after each start, and marked with it: starting again makes a new secret key.
+        let pending = Resource::new(
+            move || (adding_authenticator(), started.get()),
+            move |(open, start)| async move {
+                let enrollment = if open {
+                    // After the list: on the server both answers come from one read of the
+                    // person's apps (the request's memo).
+                    let _ = info.await;
+                    get_pending_authenticator().await
+                } else {
+                    Ok(None)
+                };
+                (start, enrollment)
+            },
+        );
         let this = Self {
             info,
-            // Read again after each start: starting again makes a new secret key.
-            pending: Resource::new(
-                move || (adding_authenticator(), started.get()),
-                move |(open, _)| async move {
-                    if open {
-                        // After the list: on the server both answers come from one read of the
-                        // person's apps (the request's memo).
-                        let _ = info.await;
-                        get_pending_authenticator().await
-                    } else {
-                        Ok(None)
-                    }
-                },
-            ),
+            pending: Signal::derive(move || {
+                pending
+                    .get()
+                    .filter(|(start, _)| *start == started.get())
+                    .map(|(_, enrollment)| enrollment)
+            }),
             add,
             confirm,
             delete,
@@ -164,7 +172,7 @@ impl Methods {
             }
         });
         // An authenticator app added or deleted, a new default, a passkey added: the dialog
-        // closes.
+        // closes, in place of its history entry (Back would ask again what is done).
         Effect::new(move |_| {
             let done = |answer: Option<Result<(), AppError>>| matches!(answer, Some(Ok(())));
             if done(this.confirm.value().get())
@@ -172,7 +180,11 @@ impl Methods {
                 || done(this.set_default.value().get())
                 || matches!(this.passkeys.add.value().get(), Some(Ok(_)))
             {
-                navigate(PAGE, Default::default());
+                let replace = leptos_router::NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                };
+                navigate(PAGE, replace);
             }
         });
         this
@@ -246,7 +258,9 @@ pub fn SecurityInfoPage() -> impl IntoView {
         <section class="section" aria-labelledby="devices-heading">
             <h2 id="devices-heading">"Lost device?"</h2>
             <SignedInBrowsers browsers=browsers/>
-            <p class="muted">"Sign out of Latchkey on every browser and device, this one included."</p>
+            <p class="muted">
+                "Sign out of Latchkey on every browser and device, this one included. Apps that use an app password keep working, and so does the lost device's authenticator app or passkey: delete them above."
+            </p>
             <ActionForm action=sign_out_everywhere>
                 <button type="submit" class="button">"Sign out everywhere"</button>
             </ActionForm>
@@ -270,13 +284,20 @@ fn PreviewNotice(methods: Methods) -> impl IntoView {
             .is_some_and(|info| info.show_preview_notice)
             && !matches!(dismiss.value().get(), Some(Ok(())))
     };
+    let refused = move || match dismiss.value().get() {
+        Some(Err(error)) => Some(format!("The notice was not dismissed. {error}")),
+        _ => None,
+    };
     view! {
         <Show when=shown>
             <div class="banner" role="region" aria-label="Preview notice">
-                <p>
-                    <strong>"This is a preview of the new Security info experience."</strong>
-                    " Methods you add here work everywhere you sign in."
-                </p>
+                <div>
+                    <p>
+                        <strong>"This is a preview of the new Security info experience."</strong>
+                        " Methods you add here work everywhere you sign in."
+                    </p>
+                    <p class="form-error" role="alert">{refused}</p>
+                </div>
                 <ActionForm action=dismiss>
                     <button type="submit" class="icon-button" aria-label="Dismiss notice">"×"</button>
                 </ActionForm>
@@ -291,8 +312,9 @@ fn TwoStepRequired(methods: Methods) -> impl IntoView {
     move || {
         methods.current().filter(|info| info.two_step_required).map(|_| view! {
             <p class="notice warning" role="alert">
-                "Your organization requires two-step verification. Add an authenticator app: select "
-                <strong>"Add method"</strong> " and choose " <strong>"Authenticator app"</strong> "."
+                "Your organization requires two-step verification. Select " <strong>"Add method"</strong>
+                " and choose " <strong>"Authenticator app"</strong> " or "
+                <strong>"Passkey or security key"</strong> "."
             </p>
         })
     }
@@ -398,13 +420,14 @@ fn AuthenticatorRow(
     };
     let rename_id = format!("authenticator-name-{id}");
     let delete_label = format!("Delete {}", app.name);
+    let rename_label = format!("Rename {}", app.name);
     view! {
         <li class="method authenticator">
             <span class="method-name">"Authenticator app: " <strong>{app.name.clone()}</strong></span>
             <span class="method-detail">{detail}</span>
             <span class="row-actions">
                 <details class="authenticator-rename" open=open>
-                    <summary class="link">"Rename"</summary>
+                    <summary class="link" aria-label=rename_label>"Rename"</summary>
                     <ActionForm action=rename attr:class="stack">
                         <input type="hidden" name="id" value=id.to_string()/>
                         <div class="field">
@@ -713,7 +736,8 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
                     <ol class="steps">
                         <li>"Install an authenticator app on your phone, if you don't have one yet."</li>
                         <li>
-                            "Scan this QR code with the app."
+                            "Scan this QR code with the app. On your phone? "
+                            <a href=enrollment.setup_url>"Open in authenticator app"</a>
                             <div class="qr" role="img" aria-label="QR code for your authenticator app" inner_html=enrollment.qr_svg></div>
                             <p class="hint">"Can't scan it? Enter this secret key in the app, for the account " {enrollment.account} ":"</p>
                             <p class="secret" id="totp-secret">{enrollment.secret}</p>
@@ -762,7 +786,22 @@ fn DeleteAuthenticator(methods: Methods, id: i32) -> impl IntoView {
             .current()
             .is_some_and(|info| info.second_factors.len() == 1 && info.authenticators.len() == 1)
     };
+    // Opened again after it was deleted (Back, or another window): nothing left to ask.
+    let gone = move || {
+        methods
+            .current()
+            .is_some_and(|info| !info.authenticators.iter().any(|app| app.id == id))
+    };
+    let deleted = || {
+        view! {
+            <p>"This authenticator app was deleted."</p>
+            <div class="modal-actions">
+                <DialogBack href=PAGE class="button primary">"Done"</DialogBack>
+            </div>
+        }
+    };
     view! {
+        <Show when=move || !gone() fallback=deleted>
         <p>
             {move || app().map(|app| format!("“{}” will no longer sign you in.", app.name))}
         </p>
@@ -781,6 +820,7 @@ fn DeleteAuthenticator(methods: Methods, id: i32) -> impl IntoView {
             <p class="form-error" role="alert">{move || refusal.other()}</p>
             <DialogActions back=PAGE back_label="No" submit="Yes" pending=methods.delete.pending()/>
         </ActionForm>
+        </Show>
     }
 }
 
@@ -873,8 +913,8 @@ fn GetNewRecoveryCodesForm(
     };
     view! {
         <p>
-            "Recovery codes let you sign in when you can't use your authenticator app. "
-            "Each code works once, in place of a code from the app."
+            "Recovery codes let you sign in when you can't use your authenticator app or passkey. "
+            "Each code works once."
         </p>
         <Show when=has_codes>
             <p class="notice info">"Your current recovery codes stop working when you get new ones."</p>
@@ -897,8 +937,8 @@ fn ShowRecoveryCodes(codes: NewRecoveryCodes) -> impl IntoView {
     view! {
         <div class="stack">
             <p>
-                "Here are your new recovery codes. Each one signs you in once, in place of a code "
-                "from your authenticator app. Your earlier codes no longer work."
+                "Here are your new recovery codes. Each one signs you in once, when you can't use "
+                "your authenticator app or passkey. Any codes you had before no longer work."
             </p>
             <div class="field">
                 <label for="new-recovery-codes">"Your recovery codes"</label>
@@ -956,10 +996,11 @@ fn ChangePasswordForm(methods: Methods) -> impl IntoView {
             .filter(|e| !matches!(e, AppError::Invalid { .. }))
             .map(|e| e.to_string())
     };
+    // Also when the server asks for it: the sign-in grew older than 10 minutes while the
+    // dialog was open.
     let ask_code = move || {
-        methods
-            .current()
-            .is_some_and(|i| !i.recently_signed_in && !i.authenticators.is_empty())
+        (methods.has_authenticator() && !methods.current().is_some_and(|i| i.recently_signed_in))
+            || error.get().is_some_and(|e| e.message_for("code").is_some())
     };
     // A person whose only second step is a passkey confirms with it, then sends the form again.
     let ask_passkey = move || {
@@ -1039,7 +1080,8 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                 Some(Either::Right(view! {
                     <p class="notice info">
                         "App passwords need two-step verification. Select " <strong>"Add method"</strong>
-                        " and add an " <strong>"Authenticator app"</strong> " first."
+                        " and add an " <strong>"Authenticator app"</strong> " or a "
+                        <strong>"Passkey or security key"</strong> " first."
                     </p>
                 }))
             } else {

@@ -76,9 +76,9 @@ pub fn SignInPage() -> impl IntoView {
         ("done", _, _, _) => {
             Some("Latchkey is set up. Sign in with the administrator account you just created.")
         }
-        (_, "everywhere", _, _) => {
-            Some("You signed out everywhere. Every device will need to sign in again.")
-        }
+        (_, "everywhere", _, _) => Some(
+            "You signed out everywhere. Every browser will need to sign in again. Apps that use an app password keep working until you delete it on Security info.",
+        ),
         (_, "1", _, _) => Some("You signed out."),
         (_, _, "set", _) => Some("Your password is set. Sign in with it."),
         (_, _, PASSWORD_LINK_MAILED, _) => Some(
@@ -152,7 +152,10 @@ fn UsernameStep(next: String) -> impl IntoView {
                 <input
                     id="username"
                     name="username"
-                    type="email"
+                    type="text"
+                    inputmode="email"
+                    autocapitalize="none"
+                    spellcheck="false"
                     autocomplete="username"
                     placeholder="someone@example.org"
                     required
@@ -277,7 +280,7 @@ fn ForgotStep(
                             label="Sign-in name"
                             name="username"
                             id="forgot-username"
-                            input_type="email"
+                            inputmode="email"
                             autocomplete="username"
                             autofocus=true
                             value=username
@@ -417,10 +420,21 @@ fn OtherWays(current: SecondStepWay, next: String, ways: Ways) -> impl IntoView 
     view! { <Transition fallback=|| ()>{section}</Transition> }
 }
 
+/// "Start again" after the pending sign-in is gone: the first step, still leading where the
+/// person was going.
+fn start_again_link(next: &str) -> String {
+    if next.is_empty() {
+        Page::SignIn.path().to_owned()
+    } else {
+        SignInQuery::then_to(next).link()
+    }
+}
+
 #[component]
 fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>, ways: Ways) -> impl IntoView {
     let expired = move || must_start_again(verify.value().get());
     let other_ways_next = next.clone();
+    let start_again = start_again_link(&next);
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter code"</h1>
         <p class="muted">"Enter the 6-digit code shown in your authenticator app."</p>
@@ -435,7 +449,7 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>, ways: Ways) ->
                 autofocus=true
                 error=refusal(verify.value())
             />
-            {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
+            {move || expired().then(|| view! { <a href=start_again.clone()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
         <OtherWays current=SecondStepWay::AuthenticatorApp next=other_ways_next ways=ways/>
@@ -463,6 +477,7 @@ fn RecoveryCodeStep(
 ) -> impl IntoView {
     let expired = move || must_start_again(verify.value().get());
     let other_ways_next = next.clone();
+    let start_again = start_again_link(&next);
     view! {
         <h1 id="signin-heading" tabindex="-1">"Enter a recovery code"</h1>
         <p class="muted">"Enter one of the recovery codes you saved. Each code works once."</p>
@@ -476,7 +491,7 @@ fn RecoveryCodeStep(
                 autofocus=true
                 error=refusal(verify.value())
             />
-            {move || expired().then(|| view! { <a href=Page::SignIn.path()>"Start again"</a> })}
+            {move || expired().then(|| view! { <a href=start_again.clone()>"Start again"</a> })}
             <button type="submit" class="button primary">"Verify"</button>
         </ActionForm>
         <OtherWays current=SecondStepWay::RecoveryCode next=other_ways_next ways=ways/>

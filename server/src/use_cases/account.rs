@@ -63,6 +63,7 @@ impl ServerBackend {
             qr_svg: totp::qr_svg(&url)?,
             secret: totp::secret_for_display(secret),
             account: username,
+            setup_url: url,
         })
     }
 
