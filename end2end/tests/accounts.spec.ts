@@ -1,3 +1,4 @@
+import type { Locator } from '@playwright/test';
 import { test, expect, completeSetup, signIn, addAuthenticator, addPerson, readyUser, startOtherSite, totp, ADMIN, pageWithoutScripts, sql, hydrated } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
@@ -79,36 +80,36 @@ test('a sign-in name with letters beyond English signs in (the browser does not 
 test('"Start again" after the half-done sign-in is gone still leads where the person was going', async ({ page, server }) => {
   const phone = await readyUser(page, server);
   await page.context().clearCookies();
-  await page.goto(server.baseURL + '/signin?next=/security-info');
-  await page.getByLabel('Sign-in name').fill(ADMIN.username);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await signIn(page, server, { path: '/signin?next=/security-info' });
   await expect(page.getByRole('heading', { name: 'Enter code' })).toBeVisible();
   // The sign-in waiting for its code ends (it expired, say).
   sql(server.databaseUrl, 'DELETE FROM sessions');
-  await page.getByLabel('Code', { exact: true }).fill(totp(phone, Date.now() / 1000 + 30));
-  await page.getByRole('button', { name: 'Verify' }).click();
+  const enterCode = async () => {
+    // Unused by the refused try, which never reached the code.
+    await page.getByLabel('Code', { exact: true }).fill(totp(phone, Date.now() / 1000 + 30));
+    await page.getByRole('button', { name: 'Verify' }).click();
+  };
+  await enterCode();
   await page.getByRole('link', { name: 'Start again' }).click();
   await expect(page).toHaveURL(server.baseURL + '/signin?next=/security-info');
-  await page.getByLabel('Sign-in name').fill(ADMIN.username);
-  await page.getByRole('button', { name: 'Next' }).click();
-  await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  // Unused: the refused try never reached the code.
-  await page.getByLabel('Code', { exact: true }).fill(totp(phone, Date.now() / 1000 + 30));
-  await page.getByRole('button', { name: 'Verify' }).click();
+  await signIn(page, server, { path: '/signin?next=/security-info' });
+  await enterCode();
   await expect(page).toHaveURL(server.baseURL + '/security-info');
 });
+
+/** Fills the Change password dialog: the current password and the new one twice. */
+async function fillPasswords(dialog: Locator, current: string, next: string) {
+  await dialog.getByLabel('Current password').fill(current);
+  await dialog.getByLabel('New password', { exact: true }).fill(next);
+  await dialog.getByLabel('Confirm new password').fill(next);
+}
 
 test('change password from the Password row', async ({ page, server }) => {
   await completeSetup(page, server);
   await signIn(page, server, { path: '/signin?next=/security-info' });
   await page.getByRole('list', { name: 'Your sign-in methods' }).getByRole('button', { name: 'Change' }).click();
   const dialog = page.getByRole('dialog', { name: 'Change password' });
-  await dialog.getByLabel('Current password').fill(ADMIN.password);
-  await dialog.getByLabel('New password', { exact: true }).fill('password1234');
-  await dialog.getByLabel('Confirm new password').fill('password1234');
+  await fillPasswords(dialog, ADMIN.password, 'password1234');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByText('too easy to guess')).toBeVisible();
   await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
@@ -128,14 +129,10 @@ test('a password change asks for a code when the sign-in grew older than 10 minu
   await expect(dialog.getByLabel('Code from your authenticator app')).toBeHidden();
   // Ten minutes pass while the dialog is open.
   sql(server.databaseUrl, "UPDATE sessions SET verified_at = '2020' || substr(verified_at, 5)");
-  await dialog.getByLabel('Current password').fill(ADMIN.password);
-  await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
-  await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
+  await fillPasswords(dialog, ADMIN.password, 'a brand new passphrase');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByText('Enter the 6-digit code from your authenticator app.')).toBeVisible();
-  await dialog.getByLabel('Current password').fill(ADMIN.password);
-  await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
-  await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
+  await fillPasswords(dialog, ADMIN.password, 'a brand new passphrase');
   // The next 30 seconds' code: the one of the sign-in cannot be used twice.
   await dialog.getByLabel('Code from your authenticator app').fill(totp(phone, Date.now() / 1000 + 30));
   await dialog.getByRole('button', { name: 'Change password' }).click();
@@ -149,14 +146,10 @@ test('change password works before the WebAssembly loads', async ({ page, server
   const plain = await pageWithoutScripts(browser, server, '/security-info', page);
   await plain.getByRole('list', { name: 'Your sign-in methods' }).getByRole('button', { name: 'Change' }).click();
   const dialog = plain.getByRole('dialog', { name: 'Change password' });
-  await dialog.getByLabel('Current password').fill(ADMIN.password);
-  await dialog.getByLabel('New password', { exact: true }).fill('password1234');
-  await dialog.getByLabel('Confirm new password').fill('password1234');
+  await fillPasswords(dialog, ADMIN.password, 'password1234');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByText('too easy to guess')).toBeVisible();
-  await dialog.getByLabel('Current password').fill(ADMIN.password);
-  await dialog.getByLabel('New password', { exact: true }).fill('a brand new passphrase');
-  await dialog.getByLabel('Confirm new password').fill('a brand new passphrase');
+  await fillPasswords(dialog, ADMIN.password, 'a brand new passphrase');
   await dialog.getByRole('button', { name: 'Change password' }).click();
   await expect(dialog.getByRole('status')).toContainText('Your password was changed.');
   await dialog.getByRole('link', { name: 'Done' }).click();
