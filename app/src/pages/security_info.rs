@@ -288,21 +288,28 @@ fn PreviewNotice(methods: Methods) -> impl IntoView {
         Some(Err(error)) => Some(format!("The notice was not dismissed. {error}")),
         _ => None,
     };
-    view! {
-        <Show when=shown>
-            <div class="banner" role="region" aria-label="Preview notice">
-                <div>
-                    <p>
-                        <strong>"This is a preview of the new Security info experience."</strong>
-                        " Methods you add here work everywhere you sign in."
-                    </p>
-                    <p class="form-error" role="alert">{refused}</p>
+    // A closure, not `<Show>`, which keeps its condition in a memo: read by the server's
+    // `<Transition>` between the list's arrival and the memo being marked stale, it would leave
+    // the notice out of a page whose browser then expects it, and hydration stops. That is the
+    // likely cause of a hydration panic seen once under load (from Leptos' sources; 6,000
+    // parallel views of the earlier build did not show it).
+    move || {
+        shown().then(|| {
+            view! {
+                <div class="banner" role="region" aria-label="Preview notice">
+                    <div>
+                        <p>
+                            <strong>"This is a preview of the new Security info experience."</strong>
+                            " Methods you add here work everywhere you sign in."
+                        </p>
+                        <p class="form-error" role="alert">{refused}</p>
+                    </div>
+                    <ActionForm action=dismiss>
+                        <button type="submit" class="icon-button" aria-label="Dismiss notice">"×"</button>
+                    </ActionForm>
                 </div>
-                <ActionForm action=dismiss>
-                    <button type="submit" class="icon-button" aria-label="Dismiss notice">"×"</button>
-                </ActionForm>
-            </div>
-        </Show>
+            }
+        })
     }
 }
 
