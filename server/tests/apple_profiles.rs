@@ -352,6 +352,17 @@ async fn the_qr_link_works_once_then_refuses_and_keeps_no_password() -> TestResu
             follow_link(&router, &altered).await?.0,
             StatusCode::NOT_FOUND
         );
+        // One for sending only would set up nothing on a device: no offer.
+        backend
+            .change_app_password_kind(&ada, created.id, app::model::AppPasswordKind::SendingOnly)
+            .await?;
+        assert!(
+            backend
+                .apple_profile_offer(&ada, created.id, &created.password)
+                .await?
+                .is_none(),
+            "{name}"
+        );
         backend.delete_app_password(&ada, created.id).await?;
         assert_eq!(
             follow_link(&router, &fresh.link).await?.0,

@@ -9,6 +9,10 @@
 
 use plist::{Dictionary, Value};
 
+use app::model::AppPasswordKind;
+
+use super::app_password::kind_allows;
+use super::mail_protocol::Protocol;
 use super::mail_settings::{MailServer, MailSettings, dav_host_and_port};
 use super::random::RandomSource;
 
@@ -36,7 +40,27 @@ pub struct ProfileFor<'a> {
     pub username: &'a str,
     /// The app password's 16 letters.
     pub password: &'a str,
+    /// What it may sign in to: the profile sets up only those accounts (a device keeps asking
+    /// for the password of an account it was given but cannot sign in to).
+    pub kind: AppPasswordKind,
     pub settings: &'a MailSettings,
+}
+
+/// Which of the organization's accounts a profile for an app password of `kind` sets up:
+/// mail, calendars (when set), contacts (when set).
+fn accounts(kind: AppPasswordKind, settings: &MailSettings) -> (bool, bool, bool) {
+    (
+        kind_allows(kind, Some(Protocol::Imap)),
+        settings.caldav_url.is_some() && kind_allows(kind, Some(Protocol::CalDav)),
+        settings.carddav_url.is_some() && kind_allows(kind, Some(Protocol::CardDav)),
+    )
+}
+
+/// Whether a profile for an app password of `kind` would set up anything (one for sending
+/// only would not: a device's mail account needs its incoming server).
+pub fn sets_up_anything(kind: AppPasswordKind, settings: &MailSettings) -> bool {
+    let (mail, calendars, contacts) = accounts(kind, settings);
+    mail || calendars || contacts
 }
 
 impl std::fmt::Debug for ProfileFor<'_> {
@@ -53,28 +77,34 @@ impl std::fmt::Debug for ProfileFor<'_> {
 pub fn build(profile: &ProfileFor, rng: &mut impl RandomSource) -> Result<Vec<u8>, ProfileError> {
     let base = identifier_base(profile);
     let description = format!("{} ({})", profile.organization, profile.app_name);
-    let mut payloads = vec![Value::Dictionary(mail_payload(
-        profile,
-        &base,
-        &description,
-        rng,
-    ))];
+    let (mail, calendars, contacts) = accounts(profile.kind, profile.settings);
+    let mut payloads = Vec::new();
+    if mail {
+        payloads.push(Value::Dictionary(mail_payload(
+            profile,
+            &base,
+            &description,
+            rng,
+        )));
+    }
     let dav = [
         (
+            calendars,
             &profile.settings.caldav_url,
             CALDAV_PAYLOAD,
             "CalDAV",
             "caldav",
         ),
         (
+            contacts,
             &profile.settings.carddav_url,
             CARDDAV_PAYLOAD,
             "CardDAV",
             "carddav",
         ),
     ];
-    for (url, payload_type, prefix, suffix) in dav {
-        if let Some(url) = url {
+    for (wanted, url, payload_type, prefix, suffix) in dav {
+        if let Some(url) = url.as_ref().filter(|_| wanted) {
             let mut payload = header(payload_type, &format!("{base}.{suffix}"), &description, rng);
             let (host, port) = dav_host_and_port(url);
             let key = |name: &str| format!("{prefix}{name}");
@@ -220,6 +250,13 @@ mod tests {
     }
 
     fn profile(settings: &MailSettings) -> Result<Dictionary, Box<dyn std::error::Error>> {
+        profile_of(AppPasswordKind::Everything, settings)
+    }
+
+    fn profile_of(
+        kind: AppPasswordKind,
+        settings: &MailSettings,
+    ) -> Result<Dictionary, Box<dyn std::error::Error>> {
         let xml = build(
             &ProfileFor {
                 organization: "Contoso <&> Co",
@@ -228,6 +265,7 @@ mod tests {
                 display_name: "Ada Lovelace",
                 username: "ada@example.org",
                 password: "abcdefghijklmnop",
+                kind,
                 settings,
             },
             &mut OsRandom,
@@ -298,6 +336,36 @@ mod tests {
                 Some("abcdefghijklmnop")
             );
         }
+        Ok(())
+    }
+
+    #[test]
+    fn each_kind_sets_up_only_the_accounts_it_can_sign_in_to() -> TestResult {
+        let all = settings(true, true);
+        let cases = [
+            (
+                AppPasswordKind::Everything,
+                vec![MAIL_PAYLOAD, CALDAV_PAYLOAD, CARDDAV_PAYLOAD],
+            ),
+            (AppPasswordKind::Mail, vec![MAIL_PAYLOAD]),
+            (
+                AppPasswordKind::CalendarsAndContacts,
+                vec![CALDAV_PAYLOAD, CARDDAV_PAYLOAD],
+            ),
+        ];
+        for (kind, expected) in cases {
+            let types: Vec<String> = payloads(&profile_of(kind, &all)?)
+                .iter()
+                .filter_map(|p| text(p, "PayloadType").map(str::to_owned))
+                .collect();
+            assert_eq!(types, expected, "{kind:?}");
+            assert!(sets_up_anything(kind, &all));
+        }
+        assert!(!sets_up_anything(AppPasswordKind::SendingOnly, &all));
+        assert!(!sets_up_anything(
+            AppPasswordKind::CalendarsAndContacts,
+            &settings(false, false)
+        ));
         Ok(())
     }
 

@@ -16,7 +16,7 @@ use crate::domain::app_password::{
     self, AppName, AppPasswordSecret, ExpiryFacts, ExpiryNote, IdleLimit,
 };
 use crate::domain::random::OsRandom;
-use crate::domain::{password, timefmt};
+use crate::domain::{apple_profile, password, timefmt};
 
 /// "Never used", or what it was last used for, when and from where: "Last used: IMAP, 5
 /// minutes ago from 192.0.2.7" (a User-Agent is named shortly, "Thunderbird").
@@ -169,10 +169,16 @@ impl AppPasswordUseCases for ServerBackend {
         // be made now, the password stands and the dialog simply does not offer it. The
         // person, the policy and the password were checked above.
         let offered = match self.mail_setup(context).await {
-            Ok(Some(_)) => self
-                .seal_apple_profile_link(&created, &secret, now)
-                .await
-                .map(Some),
+            Ok(Some((_, settings)))
+                if apple_profile::sets_up_anything(
+                    super::apple_profiles::stored_kind(&created),
+                    &settings,
+                ) =>
+            {
+                self.seal_apple_profile_link(&created, &secret, now)
+                    .await
+                    .map(Some)
+            }
             other => other.map(|_| None),
         };
         let apple_profile = offered.unwrap_or_else(|error| {

@@ -24,7 +24,7 @@
 use app::apple_profile::{APPLE_PROFILE_LINK, AppleProfileOffer, MailSettingsForm};
 use app::backend::{AppleProfileUseCases, RequestContext};
 use app::error::{AppError, Refusal};
-use app::model::IdentityCheck;
+use app::model::{AppPasswordKind, IdentityCheck};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 
@@ -101,10 +101,13 @@ impl ServerBackend {
         if !self.policy(context).await?.0 {
             return Err(AppError::Forbidden(Refusal::AppPasswordsNotAllowed));
         }
-        if self.mail_setup(context).await?.is_none() {
+        let Some((_, settings)) = self.mail_setup(context).await? else {
+            return Ok(None);
+        };
+        let (app, secret) = self.own_app_password(&signed_in, id, password).await?;
+        if !apple_profile::sets_up_anything(stored_kind(&app), &settings) {
             return Ok(None);
         }
-        let (app, secret) = self.own_app_password(&signed_in, id, password).await?;
         self.seal_apple_profile_link(&app, &secret, now)
             .await
             .map(Some)
@@ -236,6 +239,12 @@ impl ServerBackend {
     }
 }
 
+/// What `app` may sign in to; a kind this version does not know sets up nothing, as it
+/// signs in to nothing.
+pub(super) fn stored_kind(app: &app_password::Model) -> AppPasswordKind {
+    AppPasswordKind::parse(&app.kind).unwrap_or(AppPasswordKind::SendingOnly)
+}
+
 fn profile_file(
     org: &organization::Model,
     settings: &MailSettings,
@@ -251,6 +260,7 @@ fn profile_file(
             display_name: &owner.display_name,
             username: &owner.username,
             password: secret.as_str(),
+            kind: stored_kind(app),
             settings,
         },
         &mut OsRandom,
