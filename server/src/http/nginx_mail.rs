@@ -6,7 +6,9 @@
 //! - refused: `Auth-Status: Invalid login or password` and `Auth-Wait`, after which nginx lets
 //!   the client try again on the same connection (none from the tenth attempt on: nginx
 //!   keeps memory per attempt until the session ends, so the connection is closed instead);
-//! - throttled: the same, waiting as long as the throttle says;
+//! - throttled: the same, with the same short wait: nginx says nothing to the client while it
+//!   waits, and a mail client gives up on a silent server within a minute or two and connects
+//!   again (to be held again), never showing why; the throttle refuses every try until it ends;
 //! - the database unreachable or too many checks at once: `Temporary server problem, try again
 //!   later` and a short `Auth-Wait`;
 //! - a protocol with no upstream configured, an unknown protocol or a challenge method the
@@ -203,7 +205,10 @@ impl Answer {
                 attempt,
             } => {
                 headers.push(("Auth-Status", THROTTLED_STATUS.to_owned()));
-                headers.extend(wait_unless_last(*attempt, *wait_seconds));
+                headers.extend(wait_unless_last(
+                    *attempt,
+                    (*wait_seconds).clamp(1, REFUSAL_WAIT_SECONDS),
+                ));
                 if smtp {
                     headers.push(("Auth-Error-Code", "454 4.7.0".to_owned()));
                 }
@@ -359,6 +364,22 @@ mod tests {
                 "{pairs:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_throttled_client_is_not_held_in_silence_for_the_throttles_length() {
+        let throttled = Answer::Throttled {
+            wait_seconds: 300,
+            attempt: 1,
+        }
+        .headers(Some(Protocol::Imap));
+        assert_eq!(
+            throttled,
+            [
+                ("Auth-Status", THROTTLED_STATUS.to_owned()),
+                ("Auth-Wait", REFUSAL_WAIT_SECONDS.to_string()),
+            ]
+        );
     }
 
     #[test]
