@@ -482,6 +482,11 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
             ("192.0.2.7", None),
             ("127.0.0.1", Some("192.0.2.8")),
             ("192.0.2.8", None),
+            // A phone's IPv6 privacy addresses change within its /64: one network, one alert.
+            ("127.0.0.1", Some("2001:db8:1:2::10")),
+            ("127.0.0.1", Some("2001:db8:1:2:a:b:c:d")),
+            // A mail server on this machine asking (no client address given): not a place.
+            ("127.0.0.1", None),
         ] {
             assert_eq!(
                 check_from(&app, &good, peer, forwarded_for).await?.status(),
@@ -503,7 +508,7 @@ async fn first_use_from_each_address_is_audited_once_and_last_use_written_once_a
             .collect();
         assert_eq!(
             new_ip_events,
-            ["192.0.2.8", "192.0.2.7"],
+            ["2001:db8:1:2::10", "192.0.2.8", "192.0.2.7"],
             "{}",
             database.name
         );

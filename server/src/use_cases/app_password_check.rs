@@ -157,6 +157,43 @@ fn address_counter(ip: &str) -> String {
         .map_or_else(|_| ip.chars().take(64).collect(), throttle::address_prefix)
 }
 
+/// Why the app password `candidate`, whose secret was given for `username_key`, may not sign
+/// in with `protocol` now; `None` when it may (its hash is checked next).
+fn why_refused(
+    candidate: &AppPasswordCandidate,
+    username_key: &str,
+    protocol: Option<Protocol>,
+    now: DateTime<Utc>,
+) -> Option<&'static str> {
+    if candidate.username_key != username_key {
+        Some("not an app password of that name")
+    } else if !candidate.user_enabled {
+        Some("the account is disabled")
+    } else if !candidate.allow_app_passwords {
+        Some("the organization has turned app passwords off")
+    } else if !candidate.has_second_factor() {
+        Some("the person has no second factor (authenticator app or passkey)")
+    } else if !app_password::stored_kind_allows(&candidate.kind, protocol) {
+        Some("its kind does not allow this protocol (or the proxy named none)")
+    } else if candidate.is_expired(now) {
+        Some("it has expired")
+    } else {
+        None
+    }
+}
+
+/// Where an app password is "used from", for its new-address alert: the address, an IPv6
+/// one by its /64 (a phone's privacy addresses change every day within its network). `None`
+/// for loopback: that is a mail server on this machine asking (Dovecot checking again what
+/// nginx already checked, a webmail), not a place the app was used from.
+fn network_of(ip: &str) -> Option<String> {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(address) if address.to_canonical().is_loopback() => None,
+        Ok(address) => Some(throttle::address_prefix(address)),
+        Err(_) => Some(ip.chars().take(64).collect()),
+    }
+}
+
 /// The database key of an address's failures (from [`address_counter`]).
 fn address_key(address: &str) -> String {
     throttle::key(throttle::KeyKind::CheckAddress, "", Some(address))
@@ -341,19 +378,19 @@ impl AppPasswordChecker {
             }
             None => None,
         };
+        let mut refused_because = "not an app password of that name";
         let accepted = match (&secret, &lookup, candidate) {
-            (Some(secret), Some(lookup), Some(candidate))
-                if candidate.username_key == username_key
-                    && candidate.user_enabled
-                    && candidate.allow_app_passwords
-                    && candidate.has_second_factor()
-                    && app_password::stored_kind_allows(&candidate.kind, client.protocol)
-                    && !candidate.is_expired(now) =>
-            {
-                match self.verify(lookup, secret, &candidate.password_hash).await {
-                    Ok(()) => Some(candidate),
-                    Err(NotVerified::Mismatch) => None,
-                    Err(NotVerified::Busy) => return Ok(CheckOutcome::Busy),
+            (Some(secret), Some(lookup), Some(candidate)) => {
+                match why_refused(&candidate, &username_key, client.protocol, now) {
+                    Some(reason) => {
+                        refused_because = reason;
+                        None
+                    }
+                    None => match self.verify(lookup, secret, &candidate.password_hash).await {
+                        Ok(()) => Some(candidate),
+                        Err(NotVerified::Mismatch) => None,
+                        Err(NotVerified::Busy) => return Ok(CheckOutcome::Busy),
+                    },
                 }
             }
             (_, Some(lookup), None) => {
@@ -369,6 +406,15 @@ impl AppPasswordChecker {
             _ => None,
         };
         let Some(candidate) = accepted else {
+            // For an operator finding out why a mail app cannot sign in (`LATCHKEY_LOG=debug`);
+            // at debug only, as every guess comes here.
+            tracing::debug!(
+                user = ?username_key,
+                protocol = ?client.protocol,
+                client = ?client.ip,
+                reason = refused_because,
+                "refused an app password check"
+            );
             // Known here to be throttled: answered without the database.
             if let Some(wait) = self.wait(&username_key, client.ip.as_deref(), now) {
                 return Ok(CheckOutcome::Throttled {
@@ -593,11 +639,17 @@ impl AppPasswordChecker {
         let Some(ip) = &client.ip else {
             return written;
         };
-        let pair = (candidate.id, ip.clone());
+        let Some(network) = network_of(ip) else {
+            return written;
+        };
+        let pair = (candidate.id, network);
         if self.known_ips.contains_key(&pair) {
             return written;
         }
-        match store.remember_app_password_ip(candidate.id, ip, now).await {
+        match store
+            .remember_app_password_ip(candidate.id, &pair.1, now)
+            .await
+        {
             Ok(first_time) => {
                 if first_time {
                     let actor = Actor {
