@@ -356,6 +356,12 @@ async fn a_changed_kind_is_audited_and_refused_on_every_instance_even_after_cach
             assert!(check_on(instance, username, password, "smtp").await?);
         }
 
+        // The same kind again (a form sent twice): nothing is written or audited.
+        let unchanged = first
+            .change_app_password_kind(&ctx, created.id, AppPasswordKind::SendingOnly)
+            .await?;
+        assert_eq!(unchanged.kind, AppPasswordKind::SendingOnly);
+
         // Audited, once, naming both kinds; and nobody else's app password can be changed.
         let user = first.store().user_by_key(username).await?.ok_or("user")?;
         let changes: Vec<String> = first

@@ -169,6 +169,11 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound)?;
+        if found.name == name {
+            // Saved unchanged: nothing to write or audit.
+            txn.rollback().await?;
+            return Ok(found);
+        }
         let old_name = found.name.clone();
         let mut active: app_password::ActiveModel = found.into();
         active.name = Set(name);
@@ -207,6 +212,12 @@ impl Store {
             .one(&txn)
             .await?
             .ok_or(StoreError::NotFound)?;
+        if found.kind == kind.as_str() {
+            // Nothing changes: no audit row, and every instance keeps its cached acceptances
+            // (a resent form, a double tap).
+            txn.rollback().await?;
+            return Ok(found);
+        }
         let old_kind = AppPasswordKind::parse(&found.kind)
             .map_or_else(|| found.kind.clone(), |old| old.label().to_owned());
         let mut active: app_password::ActiveModel = found.into();
