@@ -359,3 +359,36 @@ async fn a_disabled_account_is_told_so_after_its_pending_sign_in_ends() -> TestR
     }
     Ok(())
 }
+
+/// "Confirm it's you" costs a password hash even when the password is right (which resets the
+/// account's failures): sent in a loop by a signed-in person, it counts against the address's
+/// sign-ins like any sign-in, so the hashing threads stay free for everyone else.
+#[tokio::test]
+async fn confirming_it_is_you_in_a_loop_is_held_back_with_the_address_sign_ins() -> TestResult {
+    for database in TestDatabase::all().await {
+        let backend = support::backend(&database).await;
+        support::set_up_organization(&backend).await;
+        support::add_user(&backend, ADA).await;
+        let (_, token) = backend
+            .sign_in(&context("192.0.2.90", None), ADA, PASSWORD)
+            .await?;
+        let signed_in = context("192.0.2.90", Some(&token));
+        let mut confirmed = 0;
+        let refused = loop {
+            match backend.reverify(&signed_in, PASSWORD, "").await {
+                Ok(()) if confirmed < 100 => confirmed += 1,
+                other => break other,
+            }
+        };
+        assert!(
+            matches!(refused, Err(AppError::Throttled { .. })),
+            "{}: {refused:?} after {confirmed}",
+            database.name
+        );
+        assert!((20..40).contains(&confirmed), "{confirmed}");
+        // The same person from another address is not held back.
+        let elsewhere = context("192.0.2.91", Some(&token));
+        backend.reverify(&elsewhere, PASSWORD, "").await?;
+    }
+    Ok(())
+}

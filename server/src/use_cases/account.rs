@@ -438,6 +438,17 @@ impl AccountUseCases for ServerBackend {
             passkeys,
             ..
         } = signed_in.counts;
+        // What can be refused without a password hash is refused first, and the hash counts
+        // against the address's sign-ins (see `confirm_identity`).
+        account::check_new_password(new, confirmation, &signed_in.user.username).map_err(
+            |mut e| {
+                if e.field == "password" {
+                    e.field = "new_password";
+                }
+                e
+            },
+        )?;
+        self.check_ip_rate(context).await?;
         let attempt = self
             .begin_password_attempt(context, &signed_in.user.username_key)
             .await?;
@@ -459,14 +470,6 @@ impl AccountUseCases for ServerBackend {
             ));
         }
         attempt.succeeded(&self.store, Utc::now()).await?;
-        account::check_new_password(new, confirmation, &signed_in.user.username).map_err(
-            |mut e| {
-                if e.field == "password" {
-                    e.field = "new_password";
-                }
-                e
-            },
-        )?;
         if new == current {
             return Err(AppError::invalid(
                 "new_password",

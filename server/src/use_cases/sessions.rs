@@ -406,7 +406,6 @@ impl ServerBackend {
     ) -> Result<(), AppError> {
         // Open before two-step too: adding an authenticator app may ask for it.
         let signed_in = self.require_signed_in_to_add_two_step(context).await?;
-        self.check_ip_rate(context).await?;
         self.confirm_identity(&signed_in, context, password, code)
             .await?;
         self.store
@@ -416,7 +415,9 @@ impl ServerBackend {
     }
 
     /// Checks the person's password and, when they have a second factor, its code: the one
-    /// "confirm it's you" prompt before sensitive changes. Counted like sign-in attempts.
+    /// "confirm it's you" prompt before sensitive changes. Counted like sign-in attempts, and
+    /// against the address's sign-ins: each costs a password hash, and a signed-in person
+    /// sending them in a loop would keep the hashing threads from everyone else's sign-ins.
     pub(super) async fn confirm_identity(
         &self,
         signed_in: &SignedIn,
@@ -424,6 +425,7 @@ impl ServerBackend {
         password: &str,
         code: &str,
     ) -> Result<(), AppError> {
+        self.check_ip_rate(context).await?;
         let user = &signed_in.user;
         let OwnerCounts {
             authenticators: apps,
