@@ -231,16 +231,29 @@ pub async fn get_pending_authenticator() -> Result<Option<AuthenticatorEnrollmen
 }
 
 /// Finishes adding the authenticator app with a first code from it, under the name the person
-/// gave it (empty: "Authenticator app").
+/// gave it (empty: "Authenticator app"). Answers whether recovery codes come next: it was the
+/// person's first second factor, so they have none (a plain form post goes on to them).
 #[server(endpoint = "confirm_authenticator")]
-pub async fn confirm_authenticator(code: Secret, name: Option<String>) -> Result<(), AppError> {
+pub async fn confirm_authenticator(code: Secret, name: Option<String>) -> Result<bool, AppError> {
     call(|backend, context| async move {
+        // Read before the change: no second factor yet (so no recovery codes either).
+        let first = backend
+            .security_info(&context)
+            .await
+            .is_ok_and(|info| !info.has_two_step);
         backend
             .confirm_authenticator(&context, code.expose(), name.as_deref().unwrap_or_default())
-            .await
+            .await?;
+        Ok(first)
     })
     .await
-    .on_success(|()| Next::FormPostTo(Page::SecurityInfo.path().to_owned()))
+    .on_success(|&first| {
+        Next::FormPostTo(if first {
+            SecurityInfoDialog::RecoveryCodes.on(Page::SecurityInfo)
+        } else {
+            Page::SecurityInfo.path().to_owned()
+        })
+    })
 }
 
 /// Deletes authenticator app `id`. After 10 minutes without a sign-in, the password and a code

@@ -8,6 +8,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::components::field::Field;
+use crate::components::links::SubmitButton;
 use crate::error::AppError;
 use crate::model::PasswordLinkFor;
 use crate::routes::{Page, TokenQuery, use_page_query};
@@ -168,7 +169,7 @@ fn SetPasswordForm(person: PasswordLinkFor, token: String) -> impl IntoView {
                 error=field_error("confirm_password")
             />
             <p class="form-error" role="alert">{general_error}</p>
-            <button type="submit" class="button primary" aria-disabled=move || set.pending().get().to_string()>"Set password"</button>
+            <SubmitButton pending=set.pending()>"Set password"</SubmitButton>
         </ActionForm>
     }
 }

@@ -5,6 +5,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::components::field::Field;
+use crate::components::links::SubmitButton;
 use crate::error::AppError;
 use crate::model::SetupValues;
 use crate::pages::not_found::NotFound;
@@ -196,7 +197,7 @@ fn SetupFormView(token: String) -> impl IntoView {
                         />
                     </fieldset>
                     <p class="form-error" role="alert">{general_error}</p>
-                    <button type="submit" class="button primary" aria-disabled=move || setup.pending().get().to_string()>"Create organization"</button>
+                    <SubmitButton pending=setup.pending()>"Create organization"</SubmitButton>
                 </ActionForm>
             </section>
         </main>

@@ -1,5 +1,5 @@
 import type { Locator } from '@playwright/test';
-import { test, expect, completeSetup, signIn, addAuthenticator, addPerson, readyUser, startOtherSite, totp, ADMIN, pageWithoutScripts, sql, hydrated } from './fixtures';
+import { test, expect, completeSetup, signIn, addAuthenticator, addPerson, readyUser, startOtherSite, totp, ADMIN, pageWithoutScripts, sql, hydrated, skipRecoveryCodes } from './fixtures';
 
 test('wrong password gets one clear message; a protected page sends people back after sign-in', async ({ page, server }) => {
   await completeSetup(page, server);
@@ -37,6 +37,8 @@ test('enroll an authenticator app, sign out, sign in with the second step', asyn
   await enroll.getByLabel('Code', { exact: true }).fill(totp(secret));
   await enroll.getByRole('button', { name: 'Next' }).click();
   await expect(enroll).toBeHidden();
+  // The first second factor goes on to recovery codes, the way in after a lost phone.
+  await skipRecoveryCodes(page);
   const methods = page.getByRole('list', { name: 'Your sign-in methods' });
   await expect(methods.getByText('Authenticator app:')).toBeVisible();
   await expect(page.getByText('Default sign-in method:')).toContainText('Authenticator app');
@@ -183,6 +185,9 @@ test('adding and deleting an authenticator app work before the WebAssembly loads
   expect(await secretShown()).toBe(secret);
   await dialog.getByLabel('Code', { exact: true }).fill(totp(secret));
   await dialog.getByRole('button', { name: 'Next' }).click();
+  // The first second factor goes on to recovery codes here too.
+  await expect(plain).toHaveURL(server.baseURL + '/security-info?codes=new');
+  await skipRecoveryCodes(plain);
   await expect(plain).toHaveURL(server.baseURL + '/security-info');
   const methods = plain.getByRole('list', { name: 'Your sign-in methods' });
   await expect(methods.getByText('Authenticator app:')).toBeVisible();

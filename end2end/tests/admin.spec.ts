@@ -58,8 +58,10 @@ test('an administrator turns a setting on and off; a person is refused the conso
   await signIn(person, server, { username: 'grace@contoso.example', password: 'a long enough password' });
   // Two-step verification is required now, and she has none: she is asked to add it first.
   await expect(person).toHaveURL(server.baseURL + '/security-info?add=authenticator');
-  await expect(person.getByText('Your organization requires two-step verification.')).toBeVisible();
-  await expect(person.getByRole('dialog', { name: 'Authenticator app' })).toBeVisible();
+  // The dialog says why it is open and what Continue does.
+  const requiredPerson = person.getByRole('dialog', { name: 'Authenticator app' });
+  await expect(requiredPerson.getByText('Your organization requires two-step verification.')).toBeVisible();
+  await expect(requiredPerson.getByText('Continue shows a QR code')).toBeVisible();
   await expect(person.getByRole('navigation', { name: 'My Profile' }).getByRole('link', { name: 'Security info' })).toBeVisible();
   await expect(person.getByRole('link', { name: 'Administration' })).toHaveCount(0);
   // Until she has added it, every other page leads back to Security info.
@@ -356,8 +358,10 @@ test('an administrator resets a person\'s methods; the person signs in with the 
   // With her password alone she is in, and asked to add a method before anything else.
   await signIn(grace, server, { username: 'grace@contoso.example', password: 'a long enough password' });
   await expect(grace).toHaveURL(server.baseURL + '/security-info?add=authenticator');
-  await expect(grace.getByText('Your organization requires two-step verification.')).toBeVisible();
-  await expect(grace.getByRole('dialog', { name: 'Authenticator app' })).toBeVisible();
+  // The dialog says why it is open and what Continue does.
+  const requiredGrace = grace.getByRole('dialog', { name: 'Authenticator app' });
+  await expect(requiredGrace.getByText('Your organization requires two-step verification.')).toBeVisible();
+  await expect(requiredGrace.getByText('Continue shows a QR code')).toBeVisible();
   await grace.goto(server.baseURL + '/activity');
   await expect(grace).toHaveURL(server.baseURL + '/security-info');
   // She adds one again, and is in.

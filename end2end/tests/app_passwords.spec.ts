@@ -71,6 +71,9 @@ test('create, copy once, list and delete an app password', async ({ page, server
   await confirm.getByRole('button', { name: 'Yes' }).click();
   await expect(list.getByText('Outlook 2010')).toBeHidden();
   await expect(page.getByText('0 of 40 in use')).toBeVisible();
+  // The row and its Delete are gone: focus is on what was done, not back at the page's start.
+  const done = page.getByRole('status').filter({ hasText: "The app password 'Outlook 2010' was deleted." });
+  await expect(done).toBeFocused();
 });
 
 test('closing the dialog with Esc after the password is shown behaves like Done', async ({ page, server }) => {

@@ -33,8 +33,24 @@ pub fn CopyButton(
         #[cfg(not(feature = "hydrate"))]
         let _ = (input_id, selected, status);
     };
+    // The step showing the secret replaced the one whose button had focus: a keyboard or
+    // screen-reader user lands on the secret, not at the page's start.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        request_animation_frame(move || {
+            if let Some(field) = TextField::find(input_id) {
+                field.focus();
+            }
+        });
+    });
+    // Before the WebAssembly runs (or on a page that answers a plain form post, which it never
+    // runs), a Copy button would do nothing: say how to copy by hand instead.
+    let running = super::scripts_running();
     view! {
-        <button type="button" class="button" on:click=copy>"Copy"</button>
+        <Show when=move || running.get()
+            fallback=|| view! { <p class="hint">"To copy it, select it, then Ctrl+C (or ⌘C), or long-press and choose Copy."</p> }>
+            <button type="button" class="button" on:click=copy>"Copy"</button>
+        </Show>
         <p class="hint copy-status" role="status" aria-live="polite">{move || status.get()}</p>
     }
 }
@@ -80,6 +96,13 @@ impl TextField {
             Self::Input(input) => input.value(),
             Self::Area(area) => area.value(),
         }
+    }
+
+    fn focus(&self) {
+        let _ = match self {
+            Self::Input(input) => input.focus(),
+            Self::Area(area) => area.focus(),
+        };
     }
 
     /// Focuses the field and selects all its text, for copying by hand.

@@ -125,7 +125,31 @@ pub fn DialogActions(
     view! {
         <div class="modal-actions">
             <DialogBack href=back>{back_label}</DialogBack>
-            <button type="submit" class="button primary" aria-disabled=move || pending.get().to_string()>{submit}</button>
+            <SubmitButton pending=pending>{submit}</SubmitButton>
         </div>
+    }
+}
+
+/// A form's submit button that sends once: while its call is on its way it says so
+/// (`aria-disabled`, dimmed) and ignores more presses. A second tap, a second Enter in a field
+/// or on the button would send the change twice (two sets of recovery codes; an app password
+/// refused as a duplicate, hiding the one just shown). Enter in a field submits by clicking
+/// the form's first submit button, so refusing the click covers the keyboard too. Not
+/// `disabled`: that would drop it from the keyboard's order and lose focus mid-call.
+#[component]
+pub fn SubmitButton(
+    #[prop(into)] pending: Signal<bool>,
+    #[prop(default = "button primary")] class: &'static str,
+    children: Children,
+) -> impl IntoView {
+    view! {
+        <button type="submit" class=class aria-disabled=move || pending.get().to_string()
+            on:click=move |event| {
+                if pending.get_untracked() {
+                    event.prevent_default();
+                }
+            }>
+            {children()}
+        </button>
     }
 }

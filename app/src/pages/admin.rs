@@ -18,7 +18,7 @@ use crate::admin::{
     SetAppPasswordIdleDays, SetOrganizationSetting, get_app_passwords_of_person,
     get_organization_settings, get_people,
 };
-use crate::components::links::DialogActions;
+use crate::components::links::{DialogActions, SubmitButton};
 use crate::components::modal::Modal;
 use crate::error::{AppError, OwnMethodsReset, Refusal};
 use crate::model::{
@@ -627,8 +627,7 @@ fn IdleDaysRow(days: Option<u32>, change: ServerAction<SetAppPasswordIdleDays>) 
                 <input id="app-password-idle-days" name="days" type="number" inputmode="numeric" size="5" value=typed.unwrap_or_else(|| days.map(|d| d.to_string()).unwrap_or_default())
                     aria-describedby="setting-app-password-idle-days"
                     aria-invalid=move || error.get().is_some().to_string()/>
-                <button type="submit" class="button"
-                    aria-disabled=move || change.pending().get().to_string()>"Save"</button>
+                <SubmitButton class="button" pending=change.pending()>"Save"</SubmitButton>
             </ActionForm>
             <p class="field-error" role="alert">{move || error.get()}</p>
         </li>
@@ -657,10 +656,9 @@ fn SettingRow(
             <ActionForm action=change>
                 <input type="hidden" name="setting" value=setting.to_string()/>
                 <input type="hidden" name="on" value=(!on).to_string()/>
-                <button type="submit" class="button" aria-label=label aria-describedby=id
-                    aria-disabled=move || change.pending().get().to_string()>
+                <SubmitButton class="button" pending=change.pending() attr:aria-label=label attr:aria-describedby=id>
                     {if on { "Turn off" } else { "Turn on" }}
-                </button>
+                </SubmitButton>
             </ActionForm>
         </li>
     }

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 
 use crate::account::ConfirmItsYou;
 use crate::components::field::{CodeField, Field};
+use crate::components::links::SubmitButton;
 use crate::error::AppError;
 use crate::model::OrganizationSettings;
 use crate::pages::passkey_methods::ConfirmWithPasskey;
@@ -170,10 +171,7 @@ pub fn ConfirmItsYouForm(
                     <p class="form-error" role="alert">{other_error}</p>
                     <ConfirmWithPasskey shown=passkey_asked confirmed=passkey_confirmed/>
                     <div>
-                        <button type="submit" class="button primary"
-                            aria-disabled=move || check.confirm.pending().get().to_string()>
-                            "Confirm"
-                        </button>
+                        <SubmitButton pending=check.confirm.pending()>"Confirm"</SubmitButton>
                     </div>
                 </ActionForm>
             </section>

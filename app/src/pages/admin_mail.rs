@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use crate::apple_profile::{MailSettingsForm, SetMailSettings, get_mail_settings};
 use crate::components::field::Field;
+use crate::components::links::SubmitButton;
 use crate::error::AppError;
 use crate::form_post::TypedForm;
 use crate::pages::admin_check::{
@@ -129,10 +130,7 @@ fn MailSettingsFields(
             <p class="form-error" role="alert">{other_error}</p>
             <p role="status">{saved}</p>
             <div>
-                <button type="submit" class="button primary"
-                    aria-disabled=move || save.pending().get().to_string()>
-                    "Save mail app settings"
-                </button>
+                <SubmitButton pending=save.pending()>"Save mail app settings"</SubmitButton>
             </div>
         </ActionForm>
     }

@@ -51,6 +51,9 @@ pub struct AppPasswords {
     /// When the new app password expires, chosen in the create steps (kept for the confirm
     /// step).
     pub expires: RwSignal<AppPasswordLifetime>,
+    /// What the last Delete, Rename or Delete all did, said under the list's heading (their
+    /// dialogs and the rows that opened them are gone), until another dialog opens.
+    pub done: RwSignal<Option<String>>,
 }
 
 impl AppPasswords {
@@ -79,6 +82,7 @@ impl AppPasswords {
             ),
             kind: RwSignal::new(answer.map(|(_, kind, _)| kind).unwrap_or_default()),
             expires: RwSignal::new(create_answer_expiry().unwrap_or_default()),
+            done: RwSignal::new(None),
         };
         this.follow_answers();
         this
@@ -89,9 +93,12 @@ impl AppPasswords {
         self.list.get().and_then(Result::ok)
     }
 
-    /// Forgets the answers of earlier calls (a dialog was opened or closed). After a creation
-    /// the list is fetched again: the app may have signed in meanwhile ("Last used").
-    pub fn forget_answers(&self) {
+    /// Forgets the answers of earlier calls (a dialog was `opened`, or closed). After a
+    /// creation the list is fetched again: the app may have signed in meanwhile ("Last used").
+    pub fn forget_answers(&self, opened: bool) {
+        if opened {
+            self.done.set(None);
+        }
         if matches!(self.create.value().get_untracked(), Some(Ok(_))) {
             self.list.refetch();
         }
@@ -105,7 +112,7 @@ impl AppPasswords {
     fn follow_answers(self) {
         let list = self.list;
         let (create, delete) = (self.create, self.delete);
-        let expires = self.expires;
+        let (expires, done) = (self.expires, self.done);
         Effect::new(move |_| {
             if let Some(Ok(created)) = create.value().get() {
                 list.update(|list| {
@@ -122,6 +129,18 @@ impl AppPasswords {
         let page = self.page;
         Effect::new(move |_| match delete.value().get() {
             Some(Ok(id)) => {
+                let name = list.with_untracked(|list| match list {
+                    Some(Ok(overview)) => overview
+                        .items
+                        .iter()
+                        .find(|item| item.id == id)
+                        .map(|item| item.name.clone()),
+                    _ => None,
+                });
+                done.set(Some(match name {
+                    Some(name) => format!("The app password '{name}' was deleted."),
+                    None => "The app password was deleted.".to_owned(),
+                }));
                 list.update(|list| {
                     if let Some(Ok(overview)) = list {
                         overview.remove(id);
@@ -150,6 +169,7 @@ impl AppPasswords {
         let navigate = use_navigate();
         Effect::new(move |_| match rename.value().get() {
             Some(Ok(renamed)) => {
+                done.set(Some(format!("Renamed to '{}'.", renamed.name)));
                 list.update(|list| {
                     if let Some(Ok(overview)) = list {
                         overview.replace(renamed.clone());
@@ -173,6 +193,7 @@ impl AppPasswords {
         let navigate = use_navigate();
         Effect::new(move |_| match delete_all.value().get() {
             Some(Ok(_)) => {
+                done.set(Some("Your app passwords were deleted.".to_owned()));
                 list.update(|list| {
                     if let Some(Ok(overview)) = list {
                         overview.items.clear();
@@ -221,13 +242,13 @@ pub fn answering_create() -> bool {
 }
 
 /// Forgets earlier answers whenever the page's query (its open dialog) changes, so a dialog
-/// opened again starts at its first step.
-pub fn forget_answers_when_the_dialog_changes(forget: impl Fn() + 'static) {
+/// opened again starts at its first step; `forget` is told whether one opened.
+pub fn forget_answers_when_the_dialog_changes(forget: impl Fn(bool) + 'static) {
     let location = use_location();
     Effect::new(move |previous: Option<String>| {
         let search = location.search.get();
         if previous.is_some_and(|previous| previous != search) {
-            forget();
+            forget(!search.is_empty());
         }
         search
     });

@@ -24,7 +24,7 @@ const PAGE: &str = Page::LegacyAppPasswords.path();
 pub fn LegacyAppPasswordsPage() -> impl IntoView {
     // No second factor is added or deleted here.
     let apps = AppPasswords::new(Page::LegacyAppPasswords, Signal::stored(0));
-    forget_answers_when_the_dialog_changes(move || apps.forget_answers());
+    forget_answers_when_the_dialog_changes(move |opened| apps.forget_answers(opened));
     refresh_when_shown(move || apps.list.refetch());
 
     view! {

@@ -9,6 +9,7 @@ use leptos::either::Either;
 use leptos::prelude::*;
 
 use crate::components::field::{CodeField, Field};
+use crate::components::scripts_running;
 use crate::error::AppError;
 use crate::pages::answers::{last_call, successes};
 use crate::passkey_model::{PasskeyAvailability, PasskeyItem};
@@ -21,16 +22,6 @@ use crate::secret::Secret;
 /// What a page without JavaScript says where a passkey would be used.
 // Also what shows until the WebAssembly starts, so it does not say JavaScript is off.
 const NEEDS_JAVASCRIPT: &str = "Passkeys need JavaScript.";
-
-/// Whether the WebAssembly runs this page: `false` on the server and while hydrating (so the
-/// hydrated page matches the server's), `true` once it has started. Until then the page says
-/// passkeys need JavaScript, which a page without it keeps saying (no `<noscript>`: its
-/// content is text to a browser with scripts, which hydration cannot match).
-fn scripts_running() -> ReadSignal<bool> {
-    let (running, set_running) = signal(false);
-    Effect::new(move |_| set_running.set(true));
-    running
-}
 
 fn error_of<T: Clone>(answer: Option<Result<T, AppError>>) -> Option<String> {
     match answer {

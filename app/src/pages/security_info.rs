@@ -24,7 +24,7 @@ use crate::account::{
 use crate::app_passwords::ChangeAppPasswordKind;
 use crate::components::copy::CopyButton;
 use crate::components::field::{CodeField, Field};
-use crate::components::links::{DialogActions, DialogBack, OpenDialog};
+use crate::components::links::{DialogActions, DialogBack, OpenDialog, SubmitButton};
 use crate::components::modal::Modal;
 use crate::components::row_forms::dispatch_row_forms;
 use crate::error::{AppError, Refusal};
@@ -175,16 +175,41 @@ impl Methods {
         // closes, in place of its history entry (Back would ask again what is done).
         Effect::new(move |_| {
             let done = |answer: Option<Result<(), AppError>>| matches!(answer, Some(Ok(())));
-            if done(this.confirm.value().get())
+            let app_added = this.confirm.value().get().and_then(Result::ok);
+            let passkey_added = matches!(this.passkeys.add.value().get(), Some(Ok(_)));
+            if app_added.is_some()
+                || passkey_added
                 || done(this.delete.value().get())
                 || done(this.set_default.value().get())
-                || matches!(this.passkeys.add.value().get(), Some(Ok(_)))
             {
                 let replace = leptos_router::NavigateOptions {
                     replace: true,
                     ..Default::default()
                 };
+                // The person's first second factor, and no recovery codes: they are the next
+                // step, while the person is here to save them. (For a passkey, the list as it
+                // was before: it is read again only after this.)
+                let first_passkey = passkey_added
+                    && this
+                        .info
+                        .get_untracked()
+                        .and_then(Result::ok)
+                        .is_some_and(|info| !info.has_two_step);
                 navigate(PAGE, replace);
+                if app_added == Some(true) || first_passkey {
+                    // Once this dialog is gone, as "Get codes" on the page opens it: switched
+                    // to straight from here, inside the answer's update, the codes' dialog was
+                    // built while this one was taken down, and read a value already disposed.
+                    let navigate = navigate.clone();
+                    request_animation_frame(move || {
+                        once_no_dialog_is_open(120, move || {
+                            navigate(
+                                &SecurityInfoDialog::RecoveryCodes.on(Page::SecurityInfo),
+                                Default::default(),
+                            );
+                        });
+                    });
+                }
             }
         });
         this
@@ -229,9 +254,9 @@ impl Methods {
 pub fn SecurityInfoPage() -> impl IntoView {
     let methods = Methods::new();
     let apps = AppPasswords::new(Page::SecurityInfo, methods.factor_changes);
-    forget_answers_when_the_dialog_changes(move || {
+    forget_answers_when_the_dialog_changes(move |opened| {
         methods.forget_answers();
-        apps.forget_answers();
+        apps.forget_answers(opened);
     });
     let browsers = Browsers::load(move || methods.sessions_ended.get());
     refresh_when_shown(move || {
@@ -369,7 +394,7 @@ fn MethodList(methods: Methods) -> impl IntoView {
                     <span class="method-name">"Password"</span>
                     <span class="method-detail">"Last updated: " {move || info().map(|i| i.password_changed)}</span>
                     <OpenDialog page=Page::SecurityInfo dialog=SecurityInfoDialog::ChangePassword { done: false }
-                        class="link">"Change"</OpenDialog>
+                        class="link" label="Change password">"Change"</OpenDialog>
                 </li>
                 <For each=move || info().map(|i| i.authenticators).unwrap_or_default()
                     key=|app| (app.id, app.name.clone(), app.last_used.clone())
@@ -681,7 +706,29 @@ fn StartAuthenticator(
         .map(|e| e.to_string());
     // Also when the server asked for it: an app added in another window since the list was read.
     let ask_code = ask_password && (methods.has_authenticator() || code_error.is_some());
+    // Sent here by sign-in when the organization requires two-step verification: say why, what
+    // Continue does, and that a passkey does too (where this browser can make one).
+    let required = move || methods.current().is_some_and(|info| info.two_step_required);
+    let offer_passkey = move || {
+        matches!(
+            methods.passkeys.availability.get(),
+            Some(Ok(PasskeyAvailability::Available))
+        )
+    };
     view! {
+        {(!ask_password).then(|| view! {
+            {move || required().then(|| view! {
+                <p><strong>"Your organization requires two-step verification."</strong></p>
+            })}
+            <p>"Continue shows a QR code to scan with an authenticator app on your phone, such as Microsoft Authenticator or Google Authenticator."</p>
+            {move || offer_passkey().then(|| view! {
+                <p>
+                    "Or use a passkey: "
+                    <a href=SecurityInfoDialog::AddPasskey.on(Page::SecurityInfo)>"add a passkey or security key"</a>
+                    " instead."
+                </p>
+            })}
+        })}
         {ask_password.then(|| view! {
             <p>"For your security, confirm it's you before you add a sign-in method."</p>
             <ConfirmWithPasskey shown=Signal::derive(move || methods.has_passkey())
@@ -758,7 +805,7 @@ fn AuthenticatorSteps(methods: Methods) -> impl IntoView {
                             id="authenticator-name" placeholder="Authenticator app" value=suggested_name()
                             error=name_error/>
                         <div class="modal-actions">
-                            <button type="submit" class="button primary">"Next"</button>
+                            <SubmitButton pending=methods.confirm.pending()>"Next"</SubmitButton>
                         </div>
                     </ActionForm>
                 })
@@ -816,7 +863,7 @@ fn DeleteAuthenticator(methods: Methods, id: i32) -> impl IntoView {
             <p>"You will sign in with your password only until you add a method again."</p>
             <p class="notice info">
                 "Your app passwords stop signing in too: they need two-step verification. "
-                "They work again when you add a method."
+                "They work again when you add a method. Your recovery codes are deleted."
             </p>
         </Show>
         <ActionForm action=methods.delete attr:class="stack">
@@ -923,7 +970,9 @@ fn GetNewRecoveryCodesForm(
             "Recovery codes let you sign in when you can't use your authenticator app or passkey. "
             "Each code works once."
         </p>
-        <Show when=has_codes>
+        <Show when=has_codes fallback=|| view! {
+            <p class="notice info">"Get them now and keep them somewhere safe: if you lose your phone or security key, a recovery code is how you sign in."</p>
+        }>
             <p class="notice info">"Your current recovery codes stop working when you get new ones."</p>
         </Show>
         <ActionForm action=methods.new_codes attr:class="stack">
@@ -1073,6 +1122,14 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
         refocus.set_value(disclosure_id_of(&event));
         dispatch_row_forms(apps.change_kind)(event);
     };
+    // After a Delete, a Rename or Delete all, the dialog and the row that opened it are gone:
+    // focus goes to what was done, said under the list's heading, rather than to the page's
+    // start (a keyboard or screen-reader user would start over from the top).
+    Effect::new(move |_| {
+        if apps.done.get().is_some() {
+            once_no_dialog_is_open(120, || focus_by_id(APP_PASSWORDS_DONE));
+        }
+    });
     move || {
         apps.list.with(|list| {
             let Some(Ok(o)) = list else { return None };
@@ -1105,6 +1162,7 @@ fn AppPasswordRows(apps: AppPasswords) -> impl IntoView {
                             <p class="muted app-password-count">{format!("{count} of {limit} in use")}</p>
                             {(count >= 2).then(|| view! { <DeleteAllAppPasswordsButton page=Page::SecurityInfo/> })}
                         </div>
+                        <p class="muted done-note" id=APP_PASSWORDS_DONE role="status" tabindex="-1">{move || apps.done.get()}</p>
                         <p class="form-error" role="alert">{change_kind_refusal(apps)}</p>
                         {(!allowed).then(|| view! {
                             <p class="hint">"Your organization has turned app passwords off: these no longer sign in, but you can still delete them."</p>
@@ -1136,6 +1194,29 @@ fn disclosure_id_of(event: &leptos::ev::SubmitEvent) -> Option<String> {
         let _ = event;
         None
     }
+}
+
+/// The line under the app passwords' heading that says what the last change did.
+const APP_PASSWORDS_DONE: &str = "app-passwords-done";
+
+/// Runs `then` once no dialog is open (checked each frame, for at most `frames`): the page
+/// behind a modal dialog takes no focus, and a dialog closing gives focus back to its opener.
+fn once_no_dialog_is_open(frames: u32, then: impl FnOnce() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        let dialog_open = document()
+            .query_selector("dialog[open]")
+            .ok()
+            .flatten()
+            .is_some();
+        if !dialog_open {
+            then();
+        } else if frames > 0 {
+            request_animation_frame(move || once_no_dialog_is_open(frames - 1, then));
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (frames, then);
 }
 
 /// Moves focus to the element with this id, if it is on the page.

@@ -27,6 +27,7 @@ use crate::account::{
     get_second_step_ways,
 };
 use crate::components::field::Field;
+use crate::components::links::SubmitButton;
 use crate::error::{AppError, Refusal};
 use crate::model::SecondStepWay;
 use crate::pages::passkey_methods::{PasskeySecondStepButton, PasskeySignInButton};
@@ -230,7 +231,7 @@ fn PasswordStep(
                 autofocus=true
                 error=refusal(sign_in.value())
             />
-            <button type="submit" class="button primary">"Sign in"</button>
+            <SubmitButton pending=sign_in.pending()>"Sign in"</SubmitButton>
         </ActionForm>
         <Suspense fallback=|| ()>
             {move || {
@@ -287,7 +288,7 @@ fn ForgotStep(
                             error=field_error
                         />
                         <p class="form-error" role="alert">{general_error}</p>
-                        <button type="submit" class="button primary">"Email me a link"</button>
+                        <SubmitButton pending=mail.pending()>"Email me a link"</SubmitButton>
                     </ActionForm>
                 }),
                 _ => Either::Right(view! {
@@ -348,7 +349,7 @@ fn LinkStep(token: String, use_link: ServerAction<UseSignInLink>) -> impl IntoVi
                 </p>
                 <ActionForm action=use_link attr:class="stack">
                     <input type="hidden" name="token" value=token/>
-                    <button type="submit" class="button primary">"Continue"</button>
+                    <SubmitButton pending=use_link.pending()>"Continue"</SubmitButton>
                 </ActionForm>
             }),
         }
@@ -393,10 +394,15 @@ fn OtherWays(current: SecondStepWay, next: String, ways: Ways) -> impl IntoView 
             .filter(|way| *way != current)
             .collect::<Vec<_>>()
     };
-    // Nothing else to offer (a passkey and no recovery codes): no section.
+    // Nothing else to offer (a passkey and no recovery codes): only the way out of a lost device.
     let section = move || {
         let others = others();
-        (!others.is_empty()).then(|| {
+        let heading = if others.is_empty() {
+            "Can't use it?"
+        } else {
+            "Sign in another way"
+        };
+        let links = (!others.is_empty()).then(|| {
             let links = others
                 .into_iter()
                 .map(|way| {
@@ -409,13 +415,17 @@ fn OtherWays(current: SecondStepWay, next: String, ways: Ways) -> impl IntoView 
                     view! { <li><a href=href>{text}</a></li> }
                 })
                 .collect_view();
-            view! {
-                <section class="other-ways" aria-labelledby="other-ways-heading">
-                    <h2 id="other-ways-heading" class="small-heading">"Sign in another way"</h2>
-                    <ul class="link-list">{links}</ul>
-                </section>
-            }
-        })
+            view! { <ul class="link-list">{links}</ul> }
+        });
+        view! {
+            <section class="other-ways" aria-labelledby="other-ways-heading">
+                <h2 id="other-ways-heading" class="small-heading">{heading}</h2>
+                {links}
+                <p class="hint">
+                    "Lost your phone or security key, and no recovery codes? Your organization's administrator can reset your sign-in methods: you then sign in with your password and add new ones."
+                </p>
+            </section>
+        }
     };
     view! { <Transition fallback=|| ()>{section}</Transition> }
 }
@@ -450,7 +460,7 @@ fn CodeStep(next: String, verify: ServerAction<VerifySignInCode>, ways: Ways) ->
                 error=refusal(verify.value())
             />
             {move || expired().then(|| view! { <a href=start_again.clone()>"Start again"</a> })}
-            <button type="submit" class="button primary">"Verify"</button>
+            <SubmitButton pending=verify.pending()>"Verify"</SubmitButton>
         </ActionForm>
         <OtherWays current=SecondStepWay::AuthenticatorApp next=other_ways_next ways=ways/>
     }
@@ -492,7 +502,7 @@ fn RecoveryCodeStep(
                 error=refusal(verify.value())
             />
             {move || expired().then(|| view! { <a href=start_again.clone()>"Start again"</a> })}
-            <button type="submit" class="button primary">"Verify"</button>
+            <SubmitButton pending=verify.pending()>"Verify"</SubmitButton>
         </ActionForm>
         <OtherWays current=SecondStepWay::RecoveryCode next=other_ways_next ways=ways/>
     }
