@@ -33,7 +33,7 @@ pub enum Command {
     /// Administer users and the organization's policy.
     #[command(subcommand)]
     Admin(crate::cli::admin_commands::AdminCommand),
-    /// Check a mail login for Dovecot or qmail (checkpassword interface) by asking the
+    /// Check a mail login for Dovecot 2.3 (checkpassword interface) by asking the
     /// running server; credentials are read from file descriptor 3.
     Checkpassword(crate::cli::checkpassword::CheckpasswordArgs),
 }

@@ -1,4 +1,4 @@
-//! `latchkey checkpassword`: the checkpassword interface (qmail; Dovecot 2.3's `checkpassword`
+//! `latchkey checkpassword`: the checkpassword interface (Dovecot 2.3's `checkpassword`
 //! passdb) in front of the running Latchkey server. The mail server starts it once per login
 //! with "username\0password\0" on file descriptor 3; it asks `GET /auth/basic` (so a login opens
 //! no database connection and shares the server's cache and throttling) and then:
