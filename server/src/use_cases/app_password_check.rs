@@ -388,7 +388,10 @@ impl AppPasswordChecker {
                     }
                     None => match self.verify(lookup, secret, &candidate.password_hash).await {
                         Ok(()) => Some(candidate),
-                        Err(NotVerified::Mismatch) => None,
+                        Err(NotVerified::Mismatch) => {
+                            refused_because = "a wrong password";
+                            None
+                        }
                         Err(NotVerified::Busy) => return Ok(CheckOutcome::Busy),
                     },
                 }
