@@ -187,11 +187,10 @@ fn why_refused(
 /// for loopback: that is a mail server on this machine asking (Dovecot checking again what
 /// nginx already checked, a webmail), not a place the app was used from.
 fn network_of(ip: &str) -> Option<String> {
-    match ip.parse::<std::net::IpAddr>() {
-        Ok(address) if address.to_canonical().is_loopback() => None,
-        Ok(address) => Some(throttle::address_prefix(address)),
-        Err(_) => Some(ip.chars().take(64).collect()),
-    }
+    let loopback = ip
+        .parse::<std::net::IpAddr>()
+        .is_ok_and(|address| address.to_canonical().is_loopback());
+    (!loopback).then(|| address_counter(ip))
 }
 
 /// The database key of an address's failures (from [`address_counter`]).
